@@ -1,0 +1,53 @@
+// Generated ⇄ domain conversion for the messages of agent.proto.
+import type * as pb from "../gen/corral/v1/agent.js";
+import type * as d from "../domain/types.js";
+import { parseCompression } from "../domain/validate.js";
+import { refFromProto, refToProto } from "./types.js";
+
+export function transferHeaderFromProto(h: pb.TransferHeader): d.TransferHeader {
+  return { ...h, ref: refFromProto(h.ref), compression: parseCompression(h.compression) };
+}
+
+export function archiveChunkToProto(c: d.ArchiveChunk): pb.ArchiveChunk {
+  switch (c.kind) {
+    case "header":
+      return { kind: { $case: "header", value: { ...c.header, ref: refToProto(c.header.ref) } } };
+    case "data":
+      return { kind: { $case: "data", value: c.data } };
+    case "trailer":
+      return { kind: { $case: "trailer", value: { ...c.trailer } } };
+  }
+}
+
+export function archiveChunkFromProto(c: pb.ArchiveChunk): d.ArchiveChunk {
+  switch (c.kind?.$case) {
+    case "header":
+      return { kind: "header", header: transferHeaderFromProto(c.kind.value) };
+    case "data":
+      return { kind: "data", data: c.kind.value };
+    case "trailer":
+      return { kind: "trailer", trailer: { ...c.kind.value } };
+    default:
+      throw new TypeError("empty archive chunk");
+  }
+}
+
+export const prepareReceiveToProto = (p: d.PrepareReceive): pb.PrepareReceiveRequest => ({
+  ...p,
+  ref: refToProto(p.ref),
+});
+export const prepareReceiveFromProto = (p: pb.PrepareReceiveRequest): d.PrepareReceive => ({
+  ...p,
+  ref: refFromProto(p.ref),
+  compression: parseCompression(p.compression),
+});
+
+export const sendArchiveToProto = (s: d.SendArchive): pb.SendArchiveRequest => ({ ...s, ref: refToProto(s.ref) });
+export const sendArchiveFromProto = (s: pb.SendArchiveRequest): d.SendArchive => ({
+  ...s,
+  ref: refFromProto(s.ref),
+  compression: parseCompression(s.compression),
+});
+
+export const progressToProto = (p: d.TransferProgress): pb.TransferProgress => ({ ...p });
+export const progressFromProto = (p: pb.TransferProgress): d.TransferProgress => ({ ...p });

@@ -1,0 +1,74 @@
+// Generated ⇄ domain conversion for the messages of controller.proto.
+import type * as pb from "../gen/corral/v1/controller.js";
+import type * as d from "../domain/types.js";
+import { parseBackend, parseCompression } from "../domain/validate.js";
+import {
+  backendInfoFromProto,
+  backendInfoToProto,
+  specFromProto,
+  specToProto,
+  usageFromProto,
+  usageToProto,
+} from "./types.js";
+
+const HOST_STATES: readonly d.HostState[] = ["ready", "cordoned", "draining", "down"];
+const CONTAINER_STATES: readonly d.ContainerState[] = ["creating", "running", "stopped", "migrating", "unknown", "error"];
+const PHASES: readonly d.MigrationPhase[] = [
+  "planned",
+  "target_reserved",
+  "source_stopped",
+  "transferring",
+  "transferred",
+  "target_started",
+  "source_removed",
+  "done",
+  "rolling_back",
+  "rolled_back",
+];
+const oneOf = <T extends string>(all: readonly T[], v: string, fallback: T): T =>
+  (all as readonly string[]).includes(v) ? (v as T) : fallback;
+
+export const hostToProto = (h: d.Host): pb.Host => ({ ...h, backends: h.backends.map(backendInfoToProto) });
+export const hostFromProto = (h: pb.Host): d.Host => ({
+  ...h,
+  state: oneOf(HOST_STATES, h.state, "down"),
+  backends: h.backends.map(backendInfoFromProto),
+});
+
+export const containerToProto = (c: d.Container): pb.Container => ({
+  ...c,
+  spec: specToProto(c.spec),
+  usage: c.usage ? usageToProto(c.usage) : undefined,
+});
+export const containerFromProto = (c: pb.Container): d.Container => ({
+  ...c,
+  backend: parseBackend(c.backend),
+  state: oneOf(CONTAINER_STATES, c.state, "unknown"),
+  desiredState: c.desiredState === "running" ? "running" : "stopped",
+  spec: specFromProto(c.spec),
+  usage: c.usage ? usageFromProto(c.usage) : undefined,
+});
+
+export const migrationToProto = (m: d.Migration): pb.Migration => ({ ...m });
+export const migrationFromProto = (m: pb.Migration | undefined): d.Migration => {
+  if (!m) throw new TypeError("migration missing");
+  return { ...m, phase: oneOf(PHASES, m.phase, "planned"), compression: parseCompression(m.compression) };
+};
+
+export const migrationUpdateToProto = (u: d.MigrationUpdate): pb.MigrationUpdate => ({
+  ...u,
+  migration: migrationToProto(u.migration),
+});
+export const migrationUpdateFromProto = (u: pb.MigrationUpdate): d.MigrationUpdate => ({
+  ...u,
+  migration: migrationFromProto(u.migration),
+});
+
+export const usageReportToProto = (r: d.UsageReport): pb.UsageReport => ({
+  ...r,
+  containers: r.containers.map(usageToProto),
+});
+export const usageReportFromProto = (r: pb.UsageReport): d.UsageReport => ({
+  ...r,
+  containers: r.containers.map(usageFromProto),
+});

@@ -1,0 +1,126 @@
+// Generated ⇄ domain conversion for the messages of types.proto.
+import * as pb from "../gen/corral/v1/types.js";
+import type * as d from "../domain/types.js";
+import { parseBackend, parseCompression } from "../domain/validate.js";
+
+export { parseBackend as backendFromProto, parseCompression as compressionFromProto };
+
+const runtimeState = (s: string): d.RuntimeState => (s === "running" || s === "stopped" ? s : "unknown");
+
+export const limitsToProto = (l: d.Limits): pb.Limits => ({ memoryBytes: l.memoryBytes, cpus: l.cpus });
+export const limitsFromProto = (l: pb.Limits | undefined): d.Limits => ({
+  memoryBytes: l?.memoryBytes ?? 0,
+  cpus: l?.cpus ?? 0,
+});
+
+export function specToProto(s: d.ContainerSpec): pb.ContainerSpec {
+  return {
+    name: s.name,
+    backend: s.backend,
+    template: s.template,
+    image: s.image,
+    limits: limitsToProto(s.limits),
+    env: s.env,
+    cmd: s.cmd,
+    ports: s.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })),
+    labels: s.labels,
+  };
+}
+
+export function specFromProto(s: pb.ContainerSpec | undefined): d.ContainerSpec {
+  if (!s) throw new TypeError("container spec missing");
+  return {
+    name: s.name,
+    backend: parseBackend(s.backend || "lxc"),
+    template: s.template,
+    image: s.image,
+    limits: limitsFromProto(s.limits),
+    env: [...s.env],
+    cmd: [...s.cmd],
+    ports: s.ports.map((p) => ({
+      hostPort: p.hostPort,
+      containerPort: p.containerPort,
+      protocol: p.protocol === "udp" ? "udp" : "tcp",
+    })),
+    labels: { ...s.labels },
+  };
+}
+
+export const refToProto = (r: d.ContainerRef): { name: string; backend: string } => ({ name: r.name, backend: r.backend });
+export function refFromProto(r: { name: string; backend: string } | undefined): d.ContainerRef {
+  if (!r) throw new TypeError("container reference missing");
+  return { name: r.name, backend: parseBackend(r.backend || "lxc") };
+}
+
+export const statusToProto = (s: d.ContainerStatus): pb.ContainerStatus => ({
+  name: s.name,
+  backend: s.backend,
+  state: s.state,
+  initPid: s.initPid,
+  limits: limitsToProto(s.limits),
+});
+export const statusFromProto = (s: pb.ContainerStatus): d.ContainerStatus => ({
+  ...refFromProto(s),
+  state: runtimeState(s.state),
+  initPid: s.initPid,
+  limits: limitsFromProto(s.limits),
+});
+
+export const usageToProto = (u: d.ContainerUsage): pb.ContainerUsage => ({ ...u });
+export const usageFromProto = (u: pb.ContainerUsage): d.ContainerUsage => ({
+  ...u,
+  ...refFromProto(u),
+  state: runtimeState(u.state),
+});
+
+export const backendInfoToProto = (b: d.BackendInfo): pb.BackendInfo => ({ ...b, capabilities: [...b.capabilities] });
+export const backendInfoFromProto = (b: pb.BackendInfo): d.BackendInfo => ({ ...b, capabilities: [...b.capabilities] });
+
+export const hostInfoToProto = (h: d.HostInfo): pb.HostInfo => ({ ...h, backends: h.backends.map(backendInfoToProto) });
+export function hostInfoFromProto(h: pb.HostInfo | undefined): d.HostInfo {
+  if (!h) throw new TypeError("host info missing");
+  return { ...h, backends: h.backends.map(backendInfoFromProto) };
+}
+
+export function execOutputToProto(o: d.ExecOutput): pb.ExecOutput {
+  switch (o.kind) {
+    case "stdout":
+      return { kind: { $case: "stdout", value: o.data } };
+    case "stderr":
+      return { kind: { $case: "stderr", value: o.data } };
+    case "exit":
+      return { kind: { $case: "exitCode", value: o.code } };
+  }
+}
+export function execOutputFromProto(o: pb.ExecOutput): d.ExecOutput {
+  switch (o.kind?.$case) {
+    case "stdout":
+      return { kind: "stdout", data: o.kind.value };
+    case "stderr":
+      return { kind: "stderr", data: o.kind.value };
+    case "exitCode":
+      return { kind: "exit", code: o.kind.value };
+    default:
+      throw new TypeError("empty exec output message");
+  }
+}
+
+export const imageHeaderToProto = (h: d.ImageHeader): pb.ImageHeader => ({ ...h, hosts: [...h.hosts] });
+export function imageChunkToProto(c: d.ImageChunk): pb.ImageChunk {
+  return c.kind === "header"
+    ? { kind: { $case: "header", value: imageHeaderToProto(c.header) } }
+    : { kind: { $case: "data", value: c.data } };
+}
+export function imageChunkFromProto(c: pb.ImageChunk): d.ImageChunk {
+  switch (c.kind?.$case) {
+    case "header":
+      return { kind: "header", header: { ...c.kind.value, backend: parseBackend(c.kind.value.backend || "docker"), hosts: [...c.kind.value.hosts] } };
+    case "data":
+      return { kind: "data", data: c.kind.value };
+    default:
+      throw new TypeError("empty image chunk");
+  }
+}
+
+export const imageInfoToProto = (i: d.ImageInfo): pb.ImageInfo => ({ ...i });
+export const imageInfoFromProto = (i: pb.ImageInfo): d.ImageInfo => ({ ...i, backend: parseBackend(i.backend) });

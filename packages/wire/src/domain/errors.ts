@@ -1,0 +1,40 @@
+// Named errors that cross process boundaries. The code survives a gRPC hop (rpc/status.ts maps it
+// to a gRPC status and back), so the CLI can tell "not found" from "unavailable".
+
+export type ErrorCode =
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "failed_precondition"
+  | "resource_exhausted"
+  | "unavailable"
+  | "aborted"
+  | "cancelled"
+  | "deadline_exceeded"
+  | "permission_denied"
+  | "internal";
+
+export class CorralError extends Error {
+  override readonly name = "CorralError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const invalidArgument = (msg: string, cause?: unknown) => new CorralError("invalid_argument", msg, { cause });
+export const notFound = (msg: string, cause?: unknown) => new CorralError("not_found", msg, { cause });
+export const alreadyExists = (msg: string, cause?: unknown) => new CorralError("already_exists", msg, { cause });
+export const failedPrecondition = (msg: string, cause?: unknown) =>
+  new CorralError("failed_precondition", msg, { cause });
+export const unavailable = (msg: string, cause?: unknown) => new CorralError("unavailable", msg, { cause });
+
+/** Wraps anything thrown into a CorralError, keeping the original as `cause`. */
+export function asCorralError(err: unknown): CorralError {
+  if (err instanceof CorralError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new CorralError("internal", message, { cause: err });
+}

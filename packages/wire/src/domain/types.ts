@@ -1,0 +1,228 @@
+// Hand-written domain types shared by the agent, the controller and the CLI.
+// They never import generated protobuf code; convert/ maps between the two.
+
+export type BackendName = "lxc" | "docker" | "lxd" | "openvz";
+export const BACKEND_NAMES: readonly BackendName[] = ["lxc", "docker", "lxd", "openvz"];
+
+export type Compression = "none" | "zstd";
+
+/** Zero means "no limit". */
+export interface Limits {
+  memoryBytes: number;
+  cpus: number;
+}
+
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: "tcp" | "udp";
+}
+
+export interface ContainerSpec {
+  name: string;
+  backend: BackendName;
+  template: string;
+  image: string;
+  limits: Limits;
+  env: string[];
+  cmd: string[];
+  ports: PortMapping[];
+  labels: Record<string, string>;
+}
+
+export type RuntimeState = "running" | "stopped" | "unknown";
+
+export interface ContainerRef {
+  name: string;
+  backend: BackendName;
+}
+
+export interface ContainerStatus extends ContainerRef {
+  state: RuntimeState;
+  initPid: number;
+  limits: Limits;
+}
+
+export interface ContainerUsage extends ContainerRef {
+  state: RuntimeState;
+  cpuNanos: number;
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  pids: number;
+  blockReadBytes: number;
+  blockWriteBytes: number;
+  netRxBytes: number;
+  netTxBytes: number;
+}
+
+export interface BackendInfo {
+  name: string;
+  available: boolean;
+  reason: string;
+  capabilities: string[];
+}
+
+export interface HostInfo {
+  name: string;
+  address: string;
+  cpus: number;
+  memoryBytes: number;
+  diskBytes: number;
+  diskFreeBytes: number;
+  backends: BackendInfo[];
+  agentVersion: string;
+}
+
+export type ExecOutput =
+  | { kind: "stdout"; data: Buffer }
+  | { kind: "stderr"; data: Buffer }
+  | { kind: "exit"; code: number };
+
+export interface ExecRequest {
+  ref: ContainerRef;
+  argv: string[];
+  env: string[];
+}
+
+export interface ImageHeader {
+  name: string;
+  backend: BackendName;
+  sizeBytes: number;
+  hosts: string[];
+}
+
+export type ImageChunk = { kind: "header"; header: ImageHeader } | { kind: "data"; data: Buffer };
+
+export interface ImageInfo {
+  name: string;
+  backend: BackendName;
+  host: string;
+  sizeBytes: number;
+  id: string;
+}
+
+export interface TransferHeader {
+  token: string;
+  ref: ContainerRef;
+  compression: Compression;
+  totalBytes: number;
+  sourceHost: string;
+  archiveFormat: string;
+}
+
+export interface TransferTrailer {
+  sha256: string;
+  bytes: number;
+}
+
+export type ArchiveChunk =
+  | { kind: "header"; header: TransferHeader }
+  | { kind: "data"; data: Buffer }
+  | { kind: "trailer"; trailer: TransferTrailer };
+
+export interface PrepareReceive {
+  token: string;
+  ref: ContainerRef;
+  compression: Compression;
+  expectedBytes: number;
+}
+
+export interface SendArchive {
+  ref: ContainerRef;
+  targetAddress: string;
+  token: string;
+  compression: Compression;
+}
+
+export interface TransferProgress {
+  bytes: number;
+  totalBytes: number;
+  done: boolean;
+  sha256: string;
+}
+
+export interface AbortReceiveResult {
+  removedStaging: boolean;
+  removedContainer: boolean;
+}
+
+// ---- controller-facing types ----
+
+export type HostState = "ready" | "cordoned" | "draining" | "down";
+
+export interface Host {
+  name: string;
+  address: string;
+  state: HostState;
+  backends: BackendInfo[];
+  cpus: number;
+  memoryBytes: number;
+  diskBytes: number;
+  diskFreeBytes: number;
+  reservedMemoryBytes: number;
+  reservedCpus: number;
+  containers: number;
+  lastSeenUnixMs: number;
+}
+
+export type ContainerState = "creating" | "running" | "stopped" | "migrating" | "unknown" | "error";
+export type DesiredState = "running" | "stopped";
+
+export interface Container {
+  name: string;
+  host: string;
+  backend: BackendName;
+  state: ContainerState;
+  desiredState: DesiredState;
+  spec: ContainerSpec;
+  usage: ContainerUsage | undefined;
+  createdUnixMs: number;
+}
+
+export type MigrationPhase =
+  | "planned"
+  | "target_reserved"
+  | "source_stopped"
+  | "transferring"
+  | "transferred"
+  | "target_started"
+  | "source_removed"
+  | "done"
+  | "rolling_back"
+  | "rolled_back";
+
+export interface Migration {
+  id: string;
+  container: string;
+  sourceHost: string;
+  targetHost: string;
+  phase: MigrationPhase;
+  bytes: number;
+  totalBytes: number;
+  error: string;
+  startedUnixMs: number;
+  finishedUnixMs: number;
+  downtimeMs: number;
+  compression: Compression;
+  sha256: string;
+}
+
+export interface MigrationUpdate {
+  migration: Migration;
+  rateBytesPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface UsageReport {
+  host: string;
+  atUnixMs: number;
+  containers: ContainerUsage[];
+  diskFreeBytes: number;
+}
+
+export interface CreateRequest {
+  spec: ContainerSpec;
+  host: string;
+  start: boolean;
+}

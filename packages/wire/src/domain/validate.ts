@@ -1,0 +1,75 @@
+import { BACKEND_NAMES, type BackendName, type Compression } from "./types.js";
+import { invalidArgument } from "./errors.js";
+
+// Container names travel into file paths, cgroup paths and runtime CLIs: keep them to a safe,
+// DNS-label-like alphabet, as LXD does.
+const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function validateName(kind: string, name: string): string {
+  if (!NAME_RE.test(name)) {
+    throw invalidArgument(
+      `invalid ${kind} name "${name}": use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+export function parseBackend(name: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(name)) return name as BackendName;
+  throw invalidArgument(`unknown backend "${name}": expected one of ${BACKEND_NAMES.join(", ")}`);
+}
+
+export function parseCompression(name: string): Compression {
+  if (name === "" || name === "none") return "none";
+  if (name === "zstd") return "zstd";
+  throw invalidArgument(`unknown compression "${name}": expected none or zstd`);
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  K: 1024,
+  KB: 1000,
+  KIB: 1024,
+  M: 1024 ** 2,
+  MB: 1000 ** 2,
+  MIB: 1024 ** 2,
+  G: 1024 ** 3,
+  GB: 1000 ** 3,
+  GIB: 1024 ** 3,
+  T: 1024 ** 4,
+  TB: 1000 ** 4,
+  TIB: 1024 ** 4,
+};
+
+/** "256M", "1G", "512MiB", "1.5GB", "1048576" → bytes. Binary units for single letters, as docker and vzctl do. */
+export function parseSize(what: string, text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = m?.[2]?.toUpperCase() ?? "";
+  const mult = UNITS[unit];
+  if (!m || mult === undefined) {
+    throw invalidArgument(`invalid ${what} "${text}": expected a size such as 256M, 1G or 512MiB`);
+  }
+  const bytes = Math.round(Number(m[1]) * mult);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw invalidArgument(`invalid ${what} "${text}": must be positive`);
+  return bytes;
+}
+
+export function parseCpus(text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !Number.isFinite(n) || n <= 0 || n > 1024) {
+    throw invalidArgument(`invalid cpus "${text}": expected a positive number such as 1 or 0.5`);
+  }
+  return n;
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}

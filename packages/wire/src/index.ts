@@ -1,0 +1,15 @@
+export * from "./domain/types.js";
+export * from "./domain/errors.js";
+export * from "./domain/validate.js";
+export { AgentClient } from "./rpc/agent-client.js";
+export { ControllerClient, RegistryClient } from "./rpc/controller-client.js";
+export { AgentServiceDefinition, agentServiceImplementation, type AgentHandlers } from "./rpc/agent-server.js";
+export {
+  ControllerServiceDefinition,
+  RegistryServiceDefinition,
+  controllerServiceImplementation,
+  registryServiceImplementation,
+  type ControllerHandlers,
+  type RegistryHandlers,
+} from "./rpc/controller-server.js";
+export { SERVER_OPTIONS } from "./rpc/channel.js";

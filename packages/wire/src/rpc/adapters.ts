@@ -1,0 +1,108 @@
+// Small generic bridges between grpc-js call objects and promise / async-iterable functions, so
+// handlers and clients are written with domain types only.
+import {
+  type ClientReadableStream,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServerWritableStream,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { once } from "node:events";
+import { fromServiceError, toServiceError } from "./status.js";
+
+export function unaryHandler<Req, Res>(fn: (req: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    fn(call.request).then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(toServiceError(err), null),
+    );
+  };
+}
+
+export function serverStreamHandler<Req, Res>(
+  fn: (req: Req, signal: AbortSignal) => AsyncIterable<Res>,
+): handleServerStreamingCall<Req, Res> {
+  return (call: ServerWritableStream<Req, Res>) => {
+    const ac = new AbortController();
+    call.on("cancelled", () => ac.abort(new Error("call cancelled by peer")));
+    void (async () => {
+      try {
+        for await (const item of fn(call.request, ac.signal)) {
+          if (ac.signal.aborted) break;
+          if (!call.write(item)) await once(call, "drain", { signal: ac.signal });
+        }
+        if (!ac.signal.aborted) call.end();
+      } catch (err) {
+        if (!ac.signal.aborted) call.destroy(toServiceError(err) as ServiceError);
+      }
+    })();
+  };
+}
+
+export function clientStreamHandler<Req, Res>(
+  fn: (reqs: AsyncIterable<Req>) => Promise<Res>,
+): handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    fn(call as AsyncIterable<Req>).then(
+      (res) => callback(null, res),
+      (err: unknown) => {
+        callback(toServiceError(err), null);
+      },
+    );
+  };
+}
+
+type UnaryMethod<Req, Res> = (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+
+export function callUnary<Req, Res>(peer: string, method: UnaryMethod<Req, Res>, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(req, (err, res) => (err ? reject(fromServiceError(err, peer)) : resolve(res)));
+  });
+}
+
+/** Reads a server stream; errors arrive as CorralError. Breaking out of the loop cancels the call. */
+export async function* readServerStream<Res>(peer: string, stream: ClientReadableStream<Res>): AsyncGenerator<Res> {
+  try {
+    for await (const item of stream as AsyncIterable<Res>) yield item;
+  } catch (err) {
+    throw fromServiceError(err, peer);
+  } finally {
+    stream.cancel();
+  }
+}
+
+/** Writes every item with back-pressure, then half-closes and waits for the single response. */
+export function writeClientStream<Req, Res>(
+  peer: string,
+  start: (cb: (err: ServiceError | null, res: Res) => void) => ClientWritableStream<Req>,
+  items: AsyncIterable<Req>,
+): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    let settled = false;
+    const done = new AbortController();
+    const call = start((err, res) => {
+      settled = true;
+      done.abort();
+      if (err) reject(fromServiceError(err, peer));
+      else resolve(res);
+    });
+    void (async () => {
+      try {
+        for await (const item of items) {
+          if (settled) return;
+          if (!call.write(item)) await once(call, "drain", { signal: done.signal });
+        }
+        call.end();
+      } catch (err) {
+        // The producer failed (e.g. tar exited non-zero): cancel so the peer discards what it has.
+        call.cancel();
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      }
+    })();
+  });
+}

@@ -1,0 +1,80 @@
+// Adapts a domain-typed implementation to the generated AgentService server interface.
+import type * as tpb from "../gen/corral/v1/types.js";
+import * as pb from "../gen/corral/v1/agent.js";
+import type * as d from "../domain/types.js";
+import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { mapIter } from "./iter.js";
+import {
+  execOutputToProto,
+  hostInfoToProto,
+  imageChunkFromProto,
+  imageInfoToProto,
+  limitsFromProto,
+  refFromProto,
+  specFromProto,
+  statusToProto,
+} from "../convert/types.js";
+import { archiveChunkFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
+
+export interface AgentHandlers {
+  hostInfo(): Promise<d.HostInfo>;
+  create(spec: d.ContainerSpec): Promise<d.ContainerStatus>;
+  start(ref: d.ContainerRef): Promise<d.ContainerStatus>;
+  stop(ref: d.ContainerRef, timeoutSeconds: number): Promise<d.ContainerStatus>;
+  delete(ref: d.ContainerRef): Promise<void>;
+  inspect(ref: d.ContainerRef): Promise<d.ContainerStatus>;
+  list(backend: string): Promise<d.ContainerStatus[]>;
+  exec(req: d.ExecRequest, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
+  setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus>;
+  importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo>;
+  prepareReceive(p: d.PrepareReceive): Promise<void>;
+  receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>): Promise<d.TransferTrailer>;
+  commitReceive(token: string): Promise<d.ContainerStatus>;
+  abortReceive(token: string, ref: d.ContainerRef | undefined): Promise<d.AbortReceiveResult>;
+  sendArchive(req: d.SendArchive, signal: AbortSignal): AsyncIterable<d.TransferProgress>;
+}
+
+
+export const AgentServiceDefinition = pb.AgentServiceService;
+
+export function agentServiceImplementation(h: AgentHandlers): pb.AgentServiceServer {
+  return {
+    getHostInfo: unaryHandler(async () => hostInfoToProto(await h.hostInfo())),
+    createContainer: unaryHandler(async (r: pb.CreateContainerRequest) => statusToProto(await h.create(specFromProto(r.spec)))),
+    startContainer: unaryHandler(async (r: pb.ContainerRef) => statusToProto(await h.start(refFromProto(r)))),
+    stopContainer: unaryHandler(async (r: pb.StopContainerRequest) =>
+      statusToProto(await h.stop(refFromProto(r.ref), r.timeoutSeconds)),
+    ),
+    deleteContainer: unaryHandler(async (r: pb.ContainerRef) => {
+      await h.delete(refFromProto(r));
+      return {};
+    }),
+    inspectContainer: unaryHandler(async (r: pb.ContainerRef) => statusToProto(await h.inspect(refFromProto(r)))),
+    listContainers: unaryHandler(async (r: pb.ListContainersRequest) => ({
+      containers: (await h.list(r.backend)).map(statusToProto),
+    })),
+    execContainer: serverStreamHandler((r: pb.ExecContainerRequest, signal) =>
+      mapIter(h.exec({ ref: refFromProto(r.ref), argv: r.argv, env: r.env }, signal), execOutputToProto),
+    ),
+    setLimits: unaryHandler(async (r: pb.SetLimitsRequest) =>
+      statusToProto(await h.setLimits(refFromProto(r.ref), limitsFromProto(r.limits))),
+    ),
+    importImage: clientStreamHandler(async (chunks: AsyncIterable<tpb.ImageChunk>) =>
+      imageInfoToProto(await h.importImage(mapIter(chunks, imageChunkFromProto))),
+    ),
+    prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
+      await h.prepareReceive(prepareReceiveFromProto(r));
+      return {};
+    }),
+    receiveArchive: clientStreamHandler(async (chunks: AsyncIterable<pb.ArchiveChunk>) =>
+      h.receiveArchive(mapIter(chunks, archiveChunkFromProto)),
+    ),
+    commitReceive: unaryHandler(async (r: pb.CommitReceiveRequest) => statusToProto(await h.commitReceive(r.token))),
+    abortReceive: unaryHandler(async (r: pb.AbortReceiveRequest) =>
+      h.abortReceive(r.token, r.ref ? refFromProto(r.ref) : undefined),
+    ),
+    sendArchive: serverStreamHandler((r: pb.SendArchiveRequest, signal) =>
+      mapIter(h.sendArchive(sendArchiveFromProto(r), signal), progressToProto),
+    ),
+  };
+}

@@ -1,0 +1,37 @@
+// CorralError ⇄ gRPC status. The error code crosses the wire as the gRPC status code; the message
+// as the status details, so a CLI prints the same sentence the agent or controller wrote.
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { CorralError, asCorralError, type ErrorCode } from "../domain/errors.js";
+
+const TO_GRPC: Record<ErrorCode, status> = {
+  invalid_argument: status.INVALID_ARGUMENT,
+  not_found: status.NOT_FOUND,
+  already_exists: status.ALREADY_EXISTS,
+  failed_precondition: status.FAILED_PRECONDITION,
+  resource_exhausted: status.RESOURCE_EXHAUSTED,
+  unavailable: status.UNAVAILABLE,
+  aborted: status.ABORTED,
+  cancelled: status.CANCELLED,
+  deadline_exceeded: status.DEADLINE_EXCEEDED,
+  permission_denied: status.PERMISSION_DENIED,
+  internal: status.INTERNAL,
+};
+const FROM_GRPC = new Map<number, ErrorCode>(Object.entries(TO_GRPC).map(([k, v]) => [v, k as ErrorCode]));
+
+export function toServiceError(err: unknown): Partial<ServiceError> {
+  const e = asCorralError(err);
+  return { code: TO_GRPC[e.code], details: e.message, metadata: new Metadata() };
+}
+
+export function fromServiceError(err: unknown, peer: string): CorralError {
+  if (err instanceof CorralError) return err;
+  const se = err as Partial<ServiceError>;
+  if (typeof se?.code !== "number") return asCorralError(err);
+  const code = FROM_GRPC.get(se.code) ?? "internal";
+  let message = se.details || se.message || "unknown error";
+  // grpc-js phrases transport failures for its own logs; say which peer could not be reached.
+  if (se.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect|Connection dropped/i.test(message)) {
+    message = `${peer} is unreachable (${message})`;
+  }
+  return new CorralError(code, message, { cause: err });
+}
