@@ -1,0 +1,87 @@
+// The one interface every runtime implements. Optional features live in the small interfaces
+// below and are declared in `capabilities`, as Nomad's driver capabilities are.
+import type { Readable } from "node:stream";
+import type {
+  BackendName,
+  ContainerSpec,
+  ContainerStatus,
+  ContainerUsage,
+  ExecOutput,
+  ImageInfo,
+  Limits,
+} from "@corral/wire";
+import type { Logger } from "pino";
+
+export interface BackendContext {
+  /** This host's name: part of fixed cgroup paths and of runtime object names. */
+  hostName: string;
+  /** The agent's own state directory; each backend may use `<stateDir>/<backend>/`. */
+  stateDir: string;
+  /** LXC's lxcpath (`lxc-* -P`). */
+  lxcPath: string;
+  log: Logger;
+}
+
+export interface ProbeResult {
+  available: boolean;
+  /** Why the backend cannot run here, e.g. "dockerd socket /var/run/docker.sock not found". */
+  reason: string;
+}
+
+export type Capability = "exec" | "live-limits" | "image-import" | "usage" | "migrate";
+
+/** A container's state as a stream of bytes, ready to send to another host. */
+export interface ArchiveOut {
+  /** Backend-defined format tag the target checks, e.g. "lxc-dir-tar/1". */
+  format: string;
+  /** Estimated archive size for progress (tree size before archiving). */
+  estimatedBytes: number;
+  stream: Readable;
+  /** Settles when the producer (tar, API export) has finished; rejects if it failed. */
+  finished: Promise<void>;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly capabilities: readonly Capability[];
+  /** Called once at agent start by the registry. */
+  probe(): Promise<ProbeResult>;
+  create(spec: ContainerSpec): Promise<ContainerStatus>;
+  start(name: string): Promise<ContainerStatus>;
+  /** Clean stop, killed after `timeoutSeconds`. Stopping a stopped container is not an error. */
+  stop(name: string, timeoutSeconds: number): Promise<ContainerStatus>;
+  destroy(name: string): Promise<void>;
+  /** Throws CorralError "not_found" for an unknown container. */
+  inspect(name: string): Promise<ContainerStatus>;
+  list(): Promise<ContainerStatus[]>;
+  /** Non-interactive exec: streams stdout/stderr and ends with the exit code. */
+  exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput>;
+  /** Usage of every container of this backend. Must be cheap: read files, spawn nothing. */
+  usage(): Promise<ContainerUsage[]>;
+  /** Archive a stopped container. */
+  archive(name: string): Promise<ArchiveOut>;
+  /**
+   * Restore, step 1: consume an archive (already checked for path escapes by the caller when it is a
+   * tar stream) into `stagingDir`, which the caller created and removes on failure.
+   */
+  stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void>;
+  /** Restore, step 2: make the staged container real under `name` (rename, rewrite config). Stopped. */
+  commitRestore(name: string, stagingDir: string): Promise<ContainerStatus>;
+  /** Where staging directories go: on the same filesystem as the backend's containers, so rename works. */
+  stagingRoot(): string;
+}
+
+/** Optional: change limits on a running container, persisted in the runtime's own config. */
+export interface LiveLimits {
+  setLimits(name: string, limits: Limits): Promise<ContainerStatus>;
+}
+
+/** Optional: turn a rootfs tarball into an image this backend can create containers from. */
+export interface ImageImport {
+  importImage(name: string, tarball: Readable): Promise<ImageInfo>;
+}
+
+export const hasLiveLimits = (b: Backend): b is Backend & LiveLimits =>
+  b.capabilities.includes("live-limits") && typeof (b as Partial<LiveLimits>).setLimits === "function";
+export const hasImageImport = (b: Backend): b is Backend & ImageImport =>
+  b.capabilities.includes("image-import") && typeof (b as Partial<ImageImport>).importImage === "function";
