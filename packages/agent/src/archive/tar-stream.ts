@@ -1,0 +1,47 @@
+// GNU tar as a child process: create and extract with numeric owners, xattrs, ACLs and sparse files
+// intact (DESIGN.md, "Migration").
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable } from "node:stream";
+import { CorralError } from "@corral/wire";
+
+export const TAR_COMMON = ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls"];
+
+/** Resolves when the process exits 0; rejects with its stderr otherwise. */
+export function processDone(child: ChildProcess, what: string): Promise<void> {
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    if (stderr.length < 4096) stderr += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.on("error", (err) => reject(new CorralError("internal", `${what}: ${err.message}`, { cause: err })));
+    child.on("close", (code, signal) => {
+      if (code === 0) resolve();
+      else {
+        const why = stderr.trim().split("\n").slice(-3).join("; ") || (signal ? `killed by ${signal}` : `exit ${code}`);
+        reject(new CorralError("internal", `${what} failed: ${why}`));
+      }
+    });
+  });
+}
+
+export interface TarOut {
+  stream: Readable;
+  finished: Promise<void>;
+}
+
+/** `tar -c` of `members` relative to `dir`, as a stream. */
+export function createTarStream(dir: string, members: string[]): TarOut {
+  const child = spawn("tar", ["-c", ...TAR_COMMON, "--sparse", "-f", "-", "-C", dir, "--", ...members], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return { stream: child.stdout!, finished: processDone(child, "tar -c") };
+}
+
+/** Apparent size of a tree in bytes (the progress total of a migration). */
+export async function treeSize(path: string): Promise<number> {
+  const child = spawn("du", ["-s", "--apparent-size", "--block-size=1", path], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  await processDone(child, "du");
+  return Number(out.split(/\s/)[0]) || 0;
+}
