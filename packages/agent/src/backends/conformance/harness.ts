@@ -1,0 +1,161 @@
+// One conformance suite, run unchanged against every backend (Nomad's drivers/testutils harness).
+// Each backend's <name>.test.ts supplies a fixture: two backend instances standing for two hosts.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { ContainerSpec, ExecOutput } from "@corral/wire";
+import type { Backend } from "../backend.js";
+import { hasLiveLimits } from "../backend.js";
+
+export interface ConformanceFixture {
+  /** A reason to skip when this machine cannot run the backend. */
+  skipReason(): Promise<string | undefined>;
+  /** Two backend instances standing for two hosts, and the spec of a small busybox container. */
+  setup(): Promise<{ source: Backend; target: Backend; spec(name: string): ContainerSpec; teardown(): Promise<void> }>;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export async function execCollect(b: Backend, name: string, argv: string[]): Promise<ExecResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let code = -1;
+  for await (const o of b.exec(name, argv, [], new AbortController().signal) as AsyncIterable<ExecOutput>) {
+    if (o.kind === "stdout") out.push(o.data);
+    else if (o.kind === "stderr") err.push(o.data);
+    else code = o.code;
+  }
+  return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code };
+}
+
+const MiB = 1024 * 1024;
+
+export function runConformance(backendName: string, fixture: ConformanceFixture): void {
+  describe(`conformance: ${backendName}`, async () => {
+    const skip = await fixture.skipReason();
+    if (skip) {
+      test(`conformance: ${backendName}`, { skip }, () => undefined);
+      return;
+    }
+    let source: Backend;
+    let target: Backend;
+    let spec: (name: string) => ContainerSpec;
+    let teardown: () => Promise<void>;
+    const name = "conf1";
+
+    before(async () => {
+      ({ source, target, spec, teardown } = await fixture.setup());
+      for (const b of [source, target]) await b.destroy(name).catch(() => undefined);
+    });
+    after(async () => {
+      for (const b of [source, target]) await b.destroy(name).catch(() => undefined);
+      await teardown();
+    });
+
+    test("create with limits leaves a stopped container with those limits", async () => {
+      const st = await source.create({ ...spec(name), limits: { memoryBytes: 64 * MiB, cpus: 1 } });
+      assert.equal(st.name, name);
+      assert.equal(st.backend, backendName);
+      assert.equal(st.state, "stopped");
+      const ins = await source.inspect(name);
+      assert.equal(ins.limits.memoryBytes, 64 * MiB);
+      assert.equal(ins.limits.cpus, 1);
+    });
+
+    test("a duplicate name is refused", async () => {
+      await assert.rejects(source.create(spec(name)), (e: Error & { code?: string }) => {
+        assert.equal(e.code, "already_exists");
+        assert.match(e.message, /already exists/);
+        return true;
+      });
+    });
+
+    test("an unknown container is not found", async () => {
+      await assert.rejects(source.inspect("no-such-ct"), (e: Error & { code?: string }) => {
+        assert.equal(e.code, "not_found");
+        assert.match(e.message, /no-such-ct/);
+        return true;
+      });
+    });
+
+    test("start, list and inspect agree that it runs", async () => {
+      assert.equal((await source.start(name)).state, "running");
+      const listed = (await source.list()).find((c) => c.name === name);
+      assert.equal(listed?.state, "running");
+      assert.ok((await source.inspect(name)).initPid > 0);
+    });
+
+    test("exec passes stdout, stderr and the exit code", async () => {
+      const r = await execCollect(source, name, ["sh", "-c", "echo out; echo err >&2; exit 3"]);
+      assert.deepEqual(r, { stdout: "out\n", stderr: "err\n", code: 3 });
+    });
+
+    test("usage is reported for the running container", async () => {
+      const u = (await source.usage()).find((c) => c.name === name);
+      assert.ok(u, "no usage row for the container");
+      assert.equal(u.state, "running");
+      assert.ok(u.pids >= 1, `pids ${u.pids}`);
+      assert.ok(u.memoryBytes > 0, `memory ${u.memoryBytes}`);
+      assert.ok(u.memoryLimitBytes > 0 && u.memoryLimitBytes <= 64 * MiB, `limit ${u.memoryLimitBytes}`);
+    });
+
+    test("live limits change on the running container", async (t) => {
+      if (!hasLiveLimits(source)) return t.skip(`${backendName} has no live limits`);
+      const st = await source.setLimits(name, { memoryBytes: 96 * MiB, cpus: 1 });
+      assert.equal(st.limits.memoryBytes, 96 * MiB);
+      assert.equal((await source.inspect(name)).limits.memoryBytes, 96 * MiB);
+    });
+
+    test("stop with a timeout, then restart", async () => {
+      const t0 = Date.now();
+      assert.equal((await source.stop(name, 10)).state, "stopped");
+      assert.ok(Date.now() - t0 < 12_000, "stop took longer than its timeout");
+      assert.equal((await source.stop(name, 10)).state, "stopped", "stopping a stopped container is a no-op");
+      assert.equal((await source.start(name)).state, "running");
+    });
+
+    test("archive out, restore on another host: contents and numeric owners survive", async () => {
+      const w = await execCollect(source, name, [
+        "sh",
+        "-c",
+        "echo corral-payload > /data.txt && chown 1234:2345 /data.txt && sha256sum /data.txt",
+      ]);
+      assert.equal(w.code, 0, w.stderr);
+      await source.stop(name, 10);
+      const out = await source.archive(name);
+      assert.ok(out.estimatedBytes > 0);
+      mkdirSync(target.stagingRoot(), { recursive: true });
+      const staging = mkdtempSync(join(target.stagingRoot(), "conf-"));
+      try {
+        await target.stageRestore(name, out.format, out.stream, staging);
+        await out.finished;
+        const st = await target.commitRestore(name, staging);
+        assert.equal(st.state, "stopped");
+      } finally {
+        rmSync(staging, { recursive: true, force: true });
+      }
+      assert.equal((await target.start(name)).state, "running");
+      const r = await execCollect(target, name, ["sh", "-c", "stat -c %u:%g /data.txt; sha256sum /data.txt"]);
+      assert.equal(r.code, 0, r.stderr);
+      const [owner, sum] = r.stdout.trim().split("\n");
+      assert.equal(owner, "1234:2345");
+      assert.equal(sum, w.stdout.trim());
+      assert.equal((await target.inspect(name)).limits.memoryBytes, (await source.inspect(name)).limits.memoryBytes);
+    });
+
+    test("destroy removes it on both hosts", async () => {
+      await target.stop(name, 10);
+      await target.destroy(name);
+      await source.destroy(name);
+      for (const b of [source, target]) {
+        assert.equal((await b.list()).some((c) => c.name === name), false);
+        await assert.rejects(b.inspect(name), /not found/);
+      }
+    });
+  });
+}

@@ -1,0 +1,40 @@
+// Conformance of the LXC backend against the real lxc-* tools: two lxcpaths stand for two hosts.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { run } from "../../process/run.js";
+import { createLxcBackend } from "../lxc/index.js";
+import { runConformance } from "./harness.js";
+
+runConformance("lxc", {
+  async skipReason() {
+    const r = await run("lxc-create", ["--version"]).catch(() => undefined);
+    return r?.code === 0 ? undefined : "lxc-create is not installed";
+  },
+  async setup() {
+    const root = mkdtempSync(join(tmpdir(), "corral-conf-lxc-"));
+    const mk = (host: string) =>
+      createLxcBackend({ hostName: host, stateDir: join(root, host), lxcPath: join(root, host, "lxc"), log: pino({ level: "silent" }) });
+    const source = mk(`confa${process.pid}`);
+    const target = mk(`confb${process.pid}`);
+    await source.probe();
+    await target.probe();
+    return {
+      source,
+      target,
+      spec: (name) => ({
+        name,
+        backend: "lxc",
+        template: "busybox",
+        image: "",
+        limits: { memoryBytes: 0, cpus: 0 },
+        env: [],
+        cmd: [],
+        ports: [],
+        labels: {},
+      }),
+      teardown: async () => rmSync(root, { recursive: true, force: true }),
+    };
+  },
+});

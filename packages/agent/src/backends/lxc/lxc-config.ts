@@ -1,0 +1,81 @@
+// Reading and editing an LXC container's `config` file (key = value lines, keys may repeat).
+import type { Limits } from "@corral/wire";
+
+const CPU_PERIOD_US = 100_000;
+
+export class LxcConfig {
+  private lines: string[];
+
+  constructor(text: string) {
+    this.lines = text.split("\n");
+  }
+
+  toString(): string {
+    return this.lines.join("\n").replace(/\n*$/, "\n");
+  }
+
+  get(key: string): string | undefined {
+    for (const l of this.lines) {
+      const m = /^\s*([^#=\s]+)\s*=\s*(.*?)\s*$/.exec(l);
+      if (m && m[1] === key) return m[2];
+    }
+    return undefined;
+  }
+
+  /** Removes every line whose key equals `key` or starts with `key.` when `prefix` is set. */
+  remove(key: string, prefix = false): this {
+    this.lines = this.lines.filter((l) => {
+      const k = /^\s*([^#=\s]+)\s*=/.exec(l)?.[1];
+      return !(k === key || (prefix && k?.startsWith(`${key}.`)));
+    });
+    return this;
+  }
+
+  set(key: string, value: string): this {
+    this.remove(key);
+    this.lines.push(`${key} = ${value}`);
+    return this;
+  }
+
+  limits(): Limits {
+    const mem = Number(this.get("lxc.cgroup.memory.limit_in_bytes") ?? this.get("lxc.cgroup2.memory.max") ?? 0);
+    const quota = Number(this.get("lxc.cgroup.cpu.cfs_quota_us") ?? 0);
+    const period = Number(this.get("lxc.cgroup.cpu.cfs_period_us") ?? CPU_PERIOD_US);
+    return {
+      memoryBytes: Number.isFinite(mem) && mem > 0 ? mem : 0,
+      cpus: quota > 0 && period > 0 ? Math.round((quota / period) * 100) / 100 : 0,
+    };
+  }
+
+  setLimits(l: Limits): this {
+    this.remove("lxc.cgroup.memory.limit_in_bytes").remove("lxc.cgroup.cpu.cfs_quota_us").remove("lxc.cgroup.cpu.cfs_period_us");
+    if (l.memoryBytes > 0) this.set("lxc.cgroup.memory.limit_in_bytes", String(l.memoryBytes));
+    if (l.cpus > 0) {
+      this.set("lxc.cgroup.cpu.cfs_period_us", String(CPU_PERIOD_US));
+      this.set("lxc.cgroup.cpu.cfs_quota_us", String(cpuQuotaUs(l.cpus)));
+    }
+    return this;
+  }
+
+  /** Replaces every occurrence of `from` in values (paths in rootfs, mount entries, log file). */
+  replaceInValues(from: string, to: string): this {
+    this.lines = this.lines.map((l) => {
+      const i = l.indexOf("=");
+      return i > 0 && !l.trimStart().startsWith("#") ? l.slice(0, i + 1) + l.slice(i + 1).split(from).join(to) : l;
+    });
+    return this;
+  }
+}
+
+export const cpuQuotaUs = (cpus: number): number => Math.round(cpus * CPU_PERIOD_US);
+
+/** The cgroup directory of a container, fixed per host so emulated hosts never collide (recipes). */
+export const cgroupDir = (host: string, name: string): string => `corral/${host}/${name}`;
+
+/** Sets the three fixed cgroup paths; LXC refuses one without the others. */
+export function setCgroupDirs(cfg: LxcConfig, host: string, name: string): LxcConfig {
+  return cfg
+    .set("lxc.cgroup.dir.container", cgroupDir(host, name))
+    .set("lxc.cgroup.dir.monitor", `corral/${host}/${name}.monitor`)
+    .set("lxc.cgroup.dir.monitor.pivot", `corral/${host}/pivot`);
+}

@@ -1,0 +1,87 @@
+// Running runtime tools (lxc-*, vzctl) as child processes: collected output, or streamed for exec.
+import { spawn } from "node:child_process";
+import type { ExecOutput } from "@corral/wire";
+import { CorralError } from "@corral/wire";
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on("data", (d: Buffer) => out.push(d));
+    child.stderr!.on("data", (d: Buffer) => err.push(d));
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
+    child.on("error", (e) => reject(new CorralError("unavailable", `cannot run ${cmd}: ${e.message}`, { cause: e })));
+    child.on("close", (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
+    });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+
+/** Last meaningful line of a tool's stderr, for an error message. */
+export const lastLine = (text: string): string =>
+  text
+    .trim()
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .slice(-1)[0]
+    ?.trim() ?? "";
+
+/**
+ * Runs a command and streams its stdout/stderr as ExecOutput, ending with its exit code.
+ * Aborting the signal kills it.
+ */
+export async function* streamProcess(cmd: string, args: string[], signal: AbortSignal): AsyncGenerator<ExecOutput> {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const queue: ExecOutput[] = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  let failure: Error | undefined;
+  const push = (o: ExecOutput) => {
+    queue.push(o);
+    wake?.();
+  };
+  child.stdout!.on("data", (d: Buffer) => push({ kind: "stdout", data: d }));
+  child.stderr!.on("data", (d: Buffer) => push({ kind: "stderr", data: d }));
+  child.on("error", (e) => {
+    failure = new CorralError("unavailable", `cannot run ${cmd}: ${e.message}`, { cause: e });
+    finished = true;
+    wake?.();
+  });
+  child.on("close", (code, sig) => {
+    push({ kind: "exit", code: code ?? (sig ? 128 + 9 : 1) });
+    finished = true;
+    wake?.();
+  });
+  const onAbort = () => child.kill("SIGKILL");
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for (;;) {
+      const next = queue.shift();
+      if (next) {
+        yield next;
+        if (next.kind === "exit") return;
+        continue;
+      }
+      if (failure) throw failure;
+      if (finished && queue.length === 0) return;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+}
