@@ -1,0 +1,88 @@
+// Maps Corral's ContainerSpec to Docker's create body and Docker's inspect output back to a
+// ContainerStatus. Kept free of I/O so the mapping is easy to read and test.
+import type { ContainerSpec, ContainerStatus, Limits, PortMapping, RuntimeState } from "@corral/wire";
+import type Docker from "dockerode";
+import { LABEL_HOST, LABEL_NAME, LABEL_SPEC, runtimeName } from "./runtime-names.js";
+
+export type PortBindings = Record<string, { HostIp?: string; HostPort?: string }[]>;
+export type ExposedPorts = Record<string, Record<string, never>>;
+
+export function portBindings(ports: readonly PortMapping[]): { bindings: PortBindings; exposed: ExposedPorts } {
+  const bindings: PortBindings = {};
+  const exposed: ExposedPorts = {};
+  for (const p of ports) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    exposed[key] = {};
+    // HostPort "" lets dockerd pick a free port, which is what 0 means.
+    (bindings[key] ??= []).push({ HostPort: p.hostPort ? String(p.hostPort) : "" });
+  }
+  return { bindings, exposed };
+}
+
+/** Docker's resource fields for Corral limits. Swap equals memory: a Corral limit is a hard cap. */
+export function resourceFields(limits: Limits): { Memory?: number; MemorySwap?: number; NanoCpus?: number } {
+  const out: { Memory?: number; MemorySwap?: number; NanoCpus?: number } = {};
+  if (limits.memoryBytes > 0) {
+    out.Memory = limits.memoryBytes;
+    out.MemorySwap = limits.memoryBytes;
+  }
+  if (limits.cpus > 0) out.NanoCpus = Math.round(limits.cpus * 1e9);
+  return out;
+}
+
+export function corralLabels(hostName: string, spec: ContainerSpec): Record<string, string> {
+  // Corral's own labels go last so a user label cannot pretend to belong to another host.
+  return { ...spec.labels, [LABEL_HOST]: hostName, [LABEL_NAME]: spec.name, [LABEL_SPEC]: JSON.stringify(spec) };
+}
+
+export function createOptions(
+  hostName: string,
+  spec: ContainerSpec,
+  cgroupParent: string | undefined,
+): Docker.ContainerCreateOptions {
+  const { bindings, exposed } = portBindings(spec.ports);
+  return {
+    name: runtimeName(hostName, spec.name),
+    Image: spec.image,
+    ...(spec.cmd.length ? { Cmd: spec.cmd } : {}),
+    Env: spec.env,
+    Labels: corralLabels(hostName, spec),
+    ExposedPorts: exposed,
+    Tty: false,
+    HostConfig: {
+      ...resourceFields(spec.limits),
+      PortBindings: bindings,
+      RestartPolicy: { Name: "no" },
+      ...(cgroupParent ? { CgroupParent: cgroupParent } : {}),
+    },
+  };
+}
+
+export function runtimeState(status: string | undefined): RuntimeState {
+  switch (status) {
+    case "running":
+    case "restarting":
+      return "running";
+    case "created":
+    case "exited":
+    case "dead":
+      return "stopped";
+    default:
+      return "unknown"; // paused, removing
+  }
+}
+
+export function limitsFromHostConfig(hc: { Memory?: number; NanoCpus?: number } | undefined): Limits {
+  return { memoryBytes: hc?.Memory ?? 0, cpus: (hc?.NanoCpus ?? 0) / 1e9 };
+}
+
+export function statusFromInspect(name: string, info: Docker.ContainerInspectInfo): ContainerStatus {
+  const state = runtimeState(info.State?.Status);
+  return {
+    name,
+    backend: "docker",
+    state,
+    initPid: state === "running" ? (info.State?.Pid ?? 0) : 0,
+    limits: limitsFromHostConfig(info.HostConfig),
+  };
+}

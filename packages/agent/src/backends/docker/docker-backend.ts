@@ -1,0 +1,356 @@
+// Docker backend: the Engine API over dockerd's unix socket, through dockerode. Every container
+// is `corral-<host>-<name>` with corral.host/corral.name labels, so several emulated hosts can
+// share one dockerd without seeing each other's containers.
+import { mkdirSync } from "node:fs";
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { randomBytes } from "node:crypto";
+import {
+  CorralError,
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  type ContainerSpec,
+  type ContainerStatus,
+  type ContainerUsage,
+  type ExecOutput,
+  type ImageInfo,
+  type Limits,
+} from "@corral/wire";
+import Docker from "dockerode";
+import type { ArchiveOut, Backend, BackendContext, Capability, ImageImport, LiveLimits, ProbeResult } from "../backend.js";
+import { corralLabels, createOptions, resourceFields, statusFromInspect } from "./container-config.js";
+import { daemonMessage, dockerError, statusOf } from "./docker-errors.js";
+import { demuxFrames } from "./exec-stream.js";
+import { imageChanges } from "./image-changes.js";
+import { importRootfs, sniffTarball, splitImageRef } from "./image-import.js";
+import {
+  ARCHIVE_FORMAT,
+  CONFIG_FILE,
+  ROOTFS_FILE,
+  configFromInspect,
+  encodeArchive,
+  migrationConfig,
+  stageArchive,
+  type MigrationConfig,
+} from "./migration-archive.js";
+import { LABEL_NAME, hostFilter, isMigratedImage, migratedImageRepo, runtimeName } from "./runtime-names.js";
+import { UsageSampler } from "./usage-sampler.js";
+
+export interface DockerBackendOptions {
+  /** dockerd's API socket, e.g. /run/docker.sock. */
+  socketPath: string;
+  /** HostConfig.CgroupParent for every container, when this host's dockerd is shared or nested. */
+  cgroupParent?: string;
+}
+
+/** Default CMD for imported rootfs images, so `ct create --image NAME` works without --cmd. */
+const DEFAULT_IMPORT_CHANGES = ['CMD ["sh"]'];
+const PING_TIMEOUT_MS = 5000;
+
+export class DockerBackend implements Backend, LiveLimits, ImageImport {
+  readonly name = "docker" as const;
+  readonly capabilities: readonly Capability[] = ["exec", "live-limits", "image-import", "usage", "migrate"];
+  private readonly docker: Docker;
+  private readonly sampler: UsageSampler;
+
+  constructor(
+    private readonly ctx: BackendContext,
+    private readonly opts: DockerBackendOptions,
+  ) {
+    this.docker = new Docker({ socketPath: opts.socketPath });
+    this.sampler = new UsageSampler(this.docker, ctx.hostName);
+  }
+
+  async probe(): Promise<ProbeResult> {
+    const sock = this.opts.socketPath;
+    try {
+      if (!(await stat(sock)).isSocket()) return { available: false, reason: `dockerd socket ${sock} is not a socket` };
+    } catch {
+      return { available: false, reason: `dockerd socket ${sock} not found` };
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+      });
+      await Promise.race([this.docker.ping(), timeout]);
+      return { available: true, reason: "" };
+    } catch (err) {
+      return { available: false, reason: `dockerd at ${sock} does not answer /_ping: ${daemonMessage(err)}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async create(spec: ContainerSpec): Promise<ContainerStatus> {
+    if (!spec.image) throw invalidArgument("docker containers need --image");
+    try {
+      await this.docker.createContainer(createOptions(this.ctx.hostName, spec, this.opts.cgroupParent));
+    } catch (err) {
+      throw this.createError(spec.name, spec.image, err);
+    }
+    // A container Docker has just created is stopped with exactly the requested limits: no inspect needed.
+    return { name: spec.name, backend: "docker", state: "stopped", initPid: 0, limits: { ...spec.limits } };
+  }
+
+  async start(name: string): Promise<ContainerStatus> {
+    await this.call(name, "start", () => this.container(name).start(), [304]);
+    return this.inspect(name);
+  }
+
+  async stop(name: string, timeoutSeconds: number): Promise<ContainerStatus> {
+    const t = Math.max(0, Math.round(timeoutSeconds));
+    await this.call(name, "stop", () => this.container(name).stop({ t }), [304]);
+    return this.inspect(name);
+  }
+
+  async destroy(name: string): Promise<void> {
+    const info = await this.inspectRaw(name);
+    await this.call(name, "remove", () => this.container(name).remove({ force: true, v: true }));
+    // Images made by a restore belong to this one container: drop them with it.
+    const image = info.Config?.Image ?? "";
+    if (isMigratedImage(image)) await this.docker.getImage(image).remove().catch(() => undefined);
+  }
+
+  async inspect(name: string): Promise<ContainerStatus> {
+    return statusFromInspect(name, await this.inspectRaw(name));
+  }
+
+  async list(): Promise<ContainerStatus[]> {
+    const list = await this.wrap("list containers", () =>
+      this.docker.listContainers({ all: true, filters: hostFilter(this.ctx.hostName) }),
+    );
+    const out = await Promise.all(
+      list.map(async (c) => {
+        const info = await this.docker
+          .getContainer(c.Id)
+          .inspect()
+          .catch(() => undefined); // removed meanwhile
+        const name = c.Labels[LABEL_NAME];
+        return info && name ? statusFromInspect(name, info) : undefined;
+      }),
+    );
+    return out.filter((s): s is ContainerStatus => s !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+    if (!argv.length) throw invalidArgument(`exec in "${name}" needs a command`);
+    const exec = await this.call(
+      name,
+      "exec",
+      () =>
+        this.container(name).exec({
+          Cmd: argv,
+          Env: env,
+          AttachStdin: false,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: false,
+        }),
+      [],
+      { 409: () => failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`) },
+    );
+    const stream = await this.call(name, "exec", () => exec.start({ hijack: true, stdin: false }), [], {
+      409: () => failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`),
+    });
+    const cancelled = (): CorralError => new CorralError("cancelled", `exec in "${name}" was cancelled`);
+    let exited = false;
+    const onAbort = (): void => {
+      stream.destroy();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal.aborted) throw cancelled();
+      try {
+        for await (const out of demuxFrames(stream)) yield out;
+      } catch (err) {
+        if (signal.aborted) throw cancelled();
+        throw dockerError(`read the output of exec in "${name}"`, this.opts.socketPath, err);
+      }
+      if (signal.aborted) throw cancelled();
+      const code = await this.exitCode(exec);
+      exited = true;
+      yield { kind: "exit", code };
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      stream.destroy();
+      // Docker does not end an exec when its client goes away: kill it if we left early.
+      if (!exited) await this.killExec(exec);
+    }
+  }
+
+  async usage(): Promise<ContainerUsage[]> {
+    return this.wrap("read container usage", () => this.sampler.sample());
+  }
+
+  async archive(name: string): Promise<ArchiveOut> {
+    const info = await this.inspectRaw(name, true);
+    if (info.State?.Running) {
+      throw failedPrecondition(`container "${name}" is running on ${this.ctx.hostName}; stop it before archiving`);
+    }
+    const config = configFromInspect(name, info);
+    const rootfs = (await this.call(name, "export", () => this.container(name).export())) as Readable;
+    const { stream, finished } = encodeArchive(config, rootfs);
+    const sizeRootFs = (info as { SizeRootFs?: number }).SizeRootFs ?? 0;
+    return { format: ARCHIVE_FORMAT, estimatedBytes: sizeRootFs, stream, finished };
+  }
+
+  async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
+    if (format !== ARCHIVE_FORMAT) {
+      input.destroy();
+      throw invalidArgument(`docker cannot restore archive format "${format}"; expected ${ARCHIVE_FORMAT}`);
+    }
+    await stageArchive(name, input, stagingDir);
+  }
+
+  async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
+    let config: MigrationConfig;
+    try {
+      const raw = JSON.parse(await readFile(join(stagingDir, CONFIG_FILE), "utf8")) as Record<string, unknown>;
+      config = migrationConfig(name, { Config: raw.config, HostConfig: raw.hostConfig, spec: raw.spec });
+    } catch (err) {
+      throw failedPrecondition(`no staged docker archive for "${name}" in ${stagingDir}`, err);
+    }
+    const ref = { repo: migratedImageRepo(this.ctx.hostName, name), tag: randomBytes(6).toString("hex") };
+    const imageRef = `${ref.repo}:${ref.tag}`;
+    await this.wrap(`import the filesystem of "${name}"`, () =>
+      importRootfs(this.docker, createReadStream(join(stagingDir, ROOTFS_FILE)), ref, imageChanges(config.config)),
+    );
+    try {
+      const c = config.config;
+      const spec = { ...config.spec, name };
+      await this.docker.createContainer({
+        name: runtimeName(this.ctx.hostName, name),
+        Image: imageRef,
+        // The container's own config is the exact truth; the image's copy is for plain `docker run`.
+        Env: c.Env,
+        ...(c.Cmd ? { Cmd: c.Cmd } : {}),
+        ...(c.Entrypoint ? { Entrypoint: c.Entrypoint } : {}),
+        WorkingDir: c.WorkingDir,
+        User: c.User,
+        ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+        Labels: { ...c.Labels, ...corralLabels(this.ctx.hostName, spec) },
+        ExposedPorts: c.ExposedPorts,
+        Tty: false,
+        HostConfig: {
+          ...resourceFields({ memoryBytes: config.hostConfig.Memory, cpus: config.hostConfig.NanoCpus / 1e9 }),
+          PortBindings: config.hostConfig.PortBindings,
+          RestartPolicy: { Name: "no" },
+          ...(this.opts.cgroupParent ? { CgroupParent: this.opts.cgroupParent } : {}),
+        },
+      });
+    } catch (err) {
+      await this.docker.getImage(imageRef).remove().catch(() => undefined);
+      throw this.createError(name, imageRef, err);
+    }
+    return this.inspect(name);
+  }
+
+  stagingRoot(): string {
+    const dir = join(this.ctx.stateDir, "docker", "staging");
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {
+    const current = await this.inspectRaw(name);
+    // Docker's update treats 0 as "unchanged" and cannot lift a limit once set.
+    if (limits.memoryBytes === 0 && (current.HostConfig?.Memory ?? 0) > 0) {
+      throw invalidArgument(`docker cannot remove the memory limit of "${name}"; set a new value instead`);
+    }
+    if (limits.cpus === 0 && (current.HostConfig?.NanoCpus ?? 0) > 0) {
+      throw invalidArgument(`docker cannot remove the cpu limit of "${name}"; set a new value instead`);
+    }
+    const body = resourceFields(limits);
+    if (Object.keys(body).length) {
+      await this.call(name, "update", () => this.container(name).update(body), [], {
+        400: (err) => invalidArgument(`docker rejected limits for "${name}": ${daemonMessage(err)}`),
+      });
+    }
+    return this.inspect(name);
+  }
+
+  async importImage(name: string, tarball: Readable): Promise<ImageInfo> {
+    const { stream } = await sniffTarball(tarball);
+    const id = await this.wrap(`import image "${name}"`, () =>
+      importRootfs(this.docker, stream, splitImageRef(name), DEFAULT_IMPORT_CHANGES),
+    );
+    const image = await this.wrap(`inspect image "${name}"`, () => this.docker.getImage(id).inspect());
+    return { name, backend: "docker", host: this.ctx.hostName, sizeBytes: image.Size, id };
+  }
+
+  // ---- helpers ----
+
+  private container(name: string): Docker.Container {
+    return this.docker.getContainer(runtimeName(this.ctx.hostName, name));
+  }
+
+  private async inspectRaw(name: string, size = false): Promise<Docker.ContainerInspectInfo> {
+    // `size` is a query option dockerode passes through but its types do not list.
+    const opts = (size ? { size: true } : {}) as Docker.ContainerInspectOptions;
+    return this.call(name, "inspect", () => this.container(name).inspect(opts));
+  }
+
+  /** Runs a container call: 404 is "not found", codes in `ok` are success, `special` maps the rest. */
+  private async call<T>(
+    name: string,
+    action: string,
+    fn: () => Promise<T>,
+    ok: number[] = [],
+    special: Record<number, (err: unknown) => CorralError> = {},
+  ): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = statusOf(err);
+      if (code !== undefined && ok.includes(code)) return undefined as T;
+      if (code !== undefined && special[code]) throw special[code](err);
+      if (code === 404) throw notFound(`container "${name}" not found on ${this.ctx.hostName}`, err);
+      throw dockerError(`${action} container "${name}"`, this.opts.socketPath, err);
+    }
+  }
+
+  private async wrap<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw dockerError(action, this.opts.socketPath, err);
+    }
+  }
+
+  private createError(name: string, image: string, err: unknown): CorralError {
+    switch (statusOf(err)) {
+      case 404:
+        return notFound(`image "${image}" not found on ${this.ctx.hostName}; import it with corral image import`, err);
+      case 409:
+        return alreadyExists(`container "${name}" already exists on ${this.ctx.hostName}`, err);
+      case 400:
+        return invalidArgument(`docker rejected the spec of "${name}": ${daemonMessage(err)}`, err);
+      default:
+        return dockerError(`create container "${name}"`, this.opts.socketPath, err);
+    }
+  }
+
+  /** The exec's exit code; the stream can close a moment before dockerd records it. */
+  private async exitCode(exec: Docker.Exec): Promise<number> {
+    for (let i = 0; i < 100; i++) {
+      const info = await exec.inspect();
+      if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new CorralError("internal", "dockerd did not report the exit code of an exec within 2 s");
+  }
+
+  private async killExec(exec: Docker.Exec): Promise<void> {
+    try {
+      const info = await exec.inspect();
+      if (info.Running && info.Pid > 0) process.kill(info.Pid, "SIGKILL");
+    } catch {
+      // Already gone, or not in our pid namespace: nothing more we can do.
+    }
+  }
+}

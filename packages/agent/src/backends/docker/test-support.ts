@@ -1,0 +1,149 @@
+// Test fixtures for the Docker backend: a busybox image built from the busybox-static binary (no
+// registry is reachable), and a second dockerd on its own socket and data root standing for another host.
+import { spawn } from "node:child_process";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync, closeSync, rmdirSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import pino from "pino";
+import Docker from "dockerode";
+import type { ContainerSpec } from "@corral/wire";
+import { run } from "../../process/run.js";
+import type { BackendContext } from "../backend.js";
+import { createDockerBackend } from "./index.js";
+
+export const MAIN_SOCKET = "/run/docker.sock";
+export const TEST_IMAGE = "corral-test/busybox:1";
+/** PID 1 ignores SIGTERM unless it traps it: trap it so `stop` is quick, as a real app would. */
+export const SLEEP_CMD = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000000 & wait"];
+
+export async function dockerReachable(socketPath: string): Promise<boolean> {
+  if (!existsSync(socketPath)) return false;
+  return new Docker({ socketPath })
+    .ping()
+    .then(() => true)
+    .catch(() => false);
+}
+
+/** Tests start their own dockerds: that needs the binary and root. */
+export async function dockerdRunnable(): Promise<boolean> {
+  if (process.getuid?.() !== 0) return false;
+  const r = await run("dockerd", ["--version"]).catch(() => undefined);
+  return r?.code === 0;
+}
+
+/** A rootfs tarball with /bin/busybox and a symlink per applet (sh, cat, stat, chown, sleep, …). */
+export async function buildBusyboxTarball(workDir: string, gzip = false): Promise<string> {
+  const root = join(workDir, "rootfs");
+  for (const d of ["bin", "etc", "tmp", "proc", "sys", "dev", "root", "srv"]) mkdirSync(join(root, d), { recursive: true });
+  chmodSync(join(root, "tmp"), 0o1777);
+  copyFileSync("/bin/busybox", join(root, "bin/busybox"));
+  chmodSync(join(root, "bin/busybox"), 0o755);
+  const applets = (await run("/bin/busybox", ["--list"])).stdout.split("\n").filter((a) => a && a !== "busybox");
+  for (const a of applets) if (!existsSync(join(root, "bin", a))) symlinkSync("busybox", join(root, "bin", a));
+  writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
+  writeFileSync(join(root, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
+  const file = join(workDir, gzip ? "busybox.tar.gz" : "busybox.tar");
+  const r = await run("tar", ["-C", root, "--numeric-owner", gzip ? "-czf" : "-cf", file, "."]);
+  if (r.code !== 0) throw new Error(`tar failed: ${r.stderr}`);
+  return file;
+}
+
+export function testContext(hostName: string, stateDir: string): BackendContext {
+  return { hostName, stateDir, lxcPath: join(stateDir, "lxc"), log: pino({ level: "silent" }) };
+}
+
+/** Imports the busybox tarball as TEST_IMAGE through the backend under test. */
+export async function importTestImage(socketPath: string, tarball: string, stateDir: string): Promise<void> {
+  const b = createDockerBackend(testContext("imgimport", stateDir), { socketPath });
+  await b.importImage(TEST_IMAGE, createReadStream(tarball));
+}
+
+export function sleepSpec(name: string): ContainerSpec {
+  return {
+    name,
+    backend: "docker",
+    template: "",
+    image: TEST_IMAGE,
+    limits: { memoryBytes: 0, cpus: 0 },
+    env: [],
+    cmd: SLEEP_CMD,
+    ports: [],
+    labels: {},
+  };
+}
+
+export interface ExtraDockerd {
+  socketPath: string;
+  cgroupParent: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A second dockerd with its own data root, exec root and socket, no bridge and no iptables rules,
+ * so it does not disturb the host's dockerd. Its containers go under `cgroupParent`.
+ */
+export async function startExtraDockerd(tag: string): Promise<ExtraDockerd> {
+  // Short path: the API socket and containerd's sockets live under it (108-byte sun_path limit).
+  const dir = mkdtempSync("/tmp/cdk-");
+  const socketPath = join(dir, "docker.sock");
+  const cgroupParent = `/corral-${tag}-docker`;
+  const log = openSync(join(dir, "dockerd.log"), "a");
+  const child = spawn(
+    "dockerd",
+    [
+      "--data-root", join(dir, "root"),
+      "--exec-root", join(dir, "exec"),
+      "-H", `unix://${socketPath}`,
+      "--pidfile", join(dir, "docker.pid"),
+      "--bridge", "none",
+      "--iptables=false",
+      "--cgroup-parent", cgroupParent,
+    ],
+    { detached: true, stdio: ["ignore", log, log] },
+  );
+  closeSync(log);
+  child.unref();
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    await removeCgroupDirs(cgroupParent);
+    const mounts = readFileSync("/proc/self/mounts", "utf8");
+    if (mounts.includes(dir)) await run("sh", ["-c", `grep -o '${dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r umount -l`]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 150; i++) {
+    if (await dockerReachable(socketPath)) return { socketPath, cgroupParent, stop };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const logText = existsSync(join(dir, "dockerd.log")) ? readFileSync(join(dir, "dockerd.log"), "utf8").slice(-2000) : "";
+  await stop();
+  throw new Error(`second dockerd did not come up on ${socketPath}:\n${logText}`);
+}
+
+/** Removes an (empty) cgroup parent from every v1 hierarchy, children first. */
+export async function removeCgroupDirs(parent: string): Promise<void> {
+  for (const ctrl of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) {
+    const dir = join("/sys/fs/cgroup", ctrl, parent);
+    if (!existsSync(dir)) continue;
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) {
+        try {
+          rmdirSync(join(dir, e.name));
+        } catch {
+          // still in use
+        }
+      }
+    }
+    try {
+      rmdirSync(dir);
+    } catch {
+      // still in use
+    }
+  }
+}
