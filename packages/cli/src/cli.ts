@@ -1,0 +1,164 @@
+// `corral NOUN VERB [flags] [args]`: finds the command, parses its flags, runs it, and turns any
+// error into one line on stderr with exit code 2 (usage) or 1 (everything else).
+import { CorralError } from "@corral/wire";
+import { formatFlagHelp, parseArgs, type Args, type FlagSpec } from "./args.js";
+import type { CommandModule, Context, Io } from "./command.js";
+import { COMMANDS, NOUNS, findCommand, verbsOf } from "./commands/index.js";
+import { resolveController } from "./config.js";
+import { Connection } from "./connection.js";
+import { oneLine } from "./present.js";
+import { UsageError } from "./usage-error.js";
+import { cliVersion } from "./version.js";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  { name: "controller", kind: "string", value: "ADDR", help: "controller address, e.g. 127.0.0.1:7400 (else $CORRAL_CONTROLLER, else the config file)" },
+  { name: "json", kind: "boolean", help: "print exactly one JSON document on stdout" },
+  { name: "help", kind: "boolean", short: "h", help: "show help" },
+  { name: "version", kind: "boolean", help: "print corral's version" },
+];
+
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  let connection: Connection | undefined;
+  let command: CommandModule | undefined;
+  try {
+    const { words, others } = splitWords(argv);
+    const [noun, verb] = words;
+    if (noun === undefined || noun === "help") {
+      const args = parseArgs(others, GLOBAL_FLAGS);
+      if (args.bool("version")) return write(io, `corral ${cliVersion()}\n`);
+      const topic = [...words.slice(1), ...args.positionals];
+      return write(io, topic.length ? topicHelp(topic) : mainHelp());
+    }
+    if (!(noun in NOUNS)) throw new UsageError(`unknown command "${noun}" (see corral --help)`);
+    if (verb === undefined) {
+      const args = parseArgs(others, GLOBAL_FLAGS);
+      if (args.bool("help")) return write(io, nounHelp(noun));
+      throw new UsageError(`missing command after "corral ${noun}": expected ${verbsOf(noun).map(verbOf).join(", ")} (see corral ${noun} --help)`);
+    }
+    command = findCommand(noun, verb);
+    if (!command) throw new UsageError(`unknown command "corral ${noun} ${verb}" (see corral ${noun} --help)`);
+    let args: Args;
+    try {
+      args = parseArgs(others, [...GLOBAL_FLAGS, ...(command.flags ?? [])], command.parse);
+    } catch (err) {
+      if (others.includes("--help") || others.includes("-h")) return write(io, commandHelp(command));
+      if (err instanceof UsageError) throw new UsageError(`${err.message} (see corral ${command.name} --help)`);
+      throw err;
+    }
+    if (args.bool("help")) return write(io, commandHelp(command));
+    const ctx = makeContext(args, io, () => {
+      connection ??= new Connection(resolveController(args.string("controller"), io.env).address);
+      return connection;
+    });
+    const code = await command.run(ctx);
+    return typeof code === "number" ? exitCodeOf(code) : EXIT_OK;
+  } catch (err) {
+    const message = connection ? connection.explain(messageOf(err)) : messageOf(err);
+    io.stderr.write(`corral: ${message}\n`);
+    if (io.env.CORRAL_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+    return err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  } finally {
+    connection?.close();
+  }
+}
+
+/** Noun and verb are the first two words that are neither flags nor the value of --controller. */
+function splitWords(argv: readonly string[]): { words: string[]; others: string[] } {
+  const words: string[] = [];
+  const others: string[] = [];
+  let i = 0;
+  for (; i < argv.length && words.length < 2; i++) {
+    const tok = argv[i] as string;
+    if (tok === "--") break;
+    if (!tok.startsWith("-")) {
+      words.push(tok);
+      continue;
+    }
+    others.push(tok);
+    if (tok === "--controller" && i + 1 < argv.length) others.push(argv[++i] as string);
+  }
+  // After `corral help`, the following words are the help topic, not flags to parse.
+  return { words, others: [...others, ...argv.slice(i)] };
+}
+
+function makeContext(args: Args, io: Io, connection: () => Connection): Context {
+  return {
+    args,
+    json: args.bool("json"),
+    io,
+    colour: io.stdout.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== "dumb",
+    connection,
+    print: (line) => void io.stdout.write(`${line}\n`),
+    printJson: (doc) => void io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`),
+  };
+}
+
+export function messageOf(err: unknown): string {
+  if (err instanceof CorralError || err instanceof Error) return oneLine(err.message) || err.name;
+  return oneLine(String(err));
+}
+
+/** Exit codes are 0-255; anything else the agent reports (such as -1 for "killed") becomes 1. */
+const exitCodeOf = (code: number) => (Number.isInteger(code) && code >= 0 && code <= 255 ? code : EXIT_FAILURE);
+
+function write(io: Io, text: string): number {
+  io.stdout.write(text);
+  return EXIT_OK;
+}
+
+const verbOf = (c: CommandModule) => c.name.split(" ")[1] as string;
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = [
+    "corral drives containers across many hosts (LXC, Docker, LXD, OpenVZ).",
+    "",
+    "Usage: corral NOUN VERB [flags] [args]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}   ${c.synopsis}`),
+    "",
+    "Global flags (accepted by every command):",
+    ...formatFlagHelp(GLOBAL_FLAGS),
+    "",
+    "The controller address comes from --controller, then $CORRAL_CONTROLLER, then",
+    '${CORRAL_CONFIG:-~/.config/corral/config.json} ({"controller":"127.0.0.1:7400"}).',
+    "Exit codes: 0 success, 1 failure, 2 usage error; `ct exec` exits with the command's code.",
+    "Run `corral NOUN --help` or `corral NOUN VERB --help` for more.",
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+export function nounHelp(noun: string): string {
+  const verbs = verbsOf(noun);
+  const width = Math.max(...verbs.map((c) => c.name.length));
+  const lines = [
+    `corral ${noun}: ${NOUNS[noun] ?? ""}`,
+    "",
+    `Usage: corral ${noun} VERB [flags] [args]`,
+    "",
+    "Commands:",
+    ...verbs.map((c) => `  ${c.name.padEnd(width)}   ${c.synopsis}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+export function commandHelp(c: CommandModule): string {
+  const lines = [c.synopsis, "", c.help];
+  if (c.flags?.length) lines.push("", "Flags:", ...formatFlagHelp(c.flags));
+  lines.push("", "Global flags:", ...formatFlagHelp(GLOBAL_FLAGS));
+  return `${lines.join("\n")}\n`;
+}
+
+function topicHelp(topic: readonly string[]): string {
+  const [noun, verb] = topic;
+  if (noun === undefined || !(noun in NOUNS)) throw new UsageError(`no help for "${topic.join(" ")}" (see corral --help)`);
+  if (verb === undefined) return nounHelp(noun);
+  const c = findCommand(noun, verb);
+  if (!c) throw new UsageError(`no help for "${topic.join(" ")}" (see corral ${noun} --help)`);
+  return commandHelp(c);
+}

@@ -1,0 +1,43 @@
+// What every `commands/<noun>-<verb>.ts` module exports, and what its run() is handed.
+import type { Args, FlagSpec, ParseOptions } from "./args.js";
+import type { Connection } from "./connection.js";
+
+export interface Io {
+  stdout: OutStream;
+  stderr: OutStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface OutStream {
+  write(chunk: string | Uint8Array): boolean;
+  once(event: "drain", listener: () => void): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface Context {
+  args: Args;
+  /** --json: print exactly one JSON document on stdout. */
+  json: boolean;
+  io: Io;
+  /** Colour is for terminals only (and never with NO_COLOR). */
+  colour: boolean;
+  /** Resolves the controller address on first use, so local mistakes fail before any network. */
+  connection(): Connection;
+  /** Writes one line to stdout. */
+  print(line: string): void;
+  printJson(doc: unknown): void;
+}
+
+export interface CommandModule {
+  /** "ct create" */
+  name: string;
+  /** One line, shown in `corral --help`. */
+  synopsis: string;
+  /** The usage line and a few sentences; flags are listed from `flags`. */
+  help: string;
+  flags?: readonly FlagSpec[];
+  parse?: ParseOptions;
+  /** Resolves to the exit code (0 when nothing is returned). */
+  run(ctx: Context): Promise<number | void>;
+}

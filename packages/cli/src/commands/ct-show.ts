@@ -1,0 +1,46 @@
+import { formatBytes, type Container } from "@corral/wire";
+import type { Context } from "../command.js";
+import { containerJson, trimNumber } from "../present.js";
+
+export const name = "ct show";
+export const synopsis = "Show one container: spec, state and usage";
+export const help = `Usage: corral ct show NAME [--json]`;
+
+export async function run(ctx: Context): Promise<void> {
+  const ct = ctx.args.positional(0, "container name (corral ct show NAME)");
+  ctx.args.noMorePositionals(1);
+  const c = await ctx.connection().call((cl) => cl.get(ct));
+  if (ctx.json) return ctx.printJson(containerJson(c));
+  for (const l of describeContainer(c)) ctx.print(l);
+}
+
+export function describeContainer(c: Container): string[] {
+  const s = c.spec;
+  const u = c.usage;
+  const limit = (v: number, f: (n: number) => string) => (v > 0 ? f(v) : "unlimited");
+  const rows: [string, string][] = [
+    ["Name", c.name],
+    ["Host", c.host || "-"],
+    ["Backend", c.backend],
+    ["State", c.state === c.desiredState ? c.state : `${c.state} (desired ${c.desiredState})`],
+    [s.image ? "Image" : "Template", s.image || s.template || "-"],
+    ["Memory", limit(s.limits.memoryBytes, formatBytes)],
+    ["CPUs", limit(s.limits.cpus, trimNumber)],
+    ["Command", s.cmd.length ? s.cmd.join(" ") : "-"],
+    ["Env", s.env.length ? s.env.join(" ") : "-"],
+    ["Ports", s.ports.length ? s.ports.map((p) => `${p.hostPort}:${p.containerPort}/${p.protocol}`).join(" ") : "-"],
+    ["Labels", Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "-"],
+    ["Created", c.createdUnixMs ? new Date(c.createdUnixMs).toISOString() : "-"],
+  ];
+  if (u && c.state === "running") {
+    rows.push(
+      ["CPU", `${u.cpuPercent.toFixed(1)}% (${(u.cpuNanos / 1e9).toFixed(2)} s total)`],
+      ["Memory used", `${formatBytes(u.memoryBytes)}${u.memoryLimitBytes > 0 ? ` of ${formatBytes(u.memoryLimitBytes)}` : ""}`],
+      ["Pids", String(u.pids)],
+      ["Block I/O", `read ${formatBytes(u.blockReadBytes)}, written ${formatBytes(u.blockWriteBytes)}`],
+      ["Network", `received ${formatBytes(u.netRxBytes)}, sent ${formatBytes(u.netTxBytes)}`],
+    );
+  }
+  const w = Math.max(...rows.map(([k]) => k.length)) + 1;
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`);
+}

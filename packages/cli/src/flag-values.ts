@@ -1,0 +1,72 @@
+// Flag values checked on this side, so a typo fails at once with exit 2 and never reaches the controller.
+import { parseCpus, parseSize, validateName, type PortMapping } from "@corral/wire";
+import { UsageError, asUsage } from "./usage-error.js";
+
+export const memoryFlag = (text: string): number => asUsage(() => parseSize("memory", text));
+export const cpusFlag = (text: string): number => asUsage(() => parseCpus(text));
+export const nameArg = (kind: string, text: string): string => asUsage(() => validateName(kind, text));
+
+/** KEY=VALUE; the value may be empty or hold further "=" signs. */
+export function envFlag(text: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(text)) {
+    throw new UsageError(`invalid env "${text}": expected KEY=VALUE with KEY made of letters, digits and '_'`);
+  }
+  return text;
+}
+
+export function labelFlag(text: string): [string, string] {
+  const eq = text.indexOf("=");
+  const key = eq < 0 ? "" : text.slice(0, eq);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(key)) throw new UsageError(`invalid label "${text}": expected key=value`);
+  return [key, text.slice(eq + 1)];
+}
+
+/** "8080:80", "5353:53/udp". */
+export function portFlag(text: string): PortMapping {
+  const m = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(text);
+  const hostPort = Number(m?.[1]);
+  const containerPort = Number(m?.[2]);
+  if (!m || !validPort(hostPort) || !validPort(containerPort)) {
+    throw new UsageError(`invalid port "${text}": expected HOST:CONTAINER[/udp] such as 8080:80 or 5353:53/udp`);
+  }
+  return { hostPort, containerPort, protocol: m[3] === "udp" ? "udp" : "tcp" };
+}
+const validPort = (n: number) => Number.isInteger(n) && n > 0 && n < 65536;
+
+/**
+ * Splits --cmd "…" into argv the way a shell would split words: quotes and backslashes group,
+ * nothing is expanded. Write `--cmd "sh -c '…'"` for shell features.
+ */
+export function splitCommand(text: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (quote === "'") {
+      if (ch === "'") quote = undefined;
+      else cur += ch;
+    } else if (quote === '"') {
+      if (ch === '"') quote = undefined;
+      else if (ch === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1] as string)) cur += text[++i];
+      else cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === "\\" && i + 1 < text.length) {
+      cur += text[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new UsageError(`invalid command "${text}": unterminated ${quote} quote`);
+  if (inWord) words.push(cur);
+  return words;
+}

@@ -1,0 +1,89 @@
+// How domain objects look to people (table cells, one-line summaries) and to scripts (--json).
+import { formatBytes, type BackendInfo, type Container, type Host, type Migration } from "@corral/wire";
+
+/** Hosts in JSON: `backends` lists the usable backend names; the probe details stay in `backendDetails`. */
+export interface HostJson extends Omit<Host, "backends"> {
+  backends: string[];
+  backendDetails: BackendInfo[];
+}
+
+export const hostJson = (h: Host): HostJson => ({
+  ...h,
+  backends: availableBackends(h),
+  backendDetails: h.backends,
+});
+
+/** Containers in JSON: the domain object, with `usage: null` rather than a missing key. */
+export const containerJson = (c: Container): Omit<Container, "usage"> & { usage: Container["usage"] | null } => ({
+  ...c,
+  usage: c.usage ?? null,
+});
+
+export const availableBackends = (h: Host): string[] => h.backends.filter((b) => b.available).map((b) => b.name);
+
+export const hostRow = (h: Host): string[] => [
+  h.name,
+  h.address,
+  h.state,
+  availableBackends(h).join(",") || "-",
+  String(h.cpus),
+  formatBytes(h.memoryBytes),
+  `${formatBytes(h.reservedMemoryBytes)}, ${trimNumber(h.reservedCpus)} cpu`,
+  String(h.containers),
+];
+export const HOST_HEADERS = ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS"];
+
+export const containerRow = (c: Container): string[] => {
+  const live = c.usage && c.state === "running";
+  return [
+    c.name,
+    c.host || "-",
+    c.backend,
+    c.state,
+    live ? c.usage!.cpuPercent.toFixed(1) : "-",
+    live ? formatBytes(c.usage!.memoryBytes) : "-",
+    live ? String(c.usage!.pids) : "-",
+  ];
+};
+export const CONTAINER_HEADERS = ["NAME", "HOST", "BACKEND", "STATE", "CPU%", "MEMORY", "PIDS"];
+
+export const migrationRow = (m: Migration): string[] => [
+  m.id,
+  m.container,
+  m.sourceHost,
+  m.targetHost,
+  m.phase,
+  formatBytes(m.bytes),
+  m.finishedUnixMs && m.startedUnixMs ? formatSeconds(m.finishedUnixMs - m.startedUnixMs) : "-",
+  m.downtimeMs ? formatSeconds(m.downtimeMs) : "-",
+  m.startedUnixMs ? new Date(m.startedUnixMs).toISOString().replace(/\.\d+Z$/, "Z") : "-",
+  oneLine(m.error) || "-",
+];
+export const MIGRATION_HEADERS = ["ID", "CONTAINER", "SOURCE", "TARGET", "PHASE", "BYTES", "TOOK", "DOWNTIME", "STARTED", "ERROR"];
+
+/** Colour for a host or container state word. */
+export function stateColour(state: string): string {
+  if (state === "running" || state === "ready" || state === "done") return "green";
+  if (state === "error" || state === "down" || state === "rolled_back") return "red";
+  if (state === "stopped") return "dim";
+  return "yellow";
+}
+
+/** `1.5 s`, `2 min 5 s`. */
+export function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+export const trimNumber = (n: number): string => String(Math.round(n * 100) / 100);
+
+export const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").trim();
+
+/** "c1 migrated host1 → host2: 2.1 MiB in 2.4 s (downtime 2.3 s)". */
+export function migrationSummary(m: Migration, fallbackElapsedMs: number): string {
+  const took = m.finishedUnixMs && m.startedUnixMs ? m.finishedUnixMs - m.startedUnixMs : fallbackElapsedMs;
+  const bytes = m.bytes || m.totalBytes;
+  return `${m.container} migrated ${m.sourceHost} → ${m.targetHost}: ${formatBytes(bytes)} in ${formatSeconds(took)} (downtime ${formatSeconds(m.downtimeMs)})`;
+}
