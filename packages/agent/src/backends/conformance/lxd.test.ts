@@ -1,0 +1,50 @@
+// Conformance of the LXD backend against a real LXD daemon (started and preseeded if it is not
+// running). Two backend instances with different host names share that one daemon as two hosts.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLxdBackend, type LxdBackend } from "../lxd/index.js";
+import { buildBusyboxRootfs, ensureLxd, tarballStream, testContext } from "../lxd/lxd-test-support.js";
+import { runConformance } from "./harness.js";
+
+// Its own image name, so its fingerprint differs from other test files' imports run in parallel.
+const IMAGE = "busybox-conformance";
+
+runConformance("lxd", {
+  skipReason: () => ensureLxd(),
+  async setup() {
+    const root = mkdtempSync(join(tmpdir(), "corral-conf-lxd-"));
+    const mk = (host: string) => createLxdBackend(testContext(host, join(root, host))) as LxdBackend;
+    const source = mk(`confa${process.pid}`);
+    const target = mk(`confb${process.pid}`);
+    for (const b of [source, target]) {
+      const p = await b.probe();
+      if (!p.available) throw new Error(p.reason);
+    }
+    const rootfs = buildBusyboxRootfs();
+    const fingerprints = new Set<string>();
+    for (const b of [source, target]) fingerprints.add((await b.importImage(IMAGE, tarballStream(rootfs.tarball))).id);
+    return {
+      source,
+      target,
+      spec: (name) => ({
+        name,
+        backend: "lxd",
+        template: "",
+        image: IMAGE,
+        limits: { memoryBytes: 0, cpus: 0 },
+        env: [],
+        cmd: [],
+        ports: [],
+        labels: {},
+      }),
+      teardown: async () => {
+        for (const fp of fingerprints) await source.client.call("DELETE", `/1.0/images/${fp}`).catch(() => undefined);
+        source.close();
+        target.close();
+        rootfs.cleanup();
+        rmSync(root, { recursive: true, force: true });
+      },
+    };
+  },
+});

@@ -1,0 +1,128 @@
+// Maps Corral's names, specs and limits to LXD instance names and config keys, and back.
+import { type ContainerSpec, type ContainerStatus, type Limits, invalidArgument, parseSize } from "@corral/wire";
+import { totalmem } from "node:os";
+
+/** Keys that mark an instance as Corral's, and whose host owns it (hosts may share one daemon). */
+export const KEY_HOST = "user.corral.host";
+export const KEY_NAME = "user.corral.name";
+export const KEY_SPEC = "user.corral.spec";
+
+/** The part of LXD's instance object this backend reads (GET /1.0/instances?recursion=2). */
+export interface LxdInstance {
+  name: string;
+  status: string;
+  config: Record<string, string>;
+  devices: Record<string, Record<string, string>>;
+  state?: LxdState | null;
+}
+
+export interface LxdState {
+  status: string;
+  pid: number;
+  processes: number;
+  memory: { usage: number; usage_peak: number };
+  cpu: { usage: number };
+  network: Record<string, { type: string; counters: { bytes_received: number; bytes_sent: number } }> | null;
+}
+
+/** `<host>-<name>`: LXD names allow letters, digits and '-', at most 63 characters. */
+export function runtimeName(hostName: string, name: string): string {
+  const full = `${hostName}-${name}`;
+  if (full.length > 63) {
+    throw invalidArgument(`container name "${name}" is too long for LXD on host ${hostName}: "${full}" exceeds 63 characters`);
+  }
+  return full;
+}
+
+export function limitsToConfig(limits: Limits): Record<string, string> {
+  const cfg: Record<string, string> = {
+    "limits.memory": limits.memoryBytes > 0 ? String(limits.memoryBytes) : "",
+    "limits.cpu": "",
+    "limits.cpu.allowance": "",
+  };
+  if (limits.cpus > 0) {
+    // limits.cpu pins whole CPUs; a fraction needs a CFS quota on top.
+    cfg["limits.cpu"] = String(Math.ceil(limits.cpus));
+    if (!Number.isInteger(limits.cpus)) cfg["limits.cpu.allowance"] = `${Math.round(limits.cpus * 100)}ms/100ms`;
+  }
+  return cfg;
+}
+
+/** Drops the empty values PATCH uses to unset keys; create needs none of them. */
+export function withoutEmpty(cfg: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== ""));
+}
+
+export function limitsFromConfig(cfg: Record<string, string>): Limits {
+  return { memoryBytes: memoryLimit(cfg["limits.memory"]), cpus: cpuLimit(cfg) };
+}
+
+function memoryLimit(text: string | undefined): number {
+  if (!text) return 0;
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (pct) return Math.round((totalmem() * Number(pct[1])) / 100);
+  try {
+    return parseSize("memory limit", text);
+  } catch {
+    return 0;
+  }
+}
+
+function cpuLimit(cfg: Record<string, string>): number {
+  const allowance = /^(\d+)ms\/(\d+)ms$/.exec(cfg["limits.cpu.allowance"] ?? "");
+  if (allowance) return Number(allowance[1]) / Number(allowance[2]);
+  const cpu = cfg["limits.cpu"] ?? "";
+  if (/^\d+$/.test(cpu)) return Number(cpu);
+  // A CPU set such as "0-1,3": count the CPUs it pins.
+  let n = 0;
+  for (const part of cpu.split(",").filter(Boolean)) {
+    const [a, b] = part.split("-").map(Number);
+    n += b === undefined ? 1 : (b ?? 0) - (a ?? 0) + 1;
+  }
+  return n;
+}
+
+/** Config for a new instance: limits, environment, and the spec kept under user.corral.* keys. */
+export function specToConfig(hostName: string, spec: ContainerSpec): Record<string, string> {
+  const cfg: Record<string, string> = {
+    ...withoutEmpty(limitsToConfig(spec.limits)),
+    [KEY_HOST]: hostName,
+    [KEY_NAME]: spec.name,
+    [KEY_SPEC]: JSON.stringify({ image: spec.image, template: spec.template, labels: spec.labels, ports: spec.ports }),
+  };
+  for (const kv of spec.env) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw invalidArgument(`invalid environment entry "${kv}": expected KEY=VALUE`);
+    cfg[`environment.${kv.slice(0, eq)}`] = kv.slice(eq + 1);
+  }
+  return cfg;
+}
+
+/** Published ports as LXD proxy devices (they work without any instance network). */
+export function portDevices(spec: ContainerSpec): Record<string, Record<string, string>> {
+  const devices: Record<string, Record<string, string>> = {};
+  for (const p of spec.ports) {
+    devices[`corral-port-${p.protocol}-${p.hostPort}`] = {
+      type: "proxy",
+      listen: `${p.protocol}:0.0.0.0:${p.hostPort}`,
+      connect: `${p.protocol}:127.0.0.1:${p.containerPort}`,
+    };
+  }
+  return devices;
+}
+
+export function runtimeState(status: string): ContainerStatus["state"] {
+  if (status === "Running") return "running";
+  if (status === "Stopped") return "stopped";
+  return "unknown";
+}
+
+export function toStatus(name: string, inst: LxdInstance): ContainerStatus {
+  return {
+    name,
+    backend: "lxd",
+    state: runtimeState(inst.state?.status ?? inst.status),
+    initPid: inst.state?.pid ?? 0,
+    limits: limitsFromConfig(inst.config),
+  };
+}
