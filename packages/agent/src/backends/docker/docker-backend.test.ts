@@ -102,6 +102,9 @@ describe("docker backend", { skip }, () => {
       backend.create({ ...sleepSpec("noimg"), image: "corral-test/absent:1" }),
       hasCode("not_found", /image "corral-test\/absent:1" not found on .*; import it with corral image import/),
     );
+    await backend.create({ ...sleepSpec("badcmd"), cmd: ["/no/such/binary"] });
+    await assert.rejects(backend.start("badcmd"), hasCode("failed_precondition", /container "badcmd" cannot start: .*no such file/));
+    await backend.destroy("badcmd");
   });
 
   test("create maps env, cmd, labels, ports, limits and cgroup parent onto the Docker container", async () => {

@@ -1,8 +1,7 @@
 // Docker backend: the Engine API over dockerd's unix socket, through dockerode. Every container
 // is `corral-<host>-<name>` with corral.host/corral.name labels, so several emulated hosts can
 // share one dockerd without seeing each other's containers.
-import { mkdirSync } from "node:fs";
-import { createReadStream } from "node:fs";
+import { createReadStream, mkdirSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -98,7 +97,10 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
   }
 
   async start(name: string): Promise<ContainerStatus> {
-    await this.call(name, "start", () => this.container(name).start(), [304]);
+    await this.call(name, "start", () => this.container(name).start(), [304], {
+      // e.g. "executable file not found": the container exists but its config cannot run.
+      400: (err) => failedPrecondition(`container "${name}" cannot start: ${daemonMessage(err)}`, err),
+    });
     return this.inspect(name);
   }
 

@@ -1,7 +1,21 @@
 // Test fixtures for the Docker backend: a busybox image built from the busybox-static binary (no
 // registry is reachable), and a second dockerd on its own socket and data root standing for another host.
 import { spawn } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync, closeSync, rmdirSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import pino from "pino";
@@ -11,11 +25,11 @@ import { run } from "../../process/run.js";
 import type { BackendContext } from "../backend.js";
 import { createDockerBackend } from "./index.js";
 
-export const MAIN_SOCKET = "/run/docker.sock";
 export const TEST_IMAGE = "corral-test/busybox:1";
 /** PID 1 ignores SIGTERM unless it traps it: trap it so `stop` is quick, as a real app would. */
 export const SLEEP_CMD = ["sh", "-c", "trap 'exit 0' TERM; sleep 1000000 & wait"];
 
+/** True when a dockerd answers /_ping on `socketPath`. */
 export async function dockerReachable(socketPath: string): Promise<boolean> {
   if (!existsSync(socketPath)) return false;
   return new Docker({ socketPath })
@@ -28,7 +42,8 @@ export async function dockerReachable(socketPath: string): Promise<boolean> {
 export async function dockerdRunnable(): Promise<boolean> {
   if (process.getuid?.() !== 0) return false;
   const r = await run("dockerd", ["--version"]).catch(() => undefined);
-  return r?.code === 0;
+  const u = await run("unshare", ["--version"]).catch(() => undefined);
+  return r?.code === 0 && u?.code === 0;
 }
 
 /** A rootfs tarball with /bin/busybox and a symlink per applet (sh, cat, stat, chown, sleep, …). */
@@ -80,7 +95,10 @@ export interface ExtraDockerd {
 
 /**
  * A second dockerd with its own data root, exec root and socket, no bridge and no iptables rules,
- * so it does not disturb the host's dockerd. Its containers go under `cgroupParent`.
+ * in a network namespace of its own: a dockerd started with `--bridge none` in the host's namespace
+ * deletes the host dockerd's docker0 (seen here), which breaks every container start there.
+ * `unshare --net` keeps /sys (and so the cgroup mounts) as they are, unlike `ip netns exec`.
+ * Its containers go under `cgroupParent`.
  */
 export async function startExtraDockerd(tag: string): Promise<ExtraDockerd> {
   // Short path: the API socket and containerd's sockets live under it (108-byte sun_path limit).
@@ -89,8 +107,10 @@ export async function startExtraDockerd(tag: string): Promise<ExtraDockerd> {
   const cgroupParent = `/corral-${tag}-docker`;
   const log = openSync(join(dir, "dockerd.log"), "a");
   const child = spawn(
-    "dockerd",
+    "unshare",
     [
+      "--net",
+      "dockerd",
       "--data-root", join(dir, "root"),
       "--exec-root", join(dir, "exec"),
       "-H", `unix://${socketPath}`,

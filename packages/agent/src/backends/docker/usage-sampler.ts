@@ -1,21 +1,29 @@
-// usage(): one `containers.list` per sample, then file reads. The init pid of each running
-// container comes from an inspect that is cached and re-checked for free: the container's id
-// appears in its own cgroup path, so a reused or stale pid is noticed when /proc/<pid>/cgroup is read.
+// usage(): one `containers.list` per sample, then cgroup and /proc file reads (the agent's shared
+// readers). The init pid of each running container comes from an inspect that is cached and
+// re-checked for free: the container's id is part of its own cgroup path, so a stale pid is
+// noticed when /proc/<pid>/cgroup is read, which also gives the cgroup path itself.
 import { readFile } from "node:fs/promises";
 import type { ContainerUsage } from "@corral/wire";
 import type Docker from "dockerode";
-import { parseProcCgroup, readCgroupSample } from "./cgroup-usage.js";
+import { CpuPercent, detectCgroupVersion, readCgroup, readNetDev, type CgroupVersion } from "../../usage/cgroup.js";
 import { runtimeState } from "./container-config.js";
 import { LABEL_NAME, hostFilter } from "./runtime-names.js";
 
-interface CpuMark {
-  cpuNanos: number;
-  atNs: bigint;
+/** The container's cgroup path relative to the hierarchy root, from /proc/<pid>/cgroup. */
+export function cgroupPathOf(procCgroup: string, version: CgroupVersion): string | undefined {
+  for (const line of procCgroup.split("\n")) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    const controllers = (m[1] ?? "").split(",");
+    if (version === 2 ? m[1] === "" : controllers.includes("memory")) return (m[2] ?? "").replace(/^\//, "");
+  }
+  return undefined;
 }
 
 export class UsageSampler {
   private readonly pids = new Map<string, number>();
-  private readonly lastCpu = new Map<string, CpuMark>();
+  private readonly cpu = new CpuPercent();
+  private readonly version = detectCgroupVersion();
 
   constructor(
     private readonly docker: Docker,
@@ -24,9 +32,9 @@ export class UsageSampler {
 
   async sample(): Promise<ContainerUsage[]> {
     const list = await this.docker.listContainers({ all: true, filters: hostFilter(this.hostName) });
-    const seen = new Set(list.map((c) => c.Id));
-    for (const id of this.pids.keys()) if (!seen.has(id)) this.pids.delete(id);
-    for (const id of this.lastCpu.keys()) if (!seen.has(id)) this.lastCpu.delete(id);
+    const running = new Set(list.filter((c) => runtimeState(c.State) === "running").map((c) => c.Id));
+    for (const id of this.pids.keys()) if (!running.has(id)) this.pids.delete(id);
+    this.cpu.forgetExcept(running);
     return Promise.all(list.map((c) => this.one(c)));
   }
 
@@ -47,18 +55,27 @@ export class UsageSampler {
       netRxBytes: 0,
       netTxBytes: 0,
     };
-    if (state !== "running") {
-      this.lastCpu.delete(c.Id);
-      return zero;
-    }
+    if (state !== "running") return zero;
     const located = await this.locate(c.Id);
     if (!located) return zero;
-    const s = await readCgroupSample(located.pid, located.paths);
-    return { ...zero, ...s, cpuPercent: this.cpuPercent(c.Id, s.cpuNanos) };
+    const [s, net] = await Promise.all([readCgroup(located.rel, this.version), readNetDev(located.pid)]);
+    if (!s) return zero;
+    return {
+      ...zero,
+      cpuNanos: s.cpuNanos,
+      cpuPercent: this.cpu.sample(c.Id, s.cpuNanos),
+      memoryBytes: s.memoryBytes,
+      memoryLimitBytes: s.memoryLimitBytes,
+      pids: s.pids,
+      blockReadBytes: s.blockReadBytes,
+      blockWriteBytes: s.blockWriteBytes,
+      netRxBytes: net.rx,
+      netTxBytes: net.tx,
+    };
   }
 
-  /** The container's init pid and cgroup paths, inspecting only when the cached pid is stale. */
-  private async locate(id: string): Promise<{ pid: number; paths: Map<string, string> } | undefined> {
+  /** The container's init pid and cgroup path, inspecting only when the cached pid is stale. */
+  private async locate(id: string): Promise<{ pid: number; rel: string } | undefined> {
     for (let attempt = 0; attempt < 2; attempt++) {
       let pid = this.pids.get(id);
       if (pid === undefined || attempt > 0) {
@@ -67,23 +84,14 @@ export class UsageSampler {
           .inspect()
           .catch(() => undefined);
         pid = info?.State?.Pid ?? 0;
-        if (!pid) return undefined;
+        if (!pid) break;
         this.pids.set(id, pid);
       }
       const text = await readFile(`/proc/${pid}/cgroup`, "utf8").catch(() => "");
-      if (text.includes(id)) return { pid, paths: parseProcCgroup(text) };
+      const rel = text.includes(id) ? cgroupPathOf(text, this.version) : undefined;
+      if (rel !== undefined) return { pid, rel };
     }
     this.pids.delete(id);
     return undefined;
-  }
-
-  /** Percent of one CPU since the previous sample (200 = two CPUs busy), as `docker stats` shows it. */
-  private cpuPercent(id: string, cpuNanos: number): number {
-    const now = process.hrtime.bigint();
-    const prev = this.lastCpu.get(id);
-    this.lastCpu.set(id, { cpuNanos, atNs: now });
-    if (!prev || cpuNanos < prev.cpuNanos) return 0;
-    const wall = Number(now - prev.atNs);
-    return wall > 0 ? Math.round(((cpuNanos - prev.cpuNanos) / wall) * 10000) / 100 : 0;
   }
 }
