@@ -1,0 +1,43 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./ct-config.js";
+
+const SEED_CONF = `PHYSPAGES="0:262144"
+SWAPPAGES="0:512M"
+DISKSPACE="2G:2.2G"
+CPUUNITS="1000"
+VE_ROOT="/var/lib/vz/root/$VEID"
+VE_PRIVATE="/var/lib/vz/private/$VEID"
+OSTEMPLATE="ubuntu-16.04-x86_64"
+NETIF="ifname=eth0,bridge=br0,mac=00:18:51:A1:C6:35,host_ifname=veth1.eth0,host_mac=00:18:51:BF:1D:AC"
+CPUS="2"
+NAME="web"
+`;
+
+test("the seed's 1.conf reads as 1 GiB of RAM and 2 CPUs", () => {
+  const conf = parseConfig(SEED_CONF);
+  assert.deepEqual(limitsFromConfig(conf), { memoryBytes: 1024 ** 3, cpus: 2 });
+  assert.equal(substVeid(conf.get("VE_PRIVATE")!, 1), "/var/lib/vz/private/1");
+});
+
+test("Corral limits become vzctl set options and read back the same", () => {
+  assert.deepEqual(limitArgs({ memoryBytes: 64 * 1024 * 1024, cpus: 1 }), ["--ram", "16384P", "--cpus", "1", "--cpulimit", "0"]);
+  assert.deepEqual(limitArgs({ memoryBytes: 0, cpus: 0.5 }), ["--ram", "unlimited", "--cpus", "1", "--cpulimit", "50"]);
+  const half = parseConfig(`PHYSPAGES="0:unlimited"\nCPUS="1"\nCPULIMIT="50"\n`);
+  assert.deepEqual(limitsFromConfig(half), { memoryBytes: 0, cpus: 0.5 });
+});
+
+test("a config from another host gets this host's paths and loses its name", () => {
+  const out = rewriteConfigForHost(SEED_CONF, { VE_PRIVATE: "/h2/var/lib/vz/private/$VEID", VE_ROOT: "/h2/var/lib/vz/root/$VEID" }, ["NAME"]);
+  const conf = parseConfig(out);
+  assert.equal(conf.get("VE_PRIVATE"), "/h2/var/lib/vz/private/$VEID");
+  assert.equal(conf.get("VE_ROOT"), "/h2/var/lib/vz/root/$VEID");
+  assert.equal(conf.has("NAME"), false);
+  assert.equal(conf.get("NETIF"), parseConfig(SEED_CONF).get("NETIF"));
+});
+
+test("a config line a shell would execute is refused", () => {
+  for (const bad of ['HOSTNAME="$(reboot)"', 'X="`id`"', "rm -rf /", 'A="b" ; touch /x']) {
+    assert.throws(() => rewriteConfigForHost(`CPUS="1"\n${bad}\n`, {}), /unsafe line/);
+  }
+});

@@ -1,0 +1,97 @@
+// CTID.conf (ctid.conf(5)): KEY="value" lines. Read without a shell, and sanitized before a config
+// that came from another host is installed, because OpenVZ's own scripts source these files.
+import type { Limits } from "@corral/wire";
+import { invalidArgument } from "@corral/wire";
+
+export const PAGE_SIZE = 4096;
+const UNLIMITED_PAGES = 9223372036854775807n;
+
+export type CtConfig = Map<string, string>;
+
+const LINE_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+
+export function parseConfig(text: string): CtConfig {
+  const out: CtConfig = new Map();
+  for (const raw of text.split("\n")) {
+    const m = LINE_RE.exec(raw);
+    if (!m) continue;
+    let v = m[2]!.trim();
+    if ((v.startsWith('"') && v.endsWith('"') && v.length >= 2) || (v.startsWith("'") && v.endsWith("'") && v.length >= 2)) {
+      v = v.slice(1, -1);
+    }
+    out.set(m[1]!, v);
+  }
+  return out;
+}
+
+/** `$VEID` in VE_ROOT/VE_PRIVATE stands for the container's own ID. */
+export function substVeid(value: string, ctid: number): string {
+  return value.replace(/\$\{?VEID\}?|\$\{?VE_ID\}?/g, String(ctid));
+}
+
+/** The limit part of a "barrier:limit" pair, in pages; undefined for unlimited or unset. */
+function limitPages(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const limit = value.includes(":") ? value.slice(value.indexOf(":") + 1) : value;
+  if (limit === "unlimited" || !/^\d+$/.test(limit)) return undefined;
+  if (BigInt(limit) >= UNLIMITED_PAGES / BigInt(PAGE_SIZE)) return undefined;
+  return Number(limit);
+}
+
+/** Corral limits as the config states them: PHYSPAGES (RAM) and CPULIMIT, else CPUS. 0 = none. */
+export function limitsFromConfig(conf: CtConfig): Limits {
+  const pages = limitPages(conf.get("PHYSPAGES"));
+  const cpulimit = Number(conf.get("CPULIMIT") ?? 0);
+  const cpus = Number(conf.get("CPUS") ?? 0);
+  return {
+    memoryBytes: pages === undefined ? 0 : pages * PAGE_SIZE,
+    cpus: cpulimit > 0 ? cpulimit / 100 : Number.isFinite(cpus) ? cpus : 0,
+  };
+}
+
+/** `vzctl set` options for Corral limits: --ram for memory; --cpus, plus --cpulimit for fractions. */
+export function limitArgs(limits: Limits): string[] {
+  if (limits.memoryBytes < 0 || limits.cpus < 0) throw invalidArgument("limits must not be negative");
+  const pages = Math.ceil(limits.memoryBytes / PAGE_SIZE);
+  const args = ["--ram", limits.memoryBytes > 0 ? `${pages}P` : "unlimited"];
+  const whole = Number.isInteger(limits.cpus);
+  args.push("--cpus", String(Math.ceil(limits.cpus)));
+  args.push("--cpulimit", whole ? "0" : String(Math.round(limits.cpus * 100)));
+  return args;
+}
+
+// Values may use $VEID and nothing else a shell would expand.
+const SAFE_VALUE_RE = /^[^"`\\$]*(\$VEID[^"`\\$]*)*$/;
+
+/**
+ * Rewrites a config copied from another host for this one: only plain KEY="value" lines survive,
+ * VE_PRIVATE/VE_ROOT point at this host's areas, and keys in `drop` (e.g. NAME) are removed.
+ */
+export function rewriteConfigForHost(
+  text: string,
+  set: Record<string, string>,
+  drop: readonly string[] = [],
+): string {
+  const out: string[] = [];
+  const pending = new Map(Object.entries(set));
+  for (const raw of text.split("\n")) {
+    const line = raw.trimEnd();
+    if (line === "" || line.startsWith("#")) {
+      out.push(line);
+      continue;
+    }
+    const m = /^([A-Z_][A-Z0-9_]*)="(.*)"$/.exec(line);
+    if (!m || !SAFE_VALUE_RE.test(m[2]!)) {
+      throw invalidArgument(`container config from the archive has an unsafe line: ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    const key = m[1]!;
+    if (drop.includes(key)) continue;
+    if (pending.has(key)) {
+      out.push(`${key}="${pending.get(key)}"`);
+      pending.delete(key);
+    } else out.push(line);
+  }
+  while (out.length && out.at(-1) === "") out.pop();
+  for (const [k, v] of pending) out.push(`${k}="${v}"`);
+  return out.join("\n") + "\n";
+}

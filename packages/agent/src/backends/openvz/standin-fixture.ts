@@ -1,0 +1,89 @@
+// Test fixture: emulated OpenVZ hosts on this machine, each one a VZ_ROOT driven by the vzctl/vzlist
+// STAND-IN in deploy/openvz-standin, with a busybox OS template in its template cache.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import type { ContainerSpec } from "@corral/wire";
+import type { Backend, BackendContext, LiveLimits } from "../backend.js";
+import { createOpenvzBackend } from "./index.js";
+
+export const STANDIN_DIR = fileURLToPath(new URL("../../../../../deploy/openvz-standin/", import.meta.url));
+export const STANDIN_VZCTL = join(STANDIN_DIR, "vzctl");
+export const STANDIN_VZLIST = join(STANDIN_DIR, "vzlist");
+export const STANDIN_TEMPLATE = "busybox-standin";
+
+let templateTarball: string | undefined;
+
+/** Builds the busybox OS template once per process. */
+function busyboxTemplate(): string {
+  if (!templateTarball) {
+    const out = join(mkdtempSync(join(tmpdir(), "corral-ovz-tmpl-")), `${STANDIN_TEMPLATE}.tar.gz`);
+    execFileSync(join(STANDIN_DIR, "make-busybox-template.sh"), [out]);
+    templateTarball = out;
+  }
+  return templateTarball;
+}
+
+export function standinSkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return "the vzctl stand-in needs root (namespaces, cgroups)";
+  if (!existsSync("/bin/busybox")) return "busybox-static is not installed";
+  if (!existsSync("/sys/fs/cgroup/pids") || !existsSync("/sys/fs/cgroup/memory")) return "the vzctl stand-in needs cgroup v1";
+  return undefined;
+}
+
+export interface StandinHost {
+  hostName: string;
+  vzRoot: string;
+  ctx: BackendContext;
+  backend: Backend & LiveLimits;
+  /** Environment to run the stand-in by hand against this host. */
+  env: NodeJS.ProcessEnv;
+  cgroupPrefix: string;
+}
+
+/** An emulated OpenVZ host under `baseDir`: its own VZ_ROOT, state directory and cgroup prefix. */
+export function standinHost(baseDir: string, hostName: string): StandinHost {
+  const vzRoot = join(baseDir, hostName, "vzroot");
+  const stateDir = join(baseDir, hostName, "state");
+  const cache = join(vzRoot, "var/lib/vz/template/cache");
+  mkdirSync(cache, { recursive: true });
+  mkdirSync(stateDir, { recursive: true });
+  copyFileSync(busyboxTemplate(), join(cache, `${STANDIN_TEMPLATE}.tar.gz`));
+  // Unique per run, so a crashed earlier run cannot collide with this one.
+  const cgroupPrefix = `vz/${hostName}-${process.pid}`;
+  const ctx: BackendContext = { hostName, stateDir, lxcPath: join(baseDir, hostName, "lxc"), log: pino({ level: "silent" }) };
+  const backend = createOpenvzBackend(ctx, { vzctl: STANDIN_VZCTL, vzlist: STANDIN_VZLIST, vzRoot, cgroupPrefix });
+  const env = { ...process.env, VZ_ROOT: vzRoot, VZ_CGROUP_PREFIX: cgroupPrefix };
+  return { hostName, vzRoot, ctx, backend, env, cgroupPrefix };
+}
+
+export function busyboxSpec(name: string, limits = { memoryBytes: 64 * 1024 * 1024, cpus: 1 }): ContainerSpec {
+  return { name, backend: "openvz", template: STANDIN_TEMPLATE, image: "", limits, env: [], cmd: [], ports: [], labels: {} };
+}
+
+/** Stops every CT of the host (by CT cgroup) and removes its files and cgroups. */
+export function removeStandinHost(host: StandinHost): void {
+  const list = execFileSync(STANDIN_VZLIST, ["-a", "-H", "-o", "ctid"], { env: host.env, stdio: ["ignore", "pipe", "ignore"] })
+    .toString()
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  for (const ctid of list) {
+    try {
+      execFileSync(STANDIN_VZCTL, ["stop", ctid, "--fast"], { env: host.env, stdio: "ignore" });
+    } catch {
+      /* already stopped */
+    }
+  }
+  for (const ctrl of ["memory", "cpu", "cpuacct", "pids", "blkio"]) {
+    try {
+      rmdirSync(join("/sys/fs/cgroup", ctrl, host.cgroupPrefix));
+    } catch {
+      /* not created, or still busy */
+    }
+  }
+  rmSync(join(host.vzRoot, ".."), { recursive: true, force: true });
+}
