@@ -20,7 +20,9 @@ let templateTarball: string | undefined;
 /** Builds the busybox OS template once per process. */
 function busyboxTemplate(): string {
   if (!templateTarball) {
-    const out = join(mkdtempSync(join(tmpdir(), "corral-ovz-tmpl-")), `${STANDIN_TEMPLATE}.tar.gz`);
+    const dir = mkdtempSync(join(tmpdir(), "corral-ovz-tmpl-"));
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, `${STANDIN_TEMPLATE}.tar.gz`);
     execFileSync(join(STANDIN_DIR, "make-busybox-template.sh"), [out]);
     templateTarball = out;
   }
