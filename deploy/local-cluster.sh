@@ -189,8 +189,8 @@ net_up() {
   local i ns hv
   for ((i = 1; i <= N; i++)); do
     ns=$(ns_of "$i"); hv=$(veth_of "$i")
-    if ip netns list | awk '{print $1}' | grep -qx "$ns" && ip -n "$ns" link show eth0 >/dev/null 2>&1; then continue; fi
-    ip netns list | awk '{print $1}' | grep -qx "$ns" || ip netns add "$ns"
+    if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" && ip -n "$ns" link show eth0 >/dev/null 2>&1; then continue; fi
+    ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || ip netns add "$ns"
     ip link del "$hv" 2>/dev/null || true
     ip link add "$hv" type veth peer name eth0 netns "$ns"
     ip link set "$hv" master "$BRIDGE" up
@@ -238,7 +238,7 @@ agent_up() {
   mkdir -p "$hd/lxc"
   local args=(--name "host$i" --listen "$(ip_of "$i"):$APORT" --controller "${SUBNET}.1:$CPORT"
     --state-dir "$hd" --lxc-path "$hd/lxc" --log-level "$LOG_LEVEL")
-  [ "$DOCKER" = 1 ] && args+=(--docker-socket "$(docker_sock "$i")")
+  [ "$DOCKER" = 1 ] && args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
   spawn "agent-host$i" "$HX" "$(ns_of "$i")" node "$AGENT_BIN" "${args[@]}"
 }
 
