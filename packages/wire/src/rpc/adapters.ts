@@ -35,7 +35,8 @@ export function serverStreamHandler<Req, Res>(
         }
         if (!ac.signal.aborted) call.end();
       } catch (err) {
-        if (!ac.signal.aborted) call.destroy(toServiceError(err) as ServiceError);
+        // grpc-js turns an 'error' event into the call's status; destroy() would never send one.
+        if (!ac.signal.aborted) call.emit("error", toServiceError(err));
       }
     })();
   };

@@ -1,0 +1,55 @@
+// Wires one agent together: backends probed once, stale staging removed, gRPC served, and (unless
+// told otherwise) registration plus the usage/heartbeat stream to the controller.
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { AgentServiceDefinition, agentServiceImplementation, SERVER_OPTIONS } from "@corral/wire";
+import type { AgentConfig } from "./config.js";
+import type { Backend } from "./backends/backend.js";
+import { BackendRegistry } from "./backends/registry.js";
+import { configuredBackends } from "./backends/configured.js";
+import { ReceiveManager } from "./transfer/receiver.js";
+import { agentHandlers } from "./server/agent-handlers.js";
+import { runReporter } from "./reporter.js";
+
+export interface RunningAgent {
+  /** The bound address (useful with port 0). */
+  address: string;
+  registry: BackendRegistry;
+  close(): Promise<void>;
+}
+
+export async function startAgent(
+  cfg: AgentConfig,
+  log: Logger,
+  opts: { report?: boolean; backends?: Backend[] } = {},
+): Promise<RunningAgent> {
+  await mkdir(cfg.stateDir, { recursive: true });
+  const registry = new BackendRegistry(cfg.name);
+  await registry.probeAll(opts.backends ?? configuredBackends(cfg, log));
+  for (const b of registry.infos()) log.info(b, b.available ? "backend available" : "backend unavailable");
+  const receiver = new ReceiveManager(registry, join(cfg.stateDir, "receives"), log);
+  await receiver.cleanupStaging();
+
+  const server = new Server(SERVER_OPTIONS);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(cfg.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const address = cfg.listen.replace(/:\d+$/, `:${port}`);
+  const effective = { ...cfg, advertise: cfg.advertise.endsWith(":0") ? address : cfg.advertise };
+  server.addService(AgentServiceDefinition, agentServiceImplementation(agentHandlers(effective, registry, receiver, log)));
+  log.info({ listen: address, advertise: effective.advertise }, "agent serving");
+
+  const stop = new AbortController();
+  const reporter = opts.report === false ? Promise.resolve() : runReporter(effective, registry, log, stop.signal);
+  return {
+    address,
+    registry,
+    async close() {
+      stop.abort();
+      await reporter;
+      await new Promise<void>((r) => server.tryShutdown(() => r()));
+    },
+  };
+}

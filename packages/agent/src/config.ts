@@ -1,0 +1,79 @@
+// Agent configuration from flags, or a JSON config file with the same keys in camelCase.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { invalidArgument, validateName } from "@corral/wire";
+
+export interface AgentConfig {
+  name: string;
+  listen: string;
+  advertise: string;
+  controller: string;
+  stateDir: string;
+  lxcPath: string;
+  dockerSocket: string;
+  dockerCgroupParent: string;
+  lxdSocket: string;
+  vzctl: string;
+  vzlist: string;
+  vzRoot: string;
+  logLevel: string;
+}
+
+const FLAGS: Record<string, keyof AgentConfig> = {
+  "--name": "name",
+  "--listen": "listen",
+  "--advertise": "advertise",
+  "--controller": "controller",
+  "--state-dir": "stateDir",
+  "--lxc-path": "lxcPath",
+  "--docker-socket": "dockerSocket",
+  "--docker-cgroup-parent": "dockerCgroupParent",
+  "--lxd-socket": "lxdSocket",
+  "--vzctl": "vzctl",
+  "--vzlist": "vzlist",
+  "--vz-root": "vzRoot",
+  "--log-level": "logLevel",
+};
+
+export const AGENT_USAGE = `usage: corral-agent --name NAME --listen HOST:PORT --controller HOST:PORT --state-dir DIR
+                    [--advertise HOST:PORT] [--lxc-path DIR] [--docker-socket PATH] [--docker-cgroup-parent CG]
+                    [--lxd-socket PATH] [--vzctl PATH] [--vzlist PATH] [--vz-root DIR] [--log-level info]
+                    [--config FILE.json]`;
+
+export function parseAgentConfig(argv: string[]): AgentConfig {
+  const given: Partial<AgentConfig> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const value = inline ?? argv[++i];
+    if (flag === "--config") {
+      if (!value) throw invalidArgument("--config needs a file");
+      Object.assign(given, { ...JSON.parse(readFileSync(value, "utf8")), ...given });
+      continue;
+    }
+    const key = FLAGS[flag];
+    if (!key) throw invalidArgument(`unknown flag ${flag}\n${AGENT_USAGE}`);
+    if (value === undefined) throw invalidArgument(`${flag} needs a value`);
+    given[key] = value;
+  }
+  for (const k of ["name", "listen", "controller", "stateDir"] as const) {
+    if (!given[k]) throw invalidArgument(`missing --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}\n${AGENT_USAGE}`);
+  }
+  validateName("host", given.name!);
+  const stateDir = given.stateDir!;
+  return {
+    name: given.name!,
+    listen: given.listen!,
+    advertise: given.advertise || given.listen!,
+    controller: given.controller!,
+    stateDir,
+    lxcPath: given.lxcPath || join(stateDir, "lxc"),
+    dockerSocket: given.dockerSocket || "/var/run/docker.sock",
+    dockerCgroupParent: given.dockerCgroupParent || "",
+    lxdSocket: given.lxdSocket || "/var/lib/lxd/unix.socket",
+    vzctl: given.vzctl || "vzctl",
+    vzlist: given.vzlist || "vzlist",
+    vzRoot: given.vzRoot || "/",
+    logLevel: given.logLevel || "info",
+  };
+}

@@ -1,0 +1,78 @@
+// Source side of a migration: archive the stopped container and stream it straight to the target
+// agent (the controller never relays bytes), reporting progress back to the controller.
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import { AgentClient, CorralError, type ArchiveChunk, type SendArchive, type TransferProgress } from "@corral/wire";
+import type { BackendRegistry } from "../backends/registry.js";
+import { compress } from "./compression.js";
+import { rechunk } from "./rechunk.js";
+
+const PROGRESS_EVERY_MS = 250;
+
+export async function* sendArchive(
+  req: SendArchive,
+  registry: BackendRegistry,
+  hostName: string,
+  log: Logger,
+  signal: AbortSignal,
+): AsyncGenerator<TransferProgress> {
+  const backend = registry.get(req.ref.backend);
+  const out = await backend.archive(req.ref.name);
+  const wire = compress(out.stream, req.compression);
+  // When the target refuses early, tar dies of a broken pipe: that outcome is reported via the call.
+  out.finished.catch(() => undefined);
+  wire.finished.catch(() => undefined);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let digest = "";
+  const totalBytes = out.estimatedBytes;
+
+  async function* chunks(): AsyncGenerator<ArchiveChunk> {
+    yield {
+      kind: "header",
+      header: {
+        token: req.token,
+        ref: req.ref,
+        compression: req.compression,
+        totalBytes,
+        sourceHost: hostName,
+        archiveFormat: out.format,
+      },
+    };
+    for await (const data of rechunk(wire.stream)) {
+      if (signal.aborted) throw new CorralError("cancelled", "transfer cancelled by the controller");
+      hash.update(data);
+      bytes += data.length;
+      yield { kind: "data", data };
+    }
+    // Only a producer that exited cleanly may send the trailer; otherwise the target discards all.
+    await Promise.all([out.finished, wire.finished]);
+    digest = hash.digest("hex");
+    yield { kind: "trailer", trailer: { sha256: digest, bytes } };
+  }
+
+  const target = new AgentClient(req.targetAddress, `target agent at ${req.targetAddress}`);
+  let settled = false;
+  const result = target.receiveArchive(chunks()).finally(() => (settled = true));
+  result.catch(() => undefined);
+  try {
+    while (!settled) {
+      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS))]);
+      if (!settled) yield { bytes, totalBytes, done: false, sha256: "" };
+    }
+    const theirs = await result.catch((err: CorralError) => {
+      // Kill tar if the target failed first, so nothing keeps reading the container.
+      out.stream.destroy();
+      throw new CorralError(err.code ?? "aborted", `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
+    });
+    const ours = { sha256: digest, bytes };
+    if (theirs.sha256 !== ours.sha256 || theirs.bytes !== ours.bytes) {
+      throw new CorralError("aborted", `checksum mismatch: sent ${ours.bytes} bytes ${ours.sha256}, target got ${theirs.bytes} bytes ${theirs.sha256}`);
+    }
+    log.info({ ct: req.ref.name, bytes, target: req.targetAddress }, "archive sent and verified by the target");
+    yield { bytes, totalBytes, done: true, sha256: ours.sha256 };
+  } finally {
+    out.stream.destroy();
+    target.close();
+  }
+}

@@ -1,0 +1,130 @@
+// Two real agents (gRPC on loopback, real LXC under two lxcpaths) move a container between them the
+// way the controller drives it: prepare on the target, send from the source, commit, start.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { AgentClient, type ArchiveChunk, type ContainerRef, type ExecOutput } from "@corral/wire";
+import { startAgent, type RunningAgent } from "../agent.js";
+import { parseAgentConfig } from "../config.js";
+
+const log = pino({ level: "silent" });
+const root = mkdtempSync(join(tmpdir(), "corral-transfer-"));
+const hosts: { agent: RunningAgent; client: AgentClient; lxcPath: string }[] = [];
+const ref: ContainerRef = { name: "mover", backend: "lxc" };
+const token = () => randomBytes(32).toString("hex");
+
+async function collect(it: AsyncIterable<ExecOutput>): Promise<{ out: string; code: number }> {
+  let out = "";
+  let code = -1;
+  for await (const o of it) {
+    if (o.kind === "stdout") out += o.data.toString();
+    else if (o.kind === "exit") code = o.code;
+  }
+  return { out, code };
+}
+
+before(async () => {
+  for (const h of ["xfera", "xferb"]) {
+    const cfg = parseAgentConfig(["--name", `${h}${process.pid % 1000}`, "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, h)]);
+    const agent = await startAgent(cfg, log, { report: false });
+    hosts.push({ agent, client: new AgentClient(agent.address), lxcPath: cfg.lxcPath });
+  }
+});
+
+after(async () => {
+  for (const h of hosts) {
+    await h.client.delete(ref).catch(() => undefined);
+    h.client.close();
+    await h.agent.close();
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("a stopped container moves between agents with its files, verified by SHA-256 at both ends", async () => {
+  const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  await a.client.create({ name: ref.name, backend: "lxc", template: "busybox", image: "", limits: { memoryBytes: 64 << 20, cpus: 1 }, env: [], cmd: [], ports: [], labels: {} });
+  await a.client.start(ref);
+  const w = await collect(a.client.exec({ ref, argv: ["sh", "-c", "head -c 3000000 /dev/urandom > /root/blob; sha256sum /root/blob"], env: [] }));
+  assert.equal(w.code, 0);
+  await a.client.stop(ref, 10);
+
+  const t = token();
+  await b.client.prepareReceive({ token: t, ref, compression: "none", expectedBytes: 0 });
+  let last;
+  for await (const p of a.client.sendArchive({ ref, targetAddress: b.agent.address, token: t, compression: "none" })) last = p;
+  assert.ok(last?.done);
+  assert.match(last.sha256, /^[0-9a-f]{64}$/);
+  assert.ok(last.bytes > 3_000_000 && last.totalBytes > 3_000_000);
+
+  assert.equal((await b.client.commitReceive(t)).state, "stopped");
+  assert.equal((await b.client.start(ref)).state, "running");
+  const r = await collect(b.client.exec({ ref, argv: ["sha256sum", "/root/blob"], env: [] }));
+  assert.equal(r.out, w.out);
+  assert.deepEqual(readdirSync(join(b.lxcPath, ".corral-staging")), []);
+
+  // The token was used once; a second send with it is refused.
+  await b.client.stop(ref, 10);
+  await assert.rejects(
+    async () => {
+      for await (const _ of a.client.sendArchive({ ref, targetAddress: b.agent.address, token: t, compression: "none" }));
+    },
+    /transfer token/,
+  );
+  await a.client.delete(ref);
+});
+
+test("with zstd on the wire the container arrives the same", async () => {
+  const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  // The container is on b now (moved by the previous test); move it back compressed.
+  const t = token();
+  await a.client.prepareReceive({ token: t, ref, compression: "zstd", expectedBytes: 0 });
+  let last;
+  for await (const p of b.client.sendArchive({ ref, targetAddress: a.agent.address, token: t, compression: "zstd" })) last = p;
+  assert.ok(last?.done);
+  await a.client.commitReceive(t);
+  assert.equal((await a.client.start(ref)).state, "running");
+  assert.equal((await collect(a.client.exec({ ref, argv: ["test", "-s", "/root/blob"], env: [] }))).code, 0);
+  await a.client.stop(ref, 10);
+  await b.client.delete(ref);
+});
+
+test("an unknown token is refused before a byte is written", async () => {
+  const [, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  async function* chunks(): AsyncGenerator<ArchiveChunk> {
+    yield { kind: "header", header: { token: token(), ref: { name: "intruder", backend: "lxc" }, compression: "none", totalBytes: 0, sourceHost: "x", archiveFormat: "lxc-dir-tar/1" } };
+    yield { kind: "data", data: Buffer.alloc(512) };
+  }
+  await assert.rejects(b.client.receiveArchive(chunks()), (e: Error & { code?: string }) => e.code === "permission_denied");
+});
+
+test("a hostile archive is refused, its staging removed, and nothing is created", async () => {
+  const [, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  const t = token();
+  const evil = { name: "evil", backend: "lxc" as const };
+  await b.client.prepareReceive({ token: t, ref: evil, compression: "none", expectedBytes: 0 });
+  const h = Buffer.alloc(512);
+  h.write("/etc/corral-pwned", 0);
+  h.write("0000644\0", 100);
+  h.write("00000000004\0", 124);
+  h.write("0", 156);
+  h.write("ustar\0", 257);
+  h.fill(32, 148, 156);
+  let sum = 0;
+  for (const x of h) sum += x;
+  h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
+  const archive = Buffer.concat([h, Buffer.from("evil"), Buffer.alloc(508), Buffer.alloc(1024)]);
+  async function* chunks(): AsyncGenerator<ArchiveChunk> {
+    yield { kind: "header", header: { token: t, ref: evil, compression: "none", totalBytes: archive.length, sourceHost: "x", archiveFormat: "lxc-dir-tar/1" } };
+    yield { kind: "data", data: archive };
+    yield { kind: "trailer", trailer: { sha256: "0".repeat(64), bytes: archive.length } };
+  }
+  await assert.rejects(b.client.receiveArchive(chunks()), /unsafe archive: member "\/etc\/corral-pwned" is an absolute path/);
+  assert.equal(existsSync("/etc/corral-pwned"), false);
+  assert.deepEqual(readdirSync(join(b.lxcPath, ".corral-staging")), []);
+  await assert.rejects(b.client.commitReceive(t), /no verified archive/);
+  await assert.rejects(b.client.inspect(evil), /not found/);
+});
