@@ -12,10 +12,11 @@ test("reads memory, cpu, pids and limits of a real cgroup", { skip: version !== 
   for (const c of ctrls) mkdirSync(`/sys/fs/cgroup/${c}/${rel}`, { recursive: true });
   writeFileSync(`/sys/fs/cgroup/memory/${rel}/memory.limit_in_bytes`, String(512 * 1024 * 1024));
   const { spawn } = await import("node:child_process");
-  const child = spawn("sh", ["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5"]);
+  // v1 charges memory to the group a process is in when it allocates: do the work only after the move.
+  const child = spawn("sh", ["-c", "sleep 0.3; dd if=/dev/zero of=/dev/null bs=16M count=8 2>/dev/null; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; sleep 5"]);
   try {
     for (const c of ctrls) writeFileSync(`/sys/fs/cgroup/${c}/${rel}/cgroup.procs`, String(child.pid));
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1500));
     const s = await readCgroup(rel, 1);
     assert.ok(s);
     assert.equal(s.memoryLimitBytes, 512 * 1024 * 1024);
