@@ -2,7 +2,7 @@
 // built locally, FROM scratch), then deploy/local-cluster.sh with its own namespaces, subnet, bridge
 // and ports so it never touches a person's cluster. Faults are real: kill -9 of an agent.
 import { execFile, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, mkdirSync, existsSync, readdirSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -11,7 +11,8 @@ process.env.TESTCONTAINERS_RYUK_DISABLED = "true"; // no registry to pull ryuk f
 const { GenericContainer, Wait } = await import("testcontainers");
 type Started = Awaited<ReturnType<InstanceType<typeof GenericContainer>["start"]>>;
 
-export const REPO = new URL("../../", import.meta.url).pathname;
+// Compiled to test/lib/support/: the repository is three levels up.
+export const REPO = new URL("../../../", import.meta.url).pathname;
 const SCRIPT = join(REPO, "deploy/local-cluster.sh");
 const CLI = join(REPO, "packages/cli/bin/corral.js");
 const run = promisify(execFile);
@@ -34,10 +35,13 @@ async function startNats(): Promise<{ url: string; container: Started }> {
   const ctx = mkdtempSync(join(tmpdir(), "corral-nats-image-"));
   mkdirSync(join(ctx, "lib/x86_64-linux-gnu"), { recursive: true });
   mkdirSync(join(ctx, "lib64"), { recursive: true });
-  cpSync(join(REPO, "deploy/images/nats/Dockerfile"), join(ctx, "Dockerfile"));
-  cpSync("/usr/sbin/nats-server", join(ctx, "nats-server"));
-  cpSync("/lib/x86_64-linux-gnu/libc.so.6", join(ctx, "lib/x86_64-linux-gnu/libc.so.6"));
-  cpSync("/lib64/ld-linux-x86-64.so.2", join(ctx, "lib64/ld-linux-x86-64.so.2"));
+  // copyFileSync follows symlinks: Debian's /lib64/ld-linux-x86-64.so.2 is one, and a dangling
+  // link in the image fails with "exec /nats-server: no such file or directory".
+  copyFileSync(join(REPO, "deploy/images/nats/Dockerfile"), join(ctx, "Dockerfile"));
+  copyFileSync("/usr/sbin/nats-server", join(ctx, "nats-server"));
+  chmodSync(join(ctx, "nats-server"), 0o755);
+  copyFileSync("/lib/x86_64-linux-gnu/libc.so.6", join(ctx, "lib/x86_64-linux-gnu/libc.so.6"));
+  copyFileSync("/lib64/ld-linux-x86-64.so.2", join(ctx, "lib64/ld-linux-x86-64.so.2"));
   const image = await GenericContainer.fromDockerfile(ctx).build("corral/nats:test", { deleteOnExit: false });
   const container = await image
     .withExposedPorts(4222)
