@@ -239,6 +239,9 @@ agent_up() {
   local args=(--name "host$i" --listen "$(ip_of "$i"):$APORT" --controller "${SUBNET}.1:$CPORT"
     --state-dir "$hd" --lxc-path "$hd/lxc" --log-level "$LOG_LEVEL")
   [ "$DOCKER" = 1 ] && args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
+  # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT.
+  openvz_root "$i"
+  args+=(--vzctl "$DEPLOY/openvz-standin/vzctl" --vzlist "$DEPLOY/openvz-standin/vzlist" --vz-root "$hd/vz")
   spawn "agent-host$i" "$HX" "$(ns_of "$i")" node "$AGENT_BIN" "${args[@]}"
 }
 
@@ -351,6 +354,23 @@ lxc_down() {
   done
 }
 
+# The stand-in's template cache: a busybox OS template, built once per cluster and shared by its hosts.
+openvz_root() {
+  local vz; vz=$(host_dir "$1")/vz
+  mkdir -p "$vz/var/lib/vz/template/cache" "$vz/etc/vz/conf" "$vz/var/lib/vz/private" "$vz/var/lib/vz/root"
+  [ -f "$ROOT/busybox.tar.gz" ] || bash "$DEPLOY/openvz-standin/make-busybox-template.sh" "$ROOT/busybox.tar.gz" >/dev/null
+  ln -sf "$ROOT/busybox.tar.gz" "$vz/var/lib/vz/template/cache/busybox.tar.gz"
+}
+
+openvz_down() {
+  local vz conf ctid; vz=$(host_dir "$1")/vz
+  for conf in "$vz"/etc/vz/conf/*.conf; do
+    [ -f "$conf" ] || continue
+    ctid=$(basename "$conf" .conf)
+    VZ_ROOT=$vz timeout 30 "$DEPLOY/openvz-standin/vzctl" stop "$ctid" --fast >/dev/null 2>&1 || true
+  done
+}
+
 docker_down() {
   local i=$1 sock ids; sock=$(docker_sock "$i")
   if [ -S "$sock" ] && command -v docker >/dev/null 2>&1; then
@@ -394,7 +414,7 @@ cmd_down() {
   # Agents first, so that nothing reacts to containers disappearing.
   for i in $hosts; do stop_proc "agent-host$i" corral-agent.js 5; done
   stop_proc controller corral-controller.js 10
-  for i in $hosts; do lxc_down "$i"; done
+  for i in $hosts; do lxc_down "$i"; openvz_down "$i"; done
   for i in $hosts; do docker_down "$i"; done
   [ "$OWN_NATS" = 1 ] && stop_proc nats nats-server 10
   for i in $hosts; do cgroups_down "$i"; done

@@ -10,12 +10,11 @@ export class BackendRegistry {
 
   /** Probes each backend once; a probe that throws counts as unavailable with its message. */
   async probeAll(backends: Backend[]): Promise<void> {
-    await Promise.all(
-      backends.map(async (b) => {
-        const r = await b.probe().catch((e: Error) => ({ available: false, reason: e.message }));
-        this.probed.set(b.name, { backend: b, available: r.available, reason: r.reason });
-      }),
+    const results = await Promise.all(
+      backends.map((b) => b.probe().catch((e: Error) => ({ available: false, reason: e.message }))),
     );
+    // Keep the configured order, so every host lists its backends alike.
+    backends.forEach((b, i) => this.probed.set(b.name, { backend: b, available: results[i]!.available, reason: results[i]!.reason }));
   }
 
   /** A backend that is available here, or a clear error saying why not. */
