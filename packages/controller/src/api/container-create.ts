@@ -1,0 +1,66 @@
+// Create: validate, place, record (row + reservation in one transaction), then ask the agent.
+// A failed create changes nothing: the Reverter-style undo list removes what was done.
+import { alreadyExists, invalidArgument, validateName, type Container, type CreateRequest, type Limits } from "@corral/wire";
+import type { ControllerContext } from "../context.js";
+import { deleteContainer, getContainer, insertContainer, setContainerState } from "../store/containers.js";
+import { listHosts } from "../store/hosts.js";
+import { reservePlacement } from "../store/reservations.js";
+import { place } from "../scheduler/index.js";
+import { SUBJECTS } from "../events/subjects.js";
+import { requireContainer } from "./lookup.js";
+
+export function validateLimits(limits: Limits): void {
+  if (!Number.isSafeInteger(limits.memoryBytes) || limits.memoryBytes < 0) {
+    throw invalidArgument(`invalid memory limit ${limits.memoryBytes}: must be 0 (unlimited) or a positive byte count`);
+  }
+  if (!Number.isFinite(limits.cpus) || limits.cpus < 0 || limits.cpus > 1024) {
+    throw invalidArgument(`invalid cpus ${limits.cpus}: must be 0 (unlimited) or a positive number`);
+  }
+}
+
+export async function createContainer(ctx: ControllerContext, req: CreateRequest): Promise<Container> {
+  const { spec } = req;
+  validateName("container", spec.name);
+  validateLimits(spec.limits);
+  const existing = getContainer(ctx.store.db, spec.name);
+  if (existing) throw alreadyExists(`container "${spec.name}" already exists on ${existing.host}`);
+  const release = ctx.locks.acquire(spec.name, "creating");
+  const undo: (() => Promise<unknown> | unknown)[] = [];
+  try {
+    const plan = place(listHosts(ctx.store.db), { name: spec.name, backend: spec.backend, ...spec.limits }, {
+      algorithm: ctx.settings.algorithm,
+      seed: ctx.settings.schedulerSeed,
+      host: req.host || undefined,
+    });
+    ctx.log.info({ container: spec.name, host: plan.host, reason: plan.reason, seed: plan.seed }, "placed");
+    ctx.store.tx(() => {
+      insertContainer(ctx.store.db, spec, plan.host, req.start ? "running" : "stopped", Date.now());
+      reservePlacement(ctx.store.db, plan.host, spec.name, spec.limits);
+    });
+    undo.push(() => ctx.store.tx(() => deleteContainer(ctx.store.db, spec.name)));
+    const agent = ctx.agents.forHost(plan.host);
+    await agent.create(spec);
+    undo.push(() => agent.delete({ name: spec.name, backend: spec.backend }));
+    if (req.start) await agent.start({ name: spec.name, backend: spec.backend });
+    ctx.store.tx(() => {
+      setContainerState(ctx.store.db, spec.name, req.start ? "running" : "stopped");
+      ctx.store.emit(SUBJECTS.containerCreated, { container: spec.name, host: plan.host, backend: spec.backend, spec });
+      if (req.start) ctx.store.emit(SUBJECTS.containerStarted, { container: spec.name, host: plan.host });
+    });
+    undo.length = 0;
+    return requireContainer(ctx, spec.name);
+  } finally {
+    await runUndo(ctx, undo.reverse());
+    release();
+  }
+}
+
+async function runUndo(ctx: ControllerContext, steps: (() => Promise<unknown> | unknown)[]): Promise<void> {
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      ctx.log.warn({ err: String(err) }, "undo step failed");
+    }
+  }
+}

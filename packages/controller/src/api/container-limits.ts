@@ -1,0 +1,41 @@
+// Live limits: check the new ask fits the host (without this container's own reservation),
+// apply on the agent, then persist spec and reservation together.
+import { CorralError, type Container, type Limits } from "@corral/wire";
+import type { ControllerContext } from "../context.js";
+import { setContainerSpec } from "../store/containers.js";
+import { getHost } from "../store/hosts.js";
+import { updatePlacement } from "../store/reservations.js";
+import { SUBJECTS } from "../events/subjects.js";
+import { checkHost } from "../scheduler/index.js";
+import { validateLimits } from "./container-create.js";
+import { refOf, requireContainer } from "./lookup.js";
+
+export async function setLimits(ctx: ControllerContext, name: string, limits: Limits): Promise<Container> {
+  validateLimits(limits);
+  requireContainer(ctx, name);
+  return ctx.locks.with(name, "setting limits", async () => {
+    const c = requireContainer(ctx, name);
+    assertFits(ctx, c, limits);
+    await ctx.agents.forHost(c.host).setLimits(refOf(c), limits);
+    ctx.store.tx(() => {
+      setContainerSpec(ctx.store.db, name, { ...c.spec, limits });
+      updatePlacement(ctx.store.db, name, limits);
+      ctx.store.emit(SUBJECTS.containerLimits, { container: name, host: c.host, limits });
+    });
+    return requireContainer(ctx, name);
+  });
+}
+
+function assertFits(ctx: ControllerContext, c: Container, limits: Limits): void {
+  const host = getHost(ctx.store.db, c.host);
+  if (!host) return;
+  const own = c.spec.limits;
+  const snapshot = {
+    ...host,
+    state: host.state === "down" ? host.state : "ready" as const,
+    reservedMemoryBytes: host.reservedMemoryBytes - own.memoryBytes,
+    reservedCpus: host.reservedCpus - own.cpus,
+  };
+  const rejection = checkHost(snapshot, { name: c.name, backend: c.backend, ...limits });
+  if (rejection) throw new CorralError(rejection.code, `cannot set limits of ${c.name} on ${c.host}: ${rejection.reason}`);
+}

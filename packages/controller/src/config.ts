@@ -1,0 +1,96 @@
+// Controller settings from flags and an optional JSON file (same keys, camelCase). Flags win.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { invalidArgument } from "@corral/wire";
+import type { Algorithm } from "./scheduler/index.js";
+
+export interface ControllerConfig {
+  listen: string;
+  db: string;
+  nats: string | undefined;
+  reportIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  logLevel: string;
+  scheduler: Algorithm;
+}
+
+export const USAGE = `usage: corral-controller --db FILE [options]
+
+  --listen ADDR               gRPC address for the CLI and the agents (default 0.0.0.0:7400)
+  --db FILE                   SQLite state file (created if missing)
+  --nats URL                  NATS server(s) for events, comma-separated (default: events stay in the outbox)
+  --report-interval-ms N      how often agents report usage (default 2000)
+  --heartbeat-timeout-ms N    a host silent this long is marked down (default 10000)
+  --scheduler binpack|spread  placement strategy (default binpack)
+  --log-level LEVEL           trace|debug|info|warn|error (default info)
+  --config FILE               JSON file with the same settings in camelCase; flags override it
+`;
+
+const DEFAULTS = {
+  listen: "0.0.0.0:7400",
+  reportIntervalMs: 2000,
+  heartbeatTimeoutMs: 10_000,
+  logLevel: "info",
+  scheduler: "binpack" as Algorithm,
+};
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+export function parseConfig(argv: string[]): ControllerConfig | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      listen: { type: "string" },
+      db: { type: "string" },
+      nats: { type: "string" },
+      "report-interval-ms": { type: "string" },
+      "heartbeat-timeout-ms": { type: "string" },
+      scheduler: { type: "string" },
+      "log-level": { type: "string" },
+      config: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const file = values.config ? readConfigFile(values.config) : {};
+  const pick = (flag: string | undefined, key: string) => flag ?? (file[key] === undefined ? undefined : String(file[key]));
+  const db = pick(values.db, "db");
+  if (!db) throw invalidArgument("--db is required");
+  const cfg: ControllerConfig = {
+    listen: pick(values.listen, "listen") ?? DEFAULTS.listen,
+    db,
+    nats: pick(values.nats, "nats") || undefined,
+    reportIntervalMs: positiveInt("--report-interval-ms", pick(values["report-interval-ms"], "reportIntervalMs"), DEFAULTS.reportIntervalMs),
+    heartbeatTimeoutMs: positiveInt("--heartbeat-timeout-ms", pick(values["heartbeat-timeout-ms"], "heartbeatTimeoutMs"), DEFAULTS.heartbeatTimeoutMs),
+    logLevel: pick(values["log-level"], "logLevel") ?? DEFAULTS.logLevel,
+    scheduler: (pick(values.scheduler, "scheduler") ?? DEFAULTS.scheduler) as Algorithm,
+  };
+  if (!LOG_LEVELS.includes(cfg.logLevel)) throw invalidArgument(`invalid --log-level "${cfg.logLevel}": expected one of ${LOG_LEVELS.join(", ")}`);
+  if (cfg.scheduler !== "binpack" && cfg.scheduler !== "spread") throw invalidArgument(`invalid --scheduler "${String(cfg.scheduler)}": expected binpack or spread`);
+  if (!/^.+:\d+$/.test(cfg.listen)) throw invalidArgument(`invalid --listen "${cfg.listen}": expected HOST:PORT`);
+  return cfg;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw invalidArgument(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not a JSON object");
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw invalidArgument(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function positiveInt(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) throw invalidArgument(`invalid ${flag} "${text}": expected a positive integer`);
+  return n;
+}

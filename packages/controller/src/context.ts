@@ -1,0 +1,26 @@
+// What every part of the controller shares. Built once in controller.ts.
+import type { Logger } from "pino";
+import type { Store } from "./store/store.js";
+import type { AgentPool } from "./registry/agent-pool.js";
+import type { OperationLocks } from "./operation-lock.js";
+import type { Algorithm } from "./scheduler/index.js";
+
+/** Direct, best-effort publishing for high-rate events (migration progress) that skip the outbox. */
+export interface EventSink {
+  publishNow(subject: string, payload: unknown): void;
+}
+
+export interface ControllerContext {
+  store: Store;
+  agents: AgentPool;
+  locks: OperationLocks;
+  log: Logger;
+  events: EventSink;
+  settings: {
+    reportIntervalMs: number;
+    heartbeatTimeoutMs: number;
+    algorithm: Algorithm;
+    /** Fixed scheduler seed (tests, replay); random per placement when undefined. */
+    schedulerSeed: number | undefined;
+  };
+}

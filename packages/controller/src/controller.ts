@@ -1,0 +1,111 @@
+// Wires the controller together: store, registry, scheduler settings, migrations, events, gRPC.
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { pino, type Logger } from "pino";
+import {
+  ControllerServiceDefinition,
+  RegistryServiceDefinition,
+  SERVER_OPTIONS,
+  controllerServiceImplementation,
+  registryServiceImplementation,
+} from "@corral/wire";
+import type { ControllerContext } from "./context.js";
+import { Store } from "./store/store.js";
+import { AgentPool } from "./registry/agent-pool.js";
+import { registryHandlers } from "./registry/registry-service.js";
+import { startLiveness } from "./registry/liveness.js";
+import { OperationLocks } from "./operation-lock.js";
+import { MigrationService } from "./migration/migration-service.js";
+import { NO_EVENTS, OutboxPublisher } from "./events/outbox-publisher.js";
+import { controllerHandlers } from "./api/controller-service.js";
+import type { Algorithm } from "./scheduler/index.js";
+import { withGrpcCallFixes } from "./grpc-call-fixes.js";
+
+export interface ControllerOptions {
+  /** HOST:PORT; port 0 picks a free one (see the returned address). */
+  listen: string;
+  /** SQLite file. */
+  db: string;
+  nats?: string | undefined;
+  reportIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  scheduler?: Algorithm;
+  /** Fixed scheduler seed, for replayable placement in tests. */
+  schedulerSeed?: number;
+  logLevel?: string;
+  logger?: Logger;
+}
+
+export interface RunningController {
+  /** HOST:PORT the gRPC server is bound to. */
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function startController(opts: ControllerOptions): Promise<RunningController> {
+  const log = opts.logger ?? pino({ level: opts.logLevel ?? "info", base: { svc: "corral-controller" } });
+  const store = Store.open(opts.db);
+  const publisher = opts.nats ? new OutboxPublisher(store, { servers: opts.nats, log }) : undefined;
+  const ctx: ControllerContext = {
+    store,
+    agents: new AgentPool(store),
+    locks: new OperationLocks(),
+    log,
+    events: publisher ?? NO_EVENTS,
+    settings: {
+      reportIntervalMs: opts.reportIntervalMs ?? 2000,
+      heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 10_000,
+      algorithm: opts.scheduler ?? "binpack",
+      schedulerSeed: opts.schedulerSeed,
+    },
+  };
+  const migrations = new MigrationService(ctx);
+  const server = new Server(SERVER_OPTIONS);
+  const api = controllerServiceImplementation(controllerHandlers(ctx, migrations));
+  server.addService(ControllerServiceDefinition, withGrpcCallFixes(api));
+  server.addService(RegistryServiceDefinition, withGrpcCallFixes(registryServiceImplementation(registryHandlers(ctx))));
+  let port: number;
+  try {
+    port = await bind(server, opts.listen);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  publisher?.start();
+  const resumed = migrations.resumeAll();
+  const stopLiveness = startLiveness(ctx);
+  const address = `${opts.listen.replace(/:\d+$/, "")}:${port}`;
+  log.info({ address, db: opts.db, nats: opts.nats ?? null, resumedMigrations: resumed }, "controller listening");
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      stopLiveness();
+      await migrations.stop();
+      await shutdown(server);
+      await publisher?.close();
+      ctx.agents.closeAll();
+      store.close();
+      log.info("controller stopped");
+    })());
+  return { address, close };
+}
+
+function bind(server: Server, listen: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+/** Lets calls in flight finish for a moment, then cuts them. */
+function shutdown(server: Server, graceMs = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,41 @@
+// corral-controller: flags → startController; SIGTERM/SIGINT shut down gracefully.
+import { CorralError } from "@corral/wire";
+import { parseConfig, USAGE } from "./config.js";
+import { startController } from "./controller.js";
+
+async function main(): Promise<void> {
+  let cfg;
+  try {
+    cfg = parseConfig(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`corral-controller: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (cfg === "help") {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const controller = await startController({
+    listen: cfg.listen,
+    db: cfg.db,
+    nats: cfg.nats,
+    reportIntervalMs: cfg.reportIntervalMs,
+    heartbeatTimeoutMs: cfg.heartbeatTimeoutMs,
+    scheduler: cfg.scheduler,
+    logLevel: cfg.logLevel,
+  });
+  const stop = () => {
+    controller.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
+
+main().catch((err: unknown) => {
+  const msg = err instanceof CorralError || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`corral-controller: ${msg}\n`);
+  process.exit(1);
+});

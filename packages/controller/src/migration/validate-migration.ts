@@ -1,0 +1,42 @@
+// Checks made before a migration is recorded: any failure here changes nothing.
+import {
+  CorralError,
+  failedPrecondition,
+  notFound,
+  unavailable,
+  type Container,
+  type Host,
+} from "@corral/wire";
+import type { ControllerContext } from "../context.js";
+import { getContainer } from "../store/containers.js";
+import { getHost, listHosts } from "../store/hosts.js";
+import { checkHost } from "../scheduler/index.js";
+
+export interface ValidMigration {
+  container: Container;
+  source: Host;
+  target: Host;
+}
+
+export function validateMigration(ctx: ControllerContext, name: string, targetName: string): ValidMigration {
+  const db = ctx.store.db;
+  const container = getContainer(db, name);
+  if (!container) throw notFound(`container "${name}" not found`);
+  ctx.locks.assertFree(name);
+  if (container.state !== "running" && container.state !== "stopped") {
+    throw failedPrecondition(`container "${name}" is ${container.state}; only a running or stopped container can migrate`);
+  }
+  const target = getHost(db, targetName);
+  if (!target) {
+    const known = listHosts(db).map((h) => h.name).join(", ") || "none";
+    throw notFound(`host "${targetName}" not found (known: ${known})`);
+  }
+  if (target.name === container.host) throw failedPrecondition(`container "${name}" is already on ${target.name}`);
+  const source = getHost(db, container.host);
+  if (!source) throw notFound(`host "${container.host}" of container "${name}" not found`);
+  if (source.state === "down") throw unavailable(`host ${source.name} is down`);
+  const ask = { name, backend: container.backend, ...container.spec.limits };
+  const rejection = checkHost(target, ask);
+  if (rejection) throw new CorralError(rejection.code, `cannot migrate ${name} to ${target.name}: ${rejection.reason}`);
+  return { container, source, target };
+}

@@ -1,0 +1,39 @@
+// Per-container operation locks tagged with the action, as Incus' operationlock: a start cannot
+// race a migration, and the refusal says what the container is busy with.
+import { failedPrecondition } from "@corral/wire";
+
+export class OperationLocks {
+  private readonly held = new Map<string, string>();
+
+  /** Takes the lock or throws `container "c1" is busy (migrating)`. Returns the release function. */
+  acquire(container: string, action: string): () => void {
+    const current = this.held.get(container);
+    if (current !== undefined) throw failedPrecondition(`container "${container}" is busy (${current})`);
+    this.held.set(container, action);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (this.held.get(container) === action) this.held.delete(container);
+    };
+  }
+
+  async with<T>(container: string, action: string, fn: () => Promise<T>): Promise<T> {
+    const release = this.acquire(container, action);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  actionOf(container: string): string | undefined {
+    return this.held.get(container);
+  }
+
+  /** Throws the busy error without taking the lock (for work that may run alongside, like exec). */
+  assertFree(container: string): void {
+    const current = this.held.get(container);
+    if (current !== undefined) throw failedPrecondition(`container "${container}" is busy (${current})`);
+  }
+}

@@ -1,0 +1,40 @@
+// One AgentClient per host, recreated when the host registers from a new address.
+import { AgentClient, notFound, unavailable, type Host } from "@corral/wire";
+import type { Store } from "../store/store.js";
+import { getHost, listHosts } from "../store/hosts.js";
+
+export class AgentPool {
+  private readonly clients = new Map<string, AgentClient>();
+
+  constructor(private readonly store: Store) {}
+
+  ensure(host: string, address: string): AgentClient {
+    const existing = this.clients.get(host);
+    if (existing && existing.address === address) return existing;
+    existing?.close();
+    const client = new AgentClient(address, `agent on ${host} (${address})`);
+    this.clients.set(host, client);
+    return client;
+  }
+
+  /** The agent of a host that must be reachable now: unknown → not_found, down → unavailable. */
+  forHost(name: string): AgentClient {
+    const host = getHost(this.store.db, name);
+    if (!host) {
+      const known = listHosts(this.store.db).map((h) => h.name).join(", ") || "none";
+      throw notFound(`host "${name}" not found (known: ${known})`);
+    }
+    if (host.state === "down") throw unavailable(`host ${name} is down`);
+    return this.ensure(host.name, host.address);
+  }
+
+  /** Any host's agent, even a down one (cleanup retries, rollback attempts). */
+  of(host: Pick<Host, "name" | "address">): AgentClient {
+    return this.ensure(host.name, host.address);
+  }
+
+  closeAll(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

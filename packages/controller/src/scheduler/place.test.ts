@@ -1,0 +1,103 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CorralError } from "@corral/wire";
+import { place, NoPlacementError } from "./place.js";
+import type { HostSnapshot, PlacementAsk } from "./types.js";
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+function host(name: string, over: Partial<HostSnapshot> = {}): HostSnapshot {
+  return {
+    name,
+    state: "ready",
+    backends: [
+      { name: "lxc", available: true, reason: "", capabilities: [] },
+      { name: "docker", available: false, reason: "no dockerd", capabilities: [] },
+    ],
+    cpus: 2,
+    memoryBytes: 2 * GiB,
+    reservedMemoryBytes: 0,
+    reservedCpus: 0,
+    ...over,
+  };
+}
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  assert.fail("expected an error");
+}
+
+const ask = (over: Partial<PlacementAsk> = {}): PlacementAsk => ({
+  name: "c1",
+  backend: "lxc",
+  memoryBytes: 256 * MiB,
+  cpus: 1,
+  ...over,
+});
+
+test("binpack picks the host that is fullest after placement", () => {
+  const hosts = [host("h1"), host("h2", { reservedMemoryBytes: GiB, reservedCpus: 1 }), host("h3", { reservedMemoryBytes: 512 * MiB })];
+  for (const seed of [1, 2, 3, 42]) assert.equal(place(hosts, ask(), { seed }).host, "h2");
+});
+
+test("spread picks the emptiest host", () => {
+  const hosts = [host("h1", { reservedMemoryBytes: 512 * MiB }), host("h2", { reservedMemoryBytes: GiB }), host("h3")];
+  assert.equal(place(hosts, ask(), { seed: 7, algorithm: "spread" }).host, "h3");
+});
+
+test("each unfit host is rejected with its own reason", () => {
+  const hosts = [
+    host("down1", { state: "down" }),
+    host("cord1", { state: "cordoned" }),
+    host("nolxc", { backends: [] }),
+    host("small", { reservedMemoryBytes: 2 * GiB - 100 * MiB }),
+    host("twocpu"),
+  ];
+  const e = thrown(() => place(hosts, ask({ cpus: 4 }), { seed: 1 }));
+  assert.ok(e instanceof NoPlacementError);
+  assert.equal(e.code, "resource_exhausted");
+  const reasons = Object.fromEntries(e.verdicts.map((v) => [v.host, v.rejection?.reason]));
+  assert.deepEqual(reasons, {
+    down1: "host is down",
+    cord1: "host is cordoned",
+    nolxc: "backend lxc not available",
+    small: "not enough memory: 100 MiB free of 2.0 GiB, 256 MiB requested",
+    twocpu: "needs 4 cpus, host has 2",
+  });
+  assert.match(e.message, /^no host can run c1: cord1: host is cordoned; down1: host is down; /);
+});
+
+test("docker asked on a host without dockerd is rejected", () => {
+  assert.throws(() => place([host("h1")], ask({ backend: "docker" })), /h1: backend docker not available/);
+});
+
+test("--host: only that host is considered and its rejection is the error", () => {
+  const hosts = [host("h1"), host("h2", { state: "down" })];
+  assert.equal(place(hosts, ask(), { host: "h1" }).host, "h1");
+  const err = thrown(() => place(hosts, ask(), { host: "h2" }));
+  assert.ok(err instanceof CorralError);
+  assert.equal(err.code, "unavailable");
+  assert.equal(err.message, "cannot place c1 on h2: host is down");
+  assert.throws(() => place(hosts, ask(), { host: "nope" }), { code: "not_found", message: 'host "nope" not found (known: h1, h2)' });
+});
+
+test("the same seed gives the same decision; sampling bounds the hosts scored", () => {
+  // 100 identical hosts: every score ties, so the shuffle alone decides.
+  const hosts = Array.from({ length: 100 }, (_, i) => host(`h${String(i).padStart(3, "0")}`));
+  const a = place(hosts, ask(), { seed: 1234 });
+  const b = place([...hosts].reverse(), ask(), { seed: 1234 });
+  assert.equal(a.host, b.host);
+  assert.equal(a.verdicts.length, 20);
+  assert.equal(a.verdicts.filter((v) => v.score !== undefined).length, 20);
+  const others = new Set([1, 2, 3, 4, 5, 6].map((seed) => place(hosts, ask(), { seed }).host));
+  assert.ok(others.size > 1, "different seeds should spread choices among tied hosts");
+});
+
+test("unlimited containers reserve nothing and fit anywhere ready", () => {
+  const plan = place([host("h1", { reservedMemoryBytes: 2 * GiB })], ask({ memoryBytes: 0, cpus: 0 }), { seed: 1 });
+  assert.equal(plan.host, "h1");
+});

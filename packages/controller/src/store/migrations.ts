@@ -1,0 +1,176 @@
+// Migration rows: the journal the migration driver reads and writes one phase at a time.
+import type { BackendName, Compression, ContainerRef, Migration, MigrationPhase } from "@corral/wire";
+import type { Db } from "./store.js";
+
+/** The row as the controller sees it: the public Migration plus what only the driver needs. */
+export interface MigrationRecord extends Migration {
+  backend: BackendName;
+  token: string;
+  wasRunning: boolean;
+  stoppedUnixMs: number;
+  targetCleanupPending: boolean;
+  sourceCleanupPending: boolean;
+}
+
+interface MigrationRow {
+  id: string;
+  container: string;
+  backend: BackendName;
+  source_host: string;
+  target_host: string;
+  phase: MigrationPhase;
+  token: string;
+  was_running: number;
+  compression: Compression;
+  bytes: number;
+  total_bytes: number;
+  sha256: string;
+  error: string;
+  started_ms: number;
+  stopped_ms: number | null;
+  finished_ms: number | null;
+  downtime_ms: number | null;
+  target_cleanup_pending: number;
+  source_cleanup_pending: number;
+}
+
+function toRecord(r: MigrationRow): MigrationRecord {
+  return {
+    id: r.id,
+    container: r.container,
+    backend: r.backend,
+    sourceHost: r.source_host,
+    targetHost: r.target_host,
+    phase: r.phase,
+    token: r.token,
+    wasRunning: r.was_running === 1,
+    compression: r.compression,
+    bytes: r.bytes,
+    totalBytes: r.total_bytes,
+    sha256: r.sha256,
+    error: r.error,
+    startedUnixMs: r.started_ms,
+    stoppedUnixMs: r.stopped_ms ?? 0,
+    finishedUnixMs: r.finished_ms ?? 0,
+    downtimeMs: r.downtime_ms ?? 0,
+    targetCleanupPending: r.target_cleanup_pending === 1,
+    sourceCleanupPending: r.source_cleanup_pending === 1,
+  };
+}
+
+/** The public view, without the token. */
+export function toMigration(m: MigrationRecord): Migration {
+  return {
+    id: m.id,
+    container: m.container,
+    sourceHost: m.sourceHost,
+    targetHost: m.targetHost,
+    phase: m.phase,
+    bytes: m.bytes,
+    totalBytes: m.totalBytes,
+    error: m.error,
+    startedUnixMs: m.startedUnixMs,
+    finishedUnixMs: m.finishedUnixMs,
+    downtimeMs: m.downtimeMs,
+    compression: m.compression,
+    sha256: m.sha256,
+  };
+}
+
+export const migrationRef = (m: MigrationRecord): ContainerRef => ({ name: m.container, backend: m.backend });
+
+export interface NewMigration {
+  id: string;
+  container: string;
+  backend: BackendName;
+  sourceHost: string;
+  targetHost: string;
+  token: string;
+  wasRunning: boolean;
+  compression: Compression;
+  now: number;
+}
+
+export function insertMigration(db: Db, m: NewMigration): void {
+  db.prepare(
+    `INSERT INTO migrations (id, container, backend, source_host, target_host, phase, token, was_running, compression, started_ms)
+     VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?)`,
+  ).run(m.id, m.container, m.backend, m.sourceHost, m.targetHost, m.token, m.wasRunning ? 1 : 0, m.compression, m.now);
+}
+
+export function getMigration(db: Db, id: string): MigrationRecord | undefined {
+  const row = db.prepare("SELECT * FROM migrations WHERE id = ?").get(id) as MigrationRow | undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+export function listMigrations(db: Db, container = ""): MigrationRecord[] {
+  const rows = container
+    ? db.prepare("SELECT * FROM migrations WHERE container = ? ORDER BY started_ms, id").all(container)
+    : db.prepare("SELECT * FROM migrations ORDER BY started_ms, id").all();
+  return (rows as MigrationRow[]).map(toRecord);
+}
+
+export function unfinishedMigrations(db: Db): MigrationRecord[] {
+  const rows = db
+    .prepare("SELECT * FROM migrations WHERE phase NOT IN ('done', 'rolled_back') ORDER BY started_ms, id")
+    .all() as MigrationRow[];
+  return rows.map(toRecord);
+}
+
+export function activeMigrationFor(db: Db, container: string): MigrationRecord | undefined {
+  const row = db
+    .prepare("SELECT * FROM migrations WHERE container = ? AND phase NOT IN ('done', 'rolled_back')")
+    .get(container) as MigrationRow | undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+/** Fields a phase transition may set together with the phase. */
+export interface MigrationPatch {
+  phase?: MigrationPhase;
+  wasRunning?: boolean;
+  bytes?: number;
+  totalBytes?: number;
+  sha256?: string;
+  error?: string;
+  stoppedUnixMs?: number;
+  finishedUnixMs?: number;
+  downtimeMs?: number;
+  targetCleanupPending?: boolean;
+  sourceCleanupPending?: boolean;
+}
+
+const COLUMNS: Record<keyof MigrationPatch, string> = {
+  phase: "phase",
+  wasRunning: "was_running",
+  bytes: "bytes",
+  totalBytes: "total_bytes",
+  sha256: "sha256",
+  error: "error",
+  stoppedUnixMs: "stopped_ms",
+  finishedUnixMs: "finished_ms",
+  downtimeMs: "downtime_ms",
+  targetCleanupPending: "target_cleanup_pending",
+  sourceCleanupPending: "source_cleanup_pending",
+};
+
+export function updateMigration(db: Db, id: string, patch: MigrationPatch): void {
+  const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) return;
+  const sets = entries.map(([k]) => `${COLUMNS[k as keyof MigrationPatch]} = ?`).join(", ");
+  const values = entries.map(([, v]) => (typeof v === "boolean" ? (v ? 1 : 0) : v));
+  db.prepare(`UPDATE migrations SET ${sets} WHERE id = ?`).run(...values, id);
+}
+
+export function pendingTargetCleanups(db: Db, host: string): MigrationRecord[] {
+  const rows = db
+    .prepare("SELECT * FROM migrations WHERE target_host = ? AND target_cleanup_pending = 1")
+    .all(host) as MigrationRow[];
+  return rows.map(toRecord);
+}
+
+export function pendingSourceCleanups(db: Db, host: string): MigrationRecord[] {
+  const rows = db
+    .prepare("SELECT * FROM migrations WHERE source_host = ? AND source_cleanup_pending = 1")
+    .all(host) as MigrationRow[];
+  return rows.map(toRecord);
+}

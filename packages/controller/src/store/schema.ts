@@ -1,0 +1,78 @@
+// Versioned schema. Each entry is applied once, in order, inside a transaction; the index+1 is
+// stored in PRAGMA user_version. Never edit a shipped step: append a new one.
+export const SCHEMA_STEPS: readonly string[] = [
+  `
+  CREATE TABLE hosts (
+    name TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('ready', 'cordoned', 'draining', 'down')),
+    -- what an operator chose; 'state' falls back to it when a down host comes back
+    admin_state TEXT NOT NULL DEFAULT 'ready' CHECK (admin_state IN ('ready', 'cordoned', 'draining')),
+    cpus INTEGER NOT NULL,
+    memory_bytes INTEGER NOT NULL,
+    disk_bytes INTEGER NOT NULL,
+    disk_free_bytes INTEGER NOT NULL,
+    backends TEXT NOT NULL DEFAULT '[]',
+    agent_version TEXT NOT NULL DEFAULT '',
+    last_seen_ms INTEGER NOT NULL,
+    registered_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE containers (
+    name TEXT PRIMARY KEY,
+    host TEXT NOT NULL REFERENCES hosts(name),
+    backend TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    desired_state TEXT NOT NULL CHECK (desired_state IN ('running', 'stopped')),
+    actual_state TEXT NOT NULL,
+    usage TEXT,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX containers_host ON containers(host);
+
+  CREATE TABLE migrations (
+    id TEXT PRIMARY KEY,
+    container TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    source_host TEXT NOT NULL,
+    target_host TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    token TEXT NOT NULL,
+    was_running INTEGER NOT NULL DEFAULT 0,
+    compression TEXT NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    total_bytes INTEGER NOT NULL DEFAULT 0,
+    sha256 TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    started_ms INTEGER NOT NULL,
+    stopped_ms INTEGER,
+    finished_ms INTEGER,
+    downtime_ms INTEGER,
+    target_cleanup_pending INTEGER NOT NULL DEFAULT 0,
+    source_cleanup_pending INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX migrations_container ON migrations(container);
+
+  CREATE TABLE reservations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    host TEXT NOT NULL REFERENCES hosts(name),
+    container TEXT NOT NULL REFERENCES containers(name) ON DELETE CASCADE,
+    migration_id TEXT REFERENCES migrations(id),
+    memory_bytes INTEGER NOT NULL,
+    cpus REAL NOT NULL
+  ) STRICT;
+  -- a placed container holds exactly one placement reservation
+  CREATE UNIQUE INDEX reservations_placement ON reservations(container) WHERE migration_id IS NULL;
+  CREATE INDEX reservations_host ON reservations(host);
+
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    published_ms INTEGER
+  ) STRICT;
+  CREATE INDEX events_unpublished ON events(id) WHERE published_ms IS NULL;
+  `,
+];

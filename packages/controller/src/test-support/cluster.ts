@@ -1,0 +1,81 @@
+// Test fixture: a real controller (in-process, real SQLite file, real gRPC) and scripted agents
+// registered through the real RegistryService.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { ControllerClient, RegistryClient } from "@corral/wire";
+import { startController, type ControllerOptions, type RunningController } from "../controller.js";
+import { ScriptedAgent } from "./scripted-agent.js";
+
+export interface TestCluster {
+  dir: string;
+  dbPath: string;
+  controller: RunningController;
+  client: ControllerClient;
+  agents: Record<string, ScriptedAgent>;
+  register(agent: ScriptedAgent): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startCluster(hosts: string[], opts: Partial<ControllerOptions> = {}): Promise<TestCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "corral-ctl-test-"));
+  const dbPath = join(dir, "corral.db");
+  const controller = await startController({
+    listen: "127.0.0.1:0",
+    db: dbPath,
+    heartbeatTimeoutMs: 60_000,
+    schedulerSeed: 1,
+    logger: pino({ level: process.env.CORRAL_TEST_LOG ?? "silent" }),
+    ...opts,
+  });
+  const client = new ControllerClient(controller.address);
+  const agents: Record<string, ScriptedAgent> = {};
+  const register = async (a: ScriptedAgent) => {
+    const reg = new RegistryClient(controller.address);
+    try {
+      await reg.register(a.info());
+    } finally {
+      reg.close();
+    }
+  };
+  for (const h of hosts) {
+    agents[h] = await ScriptedAgent.start(h);
+    await register(agents[h]);
+  }
+  return {
+    dir,
+    dbPath,
+    controller,
+    client,
+    agents,
+    register,
+    close: async () => {
+      client.close();
+      await controller.close();
+      for (const a of Object.values(agents)) a.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Drains an async iterable; returns the items and the error that ended it, if any. */
+export async function collect<T>(it: AsyncIterable<T>): Promise<{ items: T[]; error: unknown }> {
+  const items: T[] = [];
+  try {
+    for await (const x of it) items.push(x);
+    return { items, error: undefined };
+  } catch (error) {
+    return { items, error };
+  }
+}
