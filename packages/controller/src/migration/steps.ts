@@ -38,8 +38,10 @@ export async function stopSource(env: StepEnv, m: MigrationRecord): Promise<Migr
   // On a re-run after a stop we already took, the row's answer is the one that counts.
   const wasRunning = m.stoppedUnixMs > 0 ? m.wasRunning : status.state === "running";
   patchMigration(env.ctx, m.id, { wasRunning });
+  // Downtime starts when the stop is asked for: a clean stop can take its whole timeout.
+  const stopAsked = Date.now();
   if (status.state === "running") await client.stop(migrationRef(m), SOURCE_STOP_TIMEOUT_S);
-  return { stoppedUnixMs: m.stoppedUnixMs || Date.now() };
+  return { stoppedUnixMs: m.stoppedUnixMs || stopAsked };
 }
 
 /** Source streams straight to target; we follow the progress and keep the journal current. */
