@@ -1,5 +1,5 @@
 // Running runtime tools (lxc-*, vzctl) as child processes: collected output, or streamed for exec.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { ExecOutput } from "@corral/wire";
 import { CorralError } from "@corral/wire";
 
@@ -40,11 +40,15 @@ export const lastLine = (text: string): string =>
     ?.trim() ?? "";
 
 /**
- * Runs a command and streams its stdout/stderr as ExecOutput, ending with its exit code.
- * Aborting the signal kills it.
+ * Streams a running child's stdout/stderr as ExecOutput, ending with its exit code. Aborting the
+ * signal, or the consumer stopping early, kills it with `kill` (default: SIGKILL to the child).
  */
-export async function* streamProcess(cmd: string, args: string[], signal: AbortSignal): AsyncGenerator<ExecOutput> {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+export async function* streamChild(
+  child: ChildProcess,
+  signal: AbortSignal,
+  what: string,
+  kill: (c: ChildProcess) => void = (c) => c.kill("SIGKILL"),
+): AsyncGenerator<ExecOutput> {
   const queue: ExecOutput[] = [];
   let wake: (() => void) | undefined;
   let finished = false;
@@ -56,7 +60,7 @@ export async function* streamProcess(cmd: string, args: string[], signal: AbortS
   child.stdout!.on("data", (d: Buffer) => push({ kind: "stdout", data: d }));
   child.stderr!.on("data", (d: Buffer) => push({ kind: "stderr", data: d }));
   child.on("error", (e) => {
-    failure = new CorralError("unavailable", `cannot run ${cmd}: ${e.message}`, { cause: e });
+    failure = new CorralError("unavailable", `${what}: ${e.message}`, { cause: e });
     finished = true;
     wake?.();
   });
@@ -65,7 +69,7 @@ export async function* streamProcess(cmd: string, args: string[], signal: AbortS
     finished = true;
     wake?.();
   });
-  const onAbort = () => child.kill("SIGKILL");
+  const onAbort = () => kill(child);
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     for (;;) {
@@ -82,6 +86,11 @@ export async function* streamProcess(cmd: string, args: string[], signal: AbortS
     }
   } finally {
     signal.removeEventListener("abort", onAbort);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (!finished) kill(child);
   }
+}
+
+/** Runs a command and streams its output (see streamChild). */
+export function streamProcess(cmd: string, args: string[], signal: AbortSignal): AsyncGenerator<ExecOutput> {
+  return streamChild(spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }), signal, `cannot run ${cmd}`);
 }

@@ -21,6 +21,7 @@ import {
 import type { ArchiveOut, Backend, BackendContext, Capability, LiveLimits, ProbeResult } from "../backend.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
+import { streamChild } from "../../process/run.js";
 import { CtidMap } from "./ctid-map.js";
 import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./ct-config.js";
 import { killGroup, lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./vz-tools.js";
@@ -231,45 +232,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
     // exec2 (unlike exec, which says 8) exits with the command's own status.
     const words = [...(env.length ? ["env", ...env] : []), ...argv].map(shellQuote);
     const child = this.tools.spawnVzctl(["exec2", String(ctid), `exec ${words.join(" ")}`]);
-    const queue: ExecOutput[] = [];
-    let wake: (() => void) | undefined;
-    let finished = false;
-    let failure: Error | undefined;
-    const push = (o: ExecOutput) => {
-      queue.push(o);
-      wake?.();
-    };
-    child.stdout!.on("data", (d: Buffer) => push({ kind: "stdout", data: d }));
-    child.stderr!.on("data", (d: Buffer) => push({ kind: "stderr", data: d }));
-    child.on("error", (err) => {
-      failure = err;
-      finished = true;
-      wake?.();
-    });
-    child.on("close", (code, sig) => {
-      push({ kind: "exit", code: code ?? (sig ? 128 + 9 : 1) });
-      finished = true;
-      wake?.();
-    });
-    const onAbort = () => killGroup(child);
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      for (;;) {
-        const next = queue.shift();
-        if (next) {
-          yield next;
-          if (next.kind === "exit") return;
-          continue;
-        }
-        if (failure) throw new CorralError("internal", `exec in container "${name}" failed: ${failure.message}`, { cause: failure });
-        if (finished && !queue.length) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      if (!finished) killGroup(child);
-    }
+    yield* streamChild(child, signal, `exec in container "${name}" failed`, killGroup);
   }
 
   async usage(): Promise<ContainerUsage[]> {
