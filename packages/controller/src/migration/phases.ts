@@ -1,16 +1,7 @@
 // The phase order of a migration (DESIGN.md). A phase is written before its step is taken.
-import type { MigrationPhase } from "@corral/wire";
+import { MIGRATION_FORWARD_PHASES, type MigrationPhase } from "@corral/wire";
 
-export const FORWARD: readonly MigrationPhase[] = [
-  "planned",
-  "target_reserved",
-  "source_stopped",
-  "transferring",
-  "transferred",
-  "target_started",
-  "source_removed",
-  "done",
-];
+export const FORWARD: readonly MigrationPhase[] = MIGRATION_FORWARD_PHASES;
 
 export const isTerminal = (p: MigrationPhase) => p === "done" || p === "rolled_back";
 

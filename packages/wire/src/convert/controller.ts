@@ -1,6 +1,7 @@
 // Generated ⇄ domain conversion for the messages of controller.proto.
 import type * as pb from "../gen/corral/v1/controller.js";
 import type * as d from "../domain/types.js";
+import { MIGRATION_PHASES } from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
 import {
   backendInfoFromProto,
@@ -13,18 +14,6 @@ import {
 
 const HOST_STATES: readonly d.HostState[] = ["ready", "cordoned", "draining", "down"];
 const CONTAINER_STATES: readonly d.ContainerState[] = ["creating", "running", "stopped", "migrating", "unknown", "error"];
-const PHASES: readonly d.MigrationPhase[] = [
-  "planned",
-  "target_reserved",
-  "source_stopped",
-  "transferring",
-  "transferred",
-  "target_started",
-  "source_removed",
-  "done",
-  "rolling_back",
-  "rolled_back",
-];
 const oneOf = <T extends string>(all: readonly T[], v: string, fallback: T): T =>
   (all as readonly string[]).includes(v) ? (v as T) : fallback;
 
@@ -52,7 +41,7 @@ export const containerFromProto = (c: pb.Container): d.Container => ({
 export const migrationToProto = (m: d.Migration): pb.Migration => ({ ...m });
 export const migrationFromProto = (m: pb.Migration | undefined): d.Migration => {
   if (!m) throw new TypeError("migration missing");
-  return { ...m, phase: oneOf(PHASES, m.phase, "planned"), compression: parseCompression(m.compression) };
+  return { ...m, phase: oneOf(MIGRATION_PHASES, m.phase, "planned"), compression: parseCompression(m.compression) };
 };
 
 export const migrationUpdateToProto = (u: d.MigrationUpdate): pb.MigrationUpdate => ({

@@ -180,17 +180,19 @@ export interface Container {
   createdUnixMs: number;
 }
 
-export type MigrationPhase =
-  | "planned"
-  | "target_reserved"
-  | "source_stopped"
-  | "transferring"
-  | "transferred"
-  | "target_started"
-  | "source_removed"
-  | "done"
-  | "rolling_back"
-  | "rolled_back";
+/** The forward phases of a migration, in order (DESIGN.md); a phase is written before its step. */
+export const MIGRATION_FORWARD_PHASES = [
+  "planned",
+  "target_reserved",
+  "source_stopped",
+  "transferring",
+  "transferred",
+  "target_started",
+  "source_removed",
+  "done",
+] as const;
+export const MIGRATION_PHASES = [...MIGRATION_FORWARD_PHASES, "rolling_back", "rolled_back"] as const;
+export type MigrationPhase = (typeof MIGRATION_PHASES)[number];
 
 export interface Migration {
   id: string;
