@@ -1,0 +1,125 @@
+// Cold migration of an LXC container host1 → host2 through the real controller and agents,
+// beside a raw `tar | tar` pipe of the same tree made just before migrating.
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Compression, Migration, MigrationPhase } from "@corral/wire";
+import { SOURCE, TARGET, type BenchContext } from "./bench-context.js";
+import type { Report } from "./report.js";
+import { bash, timed } from "./shell.js";
+import { mib, ms, rate, ratio } from "./stats.js";
+
+interface Case {
+  key: string;
+  label: string;
+  name: string;
+  fillMiB: number;
+  compression: Compression;
+}
+
+const CASES: Case[] = [
+  { key: "a", label: "fresh busybox", name: "bench-mig-a", fillMiB: 0, compression: "none" },
+  { key: "b", label: "busybox + 200 MiB", name: "bench-mig-b", fillMiB: 200, compression: "none" },
+  { key: "b-zstd", label: "busybox + 200 MiB, zstd", name: "bench-mig-z", fillMiB: 200, compression: "zstd" },
+];
+const FILE_MIB = 25;
+
+/** Steps between phase marks: a phase is recorded before its step runs, so a step lasts until the next mark. */
+const STEPS: [string, MigrationPhase, MigrationPhase][] = [
+  ["prepare", "planned", "source_stopped"],
+  ["stop", "source_stopped", "transferring"],
+  ["transfer", "transferring", "transferred"],
+  ["commit", "transferred", "target_started"],
+  ["start", "target_started", "source_removed"],
+  ["remove source", "source_removed", "done"],
+];
+
+interface Timed {
+  totalMs: number;
+  marks: Map<MigrationPhase, number>;
+  final: Migration;
+}
+
+async function migrateTimed(ctx: BenchContext, name: string, compression: Compression): Promise<Timed> {
+  const marks = new Map<MigrationPhase, number>([["planned", 0]]);
+  const t0 = performance.now();
+  let final: Migration | undefined;
+  for await (const u of ctx.client.migrate(name, TARGET, compression)) {
+    if (!marks.has(u.migration.phase)) marks.set(u.migration.phase, performance.now() - t0);
+    final = u.migration;
+  }
+  const totalMs = performance.now() - t0;
+  if (!final || final.phase !== "done") throw new Error(`migration of ${name} ended in phase ${final?.phase ?? "none"}`);
+  return { totalMs: marks.get("done") ?? totalMs, marks, final };
+}
+
+function stepTimes(marks: Map<MigrationPhase, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [label, from, to] of STEPS) {
+    const a = marks.get(from);
+    const b = marks.get(to);
+    if (a !== undefined && b !== undefined) out.set(label, b - a);
+  }
+  return out;
+}
+
+// The tar flags Corral's agents use (packages/agent/src/archive), for a second, like-for-like pipe.
+const CORRAL_FLAGS = "--numeric-owner --xattrs --xattrs-include='*' --acls";
+
+/** The raw pipe, as a person would copy the container's directory by hand. */
+async function rawPipe(lxcPath: string, name: string, dest: string, opts: { zstd?: boolean; corralFlags?: boolean } = {}): Promise<number> {
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dest, { recursive: true });
+  await bash("sync");
+  const mid = opts.zstd ? " | zstd -1 -T0 -q -c | zstd -d -q -c" : "";
+  const [c, x] = opts.corralFlags ? [`${CORRAL_FLAGS} --sparse`, `${CORRAL_FLAGS} --same-owner --same-permissions`] : ["--numeric-owner", ""];
+  const script = `tar -c ${c} -C "$1" "$2"${mid} | tar -x ${x} -C "$3"`;
+  const { ms: t } = await timed(() => bash(script, [lxcPath, name, dest]));
+  rmSync(dest, { recursive: true, force: true });
+  return t;
+}
+
+export async function benchMigration(ctx: BenchContext, report: Report): Promise<void> {
+  console.log(`\n== cold migration, LXC, ${SOURCE} → ${TARGET} (through controller and agents) ==`);
+  const scratch = join(ctx.cluster.root, "bench-raw");
+  const lp = ctx.lxcPath(SOURCE);
+  for (const c of CASES) {
+    if (!ctx.wants(`migrate-${c.key}`) && !ctx.wants("migrate")) continue;
+    await ctx.create({ name: c.name, backend: "lxc", template: "busybox" }, SOURCE);
+    if (c.fillMiB > 0) {
+      const n = Math.ceil(c.fillMiB / FILE_MIB);
+      const script = `i=1; while [ $i -le ${n} ]; do head -c ${FILE_MIB * 1048576} /dev/urandom > /root/fill$i || exit 1; i=$((i+1)); done; sync`;
+      const fill = await timed(() => ctx.exec(c.name, ["sh", "-c", script]));
+      console.log(`(${c.key}) wrote ${n} × ${FILE_MIB} MiB from /dev/urandom into ${c.name} in ${ms(fill.ms)} (incompressible data)`);
+    }
+    const treeBytes = Number((await bash(`du -sb "$1/$2" | cut -f1`, [lp, c.name])).trim());
+    const dest = join(scratch, c.name);
+    const raw = await rawPipe(lp, c.name, dest);
+    const rawFlags = await rawPipe(lp, c.name, dest, { corralFlags: true });
+    const rawZ = c.compression === "zstd" ? await rawPipe(lp, c.name, dest, { zstd: true }) : undefined;
+    await bash("sync");
+    const m = await migrateTimed(ctx, c.name, c.compression);
+    const steps = stepTimes(m.marks);
+    const transferMs = steps.get("transfer") ?? NaN;
+    const observedDowntime = (m.marks.get("source_removed") ?? NaN) - (m.marks.get("source_stopped") ?? NaN);
+    const baseline = rawZ ?? raw;
+    const baseName = rawZ !== undefined ? "raw tar|zstd -1|zstd -d|tar" : "raw tar|tar";
+
+    console.log(`(${c.key}) ${c.label}: tree ${mib(treeBytes)} (${treeBytes} bytes), compression ${c.compression}`);
+    console.log(`    corral migrate      ${ms(m.totalMs).padStart(9)}   recorded downtime ${ms(m.final.downtimeMs)}, ${m.final.bytes} bytes moved (estimate ${m.final.totalBytes}), sha256 ${m.final.sha256.slice(0, 12)}…`);
+    console.log(`    phases              ${STEPS.map(([l]) => `${l} ${ms(steps.get(l) ?? NaN)}`).join(" | ")}`);
+    console.log(`    observed downtime   ${ms(observedDowntime).padStart(9)}   (stop begins → target started, as seen from the update stream)`);
+    const stopStart = (steps.get("stop") ?? NaN) + (steps.get("start") ?? NaN);
+    const b = rawZ !== undefined ? "raw zstd" : "raw";
+    console.log(`    raw tar|tar         ${ms(raw).padStart(9)}   ${rate(treeBytes, raw)}   (tar -c --numeric-owner | tar -x)`);
+    console.log(`    raw, Corral flags   ${ms(rawFlags).padStart(9)}   ${rate(treeBytes, rawFlags)}   (+ --xattrs --acls --sparse, --same-owner --same-permissions)`);
+    if (rawZ !== undefined) console.log(`    raw tar|zstd|tar    ${ms(rawZ).padStart(9)}   ${rate(treeBytes, rawZ)}   (zstd -1 -T0 | zstd -d, as the agents do)`);
+    console.log(`    corral/${b.padEnd(13)}${ratio(m.totalMs, baseline).padStart(9)}   (Corral includes the clean stop ${ms(steps.get("stop") ?? NaN)} and the start ${ms(steps.get("start") ?? NaN)})`);
+    console.log(`    corral/(stop+${b}+start) ${ratio(m.totalMs, baseline + stopStart)}   (derived: the same by hand, with Corral's own stop and start times)`);
+    console.log(`    transfer/${b.padEnd(11)}${ratio(transferMs, baseline).padStart(9)}   (transfer phase ${ms(transferMs)}, ${rate(m.final.bytes, transferMs)} on the wire)`);
+
+    report.add({ metric: `migrate (${c.key}) ${c.label}: total`, corral: ms(m.totalMs), baseline: `${ms(baseline)} ${baseName}`, ratio: ratio(m.totalMs, baseline) });
+    report.add({ metric: `migrate (${c.key}) transfer phase only`, corral: ms(transferMs), baseline: `${ms(baseline)} ${baseName}`, ratio: ratio(transferMs, baseline) });
+    report.add({ metric: `migrate (${c.key}) downtime: recorded / observed`, corral: `${ms(m.final.downtimeMs)} / ${ms(observedDowntime)}`, baseline: "", ratio: "" });
+    await ctx.remove(c.name);
+  }
+}
