@@ -65,15 +65,16 @@ test("killed at target_started: the restarted controller finishes and deletes th
   host2.script = { ...host2.script, holdStart: new Promise<void>((r) => (release = r)) };
   const watching = collect(first.client.migrate("c1", "host2", "none"));
   await waitFor("target_started", async () => ((await phaseOf(first)) === "target_started" ? true : undefined));
-  await first.kill9();
+  await waitFor("start asked on the target", () => (host2.calls.includes("start c1") ? true : undefined));
+  await first.kill9(); // with the target's start still in flight
   await watching;
   release();
-  await waitFor("target running", () => (host2.containers.get("c1")?.state === "running" ? true : undefined));
 
   const second = await start();
   await waitFor("done", async () => ((await phaseOf(second)) === "done" ? true : undefined));
   assert.equal(host1.containers.has("c1"), false, "source deleted");
   assert.ok(host1.calls.includes("delete c1"));
+  assert.equal(host2.containers.get("c1")?.state, "running");
   const c = await second.client.get("c1");
   assert.deepEqual([c.host, c.state], ["host2", "running"]);
   const [m] = await second.client.listMigrations("c1");

@@ -3,8 +3,13 @@ import type { ControllerContext } from "../context.js";
 import { markStaleHostsDown } from "../store/hosts.js";
 import { SUBJECTS } from "../events/subjects.js";
 
+// A restarted controller has heard nobody yet: it gives every host one full timeout to report
+// before judging, instead of marking the whole cluster down on its first tick.
 export function startLiveness(ctx: ControllerContext, everyMs = 1000): () => void {
-  const timer = setInterval(() => checkLiveness(ctx), everyMs);
+  const startedAt = Date.now();
+  const timer = setInterval(() => {
+    if (Date.now() - startedAt >= ctx.settings.heartbeatTimeoutMs) checkLiveness(ctx);
+  }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }
