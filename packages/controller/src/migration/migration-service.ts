@@ -97,11 +97,6 @@ export class MigrationService {
     await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
   }
 
-  /** Waits for one migration's driver to return (tests). */
-  async settled(id: string): Promise<void> {
-    await this.running.get(id);
-  }
-
   private drive(id: string, release: () => void): void {
     const env = {
       ctx: this.ctx,
