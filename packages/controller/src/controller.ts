@@ -18,7 +18,6 @@ import { MigrationService } from "./migration/migration-service.js";
 import { NO_EVENTS, OutboxPublisher } from "./events/outbox-publisher.js";
 import { controllerHandlers } from "./api/controller-service.js";
 import type { Algorithm } from "./scheduler/index.js";
-import { withGrpcCallFixes } from "./grpc-call-fixes.js";
 
 export interface ControllerOptions {
   /** HOST:PORT; port 0 picks a free one (see the returned address). */
@@ -61,8 +60,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const migrations = new MigrationService(ctx);
   const server = new Server(SERVER_OPTIONS);
   const api = controllerServiceImplementation(controllerHandlers(ctx, migrations));
-  server.addService(ControllerServiceDefinition, withGrpcCallFixes(api));
-  server.addService(RegistryServiceDefinition, withGrpcCallFixes(registryServiceImplementation(registryHandlers(ctx))));
+  server.addService(ControllerServiceDefinition, api);
+  server.addService(RegistryServiceDefinition, registryServiceImplementation(registryHandlers(ctx)));
   let port: number;
   try {
     port = await bind(server, opts.listen);

@@ -20,7 +20,6 @@ import {
   type ImageInfo,
   type TransferProgress,
 } from "@corral/wire";
-import { withGrpcCallFixes } from "../grpc-call-fixes.js";
 
 export interface AgentScript {
   /** Source: archive size = chunks × chunkBytes, with a pause before each chunk. */
@@ -56,7 +55,7 @@ export class ScriptedAgent {
   static async start(name: string, port = 0): Promise<ScriptedAgent> {
     const a = new ScriptedAgent(name);
     a.server = new Server(SERVER_OPTIONS);
-    a.server.addService(AgentServiceDefinition, withGrpcCallFixes(agentServiceImplementation(a.handlers())));
+    a.server.addService(AgentServiceDefinition, agentServiceImplementation(a.handlers()));
     const bound = await new Promise<number>((res, rej) =>
       a.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
     );

@@ -46,7 +46,10 @@ export function clientStreamHandler<Req, Res>(
   fn: (reqs: AsyncIterable<Req>) => Promise<Res>,
 ): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
-    fn(call as AsyncIterable<Req>).then(
+    // A plain for-await over the call destroys it when the loop ends early (its writable side is
+    // still open), and grpc-js then answers UNKNOWN "The operation was aborted" instead of our reply.
+    const requests: AsyncIterable<Req> = { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
+    fn(requests).then(
       (res) => callback(null, res),
       (err: unknown) => {
         callback(toServiceError(err), null);
