@@ -1,0 +1,105 @@
+// The same operator workflow on the other runtimes, through the CLI, between two emulated hosts that
+// each run their own dockerd: Docker app containers keep their whole config across a migration;
+// LXD system containers move through LXD's own backups; OpenVZ containers move the seed's way
+// (stop, tar the private area, copy with the config, extract, start) — against the vzctl STAND-IN,
+// since no OpenVZ kernel can run here.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { TestCluster } from "./support/cluster.js";
+import { buildBusyboxTarball, type Tarball } from "./bench/busybox-rootfs.js";
+
+const cluster = new TestCluster({ hosts: 2, slot: 2, docker: true });
+// One LXD daemon serves every emulated host of every cluster on this machine: a name of our own.
+const SYS = `sys-${process.pid}`;
+let appImage: Tarball;
+let bootImage: Tarball;
+
+interface CtJson {
+  name: string;
+  host: string;
+  backend: string;
+  state: string;
+  spec: { env: string[]; cmd: string[]; ports: { hostPort: number; containerPort: number }[]; limits: { memoryBytes: number } };
+}
+
+before(async () => {
+  appImage = buildBusyboxTarball({ bootable: false });
+  bootImage = buildBusyboxTarball({ bootable: true });
+  await cluster.up();
+});
+after(async () => {
+  await cluster.cli(["ct", "rm", "--force", SYS]); // LXD is one daemon for every cluster: leave nothing behind
+  await cluster.down();
+  appImage?.cleanup();
+  bootImage?.cleanup();
+});
+
+const ok = async (args: string[]) => {
+  const r = await cluster.cli(args, { timeoutMs: 180_000 });
+  assert.equal(r.code, 0, `corral ${args.join(" ")}: ${r.stderr}`);
+  return r;
+};
+
+describe("every host reports every runtime it can drive", () => {
+  test("host list shows lxc, docker and openvz (stand-in) on both hosts", async () => {
+    const hosts = await cluster.json<{ name: string; backends: string[]; backendDetails: { name: string; reason: string }[] }[]>(["host", "list"]);
+    for (const h of hosts) {
+      for (const b of ["lxc", "docker", "openvz"]) assert.ok(h.backends.includes(b), `${h.name}: ${JSON.stringify(h.backendDetails)}`);
+      assert.match(h.backendDetails.find((b) => b.name === "openvz")?.reason ?? "", /stand-in/);
+    }
+  });
+});
+
+describe("docker: an app container keeps Cmd, Env, ports and limits across hosts", () => {
+  test("import, create, migrate, and the container runs the same on the target", async () => {
+    const imp = await cluster.json<{ host: string }[]>(["image", "import", appImage.path, "--name", "bbapp", "--backend", "docker"]);
+    assert.deepEqual(imp.map((i) => i.host).sort(), ["host1", "host2"]);
+    await ok([
+      "ct", "create", "app1", "--backend", "docker", "--image", "bbapp", "--host", "host1", "--memory", "64M",
+      "--env", "GREETING=hello world", "--env", "MODE=prod", "--port", "18080:80",
+      "--cmd", "sh -c 'echo $GREETING > /tmp/greeting; exec sleep 1000000'",
+    ]);
+    await ok(["ct", "exec", "app1", "--", "sh", "-c", "echo payload > /root/state; chown 1234:2345 /root/state"]);
+
+    const m = await ok(["ct", "migrate", "app1", "--to", "host2"]);
+    assert.match(m.stdout + m.stderr, /app1 migrated host1 → host2/);
+
+    const shown = await cluster.json<CtJson>(["ct", "show", "app1"]);
+    assert.deepEqual([shown.host, shown.state], ["host2", "running"]);
+    assert.deepEqual(shown.spec.ports.map((p) => [p.hostPort, p.containerPort]), [[18080, 80]]);
+    const r = await ok(["ct", "exec", "app1", "--", "sh", "-c", "cat /root/state; stat -c %u:%g /root/state; echo $GREETING; echo $MODE; cat /proc/1/cmdline | tr '\\0' ' '; echo; cat /sys/fs/cgroup/memory/memory.limit_in_bytes"]);
+    assert.equal(r.stdout, "payload\n1234:2345\nhello world\nprod\nsleep 1000000 \n67108864\n");
+  });
+});
+
+describe("lxd: a system container moves through LXD's backups", () => {
+  test("import, create with limits, migrate, files and owners intact", async (t) => {
+    const hosts = await cluster.json<{ backends: string[] }[]>(["host", "list"]);
+    if (!hosts.every((h) => h.backends.includes("lxd"))) return t.skip("LXD is not running on this machine");
+    await ok(["image", "import", bootImage.path, "--name", "bbsys", "--backend", "lxd"]);
+    await ok(["ct", "create", SYS, "--backend", "lxd", "--image", "bbsys", "--host", "host1", "--memory", "96M", "--cpus", "1"]);
+    await ok(["ct", "exec", SYS, "--", "sh", "-c", "echo lxd-data > /root/d; chown 1234:2345 /root/d"]);
+    await ok(["ct", "migrate", SYS, "--to", "host2"]);
+    const shown = await cluster.json<CtJson>(["ct", "show", SYS]);
+    assert.deepEqual([shown.host, shown.state], ["host2", "running"]);
+    const r = await ok(["ct", "exec", SYS, "--", "sh", "-c", "cat /root/d; stat -c %u:%g /root/d"]);
+    assert.equal(r.stdout, "lxd-data\n1234:2345\n");
+    await ok(["ct", "rm", "--force", SYS]);
+  });
+});
+
+describe("openvz via the vzctl stand-in (not a real OpenVZ kernel): the seed's manual migration, cluster-wide", () => {
+  test("create from the busybox template, write, migrate, read back; the private area moved", async () => {
+    await ok(["ct", "create", "vz1", "--backend", "openvz", "--template", "busybox", "--host", "host1", "--memory", "128M"]);
+    await ok(["ct", "exec", "vz1", "--", "sh", "-c", "echo vz-data > /root/v; chown 1234:2345 /root/v"]);
+    await ok(["ct", "migrate", "vz1", "--to", "host2"]);
+    const shown = await cluster.json<CtJson>(["ct", "show", "vz1"]);
+    assert.deepEqual([shown.host, shown.state], ["host2", "running"]);
+    const r = await ok(["ct", "exec", "vz1", "--", "sh", "-c", "cat /root/v; stat -c %u:%g /root/v"]);
+    assert.equal(r.stdout, "vz-data\n1234:2345\n");
+    const priv = (h: string) => `${cluster.hostDir(h)}/vz/var/lib/vz/private/101`;
+    assert.equal(existsSync(priv("host1")), false, "the source private area must be gone");
+    assert.equal(existsSync(priv("host2")), true);
+  });
+});
