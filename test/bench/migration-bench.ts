@@ -1,11 +1,13 @@
 // Cold migration of an LXC container host1 → host2 through the real controller and agents,
 // beside a raw `tar | tar` pipe of the same tree made just before migrating.
 import { mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Compression, Migration, MigrationPhase } from "@corral/wire";
 import { SOURCE, TARGET, type BenchContext } from "./bench-context.js";
 import type { Report } from "./report.js";
-import { bash, timed } from "./shell.js";
+import { HX, bash, sh, timed } from "./shell.js";
 import { mib, ms, rate, ratio } from "./stats.js";
 
 interface Case {
@@ -78,6 +80,26 @@ async function rawPipe(lxcPath: string, name: string, dest: string, opts: { zstd
   return t;
 }
 
+/** The same tree over TCP from the source host's namespace to the target's: what the wire costs. */
+async function rawTcpPipe(ctx: BenchContext, lxcPath: string, name: string, dest: string): Promise<number> {
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dest, { recursive: true });
+  const script = join(dirname(fileURLToPath(import.meta.url)), "tcp-pipe.js");
+  const targetIp = (await ctx.client.listHosts()).find((h) => h.name === TARGET)!.address.replace(/:\d+$/, "");
+  const recv = spawn(HX, [ctx.ns(TARGET), process.execPath, script, "recv", targetIp, "39999", dest], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    recv.stdout!.once("data", () => resolve());
+    recv.once("close", (code) => reject(new Error(`tcp-pipe receiver exited ${code}`)));
+  });
+  const received = new Promise<void>((resolve, reject) => recv.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`tcp-pipe receiver exited ${code}`)))));
+  const { ms: t } = await timed(async () => {
+    await sh(HX, [ctx.ns(SOURCE), process.execPath, script, "send", targetIp, "39999", lxcPath, name]);
+    await received;
+  });
+  rmSync(dest, { recursive: true, force: true });
+  return t;
+}
+
 export async function benchMigration(ctx: BenchContext, report: Report): Promise<void> {
   console.log(`\n== cold migration, LXC, ${SOURCE} → ${TARGET} (through controller and agents) ==`);
   const scratch = join(ctx.cluster.root, "bench-raw");
@@ -95,6 +117,7 @@ export async function benchMigration(ctx: BenchContext, report: Report): Promise
     const dest = join(scratch, c.name);
     const raw = await rawPipe(lp, c.name, dest);
     const rawFlags = await rawPipe(lp, c.name, dest, { corralFlags: true });
+    const rawTcp = c.compression === "none" ? await rawTcpPipe(ctx, lp, c.name, dest) : undefined;
     const rawZ = c.compression === "zstd" ? await rawPipe(lp, c.name, dest, { zstd: true }) : undefined;
     await bash("sync");
     const m = await migrateTimed(ctx, c.name, c.compression);
@@ -112,6 +135,10 @@ export async function benchMigration(ctx: BenchContext, report: Report): Promise
     const b = rawZ !== undefined ? "raw zstd" : "raw";
     console.log(`    raw tar|tar         ${ms(raw).padStart(9)}   ${rate(treeBytes, raw)}   (tar -c --numeric-owner | tar -x)`);
     console.log(`    raw, Corral flags   ${ms(rawFlags).padStart(9)}   ${rate(treeBytes, rawFlags)}   (+ --xattrs --acls --sparse, --same-owner --same-permissions)`);
+    if (rawTcp !== undefined) {
+      console.log(`    raw tar→TCP→tar     ${ms(rawTcp).padStart(9)}   ${rate(treeBytes, rawTcp)}   (${SOURCE} namespace → ${TARGET} namespace over the bridge)`);
+      console.log(`    transfer/raw TCP    ${ratio(transferMs, rawTcp).padStart(9)}   (what Corral's gRPC stream, both SHA-256s and the tar guard add to the same hop)`);
+    }
     if (rawZ !== undefined) console.log(`    raw tar|zstd|tar    ${ms(rawZ).padStart(9)}   ${rate(treeBytes, rawZ)}   (zstd -1 -T0 | zstd -d, as the agents do)`);
     console.log(`    corral/${b.padEnd(13)}${ratio(m.totalMs, baseline).padStart(9)}   (Corral includes the clean stop ${ms(steps.get("stop") ?? NaN)} and the start ${ms(steps.get("start") ?? NaN)})`);
     console.log(`    corral/(stop+${b}+start) ${ratio(m.totalMs, baseline + stopStart)}   (derived: the same by hand, with Corral's own stop and start times)`);
@@ -119,6 +146,9 @@ export async function benchMigration(ctx: BenchContext, report: Report): Promise
 
     report.add({ metric: `migrate (${c.key}) ${c.label}: total`, corral: ms(m.totalMs), baseline: `${ms(baseline)} ${baseName}`, ratio: ratio(m.totalMs, baseline) });
     report.add({ metric: `migrate (${c.key}) transfer phase only`, corral: ms(transferMs), baseline: `${ms(baseline)} ${baseName}`, ratio: ratio(transferMs, baseline) });
+    if (rawTcp !== undefined) {
+      report.add({ metric: `migrate (${c.key}) transfer vs raw tar over TCP`, corral: ms(transferMs), baseline: `${ms(rawTcp)} tar→TCP→tar`, ratio: ratio(transferMs, rawTcp) });
+    }
     report.add({ metric: `migrate (${c.key}) downtime: recorded / observed`, corral: `${ms(m.final.downtimeMs)} / ${ms(observedDowntime)}`, baseline: "", ratio: "" });
     await ctx.remove(c.name);
   }
