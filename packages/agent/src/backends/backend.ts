@@ -47,6 +47,7 @@ export interface Backend {
   /** Called once at agent start by the registry. */
   probe(): Promise<ProbeResult>;
   create(spec: ContainerSpec): Promise<ContainerStatus>;
+  /** The status returned may carry initPid 0 where finding it is costly; inspect() reports it. */
   start(name: string): Promise<ContainerStatus>;
   /** Clean stop, killed after `timeoutSeconds`. Stopping a stopped container is not an error. */
   stop(name: string, timeoutSeconds: number): Promise<ContainerStatus>;

@@ -106,9 +106,10 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
 
   async start(name: string): Promise<ContainerStatus> {
     const st = await this.quickStatus(name);
-    if (st.state === "running") return this.inspect(name);
+    if (st.state === "running") return st;
     await this.state(name, { action: "start" });
-    return this.inspect(name);
+    // initPid stays 0 here (LXD's state costs ~100 ms); inspect() reports it.
+    return this.quickStatus(name);
   }
 
   async stop(name: string, timeoutSeconds: number): Promise<ContainerStatus> {
