@@ -69,7 +69,7 @@ export class TestCluster {
       CORRAL_BRIDGE: `corralt${s}br`,
       CORRAL_CONTROLLER_PORT: String(37400 + s * 10),
       CORRAL_AGENT_PORT: String(37401 + s * 10),
-      CORRAL_CONFIG: join(this.root + "-cli", "config.json"),
+      CORRAL_CONFIG: join(tmpdir(), `corral-test-${s}-config.json`),
       CORRAL_DOCKER: opts.docker ? "1" : "0",
       CORRAL_LOG_LEVEL: "info",
     };
