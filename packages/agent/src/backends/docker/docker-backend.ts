@@ -1,6 +1,7 @@
 // Docker backend: the Engine API over dockerd's unix socket, through dockerode. Every container
 // is `corral-<host>-<name>` with corral.host/corral.name labels, so several emulated hosts can
 // share one dockerd without seeing each other's containers.
+import { killTree } from "../../process/tree.js";
 import { createReadStream, mkdirSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -350,7 +351,8 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
   private async killExec(exec: Docker.Exec): Promise<void> {
     try {
       const info = await exec.inspect();
-      if (info.Running && info.Pid > 0) process.kill(info.Pid, "SIGKILL");
+      // The exec's process may have forked (sh -c "a; b"): kill what it started too.
+      if (info.Running && info.Pid > 0) await killTree(info.Pid);
     } catch {
       // Already gone, or not in our pid namespace: nothing more we can do.
     }
