@@ -133,6 +133,10 @@ export class CpuPercent {
     return wall > 0 && cpuNanos >= prev.nanos ? Math.round(((cpuNanos - prev.nanos) / wall) * 10000) / 100 : 0;
   }
 
+  forget(key: string): void {
+    this.last.delete(key);
+  }
+
   forgetExcept(keys: Set<string>): void {
     for (const k of this.last.keys()) if (!keys.has(k)) this.last.delete(k);
   }

@@ -187,7 +187,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
       // A private area already gone (removed by hand) is not a reason to keep the mapping.
       if (r.code !== 0 && existsSync(this.confPath(ctid))) this.check(r, `destroy ${ctRef(name, ctid)}`);
       await this.map.delete(name);
-      this.cpu.forget(ctid);
+      this.cpu.forget(String(ctid));
     });
   }
 
@@ -246,7 +246,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
           backend: "openvz" as const,
           state,
           cpuNanos: s.cpuNanos,
-          cpuPercent: s.running ? this.cpu.update(ctid, s.cpuNanos) : 0,
+          cpuPercent: s.running ? this.cpu.sample(String(ctid), s.cpuNanos) : 0,
           memoryBytes: s.running ? s.memoryBytes : 0,
           memoryLimitBytes: s.memoryLimitBytes,
           pids: s.running ? s.pids : 0,
