@@ -45,6 +45,7 @@ const signal = (pid: number, sig: NodeJS.Signals) => {
  * so a process cannot fork a child between our look at /proc and the kill.
  */
 export async function killTree(pid: number): Promise<void> {
+  if (!Number.isInteger(pid) || pid <= 1) throw new RangeError(`refusing to kill the process tree of pid ${pid}`);
   const stopped = new Set([pid]);
   signal(pid, "SIGSTOP");
   for (let round = 0; round < 10; round++) {

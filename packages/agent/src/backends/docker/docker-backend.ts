@@ -350,7 +350,12 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
 
   private async killExec(exec: Docker.Exec): Promise<void> {
     try {
-      const info = await exec.inspect();
+      // dockerd can report a running exec with Pid 0 for a moment after its first output: wait for it.
+      let info = await exec.inspect();
+      for (let i = 0; i < 100 && info.Running && !(info.Pid > 0); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        info = await exec.inspect();
+      }
       // The exec's process may have forked (sh -c "a; b"): kill what it started too.
       if (info.Running && info.Pid > 0) await killTree(info.Pid);
     } catch {
