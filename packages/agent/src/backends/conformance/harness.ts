@@ -96,7 +96,12 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
     });
 
     test("usage is reported for the running container", async () => {
-      const u = (await source.usage()).find((c) => c.name === name);
+      // Usage is sampled: a runtime may report a just-started container's memory a moment late.
+      let u = (await source.usage()).find((c) => c.name === name);
+      for (let i = 0; i < 25 && !(u && u.memoryBytes > 0); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        u = (await source.usage()).find((c) => c.name === name);
+      }
       assert.ok(u, "no usage row for the container");
       assert.equal(u.state, "running");
       assert.ok(u.pids >= 1, `pids ${u.pids}`);
