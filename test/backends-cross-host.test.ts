@@ -7,13 +7,13 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { TestCluster } from "./support/cluster.js";
-import { buildBusyboxTarball, type Tarball } from "./bench/busybox-rootfs.js";
+import { buildBusyboxRootfs, type BusyboxRootfs } from "@corral/agent/test-support";
 
 const cluster = new TestCluster({ hosts: 2, slot: 2, docker: true });
 // One LXD daemon serves every emulated host of every cluster on this machine: a name of our own.
 const SYS = `sys-${process.pid}`;
-let appImage: Tarball;
-let bootImage: Tarball;
+let appImage: BusyboxRootfs;
+let bootImage: BusyboxRootfs;
 
 interface CtJson {
   name: string;
@@ -24,8 +24,8 @@ interface CtJson {
 }
 
 before(async () => {
-  appImage = buildBusyboxTarball({ bootable: false });
-  bootImage = buildBusyboxTarball({ bootable: true });
+  appImage = buildBusyboxRootfs();
+  bootImage = buildBusyboxRootfs({ bootable: true });
   await cluster.up();
 });
 after(async () => {
@@ -53,7 +53,7 @@ describe("every host reports every runtime it can drive", () => {
 
 describe("docker: an app container keeps Cmd, Env, ports and limits across hosts", () => {
   test("import, create, migrate, and the container runs the same on the target", async () => {
-    const imp = await cluster.json<{ host: string }[]>(["image", "import", appImage.path, "--name", "bbapp", "--backend", "docker"]);
+    const imp = await cluster.json<{ host: string }[]>(["image", "import", appImage.tarball, "--name", "bbapp", "--backend", "docker"]);
     assert.deepEqual(imp.map((i) => i.host).sort(), ["host1", "host2"]);
     await ok([
       "ct", "create", "app1", "--backend", "docker", "--image", "bbapp", "--host", "host1", "--memory", "64M",
@@ -77,7 +77,7 @@ describe("lxd: a system container moves through LXD's backups", () => {
   test("import, create with limits, migrate, files and owners intact", async (t) => {
     const hosts = await cluster.json<{ backends: string[] }[]>(["host", "list"]);
     if (!hosts.every((h) => h.backends.includes("lxd"))) return t.skip("LXD is not running on this machine");
-    await ok(["image", "import", bootImage.path, "--name", "bbsys", "--backend", "lxd"]);
+    await ok(["image", "import", bootImage.tarball, "--name", "bbsys", "--backend", "lxd"]);
     await ok(["ct", "create", SYS, "--backend", "lxd", "--image", "bbsys", "--host", "host1", "--memory", "96M", "--cpus", "1"]);
     await ok(["ct", "exec", SYS, "--", "sh", "-c", "echo lxd-data > /root/d; chown 1234:2345 /root/d"]);
     await ok(["ct", "migrate", SYS, "--to", "host2"]);

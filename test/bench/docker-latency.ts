@@ -2,7 +2,7 @@
 // calls made directly with dockerode on that host's dockerd.
 import Docker from "dockerode";
 import { SOURCE, type BenchContext } from "./bench-context.js";
-import { buildBusyboxTarball } from "./busybox-rootfs.js";
+import { buildBusyboxRootfs } from "@corral/agent/test-support";
 import { importImage } from "./image-upload.js";
 import { interleave } from "./latency.js";
 import type { Report } from "./report.js";
@@ -21,13 +21,13 @@ export async function benchDockerLatency(ctx: BenchContext, report: Report): Pro
     report.skip("create+start docker", "backend unavailable on the host");
     return;
   }
-  const tarball = buildBusyboxTarball({ bootable: false });
+  const rootfs = buildBusyboxRootfs();
   try {
     const t0 = performance.now();
-    const images = await importImage(ctx, tarball.path, IMAGE, "docker", [SOURCE]);
+    const images = await importImage(ctx, rootfs.tarball, IMAGE, "docker", [SOURCE]);
     console.log(`  corral image import ${IMAGE}: ${images.map((i) => `${i.host} ${i.id.slice(0, 19)}`).join(", ")} in ${ms(performance.now() - t0)}`);
   } finally {
-    tarball.cleanup();
+    rootfs.cleanup();
   }
   const docker = new Docker({ socketPath: ctx.dockerSocket(SOURCE) });
   await interleave(

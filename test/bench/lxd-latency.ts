@@ -1,7 +1,7 @@
 // LXD create+start: Corral (controller → agent → LXD REST) against the same REST calls made
 // directly over LXD's socket (POST /1.0/instances, PUT …/state start, each operation waited on).
 import { SOURCE, type BenchContext } from "./bench-context.js";
-import { buildBusyboxTarball } from "./busybox-rootfs.js";
+import { buildBusyboxRootfs } from "@corral/agent/test-support";
 import { importImage } from "./image-upload.js";
 import { interleave } from "./latency.js";
 import { LxdRest } from "./lxd-rest.js";
@@ -23,16 +23,16 @@ export async function benchLxdLatency(ctx: BenchContext, report: Report): Promis
       report.skip("create+start lxd", down ? "LXD not running" : "backend unavailable on the host");
       return;
     }
-    const tarball = buildBusyboxTarball({ bootable: true });
+    const rootfs = buildBusyboxRootfs({ bootable: true });
     let fingerprint: string;
     try {
       const t0 = performance.now();
-      const [image] = await importImage(ctx, tarball.path, IMAGE, "lxd", [SOURCE]);
+      const [image] = await importImage(ctx, rootfs.tarball, IMAGE, "lxd", [SOURCE]);
       if (!image) throw new Error(`corral image import ${IMAGE} returned no image for ${SOURCE}`);
       fingerprint = image.id;
       console.log(`  corral image import ${IMAGE} (backend lxd): ${image.host} ${fingerprint.slice(0, 12)} in ${ms(performance.now() - t0)}`);
     } finally {
-      tarball.cleanup();
+      rootfs.cleanup();
     }
     ctx.defer(`LXD image ${fingerprint.slice(0, 12)}`, () => withLxd((c) => c.call("DELETE", `/1.0/images/${fingerprint}`)));
     await interleave(

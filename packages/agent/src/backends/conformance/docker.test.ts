@@ -1,12 +1,12 @@
 // Conformance of the Docker backend against real dockerds: the fixture starts two, each with its
 // own socket, data root and cgroup parent, standing for two hosts. Only the source has the image:
 // the migration must carry everything the target needs.
+import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDockerBackend } from "../docker/index.js";
 import {
-  buildBusyboxTarball,
   dockerdRunnable,
   importTestImage,
   sleepSpec,
@@ -33,7 +33,7 @@ runConformance("docker", {
     const [a, b] = daemons as [ExtraDockerd, ExtraDockerd];
     const source = createDockerBackend(testContext(`confa${process.pid}`, join(root, "a")), { socketPath: a.socketPath });
     const target = createDockerBackend(testContext(`confb${process.pid}`, join(root, "b")), { socketPath: b.socketPath });
-    await importTestImage(a.socketPath, await buildBusyboxTarball(root), root);
+    await importTestImage(a.socketPath, buildBusyboxRootfs({ dir: root }).tarball, root);
     return {
       source,
       target,

@@ -1,10 +1,11 @@
 // Conformance of the LXD backend against a real LXD daemon (started and preseeded if it is not
 // running). Two backend instances with different host names share that one daemon as two hosts.
+import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLxdBackend, type LxdBackend } from "../lxd/index.js";
-import { buildBusyboxRootfs, ensureLxd, tarballStream, testContext } from "../lxd/lxd-test-support.js";
+import { ensureLxd, tarballStream, testContext } from "../lxd/lxd-test-support.js";
 import { runConformance } from "./harness.js";
 
 // Its own image name, so its fingerprint differs from other test files' imports run in parallel.
@@ -21,7 +22,7 @@ runConformance("lxd", {
       const p = await b.probe();
       if (!p.available) throw new Error(p.reason);
     }
-    const rootfs = buildBusyboxRootfs();
+    const rootfs = buildBusyboxRootfs({ bootable: true, gzip: true });
     const fingerprints = new Set<string>();
     for (const b of [source, target]) fingerprints.add((await b.importImage(IMAGE, tarballStream(rootfs.tarball))).id);
     return {

@@ -2,6 +2,7 @@
 // length-prefixed config (what the backend does) against spooling the export to a file first,
 // which an outer tar would need to know the rootfs entry's size up front.
 //   node packages/agent/lib/backends/docker/bench-archive.js [--socket /run/docker.sock] [--mib 256]
+import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { parseArgs } from "node:util";
 import Docker from "dockerode";
 import { createDockerBackend } from "./index.js";
 import { runtimeName } from "./runtime-names.js";
-import { buildBusyboxTarball, importTestImage, sleepSpec, startExtraDockerd, testContext, type ExtraDockerd } from "./test-support.js";
+import { importTestImage, sleepSpec, startExtraDockerd, testContext, type ExtraDockerd } from "./test-support.js";
 
 const { values } = parseArgs({ options: { socket: { type: "string" }, mib: { type: "string", default: "256" } } });
 const root = mkdtempSync(join(tmpdir(), "corral-bench-archive-"));
@@ -23,7 +24,7 @@ const docker = new Docker({ socketPath });
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
 try {
-  await importTestImage(socketPath, await buildBusyboxTarball(root), root);
+  await importTestImage(socketPath, buildBusyboxRootfs({ dir: root }).tarball, root);
   await backend.create(sleepSpec("big"));
   await backend.start("big");
   for await (const _ of backend.exec("big", ["sh", "-c", `head -c ${Number(values.mib) * 1048576} /dev/urandom > /blob`], [], new AbortController().signal)) void _;

@@ -2,6 +2,7 @@
 // with dockerode, interleaved on one dockerd (issue 3 goal: ≤ 1.2×).
 //   node packages/agent/lib/backends/docker/bench-create-start.js [--socket /run/docker.sock] [--n 10]
 // Without --socket it starts its own dockerd (bridge none), as the tests do.
+import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { parseArgs } from "node:util";
 import Docker from "dockerode";
 import { createOptions } from "./container-config.js";
 import { createDockerBackend } from "./index.js";
-import { buildBusyboxTarball, importTestImage, sleepSpec, startExtraDockerd, testContext, type ExtraDockerd } from "./test-support.js";
+import { importTestImage, sleepSpec, startExtraDockerd, testContext, type ExtraDockerd } from "./test-support.js";
 
 const { values } = parseArgs({ options: { socket: { type: "string" }, n: { type: "string", default: "10" } } });
 const n = Number(values.n);
@@ -27,7 +28,7 @@ const median = (xs: number[]): number => {
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
 try {
-  await importTestImage(socketPath, await buildBusyboxTarball(root), root);
+  await importTestImage(socketPath, buildBusyboxRootfs({ dir: root }).tarball, root);
   const limits = { memoryBytes: 64 * 1024 * 1024, cpus: 1 };
   const direct: number[] = [];
   const corral: number[] = [];

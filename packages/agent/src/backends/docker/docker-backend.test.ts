@@ -1,6 +1,7 @@
 // The Docker backend against real dockerds started here, each on its own socket and data root, so
 // the test neither depends on nor disturbs the machine's own dockerd (whose docker0 bridge other
 // tests may remove). The second one stands for another host in the migration test.
+import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createReadStream, mkdtempSync, rmSync, existsSync, readFileSync } from "node:fs";
@@ -12,7 +13,6 @@ import type { ContainerSpec, ExecOutput } from "@corral/wire";
 import { createDockerBackend } from "./index.js";
 import { runtimeName } from "./runtime-names.js";
 import {
-  buildBusyboxTarball,
   dockerdRunnable,
   importTestImage,
   removeCgroupDirs,
@@ -64,7 +64,7 @@ describe("docker backend", { skip }, () => {
     docker = new Docker({ socketPath: sock });
     backend = createDockerBackend(testContext(host, join(root, host)), { socketPath: sock, cgroupParent });
     neighbour = createDockerBackend(testContext(`${tag}n`, join(root, "n")), { socketPath: sock });
-    tarball = await buildBusyboxTarball(root);
+    tarball = buildBusyboxRootfs({ dir: root }).tarball;
     await importTestImage(sock, tarball, root);
   });
   after(async () => {
@@ -80,7 +80,7 @@ describe("docker backend", { skip }, () => {
   });
 
   test("image import takes .tar and .tar.gz, sets a default Cmd, and refuses other bytes", async () => {
-    const gz = await buildBusyboxTarball(join(root, "gz"), true);
+    const gz = buildBusyboxRootfs({ dir: join(root, "gz"), gzip: true }).tarball;
     const info = await backend.importImage("corral-test/busybox-gz:2", createReadStream(gz));
     assert.equal(info.backend, "docker");
     assert.equal(info.host, host);

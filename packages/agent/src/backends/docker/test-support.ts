@@ -2,19 +2,14 @@
 // registry is reachable), and a second dockerd on its own socket and data root standing for another host.
 import { spawn } from "node:child_process";
 import {
-  chmodSync,
   closeSync,
-  copyFileSync,
   createReadStream,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
   rmdirSync,
   rmSync,
-  symlinkSync,
-  writeFileSync,
 } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -44,23 +39,6 @@ export async function dockerdRunnable(): Promise<boolean> {
   const r = await run("dockerd", ["--version"]).catch(() => undefined);
   const u = await run("unshare", ["--version"]).catch(() => undefined);
   return r?.code === 0 && u?.code === 0;
-}
-
-/** A rootfs tarball with /bin/busybox and a symlink per applet (sh, cat, stat, chown, sleep, …). */
-export async function buildBusyboxTarball(workDir: string, gzip = false): Promise<string> {
-  const root = join(workDir, "rootfs");
-  for (const d of ["bin", "etc", "tmp", "proc", "sys", "dev", "root", "srv"]) mkdirSync(join(root, d), { recursive: true });
-  chmodSync(join(root, "tmp"), 0o1777);
-  copyFileSync("/bin/busybox", join(root, "bin/busybox"));
-  chmodSync(join(root, "bin/busybox"), 0o755);
-  const applets = (await run("/bin/busybox", ["--list"])).stdout.split("\n").filter((a) => a && a !== "busybox");
-  for (const a of applets) if (!existsSync(join(root, "bin", a))) symlinkSync("busybox", join(root, "bin", a));
-  writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
-  writeFileSync(join(root, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
-  const file = join(workDir, gzip ? "busybox.tar.gz" : "busybox.tar");
-  const r = await run("tar", ["-C", root, "--numeric-owner", gzip ? "-czf" : "-cf", file, "."]);
-  if (r.code !== 0) throw new Error(`tar failed: ${r.stderr}`);
-  return file;
 }
 
 export function testContext(hostName: string, stateDir: string): BackendContext {

@@ -1,5 +1,6 @@
 // The LXD backend against a real LXD daemon. Two backend instances with different host names
 // share the one local daemon and stand for two hosts.
+import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -9,7 +10,7 @@ import { Readable } from "node:stream";
 import type { ContainerSpec, ExecOutput } from "@corral/wire";
 import { createLxdBackend, type LxdBackend } from "./index.js";
 import { LxdClient } from "./lxd-client.js";
-import { buildBusyboxRootfs, ensureLxd, tarballStream, testContext } from "./lxd-test-support.js";
+import { ensureLxd, tarballStream, testContext } from "./lxd-test-support.js";
 
 const MiB = 1024 * 1024;
 const IMAGE = "busybox-unit";
@@ -58,7 +59,7 @@ describe("LXD backend", { skip }, () => {
     a = createLxdBackend(testContext(`lxta${process.pid}`, join(root, "a"))) as LxdBackend;
     b = createLxdBackend(testContext(`lxtb${process.pid}`, join(root, "b"))) as LxdBackend;
     for (const x of [a, b]) assert.deepEqual(await x.probe(), { available: true, reason: "" });
-    rootfs = buildBusyboxRootfs();
+    rootfs = buildBusyboxRootfs({ bootable: true, gzip: true });
     for (const x of [a, b]) fingerprints.add((await x.importImage(IMAGE, tarballStream(rootfs.tarball))).id);
   });
 

@@ -1,12 +1,13 @@
 // Measures create+start latency through the backend against the same REST calls made directly
 // (POST /1.0/instances, PUT …/state start, each waited on), interleaved, median of N.
 // Run: node packages/agent/lib/backends/lxd/lxd-latency-bench.js [iterations]
+import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLxdBackend, type LxdBackend } from "./index.js";
 import { LxdClient } from "./lxd-client.js";
-import { buildBusyboxRootfs, ensureLxd, tarballStream, testContext } from "./lxd-test-support.js";
+import { ensureLxd, tarballStream, testContext } from "./lxd-test-support.js";
 
 const n = Number(process.argv[2] ?? 10);
 const reason = await ensureLxd();
@@ -15,7 +16,7 @@ const root = mkdtempSync(join(tmpdir(), "corral-lxd-bench-"));
 const host = `bench${process.pid}`;
 const backend = createLxdBackend(testContext(host, root)) as LxdBackend;
 const direct = new LxdClient();
-const rootfs = buildBusyboxRootfs();
+const rootfs = buildBusyboxRootfs({ bootable: true, gzip: true });
 const image = await backend.importImage("bench", tarballStream(rootfs.tarball));
 const alias = `${host}-bench`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
