@@ -86,18 +86,7 @@ fi
 if lxc storage show default >/dev/null 2>&1 && lxc profile device get default root pool >/dev/null 2>&1; then
   step "lxd init" "already initialized"
 else
-  lxd init --preseed <<'EOF'
-storage_pools:
-- name: default
-  driver: dir
-profiles:
-- name: default
-  devices:
-    root:
-      path: /
-      pool: default
-      type: disk
-EOF
+  lxd init --preseed < "$REPO/deploy/lxd-preseed.yaml"
   step "lxd init" "dir pool 'default', profile with the root disk only"
 fi
 

@@ -1,7 +1,7 @@
-// Test support: bring up a local LXD daemon as the recipes do, and build a busybox rootfs image
-// offline from the busybox-static binary. Used by the LXD tests and the conformance fixture.
+// Test support: bring up a local LXD daemon as the recipes do. Used by the LXD tests and the
+// conformance fixture; the busybox image comes from test-support/busybox-rootfs.ts.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createReadStream } from "node:fs";
@@ -10,20 +10,8 @@ import type { BackendContext } from "../backend.js";
 import { DEFAULT_LXD_SOCKET } from "./lxd-client.js";
 import { LxdBackend } from "./lxd-backend.js";
 
-export const BUSYBOX = "/bin/busybox";
-
-/** The preseed that works here: a dir pool and a default profile with only the root disk (no network). */
-export const LXD_PRESEED = `storage_pools:
-- name: default
-  driver: dir
-profiles:
-- name: default
-  devices:
-    root:
-      path: /
-      pool: default
-      type: disk
-`;
+/** The preseed that works here, shared with scripts/setup.sh (compiled to lib/backends/lxd/). */
+export const LXD_PRESEED = readFileSync(new URL("../../../../../deploy/lxd-preseed.yaml", import.meta.url), "utf8");
 
 export function testContext(hostName: string, stateDir: string): BackendContext {
   return { hostName, stateDir, lxcPath: join(stateDir, "lxc"), log: pino({ level: "silent" }) };
@@ -53,31 +41,6 @@ export async function ensureLxd(socketPath = DEFAULT_LXD_SOCKET): Promise<string
     p = await probe();
   }
   return p.available ? undefined : p.reason;
-}
-
-/**
- * A busybox rootfs tarball: /bin/busybox with its applet links, /sbin/init → busybox, and an
- * inittab whose only job is a long-running sleep (busybox init stops cleanly on LXD's SIGPWR).
- */
-export function buildBusyboxRootfs(): { tarball: string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), "corral-lxd-busybox-"));
-  const root = join(dir, "rootfs");
-  for (const d of ["bin", "sbin", "etc", "dev", "proc", "sys", "tmp", "root", "run", "var", "usr/bin", "usr/sbin"]) {
-    mkdirSync(join(root, d), { recursive: true });
-  }
-  chmodSync(join(root, "tmp"), 0o1777);
-  copyFileSync(BUSYBOX, join(root, "bin/busybox"));
-  chmodSync(join(root, "bin/busybox"), 0o755);
-  const applets = spawnSync(BUSYBOX, ["--list"]).stdout.toString().split("\n").filter(Boolean);
-  for (const a of applets) if (a !== "busybox") symlinkSync("busybox", join(root, "bin", a));
-  symlinkSync("../bin/busybox", join(root, "sbin/init"));
-  writeFileSync(join(root, "etc/inittab"), "::sysinit:/bin/true\n::respawn:/bin/sleep 1000000\n");
-  writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
-  writeFileSync(join(root, "etc/group"), "root:x:0:\n");
-  const tarball = join(dir, "rootfs.tar.gz");
-  const tar = spawnSync("tar", ["-C", root, "--numeric-owner", "-czf", tarball, "."]);
-  if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr.toString()}`);
-  return { tarball, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export function tarballStream(path: string) {
