@@ -10,6 +10,7 @@ import pino from "pino";
 import { AgentClient, type ArchiveChunk, type ContainerRef, type ExecOutput } from "@corral/wire";
 import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
+import { ustar } from "../archive/test-ustar.js";
 
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-transfer-"));
@@ -106,17 +107,7 @@ test("a hostile archive is refused, its staging removed, and nothing is created"
   const t = token();
   const evil = { name: "evil", backend: "lxc" as const };
   await b.client.prepareReceive({ token: t, ref: evil, compression: "none", expectedBytes: 0 });
-  const h = Buffer.alloc(512);
-  h.write("/etc/corral-pwned", 0);
-  h.write("0000644\0", 100);
-  h.write("00000000004\0", 124);
-  h.write("0", 156);
-  h.write("ustar\0", 257);
-  h.fill(32, 148, 156);
-  let sum = 0;
-  for (const x of h) sum += x;
-  h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-  const archive = Buffer.concat([h, Buffer.from("evil"), Buffer.alloc(508), Buffer.alloc(1024)]);
+  const archive = ustar([{ name: "/etc/corral-pwned", data: "evil" }]);
   async function* chunks(): AsyncGenerator<ArchiveChunk> {
     yield { kind: "header", header: { token: t, ref: evil, compression: "none", totalBytes: archive.length, sourceHost: "x", archiveFormat: "lxc-dir-tar/1" } };
     yield { kind: "data", data: archive };

@@ -1,19 +1,11 @@
 // Usage of a stand-in/OpenVZ container from its cgroup v1 files (/sys/fs/cgroup/<ctrl>/<prefix>/<CTID>),
 // through the agent's shared reader. Reading files only: usage() runs every few seconds for every CT.
-import { readCgroup as readGroup } from "../../usage/cgroup.js";
+import { readCgroup as readGroup, type CgroupSample as SharedSample } from "../../usage/cgroup.js";
 
 export { CpuPercent } from "../../usage/cgroup.js";
 
-export interface CgroupSample {
-  running: boolean;
-  cpuNanos: number;
-  memoryBytes: number;
-  memoryLimitBytes: number;
-  pids: number;
-  blockReadBytes: number;
-  blockWriteBytes: number;
-  initPid: number;
-}
+/** The shared sample, with "running" and the CT's init pid spelled out. */
+export type CgroupSample = Omit<SharedSample, "firstPid"> & { running: boolean; initPid: number };
 
 export async function readCgroup(root: string, relPath: string): Promise<CgroupSample> {
   const s = await readGroup(relPath, 1, root);
