@@ -1,7 +1,7 @@
 // Registration with the controller, then one long-lived usage stream that is also the heartbeat.
 // Reconnects with backoff for as long as the agent runs.
 import type { Logger } from "pino";
-import { RegistryClient, type UsageReport } from "@corral/wire";
+import { messageOf, RegistryClient, type UsageReport } from "@corral/wire";
 import type { BackendRegistry } from "./backends/registry.js";
 import { diskOf, hostInfo } from "./host-info.js";
 import type { AgentConfig } from "./config.js";
@@ -46,7 +46,7 @@ export async function runReporter(cfg: AgentConfig, registry: BackendRegistry, l
       await client.reportUsage(reports());
       if (!signal.aborted) log.warn("controller ended the usage stream; registering again");
     } catch (err) {
-      if (!signal.aborted) log.warn({ err: (err as Error).message, retryMs: backoff }, "controller link lost");
+      if (!signal.aborted) log.warn({ err: messageOf(err), retryMs: backoff }, "controller link lost");
     } finally {
       client.close();
     }

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { CorralError, failedPrecondition } from "@corral/wire";
+import { messageOf, CorralError, failedPrecondition } from "@corral/wire";
 
 export type ControllerSource = "flag" | "env" | "config";
 
@@ -40,13 +40,13 @@ export function readConfig(path: string): CorralConfig {
     text = readFileSync(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw new CorralError("failed_precondition", `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new CorralError("failed_precondition", `cannot read config file ${path}: ${messageOf(err)}`, { cause: err });
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new CorralError("failed_precondition", `config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new CorralError("failed_precondition", `config file ${path} is not valid JSON: ${messageOf(err)}`, { cause: err });
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw failedPrecondition(`config file ${path} must hold a JSON object such as {"controller":"127.0.0.1:7400"}`);

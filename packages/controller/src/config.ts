@@ -1,7 +1,7 @@
 // Controller settings from flags and an optional JSON file (same keys, camelCase). Flags win.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { invalidArgument } from "@corral/wire";
+import { messageOf, invalidArgument } from "@corral/wire";
 import type { Algorithm } from "./scheduler/index.js";
 
 export interface ControllerConfig {
@@ -77,14 +77,14 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw invalidArgument(`cannot read config file ${path}: ${(err as Error).message}`);
+    throw invalidArgument(`cannot read config file ${path}: ${messageOf(err)}`);
   }
   try {
     const parsed = JSON.parse(text) as unknown;
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not a JSON object");
     return parsed as Record<string, unknown>;
   } catch (err) {
-    throw invalidArgument(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw invalidArgument(`config file ${path} is not valid JSON: ${messageOf(err)}`);
   }
 }
 

@@ -1,5 +1,5 @@
 // corral-controller: flags → startController; SIGTERM/SIGINT shut down gracefully.
-import { CorralError } from "@corral/wire";
+import { messageOf, CorralError } from "@corral/wire";
 import { parseConfig, USAGE } from "./config.js";
 import { startController } from "./controller.js";
 
@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   try {
     cfg = parseConfig(process.argv.slice(2));
   } catch (err) {
-    process.stderr.write(`corral-controller: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    process.stderr.write(`corral-controller: ${messageOf(err)}\n${USAGE}`);
     process.exit(2);
   }
   if (cfg === "help") {
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const msg = err instanceof CorralError || err instanceof Error ? err.message : String(err);
+  const msg = messageOf(err);
   process.stderr.write(`corral-controller: ${msg}\n`);
   process.exit(1);
 });

@@ -13,3 +13,4 @@ export {
   type RegistryHandlers,
 } from "./rpc/controller-server.js";
 export { SERVER_OPTIONS } from "./rpc/channel.js";
+export { Reverter, type Undo } from "./support/reverter.js";

@@ -44,6 +44,8 @@ export interface ArchiveOut {
 export interface Backend {
   readonly name: BackendName;
   readonly capabilities: readonly Capability[];
+  /** The one archive format archive() produces and stageRestore() accepts, e.g. "lxc-dir-tar/1". */
+  readonly archiveFormat: string;
   /** Called once at agent start by the registry. */
   probe(): Promise<ProbeResult>;
   create(spec: ContainerSpec): Promise<ContainerStatus>;

@@ -7,18 +7,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { Logger } from "pino";
-import {
-  alreadyExists,
-  CorralError,
-  failedPrecondition,
-  invalidArgument,
-  type AbortReceiveResult,
-  type ArchiveChunk,
-  type ContainerRef,
-  type ContainerStatus,
-  type PrepareReceive,
-  type TransferTrailer,
-} from "@corral/wire";
+import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, type AbortReceiveResult, type ArchiveChunk, type ContainerRef, type ContainerStatus, type PrepareReceive, type TransferTrailer } from "@corral/wire";
 import type { BackendRegistry } from "../backends/registry.js";
 import { decompress } from "./compression.js";
 
@@ -73,7 +62,7 @@ export class ReceiveManager {
     const backend = this.registry.get(p.ref.backend);
     const exists = await backend.inspect(p.ref.name).then(
       () => true,
-      (e: CorralError) => (e.code === "not_found" ? false : Promise.reject(e)),
+      (e: unknown) => (isCode(e, "not_found") ? false : Promise.reject(e)),
     );
     if (exists) throw alreadyExists(`container "${p.ref.name}" already exists on the target host`);
     for (const [t, r] of this.receives) if (r.phase === "prepared" && Date.now() - r.preparedAt > PREPARED_TTL_MS) this.receives.delete(t);
@@ -143,7 +132,7 @@ export class ReceiveManager {
       await stageSettled;
       await rm(r.stagingDir, { recursive: true, force: true });
       r.phase = "aborted";
-      this.log.warn({ token: r.token.slice(0, 8), ct: r.ref.name, err: (err as Error).message }, "receive failed; staging removed");
+      this.log.warn({ token: r.token.slice(0, 8), ct: r.ref.name, err: messageOf(err) }, "receive failed; staging removed");
       throw err;
     }
   }

@@ -1,6 +1,6 @@
 // Create: validate, place, record (row + reservation in one transaction), then ask the agent.
 // A failed create changes nothing: the Reverter-style undo list removes what was done.
-import { alreadyExists, invalidArgument, validateName, type Container, type CreateRequest, type Limits } from "@corral/wire";
+import { alreadyExists, validateLimits, validateName, type Container, type CreateRequest } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { deleteContainer, getContainer, insertContainer, setContainerState } from "../store/containers.js";
 import { listHosts } from "../store/hosts.js";
@@ -8,15 +8,6 @@ import { reservePlacement } from "../store/reservations.js";
 import { place } from "../scheduler/index.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { requireContainer } from "./lookup.js";
-
-export function validateLimits(limits: Limits): void {
-  if (!Number.isSafeInteger(limits.memoryBytes) || limits.memoryBytes < 0) {
-    throw invalidArgument(`invalid memory limit ${limits.memoryBytes}: must be 0 (unlimited) or a positive byte count`);
-  }
-  if (!Number.isFinite(limits.cpus) || limits.cpus < 0 || limits.cpus > 1024) {
-    throw invalidArgument(`invalid cpus ${limits.cpus}: must be 0 (unlimited) or a positive number`);
-  }
-}
 
 export async function createContainer(ctx: ControllerContext, req: CreateRequest): Promise<Container> {
   const { spec } = req;

@@ -1,5 +1,5 @@
 // Start, stop and remove: lock the container, ask its agent, record the result with its event.
-import { CorralError, failedPrecondition, type Container } from "@corral/wire";
+import { isCode, CorralError, failedPrecondition, type Container } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { deleteContainer, setContainerState } from "../store/containers.js";
 import { SUBJECTS } from "../events/subjects.js";
@@ -43,7 +43,7 @@ export async function removeContainer(ctx: ControllerContext, name: string, forc
     const c = requireContainer(ctx, name);
     const agent = ctx.agents.forHost(c.host);
     const status = await agent.inspect(refOf(c)).catch((err: unknown) => {
-      if (err instanceof CorralError && err.code === "not_found") return undefined;
+      if (isCode(err, "not_found")) return undefined;
       throw err;
     });
     if (status?.state === "running") {

@@ -1,13 +1,12 @@
 // Live limits: check the new ask fits the host (without this container's own reservation),
 // apply on the agent, then persist spec and reservation together.
-import { CorralError, type Container, type Limits } from "@corral/wire";
+import { CorralError, validateLimits, type Container, type Limits } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { setContainerSpec } from "../store/containers.js";
 import { getHost } from "../store/hosts.js";
 import { updatePlacement } from "../store/reservations.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { checkHost } from "../scheduler/index.js";
-import { validateLimits } from "./container-create.js";
 import { refOf, requireContainer } from "./lookup.js";
 
 export async function setLimits(ctx: ControllerContext, name: string, limits: Limits): Promise<Container> {

@@ -1,6 +1,6 @@
 // The agent side of each phase. Every step may run again after a controller restart, so each one
 // first looks at the world (inspect) and does only what is still missing.
-import { CorralError, type ContainerState, type MigrationUpdate } from "@corral/wire";
+import { messageOf, isCode, CorralError, type ContainerState, type MigrationUpdate } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getHost } from "../store/hosts.js";
 import { migrationRef, toMigration, type MigrationPatch, type MigrationRecord } from "../store/migrations.js";
@@ -139,5 +139,5 @@ async function abortTarget(env: StepEnv, m: MigrationRecord): Promise<void> {
   }
 }
 
-const isNotFound = (err: unknown) => err instanceof CorralError && err.code === "not_found";
-export const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const isNotFound = (err: unknown) => isCode(err, "not_found");
+export const errorText = messageOf;

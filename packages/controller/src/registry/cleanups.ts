@@ -1,6 +1,6 @@
 // Leftovers that could not be removed when a migration ended because a host was unreachable:
 // target staging of a rolled-back migration, or the source copy of a finished one.
-import { CorralError } from "@corral/wire";
+import { isCode, CorralError } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getHost } from "../store/hosts.js";
 import { getContainer } from "../store/containers.js";
@@ -33,7 +33,7 @@ async function attempt(ctx: ControllerContext, m: MigrationRecord, side: "target
   try {
     await fn();
   } catch (err) {
-    if (!(err instanceof CorralError && err.code === "not_found")) {
+    if (!isCode(err, "not_found")) {
       ctx.log.warn({ migration: m.id, side, err: String(err) }, "cleanup still failing");
       return;
     }

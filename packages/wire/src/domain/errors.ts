@@ -35,6 +35,15 @@ export const unavailable = (msg: string, cause?: unknown) => new CorralError("un
 /** Wraps anything thrown into a CorralError, keeping the original as `cause`. */
 export function asCorralError(err: unknown): CorralError {
   if (err instanceof CorralError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new CorralError("internal", message, { cause: err });
+  return new CorralError("internal", messageOf(err), { cause: err });
+}
+
+/** True when `err` is a CorralError with one of `codes` (Incus' api.StatusErrorCheck). */
+export function isCode(err: unknown, ...codes: ErrorCode[]): err is CorralError {
+  return err instanceof CorralError && codes.includes(err.code);
+}
+
+/** The message of anything thrown, for logs and journal rows. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,4 +1,4 @@
-import { BACKEND_NAMES, type BackendName, type Compression } from "./types.js";
+import { BACKEND_NAMES, type BackendName, type Compression, type Limits } from "./types.js";
 import { invalidArgument } from "./errors.js";
 
 // Container names travel into file paths, cgroup paths and runtime CLIs: keep them to a safe,
@@ -72,4 +72,14 @@ export function formatBytes(n: number): string {
     i++;
   }
   return i === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+/** Limits as the controller and agents accept them: 0 means unlimited for every field. */
+export function validateLimits(limits: Limits): void {
+  if (!Number.isSafeInteger(limits.memoryBytes) || limits.memoryBytes < 0) {
+    throw invalidArgument(`invalid memory limit ${limits.memoryBytes}: must be 0 (unlimited) or a positive byte count`);
+  }
+  if (!Number.isFinite(limits.cpus) || limits.cpus < 0 || limits.cpus > 1024) {
+    throw invalidArgument(`invalid cpus ${limits.cpus}: must be 0 (unlimited) or a positive number`);
+  }
 }

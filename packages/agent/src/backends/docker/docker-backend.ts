@@ -54,6 +54,7 @@ const PING_TIMEOUT_MS = 5000;
 export class DockerBackend implements Backend, LiveLimits, ImageImport {
   readonly name = "docker" as const;
   readonly capabilities: readonly Capability[] = ["exec", "live-limits", "image-import", "usage", "migrate"];
+  readonly archiveFormat = ARCHIVE_FORMAT;
   private readonly docker: Docker;
   private readonly sampler: UsageSampler;
 

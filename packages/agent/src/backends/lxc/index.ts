@@ -29,6 +29,7 @@ const TEMPLATE_DIR = "/usr/share/lxc/templates";
 export class LxcBackend implements Backend, LiveLimits {
   readonly name = "lxc" as const;
   readonly capabilities: readonly Capability[] = ["exec", "live-limits", "usage", "migrate"];
+  readonly archiveFormat = LXC_ARCHIVE_FORMAT;
   private readonly cgroupVersion = detectCgroupVersion();
   private readonly cpu = new CpuPercent();
 

@@ -5,19 +5,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import {
-  alreadyExists,
-  CorralError,
-  failedPrecondition,
-  invalidArgument,
-  notFound,
-  type ContainerSpec,
-  type ContainerStatus,
-  type ContainerUsage,
-  type ExecOutput,
-  type ImageInfo,
-  type Limits,
-} from "@corral/wire";
+import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits } from "@corral/wire";
 import type { ArchiveOut, Backend, BackendContext, Capability, ImageImport, LiveLimits, ProbeResult } from "../backend.js";
 import { LxdClient, httpStatusOf, lxdMessageOf } from "./lxd-client.js";
 import {
@@ -33,7 +21,7 @@ import {
 import { execRecorded } from "./lxd-exec.js";
 import { metadataTar, splitImageBody } from "./lxd-image.js";
 import { UsageSampler } from "./lxd-usage.js";
-import { type BackupCompression, exportBackup, importBackup, stageBackup } from "./lxd-archive.js";
+import { ARCHIVE_FORMAT, type BackupCompression, exportBackup, importBackup, stageBackup } from "./lxd-archive.js";
 
 export interface LxdBackendOptions {
   /** LXD's unix socket; Debian's package puts it at /var/lib/lxd/unix.socket. */
@@ -47,6 +35,7 @@ export interface LxdBackendOptions {
 export class LxdBackend implements Backend, LiveLimits, ImageImport {
   readonly name = "lxd" as const;
   readonly capabilities: readonly Capability[] = ["exec", "live-limits", "image-import", "usage", "migrate"];
+  readonly archiveFormat = ARCHIVE_FORMAT;
   readonly client: LxdClient;
   private readonly pool: string;
   private readonly compression: BackupCompression;
@@ -73,7 +62,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
         return { available: false, reason: `LXD has no storage pool "${this.pool}" (pools: ${pools.map((p) => p.split("/").pop()).join(", ")})` };
       }
     } catch (err) {
-      return { available: false, reason: err instanceof Error ? err.message : String(err) };
+      return { available: false, reason: messageOf(err) };
     }
     await mkdir(this.stagingRoot(), { recursive: true });
     return { available: true, reason: "" };
@@ -98,7 +87,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
         },
       });
     } catch (err) {
-      if (err instanceof CorralError && err.code === "already_exists") throw this.exists(spec.name, err);
+      if (isCode(err, "already_exists")) throw this.exists(spec.name, err);
       throw new CorralError(err instanceof CorralError ? err.code : "internal", `cannot create container "${spec.name}" on ${this.ctx.hostName}: ${lxdMessageOf(err)}`, { cause: err });
     }
     return this.quickStatus(spec.name); // a new container is stopped: no pid to fetch

@@ -2,7 +2,7 @@
 // waited on server-side, and raw streams for image upload and backup export/import.
 import http from "node:http";
 import type { Readable } from "node:stream";
-import { CorralError, type ErrorCode, unavailable } from "@corral/wire";
+import { messageOf, CorralError, type ErrorCode, unavailable } from "@corral/wire";
 
 export const DEFAULT_LXD_SOCKET = "/var/lib/lxd/unix.socket";
 
@@ -39,7 +39,7 @@ export function httpStatusOf(err: unknown): number | undefined {
 
 export function lxdMessageOf(err: unknown): string {
   if (err instanceof CorralError && err.cause instanceof LxdCallFailure) return err.cause.lxdMessage;
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }
 
 function codeFor(httpStatus: number, message: string): ErrorCode {

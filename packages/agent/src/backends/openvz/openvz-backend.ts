@@ -49,6 +49,7 @@ const ctRef = (name: string, ctid: number) => `container "${name}" (CT ${ctid})`
 export class OpenvzBackend implements Backend, LiveLimits {
   readonly name = "openvz" as const;
   readonly capabilities: readonly Capability[] = ["exec", "live-limits", "usage", "migrate"];
+  readonly archiveFormat = OPENVZ_ARCHIVE_FORMAT;
   private readonly tools: VzTools;
   private readonly map: CtidMap;
   private readonly vzRoot: string;
