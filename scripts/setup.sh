@@ -44,15 +44,9 @@ if [ -z "$have" ] && [ -f node_modules/.package-lock.json ] && [ -f package-lock
   [ ! package-lock.json -nt node_modules/.package-lock.json ]; then have=$want; echo "$want" >"$STAMP"; fi
 if [ ! -d node_modules ] || [ "$have" != "$want" ]; then
   t=$SECONDS
-  if [ -f package-lock.json ]; then
-    if ! npm ci --loglevel=error </dev/null >/tmp/corral-npm.log 2>&1; then
-      # npm ci refuses a lock file that is out of sync with package.json; npm install reconciles it.
-      step "node modules" "npm ci refused (see /tmp/corral-npm.log); running npm install"
-      npm install --loglevel=error </dev/null >>/tmp/corral-npm.log 2>&1 || { tail -20 /tmp/corral-npm.log >&2; die "npm install failed"; }
-    fi
-  else
-    npm install --loglevel=error </dev/null >/tmp/corral-npm.log 2>&1 || { tail -20 /tmp/corral-npm.log >&2; die "npm install failed"; }
-  fi
+  # npm ci installs exactly the lock file, so every machine gets the same tree; a lock file out of step with
+  # package.json is a bug to fix in the repo (npm install, commit the lock), never papered over here.
+  npm ci --loglevel=error </dev/null >/tmp/corral-npm.log 2>&1 || { tail -20 /tmp/corral-npm.log >&2; die "npm ci failed (log: /tmp/corral-npm.log)"; }
   stamp_of >"$STAMP"
   step "node modules" "installed ($((SECONDS - t))s)"
 else

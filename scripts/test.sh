@@ -30,6 +30,7 @@ run() {
 
 run setup bash scripts/setup.sh
 run proto npm run --silent proto:check
+run lint npm run --silent lint
 run unit node scripts/run-tests.mjs unit
 if [ -n "$(find packages/agent/lib/backends/conformance -name '*.test.js' 2>/dev/null | head -1)" ]; then
   run conformance node scripts/run-tests.mjs conformance

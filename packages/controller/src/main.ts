@@ -1,5 +1,5 @@
 // corral-controller: flags → startController; SIGTERM/SIGINT shut down gracefully.
-import { messageOf, CorralError } from "@corral/wire";
+import { messageOf } from "@corral/wire";
 import { parseConfig, USAGE } from "./config.js";
 import { startController } from "./controller.js";
 

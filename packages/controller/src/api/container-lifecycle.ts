@@ -1,5 +1,5 @@
 // Start, stop and remove: lock the container, ask its agent, record the result with its event.
-import { isCode, CorralError, failedPrecondition, type Container } from "@corral/wire";
+import { isCode, failedPrecondition, type Container } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { deleteContainer, setContainerState } from "../store/containers.js";
 import { SUBJECTS } from "../events/subjects.js";

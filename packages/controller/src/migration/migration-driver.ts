@@ -2,7 +2,6 @@
 // phase. Nothing lives in local variables between phases, so a restarted controller picks up
 // exactly where the journal says (see resume in migration-service.ts).
 import type { MigrationPhase, MigrationUpdate } from "@corral/wire";
-import type { ControllerContext } from "../context.js";
 import { toMigration, type MigrationPatch, type MigrationRecord } from "../store/migrations.js";
 import { enterPhase, enterRolledBack, enterRollingBack, loadMigration } from "./journal.js";
 import { isTerminal, nextForward } from "./phases.js";

@@ -1,6 +1,6 @@
 // The agent side of each phase. Every step may run again after a controller restart, so each one
 // first looks at the world (inspect) and does only what is still missing.
-import { messageOf, isCode, CorralError, type ContainerState, type MigrationUpdate } from "@corral/wire";
+import { messageOf, isCode, type ContainerState, type MigrationUpdate } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getHost } from "../store/hosts.js";
 import { migrationRef, toMigration, type MigrationPatch, type MigrationRecord } from "../store/migrations.js";

@@ -1,6 +1,6 @@
 // Leftovers that could not be removed when a migration ended because a host was unreachable:
 // target staging of a rolled-back migration, or the source copy of a finished one.
-import { isCode, CorralError } from "@corral/wire";
+import { isCode } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getHost } from "../store/hosts.js";
 import { getContainer } from "../store/containers.js";
