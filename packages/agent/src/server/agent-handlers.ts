@@ -19,7 +19,7 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
     create: (spec) => registry.get(spec.backend).create(spec),
     start: (ref) => registry.get(ref.backend).start(ref.name),
     stop: (ref, timeout) => registry.get(ref.backend).stop(ref.name, timeout),
-    delete: (ref) => registry.get(ref.backend).destroy(ref.name),
+    remove: (ref) => registry.get(ref.backend).destroy(ref.name),
     inspect: (ref) => registry.get(ref.backend).inspect(ref.name),
     list: all,
     exec: (req, signal) => registry.get(req.ref.backend).exec(req.ref.name, req.argv, req.env, signal),

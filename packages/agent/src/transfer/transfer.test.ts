@@ -38,7 +38,7 @@ before(async () => {
 
 after(async () => {
   for (const h of hosts) {
-    await h.client.delete(ref).catch(() => undefined);
+    await h.client.remove(ref).catch(() => undefined);
     h.client.close();
     await h.agent.close();
   }
@@ -75,7 +75,7 @@ test("a stopped container moves between agents with its files, verified by SHA-2
     },
     /transfer token/,
   );
-  await a.client.delete(ref);
+  await a.client.remove(ref);
 });
 
 test("with zstd on the wire the container arrives the same", async () => {
@@ -90,7 +90,7 @@ test("with zstd on the wire the container arrives the same", async () => {
   assert.equal((await a.client.start(ref)).state, "running");
   assert.equal((await collect(a.client.exec({ ref, argv: ["test", "-s", "/root/blob"], env: [] }))).code, 0);
   await a.client.stop(ref, 10);
-  await b.client.delete(ref);
+  await b.client.remove(ref);
 });
 
 test("an unknown token is refused before a byte is written", async () => {

@@ -31,7 +31,7 @@ export async function createContainer(ctx: ControllerContext, req: CreateRequest
     undo.push(() => ctx.store.tx(() => deleteContainer(ctx.store.db, spec.name)));
     const agent = ctx.agents.forHost(plan.host);
     await agent.create(spec);
-    undo.push(() => agent.delete({ name: spec.name, backend: spec.backend }));
+    undo.push(() => agent.remove({ name: spec.name, backend: spec.backend }));
     if (req.start) await agent.start({ name: spec.name, backend: spec.backend });
     ctx.store.tx(() => {
       setContainerState(ctx.store.db, spec.name, req.start ? "running" : "stopped");

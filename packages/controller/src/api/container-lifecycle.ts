@@ -51,7 +51,7 @@ export async function removeContainer(ctx: ControllerContext, name: string, forc
       await agent.stop(refOf(c), 10);
       recordStopped(ctx, c);
     }
-    if (status) await agent.delete(refOf(c));
+    if (status) await agent.remove(refOf(c));
     ctx.store.tx(() => {
       deleteContainer(ctx.store.db, name);
       ctx.store.emit(SUBJECTS.containerRemoved, { container: name, host: c.host });

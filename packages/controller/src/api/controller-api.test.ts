@@ -76,7 +76,7 @@ test("a create that fails on the agent leaves nothing behind", async (t) => {
   });
   agent.script = { ...agent.script, failCreate: undefined, failStart: "no init" };
   await assert.rejects(cl.client.create({ spec: specOf("c1"), host: "host1", start: true }), { message: "no init" });
-  assert.ok(agent.calls.includes("delete c1"), "the agent-side container is deleted again");
+  assert.ok(agent.calls.includes("remove c1"), "the agent-side container is deleted again");
   assert.equal(agent.containers.size, 0);
   assert.deepEqual(await cl.client.list(), []);
   assert.equal((await cl.client.listHosts())[0]?.reservedMemoryBytes, 0);
@@ -95,7 +95,7 @@ test("stop, start, remove; removing a running container needs --force", async (t
   assert.equal((await cl.client.stop("c1", 5)).state, "stopped");
   assert.equal((await cl.client.start("c1")).state, "running");
   await cl.client.remove("c1", true);
-  assert.deepEqual(cl.agents.host1!.calls.filter((c) => c.endsWith(" c1")), ["create c1", "start c1", "stop c1", "start c1", "stop c1", "delete c1"]);
+  assert.deepEqual(cl.agents.host1!.calls.filter((c) => c.endsWith(" c1")), ["create c1", "start c1", "stop c1", "start c1", "stop c1", "remove c1"]);
   await assert.rejects(cl.client.get("c1"), { code: "not_found", message: 'container "c1" not found' });
   assert.equal((await cl.client.listHosts())[0]?.reservedMemoryBytes, 0);
 });

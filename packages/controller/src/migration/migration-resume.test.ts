@@ -73,7 +73,7 @@ test("killed at target_started: the restarted controller finishes and deletes th
   const second = await start();
   await waitFor("done", async () => ((await phaseOf(second)) === "done" ? true : undefined));
   assert.equal(host1.containers.has("c1"), false, "source deleted");
-  assert.ok(host1.calls.includes("delete c1"));
+  assert.ok(host1.calls.includes("remove c1"));
   assert.equal(host2.containers.get("c1")?.state, "running");
   const c = await second.client.get("c1");
   assert.deepEqual([c.host, c.state], ["host2", "running"]);

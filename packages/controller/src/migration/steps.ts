@@ -98,7 +98,7 @@ export async function startTarget(env: StepEnv, m: MigrationRecord): Promise<Mig
 /** Deletes the source copy. A failure here no longer matters to the container: it runs on the target. */
 export async function removeSource(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   try {
-    await agent(env.ctx, m.sourceHost).client.delete(migrationRef(m));
+    await agent(env.ctx, m.sourceHost).client.remove(migrationRef(m));
     return {};
   } catch (err) {
     if (isNotFound(err)) return {};

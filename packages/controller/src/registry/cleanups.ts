@@ -25,7 +25,7 @@ export async function retryCleanups(ctx: ControllerContext, hostName: string): P
       ctx.store.tx(() => updateMigration(ctx.store.db, m.id, { sourceCleanupPending: false }));
       continue;
     }
-    await attempt(ctx, m, "source", () => agent.delete(migrationRef(m)));
+    await attempt(ctx, m, "source", () => agent.remove(migrationRef(m)));
   }
 }
 

@@ -120,8 +120,8 @@ export class ScriptedAgent {
         this.get(ref.name).state = "stopped";
         return this.status(ref.name);
       },
-      delete: async (ref) => {
-        log(`delete ${ref.name}`);
+      remove: async (ref) => {
+        log(`remove ${ref.name}`);
         this.get(ref.name);
         this.containers.delete(ref.name);
       },

@@ -1,5 +1,5 @@
 // Generated ⇄ domain conversion for the messages of agent.proto.
-import type * as pb from "../gen/corral/v1/agent.js";
+import type * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
 import { parseCompression } from "../domain/validate.js";
 import { refFromProto, refToProto } from "./types.js";
@@ -8,7 +8,7 @@ export function transferHeaderFromProto(h: pb.TransferHeader): d.TransferHeader 
   return { ...h, ref: refFromProto(h.ref), compression: parseCompression(h.compression) };
 }
 
-export function archiveChunkToProto(c: d.ArchiveChunk): pb.ArchiveChunk {
+export function archiveChunkToProto(c: d.ArchiveChunk): pb.ReceiveArchiveRequest {
   switch (c.kind) {
     case "header":
       return { kind: { $case: "header", value: { ...c.header, ref: refToProto(c.header.ref) } } };
@@ -19,7 +19,7 @@ export function archiveChunkToProto(c: d.ArchiveChunk): pb.ArchiveChunk {
   }
 }
 
-export function archiveChunkFromProto(c: pb.ArchiveChunk): d.ArchiveChunk {
+export function archiveChunkFromProto(c: pb.ReceiveArchiveRequest): d.ArchiveChunk {
   switch (c.kind?.$case) {
     case "header":
       return { kind: "header", header: transferHeaderFromProto(c.kind.value) };
@@ -49,5 +49,5 @@ export const sendArchiveFromProto = (s: pb.SendArchiveRequest): d.SendArchive =>
   compression: parseCompression(s.compression),
 });
 
-export const progressToProto = (p: d.TransferProgress): pb.TransferProgress => ({ ...p });
-export const progressFromProto = (p: pb.TransferProgress): d.TransferProgress => ({ ...p });
+export const progressToProto = (p: d.TransferProgress): pb.SendArchiveResponse => ({ ...p });
+export const progressFromProto = (p: pb.SendArchiveResponse): d.TransferProgress => ({ ...p });

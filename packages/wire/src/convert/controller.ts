@@ -1,5 +1,5 @@
 // Generated ⇄ domain conversion for the messages of controller.proto.
-import type * as pb from "../gen/corral/v1/controller.js";
+import type * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { MIGRATION_PHASES } from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
@@ -29,14 +29,17 @@ export const containerToProto = (c: d.Container): pb.Container => ({
   spec: specToProto(c.spec),
   usage: c.usage ? usageToProto(c.usage) : undefined,
 });
-export const containerFromProto = (c: pb.Container): d.Container => ({
-  ...c,
-  backend: parseBackend(c.backend),
-  state: oneOf(CONTAINER_STATES, c.state, "unknown"),
-  desiredState: c.desiredState === "running" ? "running" : "stopped",
-  spec: specFromProto(c.spec),
-  usage: c.usage ? usageFromProto(c.usage) : undefined,
-});
+export function containerFromProto(c: pb.Container | undefined): d.Container {
+  if (!c) throw new TypeError("container missing");
+  return {
+    ...c,
+    backend: parseBackend(c.backend),
+    state: oneOf(CONTAINER_STATES, c.state, "unknown"),
+    desiredState: c.desiredState === "running" ? "running" : "stopped",
+    spec: specFromProto(c.spec),
+    usage: c.usage ? usageFromProto(c.usage) : undefined,
+  };
+}
 
 export const migrationToProto = (m: d.Migration): pb.Migration => ({ ...m });
 export const migrationFromProto = (m: pb.Migration | undefined): d.Migration => {
@@ -48,16 +51,16 @@ export const migrationUpdateToProto = (u: d.MigrationUpdate): pb.MigrationUpdate
   ...u,
   migration: migrationToProto(u.migration),
 });
-export const migrationUpdateFromProto = (u: pb.MigrationUpdate): d.MigrationUpdate => ({
-  ...u,
-  migration: migrationFromProto(u.migration),
-});
+export function migrationUpdateFromProto(u: pb.MigrationUpdate | undefined): d.MigrationUpdate {
+  if (!u) throw new TypeError("migration update missing");
+  return { ...u, migration: migrationFromProto(u.migration) };
+}
 
-export const usageReportToProto = (r: d.UsageReport): pb.UsageReport => ({
+export const usageReportToProto = (r: d.UsageReport): pb.ReportUsageRequest => ({
   ...r,
   containers: r.containers.map(usageToProto),
 });
-export const usageReportFromProto = (r: pb.UsageReport): d.UsageReport => ({
+export const usageReportFromProto = (r: pb.ReportUsageRequest): d.UsageReport => ({
   ...r,
   containers: r.containers.map(usageFromProto),
 });

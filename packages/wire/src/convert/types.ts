@@ -59,12 +59,10 @@ export const statusToProto = (s: d.ContainerStatus): pb.ContainerStatus => ({
   initPid: s.initPid,
   limits: limitsToProto(s.limits),
 });
-export const statusFromProto = (s: pb.ContainerStatus): d.ContainerStatus => ({
-  ...refFromProto(s),
-  state: runtimeState(s.state),
-  initPid: s.initPid,
-  limits: limitsFromProto(s.limits),
-});
+export function statusFromProto(s: pb.ContainerStatus | undefined): d.ContainerStatus {
+  if (!s) throw new TypeError("container status missing");
+  return { ...refFromProto(s), state: runtimeState(s.state), initPid: s.initPid, limits: limitsFromProto(s.limits) };
+}
 
 export const usageToProto = (u: d.ContainerUsage): pb.ContainerUsage => ({ ...u });
 export const usageFromProto = (u: pb.ContainerUsage): d.ContainerUsage => ({
@@ -92,8 +90,8 @@ export function execOutputToProto(o: d.ExecOutput): pb.ExecOutput {
       return { kind: { $case: "exitCode", value: o.code } };
   }
 }
-export function execOutputFromProto(o: pb.ExecOutput): d.ExecOutput {
-  switch (o.kind?.$case) {
+export function execOutputFromProto(o: pb.ExecOutput | undefined): d.ExecOutput {
+  switch (o?.kind?.$case) {
     case "stdout":
       return { kind: "stdout", data: o.kind.value };
     case "stderr":
@@ -111,8 +109,8 @@ export function imageChunkToProto(c: d.ImageChunk): pb.ImageChunk {
     ? { kind: { $case: "header", value: imageHeaderToProto(c.header) } }
     : { kind: { $case: "data", value: c.data } };
 }
-export function imageChunkFromProto(c: pb.ImageChunk): d.ImageChunk {
-  switch (c.kind?.$case) {
+export function imageChunkFromProto(c: pb.ImageChunk | undefined): d.ImageChunk {
+  switch (c?.kind?.$case) {
     case "header":
       return { kind: "header", header: { ...c.kind.value, backend: parseBackend(c.kind.value.backend || "docker"), hosts: [...c.kind.value.hosts] } };
     case "data":
@@ -123,4 +121,7 @@ export function imageChunkFromProto(c: pb.ImageChunk): d.ImageChunk {
 }
 
 export const imageInfoToProto = (i: d.ImageInfo): pb.ImageInfo => ({ ...i });
-export const imageInfoFromProto = (i: pb.ImageInfo): d.ImageInfo => ({ ...i, backend: parseBackend(i.backend) });
+export function imageInfoFromProto(i: pb.ImageInfo | undefined): d.ImageInfo {
+  if (!i) throw new TypeError("image info missing");
+  return { ...i, backend: parseBackend(i.backend) };
+}

@@ -1,6 +1,5 @@
 // Typed client of an agent's gRPC service, in domain types.
-import * as pb from "../gen/corral/v1/agent.js";
-import type * as tpb from "../gen/corral/v1/types.js";
+import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
 import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { mapIter } from "./iter.js";
@@ -32,23 +31,28 @@ export class AgentClient {
   }
 
   async hostInfo(): Promise<d.HostInfo> {
-    return hostInfoFromProto(await callUnary(this.peer, this.c.getHostInfo.bind(this.c), {}));
+    const res: pb.GetHostInfoResponse = await callUnary(this.peer, this.c.getHostInfo.bind(this.c), {});
+    return hostInfoFromProto(res.host);
   }
   async create(spec: d.ContainerSpec): Promise<d.ContainerStatus> {
-    return statusFromProto(await callUnary(this.peer, this.c.createContainer.bind(this.c), { spec: specToProto(spec) }));
+    const res: pb.CreateContainerResponse = await callUnary(this.peer, this.c.createContainer.bind(this.c), { spec: specToProto(spec) });
+    return statusFromProto(res.status);
   }
   async start(ref: d.ContainerRef): Promise<d.ContainerStatus> {
-    return statusFromProto(await callUnary(this.peer, this.c.startContainer.bind(this.c), refToProto(ref)));
+    const res: pb.StartContainerResponse = await callUnary(this.peer, this.c.startContainer.bind(this.c), { ref: refToProto(ref) });
+    return statusFromProto(res.status);
   }
   async stop(ref: d.ContainerRef, timeoutSeconds: number): Promise<d.ContainerStatus> {
     const req = { ref: refToProto(ref), timeoutSeconds };
-    return statusFromProto(await callUnary(this.peer, this.c.stopContainer.bind(this.c), req));
+    const res: pb.StopContainerResponse = await callUnary(this.peer, this.c.stopContainer.bind(this.c), req);
+    return statusFromProto(res.status);
   }
-  async delete(ref: d.ContainerRef): Promise<void> {
-    await callUnary(this.peer, this.c.deleteContainer.bind(this.c), refToProto(ref));
+  async remove(ref: d.ContainerRef): Promise<void> {
+    await callUnary<pb.RemoveContainerRequest, pb.RemoveContainerResponse>(this.peer, this.c.removeContainer.bind(this.c), { ref: refToProto(ref) });
   }
   async inspect(ref: d.ContainerRef): Promise<d.ContainerStatus> {
-    return statusFromProto(await callUnary(this.peer, this.c.inspectContainer.bind(this.c), refToProto(ref)));
+    const res: pb.InspectContainerResponse = await callUnary(this.peer, this.c.inspectContainer.bind(this.c), { ref: refToProto(ref) });
+    return statusFromProto(res.status);
   }
   async list(backend = ""): Promise<d.ContainerStatus[]> {
     const res: pb.ListContainersResponse = await callUnary(this.peer, this.c.listContainers.bind(this.c), { backend });
@@ -56,25 +60,28 @@ export class AgentClient {
   }
   exec(req: d.ExecRequest): AsyncGenerator<d.ExecOutput> {
     const stream = this.c.execContainer({ ref: refToProto(req.ref), argv: req.argv, env: req.env });
-    return mapIter(readServerStream(this.peer, stream), execOutputFromProto);
+    return mapIter(readServerStream<pb.ExecContainerResponse>(this.peer, stream), (r) => execOutputFromProto(r.output));
   }
   async setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus> {
     const req = { ref: refToProto(ref), limits: limitsToProto(limits) };
-    return statusFromProto(await callUnary(this.peer, this.c.setLimits.bind(this.c), req));
+    const res: pb.SetLimitsResponse = await callUnary(this.peer, this.c.setLimits.bind(this.c), req);
+    return statusFromProto(res.status);
   }
   async importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo> {
-    const res: tpb.ImageInfo = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), mapIter(chunks, imageChunkToProto));
-    return imageInfoFromProto(res);
+    const requests = mapIter(chunks, (c): pb.ImportImageRequest => ({ chunk: imageChunkToProto(c) }));
+    const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), requests);
+    return imageInfoFromProto(res.image);
   }
   async prepareReceive(p: d.PrepareReceive): Promise<void> {
-    await callUnary(this.peer, this.c.prepareReceive.bind(this.c), prepareReceiveToProto(p));
+    await callUnary<pb.PrepareReceiveRequest, pb.PrepareReceiveResponse>(this.peer, this.c.prepareReceive.bind(this.c), prepareReceiveToProto(p));
   }
   async receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>): Promise<d.TransferTrailer> {
     const res: pb.ReceiveArchiveResponse = await writeClientStream(this.peer, (cb) => this.c.receiveArchive(cb), mapIter(chunks, archiveChunkToProto));
     return { sha256: res.sha256, bytes: res.bytes };
   }
   async commitReceive(token: string): Promise<d.ContainerStatus> {
-    return statusFromProto(await callUnary(this.peer, this.c.commitReceive.bind(this.c), { token }));
+    const res: pb.CommitReceiveResponse = await callUnary(this.peer, this.c.commitReceive.bind(this.c), { token });
+    return statusFromProto(res.status);
   }
   async abortReceive(token: string, ref: d.ContainerRef | undefined): Promise<d.AbortReceiveResult> {
     const req = { token, ref: ref ? refToProto(ref) : undefined };
@@ -82,6 +89,6 @@ export class AgentClient {
   }
   sendArchive(req: d.SendArchive): AsyncGenerator<d.TransferProgress> {
     const stream = this.c.sendArchive(sendArchiveToProto(req));
-    return mapIter(readServerStream(this.peer, stream), progressFromProto);
+    return mapIter(readServerStream<pb.SendArchiveResponse>(this.peer, stream), progressFromProto);
   }
 }

@@ -1,6 +1,5 @@
 // Adapts a domain-typed implementation to the generated AgentService server interface.
-import type * as tpb from "../gen/corral/v1/types.js";
-import * as pb from "../gen/corral/v1/agent.js";
+import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
 import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { mapIter } from "./iter.js";
@@ -21,7 +20,7 @@ export interface AgentHandlers {
   create(spec: d.ContainerSpec): Promise<d.ContainerStatus>;
   start(ref: d.ContainerRef): Promise<d.ContainerStatus>;
   stop(ref: d.ContainerRef, timeoutSeconds: number): Promise<d.ContainerStatus>;
-  delete(ref: d.ContainerRef): Promise<void>;
+  remove(ref: d.ContainerRef): Promise<void>;
   inspect(ref: d.ContainerRef): Promise<d.ContainerStatus>;
   list(backend: string): Promise<d.ContainerStatus[]>;
   exec(req: d.ExecRequest, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
@@ -39,37 +38,37 @@ export const AgentServiceDefinition = pb.AgentServiceService;
 
 export function agentServiceImplementation(h: AgentHandlers): pb.AgentServiceServer {
   return {
-    getHostInfo: unaryHandler(async () => hostInfoToProto(await h.hostInfo())),
-    createContainer: unaryHandler(async (r: pb.CreateContainerRequest) => statusToProto(await h.create(specFromProto(r.spec)))),
-    startContainer: unaryHandler(async (r: pb.ContainerRef) => statusToProto(await h.start(refFromProto(r)))),
-    stopContainer: unaryHandler(async (r: pb.StopContainerRequest) =>
-      statusToProto(await h.stop(refFromProto(r.ref), r.timeoutSeconds)),
-    ),
-    deleteContainer: unaryHandler(async (r: pb.ContainerRef) => {
-      await h.delete(refFromProto(r));
+    getHostInfo: unaryHandler(async () => ({ host: hostInfoToProto(await h.hostInfo()) })),
+    createContainer: unaryHandler(async (r: pb.CreateContainerRequest) => ({ status: statusToProto(await h.create(specFromProto(r.spec))) })),
+    startContainer: unaryHandler(async (r: pb.StartContainerRequest) => ({ status: statusToProto(await h.start(refFromProto(r.ref))) })),
+    stopContainer: unaryHandler(async (r: pb.StopContainerRequest) => ({
+      status: statusToProto(await h.stop(refFromProto(r.ref), r.timeoutSeconds)),
+    })),
+    removeContainer: unaryHandler(async (r: pb.RemoveContainerRequest) => {
+      await h.remove(refFromProto(r.ref));
       return {};
     }),
-    inspectContainer: unaryHandler(async (r: pb.ContainerRef) => statusToProto(await h.inspect(refFromProto(r)))),
+    inspectContainer: unaryHandler(async (r: pb.InspectContainerRequest) => ({ status: statusToProto(await h.inspect(refFromProto(r.ref))) })),
     listContainers: unaryHandler(async (r: pb.ListContainersRequest) => ({
       containers: (await h.list(r.backend)).map(statusToProto),
     })),
     execContainer: serverStreamHandler((r: pb.ExecContainerRequest, signal) =>
-      mapIter(h.exec({ ref: refFromProto(r.ref), argv: r.argv, env: r.env }, signal), execOutputToProto),
+      mapIter(h.exec({ ref: refFromProto(r.ref), argv: r.argv, env: r.env }, signal), (o): pb.ExecContainerResponse => ({ output: execOutputToProto(o) })),
     ),
-    setLimits: unaryHandler(async (r: pb.SetLimitsRequest) =>
-      statusToProto(await h.setLimits(refFromProto(r.ref), limitsFromProto(r.limits))),
-    ),
-    importImage: clientStreamHandler(async (chunks: AsyncIterable<tpb.ImageChunk>) =>
-      imageInfoToProto(await h.importImage(mapIter(chunks, imageChunkFromProto))),
-    ),
+    setLimits: unaryHandler(async (r: pb.SetLimitsRequest) => ({
+      status: statusToProto(await h.setLimits(refFromProto(r.ref), limitsFromProto(r.limits))),
+    })),
+    importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
+      image: imageInfoToProto(await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))),
+    })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));
       return {};
     }),
-    receiveArchive: clientStreamHandler(async (chunks: AsyncIterable<pb.ArchiveChunk>) =>
+    receiveArchive: clientStreamHandler(async (chunks: AsyncIterable<pb.ReceiveArchiveRequest>) =>
       h.receiveArchive(mapIter(chunks, archiveChunkFromProto)),
     ),
-    commitReceive: unaryHandler(async (r: pb.CommitReceiveRequest) => statusToProto(await h.commitReceive(r.token))),
+    commitReceive: unaryHandler(async (r: pb.CommitReceiveRequest) => ({ status: statusToProto(await h.commitReceive(r.token)) })),
     abortReceive: unaryHandler(async (r: pb.AbortReceiveRequest) =>
       h.abortReceive(r.token, r.ref ? refFromProto(r.ref) : undefined),
     ),

@@ -1,5 +1,5 @@
 // Typed clients of the controller: ControllerService (used by the CLI) and RegistryService (agents).
-import * as pb from "../gen/corral/v1/controller.js";
+import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
@@ -26,41 +26,48 @@ export class ControllerClient {
   }
   async create(req: d.CreateRequest): Promise<d.Container> {
     const r = { spec: specToProto(req.spec), host: req.host, start: req.start };
-    return containerFromProto(await callUnary(this.peer, this.c.createContainer.bind(this.c), r));
+    const res: pb.CreateContainerResponse = await callUnary(this.peer, this.c.createContainer.bind(this.c), r);
+    return containerFromProto(res.container);
   }
   async list(host = ""): Promise<d.Container[]> {
-    const res: pb.ListResponse = await callUnary(this.peer, this.c.listContainers.bind(this.c), { host });
+    const res: pb.ListContainersResponse = await callUnary(this.peer, this.c.listContainers.bind(this.c), { host });
     return res.containers.map(containerFromProto);
   }
   async get(name: string): Promise<d.Container> {
-    return containerFromProto(await callUnary(this.peer, this.c.getContainer.bind(this.c), { name }));
+    const res: pb.GetContainerResponse = await callUnary(this.peer, this.c.getContainer.bind(this.c), { name });
+    return containerFromProto(res.container);
   }
   async start(name: string): Promise<d.Container> {
-    return containerFromProto(await callUnary(this.peer, this.c.startContainer.bind(this.c), { name }));
+    const res: pb.StartContainerResponse = await callUnary(this.peer, this.c.startContainer.bind(this.c), { name });
+    return containerFromProto(res.container);
   }
   async stop(name: string, timeoutSeconds: number): Promise<d.Container> {
-    return containerFromProto(await callUnary(this.peer, this.c.stopContainer.bind(this.c), { name, timeoutSeconds }));
+    const res: pb.StopContainerResponse = await callUnary(this.peer, this.c.stopContainer.bind(this.c), { name, timeoutSeconds });
+    return containerFromProto(res.container);
   }
   async remove(name: string, force: boolean): Promise<void> {
-    await callUnary(this.peer, this.c.removeContainer.bind(this.c), { name, force });
+    await callUnary<pb.RemoveContainerRequest, pb.RemoveContainerResponse>(this.peer, this.c.removeContainer.bind(this.c), { name, force });
   }
   exec(name: string, argv: string[], env: string[] = []): AsyncGenerator<d.ExecOutput> {
-    return mapIter(readServerStream(this.peer, this.c.exec({ name, argv, env })), execOutputFromProto);
+    const stream = this.c.execContainer({ name, argv, env });
+    return mapIter(readServerStream<pb.ExecContainerResponse>(this.peer, stream), (r) => execOutputFromProto(r.output));
   }
   async setLimits(name: string, limits: d.Limits): Promise<d.Container> {
     const r = { name, limits: limitsToProto(limits) };
-    return containerFromProto(await callUnary(this.peer, this.c.setLimits.bind(this.c), r));
+    const res: pb.SetLimitsResponse = await callUnary(this.peer, this.c.setLimits.bind(this.c), r);
+    return containerFromProto(res.container);
   }
   migrate(name: string, targetHost: string, compression: d.Compression): AsyncGenerator<d.MigrationUpdate> {
-    const stream = this.c.migrate({ name, targetHost, compression });
-    return mapIter(readServerStream(this.peer, stream), migrationUpdateFromProto);
+    const stream = this.c.migrateContainer({ name, targetHost, compression });
+    return mapIter(readServerStream<pb.MigrateContainerResponse>(this.peer, stream), (r) => migrationUpdateFromProto(r.update));
   }
   async listMigrations(container = ""): Promise<d.Migration[]> {
     const res: pb.ListMigrationsResponse = await callUnary(this.peer, this.c.listMigrations.bind(this.c), { container });
     return res.migrations.map(migrationFromProto);
   }
   async importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo[]> {
-    const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), mapIter(chunks, imageChunkToProto));
+    const requests = mapIter(chunks, (c): pb.ImportImageRequest => ({ chunk: imageChunkToProto(c) }));
+    const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), requests);
     return res.images.map(imageInfoFromProto);
   }
 }

@@ -1,6 +1,5 @@
 // Adapts domain-typed implementations to the generated ControllerService and RegistryService.
-import type * as tpb from "../gen/corral/v1/types.js";
-import * as pb from "../gen/corral/v1/controller.js";
+import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { mapIter } from "./iter.js";
@@ -35,27 +34,35 @@ export const RegistryServiceDefinition = pb.RegistryServiceService;
 export function controllerServiceImplementation(h: ControllerHandlers): pb.ControllerServiceServer {
   return {
     listHosts: unaryHandler(async () => ({ hosts: (await h.listHosts()).map(hostToProto) })),
-    createContainer: unaryHandler(async (r: pb.CreateRequest) =>
-      containerToProto(await h.create({ spec: specFromProto(r.spec), host: r.host, start: r.start })),
-    ),
-    listContainers: unaryHandler(async (r: pb.ListRequest) => ({ containers: (await h.list(r.host)).map(containerToProto) })),
-    getContainer: unaryHandler(async (r: pb.NameRequest) => containerToProto(await h.get(r.name))),
-    startContainer: unaryHandler(async (r: pb.NameRequest) => containerToProto(await h.start(r.name))),
-    stopContainer: unaryHandler(async (r: pb.StopRequest) => containerToProto(await h.stop(r.name, r.timeoutSeconds))),
-    removeContainer: unaryHandler(async (r: pb.RemoveRequest) => {
+    createContainer: unaryHandler(async (r: pb.CreateContainerRequest) => ({
+      container: containerToProto(await h.create({ spec: specFromProto(r.spec), host: r.host, start: r.start })),
+    })),
+    listContainers: unaryHandler(async (r: pb.ListContainersRequest) => ({ containers: (await h.list(r.host)).map(containerToProto) })),
+    getContainer: unaryHandler(async (r: pb.GetContainerRequest) => ({ container: containerToProto(await h.get(r.name)) })),
+    startContainer: unaryHandler(async (r: pb.StartContainerRequest) => ({ container: containerToProto(await h.start(r.name)) })),
+    stopContainer: unaryHandler(async (r: pb.StopContainerRequest) => ({
+      container: containerToProto(await h.stop(r.name, r.timeoutSeconds)),
+    })),
+    removeContainer: unaryHandler(async (r: pb.RemoveContainerRequest) => {
       await h.remove(r.name, r.force);
       return {};
     }),
-    exec: serverStreamHandler((r: pb.ExecRequest, signal) => mapIter(h.exec(r.name, r.argv, r.env, signal), execOutputToProto)),
-    setLimits: unaryHandler(async (r: pb.SetRequest) => containerToProto(await h.setLimits(r.name, limitsFromProto(r.limits)))),
-    migrate: serverStreamHandler((r: pb.MigrateRequest, signal) =>
-      mapIter(h.migrate(r.name, r.targetHost, parseCompression(r.compression), signal), migrationUpdateToProto),
+    execContainer: serverStreamHandler((r: pb.ExecContainerRequest, signal) =>
+      mapIter(h.exec(r.name, r.argv, r.env, signal), (o): pb.ExecContainerResponse => ({ output: execOutputToProto(o) })),
+    ),
+    setLimits: unaryHandler(async (r: pb.SetLimitsRequest) => ({
+      container: containerToProto(await h.setLimits(r.name, limitsFromProto(r.limits))),
+    })),
+    migrateContainer: serverStreamHandler((r: pb.MigrateContainerRequest, signal) =>
+      mapIter(h.migrate(r.name, r.targetHost, parseCompression(r.compression), signal), (u): pb.MigrateContainerResponse => ({
+        update: migrationUpdateToProto(u),
+      })),
     ),
     listMigrations: unaryHandler(async (r: pb.ListMigrationsRequest) => ({
       migrations: (await h.listMigrations(r.container)).map(migrationToProto),
     })),
-    importImage: clientStreamHandler(async (chunks: AsyncIterable<tpb.ImageChunk>) => ({
-      images: (await h.importImage(mapIter(chunks, imageChunkFromProto))).map(imageInfoToProto),
+    importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
+      images: (await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))).map(imageInfoToProto),
     })),
   };
 }
@@ -68,7 +75,7 @@ export function registryServiceImplementation(h: RegistryHandlers): pb.RegistryS
         (err: unknown) => unaryHandler(() => Promise.reject(err))(call, callback),
       );
     },
-    reportUsage: clientStreamHandler(async (reports: AsyncIterable<pb.UsageReport>) => {
+    reportUsage: clientStreamHandler(async (reports: AsyncIterable<pb.ReportUsageRequest>) => {
       await h.reportUsage(mapIter(reports, usageReportFromProto));
       return {};
     }),

@@ -2,7 +2,7 @@
 // versions:
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
-// source: corral/v1/controller.proto
+// source: corral/controller/v1/controller.proto
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
@@ -31,11 +31,11 @@ import {
   ImageChunk,
   ImageInfo,
   Limits,
-} from "./types.js";
+} from "../../v1/types.js";
 
-export const protobufPackage = "corral.v1";
+export const protobufPackage = "corral.controller.v1";
 
-export const protobufFileName = "corral/v1/controller.proto";
+export const protobufFileName = "corral/controller/v1/controller.proto";
 
 export interface RegisterRequest {
   host: HostInfo | undefined;
@@ -45,7 +45,7 @@ export interface RegisterResponse {
   reportIntervalMs: number;
 }
 
-export interface UsageReport {
+export interface ReportUsageRequest {
   host: string;
   atUnixMs: number;
   containers: ContainerUsage[];
@@ -90,7 +90,7 @@ export interface ListHostsResponse {
   hosts: Host[];
 }
 
-export interface CreateRequest {
+export interface CreateContainerRequest {
   spec:
     | ContainerSpec
     | undefined;
@@ -99,49 +99,81 @@ export interface CreateRequest {
   start: boolean;
 }
 
-export interface ListRequest {
+export interface CreateContainerResponse {
+  container: Container | undefined;
+}
+
+export interface ListContainersRequest {
   /** empty: all */
   host: string;
 }
 
-export interface ListResponse {
+export interface ListContainersResponse {
   containers: Container[];
 }
 
-export interface NameRequest {
+export interface GetContainerRequest {
   name: string;
 }
 
-export interface StopRequest {
+export interface GetContainerResponse {
+  container: Container | undefined;
+}
+
+export interface StartContainerRequest {
+  name: string;
+}
+
+export interface StartContainerResponse {
+  container: Container | undefined;
+}
+
+export interface StopContainerRequest {
   name: string;
   timeoutSeconds: number;
 }
 
-export interface RemoveRequest {
+export interface StopContainerResponse {
+  container: Container | undefined;
+}
+
+export interface RemoveContainerRequest {
   name: string;
   /** stop first if running */
   force: boolean;
 }
 
-export interface RemoveResponse {
+export interface RemoveContainerResponse {
 }
 
-export interface ExecRequest {
+export interface ExecContainerRequest {
   name: string;
   argv: string[];
   env: string[];
 }
 
-export interface SetRequest {
+export interface ExecContainerResponse {
+  output: ExecOutput | undefined;
+}
+
+export interface SetLimitsRequest {
   name: string;
   limits: Limits | undefined;
 }
 
-export interface MigrateRequest {
+export interface SetLimitsResponse {
+  container: Container | undefined;
+}
+
+export interface MigrateContainerRequest {
   name: string;
   targetHost: string;
   /** none (default) | zstd */
   compression: string;
+}
+
+export interface MigrateContainerResponse {
+  update: MigrationUpdate | undefined;
 }
 
 export interface Migration {
@@ -172,6 +204,10 @@ export interface ListMigrationsRequest {
 
 export interface ListMigrationsResponse {
   migrations: Migration[];
+}
+
+export interface ImportImageRequest {
+  chunk: ImageChunk | undefined;
 }
 
 export interface ImportImageResponse {
@@ -318,12 +354,12 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
   },
 };
 
-function createBaseUsageReport(): UsageReport {
+function createBaseReportUsageRequest(): ReportUsageRequest {
   return { host: "", atUnixMs: 0, containers: [], diskFreeBytes: 0 };
 }
 
-export const UsageReport: MessageFns<UsageReport> = {
-  encode(message: UsageReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ReportUsageRequest: MessageFns<ReportUsageRequest> = {
+  encode(message: ReportUsageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.host !== "") {
       writer.uint32(10).string(message.host);
     }
@@ -339,7 +375,7 @@ export const UsageReport: MessageFns<UsageReport> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): UsageReport {
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportUsageRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -348,7 +384,7 @@ export const UsageReport: MessageFns<UsageReport> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseUsageReport();
+      const message = createBaseReportUsageRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -396,7 +432,7 @@ export const UsageReport: MessageFns<UsageReport> = {
     }
   },
 
-  fromJSON(object: any): UsageReport {
+  fromJSON(object: any): ReportUsageRequest {
     return {
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       atUnixMs: isSet(object.atUnixMs)
@@ -415,7 +451,7 @@ export const UsageReport: MessageFns<UsageReport> = {
     };
   },
 
-  toJSON(message: UsageReport): unknown {
+  toJSON(message: ReportUsageRequest): unknown {
     const obj: any = {};
     if (message.host !== "") {
       obj.host = message.host;
@@ -432,11 +468,11 @@ export const UsageReport: MessageFns<UsageReport> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<UsageReport>, I>>(base?: I): UsageReport {
-    return UsageReport.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ReportUsageRequest>, I>>(base?: I): ReportUsageRequest {
+    return ReportUsageRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<UsageReport>, I>>(object: I): UsageReport {
-    const message = createBaseUsageReport();
+  fromPartial<I extends Exact<DeepPartial<ReportUsageRequest>, I>>(object: I): ReportUsageRequest {
+    const message = createBaseReportUsageRequest();
     message.host = object.host ?? "";
     message.atUnixMs = object.atUnixMs ?? 0;
     message.containers = object.containers?.map((e) => ContainerUsage.fromPartial(e)) || [];
@@ -1102,12 +1138,12 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
   },
 };
 
-function createBaseCreateRequest(): CreateRequest {
+function createBaseCreateContainerRequest(): CreateContainerRequest {
   return { spec: undefined, host: "", start: false };
 }
 
-export const CreateRequest: MessageFns<CreateRequest> = {
-  encode(message: CreateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
+  encode(message: CreateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.spec !== undefined) {
       ContainerSpec.encode(message.spec, writer.uint32(10).fork()).join();
     }
@@ -1120,7 +1156,7 @@ export const CreateRequest: MessageFns<CreateRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): CreateRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1129,7 +1165,7 @@ export const CreateRequest: MessageFns<CreateRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseCreateRequest();
+      const message = createBaseCreateContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1169,7 +1205,7 @@ export const CreateRequest: MessageFns<CreateRequest> = {
     }
   },
 
-  fromJSON(object: any): CreateRequest {
+  fromJSON(object: any): CreateContainerRequest {
     return {
       spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
       host: isSet(object.host) ? globalThis.String(object.host) : "",
@@ -1177,7 +1213,7 @@ export const CreateRequest: MessageFns<CreateRequest> = {
     };
   },
 
-  toJSON(message: CreateRequest): unknown {
+  toJSON(message: CreateContainerRequest): unknown {
     const obj: any = {};
     if (message.spec !== undefined) {
       obj.spec = ContainerSpec.toJSON(message.spec);
@@ -1191,11 +1227,11 @@ export const CreateRequest: MessageFns<CreateRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<CreateRequest>, I>>(base?: I): CreateRequest {
-    return CreateRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<CreateContainerRequest>, I>>(base?: I): CreateContainerRequest {
+    return CreateContainerRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<CreateRequest>, I>>(object: I): CreateRequest {
-    const message = createBaseCreateRequest();
+  fromPartial<I extends Exact<DeepPartial<CreateContainerRequest>, I>>(object: I): CreateContainerRequest {
+    const message = createBaseCreateContainerRequest();
     message.spec = (object.spec !== undefined && object.spec !== null)
       ? ContainerSpec.fromPartial(object.spec)
       : undefined;
@@ -1205,19 +1241,19 @@ export const CreateRequest: MessageFns<CreateRequest> = {
   },
 };
 
-function createBaseListRequest(): ListRequest {
-  return { host: "" };
+function createBaseCreateContainerResponse(): CreateContainerResponse {
+  return { container: undefined };
 }
 
-export const ListRequest: MessageFns<ListRequest> = {
-  encode(message: ListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.host !== "") {
-      writer.uint32(10).string(message.host);
+export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
+  encode(message: CreateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(10).fork()).join();
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ListRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateContainerResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1226,7 +1262,76 @@ export const ListRequest: MessageFns<ListRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseListRequest();
+      const message = createBaseCreateContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateContainerResponse {
+    return { container: isSet(object.container) ? Container.fromJSON(object.container) : undefined };
+  },
+
+  toJSON(message: CreateContainerResponse): unknown {
+    const obj: any = {};
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateContainerResponse>, I>>(base?: I): CreateContainerResponse {
+    return CreateContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateContainerResponse>, I>>(object: I): CreateContainerResponse {
+    const message = createBaseCreateContainerResponse();
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListContainersRequest(): ListContainersRequest {
+  return { host: "" };
+}
+
+export const ListContainersRequest: MessageFns<ListContainersRequest> = {
+  encode(message: ListContainersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListContainersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListContainersRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1250,11 +1355,11 @@ export const ListRequest: MessageFns<ListRequest> = {
     }
   },
 
-  fromJSON(object: any): ListRequest {
+  fromJSON(object: any): ListContainersRequest {
     return { host: isSet(object.host) ? globalThis.String(object.host) : "" };
   },
 
-  toJSON(message: ListRequest): unknown {
+  toJSON(message: ListContainersRequest): unknown {
     const obj: any = {};
     if (message.host !== "") {
       obj.host = message.host;
@@ -1262,29 +1367,29 @@ export const ListRequest: MessageFns<ListRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ListRequest>, I>>(base?: I): ListRequest {
-    return ListRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ListContainersRequest>, I>>(base?: I): ListContainersRequest {
+    return ListContainersRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListRequest>, I>>(object: I): ListRequest {
-    const message = createBaseListRequest();
+  fromPartial<I extends Exact<DeepPartial<ListContainersRequest>, I>>(object: I): ListContainersRequest {
+    const message = createBaseListContainersRequest();
     message.host = object.host ?? "";
     return message;
   },
 };
 
-function createBaseListResponse(): ListResponse {
+function createBaseListContainersResponse(): ListContainersResponse {
   return { containers: [] };
 }
 
-export const ListResponse: MessageFns<ListResponse> = {
-  encode(message: ListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ListContainersResponse: MessageFns<ListContainersResponse> = {
+  encode(message: ListContainersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.containers) {
       Container.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ListResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): ListContainersResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1293,7 +1398,7 @@ export const ListResponse: MessageFns<ListResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseListResponse();
+      const message = createBaseListContainersResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1317,7 +1422,7 @@ export const ListResponse: MessageFns<ListResponse> = {
     }
   },
 
-  fromJSON(object: any): ListResponse {
+  fromJSON(object: any): ListContainersResponse {
     return {
       containers: globalThis.Array.isArray(object?.containers)
         ? object.containers.map((e: any) => Container.fromJSON(e))
@@ -1325,7 +1430,7 @@ export const ListResponse: MessageFns<ListResponse> = {
     };
   },
 
-  toJSON(message: ListResponse): unknown {
+  toJSON(message: ListContainersResponse): unknown {
     const obj: any = {};
     if (message.containers?.length) {
       obj.containers = message.containers.map((e) => Container.toJSON(e));
@@ -1333,29 +1438,29 @@ export const ListResponse: MessageFns<ListResponse> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ListResponse>, I>>(base?: I): ListResponse {
-    return ListResponse.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ListContainersResponse>, I>>(base?: I): ListContainersResponse {
+    return ListContainersResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListResponse>, I>>(object: I): ListResponse {
-    const message = createBaseListResponse();
+  fromPartial<I extends Exact<DeepPartial<ListContainersResponse>, I>>(object: I): ListContainersResponse {
+    const message = createBaseListContainersResponse();
     message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
     return message;
   },
 };
 
-function createBaseNameRequest(): NameRequest {
+function createBaseGetContainerRequest(): GetContainerRequest {
   return { name: "" };
 }
 
-export const NameRequest: MessageFns<NameRequest> = {
-  encode(message: NameRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const GetContainerRequest: MessageFns<GetContainerRequest> = {
+  encode(message: GetContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): NameRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): GetContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1364,7 +1469,7 @@ export const NameRequest: MessageFns<NameRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseNameRequest();
+      const message = createBaseGetContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1388,11 +1493,11 @@ export const NameRequest: MessageFns<NameRequest> = {
     }
   },
 
-  fromJSON(object: any): NameRequest {
+  fromJSON(object: any): GetContainerRequest {
     return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
   },
 
-  toJSON(message: NameRequest): unknown {
+  toJSON(message: GetContainerRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
@@ -1400,22 +1505,227 @@ export const NameRequest: MessageFns<NameRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<NameRequest>, I>>(base?: I): NameRequest {
-    return NameRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<GetContainerRequest>, I>>(base?: I): GetContainerRequest {
+    return GetContainerRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<NameRequest>, I>>(object: I): NameRequest {
-    const message = createBaseNameRequest();
+  fromPartial<I extends Exact<DeepPartial<GetContainerRequest>, I>>(object: I): GetContainerRequest {
+    const message = createBaseGetContainerRequest();
     message.name = object.name ?? "";
     return message;
   },
 };
 
-function createBaseStopRequest(): StopRequest {
+function createBaseGetContainerResponse(): GetContainerResponse {
+  return { container: undefined };
+}
+
+export const GetContainerResponse: MessageFns<GetContainerResponse> = {
+  encode(message: GetContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetContainerResponse {
+    return { container: isSet(object.container) ? Container.fromJSON(object.container) : undefined };
+  },
+
+  toJSON(message: GetContainerResponse): unknown {
+    const obj: any = {};
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetContainerResponse>, I>>(base?: I): GetContainerResponse {
+    return GetContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetContainerResponse>, I>>(object: I): GetContainerResponse {
+    const message = createBaseGetContainerResponse();
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStartContainerRequest(): StartContainerRequest {
+  return { name: "" };
+}
+
+export const StartContainerRequest: MessageFns<StartContainerRequest> = {
+  encode(message: StartContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartContainerRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: StartContainerRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartContainerRequest>, I>>(base?: I): StartContainerRequest {
+    return StartContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartContainerRequest>, I>>(object: I): StartContainerRequest {
+    const message = createBaseStartContainerRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseStartContainerResponse(): StartContainerResponse {
+  return { container: undefined };
+}
+
+export const StartContainerResponse: MessageFns<StartContainerResponse> = {
+  encode(message: StartContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartContainerResponse {
+    return { container: isSet(object.container) ? Container.fromJSON(object.container) : undefined };
+  },
+
+  toJSON(message: StartContainerResponse): unknown {
+    const obj: any = {};
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartContainerResponse>, I>>(base?: I): StartContainerResponse {
+    return StartContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartContainerResponse>, I>>(object: I): StartContainerResponse {
+    const message = createBaseStartContainerResponse();
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStopContainerRequest(): StopContainerRequest {
   return { name: "", timeoutSeconds: 0 };
 }
 
-export const StopRequest: MessageFns<StopRequest> = {
-  encode(message: StopRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const StopContainerRequest: MessageFns<StopContainerRequest> = {
+  encode(message: StopContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
@@ -1425,7 +1735,7 @@ export const StopRequest: MessageFns<StopRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): StopRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): StopContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1434,7 +1744,7 @@ export const StopRequest: MessageFns<StopRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseStopRequest();
+      const message = createBaseStopContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1466,7 +1776,7 @@ export const StopRequest: MessageFns<StopRequest> = {
     }
   },
 
-  fromJSON(object: any): StopRequest {
+  fromJSON(object: any): StopContainerRequest {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       timeoutSeconds: isSet(object.timeoutSeconds)
@@ -1477,7 +1787,7 @@ export const StopRequest: MessageFns<StopRequest> = {
     };
   },
 
-  toJSON(message: StopRequest): unknown {
+  toJSON(message: StopContainerRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
@@ -1488,23 +1798,92 @@ export const StopRequest: MessageFns<StopRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<StopRequest>, I>>(base?: I): StopRequest {
-    return StopRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<StopContainerRequest>, I>>(base?: I): StopContainerRequest {
+    return StopContainerRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<StopRequest>, I>>(object: I): StopRequest {
-    const message = createBaseStopRequest();
+  fromPartial<I extends Exact<DeepPartial<StopContainerRequest>, I>>(object: I): StopContainerRequest {
+    const message = createBaseStopContainerRequest();
     message.name = object.name ?? "";
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     return message;
   },
 };
 
-function createBaseRemoveRequest(): RemoveRequest {
+function createBaseStopContainerResponse(): StopContainerResponse {
+  return { container: undefined };
+}
+
+export const StopContainerResponse: MessageFns<StopContainerResponse> = {
+  encode(message: StopContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StopContainerResponse {
+    return { container: isSet(object.container) ? Container.fromJSON(object.container) : undefined };
+  },
+
+  toJSON(message: StopContainerResponse): unknown {
+    const obj: any = {};
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopContainerResponse>, I>>(base?: I): StopContainerResponse {
+    return StopContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopContainerResponse>, I>>(object: I): StopContainerResponse {
+    const message = createBaseStopContainerResponse();
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveContainerRequest(): RemoveContainerRequest {
   return { name: "", force: false };
 }
 
-export const RemoveRequest: MessageFns<RemoveRequest> = {
-  encode(message: RemoveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
+  encode(message: RemoveContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
@@ -1514,7 +1893,7 @@ export const RemoveRequest: MessageFns<RemoveRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RemoveRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1523,7 +1902,7 @@ export const RemoveRequest: MessageFns<RemoveRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRemoveRequest();
+      const message = createBaseRemoveContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1555,14 +1934,14 @@ export const RemoveRequest: MessageFns<RemoveRequest> = {
     }
   },
 
-  fromJSON(object: any): RemoveRequest {
+  fromJSON(object: any): RemoveContainerRequest {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
-  toJSON(message: RemoveRequest): unknown {
+  toJSON(message: RemoveContainerRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
@@ -1573,27 +1952,27 @@ export const RemoveRequest: MessageFns<RemoveRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<RemoveRequest>, I>>(base?: I): RemoveRequest {
-    return RemoveRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<RemoveContainerRequest>, I>>(base?: I): RemoveContainerRequest {
+    return RemoveContainerRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<RemoveRequest>, I>>(object: I): RemoveRequest {
-    const message = createBaseRemoveRequest();
+  fromPartial<I extends Exact<DeepPartial<RemoveContainerRequest>, I>>(object: I): RemoveContainerRequest {
+    const message = createBaseRemoveContainerRequest();
     message.name = object.name ?? "";
     message.force = object.force ?? false;
     return message;
   },
 };
 
-function createBaseRemoveResponse(): RemoveResponse {
+function createBaseRemoveContainerResponse(): RemoveContainerResponse {
   return {};
 }
 
-export const RemoveResponse: MessageFns<RemoveResponse> = {
-  encode(_: RemoveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
+  encode(_: RemoveContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RemoveResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveContainerResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1602,7 +1981,7 @@ export const RemoveResponse: MessageFns<RemoveResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRemoveResponse();
+      const message = createBaseRemoveContainerResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1618,30 +1997,30 @@ export const RemoveResponse: MessageFns<RemoveResponse> = {
     }
   },
 
-  fromJSON(_: any): RemoveResponse {
+  fromJSON(_: any): RemoveContainerResponse {
     return {};
   },
 
-  toJSON(_: RemoveResponse): unknown {
+  toJSON(_: RemoveContainerResponse): unknown {
     const obj: any = {};
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<RemoveResponse>, I>>(base?: I): RemoveResponse {
-    return RemoveResponse.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<RemoveContainerResponse>, I>>(base?: I): RemoveContainerResponse {
+    return RemoveContainerResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<RemoveResponse>, I>>(_: I): RemoveResponse {
-    const message = createBaseRemoveResponse();
+  fromPartial<I extends Exact<DeepPartial<RemoveContainerResponse>, I>>(_: I): RemoveContainerResponse {
+    const message = createBaseRemoveContainerResponse();
     return message;
   },
 };
 
-function createBaseExecRequest(): ExecRequest {
+function createBaseExecContainerRequest(): ExecContainerRequest {
   return { name: "", argv: [], env: [] };
 }
 
-export const ExecRequest: MessageFns<ExecRequest> = {
-  encode(message: ExecRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
+  encode(message: ExecContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
@@ -1654,7 +2033,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ExecRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1663,7 +2042,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseExecRequest();
+      const message = createBaseExecContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1703,7 +2082,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     }
   },
 
-  fromJSON(object: any): ExecRequest {
+  fromJSON(object: any): ExecContainerRequest {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       argv: globalThis.Array.isArray(object?.argv) ? object.argv.map((e: any) => globalThis.String(e)) : [],
@@ -1711,7 +2090,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     };
   },
 
-  toJSON(message: ExecRequest): unknown {
+  toJSON(message: ExecContainerRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
@@ -1725,11 +2104,11 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ExecRequest>, I>>(base?: I): ExecRequest {
-    return ExecRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
+    return ExecContainerRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ExecRequest>, I>>(object: I): ExecRequest {
-    const message = createBaseExecRequest();
+  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
+    const message = createBaseExecContainerRequest();
     message.name = object.name ?? "";
     message.argv = object.argv?.map((e) => e) || [];
     message.env = object.env?.map((e) => e) || [];
@@ -1737,12 +2116,81 @@ export const ExecRequest: MessageFns<ExecRequest> = {
   },
 };
 
-function createBaseSetRequest(): SetRequest {
+function createBaseExecContainerResponse(): ExecContainerResponse {
+  return { output: undefined };
+}
+
+export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
+  encode(message: ExecContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.output !== undefined) {
+      ExecOutput.encode(message.output, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.output = ExecOutput.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerResponse {
+    return { output: isSet(object.output) ? ExecOutput.fromJSON(object.output) : undefined };
+  },
+
+  toJSON(message: ExecContainerResponse): unknown {
+    const obj: any = {};
+    if (message.output !== undefined) {
+      obj.output = ExecOutput.toJSON(message.output);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecContainerResponse>, I>>(base?: I): ExecContainerResponse {
+    return ExecContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecContainerResponse>, I>>(object: I): ExecContainerResponse {
+    const message = createBaseExecContainerResponse();
+    message.output = (object.output !== undefined && object.output !== null)
+      ? ExecOutput.fromPartial(object.output)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSetLimitsRequest(): SetLimitsRequest {
   return { name: "", limits: undefined };
 }
 
-export const SetRequest: MessageFns<SetRequest> = {
-  encode(message: SetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
+  encode(message: SetLimitsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
@@ -1752,7 +2200,7 @@ export const SetRequest: MessageFns<SetRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): SetRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLimitsRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1761,7 +2209,7 @@ export const SetRequest: MessageFns<SetRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseSetRequest();
+      const message = createBaseSetLimitsRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1793,14 +2241,14 @@ export const SetRequest: MessageFns<SetRequest> = {
     }
   },
 
-  fromJSON(object: any): SetRequest {
+  fromJSON(object: any): SetLimitsRequest {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       limits: isSet(object.limits) ? Limits.fromJSON(object.limits) : undefined,
     };
   },
 
-  toJSON(message: SetRequest): unknown {
+  toJSON(message: SetLimitsRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
@@ -1811,11 +2259,11 @@ export const SetRequest: MessageFns<SetRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<SetRequest>, I>>(base?: I): SetRequest {
-    return SetRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<SetLimitsRequest>, I>>(base?: I): SetLimitsRequest {
+    return SetLimitsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<SetRequest>, I>>(object: I): SetRequest {
-    const message = createBaseSetRequest();
+  fromPartial<I extends Exact<DeepPartial<SetLimitsRequest>, I>>(object: I): SetLimitsRequest {
+    const message = createBaseSetLimitsRequest();
     message.name = object.name ?? "";
     message.limits = (object.limits !== undefined && object.limits !== null)
       ? Limits.fromPartial(object.limits)
@@ -1824,12 +2272,81 @@ export const SetRequest: MessageFns<SetRequest> = {
   },
 };
 
-function createBaseMigrateRequest(): MigrateRequest {
+function createBaseSetLimitsResponse(): SetLimitsResponse {
+  return { container: undefined };
+}
+
+export const SetLimitsResponse: MessageFns<SetLimitsResponse> = {
+  encode(message: SetLimitsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLimitsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetLimitsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetLimitsResponse {
+    return { container: isSet(object.container) ? Container.fromJSON(object.container) : undefined };
+  },
+
+  toJSON(message: SetLimitsResponse): unknown {
+    const obj: any = {};
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetLimitsResponse>, I>>(base?: I): SetLimitsResponse {
+    return SetLimitsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetLimitsResponse>, I>>(object: I): SetLimitsResponse {
+    const message = createBaseSetLimitsResponse();
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMigrateContainerRequest(): MigrateContainerRequest {
   return { name: "", targetHost: "", compression: "" };
 }
 
-export const MigrateRequest: MessageFns<MigrateRequest> = {
-  encode(message: MigrateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
+  encode(message: MigrateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
@@ -1842,7 +2359,7 @@ export const MigrateRequest: MessageFns<MigrateRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): MigrateRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrateContainerRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1851,7 +2368,7 @@ export const MigrateRequest: MessageFns<MigrateRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseMigrateRequest();
+      const message = createBaseMigrateContainerRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1891,7 +2408,7 @@ export const MigrateRequest: MessageFns<MigrateRequest> = {
     }
   },
 
-  fromJSON(object: any): MigrateRequest {
+  fromJSON(object: any): MigrateContainerRequest {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       targetHost: isSet(object.targetHost)
@@ -1903,7 +2420,7 @@ export const MigrateRequest: MessageFns<MigrateRequest> = {
     };
   },
 
-  toJSON(message: MigrateRequest): unknown {
+  toJSON(message: MigrateContainerRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
@@ -1917,14 +2434,83 @@ export const MigrateRequest: MessageFns<MigrateRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<MigrateRequest>, I>>(base?: I): MigrateRequest {
-    return MigrateRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<MigrateContainerRequest>, I>>(base?: I): MigrateContainerRequest {
+    return MigrateContainerRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<MigrateRequest>, I>>(object: I): MigrateRequest {
-    const message = createBaseMigrateRequest();
+  fromPartial<I extends Exact<DeepPartial<MigrateContainerRequest>, I>>(object: I): MigrateContainerRequest {
+    const message = createBaseMigrateContainerRequest();
     message.name = object.name ?? "";
     message.targetHost = object.targetHost ?? "";
     message.compression = object.compression ?? "";
+    return message;
+  },
+};
+
+function createBaseMigrateContainerResponse(): MigrateContainerResponse {
+  return { update: undefined };
+}
+
+export const MigrateContainerResponse: MessageFns<MigrateContainerResponse> = {
+  encode(message: MigrateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.update !== undefined) {
+      MigrationUpdate.encode(message.update, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrateContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrateContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.update = MigrationUpdate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrateContainerResponse {
+    return { update: isSet(object.update) ? MigrationUpdate.fromJSON(object.update) : undefined };
+  },
+
+  toJSON(message: MigrateContainerResponse): unknown {
+    const obj: any = {};
+    if (message.update !== undefined) {
+      obj.update = MigrationUpdate.toJSON(message.update);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MigrateContainerResponse>, I>>(base?: I): MigrateContainerResponse {
+    return MigrateContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MigrateContainerResponse>, I>>(object: I): MigrateContainerResponse {
+    const message = createBaseMigrateContainerResponse();
+    message.update = (object.update !== undefined && object.update !== null)
+      ? MigrationUpdate.fromPartial(object.update)
+      : undefined;
     return message;
   },
 };
@@ -2477,6 +3063,75 @@ export const ListMigrationsResponse: MessageFns<ListMigrationsResponse> = {
   },
 };
 
+function createBaseImportImageRequest(): ImportImageRequest {
+  return { chunk: undefined };
+}
+
+export const ImportImageRequest: MessageFns<ImportImageRequest> = {
+  encode(message: ImportImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunk !== undefined) {
+      ImageChunk.encode(message.chunk, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunk = ImageChunk.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportImageRequest {
+    return { chunk: isSet(object.chunk) ? ImageChunk.fromJSON(object.chunk) : undefined };
+  },
+
+  toJSON(message: ImportImageRequest): unknown {
+    const obj: any = {};
+    if (message.chunk !== undefined) {
+      obj.chunk = ImageChunk.toJSON(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportImageRequest>, I>>(base?: I): ImportImageRequest {
+    return ImportImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportImageRequest>, I>>(object: I): ImportImageRequest {
+    const message = createBaseImportImageRequest();
+    message.chunk = (object.chunk !== undefined && object.chunk !== null)
+      ? ImageChunk.fromPartial(object.chunk)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseImportImageResponse(): ImportImageResponse {
   return { images: [] };
 }
@@ -2550,7 +3205,7 @@ export const ImportImageResponse: MessageFns<ImportImageResponse> = {
 export type RegistryServiceService = typeof RegistryServiceService;
 export const RegistryServiceService = {
   register: {
-    path: "/corral.v1.RegistryService/Register" as const,
+    path: "/corral.controller.v1.RegistryService/Register" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: RegisterRequest): Buffer => Buffer.from(RegisterRequest.encode(value).finish()),
@@ -2559,11 +3214,11 @@ export const RegistryServiceService = {
     responseDeserialize: (value: Buffer): RegisterResponse => RegisterResponse.decode(value),
   },
   reportUsage: {
-    path: "/corral.v1.RegistryService/ReportUsage" as const,
+    path: "/corral.controller.v1.RegistryService/ReportUsage" as const,
     requestStream: true as const,
     responseStream: false as const,
-    requestSerialize: (value: UsageReport): Buffer => Buffer.from(UsageReport.encode(value).finish()),
-    requestDeserialize: (value: Buffer): UsageReport => UsageReport.decode(value),
+    requestSerialize: (value: ReportUsageRequest): Buffer => Buffer.from(ReportUsageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReportUsageRequest => ReportUsageRequest.decode(value),
     responseSerialize: (value: ReportUsageResponse): Buffer => Buffer.from(ReportUsageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportUsageResponse => ReportUsageResponse.decode(value),
   },
@@ -2571,7 +3226,7 @@ export const RegistryServiceService = {
 
 export interface RegistryServiceServer extends UntypedServiceImplementation {
   register: handleUnaryCall<RegisterRequest, RegisterResponse>;
-  reportUsage: handleClientStreamingCall<UsageReport, ReportUsageResponse>;
+  reportUsage: handleClientStreamingCall<ReportUsageRequest, ReportUsageResponse>;
 }
 
 export interface RegistryServiceClient extends Client {
@@ -2592,25 +3247,25 @@ export interface RegistryServiceClient extends Client {
   ): ClientUnaryCall;
   reportUsage(
     callback: (error: ServiceError | null, response: ReportUsageResponse) => void,
-  ): ClientWritableStream<UsageReport>;
+  ): ClientWritableStream<ReportUsageRequest>;
   reportUsage(
     metadata: Metadata,
     callback: (error: ServiceError | null, response: ReportUsageResponse) => void,
-  ): ClientWritableStream<UsageReport>;
+  ): ClientWritableStream<ReportUsageRequest>;
   reportUsage(
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportUsageResponse) => void,
-  ): ClientWritableStream<UsageReport>;
+  ): ClientWritableStream<ReportUsageRequest>;
   reportUsage(
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportUsageResponse) => void,
-  ): ClientWritableStream<UsageReport>;
+  ): ClientWritableStream<ReportUsageRequest>;
 }
 
 export const RegistryServiceClient = makeGenericClientConstructor(
   RegistryServiceService,
-  "corral.v1.RegistryService",
+  "corral.controller.v1.RegistryService",
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): RegistryServiceClient;
   service: typeof RegistryServiceService;
@@ -2621,7 +3276,7 @@ export const RegistryServiceClient = makeGenericClientConstructor(
 export type ControllerServiceService = typeof ControllerServiceService;
 export const ControllerServiceService = {
   listHosts: {
-    path: "/corral.v1.ControllerService/ListHosts" as const,
+    path: "/corral.controller.v1.ControllerService/ListHosts" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: ListHostsRequest): Buffer => Buffer.from(ListHostsRequest.encode(value).finish()),
@@ -2630,88 +3285,101 @@ export const ControllerServiceService = {
     responseDeserialize: (value: Buffer): ListHostsResponse => ListHostsResponse.decode(value),
   },
   createContainer: {
-    path: "/corral.v1.ControllerService/CreateContainer" as const,
+    path: "/corral.controller.v1.ControllerService/CreateContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: CreateRequest): Buffer => Buffer.from(CreateRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): CreateRequest => CreateRequest.decode(value),
-    responseSerialize: (value: Container): Buffer => Buffer.from(Container.encode(value).finish()),
-    responseDeserialize: (value: Buffer): Container => Container.decode(value),
+    requestSerialize: (value: CreateContainerRequest): Buffer =>
+      Buffer.from(CreateContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateContainerRequest => CreateContainerRequest.decode(value),
+    responseSerialize: (value: CreateContainerResponse): Buffer =>
+      Buffer.from(CreateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateContainerResponse => CreateContainerResponse.decode(value),
   },
   listContainers: {
-    path: "/corral.v1.ControllerService/ListContainers" as const,
+    path: "/corral.controller.v1.ControllerService/ListContainers" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ListRequest): Buffer => Buffer.from(ListRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ListRequest => ListRequest.decode(value),
-    responseSerialize: (value: ListResponse): Buffer => Buffer.from(ListResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ListResponse => ListResponse.decode(value),
+    requestSerialize: (value: ListContainersRequest): Buffer =>
+      Buffer.from(ListContainersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListContainersRequest => ListContainersRequest.decode(value),
+    responseSerialize: (value: ListContainersResponse): Buffer =>
+      Buffer.from(ListContainersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListContainersResponse => ListContainersResponse.decode(value),
   },
   getContainer: {
-    path: "/corral.v1.ControllerService/GetContainer" as const,
+    path: "/corral.controller.v1.ControllerService/GetContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: NameRequest): Buffer => Buffer.from(NameRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): NameRequest => NameRequest.decode(value),
-    responseSerialize: (value: Container): Buffer => Buffer.from(Container.encode(value).finish()),
-    responseDeserialize: (value: Buffer): Container => Container.decode(value),
+    requestSerialize: (value: GetContainerRequest): Buffer => Buffer.from(GetContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetContainerRequest => GetContainerRequest.decode(value),
+    responseSerialize: (value: GetContainerResponse): Buffer =>
+      Buffer.from(GetContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetContainerResponse => GetContainerResponse.decode(value),
   },
   startContainer: {
-    path: "/corral.v1.ControllerService/StartContainer" as const,
+    path: "/corral.controller.v1.ControllerService/StartContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: NameRequest): Buffer => Buffer.from(NameRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): NameRequest => NameRequest.decode(value),
-    responseSerialize: (value: Container): Buffer => Buffer.from(Container.encode(value).finish()),
-    responseDeserialize: (value: Buffer): Container => Container.decode(value),
+    requestSerialize: (value: StartContainerRequest): Buffer =>
+      Buffer.from(StartContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartContainerRequest => StartContainerRequest.decode(value),
+    responseSerialize: (value: StartContainerResponse): Buffer =>
+      Buffer.from(StartContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartContainerResponse => StartContainerResponse.decode(value),
   },
   stopContainer: {
-    path: "/corral.v1.ControllerService/StopContainer" as const,
+    path: "/corral.controller.v1.ControllerService/StopContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: StopRequest): Buffer => Buffer.from(StopRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): StopRequest => StopRequest.decode(value),
-    responseSerialize: (value: Container): Buffer => Buffer.from(Container.encode(value).finish()),
-    responseDeserialize: (value: Buffer): Container => Container.decode(value),
+    requestSerialize: (value: StopContainerRequest): Buffer => Buffer.from(StopContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StopContainerRequest => StopContainerRequest.decode(value),
+    responseSerialize: (value: StopContainerResponse): Buffer =>
+      Buffer.from(StopContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StopContainerResponse => StopContainerResponse.decode(value),
   },
   removeContainer: {
-    path: "/corral.v1.ControllerService/RemoveContainer" as const,
+    path: "/corral.controller.v1.ControllerService/RemoveContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: RemoveRequest): Buffer => Buffer.from(RemoveRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): RemoveRequest => RemoveRequest.decode(value),
-    responseSerialize: (value: RemoveResponse): Buffer => Buffer.from(RemoveResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): RemoveResponse => RemoveResponse.decode(value),
+    requestSerialize: (value: RemoveContainerRequest): Buffer =>
+      Buffer.from(RemoveContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveContainerRequest => RemoveContainerRequest.decode(value),
+    responseSerialize: (value: RemoveContainerResponse): Buffer =>
+      Buffer.from(RemoveContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
   },
-  exec: {
-    path: "/corral.v1.ControllerService/Exec" as const,
+  execContainer: {
+    path: "/corral.controller.v1.ControllerService/ExecContainer" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: ExecRequest): Buffer => Buffer.from(ExecRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ExecRequest => ExecRequest.decode(value),
-    responseSerialize: (value: ExecOutput): Buffer => Buffer.from(ExecOutput.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ExecOutput => ExecOutput.decode(value),
+    requestSerialize: (value: ExecContainerRequest): Buffer => Buffer.from(ExecContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecContainerRequest => ExecContainerRequest.decode(value),
+    responseSerialize: (value: ExecContainerResponse): Buffer =>
+      Buffer.from(ExecContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecContainerResponse => ExecContainerResponse.decode(value),
   },
   setLimits: {
-    path: "/corral.v1.ControllerService/SetLimits" as const,
+    path: "/corral.controller.v1.ControllerService/SetLimits" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: SetRequest): Buffer => Buffer.from(SetRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): SetRequest => SetRequest.decode(value),
-    responseSerialize: (value: Container): Buffer => Buffer.from(Container.encode(value).finish()),
-    responseDeserialize: (value: Buffer): Container => Container.decode(value),
+    requestSerialize: (value: SetLimitsRequest): Buffer => Buffer.from(SetLimitsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetLimitsRequest => SetLimitsRequest.decode(value),
+    responseSerialize: (value: SetLimitsResponse): Buffer => Buffer.from(SetLimitsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetLimitsResponse => SetLimitsResponse.decode(value),
   },
-  migrate: {
-    path: "/corral.v1.ControllerService/Migrate" as const,
+  migrateContainer: {
+    path: "/corral.controller.v1.ControllerService/MigrateContainer" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: MigrateRequest): Buffer => Buffer.from(MigrateRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): MigrateRequest => MigrateRequest.decode(value),
-    responseSerialize: (value: MigrationUpdate): Buffer => Buffer.from(MigrationUpdate.encode(value).finish()),
-    responseDeserialize: (value: Buffer): MigrationUpdate => MigrationUpdate.decode(value),
+    requestSerialize: (value: MigrateContainerRequest): Buffer =>
+      Buffer.from(MigrateContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MigrateContainerRequest => MigrateContainerRequest.decode(value),
+    responseSerialize: (value: MigrateContainerResponse): Buffer =>
+      Buffer.from(MigrateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MigrateContainerResponse => MigrateContainerResponse.decode(value),
   },
   listMigrations: {
-    path: "/corral.v1.ControllerService/ListMigrations" as const,
+    path: "/corral.controller.v1.ControllerService/ListMigrations" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: ListMigrationsRequest): Buffer =>
@@ -2722,11 +3390,11 @@ export const ControllerServiceService = {
     responseDeserialize: (value: Buffer): ListMigrationsResponse => ListMigrationsResponse.decode(value),
   },
   importImage: {
-    path: "/corral.v1.ControllerService/ImportImage" as const,
+    path: "/corral.controller.v1.ControllerService/ImportImage" as const,
     requestStream: true as const,
     responseStream: false as const,
-    requestSerialize: (value: ImageChunk): Buffer => Buffer.from(ImageChunk.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ImageChunk => ImageChunk.decode(value),
+    requestSerialize: (value: ImportImageRequest): Buffer => Buffer.from(ImportImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportImageRequest => ImportImageRequest.decode(value),
     responseSerialize: (value: ImportImageResponse): Buffer => Buffer.from(ImportImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ImportImageResponse => ImportImageResponse.decode(value),
   },
@@ -2734,17 +3402,17 @@ export const ControllerServiceService = {
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
   listHosts: handleUnaryCall<ListHostsRequest, ListHostsResponse>;
-  createContainer: handleUnaryCall<CreateRequest, Container>;
-  listContainers: handleUnaryCall<ListRequest, ListResponse>;
-  getContainer: handleUnaryCall<NameRequest, Container>;
-  startContainer: handleUnaryCall<NameRequest, Container>;
-  stopContainer: handleUnaryCall<StopRequest, Container>;
-  removeContainer: handleUnaryCall<RemoveRequest, RemoveResponse>;
-  exec: handleServerStreamingCall<ExecRequest, ExecOutput>;
-  setLimits: handleUnaryCall<SetRequest, Container>;
-  migrate: handleServerStreamingCall<MigrateRequest, MigrationUpdate>;
+  createContainer: handleUnaryCall<CreateContainerRequest, CreateContainerResponse>;
+  listContainers: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
+  getContainer: handleUnaryCall<GetContainerRequest, GetContainerResponse>;
+  startContainer: handleUnaryCall<StartContainerRequest, StartContainerResponse>;
+  stopContainer: handleUnaryCall<StopContainerRequest, StopContainerResponse>;
+  removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
+  execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
+  setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
+  migrateContainer: handleServerStreamingCall<MigrateContainerRequest, MigrateContainerResponse>;
   listMigrations: handleUnaryCall<ListMigrationsRequest, ListMigrationsResponse>;
-  importImage: handleClientStreamingCall<ImageChunk, ImportImageResponse>;
+  importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -2764,115 +3432,128 @@ export interface ControllerServiceClient extends Client {
     callback: (error: ServiceError | null, response: ListHostsResponse) => void,
   ): ClientUnaryCall;
   createContainer(
-    request: CreateRequest,
-    callback: (error: ServiceError | null, response: Container) => void,
+    request: CreateContainerRequest,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
   createContainer(
-    request: CreateRequest,
+    request: CreateContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: Container) => void,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
   createContainer(
-    request: CreateRequest,
+    request: CreateContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: Container) => void,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
   listContainers(
-    request: ListRequest,
-    callback: (error: ServiceError | null, response: ListResponse) => void,
+    request: ListContainersRequest,
+    callback: (error: ServiceError | null, response: ListContainersResponse) => void,
   ): ClientUnaryCall;
   listContainers(
-    request: ListRequest,
+    request: ListContainersRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ListResponse) => void,
+    callback: (error: ServiceError | null, response: ListContainersResponse) => void,
   ): ClientUnaryCall;
   listContainers(
-    request: ListRequest,
+    request: ListContainersRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ListResponse) => void,
+    callback: (error: ServiceError | null, response: ListContainersResponse) => void,
   ): ClientUnaryCall;
   getContainer(
-    request: NameRequest,
-    callback: (error: ServiceError | null, response: Container) => void,
+    request: GetContainerRequest,
+    callback: (error: ServiceError | null, response: GetContainerResponse) => void,
   ): ClientUnaryCall;
   getContainer(
-    request: NameRequest,
+    request: GetContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: Container) => void,
+    callback: (error: ServiceError | null, response: GetContainerResponse) => void,
   ): ClientUnaryCall;
   getContainer(
-    request: NameRequest,
+    request: GetContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: Container) => void,
+    callback: (error: ServiceError | null, response: GetContainerResponse) => void,
   ): ClientUnaryCall;
   startContainer(
-    request: NameRequest,
-    callback: (error: ServiceError | null, response: Container) => void,
+    request: StartContainerRequest,
+    callback: (error: ServiceError | null, response: StartContainerResponse) => void,
   ): ClientUnaryCall;
   startContainer(
-    request: NameRequest,
+    request: StartContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: Container) => void,
+    callback: (error: ServiceError | null, response: StartContainerResponse) => void,
   ): ClientUnaryCall;
   startContainer(
-    request: NameRequest,
+    request: StartContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: Container) => void,
+    callback: (error: ServiceError | null, response: StartContainerResponse) => void,
   ): ClientUnaryCall;
   stopContainer(
-    request: StopRequest,
-    callback: (error: ServiceError | null, response: Container) => void,
+    request: StopContainerRequest,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
   ): ClientUnaryCall;
   stopContainer(
-    request: StopRequest,
+    request: StopContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: Container) => void,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
   ): ClientUnaryCall;
   stopContainer(
-    request: StopRequest,
+    request: StopContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: Container) => void,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
   ): ClientUnaryCall;
   removeContainer(
-    request: RemoveRequest,
-    callback: (error: ServiceError | null, response: RemoveResponse) => void,
+    request: RemoveContainerRequest,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
   removeContainer(
-    request: RemoveRequest,
+    request: RemoveContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: RemoveResponse) => void,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
   removeContainer(
-    request: RemoveRequest,
+    request: RemoveContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RemoveResponse) => void,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
-  exec(request: ExecRequest, options?: Partial<CallOptions>): ClientReadableStream<ExecOutput>;
-  exec(request: ExecRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ExecOutput>;
-  setLimits(request: SetRequest, callback: (error: ServiceError | null, response: Container) => void): ClientUnaryCall;
-  setLimits(
-    request: SetRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: Container) => void,
-  ): ClientUnaryCall;
-  setLimits(
-    request: SetRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: Container) => void,
-  ): ClientUnaryCall;
-  migrate(request: MigrateRequest, options?: Partial<CallOptions>): ClientReadableStream<MigrationUpdate>;
-  migrate(
-    request: MigrateRequest,
+  execContainer(
+    request: ExecContainerRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExecContainerResponse>;
+  execContainer(
+    request: ExecContainerRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<MigrationUpdate>;
+  ): ClientReadableStream<ExecContainerResponse>;
+  setLimits(
+    request: SetLimitsRequest,
+    callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
+  ): ClientUnaryCall;
+  setLimits(
+    request: SetLimitsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
+  ): ClientUnaryCall;
+  setLimits(
+    request: SetLimitsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
+  ): ClientUnaryCall;
+  migrateContainer(
+    request: MigrateContainerRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<MigrateContainerResponse>;
+  migrateContainer(
+    request: MigrateContainerRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<MigrateContainerResponse>;
   listMigrations(
     request: ListMigrationsRequest,
     callback: (error: ServiceError | null, response: ListMigrationsResponse) => void,
@@ -2890,25 +3571,25 @@ export interface ControllerServiceClient extends Client {
   ): ClientUnaryCall;
   importImage(
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
-  ): ClientWritableStream<ImageChunk>;
+  ): ClientWritableStream<ImportImageRequest>;
   importImage(
     metadata: Metadata,
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
-  ): ClientWritableStream<ImageChunk>;
+  ): ClientWritableStream<ImportImageRequest>;
   importImage(
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
-  ): ClientWritableStream<ImageChunk>;
+  ): ClientWritableStream<ImportImageRequest>;
   importImage(
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
-  ): ClientWritableStream<ImageChunk>;
+  ): ClientWritableStream<ImportImageRequest>;
 }
 
 export const ControllerServiceClient = makeGenericClientConstructor(
   ControllerServiceService,
-  "corral.v1.ControllerService",
+  "corral.controller.v1.ControllerService",
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ControllerServiceClient;
   service: typeof ControllerServiceService;

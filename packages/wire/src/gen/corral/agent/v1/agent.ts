@@ -2,7 +2,7 @@
 // versions:
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
-// source: corral/v1/agent.proto
+// source: corral/agent/v1/agent.proto
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
@@ -22,13 +22,17 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ContainerSpec, ContainerStatus, ExecOutput, HostInfo, ImageChunk, ImageInfo, Limits } from "./types.js";
+import { ContainerSpec, ContainerStatus, ExecOutput, HostInfo, ImageChunk, ImageInfo, Limits } from "../../v1/types.js";
 
-export const protobufPackage = "corral.v1";
+export const protobufPackage = "corral.agent.v1";
 
-export const protobufFileName = "corral/v1/agent.proto";
+export const protobufFileName = "corral/agent/v1/agent.proto";
 
 export interface GetHostInfoRequest {
+}
+
+export interface GetHostInfoResponse {
+  host: HostInfo | undefined;
 }
 
 export interface ContainerRef {
@@ -40,12 +44,40 @@ export interface CreateContainerRequest {
   spec: ContainerSpec | undefined;
 }
 
+export interface CreateContainerResponse {
+  status: ContainerStatus | undefined;
+}
+
+export interface StartContainerRequest {
+  ref: ContainerRef | undefined;
+}
+
+export interface StartContainerResponse {
+  status: ContainerStatus | undefined;
+}
+
 export interface StopContainerRequest {
   ref: ContainerRef | undefined;
   timeoutSeconds: number;
 }
 
-export interface DeleteContainerResponse {
+export interface StopContainerResponse {
+  status: ContainerStatus | undefined;
+}
+
+export interface RemoveContainerRequest {
+  ref: ContainerRef | undefined;
+}
+
+export interface RemoveContainerResponse {
+}
+
+export interface InspectContainerRequest {
+  ref: ContainerRef | undefined;
+}
+
+export interface InspectContainerResponse {
+  status: ContainerStatus | undefined;
 }
 
 export interface ListContainersRequest {
@@ -63,9 +95,25 @@ export interface ExecContainerRequest {
   env: string[];
 }
 
+export interface ExecContainerResponse {
+  output: ExecOutput | undefined;
+}
+
 export interface SetLimitsRequest {
   ref: ContainerRef | undefined;
   limits: Limits | undefined;
+}
+
+export interface SetLimitsResponse {
+  status: ContainerStatus | undefined;
+}
+
+export interface ImportImageRequest {
+  chunk: ImageChunk | undefined;
+}
+
+export interface ImportImageResponse {
+  image: ImageInfo | undefined;
 }
 
 export interface PrepareReceiveRequest {
@@ -81,7 +129,7 @@ export interface PrepareReceiveRequest {
 export interface PrepareReceiveResponse {
 }
 
-export interface ArchiveChunk {
+export interface ReceiveArchiveRequest {
   kind: { $case: "header"; value: TransferHeader } | { $case: "data"; value: Buffer } | {
     $case: "trailer";
     value: TransferTrailer;
@@ -114,6 +162,10 @@ export interface CommitReceiveRequest {
   token: string;
 }
 
+export interface CommitReceiveResponse {
+  status: ContainerStatus | undefined;
+}
+
 export interface AbortReceiveRequest {
   token: string;
   /** when set, a committed container of this name made by the token is removed too */
@@ -132,7 +184,7 @@ export interface SendArchiveRequest {
   compression: string;
 }
 
-export interface TransferProgress {
+export interface SendArchiveResponse {
   /** archive bytes sent so far */
   bytes: number;
   /** estimate from the tree size */
@@ -190,6 +242,73 @@ export const GetHostInfoRequest: MessageFns<GetHostInfoRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<GetHostInfoRequest>, I>>(_: I): GetHostInfoRequest {
     const message = createBaseGetHostInfoRequest();
+    return message;
+  },
+};
+
+function createBaseGetHostInfoResponse(): GetHostInfoResponse {
+  return { host: undefined };
+}
+
+export const GetHostInfoResponse: MessageFns<GetHostInfoResponse> = {
+  encode(message: GetHostInfoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== undefined) {
+      HostInfo.encode(message.host, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetHostInfoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetHostInfoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = HostInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetHostInfoResponse {
+    return { host: isSet(object.host) ? HostInfo.fromJSON(object.host) : undefined };
+  },
+
+  toJSON(message: GetHostInfoResponse): unknown {
+    const obj: any = {};
+    if (message.host !== undefined) {
+      obj.host = HostInfo.toJSON(message.host);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetHostInfoResponse>, I>>(base?: I): GetHostInfoResponse {
+    return GetHostInfoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetHostInfoResponse>, I>>(object: I): GetHostInfoResponse {
+    const message = createBaseGetHostInfoResponse();
+    message.host = (object.host !== undefined && object.host !== null) ? HostInfo.fromPartial(object.host) : undefined;
     return message;
   },
 };
@@ -348,6 +467,211 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
   },
 };
 
+function createBaseCreateContainerResponse(): CreateContainerResponse {
+  return { status: undefined };
+}
+
+export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
+  encode(message: CreateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      ContainerStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = ContainerStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateContainerResponse {
+    return { status: isSet(object.status) ? ContainerStatus.fromJSON(object.status) : undefined };
+  },
+
+  toJSON(message: CreateContainerResponse): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = ContainerStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateContainerResponse>, I>>(base?: I): CreateContainerResponse {
+    return CreateContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateContainerResponse>, I>>(object: I): CreateContainerResponse {
+    const message = createBaseCreateContainerResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? ContainerStatus.fromPartial(object.status)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStartContainerRequest(): StartContainerRequest {
+  return { ref: undefined };
+}
+
+export const StartContainerRequest: MessageFns<StartContainerRequest> = {
+  encode(message: StartContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ContainerRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartContainerRequest {
+    return { ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined };
+  },
+
+  toJSON(message: StartContainerRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ContainerRef.toJSON(message.ref);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartContainerRequest>, I>>(base?: I): StartContainerRequest {
+    return StartContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartContainerRequest>, I>>(object: I): StartContainerRequest {
+    const message = createBaseStartContainerRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
+    return message;
+  },
+};
+
+function createBaseStartContainerResponse(): StartContainerResponse {
+  return { status: undefined };
+}
+
+export const StartContainerResponse: MessageFns<StartContainerResponse> = {
+  encode(message: StartContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      ContainerStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = ContainerStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartContainerResponse {
+    return { status: isSet(object.status) ? ContainerStatus.fromJSON(object.status) : undefined };
+  },
+
+  toJSON(message: StartContainerResponse): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = ContainerStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartContainerResponse>, I>>(base?: I): StartContainerResponse {
+    return StartContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartContainerResponse>, I>>(object: I): StartContainerResponse {
+    const message = createBaseStartContainerResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? ContainerStatus.fromPartial(object.status)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseStopContainerRequest(): StopContainerRequest {
   return { ref: undefined, timeoutSeconds: 0 };
 }
@@ -437,16 +761,19 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
   },
 };
 
-function createBaseDeleteContainerResponse(): DeleteContainerResponse {
-  return {};
+function createBaseStopContainerResponse(): StopContainerResponse {
+  return { status: undefined };
 }
 
-export const DeleteContainerResponse: MessageFns<DeleteContainerResponse> = {
-  encode(_: DeleteContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const StopContainerResponse: MessageFns<StopContainerResponse> = {
+  encode(message: StopContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      ContainerStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): DeleteContainerResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): StopContainerResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -455,7 +782,140 @@ export const DeleteContainerResponse: MessageFns<DeleteContainerResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseDeleteContainerResponse();
+      const message = createBaseStopContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = ContainerStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StopContainerResponse {
+    return { status: isSet(object.status) ? ContainerStatus.fromJSON(object.status) : undefined };
+  },
+
+  toJSON(message: StopContainerResponse): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = ContainerStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopContainerResponse>, I>>(base?: I): StopContainerResponse {
+    return StopContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopContainerResponse>, I>>(object: I): StopContainerResponse {
+    const message = createBaseStopContainerResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? ContainerStatus.fromPartial(object.status)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveContainerRequest(): RemoveContainerRequest {
+  return { ref: undefined };
+}
+
+export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
+  encode(message: RemoveContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ContainerRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveContainerRequest {
+    return { ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined };
+  },
+
+  toJSON(message: RemoveContainerRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ContainerRef.toJSON(message.ref);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveContainerRequest>, I>>(base?: I): RemoveContainerRequest {
+    return RemoveContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveContainerRequest>, I>>(object: I): RemoveContainerRequest {
+    const message = createBaseRemoveContainerRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveContainerResponse(): RemoveContainerResponse {
+  return {};
+}
+
+export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
+  encode(_: RemoveContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveContainerResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -471,20 +931,156 @@ export const DeleteContainerResponse: MessageFns<DeleteContainerResponse> = {
     }
   },
 
-  fromJSON(_: any): DeleteContainerResponse {
+  fromJSON(_: any): RemoveContainerResponse {
     return {};
   },
 
-  toJSON(_: DeleteContainerResponse): unknown {
+  toJSON(_: RemoveContainerResponse): unknown {
     const obj: any = {};
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<DeleteContainerResponse>, I>>(base?: I): DeleteContainerResponse {
-    return DeleteContainerResponse.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<RemoveContainerResponse>, I>>(base?: I): RemoveContainerResponse {
+    return RemoveContainerResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<DeleteContainerResponse>, I>>(_: I): DeleteContainerResponse {
-    const message = createBaseDeleteContainerResponse();
+  fromPartial<I extends Exact<DeepPartial<RemoveContainerResponse>, I>>(_: I): RemoveContainerResponse {
+    const message = createBaseRemoveContainerResponse();
+    return message;
+  },
+};
+
+function createBaseInspectContainerRequest(): InspectContainerRequest {
+  return { ref: undefined };
+}
+
+export const InspectContainerRequest: MessageFns<InspectContainerRequest> = {
+  encode(message: InspectContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ContainerRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectContainerRequest {
+    return { ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined };
+  },
+
+  toJSON(message: InspectContainerRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ContainerRef.toJSON(message.ref);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InspectContainerRequest>, I>>(base?: I): InspectContainerRequest {
+    return InspectContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InspectContainerRequest>, I>>(object: I): InspectContainerRequest {
+    const message = createBaseInspectContainerRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
+    return message;
+  },
+};
+
+function createBaseInspectContainerResponse(): InspectContainerResponse {
+  return { status: undefined };
+}
+
+export const InspectContainerResponse: MessageFns<InspectContainerResponse> = {
+  encode(message: InspectContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      ContainerStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = ContainerStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectContainerResponse {
+    return { status: isSet(object.status) ? ContainerStatus.fromJSON(object.status) : undefined };
+  },
+
+  toJSON(message: InspectContainerResponse): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = ContainerStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InspectContainerResponse>, I>>(base?: I): InspectContainerResponse {
+    return InspectContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InspectContainerResponse>, I>>(object: I): InspectContainerResponse {
+    const message = createBaseInspectContainerResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? ContainerStatus.fromPartial(object.status)
+      : undefined;
     return message;
   },
 };
@@ -728,6 +1324,75 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
   },
 };
 
+function createBaseExecContainerResponse(): ExecContainerResponse {
+  return { output: undefined };
+}
+
+export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
+  encode(message: ExecContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.output !== undefined) {
+      ExecOutput.encode(message.output, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.output = ExecOutput.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerResponse {
+    return { output: isSet(object.output) ? ExecOutput.fromJSON(object.output) : undefined };
+  },
+
+  toJSON(message: ExecContainerResponse): unknown {
+    const obj: any = {};
+    if (message.output !== undefined) {
+      obj.output = ExecOutput.toJSON(message.output);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecContainerResponse>, I>>(base?: I): ExecContainerResponse {
+    return ExecContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecContainerResponse>, I>>(object: I): ExecContainerResponse {
+    const message = createBaseExecContainerResponse();
+    message.output = (object.output !== undefined && object.output !== null)
+      ? ExecOutput.fromPartial(object.output)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseSetLimitsRequest(): SetLimitsRequest {
   return { ref: undefined, limits: undefined };
 }
@@ -810,6 +1475,213 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
     message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
     message.limits = (object.limits !== undefined && object.limits !== null)
       ? Limits.fromPartial(object.limits)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSetLimitsResponse(): SetLimitsResponse {
+  return { status: undefined };
+}
+
+export const SetLimitsResponse: MessageFns<SetLimitsResponse> = {
+  encode(message: SetLimitsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      ContainerStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLimitsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetLimitsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = ContainerStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetLimitsResponse {
+    return { status: isSet(object.status) ? ContainerStatus.fromJSON(object.status) : undefined };
+  },
+
+  toJSON(message: SetLimitsResponse): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = ContainerStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetLimitsResponse>, I>>(base?: I): SetLimitsResponse {
+    return SetLimitsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetLimitsResponse>, I>>(object: I): SetLimitsResponse {
+    const message = createBaseSetLimitsResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? ContainerStatus.fromPartial(object.status)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseImportImageRequest(): ImportImageRequest {
+  return { chunk: undefined };
+}
+
+export const ImportImageRequest: MessageFns<ImportImageRequest> = {
+  encode(message: ImportImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunk !== undefined) {
+      ImageChunk.encode(message.chunk, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunk = ImageChunk.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportImageRequest {
+    return { chunk: isSet(object.chunk) ? ImageChunk.fromJSON(object.chunk) : undefined };
+  },
+
+  toJSON(message: ImportImageRequest): unknown {
+    const obj: any = {};
+    if (message.chunk !== undefined) {
+      obj.chunk = ImageChunk.toJSON(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportImageRequest>, I>>(base?: I): ImportImageRequest {
+    return ImportImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportImageRequest>, I>>(object: I): ImportImageRequest {
+    const message = createBaseImportImageRequest();
+    message.chunk = (object.chunk !== undefined && object.chunk !== null)
+      ? ImageChunk.fromPartial(object.chunk)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseImportImageResponse(): ImportImageResponse {
+  return { image: undefined };
+}
+
+export const ImportImageResponse: MessageFns<ImportImageResponse> = {
+  encode(message: ImportImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== undefined) {
+      ImageInfo.encode(message.image, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = ImageInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportImageResponse {
+    return { image: isSet(object.image) ? ImageInfo.fromJSON(object.image) : undefined };
+  },
+
+  toJSON(message: ImportImageResponse): unknown {
+    const obj: any = {};
+    if (message.image !== undefined) {
+      obj.image = ImageInfo.toJSON(message.image);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportImageResponse>, I>>(base?: I): ImportImageResponse {
+    return ImportImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportImageResponse>, I>>(object: I): ImportImageResponse {
+    const message = createBaseImportImageResponse();
+    message.image = (object.image !== undefined && object.image !== null)
+      ? ImageInfo.fromPartial(object.image)
       : undefined;
     return message;
   },
@@ -988,12 +1860,12 @@ export const PrepareReceiveResponse: MessageFns<PrepareReceiveResponse> = {
   },
 };
 
-function createBaseArchiveChunk(): ArchiveChunk {
+function createBaseReceiveArchiveRequest(): ReceiveArchiveRequest {
   return { kind: undefined };
 }
 
-export const ArchiveChunk: MessageFns<ArchiveChunk> = {
-  encode(message: ArchiveChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ReceiveArchiveRequest: MessageFns<ReceiveArchiveRequest> = {
+  encode(message: ReceiveArchiveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     switch (message.kind?.$case) {
       case "header":
         TransferHeader.encode(message.kind.value, writer.uint32(10).fork()).join();
@@ -1008,7 +1880,7 @@ export const ArchiveChunk: MessageFns<ArchiveChunk> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ArchiveChunk {
+  decode(input: BinaryReader | Uint8Array, length?: number): ReceiveArchiveRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1017,7 +1889,7 @@ export const ArchiveChunk: MessageFns<ArchiveChunk> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseArchiveChunk();
+      const message = createBaseReceiveArchiveRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1057,7 +1929,7 @@ export const ArchiveChunk: MessageFns<ArchiveChunk> = {
     }
   },
 
-  fromJSON(object: any): ArchiveChunk {
+  fromJSON(object: any): ReceiveArchiveRequest {
     return {
       kind: isSet(object.header)
         ? { $case: "header", value: TransferHeader.fromJSON(object.header) }
@@ -1069,7 +1941,7 @@ export const ArchiveChunk: MessageFns<ArchiveChunk> = {
     };
   },
 
-  toJSON(message: ArchiveChunk): unknown {
+  toJSON(message: ReceiveArchiveRequest): unknown {
     const obj: any = {};
     if (message.kind?.$case === "header") {
       obj.header = TransferHeader.toJSON(message.kind.value);
@@ -1081,11 +1953,11 @@ export const ArchiveChunk: MessageFns<ArchiveChunk> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ArchiveChunk>, I>>(base?: I): ArchiveChunk {
-    return ArchiveChunk.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ReceiveArchiveRequest>, I>>(base?: I): ReceiveArchiveRequest {
+    return ReceiveArchiveRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ArchiveChunk>, I>>(object: I): ArchiveChunk {
-    const message = createBaseArchiveChunk();
+  fromPartial<I extends Exact<DeepPartial<ReceiveArchiveRequest>, I>>(object: I): ReceiveArchiveRequest {
+    const message = createBaseReceiveArchiveRequest();
     switch (object.kind?.$case) {
       case "header": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
@@ -1508,6 +2380,75 @@ export const CommitReceiveRequest: MessageFns<CommitReceiveRequest> = {
   },
 };
 
+function createBaseCommitReceiveResponse(): CommitReceiveResponse {
+  return { status: undefined };
+}
+
+export const CommitReceiveResponse: MessageFns<CommitReceiveResponse> = {
+  encode(message: CommitReceiveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== undefined) {
+      ContainerStatus.encode(message.status, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitReceiveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitReceiveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = ContainerStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitReceiveResponse {
+    return { status: isSet(object.status) ? ContainerStatus.fromJSON(object.status) : undefined };
+  },
+
+  toJSON(message: CommitReceiveResponse): unknown {
+    const obj: any = {};
+    if (message.status !== undefined) {
+      obj.status = ContainerStatus.toJSON(message.status);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitReceiveResponse>, I>>(base?: I): CommitReceiveResponse {
+    return CommitReceiveResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitReceiveResponse>, I>>(object: I): CommitReceiveResponse {
+    const message = createBaseCommitReceiveResponse();
+    message.status = (object.status !== undefined && object.status !== null)
+      ? ContainerStatus.fromPartial(object.status)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseAbortReceiveRequest(): AbortReceiveRequest {
   return { token: "", ref: undefined };
 }
@@ -1807,12 +2748,12 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
   },
 };
 
-function createBaseTransferProgress(): TransferProgress {
+function createBaseSendArchiveResponse(): SendArchiveResponse {
   return { bytes: 0, totalBytes: 0, done: false, sha256: "" };
 }
 
-export const TransferProgress: MessageFns<TransferProgress> = {
-  encode(message: TransferProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const SendArchiveResponse: MessageFns<SendArchiveResponse> = {
+  encode(message: SendArchiveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.bytes !== 0) {
       writer.uint32(8).uint64(message.bytes);
     }
@@ -1828,7 +2769,7 @@ export const TransferProgress: MessageFns<TransferProgress> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): TransferProgress {
+  decode(input: BinaryReader | Uint8Array, length?: number): SendArchiveResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1837,7 +2778,7 @@ export const TransferProgress: MessageFns<TransferProgress> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTransferProgress();
+      const message = createBaseSendArchiveResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1885,7 +2826,7 @@ export const TransferProgress: MessageFns<TransferProgress> = {
     }
   },
 
-  fromJSON(object: any): TransferProgress {
+  fromJSON(object: any): SendArchiveResponse {
     return {
       bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
       totalBytes: isSet(object.totalBytes)
@@ -1898,7 +2839,7 @@ export const TransferProgress: MessageFns<TransferProgress> = {
     };
   },
 
-  toJSON(message: TransferProgress): unknown {
+  toJSON(message: SendArchiveResponse): unknown {
     const obj: any = {};
     if (message.bytes !== 0) {
       obj.bytes = Math.round(message.bytes);
@@ -1915,11 +2856,11 @@ export const TransferProgress: MessageFns<TransferProgress> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TransferProgress>, I>>(base?: I): TransferProgress {
-    return TransferProgress.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<SendArchiveResponse>, I>>(base?: I): SendArchiveResponse {
+    return SendArchiveResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<TransferProgress>, I>>(object: I): TransferProgress {
-    const message = createBaseTransferProgress();
+  fromPartial<I extends Exact<DeepPartial<SendArchiveResponse>, I>>(object: I): SendArchiveResponse {
+    const message = createBaseSendArchiveResponse();
     message.bytes = object.bytes ?? 0;
     message.totalBytes = object.totalBytes ?? 0;
     message.done = object.done ?? false;
@@ -1932,63 +2873,70 @@ export const TransferProgress: MessageFns<TransferProgress> = {
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
   getHostInfo: {
-    path: "/corral.v1.AgentService/GetHostInfo" as const,
+    path: "/corral.agent.v1.AgentService/GetHostInfo" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: GetHostInfoRequest): Buffer => Buffer.from(GetHostInfoRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): GetHostInfoRequest => GetHostInfoRequest.decode(value),
-    responseSerialize: (value: HostInfo): Buffer => Buffer.from(HostInfo.encode(value).finish()),
-    responseDeserialize: (value: Buffer): HostInfo => HostInfo.decode(value),
+    responseSerialize: (value: GetHostInfoResponse): Buffer => Buffer.from(GetHostInfoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetHostInfoResponse => GetHostInfoResponse.decode(value),
   },
   createContainer: {
-    path: "/corral.v1.AgentService/CreateContainer" as const,
+    path: "/corral.agent.v1.AgentService/CreateContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: CreateContainerRequest): Buffer =>
       Buffer.from(CreateContainerRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): CreateContainerRequest => CreateContainerRequest.decode(value),
-    responseSerialize: (value: ContainerStatus): Buffer => Buffer.from(ContainerStatus.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ContainerStatus => ContainerStatus.decode(value),
+    responseSerialize: (value: CreateContainerResponse): Buffer =>
+      Buffer.from(CreateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateContainerResponse => CreateContainerResponse.decode(value),
   },
   startContainer: {
-    path: "/corral.v1.AgentService/StartContainer" as const,
+    path: "/corral.agent.v1.AgentService/StartContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ContainerRef): Buffer => Buffer.from(ContainerRef.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ContainerRef => ContainerRef.decode(value),
-    responseSerialize: (value: ContainerStatus): Buffer => Buffer.from(ContainerStatus.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ContainerStatus => ContainerStatus.decode(value),
+    requestSerialize: (value: StartContainerRequest): Buffer =>
+      Buffer.from(StartContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartContainerRequest => StartContainerRequest.decode(value),
+    responseSerialize: (value: StartContainerResponse): Buffer =>
+      Buffer.from(StartContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartContainerResponse => StartContainerResponse.decode(value),
   },
   stopContainer: {
-    path: "/corral.v1.AgentService/StopContainer" as const,
+    path: "/corral.agent.v1.AgentService/StopContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: StopContainerRequest): Buffer => Buffer.from(StopContainerRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): StopContainerRequest => StopContainerRequest.decode(value),
-    responseSerialize: (value: ContainerStatus): Buffer => Buffer.from(ContainerStatus.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ContainerStatus => ContainerStatus.decode(value),
+    responseSerialize: (value: StopContainerResponse): Buffer =>
+      Buffer.from(StopContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StopContainerResponse => StopContainerResponse.decode(value),
   },
-  deleteContainer: {
-    path: "/corral.v1.AgentService/DeleteContainer" as const,
+  removeContainer: {
+    path: "/corral.agent.v1.AgentService/RemoveContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ContainerRef): Buffer => Buffer.from(ContainerRef.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ContainerRef => ContainerRef.decode(value),
-    responseSerialize: (value: DeleteContainerResponse): Buffer =>
-      Buffer.from(DeleteContainerResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): DeleteContainerResponse => DeleteContainerResponse.decode(value),
+    requestSerialize: (value: RemoveContainerRequest): Buffer =>
+      Buffer.from(RemoveContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveContainerRequest => RemoveContainerRequest.decode(value),
+    responseSerialize: (value: RemoveContainerResponse): Buffer =>
+      Buffer.from(RemoveContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
   },
   inspectContainer: {
-    path: "/corral.v1.AgentService/InspectContainer" as const,
+    path: "/corral.agent.v1.AgentService/InspectContainer" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ContainerRef): Buffer => Buffer.from(ContainerRef.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ContainerRef => ContainerRef.decode(value),
-    responseSerialize: (value: ContainerStatus): Buffer => Buffer.from(ContainerStatus.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ContainerStatus => ContainerStatus.decode(value),
+    requestSerialize: (value: InspectContainerRequest): Buffer =>
+      Buffer.from(InspectContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectContainerRequest => InspectContainerRequest.decode(value),
+    responseSerialize: (value: InspectContainerResponse): Buffer =>
+      Buffer.from(InspectContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InspectContainerResponse => InspectContainerResponse.decode(value),
   },
   listContainers: {
-    path: "/corral.v1.AgentService/ListContainers" as const,
+    path: "/corral.agent.v1.AgentService/ListContainers" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: ListContainersRequest): Buffer =>
@@ -1999,38 +2947,39 @@ export const AgentServiceService = {
     responseDeserialize: (value: Buffer): ListContainersResponse => ListContainersResponse.decode(value),
   },
   execContainer: {
-    path: "/corral.v1.AgentService/ExecContainer" as const,
+    path: "/corral.agent.v1.AgentService/ExecContainer" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: ExecContainerRequest): Buffer => Buffer.from(ExecContainerRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ExecContainerRequest => ExecContainerRequest.decode(value),
-    responseSerialize: (value: ExecOutput): Buffer => Buffer.from(ExecOutput.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ExecOutput => ExecOutput.decode(value),
+    responseSerialize: (value: ExecContainerResponse): Buffer =>
+      Buffer.from(ExecContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecContainerResponse => ExecContainerResponse.decode(value),
   },
   setLimits: {
-    path: "/corral.v1.AgentService/SetLimits" as const,
+    path: "/corral.agent.v1.AgentService/SetLimits" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: SetLimitsRequest): Buffer => Buffer.from(SetLimitsRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): SetLimitsRequest => SetLimitsRequest.decode(value),
-    responseSerialize: (value: ContainerStatus): Buffer => Buffer.from(ContainerStatus.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ContainerStatus => ContainerStatus.decode(value),
+    responseSerialize: (value: SetLimitsResponse): Buffer => Buffer.from(SetLimitsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetLimitsResponse => SetLimitsResponse.decode(value),
   },
   importImage: {
-    path: "/corral.v1.AgentService/ImportImage" as const,
+    path: "/corral.agent.v1.AgentService/ImportImage" as const,
     requestStream: true as const,
     responseStream: false as const,
-    requestSerialize: (value: ImageChunk): Buffer => Buffer.from(ImageChunk.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ImageChunk => ImageChunk.decode(value),
-    responseSerialize: (value: ImageInfo): Buffer => Buffer.from(ImageInfo.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ImageInfo => ImageInfo.decode(value),
+    requestSerialize: (value: ImportImageRequest): Buffer => Buffer.from(ImportImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportImageRequest => ImportImageRequest.decode(value),
+    responseSerialize: (value: ImportImageResponse): Buffer => Buffer.from(ImportImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImportImageResponse => ImportImageResponse.decode(value),
   },
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).
    */
   prepareReceive: {
-    path: "/corral.v1.AgentService/PrepareReceive" as const,
+    path: "/corral.agent.v1.AgentService/PrepareReceive" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: PrepareReceiveRequest): Buffer =>
@@ -2041,26 +2990,28 @@ export const AgentServiceService = {
     responseDeserialize: (value: Buffer): PrepareReceiveResponse => PrepareReceiveResponse.decode(value),
   },
   receiveArchive: {
-    path: "/corral.v1.AgentService/ReceiveArchive" as const,
+    path: "/corral.agent.v1.AgentService/ReceiveArchive" as const,
     requestStream: true as const,
     responseStream: false as const,
-    requestSerialize: (value: ArchiveChunk): Buffer => Buffer.from(ArchiveChunk.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ArchiveChunk => ArchiveChunk.decode(value),
+    requestSerialize: (value: ReceiveArchiveRequest): Buffer =>
+      Buffer.from(ReceiveArchiveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReceiveArchiveRequest => ReceiveArchiveRequest.decode(value),
     responseSerialize: (value: ReceiveArchiveResponse): Buffer =>
       Buffer.from(ReceiveArchiveResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReceiveArchiveResponse => ReceiveArchiveResponse.decode(value),
   },
   commitReceive: {
-    path: "/corral.v1.AgentService/CommitReceive" as const,
+    path: "/corral.agent.v1.AgentService/CommitReceive" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: CommitReceiveRequest): Buffer => Buffer.from(CommitReceiveRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): CommitReceiveRequest => CommitReceiveRequest.decode(value),
-    responseSerialize: (value: ContainerStatus): Buffer => Buffer.from(ContainerStatus.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ContainerStatus => ContainerStatus.decode(value),
+    responseSerialize: (value: CommitReceiveResponse): Buffer =>
+      Buffer.from(CommitReceiveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CommitReceiveResponse => CommitReceiveResponse.decode(value),
   },
   abortReceive: {
-    path: "/corral.v1.AgentService/AbortReceive" as const,
+    path: "/corral.agent.v1.AgentService/AbortReceive" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: AbortReceiveRequest): Buffer => Buffer.from(AbortReceiveRequest.encode(value).finish()),
@@ -2071,129 +3022,129 @@ export const AgentServiceService = {
   },
   /** Migration, source side: archive a stopped container and stream it to the target agent. */
   sendArchive: {
-    path: "/corral.v1.AgentService/SendArchive" as const,
+    path: "/corral.agent.v1.AgentService/SendArchive" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: SendArchiveRequest): Buffer => Buffer.from(SendArchiveRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): SendArchiveRequest => SendArchiveRequest.decode(value),
-    responseSerialize: (value: TransferProgress): Buffer => Buffer.from(TransferProgress.encode(value).finish()),
-    responseDeserialize: (value: Buffer): TransferProgress => TransferProgress.decode(value),
+    responseSerialize: (value: SendArchiveResponse): Buffer => Buffer.from(SendArchiveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendArchiveResponse => SendArchiveResponse.decode(value),
   },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
-  getHostInfo: handleUnaryCall<GetHostInfoRequest, HostInfo>;
-  createContainer: handleUnaryCall<CreateContainerRequest, ContainerStatus>;
-  startContainer: handleUnaryCall<ContainerRef, ContainerStatus>;
-  stopContainer: handleUnaryCall<StopContainerRequest, ContainerStatus>;
-  deleteContainer: handleUnaryCall<ContainerRef, DeleteContainerResponse>;
-  inspectContainer: handleUnaryCall<ContainerRef, ContainerStatus>;
+  getHostInfo: handleUnaryCall<GetHostInfoRequest, GetHostInfoResponse>;
+  createContainer: handleUnaryCall<CreateContainerRequest, CreateContainerResponse>;
+  startContainer: handleUnaryCall<StartContainerRequest, StartContainerResponse>;
+  stopContainer: handleUnaryCall<StopContainerRequest, StopContainerResponse>;
+  removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
+  inspectContainer: handleUnaryCall<InspectContainerRequest, InspectContainerResponse>;
   listContainers: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
-  execContainer: handleServerStreamingCall<ExecContainerRequest, ExecOutput>;
-  setLimits: handleUnaryCall<SetLimitsRequest, ContainerStatus>;
-  importImage: handleClientStreamingCall<ImageChunk, ImageInfo>;
+  execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
+  setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
+  importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).
    */
   prepareReceive: handleUnaryCall<PrepareReceiveRequest, PrepareReceiveResponse>;
-  receiveArchive: handleClientStreamingCall<ArchiveChunk, ReceiveArchiveResponse>;
-  commitReceive: handleUnaryCall<CommitReceiveRequest, ContainerStatus>;
+  receiveArchive: handleClientStreamingCall<ReceiveArchiveRequest, ReceiveArchiveResponse>;
+  commitReceive: handleUnaryCall<CommitReceiveRequest, CommitReceiveResponse>;
   abortReceive: handleUnaryCall<AbortReceiveRequest, AbortReceiveResponse>;
   /** Migration, source side: archive a stopped container and stream it to the target agent. */
-  sendArchive: handleServerStreamingCall<SendArchiveRequest, TransferProgress>;
+  sendArchive: handleServerStreamingCall<SendArchiveRequest, SendArchiveResponse>;
 }
 
 export interface AgentServiceClient extends Client {
   getHostInfo(
     request: GetHostInfoRequest,
-    callback: (error: ServiceError | null, response: HostInfo) => void,
+    callback: (error: ServiceError | null, response: GetHostInfoResponse) => void,
   ): ClientUnaryCall;
   getHostInfo(
     request: GetHostInfoRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: HostInfo) => void,
+    callback: (error: ServiceError | null, response: GetHostInfoResponse) => void,
   ): ClientUnaryCall;
   getHostInfo(
     request: GetHostInfoRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: HostInfo) => void,
+    callback: (error: ServiceError | null, response: GetHostInfoResponse) => void,
   ): ClientUnaryCall;
   createContainer(
     request: CreateContainerRequest,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
-  ): ClientUnaryCall;
-  createContainer(
-    request: CreateContainerRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
   createContainer(
     request: CreateContainerRequest,
     metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
-  startContainer(
-    request: ContainerRef,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
-  ): ClientUnaryCall;
-  startContainer(
-    request: ContainerRef,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
-  ): ClientUnaryCall;
-  startContainer(
-    request: ContainerRef,
+  createContainer(
+    request: CreateContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
+  ): ClientUnaryCall;
+  startContainer(
+    request: StartContainerRequest,
+    callback: (error: ServiceError | null, response: StartContainerResponse) => void,
+  ): ClientUnaryCall;
+  startContainer(
+    request: StartContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartContainerResponse) => void,
+  ): ClientUnaryCall;
+  startContainer(
+    request: StartContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartContainerResponse) => void,
   ): ClientUnaryCall;
   stopContainer(
     request: StopContainerRequest,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
   ): ClientUnaryCall;
   stopContainer(
     request: StopContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
   ): ClientUnaryCall;
   stopContainer(
     request: StopContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
   ): ClientUnaryCall;
-  deleteContainer(
-    request: ContainerRef,
-    callback: (error: ServiceError | null, response: DeleteContainerResponse) => void,
+  removeContainer(
+    request: RemoveContainerRequest,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
-  deleteContainer(
-    request: ContainerRef,
+  removeContainer(
+    request: RemoveContainerRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: DeleteContainerResponse) => void,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
-  deleteContainer(
-    request: ContainerRef,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: DeleteContainerResponse) => void,
-  ): ClientUnaryCall;
-  inspectContainer(
-    request: ContainerRef,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
-  ): ClientUnaryCall;
-  inspectContainer(
-    request: ContainerRef,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
-  ): ClientUnaryCall;
-  inspectContainer(
-    request: ContainerRef,
+  removeContainer(
+    request: RemoveContainerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
+  ): ClientUnaryCall;
+  inspectContainer(
+    request: InspectContainerRequest,
+    callback: (error: ServiceError | null, response: InspectContainerResponse) => void,
+  ): ClientUnaryCall;
+  inspectContainer(
+    request: InspectContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InspectContainerResponse) => void,
+  ): ClientUnaryCall;
+  inspectContainer(
+    request: InspectContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InspectContainerResponse) => void,
   ): ClientUnaryCall;
   listContainers(
     request: ListContainersRequest,
@@ -2210,41 +3161,46 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListContainersResponse) => void,
   ): ClientUnaryCall;
-  execContainer(request: ExecContainerRequest, options?: Partial<CallOptions>): ClientReadableStream<ExecOutput>;
+  execContainer(
+    request: ExecContainerRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExecContainerResponse>;
   execContainer(
     request: ExecContainerRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecOutput>;
+  ): ClientReadableStream<ExecContainerResponse>;
   setLimits(
     request: SetLimitsRequest,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
   ): ClientUnaryCall;
   setLimits(
     request: SetLimitsRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
   ): ClientUnaryCall;
   setLimits(
     request: SetLimitsRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
   ): ClientUnaryCall;
-  importImage(callback: (error: ServiceError | null, response: ImageInfo) => void): ClientWritableStream<ImageChunk>;
+  importImage(
+    callback: (error: ServiceError | null, response: ImportImageResponse) => void,
+  ): ClientWritableStream<ImportImageRequest>;
   importImage(
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ImageInfo) => void,
-  ): ClientWritableStream<ImageChunk>;
+    callback: (error: ServiceError | null, response: ImportImageResponse) => void,
+  ): ClientWritableStream<ImportImageRequest>;
   importImage(
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ImageInfo) => void,
-  ): ClientWritableStream<ImageChunk>;
+    callback: (error: ServiceError | null, response: ImportImageResponse) => void,
+  ): ClientWritableStream<ImportImageRequest>;
   importImage(
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ImageInfo) => void,
-  ): ClientWritableStream<ImageChunk>;
+    callback: (error: ServiceError | null, response: ImportImageResponse) => void,
+  ): ClientWritableStream<ImportImageRequest>;
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).
@@ -2266,34 +3222,34 @@ export interface AgentServiceClient extends Client {
   ): ClientUnaryCall;
   receiveArchive(
     callback: (error: ServiceError | null, response: ReceiveArchiveResponse) => void,
-  ): ClientWritableStream<ArchiveChunk>;
+  ): ClientWritableStream<ReceiveArchiveRequest>;
   receiveArchive(
     metadata: Metadata,
     callback: (error: ServiceError | null, response: ReceiveArchiveResponse) => void,
-  ): ClientWritableStream<ArchiveChunk>;
+  ): ClientWritableStream<ReceiveArchiveRequest>;
   receiveArchive(
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReceiveArchiveResponse) => void,
-  ): ClientWritableStream<ArchiveChunk>;
+  ): ClientWritableStream<ReceiveArchiveRequest>;
   receiveArchive(
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReceiveArchiveResponse) => void,
-  ): ClientWritableStream<ArchiveChunk>;
+  ): ClientWritableStream<ReceiveArchiveRequest>;
   commitReceive(
     request: CommitReceiveRequest,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: CommitReceiveResponse) => void,
   ): ClientUnaryCall;
   commitReceive(
     request: CommitReceiveRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: CommitReceiveResponse) => void,
   ): ClientUnaryCall;
   commitReceive(
     request: CommitReceiveRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ContainerStatus) => void,
+    callback: (error: ServiceError | null, response: CommitReceiveResponse) => void,
   ): ClientUnaryCall;
   abortReceive(
     request: AbortReceiveRequest,
@@ -2311,17 +3267,17 @@ export interface AgentServiceClient extends Client {
     callback: (error: ServiceError | null, response: AbortReceiveResponse) => void,
   ): ClientUnaryCall;
   /** Migration, source side: archive a stopped container and stream it to the target agent. */
-  sendArchive(request: SendArchiveRequest, options?: Partial<CallOptions>): ClientReadableStream<TransferProgress>;
+  sendArchive(request: SendArchiveRequest, options?: Partial<CallOptions>): ClientReadableStream<SendArchiveResponse>;
   sendArchive(
     request: SendArchiveRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<TransferProgress>;
+  ): ClientReadableStream<SendArchiveResponse>;
 }
 
 export const AgentServiceClient = makeGenericClientConstructor(
   AgentServiceService,
-  "corral.v1.AgentService",
+  "corral.agent.v1.AgentService",
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): AgentServiceClient;
   service: typeof AgentServiceService;
