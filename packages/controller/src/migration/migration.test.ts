@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { CorralError } from "@corral/wire";
 import { collect, startCluster, waitFor } from "../test-support/cluster.js";
 import { specOf } from "../test-support/scripted-agent.js";
-import { FORWARD } from "./phases.js";
+import { FORWARD } from "./phase-table.js";
 
 const MiB = 1024 ** 2;
 
