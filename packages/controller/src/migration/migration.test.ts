@@ -66,6 +66,24 @@ test("the target fails during transfer: rolled back, source restarted, target st
   assert.equal(h2?.reservedMemoryBytes, 0, "the migration's reservation on the target is released");
 });
 
+test("the target refuses to prepare: the source is never stopped and nothing of the target's is removed", async (t) => {
+  const cl = await startCluster(["host1", "host2"]);
+  t.after(() => cl.close());
+  const { host1, host2 } = cl.agents as Record<string, NonNullable<(typeof cl.agents)[string]>>;
+  await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
+  host2!.containers.set("c1", { spec: specOf("c1"), state: "running" }); // a stranger's container of that name
+
+  const { error } = await collect(cl.client.migrate("c1", "host2", "none"));
+  assert.ok(error instanceof CorralError);
+  assert.equal(error.message, 'migration of c1 to host2 failed: target_reserved: container "c1" already exists on host2; rolled back, c1 runs on host1');
+  assert.deepEqual(host1!.calls.filter((c) => /^(stop|start) /.test(c)), ["start c1"]);
+  assert.ok(host2!.calls.includes("abortReceive c1"));
+  assert.equal(host2!.containers.get("c1")?.state, "running", "the target's own container is left alone");
+  const c = await cl.client.get("c1");
+  assert.deepEqual([c.host, c.state], ["host1", "running"]);
+  assert.equal((await cl.client.listHosts()).find((h) => h.name === "host2")?.reservedMemoryBytes, 0);
+});
+
 test("a failed migration can be retried and then succeeds", async (t) => {
   const cl = await startCluster(["host1", "host2"]);
   t.after(() => cl.close());
