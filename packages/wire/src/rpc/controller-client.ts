@@ -4,8 +4,8 @@ import type * as d from "../domain/types.js";
 import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
 import { mapIter } from "./iter.js";
-import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, limitsToProto, specToProto } from "../convert/types.js";
-import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, usageReportToProto } from "../convert/controller.js";
+import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
+import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, setRequestToProto, usageReportToProto } from "../convert/controller.js";
 
 export class ControllerClient {
   private readonly c: pb.ControllerServiceClient;
@@ -47,9 +47,9 @@ export class ControllerClient {
   exec(name: string, argv: string[], env: string[] = []): AsyncGenerator<d.ExecOutput> {
     return mapIter(readServerStream(this.peer, this.c.exec({ name, argv, env })), execOutputFromProto);
   }
-  async setLimits(name: string, limits: d.Limits): Promise<d.Container> {
-    const r = { name, limits: limitsToProto(limits) };
-    return containerFromProto(await callUnary(this.peer, this.c.setLimits.bind(this.c), r));
+  /** Changes only the limits given; the controller keeps the others. */
+  async setLimits(name: string, limits: d.LimitsPatch): Promise<d.Container> {
+    return containerFromProto(await callUnary(this.peer, this.c.setLimits.bind(this.c), setRequestToProto(name, limits)));
   }
   migrate(name: string, targetHost: string, compression: d.Compression): AsyncGenerator<d.MigrationUpdate> {
     const stream = this.c.migrate({ name, targetHost, compression });

@@ -4,8 +4,8 @@ import * as pb from "../gen/corral/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { mapIter } from "./iter.js";
-import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, limitsFromProto, specFromProto } from "../convert/types.js";
-import { containerToProto, hostToProto, migrationToProto, migrationUpdateToProto, usageReportFromProto } from "../convert/controller.js";
+import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
+import { containerToProto, hostToProto, limitsPatchFromProto, migrationToProto, migrationUpdateToProto, usageReportFromProto } from "../convert/controller.js";
 import { parseCompression } from "../domain/validate.js";
 
 export interface ControllerHandlers {
@@ -17,7 +17,7 @@ export interface ControllerHandlers {
   stop(name: string, timeoutSeconds: number): Promise<d.Container>;
   remove(name: string, force: boolean): Promise<void>;
   exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<d.ExecOutput>;
-  setLimits(name: string, limits: d.Limits): Promise<d.Container>;
+  setLimits(name: string, limits: d.LimitsPatch): Promise<d.Container>;
   migrate(name: string, targetHost: string, compression: d.Compression, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
   listMigrations(container: string): Promise<d.Migration[]>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo[]>;
@@ -47,7 +47,7 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
       return {};
     }),
     exec: serverStreamHandler((r: pb.ExecRequest, signal) => mapIter(h.exec(r.name, r.argv, r.env, signal), execOutputToProto)),
-    setLimits: unaryHandler(async (r: pb.SetRequest) => containerToProto(await h.setLimits(r.name, limitsFromProto(r.limits)))),
+    setLimits: unaryHandler(async (r: pb.SetRequest) => containerToProto(await h.setLimits(r.name, limitsPatchFromProto(r)))),
     migrate: serverStreamHandler((r: pb.MigrateRequest, signal) =>
       mapIter(h.migrate(r.name, r.targetHost, parseCompression(r.compression), signal), migrationUpdateToProto),
     ),

@@ -22,16 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import {
-  BackendInfo,
-  ContainerSpec,
-  ContainerUsage,
-  ExecOutput,
-  HostInfo,
-  ImageChunk,
-  ImageInfo,
-  Limits,
-} from "./types.js";
+import { BackendInfo, ContainerSpec, ContainerUsage, ExecOutput, HostInfo, ImageChunk, ImageInfo } from "./types.js";
 
 export const protobufPackage = "corral.v1";
 
@@ -132,9 +123,14 @@ export interface ExecRequest {
   env: string[];
 }
 
+/**
+ * A partial update: a limit left unset keeps its current value (0 still means unlimited). The
+ * controller merges it with the stored spec under the container's operation lock.
+ */
 export interface SetRequest {
   name: string;
-  limits: Limits | undefined;
+  memoryBytes?: number | undefined;
+  cpus?: number | undefined;
 }
 
 export interface MigrateRequest {
@@ -1738,7 +1734,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
 };
 
 function createBaseSetRequest(): SetRequest {
-  return { name: "", limits: undefined };
+  return { name: "", memoryBytes: undefined, cpus: undefined };
 }
 
 export const SetRequest: MessageFns<SetRequest> = {
@@ -1746,8 +1742,11 @@ export const SetRequest: MessageFns<SetRequest> = {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    if (message.limits !== undefined) {
-      Limits.encode(message.limits, writer.uint32(18).fork()).join();
+    if (message.memoryBytes !== undefined) {
+      writer.uint32(24).uint64(message.memoryBytes);
+    }
+    if (message.cpus !== undefined) {
+      writer.uint32(33).double(message.cpus);
     }
     return writer;
   },
@@ -1773,12 +1772,20 @@ export const SetRequest: MessageFns<SetRequest> = {
             message.name = reader.string();
             continue;
           }
-          case 2: {
-            if (tag !== 18) {
+          case 3: {
+            if (tag !== 24) {
               break;
             }
 
-            message.limits = Limits.decode(reader, reader.uint32());
+            message.memoryBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.cpus = reader.double();
             continue;
           }
         }
@@ -1796,7 +1803,12 @@ export const SetRequest: MessageFns<SetRequest> = {
   fromJSON(object: any): SetRequest {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
-      limits: isSet(object.limits) ? Limits.fromJSON(object.limits) : undefined,
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.Number(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.Number(object.memory_bytes)
+        : undefined,
+      cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : undefined,
     };
   },
 
@@ -1805,8 +1817,11 @@ export const SetRequest: MessageFns<SetRequest> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.limits !== undefined) {
-      obj.limits = Limits.toJSON(message.limits);
+    if (message.memoryBytes !== undefined) {
+      obj.memoryBytes = Math.round(message.memoryBytes);
+    }
+    if (message.cpus !== undefined) {
+      obj.cpus = floatToJson(message.cpus);
     }
     return obj;
   },
@@ -1817,9 +1832,8 @@ export const SetRequest: MessageFns<SetRequest> = {
   fromPartial<I extends Exact<DeepPartial<SetRequest>, I>>(object: I): SetRequest {
     const message = createBaseSetRequest();
     message.name = object.name ?? "";
-    message.limits = (object.limits !== undefined && object.limits !== null)
-      ? Limits.fromPartial(object.limits)
-      : undefined;
+    message.memoryBytes = object.memoryBytes ?? undefined;
+    message.cpus = object.cpus ?? undefined;
     return message;
   },
 };
