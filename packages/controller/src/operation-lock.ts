@@ -2,11 +2,14 @@
 // race a migration, and the refusal says what the container is busy with.
 import { failedPrecondition } from "@corral/wire";
 
+/** Every action that can hold a container; its text appears in the busy error. */
+export type OperationAction = "creating" | "starting" | "stopping" | "removing" | "setting limits" | "migrating";
+
 export class OperationLocks {
-  private readonly held = new Map<string, string>();
+  private readonly held = new Map<string, OperationAction>();
 
   /** Takes the lock or throws `container "c1" is busy (migrating)`. Returns the release function. */
-  acquire(container: string, action: string): () => void {
+  acquire(container: string, action: OperationAction): () => void {
     const current = this.held.get(container);
     if (current !== undefined) throw failedPrecondition(`container "${container}" is busy (${current})`);
     this.held.set(container, action);
@@ -18,7 +21,7 @@ export class OperationLocks {
     };
   }
 
-  async with<T>(container: string, action: string, fn: () => Promise<T>): Promise<T> {
+  async with<T>(container: string, action: OperationAction, fn: () => Promise<T>): Promise<T> {
     const release = this.acquire(container, action);
     try {
       return await fn();
@@ -27,7 +30,7 @@ export class OperationLocks {
     }
   }
 
-  actionOf(container: string): string | undefined {
+  actionOf(container: string): OperationAction | undefined {
     return this.held.get(container);
   }
 

@@ -25,14 +25,8 @@ export async function run(ctx: Context): Promise<void> {
   const memoryBytes = mem === undefined ? undefined : memoryFlag(mem);
   const cpuCount = cpus === undefined ? undefined : cpusFlag(cpus);
   if (memoryBytes === undefined && cpuCount === undefined) throw new UsageError("nothing to set: pass --memory and/or --cpus");
-  const conn = ctx.connection();
-  // Zero means "no limit" on the wire, so a limit not given is filled in from the current spec.
-  const current = memoryBytes !== undefined && cpuCount !== undefined ? undefined : await conn.call((cl) => cl.get(ct));
-  const limits = {
-    memoryBytes: memoryBytes ?? current?.spec.limits.memoryBytes ?? 0,
-    cpus: cpuCount ?? current?.spec.limits.cpus ?? 0,
-  };
-  const c = await conn.call((cl) => cl.setLimits(ct, limits), WRITE_DEADLINE_MS);
+  // Only what was given goes out; the controller keeps the other limit, under the container's lock.
+  const c = await ctx.connection().call((cl) => cl.setLimits(ct, { memoryBytes, cpus: cpuCount }), WRITE_DEADLINE_MS);
   if (ctx.json) return ctx.printJson(containerJson(c));
   const l = c.spec.limits;
   ctx.print(`${c.name}: memory ${l.memoryBytes ? formatBytes(l.memoryBytes) : "unlimited"}, cpus ${l.cpus ? trimNumber(l.cpus) : "unlimited"}`);

@@ -18,7 +18,7 @@ import {
   type ImageChunk,
   type ImageHeader,
   type ImageInfo,
-  type Limits,
+  type LimitsPatch,
   type Migration,
   type MigrationUpdate,
 } from "@corral/wire";
@@ -86,10 +86,11 @@ export class ControllerDouble implements ControllerHandlers {
     this.must(name);
     this.containers.delete(name);
   }
-  async setLimits(name: string, limits: Limits): Promise<Container> {
+  async setLimits(name: string, limits: LimitsPatch): Promise<Container> {
     this.record("setLimits", name, limits);
     const c = this.must(name);
-    c.spec = { ...c.spec, limits };
+    // Merged as the controller does: a limit not given keeps its value.
+    c.spec = { ...c.spec, limits: { memoryBytes: limits.memoryBytes ?? c.spec.limits.memoryBytes, cpus: limits.cpus ?? c.spec.limits.cpus } };
     return c;
   }
   async listMigrations(container: string): Promise<Migration[]> {

@@ -1,6 +1,6 @@
 // Create: validate, place, record (row + reservation in one transaction), then ask the agent.
-// A failed create changes nothing: the Reverter-style undo list removes what was done.
-import { alreadyExists, validateLimits, validateName, type Container, type CreateRequest } from "@corral/wire";
+// A failed create changes nothing: the Reverter undoes what was done, last first.
+import { alreadyExists, messageOf, Reverter, validateLimits, validateName, type Container, type CreateRequest } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { deleteContainer, getContainer, insertContainer, setContainerState } from "../store/containers.js";
 import { listHosts } from "../store/hosts.js";
@@ -16,7 +16,7 @@ export async function createContainer(ctx: ControllerContext, req: CreateRequest
   const existing = getContainer(ctx.store.db, spec.name);
   if (existing) throw alreadyExists(`container "${spec.name}" already exists on ${existing.host}`);
   const release = ctx.locks.acquire(spec.name, "creating");
-  const undo: (() => Promise<unknown> | unknown)[] = [];
+  const revert = new Reverter((err) => ctx.log.warn({ container: spec.name, err: messageOf(err) }, "undo step failed"));
   try {
     const plan = place(listHosts(ctx.store.db), { name: spec.name, backend: spec.backend, ...spec.limits }, {
       algorithm: ctx.settings.algorithm,
@@ -28,30 +28,20 @@ export async function createContainer(ctx: ControllerContext, req: CreateRequest
       insertContainer(ctx.store.db, spec, plan.host, req.start ? "running" : "stopped", Date.now());
       reservePlacement(ctx.store.db, plan.host, spec.name, spec.limits);
     });
-    undo.push(() => ctx.store.tx(() => deleteContainer(ctx.store.db, spec.name)));
+    revert.add(() => ctx.store.tx(() => deleteContainer(ctx.store.db, spec.name)));
     const agent = ctx.agents.forHost(plan.host);
     await agent.create(spec);
-    undo.push(() => agent.remove({ name: spec.name, backend: spec.backend }));
+    revert.add(() => agent.remove({ name: spec.name, backend: spec.backend }));
     if (req.start) await agent.start({ name: spec.name, backend: spec.backend });
     ctx.store.tx(() => {
       setContainerState(ctx.store.db, spec.name, req.start ? "running" : "stopped");
       ctx.store.emit(SUBJECTS.containerCreated, { container: spec.name, host: plan.host, backend: spec.backend, spec });
       if (req.start) ctx.store.emit(SUBJECTS.containerStarted, { container: spec.name, host: plan.host });
     });
-    undo.length = 0;
+    revert.succeed();
     return requireContainer(ctx, spec.name);
   } finally {
-    await runUndo(ctx, undo.reverse());
+    await revert.fail();
     release();
-  }
-}
-
-async function runUndo(ctx: ControllerContext, steps: (() => Promise<unknown> | unknown)[]): Promise<void> {
-  for (const step of steps) {
-    try {
-      await step();
-    } catch (err) {
-      ctx.log.warn({ err: String(err) }, "undo step failed");
-    }
   }
 }

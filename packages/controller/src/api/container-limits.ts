@@ -1,6 +1,8 @@
-// Live limits: check the new ask fits the host (without this container's own reservation),
-// apply on the agent, then persist spec and reservation together.
-import { CorralError, validateLimits, type Container, type Limits } from "@corral/wire";
+// Live limits: merge what was given with the stored spec, check the result fits the host (without
+// this container's own reservation), apply on the agent, then persist spec and reservation
+// together. The merge happens under the container's lock, so two partial updates cannot lose
+// each other's change (the CLI used to read, merge and write over two calls).
+import { CorralError, invalidArgument, validateLimits, type Container, type Limits, type LimitsPatch } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { setContainerSpec } from "../store/containers.js";
 import { getHost } from "../store/hosts.js";
@@ -9,11 +11,13 @@ import { SUBJECTS } from "../events/subjects.js";
 import { checkHost } from "../scheduler/index.js";
 import { refOf, requireContainer } from "./lookup.js";
 
-export async function setLimits(ctx: ControllerContext, name: string, limits: Limits): Promise<Container> {
-  validateLimits(limits);
+export async function setLimits(ctx: ControllerContext, name: string, patch: LimitsPatch): Promise<Container> {
+  if (patch.memoryBytes === undefined && patch.cpus === undefined) throw invalidArgument("nothing to set: give a memory and/or cpus limit");
+  validateLimits({ memoryBytes: patch.memoryBytes ?? 0, cpus: patch.cpus ?? 0 });
   requireContainer(ctx, name);
   return ctx.locks.with(name, "setting limits", async () => {
     const c = requireContainer(ctx, name);
+    const limits: Limits = { memoryBytes: patch.memoryBytes ?? c.spec.limits.memoryBytes, cpus: patch.cpus ?? c.spec.limits.cpus };
     assertFits(ctx, c, limits);
     await ctx.agents.forHost(c.host).setLimits(refOf(c), limits);
     ctx.store.tx(() => {

@@ -114,6 +114,19 @@ test("set limits: applied live, persisted in the spec and the reservation, refus
   assert.deepEqual((await cl.client.get("c1")).spec.limits, { memoryBytes: GiB, cpus: 2 });
 });
 
+test("set limits merges a partial update with the stored spec; an empty one is refused and changes nothing", async (t) => {
+  const cl = await startCluster(["host1"]);
+  t.after(() => cl.close());
+  await cl.client.create({ spec: { ...specOf("c1"), limits: { memoryBytes: 256 * 1024 ** 2, cpus: 0.5 } }, host: "host1", start: true });
+  assert.deepEqual((await cl.client.setLimits("c1", { memoryBytes: GiB })).spec.limits, { memoryBytes: GiB, cpus: 0.5 });
+  assert.deepEqual((await cl.client.setLimits("c1", { cpus: 2 })).spec.limits, { memoryBytes: GiB, cpus: 2 });
+  assert.equal((await cl.client.listHosts())[0]?.reservedCpus, 2);
+  assert.deepEqual((await cl.client.setLimits("c1", { memoryBytes: 0 })).spec.limits, { memoryBytes: 0, cpus: 2 }, "0 is unlimited, not absent");
+  await assert.rejects(cl.client.setLimits("c1", {}), { code: "invalid_argument", message: "nothing to set: give a memory and/or cpus limit" });
+  await assert.rejects(cl.client.setLimits("c1", { cpus: -1 }), { code: "invalid_argument", message: "invalid cpus -1: must be 0 (unlimited) or a positive number" });
+  assert.deepEqual((await cl.client.get("c1")).spec.limits, { memoryBytes: 0, cpus: 2 });
+});
+
 test("exec relays output, and needs a running container", async (t) => {
   const cl = await startCluster(["host1"]);
   t.after(() => cl.close());

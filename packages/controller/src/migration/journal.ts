@@ -1,5 +1,6 @@
-// The database side of each phase: what is written, in one transaction, when a phase is entered.
-// Agent calls never happen here; they are in steps.ts and run after the phase is recorded.
+// The database side of a migration: the transactions that enter a phase, and the writes that the
+// phase table's rows record. Agent calls never happen here; they are in steps.ts and run after the
+// phase is recorded.
 import type { ContainerState, MigrationPhase } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getContainer, setContainerHost, setContainerState } from "../store/containers.js";
@@ -19,34 +20,45 @@ export function loadMigration(ctx: ControllerContext, id: string): MigrationReco
   return m;
 }
 
-/** Enters the next forward phase with the writes that belong to it. */
-export function enterPhase(ctx: ControllerContext, m: MigrationRecord, phase: MigrationPhase, patch: MigrationPatch = {}): void {
-  const db = ctx.store.db;
+/** Enters a forward phase: the phase, the previous step's patch and the row's own record, together. */
+export function enterPhase(
+  ctx: ControllerContext,
+  m: MigrationRecord,
+  phase: MigrationPhase,
+  patch: MigrationPatch,
+  record?: (ctx: ControllerContext, m: MigrationRecord) => void,
+): void {
   ctx.store.tx(() => {
-    updateMigration(db, m.id, { ...patch, phase });
-    if (phase === "target_reserved") {
-      const limits = getContainer(db, m.container)?.spec.limits ?? { memoryBytes: 0, cpus: 0 };
-      reserveForMigration(db, m.id, m.targetHost, m.container, limits);
-    }
-    if (phase === "target_started") {
-      // From here the target is the container of record.
-      setContainerHost(db, m.container, m.targetHost);
-      movePlacement(db, m.container, m.targetHost);
-      releaseMigration(db, m.id);
-    }
-    if (phase === "done") {
-      setContainerState(db, m.container, m.wasRunning ? "running" : "stopped");
-      const done = loadMigration(ctx, m.id);
-      ctx.store.emit(SUBJECTS.migrationDone, toMigration(done));
-    }
+    updateMigration(ctx.store.db, m.id, { ...patch, phase });
+    record?.(ctx, m);
   });
+}
+
+/** target_reserved: the target's capacity is held for the migration. */
+export function reserveTarget(ctx: ControllerContext, m: MigrationRecord): void {
+  const limits = getContainer(ctx.store.db, m.container)?.spec.limits ?? { memoryBytes: 0, cpus: 0 };
+  reserveForMigration(ctx.store.db, m.id, m.targetHost, m.container, limits);
+}
+
+/** target_started: from here the target is the container of record. */
+export function makeTargetOfRecord(ctx: ControllerContext, m: MigrationRecord): void {
+  setContainerHost(ctx.store.db, m.container, m.targetHost);
+  movePlacement(ctx.store.db, m.container, m.targetHost);
+  releaseMigration(ctx.store.db, m.id);
+}
+
+/** done: the container is back in the state it had before. */
+export function finish(ctx: ControllerContext, m: MigrationRecord): void {
+  updateMigration(ctx.store.db, m.id, { finishedUnixMs: Date.now() });
+  setContainerState(ctx.store.db, m.container, m.wasRunning ? "running" : "stopped");
+  ctx.store.emit(SUBJECTS.migrationDone, toMigration(loadMigration(ctx, m.id)));
 }
 
 /** Enters rolling_back: the source becomes the container of record again. */
 export function enterRollingBack(ctx: ControllerContext, m: MigrationRecord, cause: string): void {
   const db = ctx.store.db;
   ctx.store.tx(() => {
-    updateMigration(db, m.id, { phase: "rolling_back", error: cause });
+    updateMigration(db, m.id, { phase: "rolling_back", error: cause, failedPhase: m.phase });
     if (getContainer(db, m.container)?.host === m.targetHost) {
       setContainerHost(db, m.container, m.sourceHost);
       movePlacement(db, m.container, m.sourceHost);
@@ -54,6 +66,7 @@ export function enterRollingBack(ctx: ControllerContext, m: MigrationRecord, cau
   });
 }
 
+/** Enters rolled_back once the undos ran: the reservation on the target is freed. */
 export function enterRolledBack(ctx: ControllerContext, m: MigrationRecord, sourceState: ContainerState): void {
   const db = ctx.store.db;
   ctx.store.tx(() => {
@@ -65,5 +78,6 @@ export function enterRolledBack(ctx: ControllerContext, m: MigrationRecord, sour
 }
 
 export function patchMigration(ctx: ControllerContext, id: string, patch: MigrationPatch): void {
+  if (Object.keys(patch).length === 0) return;
   ctx.store.tx(() => updateMigration(ctx.store.db, id, patch));
 }

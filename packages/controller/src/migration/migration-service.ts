@@ -10,7 +10,7 @@ import { insertMigration, toMigration, unfinishedMigrations, type MigrationRecor
 import { SUBJECTS } from "../events/subjects.js";
 import { driveMigration, updateOf } from "./migration-driver.js";
 import { enterRollingBack, loadMigration } from "./journal.js";
-import { isTerminal, rollsBackOnFailure } from "./phases.js";
+import { isTerminal, rollsBackOnRestart } from "./phase-table.js";
 import { validateMigration } from "./validate-migration.js";
 
 export class MigrationService {
@@ -81,7 +81,7 @@ export class MigrationService {
     const pending = unfinishedMigrations(this.ctx.store.db);
     for (const m of pending) {
       const release = this.ctx.locks.acquire(m.container, "migrating");
-      if (rollsBackOnFailure(m.phase)) {
+      if (rollsBackOnRestart(m.phase)) {
         enterRollingBack(this.ctx, m, `controller restarted during ${m.phase}`);
       }
       this.ctx.log.info({ migration: m.id, container: m.container, phase: m.phase }, "resuming migration");

@@ -4,8 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CorralError } from "@corral/wire";
 import { collect, startCluster, waitFor } from "../test-support/cluster.js";
-import { specOf } from "../test-support/scripted-agent.js";
-import { FORWARD } from "./phases.js";
+import { ScriptedAgent, specOf } from "../test-support/scripted-agent.js";
+import { FORWARD } from "./phase-table.js";
 
 const MiB = 1024 ** 2;
 
@@ -64,6 +64,49 @@ test("the target fails during transfer: rolled back, source restarted, target st
   assert.equal(m?.phase, "rolled_back");
   const h2 = (await cl.client.listHosts()).find((h) => h.name === "host2");
   assert.equal(h2?.reservedMemoryBytes, 0, "the migration's reservation on the target is released");
+});
+
+test("the target refuses to prepare: the source is never stopped and nothing of the target's is removed", async (t) => {
+  const cl = await startCluster(["host1", "host2"]);
+  t.after(() => cl.close());
+  const { host1, host2 } = cl.agents as Record<string, NonNullable<(typeof cl.agents)[string]>>;
+  await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
+  host2!.containers.set("c1", { spec: specOf("c1"), state: "running" }); // a stranger's container of that name
+
+  const { error } = await collect(cl.client.migrate("c1", "host2", "none"));
+  assert.ok(error instanceof CorralError);
+  assert.equal(error.message, 'migration of c1 to host2 failed: target_reserved: container "c1" already exists on host2; rolled back, c1 runs on host1');
+  assert.deepEqual(host1!.calls.filter((c) => /^(stop|start) /.test(c)), ["start c1"]);
+  assert.ok(host2!.calls.includes("abortReceive c1"));
+  assert.equal(host2!.containers.get("c1")?.state, "running", "the target's own container is left alone");
+  const c = await cl.client.get("c1");
+  assert.deepEqual([c.host, c.state], ["host1", "running"]);
+  assert.equal((await cl.client.listHosts()).find((h) => h.name === "host2")?.reservedMemoryBytes, 0);
+});
+
+test("a source that cannot be removed is left pending, and removed when its host registers again", async (t) => {
+  const cl = await startCluster(["host1", "host2"]);
+  t.after(() => cl.close());
+  await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
+  let release!: () => void;
+  cl.agents.host2!.script = { ...cl.agents.host2!.script, holdStart: new Promise<void>((r) => (release = r)) };
+  const run = collect(cl.client.migrate("c1", "host2", "none"));
+  await waitFor("start asked on the target", () => (cl.agents.host2!.calls.includes("start c1") ? true : undefined));
+  cl.agents.host1!.close(); // the source host vanishes before its copy is removed
+  release();
+  const { error } = await run;
+  assert.equal(error, undefined, "the container runs on the target, so the migration is done");
+  const [m] = await cl.client.listMigrations("c1");
+  assert.equal(m?.phase, "done");
+  assert.match(m?.error ?? "", /^warning: the copy on host1 could not be removed \(.+\); retried when host1 registers$/);
+
+  const reborn = await ScriptedAgent.start("host1");
+  reborn.containers.set("c1", { spec: specOf("c1"), state: "stopped" });
+  cl.agents.host1 = reborn;
+  await cl.register(reborn);
+  await waitFor("the old copy deleted", () => (reborn.containers.has("c1") ? undefined : true));
+  assert.ok(reborn.calls.includes("remove c1"));
+  assert.deepEqual([(await cl.client.get("c1")).host, cl.agents.host2!.containers.get("c1")?.state], ["host2", "running"]);
 });
 
 test("a failed migration can be retried and then succeeds", async (t) => {

@@ -1,5 +1,6 @@
-// The agent side of each phase. Every step may run again after a controller restart, so each one
-// first looks at the world (inspect) and does only what is still missing.
+// The agent side of each phase: the steps and undos that phase-table.ts puts in its rows. Every one
+// may run again after a controller restart, so each first looks at the world (inspect) and does
+// only what is still missing.
 import { messageOf, isCode, type ContainerState, type MigrationUpdate } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getHost } from "../store/hosts.js";
@@ -12,6 +13,12 @@ export interface StepEnv {
   ctx: ControllerContext;
   signal: AbortSignal;
   onUpdate: (u: MigrationUpdate) => void;
+}
+
+/** What an undo did: what to write on the row, and the source's state if the undo settled it. */
+export interface Undone {
+  patch: MigrationPatch;
+  sourceState?: ContainerState;
 }
 
 const SOURCE_STOP_TIMEOUT_S = 30;
@@ -95,49 +102,56 @@ export async function startTarget(env: StepEnv, m: MigrationRecord): Promise<Mig
   return { downtimeMs: m.stoppedUnixMs > 0 ? Date.now() - m.stoppedUnixMs : 0 };
 }
 
-/** Deletes the source copy. A failure here no longer matters to the container: it runs on the target. */
-export async function removeSource(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
+/**
+ * Deletes the source copy. A failure here no longer matters to the container: it runs on the
+ * target. The copy is then left for when its host registers (cleanups.ts runs this again).
+ */
+export async function removeSource(env: Pick<StepEnv, "ctx">, m: MigrationRecord): Promise<MigrationPatch> {
   try {
     await agent(env.ctx, m.sourceHost).client.remove(migrationRef(m));
-    return {};
   } catch (err) {
-    if (isNotFound(err)) return {};
-    const warning = `warning: the copy on ${m.sourceHost} could not be removed (${errorText(err)}); retried when ${m.sourceHost} registers`;
-    env.ctx.log.warn({ migration: m.id, err: errorText(err) }, "source cleanup deferred");
-    return { error: warning, sourceCleanupPending: true };
+    if (!isCode(err, "not_found")) {
+      const warning = `warning: the copy on ${m.sourceHost} could not be removed (${messageOf(err)}); retried when ${m.sourceHost} registers`;
+      env.ctx.log.warn({ migration: m.id, err: messageOf(err) }, "source cleanup deferred");
+      return { error: warning, sourceCleanupPending: true };
+    }
   }
+  return m.sourceCleanupPending ? { sourceCleanupPending: false } : {};
 }
 
-/** Undo: drop what the target received, restart the source if it ran. Never throws. */
-export async function rollBack(env: StepEnv, m: MigrationRecord): Promise<ContainerState> {
-  await abortTarget(env, m);
-  if (!m.wasRunning) return "stopped";
-  const { client } = agent(env.ctx, m.sourceHost);
+/** Undo of source_stopped: restart the source if it ran before. */
+export async function restartSource(ctx: ControllerContext, m: MigrationRecord): Promise<Undone> {
+  if (!m.wasRunning) return { patch: {}, sourceState: "stopped" };
   let lastErr: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
+      const { client } = agent(ctx, m.sourceHost);
       const status = await client.inspect(migrationRef(m));
       if (status.state !== "running") await client.start(migrationRef(m));
-      return "running";
+      return { patch: {}, sourceState: "running" };
     } catch (err) {
       lastErr = err;
       await new Promise((r) => setTimeout(r, 500 * attempt));
     }
   }
-  patchMigration(env.ctx, m.id, { error: `${m.error}; restarting ${m.container} on ${m.sourceHost} failed: ${errorText(lastErr)}` });
-  return "error";
+  return {
+    patch: { error: `${m.error}; restarting ${m.container} on ${m.sourceHost} failed: ${messageOf(lastErr)}` },
+    sourceState: "error",
+  };
 }
 
-async function abortTarget(env: StepEnv, m: MigrationRecord): Promise<void> {
+/**
+ * Undo of target_reserved: the target drops the receive, its staging and any committed copy. An
+ * unreachable target keeps targetCleanupPending and is retried when it registers (cleanups.ts).
+ */
+export async function abortTarget(ctx: ControllerContext, m: MigrationRecord): Promise<Undone> {
   try {
-    await agent(env.ctx, m.targetHost).client.abortReceive(m.token, migrationRef(m));
+    await agent(ctx, m.targetHost).client.abortReceive(m.token, migrationRef(m));
   } catch (err) {
-    if (isNotFound(err)) return;
-    // The target may be unreachable: its leftovers are removed when it registers again.
-    env.ctx.log.warn({ migration: m.id, err: errorText(err) }, "target cleanup deferred");
-    patchMigration(env.ctx, m.id, { targetCleanupPending: true });
+    if (!isCode(err, "not_found")) {
+      ctx.log.warn({ migration: m.id, err: messageOf(err) }, "target cleanup deferred");
+      return { patch: { targetCleanupPending: true } };
+    }
   }
+  return { patch: m.targetCleanupPending ? { targetCleanupPending: false } : {} };
 }
-
-const isNotFound = (err: unknown) => isCode(err, "not_found");
-export const errorText = messageOf;

@@ -5,7 +5,7 @@ import { getHost, touchHost, upsertHost } from "../store/hosts.js";
 import { recordUsage } from "../store/containers.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { dialAddress } from "./agent-address.js";
-import { retryCleanups } from "./cleanups.js";
+import { retryCleanups } from "../migration/cleanups.js";
 
 export function registryHandlers(ctx: ControllerContext): RegistryHandlers {
   return {

@@ -10,6 +10,8 @@ export interface MigrationRecord extends Migration {
   stoppedUnixMs: number;
   targetCleanupPending: boolean;
   sourceCleanupPending: boolean;
+  /** The phase whose failure began the rollback; undefined before one (or on rows older than it). */
+  failedPhase: MigrationPhase | undefined;
 }
 
 interface MigrationRow {
@@ -32,6 +34,7 @@ interface MigrationRow {
   downtime_ms: number | null;
   target_cleanup_pending: number;
   source_cleanup_pending: number;
+  failed_phase: MigrationPhase | "";
 }
 
 function toRecord(r: MigrationRow): MigrationRecord {
@@ -55,6 +58,7 @@ function toRecord(r: MigrationRow): MigrationRecord {
     downtimeMs: r.downtime_ms ?? 0,
     targetCleanupPending: r.target_cleanup_pending === 1,
     sourceCleanupPending: r.source_cleanup_pending === 1,
+    failedPhase: r.failed_phase || undefined,
   };
 }
 
@@ -137,6 +141,7 @@ export interface MigrationPatch {
   downtimeMs?: number;
   targetCleanupPending?: boolean;
   sourceCleanupPending?: boolean;
+  failedPhase?: MigrationPhase;
 }
 
 const COLUMNS: Record<keyof MigrationPatch, string> = {
@@ -151,6 +156,7 @@ const COLUMNS: Record<keyof MigrationPatch, string> = {
   downtimeMs: "downtime_ms",
   targetCleanupPending: "target_cleanup_pending",
   sourceCleanupPending: "source_cleanup_pending",
+  failedPhase: "failed_phase",
 };
 
 export function updateMigration(db: Db, id: string, patch: MigrationPatch): void {

@@ -75,4 +75,8 @@ export const SCHEMA_STEPS: readonly string[] = [
   ) STRICT;
   CREATE INDEX events_unpublished ON events(id) WHERE published_ms IS NULL;
   `,
+  // A rollback undoes the phases up to the one that failed, so the row keeps which one it was.
+  `
+  ALTER TABLE migrations ADD COLUMN failed_phase TEXT NOT NULL DEFAULT '';
+  `,
 ];

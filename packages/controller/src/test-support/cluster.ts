@@ -1,5 +1,6 @@
-// Test fixture: a real controller (in-process, real SQLite file, real gRPC) and scripted agents
-// registered through the real RegistryService.
+// Test fixture, the in-process cluster: a real controller (in-process, real SQLite file, real
+// gRPC) and scripted agents registered through the real RegistryService. Not to be confused with
+// test/support/cluster.ts's TestCluster, which runs real agents in network namespaces.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +9,7 @@ import { ControllerClient, RegistryClient } from "@corral/wire";
 import { startController, type ControllerOptions, type RunningController } from "../controller.js";
 import { ScriptedAgent } from "./scripted-agent.js";
 
-export interface TestCluster {
+export interface InProcessCluster {
   dir: string;
   dbPath: string;
   controller: RunningController;
@@ -18,7 +19,7 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(hosts: string[], opts: Partial<ControllerOptions> = {}): Promise<TestCluster> {
+export async function startCluster(hosts: string[], opts: Partial<ControllerOptions> = {}): Promise<InProcessCluster> {
   const dir = mkdtempSync(join(tmpdir(), "corral-ctl-test-"));
   const dbPath = join(dir, "corral.db");
   const controller = await startController({

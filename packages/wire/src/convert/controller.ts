@@ -17,6 +17,10 @@ const CONTAINER_STATES: readonly d.ContainerState[] = ["creating", "running", "s
 const oneOf = <T extends string>(all: readonly T[], v: string, fallback: T): T =>
   (all as readonly string[]).includes(v) ? (v as T) : fallback;
 
+/** A partial limits update: a limit absent on the wire stays absent (kept as it is), unlike 0 (unlimited). */
+export const setRequestToProto = (name: string, p: d.LimitsPatch): pb.SetLimitsRequest => ({ name, memoryBytes: p.memoryBytes, cpus: p.cpus });
+export const limitsPatchFromProto = (r: pb.SetLimitsRequest): d.LimitsPatch => ({ memoryBytes: r.memoryBytes, cpus: r.cpus });
+
 export const hostToProto = (h: d.Host): pb.Host => ({ ...h, backends: h.backends.map(backendInfoToProto) });
 export const hostFromProto = (h: pb.Host): d.Host => ({
   ...h,

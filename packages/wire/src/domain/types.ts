@@ -12,6 +12,9 @@ export interface Limits {
   cpus: number;
 }
 
+/** The limits a `ct set` gives; a limit left out keeps its current value. */
+export type LimitsPatch = Partial<Limits>;
+
 export interface PortMapping {
   hostPort: number;
   containerPort: number;

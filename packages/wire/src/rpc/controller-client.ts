@@ -4,8 +4,8 @@ import type * as d from "../domain/types.js";
 import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
 import { mapIter } from "./iter.js";
-import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, limitsToProto, specToProto } from "../convert/types.js";
-import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, usageReportToProto } from "../convert/controller.js";
+import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
+import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, setRequestToProto, usageReportToProto } from "../convert/controller.js";
 
 export class ControllerClient {
   private readonly c: pb.ControllerServiceClient;
@@ -52,9 +52,9 @@ export class ControllerClient {
     const stream = this.c.execContainer({ name, argv, env });
     return mapIter(readServerStream<pb.ExecContainerResponse>(this.peer, stream), (r) => execOutputFromProto(r.output));
   }
-  async setLimits(name: string, limits: d.Limits): Promise<d.Container> {
-    const r = { name, limits: limitsToProto(limits) };
-    const res: pb.SetLimitsResponse = await callUnary(this.peer, this.c.setLimits.bind(this.c), r);
+  /** Changes only the limits given; the controller keeps the others. */
+  async setLimits(name: string, limits: d.LimitsPatch): Promise<d.Container> {
+    const res: pb.SetLimitsResponse = await callUnary(this.peer, this.c.setLimits.bind(this.c), setRequestToProto(name, limits));
     return containerFromProto(res.container);
   }
   migrate(name: string, targetHost: string, compression: d.Compression): AsyncGenerator<d.MigrationUpdate> {

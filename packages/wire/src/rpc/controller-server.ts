@@ -3,8 +3,8 @@ import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { mapIter } from "./iter.js";
-import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, limitsFromProto, specFromProto } from "../convert/types.js";
-import { containerToProto, hostToProto, migrationToProto, migrationUpdateToProto, usageReportFromProto } from "../convert/controller.js";
+import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
+import { containerToProto, hostToProto, limitsPatchFromProto, migrationToProto, migrationUpdateToProto, usageReportFromProto } from "../convert/controller.js";
 import { parseCompression } from "../domain/validate.js";
 
 export interface ControllerHandlers {
@@ -16,7 +16,7 @@ export interface ControllerHandlers {
   stop(name: string, timeoutSeconds: number): Promise<d.Container>;
   remove(name: string, force: boolean): Promise<void>;
   exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<d.ExecOutput>;
-  setLimits(name: string, limits: d.Limits): Promise<d.Container>;
+  setLimits(name: string, limits: d.LimitsPatch): Promise<d.Container>;
   migrate(name: string, targetHost: string, compression: d.Compression, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
   listMigrations(container: string): Promise<d.Migration[]>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo[]>;
@@ -51,7 +51,7 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
       mapIter(h.exec(r.name, r.argv, r.env, signal), (o): pb.ExecContainerResponse => ({ output: execOutputToProto(o) })),
     ),
     setLimits: unaryHandler(async (r: pb.SetLimitsRequest) => ({
-      container: containerToProto(await h.setLimits(r.name, limitsFromProto(r.limits))),
+      container: containerToProto(await h.setLimits(r.name, limitsPatchFromProto(r))),
     })),
     migrateContainer: serverStreamHandler((r: pb.MigrateContainerRequest, signal) =>
       mapIter(h.migrate(r.name, r.targetHost, parseCompression(r.compression), signal), (u): pb.MigrateContainerResponse => ({

@@ -30,7 +30,6 @@ import {
   HostInfo,
   ImageChunk,
   ImageInfo,
-  Limits,
 } from "../../v1/types.js";
 
 export const protobufPackage = "corral.controller.v1";
@@ -156,9 +155,14 @@ export interface ExecContainerResponse {
   output: ExecOutput | undefined;
 }
 
+/**
+ * A partial update: a limit left unset keeps its current value (0 still means unlimited). The
+ * controller merges it with the stored spec under the container's operation lock.
+ */
 export interface SetLimitsRequest {
   name: string;
-  limits: Limits | undefined;
+  memoryBytes?: number | undefined;
+  cpus?: number | undefined;
 }
 
 export interface SetLimitsResponse {
@@ -2186,7 +2190,7 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
 };
 
 function createBaseSetLimitsRequest(): SetLimitsRequest {
-  return { name: "", limits: undefined };
+  return { name: "", memoryBytes: undefined, cpus: undefined };
 }
 
 export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
@@ -2194,8 +2198,11 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    if (message.limits !== undefined) {
-      Limits.encode(message.limits, writer.uint32(18).fork()).join();
+    if (message.memoryBytes !== undefined) {
+      writer.uint32(24).uint64(message.memoryBytes);
+    }
+    if (message.cpus !== undefined) {
+      writer.uint32(33).double(message.cpus);
     }
     return writer;
   },
@@ -2221,12 +2228,20 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
             message.name = reader.string();
             continue;
           }
-          case 2: {
-            if (tag !== 18) {
+          case 3: {
+            if (tag !== 24) {
               break;
             }
 
-            message.limits = Limits.decode(reader, reader.uint32());
+            message.memoryBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.cpus = reader.double();
             continue;
           }
         }
@@ -2244,7 +2259,12 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
   fromJSON(object: any): SetLimitsRequest {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
-      limits: isSet(object.limits) ? Limits.fromJSON(object.limits) : undefined,
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.Number(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.Number(object.memory_bytes)
+        : undefined,
+      cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : undefined,
     };
   },
 
@@ -2253,8 +2273,11 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.limits !== undefined) {
-      obj.limits = Limits.toJSON(message.limits);
+    if (message.memoryBytes !== undefined) {
+      obj.memoryBytes = Math.round(message.memoryBytes);
+    }
+    if (message.cpus !== undefined) {
+      obj.cpus = floatToJson(message.cpus);
     }
     return obj;
   },
@@ -2265,9 +2288,8 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
   fromPartial<I extends Exact<DeepPartial<SetLimitsRequest>, I>>(object: I): SetLimitsRequest {
     const message = createBaseSetLimitsRequest();
     message.name = object.name ?? "";
-    message.limits = (object.limits !== undefined && object.limits !== null)
-      ? Limits.fromPartial(object.limits)
-      : undefined;
+    message.memoryBytes = object.memoryBytes ?? undefined;
+    message.cpus = object.cpus ?? undefined;
     return message;
   },
 };
