@@ -6,8 +6,10 @@ import {
   RegistryServiceDefinition,
   SERVER_OPTIONS,
   controllerServiceImplementation,
+  guardImplementation,
   registryServiceImplementation,
 } from "@corral/wire";
+import { userCallCheck } from "./auth/authorize.js";
 import type { ControllerContext } from "./context.js";
 import { Store } from "./store/store.js";
 import { AgentPool } from "./registry/agent-pool.js";
@@ -59,7 +61,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   };
   const migrations = new MigrationService(ctx);
   const server = new Server(SERVER_OPTIONS);
-  const api = controllerServiceImplementation(controllerHandlers(ctx, migrations));
+  // Every CLI call is checked against the role table before it reaches a handler.
+  const api = guardImplementation(
+    ControllerServiceDefinition,
+    controllerServiceImplementation(controllerHandlers(ctx, migrations)),
+    userCallCheck(() => store.db, log),
+  );
   server.addService(ControllerServiceDefinition, api);
   server.addService(RegistryServiceDefinition, registryServiceImplementation(registryHandlers(ctx)));
   let port: number;
