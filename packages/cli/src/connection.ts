@@ -17,6 +17,8 @@ export class Connection {
   constructor(
     readonly address: string,
     private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
+    /** The person's bearer token, sent as call metadata; undefined sends none. */
+    readonly token: string | undefined = undefined,
   ) {}
 
   get peer(): string {
@@ -27,7 +29,7 @@ export class Connection {
   async controller(): Promise<ControllerClient> {
     this.probed ??= probeTcp(this.address, this.connectTimeoutMs, this.peer);
     await this.probed;
-    this.client ??= new ControllerClient(this.address);
+    this.client ??= new ControllerClient(this.address, { token: this.token });
     return this.client;
   }
 
