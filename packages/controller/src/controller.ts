@@ -10,6 +10,7 @@ import {
   registryServiceImplementation,
 } from "@corral/wire";
 import { userCallCheck } from "./auth/authorize.js";
+import { activeAdmins } from "./auth/token-store.js";
 import type { ControllerContext } from "./context.js";
 import { Store } from "./store/store.js";
 import { AgentPool } from "./registry/agent-pool.js";
@@ -81,6 +82,9 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const stopLiveness = startLiveness(ctx);
   const address = `${opts.listen.replace(/:\d+$/, "")}:${port}`;
   log.info({ address, db: opts.db, nats: opts.nats ?? null, resumedMigrations: resumed }, "controller listening");
+  if (activeAdmins(store.db).length === 0) {
+    log.warn({ db: opts.db }, `no admin token works: nobody can manage this cluster; create one with corral-controller --db ${opts.db} --issue-admin-token`);
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -69,7 +69,8 @@ export function revokeToken(store: Store, id: string, nowMs = Date.now()): Token
   });
 }
 
-function activeAdmins(db: Db, nowMs: number): string[] {
+/** Ids of the admin tokens that work now. */
+export function activeAdmins(db: Db, nowMs = Date.now()): string[] {
   const rows = db
     .prepare("SELECT id FROM tokens WHERE role = 'admin' AND revoked_ms IS NULL AND (expires_ms IS NULL OR expires_ms > ?)")
     .all(nowMs) as { id: string }[];
