@@ -17,7 +17,7 @@ export const EXIT_USAGE = 2;
 
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: "controller", kind: "string", value: "ADDR", help: "controller address, e.g. 127.0.0.1:7400 (else $CORRAL_CONTROLLER, else the config file)" },
-  { name: "token", kind: "string", value: "TOKEN", help: "bearer token (else $CORRAL_TOKEN, else the config file's \"token\")" },
+  { name: "token", kind: "string", value: "TOKEN", help: "bearer token (else $CORRAL_TOKEN, else the config file's \"token\"); other users can see flags in ps" },
   { name: "json", kind: "boolean", help: "print exactly one JSON document on stdout" },
   { name: "help", kind: "boolean", short: "h", help: "show help" },
   { name: "version", kind: "boolean", help: "print corral's version" },
@@ -53,7 +53,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     }
     if (args.bool("help")) return write(io, commandHelp(command));
     const ctx = makeContext(args, io, () => {
-      connection ??= new Connection(resolveController(args.string("controller"), io.env).address, undefined, tokenFor(args, io));
+      connection ??= new Connection(resolveController(args.string("controller"), io.env).address, { token: tokenFor(args, io) });
       return connection;
     });
     const code = await command.run(ctx);

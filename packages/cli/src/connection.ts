@@ -10,16 +10,26 @@ export const READ_DEADLINE_MS = 10_000;
 /** Changes may wait on an agent (lxc-create, a template, a stop): allow minutes, not forever. */
 export const WRITE_DEADLINE_MS = 180_000;
 
+export interface ConnectionOptions {
+  connectTimeoutMs?: number;
+  token?: string | undefined;
+}
+
 export class Connection {
   private client: ControllerClient | undefined;
   private probed: Promise<void> | undefined;
 
+  private readonly connectTimeoutMs: number;
+  /** The person's bearer token, sent as call metadata; undefined sends none. */
+  readonly token: string | undefined;
+
   constructor(
     readonly address: string,
-    private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
-    /** The person's bearer token, sent as call metadata; undefined sends none. */
-    readonly token: string | undefined = undefined,
-  ) {}
+    opts: ConnectionOptions = {},
+  ) {
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    this.token = opts.token;
+  }
 
   get peer(): string {
     return `controller at ${this.address}`;
