@@ -1,12 +1,17 @@
 // People's tokens against a real controller: real gRPC on loopback, real SQLite.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { ControllerClient } from "@corral/wire";
 import { collect, startCluster } from "../test-support/cluster.js";
 import { specOf } from "../test-support/scripted-agent.js";
 import { Store } from "../store/store.js";
-import { issueToken, revokeToken } from "./token-store.js";
+import { issueToken, revokeToken, verifyToken } from "./token-store.js";
 
 test("anonymous calls are refused on every kind of RPC, and change nothing", async (t) => {
   const cl = await startCluster(["host1"]);
@@ -131,4 +136,18 @@ test("tokens are stored hashed, listed without secrets, and the last admin canno
   t.after(() => store.close());
   assert.throws(() => revokeToken(store, second.info.id), { code: "failed_precondition" });
   assert.throws(() => issueToken(store, "admin", -1), { code: "invalid_argument" });
+});
+
+test("corral-controller --issue-admin-token prints a working admin token alone and exits", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "corral-first-admin-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, "corral.db");
+  const bin = fileURLToPath(new URL("../../bin/corral-controller.js", import.meta.url));
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [bin, "--db", db, "--issue-admin-token"], (err, out) => (err ? reject(err) : resolve(out))),
+  );
+  assert.match(stdout, /^corral_[0-9a-f]{12}_[A-Za-z0-9_-]{43}\n$/);
+  const store = Store.open(db);
+  t.after(() => store.close());
+  assert.equal(verifyToken(store.db, stdout.trim()).role, "admin");
 });
