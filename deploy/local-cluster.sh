@@ -215,6 +215,10 @@ controller_up() {
   pid_of controller corral-controller.js >/dev/null && return 0
   tcp_open 127.0.0.1 "$CPORT" && die "port $CPORT is taken by another process (set CORRAL_CONTROLLER_PORT)"
   mkdir -p "$ROOT/controller"
+  # The first admin token, issued before the controller opens the database (people's auth).
+  if [ ! -s "$ROOT/controller/admin.token" ]; then
+    (umask 077; node "$CONTROLLER_BIN" --db "$ROOT/controller/corral.db" --issue-admin-token >"$ROOT/controller/admin.token")
+  fi
   spawn controller node "$CONTROLLER_BIN" --listen "0.0.0.0:$CPORT" --db "$ROOT/controller/corral.db" \
     --nats "$NATS_URL" --log-level "$LOG_LEVEL"
   wait_for controller corral-controller.js 30 tcp_open 127.0.0.1 "$CPORT"
@@ -245,7 +249,7 @@ agent_up() {
   spawn "agent-host$i" "$HX" "$(ns_of "$i")" node "$AGENT_BIN" "${args[@]}"
 }
 
-cli() { node "$CLI_BIN" --controller "127.0.0.1:$CPORT" "$@"; }
+cli() { CORRAL_TOKEN=$(cat "$ROOT/controller/admin.token") node "$CLI_BIN" --controller "127.0.0.1:$CPORT" "$@"; }
 
 # Number of host1..hostN the controller lists as ready. Accepts a bare array or {"hosts": [...]}.
 ready_count() {
@@ -277,15 +281,15 @@ wait_registered() {
 
 write_config() {
   mkdir -p "$(dirname "$CONFIG")"
-  local want="127.0.0.1:$CPORT" cur=""
-  [ -f "$CONFIG" ] && cur=$(jq -r '.controller // ""' "$CONFIG" 2>/dev/null || true)
-  [ "$cur" = "$want" ] && return 0
+  local want="127.0.0.1:$CPORT" cur="" token; token=$(cat "$ROOT/controller/admin.token")
+  [ -f "$CONFIG" ] && cur=$(jq -r '(.controller // "") + " " + (.token // "")' "$CONFIG" 2>/dev/null || true)
+  [ "$cur" = "$want $token" ] && return 0
   # Keep whatever else the file holds (and the previous one, restored by `down`).
   if [ -f "$CONFIG" ] && jq -e . "$CONFIG" >/dev/null 2>&1; then
     [ -f "$RUN/config.prev" ] || cp "$CONFIG" "$RUN/config.prev"
-    jq --arg c "$want" '.controller = $c' "$CONFIG" >"$CONFIG.tmp" && mv "$CONFIG.tmp" "$CONFIG"
+    (umask 077; jq --arg c "$want" --arg t "$token" '.controller = $c | .token = $t' "$CONFIG" >"$CONFIG.tmp") && mv "$CONFIG.tmp" "$CONFIG"
   else
-    printf '{"controller":"%s"}\n' "$want" >"$CONFIG"
+    (umask 077; jq -n --arg c "$want" --arg t "$token" '{controller: $c, token: $t}' >"$CONFIG")
   fi
 }
 

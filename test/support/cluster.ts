@@ -2,7 +2,7 @@
 // built locally, FROM scratch), then deploy/local-cluster.sh with its own namespaces, subnet, bridge
 // and ports so it never touches a person's cluster. Faults are real: kill -9 of an agent.
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, mkdirSync, existsSync, readdirSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, mkdirSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -120,6 +120,13 @@ export class TestCluster {
     const r = await this.cli([...args, "--json"]);
     if (r.code !== 0) throw new Error(`corral ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
     return JSON.parse(r.stdout) as T;
+  }
+
+  /** The admin token deploy/local-cluster.sh wrote into the CLI config; cli() sends it by itself. */
+  token(): string {
+    const doc = JSON.parse(readFileSync(this.env.CORRAL_CONFIG as string, "utf8")) as { token?: unknown };
+    if (typeof doc.token !== "string") throw new Error(`no token in ${this.env.CORRAL_CONFIG}: local-cluster.sh up must write one`);
+    return doc.token;
   }
 
   hostDir(host: string): string {

@@ -6,6 +6,7 @@ import type { CommandModule, Context, Io } from "./command.js";
 import { COMMANDS, NOUNS, findCommand, verbsOf } from "./commands/index.js";
 import { resolveController } from "./config.js";
 import { Connection } from "./connection.js";
+import { refusalMessage, tokenFor } from "./credentials.js";
 import { oneLine } from "./present.js";
 import { UsageError } from "./usage-error.js";
 import { cliVersion } from "./version.js";
@@ -16,6 +17,7 @@ export const EXIT_USAGE = 2;
 
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: "controller", kind: "string", value: "ADDR", help: "controller address, e.g. 127.0.0.1:7400 (else $CORRAL_CONTROLLER, else the config file)" },
+  { name: "token", kind: "string", value: "TOKEN", help: "bearer token (else $CORRAL_TOKEN, else the config file's \"token\"); other users can see flags in ps" },
   { name: "json", kind: "boolean", help: "print exactly one JSON document on stdout" },
   { name: "help", kind: "boolean", short: "h", help: "show help" },
   { name: "version", kind: "boolean", help: "print corral's version" },
@@ -51,13 +53,14 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     }
     if (args.bool("help")) return write(io, commandHelp(command));
     const ctx = makeContext(args, io, () => {
-      connection ??= new Connection(resolveController(args.string("controller"), io.env).address);
+      connection ??= new Connection(resolveController(args.string("controller"), io.env).address, { token: tokenFor(args, io) });
       return connection;
     });
     const code = await command.run(ctx);
     return typeof code === "number" ? exitCodeOf(code) : EXIT_OK;
   } catch (err) {
-    const message = connection ? connection.explain(messageOf(err)) : messageOf(err);
+    const message =
+      refusalMessage(err, connection?.token !== undefined) ?? (connection ? connection.explain(messageOf(err)) : messageOf(err));
     io.stderr.write(`corral: ${message}\n`);
     if (io.env.CORRAL_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
     return err instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
@@ -66,7 +69,10 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-/** Noun and verb are the first two words that are neither flags nor the value of --controller. */
+/** Global flags whose value is the next word (so it is not taken for the noun or verb). */
+const VALUE_FLAGS = new Set(GLOBAL_FLAGS.filter((f) => f.kind !== "boolean").map((f) => `--${f.name}`));
+
+/** Noun and verb are the first two words that are neither flags nor the value of a global flag. */
 function splitWords(argv: readonly string[]): { words: string[]; others: string[] } {
   const words: string[] = [];
   const others: string[] = [];
@@ -79,7 +85,7 @@ function splitWords(argv: readonly string[]): { words: string[]; others: string[
       continue;
     }
     others.push(tok);
-    if (tok === "--controller" && i + 1 < argv.length) others.push(argv[++i] as string);
+    if (VALUE_FLAGS.has(tok) && i + 1 < argv.length) others.push(argv[++i] as string);
   }
   // After `corral help`, the following words are the help topic, not flags to parse.
   return { words, others: [...others, ...argv.slice(i)] };
@@ -126,7 +132,8 @@ export function mainHelp(): string {
     ...formatFlagHelp(GLOBAL_FLAGS),
     "",
     "The controller address comes from --controller, then $CORRAL_CONTROLLER, then",
-    '${CORRAL_CONFIG:-~/.config/corral/config.json} ({"controller":"127.0.0.1:7400"}).',
+    '${CORRAL_CONFIG:-~/.config/corral/config.json} ({"controller":"127.0.0.1:7400","token":"…"});',
+    "the bearer token from --token, then $CORRAL_TOKEN, then that file's \"token\".",
     "Exit codes: 0 success, 1 failure, 2 usage error; `ct exec` exits with the command's code.",
     "Run `corral NOUN --help` or `corral NOUN VERB --help` for more.",
   ];

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configPath, resolveController } from "./config.js";
+import { configPath, resolveController, resolveToken } from "./config.js";
 
 function tempHome(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "corral-cli-config-"));
@@ -58,4 +58,20 @@ test("a broken config file is reported, not silently skipped", (t) => {
   assert.throws(() => resolveController(undefined, { HOME: home }), (e: Error) => e.message.startsWith(`config file ${path} is not valid JSON`));
   writeConfig(home, JSON.stringify({ controller: 7400 }));
   assert.throws(() => resolveController(undefined, { HOME: home }), /"controller" must be a string/);
+});
+
+test("the token: --token, then CORRAL_TOKEN, then the config file's token; none is undefined", (t) => {
+  const home = tempHome(t);
+  assert.equal(resolveToken(undefined, { HOME: home }), undefined);
+  writeConfig(home, JSON.stringify({ controller: "10.0.0.3:7400", token: " file-token " }));
+  assert.deepEqual(resolveToken(undefined, { HOME: home }), { token: "file-token", source: "config" });
+  assert.deepEqual(resolveToken(undefined, { HOME: home, CORRAL_TOKEN: "env-token" }), { token: "env-token", source: "env" });
+  assert.deepEqual(resolveToken("flag-token", { HOME: home, CORRAL_TOKEN: "env-token" }), { token: "flag-token", source: "flag" });
+  // Empty counts as unset, as for the controller address.
+  assert.deepEqual(resolveToken("", { HOME: home, CORRAL_TOKEN: "" }), { token: "file-token", source: "config" });
+  const path = writeConfig(home, JSON.stringify({ token: ["x"] }));
+  assert.throws(() => resolveToken(undefined, { HOME: home }), {
+    code: "failed_precondition",
+    message: `config file ${path}: "token" must be a string (the token \`corral token create\` printed)`,
+  });
 });

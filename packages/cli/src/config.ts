@@ -1,5 +1,6 @@
 // Where the controller is: --controller, then $CORRAL_CONTROLLER, then the config file that
-// deploy/local-cluster.sh writes. The first one set wins.
+// deploy/local-cluster.sh writes. The first one set wins. The bearer token is found the same way:
+// --token, then $CORRAL_TOKEN, then the config file's "token".
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +32,23 @@ export function resolveController(flag: string | undefined, env: NodeJS.ProcessE
 
 export interface CorralConfig {
   controller?: string;
+  token?: string;
+}
+
+export type TokenSource = ControllerSource;
+
+export interface ResolvedToken {
+  token: string;
+  source: TokenSource;
+}
+
+/** undefined when no token is given anywhere: the controller then refuses the call and says so. */
+export function resolveToken(flag: string | undefined, env: NodeJS.ProcessEnv): ResolvedToken | undefined {
+  if (flag !== undefined && flag.trim() !== "") return { token: flag.trim(), source: "flag" };
+  const fromEnv = env.CORRAL_TOKEN?.trim();
+  if (fromEnv) return { token: fromEnv, source: "env" };
+  const fromFile = readConfig(configPath(env)).token;
+  return fromFile ? { token: fromFile, source: "config" } : undefined;
 }
 
 /** A missing file is an empty config; a file that is there but unreadable is an error, not silently ignored. */
@@ -51,9 +69,15 @@ export function readConfig(path: string): CorralConfig {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw failedPrecondition(`config file ${path} must hold a JSON object such as {"controller":"127.0.0.1:7400"}`);
   }
-  const controller = (doc as Record<string, unknown>).controller;
+  const { controller, token } = doc as Record<string, unknown>;
   if (controller !== undefined && typeof controller !== "string") {
     throw failedPrecondition(`config file ${path}: "controller" must be a string such as "127.0.0.1:7400"`);
   }
-  return controller?.trim() ? { controller: controller.trim() } : {};
+  if (token !== undefined && typeof token !== "string") {
+    throw failedPrecondition(`config file ${path}: "token" must be a string (the token \`corral token create\` printed)`);
+  }
+  return {
+    ...(controller?.trim() ? { controller: controller.trim() } : {}),
+    ...(token?.trim() ? { token: token.trim() } : {}),
+  };
 }

@@ -10,14 +10,26 @@ export const READ_DEADLINE_MS = 10_000;
 /** Changes may wait on an agent (lxc-create, a template, a stop): allow minutes, not forever. */
 export const WRITE_DEADLINE_MS = 180_000;
 
+export interface ConnectionOptions {
+  connectTimeoutMs?: number;
+  token?: string | undefined;
+}
+
 export class Connection {
   private client: ControllerClient | undefined;
   private probed: Promise<void> | undefined;
 
+  private readonly connectTimeoutMs: number;
+  /** The person's bearer token, sent as call metadata; undefined sends none. */
+  readonly token: string | undefined;
+
   constructor(
     readonly address: string,
-    private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
-  ) {}
+    opts: ConnectionOptions = {},
+  ) {
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    this.token = opts.token;
+  }
 
   get peer(): string {
     return `controller at ${this.address}`;
@@ -27,7 +39,7 @@ export class Connection {
   async controller(): Promise<ControllerClient> {
     this.probed ??= probeTcp(this.address, this.connectTimeoutMs, this.peer);
     await this.probed;
-    this.client ??= new ControllerClient(this.address);
+    this.client ??= new ControllerClient(this.address, { token: this.token });
     return this.client;
   }
 

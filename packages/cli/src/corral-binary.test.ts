@@ -1,17 +1,15 @@
 // The `corral` binary as a user runs it, against a real grpc-js server scripted as the controller.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Migration, MigrationUpdate } from "@corral/wire";
 import { ControllerDouble, sampleContainer, sampleHost, serveDouble } from "./test-support/controller-double.js";
+import { runCorral, type Run } from "./test-support/run-corral.js";
 
-const BIN = fileURLToPath(new URL("../bin/corral.js", import.meta.url));
 const MiB = 1024 * 1024;
 
 let double: ControllerDouble;
@@ -30,30 +28,10 @@ after(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-  ms: number;
-}
-
 /** Runs `node bin/corral.js ARGS`, with a HOME that holds no config unless the test writes one. */
 function corral(args: string[], env: Record<string, string> = {}, withController = true): Promise<Run> {
-  const t0 = Date.now();
   const argv = withController ? ["--controller", server.address, ...args] : args;
-  const child = spawn(process.execPath, [BIN, ...argv], {
-    env: { PATH: process.env.PATH ?? "", HOME: home, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on("data", (d: Buffer) => out.push(d));
-  child.stderr.on("data", (d: Buffer) => err.push(d));
-  return new Promise((resolve) =>
-    child.on("close", (code) =>
-      resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8"), ms: Date.now() - t0 }),
-    ),
-  );
+  return runCorral(argv, { PATH: process.env.PATH ?? "", HOME: home, ...env });
 }
 
 const stderrLines = (r: Run) => r.stderr.split("\n").filter((l) => l !== "");

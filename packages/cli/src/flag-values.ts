@@ -1,10 +1,13 @@
 // Flag values checked on this side, so a typo fails at once with exit 2 and never reaches the controller.
-import { parseCpus, parseSize, validateName, type PortMapping } from "@corral/wire";
+import { parseCpus, parseRole, parseSize, parseTtl, validateName, type PortMapping, type TokenRole } from "@corral/wire";
 import { UsageError, asUsage } from "./usage-error.js";
 
 export const memoryFlag = (text: string): number => asUsage(() => parseSize("memory", text));
 export const cpusFlag = (text: string): number => asUsage(() => parseCpus(text));
 export const nameArg = (kind: string, text: string): string => asUsage(() => validateName(kind, text));
+export const roleFlag = (text: string): TokenRole => asUsage(() => parseRole(text));
+/** Seconds. */
+export const ttlFlag = (text: string): number => asUsage(() => parseTtl(text));
 
 /** KEY=VALUE; the value may be empty or hold further "=" signs. */
 export function envFlag(text: string): string {

@@ -1,5 +1,5 @@
 // How domain objects look to people (table cells, one-line summaries) and to scripts (--json).
-import { formatBytes, type BackendInfo, type Container, type Host, type Migration } from "@corral/wire";
+import { formatBytes, tokenState, type BackendInfo, type Container, type Host, type Migration, type TokenInfo, type TokenState } from "@corral/wire";
 
 /** Hosts in JSON: `backends` lists the usable backend names; the probe details stay in `backendDetails`. */
 export interface HostJson extends Omit<Host, "backends"> {
@@ -56,16 +56,16 @@ export const migrationRow = (m: Migration): string[] => [
   formatBytes(m.bytes),
   m.finishedUnixMs && m.startedUnixMs ? formatSeconds(m.finishedUnixMs - m.startedUnixMs) : "-",
   m.downtimeMs ? formatSeconds(m.downtimeMs) : "-",
-  m.startedUnixMs ? new Date(m.startedUnixMs).toISOString().replace(/\.\d+Z$/, "Z") : "-",
+  m.startedUnixMs ? isoTime(m.startedUnixMs) : "-",
   oneLine(m.error) || "-",
 ];
 export const MIGRATION_HEADERS = ["ID", "CONTAINER", "SOURCE", "TARGET", "PHASE", "BYTES", "TOOK", "DOWNTIME", "STARTED", "ERROR"];
 
 /** Colour for a host or container state word. */
 export function stateColour(state: string): string {
-  if (state === "running" || state === "ready" || state === "done") return "green";
-  if (state === "error" || state === "down" || state === "rolled_back") return "red";
-  if (state === "stopped") return "dim";
+  if (state === "running" || state === "ready" || state === "done" || state === "active") return "green";
+  if (state === "error" || state === "down" || state === "rolled_back" || state === "revoked") return "red";
+  if (state === "stopped" || state === "expired") return "dim";
   return "yellow";
 }
 
@@ -87,3 +87,33 @@ export function migrationSummary(m: Migration, fallbackElapsedMs: number): strin
   const bytes = m.bytes || m.totalBytes;
   return `${m.container} migrated ${m.sourceHost} → ${m.targetHost}: ${formatBytes(bytes)} in ${formatSeconds(took)} (downtime ${formatSeconds(m.downtimeMs)})`;
 }
+
+/** "2026-11-29T04:00:00Z": UTC to the second. */
+export const isoTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+
+/** Tokens in JSON: times as ISO strings, null when there is none. The secret is never listed. */
+export interface TokenJson {
+  id: string;
+  role: TokenInfo["role"];
+  state: TokenState;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+const isoOrNull = (ms: number): string | null => (ms ? isoTime(ms) : null);
+
+export const tokenJson = (t: TokenInfo): TokenJson => ({
+  id: t.id,
+  role: t.role,
+  state: tokenState(t),
+  createdAt: isoTime(t.createdUnixMs),
+  expiresAt: isoOrNull(t.expiresUnixMs),
+  revokedAt: isoOrNull(t.revokedUnixMs),
+});
+
+export const tokenRow = (t: TokenInfo): string[] => {
+  const j = tokenJson(t);
+  return [j.id, j.role, j.state, j.createdAt, j.expiresAt ?? "never", j.revokedAt ?? "-"];
+};
+export const TOKEN_HEADERS = ["ID", "ROLE", "STATE", "CREATED", "EXPIRES", "REVOKED"];

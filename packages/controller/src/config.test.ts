@@ -14,6 +14,7 @@ test("flags, defaults, and a JSON config file that flags override", (t) => {
     heartbeatTimeoutMs: 10000,
     logLevel: "info",
     scheduler: "binpack",
+    issueAdminToken: false,
   });
   const dir = mkdtempSync(join(tmpdir(), "corral-cfg-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

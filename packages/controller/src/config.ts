@@ -12,6 +12,8 @@ export interface ControllerConfig {
   heartbeatTimeoutMs: number;
   logLevel: string;
   scheduler: Algorithm;
+  /** --issue-admin-token: print a new admin token and exit instead of serving. */
+  issueAdminToken: boolean;
 }
 
 export const USAGE = `usage: corral-controller --db FILE [options]
@@ -24,6 +26,8 @@ export const USAGE = `usage: corral-controller --db FILE [options]
   --scheduler binpack|spread  placement strategy (default binpack)
   --log-level LEVEL           trace|debug|info|warn|error (default info)
   --config FILE               JSON file with the same settings in camelCase; flags override it
+  --issue-admin-token         create an admin token in --db, print it alone on stdout and exit
+                              (the first token of a new cluster, or a replacement for a lost one)
 `;
 
 const DEFAULTS = {
@@ -49,6 +53,7 @@ export function parseConfig(argv: string[]): ControllerConfig | "help" {
       scheduler: { type: "string" },
       "log-level": { type: "string" },
       config: { type: "string" },
+      "issue-admin-token": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -65,6 +70,7 @@ export function parseConfig(argv: string[]): ControllerConfig | "help" {
     heartbeatTimeoutMs: positiveInt("--heartbeat-timeout-ms", pick(values["heartbeat-timeout-ms"], "heartbeatTimeoutMs"), DEFAULTS.heartbeatTimeoutMs),
     logLevel: pick(values["log-level"], "logLevel") ?? DEFAULTS.logLevel,
     scheduler: (pick(values.scheduler, "scheduler") ?? DEFAULTS.scheduler) as Algorithm,
+    issueAdminToken: values["issue-admin-token"] === true,
   };
   if (!LOG_LEVELS.includes(cfg.logLevel)) throw invalidArgument(`invalid --log-level "${cfg.logLevel}": expected one of ${LOG_LEVELS.join(", ")}`);
   if (cfg.scheduler !== "binpack" && cfg.scheduler !== "spread") throw invalidArgument(`invalid --scheduler "${String(cfg.scheduler)}": expected binpack or spread`);

@@ -6,8 +6,11 @@ import {
   RegistryServiceDefinition,
   SERVER_OPTIONS,
   controllerServiceImplementation,
+  guardImplementation,
   registryServiceImplementation,
 } from "@corral/wire";
+import { userCallCheck } from "./auth/authorize.js";
+import { activeAdmins } from "./auth/token-store.js";
 import type { ControllerContext } from "./context.js";
 import { Store } from "./store/store.js";
 import { AgentPool } from "./registry/agent-pool.js";
@@ -59,7 +62,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   };
   const migrations = new MigrationService(ctx);
   const server = new Server(SERVER_OPTIONS);
-  const api = controllerServiceImplementation(controllerHandlers(ctx, migrations));
+  // Every CLI call is checked against the role table before it reaches a handler.
+  const api = guardImplementation(
+    ControllerServiceDefinition,
+    controllerServiceImplementation(controllerHandlers(ctx, migrations)),
+    userCallCheck(() => store.db, log),
+  );
   server.addService(ControllerServiceDefinition, api);
   server.addService(RegistryServiceDefinition, registryServiceImplementation(registryHandlers(ctx)));
   let port: number;
@@ -74,6 +82,9 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const stopLiveness = startLiveness(ctx);
   const address = `${opts.listen.replace(/:\d+$/, "")}:${port}`;
   log.info({ address, db: opts.db, nats: opts.nats ?? null, resumedMigrations: resumed }, "controller listening");
+  if (activeAdmins(store.db).length === 0) {
+    log.warn({ db: opts.db }, `no admin token works: nobody can manage this cluster; create one with corral-controller --db ${opts.db} --issue-admin-token`);
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -2,6 +2,7 @@
 import { messageOf } from "@corral/wire";
 import { parseConfig, USAGE } from "./config.js";
 import { startController } from "./controller.js";
+import { issueAdminToken } from "./auth/first-admin.js";
 
 async function main(): Promise<void> {
   let cfg;
@@ -13,6 +14,10 @@ async function main(): Promise<void> {
   }
   if (cfg === "help") {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (cfg.issueAdminToken) {
+    process.stdout.write(`${issueAdminToken(cfg.db)}\n`);
     return;
   }
   const controller = await startController({

@@ -1,8 +1,11 @@
 export * from "./domain/types.js";
 export * from "./domain/errors.js";
 export * from "./domain/validate.js";
+export * from "./domain/tokens.js";
 export { AgentClient } from "./rpc/agent-client.js";
-export { ControllerClient, RegistryClient } from "./rpc/controller-client.js";
+export { ControllerClient, RegistryClient, type ControllerClientOptions } from "./rpc/controller-client.js";
+export { bearerToken } from "./rpc/bearer.js";
+export { guardImplementation, rpcNames, type CallCheck, type CallInfo } from "./rpc/guard.js";
 export { AgentServiceDefinition, agentServiceImplementation, type AgentHandlers } from "./rpc/agent-server.js";
 export {
   ControllerServiceDefinition,

@@ -13,6 +13,9 @@ import * as ctExec from "./ct-exec.js";
 import * as ctMigrate from "./ct-migrate.js";
 import * as migrationList from "./migration-list.js";
 import * as imageImport from "./image-import.js";
+import * as tokenCreate from "./token-create.js";
+import * as tokenList from "./token-list.js";
+import * as tokenRevoke from "./token-revoke.js";
 
 export const COMMANDS: readonly CommandModule[] = [
   hostList,
@@ -28,6 +31,9 @@ export const COMMANDS: readonly CommandModule[] = [
   ctMigrate,
   migrationList,
   imageImport,
+  tokenCreate,
+  tokenList,
+  tokenRevoke,
 ];
 
 export const NOUNS: Record<string, string> = {
@@ -35,6 +41,7 @@ export const NOUNS: Record<string, string> = {
   ct: "containers",
   migration: "container moves between hosts",
   image: "images on the hosts",
+  token: "bearer tokens for people using the CLI",
 };
 
 export function findCommand(noun: string, verb: string): CommandModule | undefined {

@@ -18,9 +18,12 @@ import {
   type ImageChunk,
   type ImageHeader,
   type ImageInfo,
+  type IssuedToken,
   type LimitsPatch,
   type Migration,
   type MigrationUpdate,
+  type TokenInfo,
+  type TokenRole,
 } from "@corral/wire";
 
 export interface RecordedCall {
@@ -33,6 +36,7 @@ export class ControllerDouble implements ControllerHandlers {
   readonly containers = new Map<string, Container>();
   hosts: Host[] = [];
   migrations: Migration[] = [];
+  tokens: TokenInfo[] = [];
   /** Updates `migrate` replays, with `container`, hosts and compression filled in. */
   migrationScript: MigrationUpdate[] = [];
   imported: { header: ImageHeader | undefined; chunkSizes: number[]; sha256: string } | undefined;
@@ -96,6 +100,31 @@ export class ControllerDouble implements ControllerHandlers {
   async listMigrations(container: string): Promise<Migration[]> {
     this.record("listMigrations", container);
     return this.migrations.filter((m) => !container || m.container === container);
+  }
+
+  async createToken(role: TokenRole, ttlSeconds: number): Promise<IssuedToken> {
+    this.record("createToken", role, ttlSeconds);
+    const now = Date.now();
+    const info: TokenInfo = {
+      id: `t${this.tokens.length + 1}`.padEnd(12, "0"),
+      role,
+      createdUnixMs: now,
+      expiresUnixMs: ttlSeconds ? now + ttlSeconds * 1000 : 0,
+      revokedUnixMs: 0,
+    };
+    this.tokens.push(info);
+    return { info, token: `corral_${info.id}_${"s".repeat(43)}` };
+  }
+  async listTokens(): Promise<TokenInfo[]> {
+    this.record("listTokens");
+    return this.tokens;
+  }
+  async revokeToken(id: string): Promise<TokenInfo> {
+    this.record("revokeToken", id);
+    const t = this.tokens.find((x) => x.id === id);
+    if (!t) throw notFound(`token "${id}" not found`);
+    t.revokedUnixMs ||= Date.now();
+    return t;
   }
 
   async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {

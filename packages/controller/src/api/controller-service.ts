@@ -11,6 +11,7 @@ import { setLimits } from "./container-limits.js";
 import { execInContainer } from "./container-exec.js";
 import { importImage } from "./image-import.js";
 import { requireContainer } from "./lookup.js";
+import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";
 
 export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService): ControllerHandlers {
   const db = () => ctx.store.db;
@@ -27,6 +28,9 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     migrate: (name, target, compression, signal) => migrate(migrations, name, target, compression, signal),
     listMigrations: async (container) => listMigrations(db(), container).map(toMigration),
     importImage: (chunks) => importImage(ctx, chunks),
+    createToken: async (role, ttlSeconds) => issueToken(ctx.store, role, ttlSeconds * 1000),
+    listTokens: async () => listTokens(db()),
+    revokeToken: async (id) => revokeToken(ctx.store, id),
   };
 }
 

@@ -79,4 +79,15 @@ export const SCHEMA_STEPS: readonly string[] = [
   `
   ALTER TABLE migrations ADD COLUMN failed_phase TEXT NOT NULL DEFAULT '';
   `,
+  // Bearer tokens for people (auth/token-store.ts): only the secret's SHA-256 is kept.
+  `
+  CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    secret_sha256 TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'read-only')),
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER,
+    revoked_ms INTEGER
+  ) STRICT;
+  `,
 ];

@@ -8,11 +8,14 @@ import { pino } from "pino";
 import { ControllerClient, RegistryClient } from "@corral/wire";
 import { startController, type ControllerOptions, type RunningController } from "../controller.js";
 import { ScriptedAgent } from "./scripted-agent.js";
+import { issueAdminToken } from "../auth/first-admin.js";
 
 export interface InProcessCluster {
   dir: string;
   dbPath: string;
   controller: RunningController;
+  /** An admin token; `client` sends it. */
+  adminToken: string;
   client: ControllerClient;
   agents: Record<string, ScriptedAgent>;
   register(agent: ScriptedAgent): Promise<void>;
@@ -30,7 +33,8 @@ export async function startCluster(hosts: string[], opts: Partial<ControllerOpti
     logger: pino({ level: process.env.CORRAL_TEST_LOG ?? "silent" }),
     ...opts,
   });
-  const client = new ControllerClient(controller.address);
+  const adminToken = issueAdminToken(dbPath);
+  const client = new ControllerClient(controller.address, { token: adminToken });
   const agents: Record<string, ScriptedAgent> = {};
   const register = async (a: ScriptedAgent) => {
     const reg = new RegistryClient(controller.address);
@@ -48,6 +52,7 @@ export async function startCluster(hosts: string[], opts: Partial<ControllerOpti
     dir,
     dbPath,
     controller,
+    adminToken,
     client,
     agents,
     register,

@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { ControllerClient } from "@corral/wire";
 import { waitFor } from "./cluster.js";
+import { issueAdminToken } from "../auth/first-admin.js";
 
 const BIN = fileURLToPath(new URL("../../bin/corral-controller.js", import.meta.url));
 
@@ -17,6 +18,8 @@ export interface ControllerProcess {
 
 export async function spawnController(port: number, db: string): Promise<ControllerProcess> {
   const address = `127.0.0.1:${port}`;
+  // Before the child opens the file: two processes applying the schema at once would race.
+  const token = issueAdminToken(db);
   const child = spawn(process.execPath, [BIN, "--listen", address, "--db", db, "--log-level", "info", "--heartbeat-timeout-ms", "60000"], {
     stdio: ["ignore", "pipe", "pipe"],
     // Under `node --test` this variable is set; inherited, it makes the child talk the runner's protocol.
@@ -25,7 +28,7 @@ export async function spawnController(port: number, db: string): Promise<Control
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const client = new ControllerClient(address);
+  const client = new ControllerClient(address, { token });
   await waitFor(`controller on ${address}`, async () => {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`controller exited: ${out}`);
     return client.listHosts().then(

@@ -3,6 +3,7 @@ import type * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { MIGRATION_PHASES } from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
+import { parseRole, type TokenInfo } from "../domain/tokens.js";
 import {
   backendInfoFromProto,
   backendInfoToProto,
@@ -68,3 +69,9 @@ export const usageReportFromProto = (r: pb.ReportUsageRequest): d.UsageReport =>
   ...r,
   containers: r.containers.map(usageFromProto),
 });
+
+export const tokenInfoToProto = (t: TokenInfo): pb.TokenInfo => ({ ...t });
+export const tokenInfoFromProto = (t: pb.TokenInfo | undefined): TokenInfo => {
+  if (!t) throw new TypeError("token missing");
+  return { ...t, role: parseRole(t.role) };
+};

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "cancelled"
   | "deadline_exceeded"
   | "permission_denied"
+  | "unauthenticated"
   | "internal";
 
 export class CorralError extends Error {

@@ -5,14 +5,25 @@ import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
 import { mapIter } from "./iter.js";
 import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
-import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, setRequestToProto, usageReportToProto } from "../convert/controller.js";
+import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, setRequestToProto, tokenInfoFromProto, usageReportToProto } from "../convert/controller.js";
+import type { IssuedToken, TokenInfo, TokenRole } from "../domain/tokens.js";
+import { bearerInterceptor } from "./bearer.js";
+
+export interface ControllerClientOptions {
+  /** Sent on every call as `authorization: Bearer <token>`. */
+  token?: string | undefined;
+}
 
 export class ControllerClient {
   private readonly c: pb.ControllerServiceClient;
   readonly peer: string;
 
-  constructor(readonly address: string) {
-    this.c = new pb.ControllerServiceClient(address, insecureCredentials(), CHANNEL_OPTIONS);
+  constructor(
+    readonly address: string,
+    opts: ControllerClientOptions = {},
+  ) {
+    const interceptors = opts.token ? [bearerInterceptor(opts.token)] : [];
+    this.c = new pb.ControllerServiceClient(address, insecureCredentials(), { ...CHANNEL_OPTIONS, interceptors });
     this.peer = `controller at ${address}`;
   }
 
@@ -69,6 +80,19 @@ export class ControllerClient {
     const requests = mapIter(chunks, (c): pb.ImportImageRequest => ({ chunk: imageChunkToProto(c) }));
     const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), requests);
     return res.images.map(imageInfoFromProto);
+  }
+  /** ttlSeconds 0: never expires. */
+  async createToken(role: TokenRole, ttlSeconds = 0): Promise<IssuedToken> {
+    const res: pb.CreateTokenResponse = await callUnary(this.peer, this.c.createToken.bind(this.c), { role, ttlSeconds });
+    return { info: tokenInfoFromProto(res.info), token: res.token };
+  }
+  async listTokens(): Promise<TokenInfo[]> {
+    const res: pb.ListTokensResponse = await callUnary(this.peer, this.c.listTokens.bind(this.c), {});
+    return res.tokens.map(tokenInfoFromProto);
+  }
+  async revokeToken(id: string): Promise<TokenInfo> {
+    const res: pb.RevokeTokenResponse = await callUnary(this.peer, this.c.revokeToken.bind(this.c), { id });
+    return tokenInfoFromProto(res.info);
   }
 }
 

@@ -4,8 +4,9 @@ import type * as d from "../domain/types.js";
 import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { mapIter } from "./iter.js";
 import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
-import { containerToProto, hostToProto, limitsPatchFromProto, migrationToProto, migrationUpdateToProto, usageReportFromProto } from "../convert/controller.js";
+import { containerToProto, hostToProto, limitsPatchFromProto, migrationToProto, migrationUpdateToProto, tokenInfoToProto, usageReportFromProto } from "../convert/controller.js";
 import { parseCompression } from "../domain/validate.js";
+import { parseRole, type IssuedToken, type TokenInfo, type TokenRole } from "../domain/tokens.js";
 
 export interface ControllerHandlers {
   listHosts(): Promise<d.Host[]>;
@@ -20,6 +21,10 @@ export interface ControllerHandlers {
   migrate(name: string, targetHost: string, compression: d.Compression, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
   listMigrations(container: string): Promise<d.Migration[]>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo[]>;
+  /** ttlSeconds 0: never expires. */
+  createToken(role: TokenRole, ttlSeconds: number): Promise<IssuedToken>;
+  listTokens(): Promise<TokenInfo[]>;
+  revokeToken(id: string): Promise<TokenInfo>;
 }
 
 export interface RegistryHandlers {
@@ -64,6 +69,12 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
     importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
       images: (await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))).map(imageInfoToProto),
     })),
+    createToken: unaryHandler(async (r: pb.CreateTokenRequest) => {
+      const issued = await h.createToken(parseRole(r.role), r.ttlSeconds);
+      return { info: tokenInfoToProto(issued.info), token: issued.token };
+    }),
+    listTokens: unaryHandler(async () => ({ tokens: (await h.listTokens()).map(tokenInfoToProto) })),
+    revokeToken: unaryHandler(async (r: pb.RevokeTokenRequest) => ({ info: tokenInfoToProto(await h.revokeToken(r.id)) })),
   };
 }
 

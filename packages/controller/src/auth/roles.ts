@@ -1,0 +1,37 @@
+// Which role each ControllerService RPC needs. One table, checked in one place (authorize.ts); an
+// RPC missing here is refused, and roles.test.ts proves every RPC of the service is listed.
+import type { TokenRole } from "@corral/wire";
+
+export type Need = "read" | "admin";
+
+export interface RpcRule {
+  needs: Need;
+  /** Completes "role read-only may not …". */
+  action: string;
+}
+
+export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
+  ListHosts: { needs: "read", action: "list hosts" },
+  ListContainers: { needs: "read", action: "list containers" },
+  GetContainer: { needs: "read", action: "show containers" },
+  ListMigrations: { needs: "read", action: "list migrations" },
+  CreateContainer: { needs: "admin", action: "create containers" },
+  StartContainer: { needs: "admin", action: "start containers" },
+  StopContainer: { needs: "admin", action: "stop containers" },
+  RemoveContainer: { needs: "admin", action: "remove containers" },
+  ExecContainer: { needs: "admin", action: "exec in containers" },
+  SetLimits: { needs: "admin", action: "change container limits" },
+  MigrateContainer: { needs: "admin", action: "migrate containers" },
+  ImportImage: { needs: "admin", action: "import images" },
+  // Token ids and roles are the map of who can do what: admins only.
+  CreateToken: { needs: "admin", action: "create tokens" },
+  ListTokens: { needs: "admin", action: "list tokens" },
+  RevokeToken: { needs: "admin", action: "revoke tokens" },
+};
+
+const GRANTS: Record<TokenRole, readonly Need[]> = {
+  admin: ["read", "admin"],
+  "read-only": ["read"],
+};
+
+export const roleGrants = (role: TokenRole, need: Need): boolean => GRANTS[role].includes(need);
