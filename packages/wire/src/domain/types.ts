@@ -223,8 +223,35 @@ export interface UsageReport {
   diskFreeBytes: number;
 }
 
-export interface CreateRequest {
+/** How the scheduler should place a container; every field may be left out. */
+export interface PlacementOptions {
+  /** `key=value` or `key!=value` against host labels. */
+  constraints?: string[];
+  /** At most one member of this group per host. */
+  antiAffinity?: string;
+  /** binpack | spread; empty: the cluster default. */
+  strategy?: string;
+}
+
+export interface CreateRequest extends PlacementOptions {
   spec: ContainerSpec;
   host: string;
   start: boolean;
+}
+
+/** One host's verdict from the scheduler: the filter that rejected it and why, or its score. */
+export interface PlacementVerdict {
+  host: string;
+  /** null when the host can take the container. */
+  filter: string | null;
+  reason: string;
+  score: number | null;
+}
+
+/** What `ct create --dry-run --explain` shows: the host that would be chosen (or null) and every verdict. */
+export interface PlacementExplanation {
+  host: string | null;
+  strategy: string;
+  seed: number;
+  verdicts: PlacementVerdict[];
 }
