@@ -96,5 +96,6 @@ export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, des
     insertContainer(ctx.store.db, req.spec, plan.host, desired, Date.now(), record);
     reservePlacement(ctx.store.db, plan.host, req.spec.name, req.spec.limits);
     return plan;
-  });
+    // Atomic: place() throws before any write; the insert fails (name taken) as one statement.
+  }, { atomic: true });
 }

@@ -81,6 +81,31 @@ export const FILTERS: readonly Filter[] = [
   diskFilter,
 ];
 
+/**
+ * The same verdict as checkHost, as a yes or no, without building a reason: placement calls it for
+ * every host it visits (tens per placement, a million placements a minute), and asks checkHost for
+ * the words only when it explains. A property test holds the two equal.
+ */
+export function fits(host: HostSnapshot, ask: PlacementAsk): boolean {
+  if (host.state !== "ready") return false;
+  let backend = false;
+  for (const b of host.backends) if (b.name === ask.backend && b.available) backend = true;
+  if (!backend) return false;
+  if (ask.constraints) {
+    for (const c of ask.constraints) {
+      const has = host.labels?.[c.key];
+      if (c.op === "=" ? has !== c.value : has === c.value) return false;
+    }
+  }
+  if (ask.antiAffinity && (host.groups?.get(ask.antiAffinity) ?? 0) > 0) return false;
+  const ratio = host.overcommit ?? 1;
+  if (ask.memoryBytes > 0 && ask.memoryBytes > Math.max(0, Math.floor(host.memoryBytes * ratio) - host.reservedMemoryBytes)) return false;
+  if (ask.cpus > 0 && (ask.cpus > host.cpus || ask.cpus > Math.max(0, host.cpus * ratio - host.reservedCpus) + 1e-9)) return false;
+  const disk = ask.diskBytes ?? 0;
+  if (disk > 0 && host.diskFreeBytes !== undefined && disk > host.diskFreeBytes) return false;
+  return true;
+}
+
 export function checkHost(host: HostSnapshot, ask: PlacementAsk): Rejection | undefined {
   for (const f of FILTERS) {
     const r = f(host, ask);

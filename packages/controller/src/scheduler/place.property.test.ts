@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { place, NoPlacementError } from "./place.js";
+import { checkHost, fits } from "./filters.js";
 import type { Constraint, HostSnapshot, PlacementAsk } from "./types.js";
 
 const GiB = 1024 ** 3;
@@ -118,5 +119,26 @@ test("explain visits every host and does not change the choice", () => {
       assert.equal(full.verdicts.length, hosts.length);
     }),
     { numRuns: 200 },
+  );
+});
+
+test("the quick yes/no (fits) agrees with the named filters (checkHost) on every host and ask", () => {
+  fc.assert(
+    fc.property(hostArb, askArb, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.boolean(), (hs, a, memPct, cpuPct, grouped) => {
+      const [h] = cluster([hs]) as [SimHost];
+      h.reservedMemoryBytes = Math.floor((h.memoryBytes * h.overcommit * memPct) / 100);
+      h.reservedCpus = (h.cpus * h.overcommit * cpuPct) / 100;
+      if (grouped && a.group) h.groups.set(a.group, 1);
+      const ask: PlacementAsk = {
+        name: "c",
+        backend: a.backend,
+        memoryBytes: Math.round(a.memGiB * GiB),
+        cpus: a.cpus,
+        constraints: a.constraint ? [a.constraint] : [],
+        antiAffinity: a.group,
+      };
+      assert.equal(fits(h, ask), checkHost(h, ask) === undefined);
+    }),
+    { numRuns: 2000 },
   );
 });

@@ -3,13 +3,14 @@
 // Sampling, as Nomad's LimitIterator does: hosts are visited from a seeded start with a seeded
 // stride (visit-order.ts), and filtering stops once `sampleLimit` (default 20) feasible hosts are
 // found; only those are scored. Up to 20 feasible hosts the answer is therefore exact; beyond, the
-// cost stays flat however large the cluster. When nothing fits, or when asked to explain, every host
-// is visited and each verdict is reported; explaining never changes the choice.
+// cost stays flat however large the cluster. The plan's verdicts are those of the hosts scored; when
+// nothing fits, or when asked to explain, every host is visited and each one's verdict is reported
+// (explaining never changes the choice).
 import { CorralError } from "@corral/wire";
-import { checkHost } from "./filters.js";
+import { checkHost, fits } from "./filters.js";
 import { SCORERS } from "./scorers.js";
 import { visitOrder } from "./visit-order.js";
-import type { Algorithm, HostSnapshot, PlaceOptions, PlacementAsk, Plan, Verdict } from "./types.js";
+import type { Algorithm, HostSnapshot, PlaceOptions, PlacementAsk, Plan, Rejection, Verdict } from "./types.js";
 
 export const DEFAULT_SAMPLE_LIMIT = 20;
 
@@ -39,15 +40,19 @@ export function place(hosts: readonly HostSnapshot[], ask: PlacementAsk, opts: P
   const score = SCORERS[algorithm];
   const n = ordered.length;
   const { start, stride } = visitOrder(n, seed);
+  const explain = opts.explain === true;
   const verdicts: Verdict[] = [];
   let feasible = 0;
   let best: { host: HostSnapshot; score: number } | undefined;
   for (let k = 0, i = start; k < n; k++, i = (i + stride) % n) {
-    if (feasible >= limit && !opts.explain) break;
+    if (feasible >= limit && !explain) break;
     const host = ordered[i] as HostSnapshot;
-    const rejection = checkHost(host, ask);
-    if (rejection) {
-      verdicts.push({ host: host.name, filter: rejection.filter, reason: rejection.reason, score: null });
+    // Reasons are words built per host; only an explanation (or the error below) needs them.
+    if (!fits(host, ask)) {
+      if (explain) {
+        const r = checkHost(host, ask) as Rejection;
+        verdicts.push({ host: host.name, filter: r.filter, reason: r.reason, score: null });
+      }
       continue;
     }
     const s = score(host, ask);
@@ -55,6 +60,8 @@ export function place(hosts: readonly HostSnapshot[], ask: PlacementAsk, opts: P
     if (feasible < limit && (!best || s > best.score)) best = { host, score: s };
     feasible++;
   }
+  // Nothing fits: visit again, explaining, so that the error names every host's filter.
+  if (!best && !explain) return place(ordered, ask, { ...opts, sorted: true, seed, explain: true });
   if (!best) throw noPlacement(ask, verdicts);
   const scored = Math.min(feasible, limit);
   return {

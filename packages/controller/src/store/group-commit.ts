@@ -1,11 +1,13 @@
 // Group commit: the changes queued within one turn of the event loop (or up to `maxBatch` of them)
 // share one SQLite transaction, instead of one transaction (and one WAL sync) each. Each change runs
-// in its own savepoint, so one that throws is rolled back alone and rejects only its own caller;
+// in its own savepoint (unless it declares itself atomic), so one that throws is rolled back alone
+// and rejects only its own caller;
 // every caller is answered only after the shared commit, so nothing is acknowledged before it is durable.
 import type { Store } from "./store.js";
 
 interface Queued {
   fn: () => unknown;
+  savepoint: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -19,10 +21,14 @@ export class GroupCommit {
     private readonly maxBatch = 2000,
   ) {}
 
-  /** Runs fn inside the next shared transaction; resolves with its result once that has committed. */
-  run<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs fn inside the next shared transaction; resolves with its result once that has committed.
+   * `atomic` says that fn can only throw before its first write or from a single statement (which
+   * SQLite undoes alone), so it needs no savepoint of its own; the placement path is such a change.
+   */
+  run<T>(fn: () => T, opts: { atomic?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, savepoint: opts.atomic !== true, resolve: resolve as (v: unknown) => void, reject });
       if (this.queue.length >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -42,7 +48,7 @@ export class GroupCommit {
       this.store.tx(() => {
         for (const q of batch) {
           try {
-            results.push({ ok: true, value: this.store.tx(q.fn) });
+            results.push({ ok: true, value: q.savepoint ? this.store.tx(q.fn) : q.fn() });
           } catch (err) {
             results.push({ ok: false, value: err });
           }
