@@ -11,6 +11,9 @@ import { setLimits } from "./container-limits.js";
 import { execInContainer } from "./container-exec.js";
 import { importImage } from "./image-import.js";
 import { requireContainer } from "./lookup.js";
+import { explainPlacement } from "./placement.js";
+import { cordonHost, labelHost, setClusterSetting, uncordonHost } from "./host-maintenance.js";
+import { drainHost, restoreHost } from "./host-drain.js";
 
 export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService): ControllerHandlers {
   const db = () => ctx.store.db;
@@ -27,6 +30,13 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     migrate: (name, target, compression, signal) => migrate(migrations, name, target, compression, signal),
     listMigrations: async (container) => listMigrations(db(), container).map(toMigration),
     importImage: (chunks) => importImage(ctx, chunks),
+    explainPlacement: async (req) => explainPlacement(ctx, req),
+    labelHost: async (host, set, remove) => labelHost(ctx, host, set, remove),
+    cordonHost: async (host) => cordonHost(ctx, host),
+    uncordonHost: async (host) => uncordonHost(ctx, host),
+    drainHost: (host, parallel, deadlineSeconds, signal) => drainHost(ctx, migrations, host, parallel, deadlineSeconds, signal),
+    restoreHost: (host, parallel, signal) => restoreHost(ctx, migrations, host, parallel, signal),
+    setClusterSetting: async (key, value) => setClusterSetting(ctx, key, value),
   };
 }
 

@@ -6,13 +6,16 @@
 import type { BackendInfo, Host, HostState } from "@corral/wire";
 import type { Db } from "./store.js";
 
-export type AdminState = Exclude<HostState, "down">;
+/** What an operator chose; what is stored in hosts.admin_state. */
+export type AdminState = "ready" | "cordoned" | "draining";
+/** What is stored in hosts.state: the admin state, or down. */
+export type StoredState = AdminState | "down";
 
 /** One host as the scheduler sees it. Mutated in place by the store; read as a snapshot by place(). */
 export interface HostView {
   name: string;
   address: string;
-  state: HostState;
+  state: StoredState;
   adminState: AdminState;
   backends: BackendInfo[];
   cpus: number;
@@ -59,7 +62,7 @@ export function attachState(db: Db, state: ClusterState): void {
 interface HostRow {
   name: string;
   address: string;
-  state: HostState;
+  state: StoredState;
   admin_state: AdminState;
   cpus: number;
   memory_bytes: number;
@@ -377,12 +380,17 @@ export function groupOf(placementJson: string): string {
   }
 }
 
+/** A draining host that holds nothing any more is shown as drained. */
+export function publicState(h: HostView): HostState {
+  return h.state === "draining" && h.containers === 0 ? "drained" : h.state;
+}
+
 /** The public view of a host. */
 export function hostOf(h: HostView): Host {
   return {
     name: h.name,
     address: h.address,
-    state: h.state,
+    state: publicState(h),
     backends: h.backends,
     cpus: h.cpus,
     memoryBytes: h.memoryBytes,
@@ -392,5 +400,6 @@ export function hostOf(h: HostView): Host {
     reservedCpus: h.reservedCpus,
     containers: h.containers,
     lastSeenUnixMs: h.lastSeenUnixMs,
+    labels: h.labels,
   };
 }

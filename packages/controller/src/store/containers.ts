@@ -101,3 +101,13 @@ export function recordUsage(db: Db, host: string, usage: ContainerUsage, now: nu
      WHERE name = ? AND host = ? AND actual_state IN ('running', 'stopped', 'unknown', 'error')`,
   ).run(JSON.stringify(usage), state, now, usage.name, host);
 }
+
+/** Where a drain took the container from (restore brings it back there); null clears it. */
+export function setDrainedFrom(db: Db, name: string, host: string | null): void {
+  stmt(db, "UPDATE containers SET drained_from = ? WHERE name = ?").run(host, name);
+}
+
+export function drainedFrom(db: Db, host: string): string[] {
+  const rows = stmt(db, "SELECT name FROM containers WHERE drained_from = ? ORDER BY name").all(host) as { name: string }[];
+  return rows.map((r) => r.name);
+}

@@ -1,10 +1,10 @@
 // Hosts: registration, liveness, operator states and labels. Reads come from the in-memory cluster
 // state (cluster-state.ts); writes go to SQLite and memory together.
-import type { HostInfo, HostState } from "@corral/wire";
+import type { HostInfo } from "@corral/wire";
 import type { Host } from "@corral/wire";
 import type { Db } from "./store.js";
 import { stmt } from "./prepared.js";
-import { hostOf, stateOf, type AdminState, type HostView } from "./cluster-state.js";
+import { hostOf, stateOf, type AdminState, type HostView, type StoredState } from "./cluster-state.js";
 
 export function listHosts(db: Db): Host[] {
   return stateOf(db).hosts().map(hostOf);
@@ -21,7 +21,7 @@ export function hostView(db: Db, name: string): HostView | undefined {
 }
 
 /** Inserts or refreshes a host; it comes back in its operator-chosen state (ready unless cordoned/draining). */
-export function upsertHost(db: Db, info: HostInfo, now: number): { previous: HostState | undefined } {
+export function upsertHost(db: Db, info: HostInfo, now: number): { previous: StoredState | undefined } {
   const state = stateOf(db);
   const prev = state.host(info.name);
   const previous = prev?.state;

@@ -149,7 +149,8 @@ export interface AbortReceiveResult {
 
 // ---- controller-facing types ----
 
-export type HostState = "ready" | "cordoned" | "draining" | "down";
+/** `drained`: draining and empty (derived, not stored); no new placements land on it. */
+export type HostState = "ready" | "cordoned" | "draining" | "drained" | "down";
 
 export interface Host {
   name: string;
@@ -164,6 +165,7 @@ export interface Host {
   reservedCpus: number;
   containers: number;
   lastSeenUnixMs: number;
+  labels: Record<string, string>;
 }
 
 export type ContainerState = "creating" | "running" | "stopped" | "migrating" | "unknown" | "error";
@@ -254,4 +256,16 @@ export interface PlacementExplanation {
   strategy: string;
   seed: number;
   verdicts: PlacementVerdict[];
+}
+
+/** One line of a drain or restore: a container planned, moving, moved or failed; the last has done set. */
+export interface HostMoveProgress {
+  container: string;
+  /** Where it goes (drain: the chosen host; restore: the host being restored). */
+  targetHost: string;
+  status: "planned" | "moving" | "moved" | "failed" | "";
+  error: string;
+  migration: Migration | undefined;
+  done: boolean;
+  hostState: HostState | "";
 }

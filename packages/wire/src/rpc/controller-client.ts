@@ -5,7 +5,16 @@ import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
 import { mapIter } from "./iter.js";
 import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, limitsToProto, specToProto } from "../convert/types.js";
-import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, usageReportToProto } from "../convert/controller.js";
+import {
+  containerFromProto,
+  explanationFromProto,
+  hostFromProto,
+  migrationFromProto,
+  migrationUpdateFromProto,
+  moveProgressFromProto,
+  restoreProgressFromProto,
+  usageReportToProto,
+} from "../convert/controller.js";
 
 export class ControllerClient {
   private readonly c: pb.ControllerServiceClient;
@@ -25,8 +34,34 @@ export class ControllerClient {
     return res.hosts.map(hostFromProto);
   }
   async create(req: d.CreateRequest): Promise<d.Container> {
-    const r = { spec: specToProto(req.spec), host: req.host, start: req.start };
+    const r = { spec: specToProto(req.spec), host: req.host, start: req.start, ...placementToProto(req) };
     return containerFromProto(await callUnary(this.peer, this.c.createContainer.bind(this.c), r));
+  }
+  /** Every host's verdict for this container, and the host that would be chosen; nothing changes. */
+  async explainPlacement(req: Omit<d.CreateRequest, "start">): Promise<d.PlacementExplanation> {
+    const r = { spec: specToProto(req.spec), host: req.host, ...placementToProto(req) };
+    return explanationFromProto(await callUnary(this.peer, this.c.explainPlacement.bind(this.c), r));
+  }
+  async labelHost(host: string, set: Record<string, string>, remove: string[]): Promise<d.Host> {
+    const res: pb.LabelHostResponse = await callUnary(this.peer, this.c.labelHost.bind(this.c), { host, set, remove });
+    return hostFromProto(required(res.host));
+  }
+  async cordonHost(host: string): Promise<d.Host> {
+    const res: pb.CordonHostResponse = await callUnary(this.peer, this.c.cordonHost.bind(this.c), { host });
+    return hostFromProto(required(res.host));
+  }
+  async uncordonHost(host: string): Promise<d.Host> {
+    const res: pb.UncordonHostResponse = await callUnary(this.peer, this.c.uncordonHost.bind(this.c), { host });
+    return hostFromProto(required(res.host));
+  }
+  drainHost(host: string, parallel: number, deadlineSeconds: number): AsyncGenerator<d.HostMoveProgress> {
+    return mapIter(readServerStream(this.peer, this.c.drainHost({ host, parallel, deadlineSeconds })), moveProgressFromProto);
+  }
+  restoreHost(host: string, parallel: number): AsyncGenerator<d.HostMoveProgress> {
+    return mapIter(readServerStream(this.peer, this.c.restoreHost({ host, parallel })), restoreProgressFromProto);
+  }
+  async setClusterSetting(key: string, value: string): Promise<void> {
+    await callUnary(this.peer, this.c.setClusterSetting.bind(this.c), { key, value });
   }
   async list(host = ""): Promise<d.Container[]> {
     const res: pb.ListResponse = await callUnary(this.peer, this.c.listContainers.bind(this.c), { host });
@@ -63,6 +98,17 @@ export class ControllerClient {
     const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), mapIter(chunks, imageChunkToProto));
     return res.images.map(imageInfoFromProto);
   }
+}
+
+const placementToProto = (o: d.PlacementOptions) => ({
+  constraints: o.constraints ?? [],
+  antiAffinity: o.antiAffinity ?? "",
+  strategy: o.strategy ?? "",
+});
+
+function required<T>(v: T | undefined): T {
+  if (v === undefined) throw new TypeError("host missing from the controller's answer");
+  return v;
 }
 
 export class RegistryClient {

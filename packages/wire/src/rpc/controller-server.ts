@@ -5,7 +5,16 @@ import type * as d from "../domain/types.js";
 import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { mapIter } from "./iter.js";
 import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, limitsFromProto, specFromProto } from "../convert/types.js";
-import { containerToProto, hostToProto, migrationToProto, migrationUpdateToProto, usageReportFromProto } from "../convert/controller.js";
+import {
+  containerToProto,
+  explanationToProto,
+  hostToProto,
+  migrationToProto,
+  migrationUpdateToProto,
+  moveProgressToProto,
+  restoreProgressToProto,
+  usageReportFromProto,
+} from "../convert/controller.js";
 import { parseCompression } from "../domain/validate.js";
 
 export interface ControllerHandlers {
@@ -21,6 +30,13 @@ export interface ControllerHandlers {
   migrate(name: string, targetHost: string, compression: d.Compression, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
   listMigrations(container: string): Promise<d.Migration[]>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo[]>;
+  explainPlacement(req: Omit<d.CreateRequest, "start">): Promise<d.PlacementExplanation>;
+  labelHost(host: string, set: Record<string, string>, remove: string[]): Promise<d.Host>;
+  cordonHost(host: string): Promise<d.Host>;
+  uncordonHost(host: string): Promise<d.Host>;
+  drainHost(host: string, parallel: number, deadlineSeconds: number, signal: AbortSignal): AsyncIterable<d.HostMoveProgress>;
+  restoreHost(host: string, parallel: number, signal: AbortSignal): AsyncIterable<d.HostMoveProgress>;
+  setClusterSetting(key: string, value: string): Promise<void>;
 }
 
 export interface RegistryHandlers {
@@ -36,7 +52,7 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
   return {
     listHosts: unaryHandler(async () => ({ hosts: (await h.listHosts()).map(hostToProto) })),
     createContainer: unaryHandler(async (r: pb.CreateRequest) =>
-      containerToProto(await h.create({ spec: specFromProto(r.spec), host: r.host, start: r.start })),
+      containerToProto(await h.create({ ...placementFromProto(r), spec: specFromProto(r.spec), host: r.host, start: r.start })),
     ),
     listContainers: unaryHandler(async (r: pb.ListRequest) => ({ containers: (await h.list(r.host)).map(containerToProto) })),
     getContainer: unaryHandler(async (r: pb.NameRequest) => containerToProto(await h.get(r.name))),
@@ -57,8 +73,30 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
     importImage: clientStreamHandler(async (chunks: AsyncIterable<tpb.ImageChunk>) => ({
       images: (await h.importImage(mapIter(chunks, imageChunkFromProto))).map(imageInfoToProto),
     })),
+    explainPlacement: unaryHandler(async (r: pb.ExplainPlacementRequest) =>
+      explanationToProto(await h.explainPlacement({ ...placementFromProto(r), spec: specFromProto(r.spec), host: r.host })),
+    ),
+    labelHost: unaryHandler(async (r: pb.LabelHostRequest) => ({ host: hostToProto(await h.labelHost(r.host, r.set, r.remove)) })),
+    cordonHost: unaryHandler(async (r: pb.CordonHostRequest) => ({ host: hostToProto(await h.cordonHost(r.host)) })),
+    uncordonHost: unaryHandler(async (r: pb.UncordonHostRequest) => ({ host: hostToProto(await h.uncordonHost(r.host)) })),
+    drainHost: serverStreamHandler((r: pb.DrainHostRequest, signal) =>
+      mapIter(h.drainHost(r.host, r.parallel, r.deadlineSeconds, signal), moveProgressToProto),
+    ),
+    restoreHost: serverStreamHandler((r: pb.RestoreHostRequest, signal) =>
+      mapIter(h.restoreHost(r.host, r.parallel, signal), restoreProgressToProto),
+    ),
+    setClusterSetting: unaryHandler(async (r: pb.SetClusterSettingRequest) => {
+      await h.setClusterSetting(r.key, r.value);
+      return {};
+    }),
   };
 }
+
+const placementFromProto = (r: { constraints: string[]; antiAffinity: string; strategy: string }): d.PlacementOptions => ({
+  constraints: r.constraints,
+  antiAffinity: r.antiAffinity,
+  strategy: r.strategy,
+});
 
 export function registryServiceImplementation(h: RegistryHandlers): pb.RegistryServiceServer {
   return {
