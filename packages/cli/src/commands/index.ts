@@ -1,6 +1,13 @@
 // Every command, in the order `corral --help` lists them.
 import type { CommandModule } from "../command.js";
 import * as hostList from "./host-list.js";
+import * as hostLabel from "./host-label.js";
+import * as hostUnlabel from "./host-unlabel.js";
+import * as hostCordon from "./host-cordon.js";
+import * as hostUncordon from "./host-uncordon.js";
+import * as hostDrain from "./host-drain.js";
+import * as hostRestore from "./host-restore.js";
+import * as clusterSet from "./cluster-set.js";
 import * as ctCreate from "./ct-create.js";
 import * as ctList from "./ct-list.js";
 import * as ctShow from "./ct-show.js";
@@ -16,6 +23,12 @@ import * as imageImport from "./image-import.js";
 
 export const COMMANDS: readonly CommandModule[] = [
   hostList,
+  hostLabel,
+  hostUnlabel,
+  hostCordon,
+  hostUncordon,
+  hostDrain,
+  hostRestore,
   ctCreate,
   ctList,
   ctShow,
@@ -28,6 +41,7 @@ export const COMMANDS: readonly CommandModule[] = [
   ctMigrate,
   migrationList,
   imageImport,
+  clusterSet,
 ];
 
 export const NOUNS: Record<string, string> = {
@@ -35,6 +49,7 @@ export const NOUNS: Record<string, string> = {
   ct: "containers",
   migration: "container moves between hosts",
   image: "images on the hosts",
+  cluster: "cluster-wide settings",
 };
 
 export function findCommand(noun: string, verb: string): CommandModule | undefined {
