@@ -93,7 +93,7 @@ try {
   const store = openCluster(dir, "corral.db");
   const ctx: PlacementContext = { store, settings: { algorithm: "binpack", schedulerSeed: undefined } };
   rng = 7;
-  const window = 4096;
+  const window = 8192;
   let failed = 0;
   let constrained = 0;
   const t0 = performance.now();

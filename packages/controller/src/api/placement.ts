@@ -61,6 +61,7 @@ export function planFor(ctx: PlacementContext, req: PlacementRequest, ask = askO
     seed: req.seed ?? ctx.settings.schedulerSeed,
     host: req.host || undefined,
     explain: req.explain,
+    verdicts: req.explain === true,
   });
 }
 

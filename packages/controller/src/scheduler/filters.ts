@@ -87,6 +87,10 @@ export const FILTERS: readonly Filter[] = [
  * the words only when it explains. A property test holds the two equal.
  */
 export function fits(host: HostSnapshot, ask: PlacementAsk): boolean {
+  // Resources first: on a busy cluster most visited hosts are full, and these are plain numbers.
+  const ratio = host.overcommit ?? 1;
+  if (ask.memoryBytes > 0 && ask.memoryBytes > Math.max(0, Math.floor(host.memoryBytes * ratio) - host.reservedMemoryBytes)) return false;
+  if (ask.cpus > 0 && (ask.cpus > host.cpus || ask.cpus > Math.max(0, host.cpus * ratio - host.reservedCpus) + 1e-9)) return false;
   if (host.state !== "ready") return false;
   let backend = false;
   for (const b of host.backends) if (b.name === ask.backend && b.available) backend = true;
@@ -98,9 +102,6 @@ export function fits(host: HostSnapshot, ask: PlacementAsk): boolean {
     }
   }
   if (ask.antiAffinity && (host.groups?.get(ask.antiAffinity) ?? 0) > 0) return false;
-  const ratio = host.overcommit ?? 1;
-  if (ask.memoryBytes > 0 && ask.memoryBytes > Math.max(0, Math.floor(host.memoryBytes * ratio) - host.reservedMemoryBytes)) return false;
-  if (ask.cpus > 0 && (ask.cpus > host.cpus || ask.cpus > Math.max(0, host.cpus * ratio - host.reservedCpus) + 1e-9)) return false;
   const disk = ask.diskBytes ?? 0;
   if (disk > 0 && host.diskFreeBytes !== undefined && disk > host.diskFreeBytes) return false;
   return true;

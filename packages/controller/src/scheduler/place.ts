@@ -41,6 +41,7 @@ export function place(hosts: readonly HostSnapshot[], ask: PlacementAsk, opts: P
   const n = ordered.length;
   const { start, stride } = visitOrder(n, seed);
   const explain = opts.explain === true;
+  const keep = explain || opts.verdicts !== false;
   const verdicts: Verdict[] = [];
   let feasible = 0;
   let best: { host: HostSnapshot; score: number } | undefined;
@@ -56,7 +57,7 @@ export function place(hosts: readonly HostSnapshot[], ask: PlacementAsk, opts: P
       continue;
     }
     const s = score(host, ask);
-    verdicts.push({ host: host.name, filter: null, reason: "", score: s });
+    if (keep) verdicts.push({ host: host.name, filter: null, reason: "", score: s });
     if (feasible < limit && (!best || s > best.score)) best = { host, score: s };
     feasible++;
   }

@@ -73,4 +73,6 @@ export interface PlaceOptions {
   sampleLimit?: number;
   /** Visit every host and report each verdict (explain); the choice is the same as without. */
   explain?: boolean;
+  /** Keep the scored hosts' verdicts in the plan (default true); the create path needs only the choice. */
+  verdicts?: boolean;
 }

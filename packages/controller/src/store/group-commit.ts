@@ -18,7 +18,7 @@ export class GroupCommit {
 
   constructor(
     private readonly store: Store,
-    private readonly maxBatch = 2000,
+    private readonly maxBatch = 8192,
   ) {}
 
   /**

@@ -29,6 +29,9 @@ export class Store {
     db.pragma("busy_timeout = 5000");
     db.pragma("foreign_keys = ON");
     db.pragma("synchronous = NORMAL");
+    // 64 MiB of page cache (the default is 2 MiB): with a million containers the indexes that every
+    // create writes no longer fit in 2 MiB, and each insert then waits on pages read back.
+    db.pragma("cache_size = -65536");
     applySchema(db);
     const state = ClusterState.load(db);
     attachState(db, state);
