@@ -10,7 +10,7 @@ import type { ContainerSpec } from "@corral/wire";
 import { Store } from "./store.js";
 import { ClusterState } from "./cluster-state.js";
 import { setAdminState, setHostLabels, setOvercommit, upsertHost } from "./hosts.js";
-import { deleteContainer, insertContainer, setContainerHost } from "./containers.js";
+import { deleteContainer, insertContainer, setContainerHost, setContainerState } from "./containers.js";
 import { movePlacement, releaseMigration, reserveForMigration, reservePlacement, updatePlacement } from "./reservations.js";
 import { insertMigration } from "./migrations.js";
 import { setSetting } from "./settings.js";
@@ -37,6 +37,7 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant("admin" as const), host: fc.constantFrom(...HOSTS), state: fc.constantFrom("ready", "cordoned", "draining" as const) }),
   fc.record({ kind: fc.constant("ratio" as const), host: fc.constantFrom(...HOSTS), ratio: fc.constantFrom(1, 1.5) }),
   fc.record({ kind: fc.constant("setting" as const), value: fc.constantFrom("binpack", "spread") }),
+  fc.record({ kind: fc.constant("state" as const), name: fc.constantFrom(...NAMES), state: fc.constantFrom("running", "stopped", "migrating" as const) }),
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
@@ -99,6 +100,9 @@ function apply(store: Store, o: Op, step: number): void {
       return;
     case "setting":
       setSetting(db, "strategy", o.value);
+      return;
+    case "state":
+      setContainerState(db, o.name, o.state);
       return;
   }
 }

@@ -3,7 +3,7 @@
 // It is loaded from SQLite once when the store opens; after that every store function that writes a
 // row it mirrors updates it in the same call. Inside a transaction each change logs its inverse, so a
 // rollback leaves memory as SQLite is. Heartbeat times and free disk live only here: usage is not state.
-import type { BackendInfo, Host, HostState } from "@corral/wire";
+import type { BackendInfo, ContainerState, ContainerUsage, Host, HostState } from "@corral/wire";
 import type { Db } from "./store.js";
 
 /** What an operator chose; what is stored in hosts.admin_state. */
@@ -44,6 +44,8 @@ interface MigrationHold extends Held {
 interface ContainerView {
   host: string;
   group: string;
+  /** actual_state as stored. */
+  state: ContainerState;
 }
 
 const states = new WeakMap<Db, ClusterState>();
@@ -82,6 +84,8 @@ export class ClusterState {
   private readonly placements = new Map<string, Held>();
   private readonly holds = new Map<string, MigrationHold>();
   private readonly settingValues = new Map<string, string>();
+  /** The last usage each container's host reported: read by `ct list`, never written to SQLite. */
+  private readonly usages = new Map<string, ContainerUsage>();
   private log: (() => void)[] | undefined;
 
   /** Reads everything the state mirrors from SQLite. */
@@ -105,12 +109,13 @@ export class ClusterState {
         overcommit: r.overcommit,
       });
     }
-    const rows = db.prepare("SELECT name, host, placement FROM containers").all() as {
+    const rows = db.prepare("SELECT name, host, placement, actual_state FROM containers").all() as {
       name: string;
       host: string;
       placement: string;
+      actual_state: ContainerState;
     }[];
-    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement));
+    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state);
     const res = db.prepare("SELECT host, container, migration_id, memory_bytes, cpus FROM reservations").all() as {
       host: string;
       container: string;
@@ -247,8 +252,8 @@ export class ClusterState {
     h.diskFreeBytes = diskFreeBytes;
   }
 
-  addContainer(name: string, host: string, group: string): void {
-    this.containerViews.set(name, { host, group });
+  addContainer(name: string, host: string, group: string, state: ContainerState): void {
+    this.containerViews.set(name, { host, group, state });
     this.count(host, group, +1);
     this.undoable(() => {
       this.containerViews.delete(name);
@@ -261,6 +266,7 @@ export class ClusterState {
     const c = this.containerViews.get(name);
     if (c) {
       this.containerViews.delete(name);
+      this.usages.delete(name);
       this.count(c.host, c.group, -1);
       this.undoable(() => {
         this.containerViews.set(name, c);
@@ -269,6 +275,26 @@ export class ClusterState {
     }
     this.releasePlacement(name);
     for (const [id, hold] of this.holds) if (hold.container === name) this.releaseMigration(id);
+  }
+
+  container(name: string): Readonly<ContainerView> | undefined {
+    return this.containerViews.get(name);
+  }
+
+  setContainerState(name: string, state: ContainerState): void {
+    const c = this.containerViews.get(name);
+    if (!c || c.state === state) return;
+    const before = c.state;
+    c.state = state;
+    this.undoable(() => (c.state = before));
+  }
+
+  /** A report's usage: not state, never rolled back. */
+  setUsage(name: string, usage: ContainerUsage): void {
+    this.usages.set(name, usage);
+  }
+  usageOf(name: string): ContainerUsage | undefined {
+    return this.usages.get(name);
   }
 
   moveContainer(name: string, host: string): void {
