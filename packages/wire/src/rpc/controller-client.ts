@@ -1,4 +1,5 @@
 // Typed clients of the controller: ControllerService (used by the CLI) and RegistryService (agents).
+import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
 import * as pb from "../gen/corral/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
@@ -115,8 +116,15 @@ export class RegistryClient {
   private readonly c: pb.RegistryServiceClient;
   readonly peer: string;
 
-  constructor(readonly address: string) {
-    this.c = new pb.RegistryServiceClient(address, insecureCredentials(), CHANNEL_OPTIONS);
+  /** `channel` lets a caller choose the credentials and channel options (default: as every agent uses). */
+  constructor(
+    readonly address: string,
+    channel: { credentials?: ChannelCredentials; options?: ChannelOptions } = {},
+  ) {
+    this.c = new pb.RegistryServiceClient(address, channel.credentials ?? insecureCredentials(), {
+      ...CHANNEL_OPTIONS,
+      ...channel.options,
+    });
     this.peer = `controller at ${address}`;
   }
 
