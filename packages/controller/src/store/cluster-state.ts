@@ -12,21 +12,10 @@ export type AdminState = "ready" | "cordoned" | "draining";
 export type StoredState = AdminState | "down";
 
 /** One host as the scheduler sees it. Mutated in place by the store; read as a snapshot by place(). */
-export interface HostView {
-  name: string;
-  address: string;
+export interface HostView extends Omit<Host, "state"> {
+  /** As stored; the public state (hostOf) shows an empty draining host as drained. */
   state: StoredState;
   adminState: AdminState;
-  backends: BackendInfo[];
-  cpus: number;
-  memoryBytes: number;
-  diskBytes: number;
-  diskFreeBytes: number;
-  reservedMemoryBytes: number;
-  reservedCpus: number;
-  containers: number;
-  lastSeenUnixMs: number;
-  labels: Record<string, string>;
   /** How far placed reservations may exceed capacity: 1.0 never overcommits. */
   overcommit: number;
   /** Anti-affinity group → members on this host. */
@@ -312,44 +301,36 @@ export class ClusterState {
   }
 
   reservePlacement(container: string, held: Held): void {
-    this.releasePlacement(container);
-    this.placements.set(container, held);
+    this.put(this.placements, container, held);
+  }
+  releasePlacement(container: string): void {
+    this.take(this.placements, container);
+  }
+  holdForMigration(id: string, hold: MigrationHold): void {
+    this.put(this.holds, id, hold);
+  }
+  releaseMigration(id: string): void {
+    this.take(this.holds, id);
+  }
+
+  /** Replaces what `key` holds in `m` (placements or migration holds), counting it on its host. */
+  private put<H extends Held>(m: Map<string, H>, key: string, held: H): void {
+    this.take(m, key);
+    m.set(key, held);
     this.reserve(held, +1);
     this.undoable(() => {
-      this.placements.delete(container);
+      m.delete(key);
       this.reserve(held, -1);
     });
   }
-
-  releasePlacement(container: string): void {
-    const held = this.placements.get(container);
+  private take<H extends Held>(m: Map<string, H>, key: string): void {
+    const held = m.get(key);
     if (!held) return;
-    this.placements.delete(container);
+    m.delete(key);
     this.reserve(held, -1);
     this.undoable(() => {
-      this.placements.set(container, held);
+      m.set(key, held);
       this.reserve(held, +1);
-    });
-  }
-
-  holdForMigration(id: string, hold: MigrationHold): void {
-    this.releaseMigration(id);
-    this.holds.set(id, hold);
-    this.reserve(hold, +1);
-    this.undoable(() => {
-      this.holds.delete(id);
-      this.reserve(hold, -1);
-    });
-  }
-
-  releaseMigration(id: string): void {
-    const hold = this.holds.get(id);
-    if (!hold) return;
-    this.holds.delete(id);
-    this.reserve(hold, -1);
-    this.undoable(() => {
-      this.holds.set(id, hold);
-      this.reserve(hold, +1);
     });
   }
 
