@@ -1,7 +1,7 @@
 // The controller's side of placement: turn a request into an ask, run the pure scheduler over the
 // in-memory state, and record the plan (container row, reservation, seed and strategy) with group
 // commit. Create, dry-run explain, drain and the scheduler bench all go through here.
-import { invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
+import { alreadyExists, invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
 import type { Store } from "../store/store.js";
 import { insertContainer, type PlacementRecord } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
@@ -87,6 +87,8 @@ const sortVerdicts = <T extends { host: string }>(v: T[]): T[] => [...v].sort((a
 export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, desired: DesiredState): Promise<Plan> {
   const ask = askOf(req);
   return ctx.store.grouped.run(() => {
+    // Two creates of one name in the same batch: the second is told so, not given a SQLite error.
+    if (ctx.store.state.container(req.spec.name)) throw alreadyExists(`container "${req.spec.name}" already exists`);
     const plan = planFor(ctx, req, ask);
     const record: PlacementRecord = {
       seed: plan.seed,

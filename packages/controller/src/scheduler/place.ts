@@ -13,6 +13,8 @@ import { visitOrder } from "./visit-order.js";
 import type { Algorithm, HostSnapshot, PlaceOptions, PlacementAsk, Plan, Rejection, Verdict } from "./types.js";
 
 export const DEFAULT_SAMPLE_LIMIT = 20;
+/** Up to this many hosts, the "nothing fits" message names each with its reason. */
+const MAX_HOSTS_IN_MESSAGE = 20;
 
 /** Nothing fits. Carries every verdict, so that callers can print the table rather than one line. */
 export class NoPlacementError extends CorralError {
@@ -94,6 +96,14 @@ function placeOn(hosts: readonly HostSnapshot[], ask: PlacementAsk, name: string
 function noPlacement(ask: PlacementAsk, verdicts: Verdict[]): NoPlacementError {
   if (verdicts.length === 0) return new NoPlacementError(`no host can run ${ask.name}: no hosts registered`, verdicts);
   const sorted = [...verdicts].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-  const lines = sorted.map((v) => `${v.host}: ${v.reason}`).join("; ");
-  return new NoPlacementError(`no host can run ${ask.name}: ${lines}`, sorted);
+  if (sorted.length <= MAX_HOSTS_IN_MESSAGE) {
+    const lines = sorted.map((v) => `${v.host}: ${v.reason}`).join("; ");
+    return new NoPlacementError(`no host can run ${ask.name}: ${lines}`, sorted);
+  }
+  // A large cluster: one line cannot name every host; count them by filter (the verdicts have all).
+  const counts = new Map<string, number>();
+  for (const v of sorted) counts.set(v.filter ?? "feasible", (counts.get(v.filter ?? "feasible") ?? 0) + 1);
+  const byFilter = [...counts].sort((a, b) => b[1] - a[1]).map(([f, n]) => `${f} ${n}`).join(", ");
+  const first = sorted.slice(0, 3).map((v) => `${v.host}: ${v.reason}`).join("; ");
+  return new NoPlacementError(`no host can run ${ask.name}: ${sorted.length} hosts rejected (${byFilter}); ${first}; …`, sorted);
 }
