@@ -25,7 +25,7 @@ const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 function usage(host: string, k: number, at: number): ContainerUsage {
   // cpuNanos carries the send time, so that the controller side can measure report → state.
-  return { name: `${host}-c${k}`, backend: "lxc", state: "running", cpuNanos: at, cpuPercent: 1, memoryBytes: 1 << 20, memoryLimitBytes: 0, pids: 3, blockReadBytes: 0, blockWriteBytes: 0, netRxBytes: 0, netTxBytes: 0 };
+  return { name: `${host}-c${k}`, backend: "lxc", state: "running", cpuNanos: at, cpuPercent: 1, memoryBytes: 2 ** 20, memoryLimitBytes: 0, pids: 3, blockReadBytes: 0, blockWriteBytes: 0, netRxBytes: 0, netTxBytes: 0 };
 }
 
 // Agents share CONNECTIONS connections (grpc-js keeps one per distinct option set): 5,000 channels
@@ -43,7 +43,7 @@ async function* reports(i: number): AsyncGenerator<UsageReport> {
   for (;;) {
     if (stopped.has(i)) return;
     const at = Date.now();
-    yield { host, atUnixMs: at, diskFreeBytes: 1 << 39, containers: Array.from({ length: CONTAINERS }, (_, k) => usage(host, k, at)) };
+    yield { host, atUnixMs: at, diskFreeBytes: 2 ** 39, containers: Array.from({ length: CONTAINERS }, (_, k) => usage(host, k, at)) };
     await new Promise((r) => setTimeout(r, INTERVAL));
   }
 }
@@ -62,7 +62,7 @@ await Promise.all(
   Array.from({ length: 100 }, async () => {
     for (let i = next++; i < AGENTS; i = next++) {
       const name = hostName(i);
-      await (clients[i] as RegistryClient).register({ name, address: `10.9.${i >> 8}.${i & 255}:7401`, cpus: 8, memoryBytes: 16 << 30, diskBytes: 1 << 40, diskFreeBytes: 1 << 39, backends: [{ name: "lxc", available: true, reason: "", capabilities: [] }], agentVersion: "bench" });
+      await (clients[i] as RegistryClient).register({ name, address: `10.9.${i >> 8}.${i & 255}:7401`, cpus: 8, memoryBytes: 16 * 2 ** 30, diskBytes: 2 ** 40, diskFreeBytes: 2 ** 39, backends: [{ name: "lxc", available: true, reason: "", capabilities: [] }], agentVersion: "bench" });
       stream(i);
     }
   }),

@@ -87,8 +87,6 @@ const sortVerdicts = <T extends { host: string }>(v: T[]): T[] => [...v].sort((a
 export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, desired: DesiredState): Promise<Plan> {
   const ask = askOf(req);
   return ctx.store.grouped.run(() => {
-    // Two creates of one name in the same batch: the second is told so, not given a SQLite error.
-    if (ctx.store.state.container(req.spec.name)) throw alreadyExists(`container "${req.spec.name}" already exists`);
     const plan = planFor(ctx, req, ask);
     const record: PlacementRecord = {
       seed: plan.seed,
@@ -96,7 +94,15 @@ export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, des
       constraints: req.constraints ?? [],
       antiAffinity: ask.antiAffinity ?? "",
     };
-    insertContainer(ctx.store.db, req.spec, plan.host, desired, Date.now(), record);
+    try {
+      insertContainer(ctx.store.db, req.spec, plan.host, desired, Date.now(), record);
+    } catch (err) {
+      // Two creates of one name in the same batch: the second is told so, not given SQLite's words.
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
+        throw alreadyExists(`container "${req.spec.name}" already exists`, err);
+      }
+      throw err;
+    }
     reservePlacement(ctx.store.db, plan.host, req.spec.name, req.spec.limits);
     return plan;
     // Atomic: place() throws before any write; the insert fails (name taken) as one statement.
