@@ -141,10 +141,54 @@ test("ct create sends the spec the flags describe and prints where it landed", a
     },
     host: "host2",
     start: true,
+    constraints: [],
+    antiAffinity: "",
+    strategy: "",
   });
   const j = await corral(["ct", "create", "idle", "--no-start", "--json"]);
   const c = JSON.parse(j.stdout.toString("utf8"));
   assert.deepEqual([c.name, c.state, c.spec.limits.memoryBytes, c.spec.limits.cpus], ["idle", "stopped", 256 * MiB, 1]);
+});
+
+test("ct create passes constraints, anti-affinity and strategy; --dry-run --explain prints each host's verdict and creates nothing", async () => {
+  const r = await corral(["ct", "create", "w2", "--constraint", "zone=eu", "--constraint", "disk!=hdd", "--anti-affinity", "web", "--strategy", "spread"]);
+  assert.equal(r.code, 0, r.stderr);
+  const call = double.calls.findLast((c) => c.method === "create")?.args[0] as Record<string, unknown>;
+  assert.deepEqual([call.constraints, call.antiAffinity, call.strategy], [["zone=eu", "disk!=hdd"], "web", "spread"]);
+
+  const bad = await corral(["ct", "create", "w3", "--strategy", "random"]);
+  assert.deepEqual([bad.code, bad.stderr], [2, 'corral: invalid strategy "random": expected binpack or spread\n']);
+  const badC = await corral(["ct", "create", "w3", "--constraint", "zone"]);
+  assert.deepEqual([badC.code, badC.stderr], [2, 'corral: invalid constraint "zone": expected key=value or key!=value\n']);
+
+  double.explanation = {
+    host: "host2",
+    strategy: "binpack",
+    seed: 7,
+    verdicts: [
+      { host: "host1", filter: "constraint", reason: "constraint zone=eu not met: host has zone=us", score: null },
+      { host: "host2", filter: null, reason: "", score: 0.25 },
+    ],
+  };
+  const creates = double.calls.filter((c) => c.method === "create").length;
+  const e = await corral(["ct", "create", "w4", "--constraint", "zone=eu", "--dry-run", "--explain"]);
+  assert.equal(e.code, 0, e.stderr);
+  assert.deepEqual(e.stdout.toString("utf8").split("\n"), [
+    "HOST   VERDICT   FILTER      REASON / SCORE",
+    "host1  rejected  constraint  constraint zone=eu not met: host has zone=us",
+    "host2  chosen                score 0.250",
+    "would place w4 on host2 (binpack)",
+    "",
+  ]);
+  const ej = await corral(["ct", "create", "w4", "--dry-run", "--explain", "--json"]);
+  assert.deepEqual(JSON.parse(ej.stdout.toString("utf8")), {
+    host: "host2",
+    verdicts: [
+      { host: "host1", filter: "constraint", reason: "constraint zone=eu not met: host has zone=us", score: null },
+      { host: "host2", filter: null, reason: "", score: 0.25 },
+    ],
+  });
+  assert.equal(double.calls.filter((c) => c.method === "create").length, creates, "a dry run creates nothing");
 });
 
 test("ct set changes only the limits given and keeps the other", async () => {

@@ -73,3 +73,29 @@ export function splitCommand(text: string): string[] {
   if (inWord) words.push(cur);
   return words;
 }
+
+/** `key=value` or `key!=value` against host labels. */
+export function constraintFlag(text: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*!?=[A-Za-z0-9._/-]*$/.test(text)) {
+    throw new UsageError(`invalid constraint "${text}": expected key=value or key!=value`);
+  }
+  return text;
+}
+
+export function strategyFlag(text: string): string {
+  if (text !== "binpack" && text !== "spread") throw new UsageError(`invalid strategy "${text}": expected binpack or spread`);
+  return text;
+}
+
+/** "90s", "10m", "1h" or plain seconds. */
+export function durationSecondsFlag(flag: string, text: string): number {
+  const m = /^(\d+)(s|m|h)?$/.exec(text);
+  if (!m) throw new UsageError(`invalid --${flag} "${text}": expected a duration such as 90s, 10m or 1h`);
+  return Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1);
+}
+
+export function countFlag(flag: string, text: string, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`invalid --${flag} "${text}": expected a whole number from 1 to ${max}`);
+  return n;
+}

@@ -1,5 +1,6 @@
 // How domain objects look to people (table cells, one-line summaries) and to scripts (--json).
-import { formatBytes, tokenState, type BackendInfo, type Container, type Host, type Migration, type TokenInfo, type TokenState } from "@corral/wire";
+import { formatBytes, tokenState, type BackendInfo, type Container, type Host, type Migration, type PlacementVerdict, type TokenInfo, type TokenState } from "@corral/wire";
+import { formatTable } from "./table.js";
 
 /** Hosts in JSON: `backends` lists the usable backend names; the probe details stay in `backendDetails`. */
 export interface HostJson extends Omit<Host, "backends"> {
@@ -117,3 +118,18 @@ export const tokenRow = (t: TokenInfo): string[] => {
   return [j.id, j.role, j.state, j.createdAt, j.expiresAt ?? "never", j.revokedAt ?? "-"];
 };
 export const TOKEN_HEADERS = ["ID", "ROLE", "STATE", "CREATED", "EXPIRES", "REVOKED"];
+/** The scheduler's verdict per host, as `--explain` and the "nothing fits" error print it. */
+export function verdictLines(e: { host: string | null; verdicts: readonly PlacementVerdict[] }): string[] {
+  const rows = e.verdicts.map((v) => [
+    v.host,
+    v.host === e.host ? "chosen" : v.filter === null ? "feasible" : "rejected",
+    v.filter ?? "",
+    v.filter === null && v.score !== null ? `score ${v.score.toFixed(3)}` : v.reason,
+  ]);
+  return formatTable(["HOST", "VERDICT", "FILTER", "REASON / SCORE"], rows);
+}
+
+export const explanationJson = (e: { host: string | null; verdicts: readonly PlacementVerdict[] }) => ({
+  host: e.host,
+  verdicts: e.verdicts.map((v) => ({ host: v.host, filter: v.filter, reason: v.reason, score: v.score })),
+});

@@ -40,6 +40,8 @@ export interface ControllerOptions {
 export interface RunningController {
   /** HOST:PORT the gRPC server is bound to. */
   address: string;
+  /** The live store and in-memory state, for benches that measure what the controller holds. */
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -97,7 +99,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       store.close();
       log.info("controller stopped");
     })());
-  return { address, close };
+  return { address, close, store };
 }
 
 function bind(server: Server, listen: string): Promise<number> {

@@ -1,10 +1,11 @@
-import { parseBackend, type ContainerSpec } from "@corral/wire";
+import { CorralError, parseBackend, type ContainerSpec, type CreateRequest } from "@corral/wire";
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
 import { WRITE_DEADLINE_MS } from "../connection.js";
-import { containerJson } from "../present.js";
+import { containerJson, explanationJson, verdictLines } from "../present.js";
 import { asUsage } from "../usage-error.js";
-import { cpusFlag, envFlag, labelFlag, memoryFlag, nameArg, portFlag, splitCommand } from "../flag-values.js";
+import { UsageError } from "../usage-error.js";
+import { constraintFlag, cpusFlag, envFlag, labelFlag, memoryFlag, nameArg, portFlag, splitCommand, strategyFlag } from "../flag-values.js";
 
 export const name = "ct create";
 export const synopsis = "Create a container (and start it), placed by the scheduler or on --host";
@@ -14,9 +15,15 @@ Creates the container on the host the scheduler picks (or on --host) and starts 
 --no-start is given. LXC containers come from a template (busybox by default); Docker
 containers from an image imported with \`corral image import\`.
 
+Placement: --constraint matches host labels (\`corral host label\`), --anti-affinity keeps
+members of a group on different hosts, --strategy picks binpack (fill hosts) or spread.
+--dry-run --explain changes nothing and prints every host's verdict: the filter that rejected
+it and why, or its score. When nothing fits, the error prints the same table.
+
 Examples:
   corral ct create web --memory 512M --cpus 0.5
-  corral ct create api --backend docker --image app:1 --port 8080:80 --env MODE=prod`;
+  corral ct create api --backend docker --image app:1 --port 8080:80 --env MODE=prod
+  corral ct create web-2 --constraint zone=eu --anti-affinity web --dry-run --explain`;
 
 export const flags: FlagSpec[] = [
   { name: "backend", kind: "string", value: "NAME", help: "lxc (default), docker, lxd or openvz" },
@@ -30,10 +37,15 @@ export const flags: FlagSpec[] = [
   { name: "cmd", kind: "string", value: '"CMD ARGS"', help: "command to run, split into words like a shell (no expansion)" },
   { name: "label", kind: "list", value: "k=v", help: "label" },
   { name: "no-start", kind: "boolean", help: "create only; do not start" },
+  { name: "constraint", kind: "list", value: "k=v|k!=v", help: "only hosts whose label k is (or is not) v" },
+  { name: "anti-affinity", kind: "string", value: "GROUP", help: "at most one member of GROUP per host" },
+  { name: "strategy", kind: "string", value: "binpack|spread", help: "placement strategy (default: the cluster's)" },
+  { name: "dry-run", kind: "boolean", help: "change nothing; with --explain, show every host's verdict" },
+  { name: "explain", kind: "boolean", help: "with --dry-run: print each host's verdict (filter and reason, or score)" },
 ];
 
 /** The spec the flags describe; everything is checked here, before any network call. */
-export function specFromArgs(ctx: Context): { spec: ContainerSpec; host: string; start: boolean } {
+export function specFromArgs(ctx: Context): CreateRequest {
   const a = ctx.args;
   const ctName = nameArg("container", a.positional(0, "container name (corral ct create NAME)"));
   a.noMorePositionals(1);
@@ -49,12 +61,38 @@ export function specFromArgs(ctx: Context): { spec: ContainerSpec; host: string;
     ports: a.list("port").map(portFlag),
     labels: Object.fromEntries(a.list("label").map(labelFlag)),
   };
-  return { spec, host: a.string("host") ?? "", start: !a.bool("no-start") };
+  const strategy = a.string("strategy");
+  return {
+    spec,
+    host: a.string("host") ?? "",
+    start: !a.bool("no-start"),
+    constraints: a.list("constraint").map(constraintFlag),
+    antiAffinity: a.string("anti-affinity") ?? "",
+    strategy: strategy === undefined ? "" : strategyFlag(strategy),
+  };
 }
 
-export async function run(ctx: Context): Promise<void> {
+export async function run(ctx: Context): Promise<number | void> {
   const req = specFromArgs(ctx);
-  const c = await ctx.connection().call((cl) => cl.create(req), WRITE_DEADLINE_MS);
+  if (ctx.args.bool("explain") && !ctx.args.bool("dry-run")) throw new UsageError("--explain goes with --dry-run");
+  if (ctx.args.bool("dry-run")) {
+    const e = await ctx.connection().call((cl) => cl.explainPlacement(req));
+    if (ctx.json) ctx.printJson(explanationJson(e));
+    else {
+      if (ctx.args.bool("explain")) for (const l of verdictLines(e)) ctx.print(l);
+      ctx.print(e.host ? `would place ${req.spec.name} on ${e.host} (${e.strategy})` : `no host can run ${req.spec.name}`);
+    }
+    return e.host ? 0 : 1;
+  }
+  let c;
+  try {
+    c = await ctx.connection().call((cl) => cl.create(req), WRITE_DEADLINE_MS);
+  } catch (err) {
+    // Nothing fits: the controller sent every host's verdict; print the table before the one-line reason.
+    const verdicts = err instanceof CorralError ? err.details.verdicts : undefined;
+    if (verdicts?.length) for (const l of verdictLines({ host: null, verdicts })) ctx.io.stderr.write(`${l}\n`);
+    throw err;
+  }
   if (ctx.json) return ctx.printJson(containerJson(c));
   ctx.print(`created ${c.name} on ${c.host || "?"} (${c.backend}, ${c.state})`);
 }

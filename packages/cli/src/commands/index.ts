@@ -1,6 +1,13 @@
 // Every command, in the order `corral --help` lists them.
 import type { CommandModule } from "../command.js";
 import * as hostList from "./host-list.js";
+import * as hostLabel from "./host-label.js";
+import * as hostUnlabel from "./host-unlabel.js";
+import * as hostCordon from "./host-cordon.js";
+import * as hostUncordon from "./host-uncordon.js";
+import * as hostDrain from "./host-drain.js";
+import * as hostRestore from "./host-restore.js";
+import * as clusterSet from "./cluster-set.js";
 import * as ctCreate from "./ct-create.js";
 import * as ctList from "./ct-list.js";
 import * as ctShow from "./ct-show.js";
@@ -19,6 +26,12 @@ import * as tokenRevoke from "./token-revoke.js";
 
 export const COMMANDS: readonly CommandModule[] = [
   hostList,
+  hostLabel,
+  hostUnlabel,
+  hostCordon,
+  hostUncordon,
+  hostDrain,
+  hostRestore,
   ctCreate,
   ctList,
   ctShow,
@@ -34,6 +47,7 @@ export const COMMANDS: readonly CommandModule[] = [
   tokenCreate,
   tokenList,
   tokenRevoke,
+  clusterSet,
 ];
 
 export const NOUNS: Record<string, string> = {
@@ -42,6 +56,7 @@ export const NOUNS: Record<string, string> = {
   migration: "container moves between hosts",
   image: "images on the hosts",
   token: "bearer tokens for people using the CLI",
+  cluster: "cluster-wide settings",
 };
 
 export function findCommand(noun: string, verb: string): CommandModule | undefined {

@@ -24,6 +24,8 @@ import {
   type MigrationUpdate,
   type TokenInfo,
   type TokenRole,
+  type HostMoveProgress,
+  type PlacementExplanation,
 } from "@corral/wire";
 
 export interface RecordedCall {
@@ -40,6 +42,10 @@ export class ControllerDouble implements ControllerHandlers {
   /** Updates `migrate` replays, with `container`, hosts and compression filled in. */
   migrationScript: MigrationUpdate[] = [];
   imported: { header: ImageHeader | undefined; chunkSizes: number[]; sha256: string } | undefined;
+  /** What explainPlacement answers. */
+  explanation: PlacementExplanation = { host: null, strategy: "binpack", seed: 1, verdicts: [] };
+  /** What drainHost and restoreHost replay. */
+  moveScript: HostMoveProgress[] = [];
 
   private record(method: string, ...args: unknown[]) {
     this.calls.push({ method, args });
@@ -182,6 +188,47 @@ export class ControllerDouble implements ControllerHandlers {
     const hosts = h.hosts.length ? h.hosts : this.hosts.map((x) => x.name);
     return hosts.map((host) => ({ name: h.name, backend: h.backend, host, sizeBytes: h.sizeBytes, id: `sha256:${rec.sha256.slice(0, 12)}` }));
   }
+
+  async explainPlacement(req: Omit<CreateRequest, "start">): Promise<PlacementExplanation> {
+    this.record("explainPlacement", req);
+    return this.explanation;
+  }
+  async labelHost(host: string, set: Record<string, string>, remove: string[]): Promise<Host> {
+    this.record("labelHost", host, set, remove);
+    const h = this.mustHost(host);
+    const labels = { ...h.labels, ...set };
+    for (const k of remove) delete labels[k];
+    h.labels = labels;
+    return h;
+  }
+  async cordonHost(host: string): Promise<Host> {
+    this.record("cordonHost", host);
+    const h = this.mustHost(host);
+    h.state = "cordoned";
+    return h;
+  }
+  async uncordonHost(host: string): Promise<Host> {
+    this.record("uncordonHost", host);
+    const h = this.mustHost(host);
+    h.state = "ready";
+    return h;
+  }
+  async *drainHost(host: string, parallel: number, deadlineSeconds: number): AsyncIterable<HostMoveProgress> {
+    this.record("drainHost", host, parallel, deadlineSeconds);
+    yield* this.moveScript;
+  }
+  async *restoreHost(host: string, parallel: number): AsyncIterable<HostMoveProgress> {
+    this.record("restoreHost", host, parallel);
+    yield* this.moveScript;
+  }
+  async setClusterSetting(key: string, value: string): Promise<void> {
+    this.record("setClusterSetting", key, value);
+  }
+  private mustHost(name: string): Host {
+    const h = this.hosts.find((x) => x.name === name);
+    if (!h) throw notFound(`host "${name}" not found`);
+    return h;
+  }
 }
 
 export async function serveDouble(double: ControllerDouble): Promise<{ address: string; close(): Promise<void> }> {
@@ -222,6 +269,7 @@ export function sampleContainer(name: string, host: string, over: Partial<Contai
 
 export function sampleHost(name: string, address: string): Host {
   return {
+    labels: {},
     name,
     address,
     state: "ready",

@@ -2,10 +2,8 @@
 // A failed create changes nothing: the Reverter undoes what was done, last first.
 import { alreadyExists, messageOf, Reverter, validateLimits, validateName, type Container, type CreateRequest } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import { deleteContainer, getContainer, insertContainer, setContainerState } from "../store/containers.js";
-import { listHosts } from "../store/hosts.js";
-import { reservePlacement } from "../store/reservations.js";
-import { place } from "../scheduler/index.js";
+import { deleteContainer, getContainer, setContainerState } from "../store/containers.js";
+import { placeAndRecord, validatePlacement } from "./placement.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { requireContainer } from "./lookup.js";
 
@@ -13,21 +11,15 @@ export async function createContainer(ctx: ControllerContext, req: CreateRequest
   const { spec } = req;
   validateName("container", spec.name);
   validateLimits(spec.limits);
+  validatePlacement(ctx, req);
   const existing = getContainer(ctx.store.db, spec.name);
   if (existing) throw alreadyExists(`container "${spec.name}" already exists on ${existing.host}`);
   const release = ctx.locks.acquire(spec.name, "creating");
   const revert = new Reverter((err) => ctx.log.warn({ container: spec.name, err: messageOf(err) }, "undo step failed"));
   try {
-    const plan = place(listHosts(ctx.store.db), { name: spec.name, backend: spec.backend, ...spec.limits }, {
-      algorithm: ctx.settings.algorithm,
-      seed: ctx.settings.schedulerSeed,
-      host: req.host || undefined,
-    });
+    // Placed against the in-memory state, recorded (row, reservation, seed, strategy) by group commit.
+    const plan = await placeAndRecord(ctx, req, req.start ? "running" : "stopped");
     ctx.log.info({ container: spec.name, host: plan.host, reason: plan.reason, seed: plan.seed }, "placed");
-    ctx.store.tx(() => {
-      insertContainer(ctx.store.db, spec, plan.host, req.start ? "running" : "stopped", Date.now());
-      reservePlacement(ctx.store.db, plan.host, spec.name, spec.limits);
-    });
     revert.add(() => ctx.store.tx(() => deleteContainer(ctx.store.db, spec.name)));
     const agent = ctx.agents.forHost(plan.host);
     await agent.create(spec);

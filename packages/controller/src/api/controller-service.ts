@@ -12,6 +12,9 @@ import { execInContainer } from "./container-exec.js";
 import { importImage } from "./image-import.js";
 import { requireContainer } from "./lookup.js";
 import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";
+import { explainPlacement } from "./placement.js";
+import { cordonHost, labelHost, setClusterSetting, uncordonHost } from "./host-maintenance.js";
+import { drainHost, restoreHost } from "./host-drain.js";
 
 export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService): ControllerHandlers {
   const db = () => ctx.store.db;
@@ -31,6 +34,13 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     createToken: async (role, ttlSeconds) => issueToken(ctx.store, role, ttlSeconds * 1000),
     listTokens: async () => listTokens(db()),
     revokeToken: async (id) => revokeToken(ctx.store, id),
+    explainPlacement: async (req) => explainPlacement(ctx, req),
+    labelHost: async (host, set, remove) => labelHost(ctx, host, set, remove),
+    cordonHost: async (host) => cordonHost(ctx, host),
+    uncordonHost: async (host) => uncordonHost(ctx, host),
+    drainHost: (host, parallel, deadlineSeconds, signal) => drainHost(ctx, migrations, host, parallel, deadlineSeconds, signal),
+    restoreHost: (host, parallel, signal) => restoreHost(ctx, migrations, host, parallel, signal),
+    setClusterSetting: async (key, value) => setClusterSetting(ctx, key, value),
   };
 }
 

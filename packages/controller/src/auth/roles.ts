@@ -27,6 +27,14 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   CreateToken: { needs: "admin", action: "create tokens" },
   ListTokens: { needs: "admin", action: "list tokens" },
   RevokeToken: { needs: "admin", action: "revoke tokens" },
+  // A dry run changes nothing: reading the scheduler's verdicts is a read.
+  ExplainPlacement: { needs: "read", action: "explain placements" },
+  LabelHost: { needs: "admin", action: "label hosts" },
+  CordonHost: { needs: "admin", action: "cordon hosts" },
+  UncordonHost: { needs: "admin", action: "uncordon hosts" },
+  DrainHost: { needs: "admin", action: "drain hosts" },
+  RestoreHost: { needs: "admin", action: "restore hosts" },
+  SetClusterSetting: { needs: "admin", action: "change cluster settings" },
 };
 
 const GRANTS: Record<TokenRole, readonly Need[]> = {

@@ -1,7 +1,8 @@
 // RegistryService: agents register, then stream usage reports that double as heartbeats.
 import { failedPrecondition, validateName, type HostInfo, type RegistryHandlers, type UsageReport } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import { getHost, touchHost, upsertHost } from "../store/hosts.js";
+import { hostView, touchHost, upsertHost } from "../store/hosts.js";
+import { loopLag } from "./loop-lag.js";
 import { recordUsage } from "../store/containers.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { dialAddress } from "./agent-address.js";
@@ -35,15 +36,21 @@ async function register(ctx: ControllerContext, info: HostInfo, peer: string): P
   return ctx.settings.reportIntervalMs;
 }
 
+/** Above this event-loop lag, reports count as heartbeats but their usage is dropped until it recovers. */
+const SHED_USAGE_LAG_MS = 250;
+
 function applyReport(ctx: ControllerContext, report: UsageReport): void {
   const db = ctx.store.db;
-  if (!getHost(db, report.host)) throw failedPrecondition(`host ${report.host} is not registered; register first`);
+  if (!hostView(db, report.host)) throw failedPrecondition(`host ${report.host} is not registered; register first`);
   const now = Date.now();
+  const shed = loopLag().ms > SHED_USAGE_LAG_MS;
+  // Usage goes to memory; only state transitions (host back up, a container's state changed) are written.
   ctx.store.tx(() => {
     if (touchHost(db, report.host, report.diskFreeBytes, now)) {
       ctx.store.emit(SUBJECTS.hostUp, { host: report.host });
       ctx.log.info({ host: report.host }, "host is up again");
     }
+    if (shed) return;
     for (const usage of report.containers) {
       // A container in the middle of an operation is the operation's to describe.
       if (ctx.locks.actionOf(usage.name) === undefined) recordUsage(db, report.host, usage, now);

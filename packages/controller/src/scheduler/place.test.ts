@@ -60,7 +60,7 @@ test("each unfit host is rejected with its own reason", () => {
   const e = thrown(() => place(hosts, ask({ cpus: 4 }), { seed: 1 }));
   assert.ok(e instanceof NoPlacementError);
   assert.equal(e.code, "resource_exhausted");
-  const reasons = Object.fromEntries(e.verdicts.map((v) => [v.host, v.rejection?.reason]));
+  const reasons = Object.fromEntries(e.verdicts.map((v) => [v.host, v.reason]));
   assert.deepEqual(reasons, {
     down1: "host is down",
     cord1: "host is cordoned",
@@ -100,4 +100,15 @@ test("the same seed gives the same decision; sampling bounds the hosts scored", 
 test("unlimited containers reserve nothing and fit anywhere ready", () => {
   const plan = place([host("h1", { reservedMemoryBytes: 2 * GiB })], ask({ memoryBytes: 0, cpus: 0 }), { seed: 1 });
   assert.equal(plan.host, "h1");
+});
+
+test("nothing fits on a large cluster: the message counts the hosts by filter; the verdicts name every one", () => {
+  const hosts = Array.from({ length: 30 }, (_, i) => host(`h${String(i).padStart(2, "0")}`, i < 10 ? { state: "down" } : { reservedMemoryBytes: 2 * GiB }));
+  const e = thrown(() => place(hosts, ask(), { seed: 3 }));
+  assert.ok(e instanceof NoPlacementError);
+  assert.equal(e.verdicts.length, 30);
+  assert.equal(
+    e.message,
+    "no host can run c1: 30 hosts rejected (memory 20, state 10); h00: host is down; h01: host is down; h02: host is down; …",
+  );
 });

@@ -1,85 +1,109 @@
 // Placement: filter, sample, score, pick. Pure: a snapshot in, a plan (or the reasons none fits) out.
 //
-// Sampling, as Nomad does: hosts are visited in a seeded shuffle and filtering stops once
-// `sampleLimit` (default 20) feasible hosts are found; only those are scored. Up to 20 feasible
-// hosts the answer is therefore exact; beyond, the cost stays flat however large the cluster.
-// When nothing fits, every host has been visited and each verdict is reported.
+// Sampling, as Nomad's LimitIterator does: hosts are visited from a seeded start with a seeded
+// stride (visit-order.ts), and filtering stops once `sampleLimit` (default 20) feasible hosts are
+// found; only those are scored. Up to 20 feasible hosts the answer is therefore exact; beyond, the
+// cost stays flat however large the cluster. The plan's verdicts are those of the hosts scored; when
+// nothing fits, or when asked to explain, every host is visited and each one's verdict is reported
+// (explaining never changes the choice).
 import { CorralError } from "@corral/wire";
-import { checkHost } from "./filters.js";
+import { checkHost, fits } from "./filters.js";
 import { SCORERS } from "./scorers.js";
-import { seededShuffle } from "./seeded-shuffle.js";
-import type { HostSnapshot, PlaceOptions, PlacementAsk, Plan, Verdict } from "./types.js";
+import { visitOrder } from "./visit-order.js";
+import type { Algorithm, HostSnapshot, PlaceOptions, PlacementAsk, Plan, Rejection, Verdict } from "./types.js";
 
 export const DEFAULT_SAMPLE_LIMIT = 20;
+/** Up to this many hosts, the "nothing fits" message names each with its reason. */
+const MAX_HOSTS_IN_MESSAGE = 20;
 
+/** Nothing fits. Carries every verdict, so that callers can print the table rather than one line. */
 export class NoPlacementError extends CorralError {
   constructor(
     message: string,
     readonly verdicts: Verdict[],
     code: CorralError["code"] = "resource_exhausted",
   ) {
-    super(code, message);
+    super(code, message, { details: { verdicts } });
   }
 }
 
-export function place(hosts: readonly HostSnapshot[], ask: PlacementAsk, opts: PlaceOptions = {}): Plan {
+export interface PlaceInput {
+  /** The hosts are already in name order (the in-memory state keeps them so); skips the sort. */
+  sorted?: boolean;
+}
+
+export function place(hosts: readonly HostSnapshot[], ask: PlacementAsk, opts: PlaceOptions & PlaceInput = {}): Plan {
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
-  if (opts.host !== undefined) return placeOn(hosts, ask, opts.host, seed);
+  const algorithm = opts.algorithm ?? "binpack";
+  if (opts.host !== undefined) return placeOn(hosts, ask, opts.host, seed, algorithm);
+  // The visiting order depends on the seed and on the hosts, never on the order they were given in.
+  const ordered = opts.sorted ? hosts : [...hosts].sort(byName);
   const limit = Math.max(1, opts.sampleLimit ?? DEFAULT_SAMPLE_LIMIT);
-  const ordered = seededShuffle([...hosts].sort((a, b) => a.name.localeCompare(b.name)), seed);
-  const verdicts: Verdict[] = [];
-  const feasible: HostSnapshot[] = [];
-  for (const host of ordered) {
-    if (feasible.length >= limit) break;
-    const rejection = checkHost(host, ask);
-    verdicts.push({ host: host.name, rejection, score: undefined });
-    if (!rejection) feasible.push(host);
-  }
-  if (feasible.length === 0) throw noPlacement(ask, verdicts);
-  return pickBest(feasible, ask, verdicts, opts.algorithm ?? "binpack", seed);
-}
-
-function pickBest(
-  feasible: HostSnapshot[],
-  ask: PlacementAsk,
-  verdicts: Verdict[],
-  algorithm: "binpack" | "spread",
-  seed: number,
-): Plan {
   const score = SCORERS[algorithm];
+  const n = ordered.length;
+  const { start, stride } = visitOrder(n, seed);
+  const explain = opts.explain === true;
+  const keep = explain || opts.verdicts !== false;
+  const verdicts: Verdict[] = [];
+  let feasible = 0;
   let best: { host: HostSnapshot; score: number } | undefined;
-  for (const host of feasible) {
+  for (let k = 0, i = start; k < n; k++, i = (i + stride) % n) {
+    if (feasible >= limit && !explain) break;
+    const host = ordered[i] as HostSnapshot;
+    // Reasons are words built per host; only an explanation (or the error below) needs them.
+    if (!fits(host, ask)) {
+      if (explain) {
+        const r = checkHost(host, ask) as Rejection;
+        verdicts.push({ host: host.name, filter: r.filter, reason: r.reason, score: null });
+      }
+      continue;
+    }
     const s = score(host, ask);
-    const v = verdicts.find((x) => x.host === host.name);
-    if (v) v.score = s;
-    if (!best || s > best.score) best = { host, score: s };
+    if (keep) verdicts.push({ host: host.name, filter: null, reason: "", score: s });
+    if (feasible < limit && (!best || s > best.score)) best = { host, score: s };
+    feasible++;
   }
-  const chosen = best as { host: HostSnapshot; score: number };
+  // Nothing fits: visit again, explaining, so that the error names every host's filter.
+  if (!best && !explain) return place(ordered, ask, { ...opts, sorted: true, seed, explain: true });
+  if (!best) throw noPlacement(ask, verdicts);
+  const scored = Math.min(feasible, limit);
   return {
-    host: chosen.host.name,
-    reason: `${algorithm} score ${chosen.score.toFixed(3)}, best of ${feasible.length} feasible host(s) scored`,
+    host: best.host.name,
+    reason: `${algorithm} score ${best.score.toFixed(3)}, best of ${scored} feasible host(s) scored`,
     seed,
+    algorithm,
     verdicts,
   };
 }
 
-function placeOn(hosts: readonly HostSnapshot[], ask: PlacementAsk, name: string, seed: number): Plan {
+const byName = (a: HostSnapshot, b: HostSnapshot) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function placeOn(hosts: readonly HostSnapshot[], ask: PlacementAsk, name: string, seed: number, algorithm: Algorithm): Plan {
   const host = hosts.find((h) => h.name === name);
   if (!host) {
     const known = hosts.map((h) => h.name).sort().join(", ") || "none";
     throw new CorralError("not_found", `host "${name}" not found (known: ${known})`);
   }
   const rejection = checkHost(host, ask);
-  const verdicts: Verdict[] = [{ host: name, rejection, score: undefined }];
   if (rejection) {
+    const verdicts = [{ host: name, filter: rejection.filter, reason: rejection.reason, score: null }];
     throw new NoPlacementError(`cannot place ${ask.name} on ${name}: ${rejection.reason}`, verdicts, rejection.code);
   }
-  return { host: name, reason: "requested host", seed, verdicts };
+  const s = SCORERS[algorithm](host, ask);
+  return { host: name, reason: "requested host", seed, algorithm, verdicts: [{ host: name, filter: null, reason: "", score: s }] };
 }
 
 function noPlacement(ask: PlacementAsk, verdicts: Verdict[]): NoPlacementError {
   if (verdicts.length === 0) return new NoPlacementError(`no host can run ${ask.name}: no hosts registered`, verdicts);
-  const sorted = [...verdicts].sort((a, b) => a.host.localeCompare(b.host));
-  const lines = sorted.map((v) => `${v.host}: ${v.rejection?.reason ?? "feasible"}`).join("; ");
-  return new NoPlacementError(`no host can run ${ask.name}: ${lines}`, verdicts);
+  const sorted = [...verdicts].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+  if (sorted.length <= MAX_HOSTS_IN_MESSAGE) {
+    const lines = sorted.map((v) => `${v.host}: ${v.reason}`).join("; ");
+    return new NoPlacementError(`no host can run ${ask.name}: ${lines}`, sorted);
+  }
+  // A large cluster: one line cannot name every host; count them by filter (the verdicts have all).
+  const counts = new Map<string, number>();
+  for (const v of sorted) counts.set(v.filter ?? "feasible", (counts.get(v.filter ?? "feasible") ?? 0) + 1);
+  const byFilter = [...counts].sort((a, b) => b[1] - a[1]).map(([f, n]) => `${f} ${n}`).join(", ");
+  const first = sorted.slice(0, 3).map((v) => `${v.host}: ${v.reason}`).join("; ");
+  return new NoPlacementError(`no host can run ${ask.name}: ${sorted.length} hosts rejected (${byFilter}); ${first}; …`, sorted);
 }

@@ -4,7 +4,22 @@ import type { BackendName, ErrorCode, Host } from "@corral/wire";
 export type HostSnapshot = Pick<
   Host,
   "name" | "state" | "backends" | "cpus" | "memoryBytes" | "reservedMemoryBytes" | "reservedCpus"
->;
+> & {
+  /** Reported free disk; a disk ask is checked against it. Absent: unknown, not checked. */
+  diskFreeBytes?: number;
+  labels?: Readonly<Record<string, string>>;
+  /** Reservations may reach capacity × overcommit (default 1.0). */
+  overcommit?: number;
+  /** Anti-affinity group → members already on the host. */
+  groups?: ReadonlyMap<string, number>;
+};
+
+/** `key=value` (the host must have that label value) or `key!=value` (it must not). */
+export interface Constraint {
+  key: string;
+  op: "=" | "!=";
+  value: string;
+}
 
 /** What a container asks for. Zero memory or cpus means unlimited, which reserves nothing. */
 export interface PlacementAsk {
@@ -12,35 +27,52 @@ export interface PlacementAsk {
   backend: BackendName;
   memoryBytes: number;
   cpus: number;
+  diskBytes?: number;
+  constraints?: readonly Constraint[];
+  /** At most one member of this group per host. */
+  antiAffinity?: string;
 }
 
+/** The filters, by the name a verdict carries. */
+export const FILTER_NAMES = ["state", "backend", "memory", "cpu", "disk", "constraint", "anti-affinity"] as const;
+export type FilterName = (typeof FILTER_NAMES)[number];
+
 export interface Rejection {
+  filter: FilterName;
   /** The error code a caller should use when this host was the only choice. */
   code: ErrorCode;
   reason: string;
 }
 
+/** One host's verdict: rejected by `filter` for `reason`, or feasible (filter null) with its score. */
 export interface Verdict {
   host: string;
-  rejection: Rejection | undefined;
-  score: number | undefined;
+  filter: FilterName | null;
+  reason: string;
+  score: number | null;
 }
 
 export interface Plan {
   host: string;
   reason: string;
   seed: number;
+  algorithm: Algorithm;
   verdicts: Verdict[];
 }
 
-export type Algorithm = "binpack" | "spread";
+export const ALGORITHMS = ["binpack", "spread"] as const;
+export type Algorithm = (typeof ALGORITHMS)[number];
 
 export interface PlaceOptions {
   algorithm?: Algorithm;
-  /** Fixes the shuffle so that a decision can be replayed. Random when absent. */
+  /** Fixes the visiting order so that a decision can be replayed. Random when absent. */
   seed?: number;
   /** Only this host is considered; its rejection becomes the error. */
   host?: string;
   /** Score at most this many feasible hosts (default 20). */
   sampleLimit?: number;
+  /** Visit every host and report each verdict (explain); the choice is the same as without. */
+  explain?: boolean;
+  /** Keep the scored hosts' verdicts in the plan (default true); the create path needs only the choice. */
+  verdicts?: boolean;
 }

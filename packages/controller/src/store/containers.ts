@@ -1,6 +1,17 @@
 // Containers: where each lives, what it should be and what it was last seen to be.
 import type { BackendName, Container, ContainerSpec, ContainerState, ContainerUsage, DesiredState } from "@corral/wire";
 import type { Db } from "./store.js";
+import { stmt } from "./prepared.js";
+import { stateOf } from "./cluster-state.js";
+
+/** How a container was placed, stored with it so that the decision can be replayed. */
+export interface PlacementRecord {
+  seed: number;
+  strategy: string;
+  constraints: string[];
+  /** At most one member of this group per host; empty for none. */
+  antiAffinity: string;
+}
 
 interface ContainerRow {
   name: string;
@@ -14,7 +25,7 @@ interface ContainerRow {
   updated_ms: number;
 }
 
-function toContainer(r: ContainerRow): Container {
+function toContainer(db: Db, r: ContainerRow): Container {
   return {
     name: r.name,
     host: r.host,
@@ -22,53 +33,92 @@ function toContainer(r: ContainerRow): Container {
     state: r.actual_state,
     desiredState: r.desired_state,
     spec: JSON.parse(r.spec) as ContainerSpec,
-    usage: r.usage ? (JSON.parse(r.usage) as ContainerUsage) : undefined,
+    // Usage lives in memory (reports are not state); the column holds what older controllers wrote.
+    usage: stateOf(db).usageOf(r.name) ?? (r.usage ? (JSON.parse(r.usage) as ContainerUsage) : undefined),
     createdUnixMs: r.created_ms,
   };
 }
 
 export function getContainer(db: Db, name: string): Container | undefined {
-  const row = db.prepare("SELECT * FROM containers WHERE name = ?").get(name) as ContainerRow | undefined;
-  return row ? toContainer(row) : undefined;
+  const row = stmt(db, "SELECT * FROM containers WHERE name = ?").get(name) as ContainerRow | undefined;
+  return row ? toContainer(db, row) : undefined;
 }
 
 export function listContainers(db: Db, host = ""): Container[] {
   const rows = host
-    ? db.prepare("SELECT * FROM containers WHERE host = ? ORDER BY name").all(host)
-    : db.prepare("SELECT * FROM containers ORDER BY name").all();
-  return (rows as ContainerRow[]).map(toContainer);
+    ? stmt(db, "SELECT * FROM containers WHERE host = ? ORDER BY name").all(host)
+    : stmt(db, "SELECT * FROM containers ORDER BY name").all();
+  return (rows as ContainerRow[]).map((r) => toContainer(db, r));
 }
 
-export function insertContainer(db: Db, spec: ContainerSpec, host: string, desired: DesiredState, now: number): void {
-  db.prepare(
-    `INSERT INTO containers (name, host, backend, spec, desired_state, actual_state, created_ms, updated_ms)
-     VALUES (?, ?, ?, ?, ?, 'creating', ?, ?)`,
-  ).run(spec.name, host, spec.backend, JSON.stringify(spec), desired, now, now);
+export function insertContainer(
+  db: Db,
+  spec: ContainerSpec,
+  host: string,
+  desired: DesiredState,
+  now: number,
+  placement?: PlacementRecord,
+): void {
+  stmt(
+    db,
+    `INSERT INTO containers (name, host, backend, spec, desired_state, actual_state, created_ms, updated_ms, placement)
+     VALUES (?, ?, ?, ?, ?, 'creating', ?, ?, ?)`,
+  ).run(spec.name, host, spec.backend, JSON.stringify(spec), desired, now, now, JSON.stringify(placement ?? {}));
+  stateOf(db).addContainer(spec.name, host, placement?.antiAffinity ?? "", "creating");
+}
+
+/** The placement record of a container, or undefined when it was placed before they were kept. */
+export function placementOf(db: Db, name: string): PlacementRecord | undefined {
+  const row = stmt(db, "SELECT placement FROM containers WHERE name = ?").get(name) as { placement: string } | undefined;
+  const p = row ? (JSON.parse(row.placement) as Partial<PlacementRecord>) : undefined;
+  return p && typeof p.seed === "number" ? (p as PlacementRecord) : undefined;
 }
 
 export function deleteContainer(db: Db, name: string): void {
-  db.prepare("DELETE FROM containers WHERE name = ?").run(name);
+  stmt(db, "DELETE FROM containers WHERE name = ?").run(name);
+  stateOf(db).removeContainer(name);
 }
 
 export function setContainerState(db: Db, name: string, actual: ContainerState, desired?: DesiredState): void {
-  db.prepare(
+  stmt(
+    db,
     "UPDATE containers SET actual_state = ?, desired_state = COALESCE(?, desired_state), updated_ms = ? WHERE name = ?",
   ).run(actual, desired ?? null, Date.now(), name);
+  stateOf(db).setContainerState(name, actual);
 }
 
 export function setContainerSpec(db: Db, name: string, spec: ContainerSpec): void {
-  db.prepare("UPDATE containers SET spec = ?, updated_ms = ? WHERE name = ?").run(JSON.stringify(spec), Date.now(), name);
+  stmt(db, "UPDATE containers SET spec = ?, updated_ms = ? WHERE name = ?").run(JSON.stringify(spec), Date.now(), name);
 }
 
 export function setContainerHost(db: Db, name: string, host: string): void {
-  db.prepare("UPDATE containers SET host = ?, updated_ms = ? WHERE name = ?").run(host, Date.now(), name);
+  stmt(db, "UPDATE containers SET host = ?, updated_ms = ? WHERE name = ?").run(host, Date.now(), name);
+  stateOf(db).moveContainer(name, host);
 }
 
-/** Usage from a host's report; only for a container that still lives on that host. */
+const REPORTABLE: ReadonlySet<ContainerState> = new Set(["running", "stopped", "unknown", "error"]);
+
+/**
+ * Usage from a host's report, for a container that still lives on that host and is not in the
+ * middle of an operation. Usage is kept in memory only; SQLite is written only when the reported
+ * state differs from the stored one (a state transition).
+ */
 export function recordUsage(db: Db, host: string, usage: ContainerUsage, now: number): void {
-  const state = usage.state === "unknown" ? null : usage.state;
-  db.prepare(
-    `UPDATE containers SET usage = ?, actual_state = COALESCE(?, actual_state), updated_ms = ?
-     WHERE name = ? AND host = ? AND actual_state IN ('running', 'stopped', 'unknown', 'error')`,
-  ).run(JSON.stringify(usage), state, now, usage.name, host);
+  const state = stateOf(db);
+  const c = state.container(usage.name);
+  if (!c || c.host !== host || !REPORTABLE.has(c.state)) return;
+  state.setUsage(usage.name, usage);
+  if (usage.state === "unknown" || usage.state === c.state) return;
+  stmt(db, "UPDATE containers SET actual_state = ?, updated_ms = ? WHERE name = ?").run(usage.state, now, usage.name);
+  state.setContainerState(usage.name, usage.state);
+}
+
+/** Where a drain took the container from (restore brings it back there); null clears it. */
+export function setDrainedFrom(db: Db, name: string, host: string | null): void {
+  stmt(db, "UPDATE containers SET drained_from = ? WHERE name = ?").run(host, name);
+}
+
+export function drainedFrom(db: Db, host: string): string[] {
+  const rows = stmt(db, "SELECT name FROM containers WHERE drained_from = ? ORDER BY name").all(host) as { name: string }[];
+  return rows.map((r) => r.name);
 }

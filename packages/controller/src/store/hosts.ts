@@ -1,62 +1,32 @@
-// Hosts: registration, liveness and the capacity view the scheduler reads.
-import type { BackendInfo, Host, HostInfo, HostState } from "@corral/wire";
+// Hosts: registration, liveness, operator states and labels. Reads come from the in-memory cluster
+// state (cluster-state.ts); writes go to SQLite and memory together.
+import type { HostInfo } from "@corral/wire";
+import type { Host } from "@corral/wire";
 import type { Db } from "./store.js";
-
-interface HostRow {
-  name: string;
-  address: string;
-  state: HostState;
-  admin_state: HostState;
-  cpus: number;
-  memory_bytes: number;
-  disk_bytes: number;
-  disk_free_bytes: number;
-  backends: string;
-  agent_version: string;
-  last_seen_ms: number;
-  registered_ms: number;
-  reserved_memory: number;
-  reserved_cpus: number;
-  containers: number;
-}
-
-const SELECT = `
-  SELECT h.*,
-    COALESCE((SELECT SUM(memory_bytes) FROM reservations r WHERE r.host = h.name), 0) AS reserved_memory,
-    COALESCE((SELECT SUM(cpus) FROM reservations r WHERE r.host = h.name), 0) AS reserved_cpus,
-    (SELECT COUNT(*) FROM containers c WHERE c.host = h.name) AS containers
-  FROM hosts h`;
-
-function toHost(r: HostRow): Host {
-  return {
-    name: r.name,
-    address: r.address,
-    state: r.state,
-    backends: JSON.parse(r.backends) as BackendInfo[],
-    cpus: r.cpus,
-    memoryBytes: r.memory_bytes,
-    diskBytes: r.disk_bytes,
-    diskFreeBytes: r.disk_free_bytes,
-    reservedMemoryBytes: r.reserved_memory,
-    reservedCpus: r.reserved_cpus,
-    containers: r.containers,
-    lastSeenUnixMs: r.last_seen_ms,
-  };
-}
+import { stmt } from "./prepared.js";
+import { hostOf, stateOf, type AdminState, type HostView, type StoredState } from "./cluster-state.js";
 
 export function listHosts(db: Db): Host[] {
-  return (db.prepare(`${SELECT} ORDER BY h.name`).all() as HostRow[]).map(toHost);
+  return stateOf(db).hosts().map(hostOf);
 }
 
 export function getHost(db: Db, name: string): Host | undefined {
-  const row = db.prepare(`${SELECT} WHERE h.name = ?`).get(name) as HostRow | undefined;
-  return row ? toHost(row) : undefined;
+  const h = stateOf(db).host(name);
+  return h ? hostOf(h) : undefined;
+}
+
+/** The live view of a host (labels, overcommit, groups), for the scheduler and maintenance. */
+export function hostView(db: Db, name: string): HostView | undefined {
+  return stateOf(db).host(name);
 }
 
 /** Inserts or refreshes a host; it comes back in its operator-chosen state (ready unless cordoned/draining). */
-export function upsertHost(db: Db, info: HostInfo, now: number): { previous: HostState | undefined } {
-  const prev = db.prepare("SELECT state FROM hosts WHERE name = ?").get(info.name) as { state: HostState } | undefined;
-  db.prepare(
+export function upsertHost(db: Db, info: HostInfo, now: number): { previous: StoredState | undefined } {
+  const state = stateOf(db);
+  const prev = state.host(info.name);
+  const previous = prev?.state;
+  stmt(
+    db,
     `INSERT INTO hosts (name, address, state, cpus, memory_bytes, disk_bytes, disk_free_bytes, backends, agent_version,
                         last_seen_ms, registered_ms)
      VALUES (@name, @address, 'ready', @cpus, @memoryBytes, @diskBytes, @diskFreeBytes, @backends, @agentVersion, @now, @now)
@@ -67,22 +37,74 @@ export function upsertHost(db: Db, info: HostInfo, now: number): { previous: Hos
        agent_version = excluded.agent_version, last_seen_ms = excluded.last_seen_ms,
        registered_ms = excluded.registered_ms`,
   ).run({ ...info, backends: JSON.stringify(info.backends), now });
-  return { previous: prev?.state };
+  const adminState = prev?.adminState ?? "ready";
+  state.addHost({
+    name: info.name,
+    address: info.address,
+    state: adminState,
+    adminState,
+    backends: info.backends,
+    cpus: info.cpus,
+    memoryBytes: info.memoryBytes,
+    diskBytes: info.diskBytes,
+    diskFreeBytes: info.diskFreeBytes,
+    lastSeenUnixMs: now,
+    labels: prev?.labels ?? {},
+    overcommit: prev?.overcommit ?? 1,
+  });
+  return { previous };
 }
 
-/** Records a heartbeat; returns true when the host was down and is now back in its admin state. */
+/**
+ * Records a heartbeat in memory; SQLite is written only when the host was down and is now back in
+ * its admin state (a state transition). Returns true in that case.
+ */
 export function touchHost(db: Db, name: string, diskFreeBytes: number, now: number): boolean {
-  const revived = db
-    .prepare("UPDATE hosts SET state = admin_state WHERE name = ? AND state = 'down'")
-    .run(name).changes;
-  db.prepare("UPDATE hosts SET last_seen_ms = ?, disk_free_bytes = ? WHERE name = ?").run(now, diskFreeBytes, name);
-  return revived > 0;
+  const state = stateOf(db);
+  const h = state.host(name);
+  if (!h) return false;
+  state.heard(name, now, diskFreeBytes);
+  if (h.state !== "down") return false;
+  stmt(db, "UPDATE hosts SET state = admin_state, last_seen_ms = ?, disk_free_bytes = ? WHERE name = ?").run(
+    now,
+    diskFreeBytes,
+    name,
+  );
+  state.patchHost(name, { state: h.adminState });
+  return true;
 }
 
 /** Marks as down every host not heard from since `cutoff`; returns their names. */
 export function markStaleHostsDown(db: Db, cutoff: number): string[] {
-  const rows = db
-    .prepare("UPDATE hosts SET state = 'down' WHERE state != 'down' AND last_seen_ms < ? RETURNING name")
-    .all(cutoff) as { name: string }[];
-  return rows.map((r) => r.name);
+  const state = stateOf(db);
+  const stale = state.hosts().filter((h) => h.state !== "down" && h.lastSeenUnixMs < cutoff);
+  for (const h of stale) {
+    stmt(db, "UPDATE hosts SET state = 'down', last_seen_ms = ?, disk_free_bytes = ? WHERE name = ?").run(
+      h.lastSeenUnixMs,
+      h.diskFreeBytes,
+      h.name,
+    );
+    state.patchHost(h.name, { state: "down" });
+  }
+  return stale.map((h) => h.name);
+}
+
+/** Sets what the operator chose (ready, cordoned, draining); a down host stays down until it reports. */
+export function setAdminState(db: Db, name: string, admin: AdminState): void {
+  const state = stateOf(db);
+  const h = state.host(name);
+  if (!h) return;
+  const live = h.state === "down" ? "down" : admin;
+  stmt(db, "UPDATE hosts SET admin_state = ?, state = ? WHERE name = ?").run(admin, live, name);
+  state.patchHost(name, { adminState: admin, state: live });
+}
+
+export function setHostLabels(db: Db, name: string, labels: Record<string, string>): void {
+  stmt(db, "UPDATE hosts SET labels = ? WHERE name = ?").run(JSON.stringify(labels), name);
+  stateOf(db).patchHost(name, { labels });
+}
+
+export function setOvercommit(db: Db, name: string, ratio: number): void {
+  stmt(db, "UPDATE hosts SET overcommit = ? WHERE name = ?").run(ratio, name);
+  stateOf(db).patchHost(name, { overcommit: ratio });
 }

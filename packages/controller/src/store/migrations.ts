@@ -1,6 +1,7 @@
 // Migration rows: the journal the migration driver reads and writes one phase at a time.
 import type { BackendName, Compression, ContainerRef, Migration, MigrationPhase } from "@corral/wire";
 import type { Db } from "./store.js";
+import { stmt } from "./prepared.js";
 
 /** The row as the controller sees it: the public Migration plus what only the driver needs. */
 export interface MigrationRecord extends Migration {
@@ -96,34 +97,32 @@ export interface NewMigration {
 }
 
 export function insertMigration(db: Db, m: NewMigration): void {
-  db.prepare(
+  stmt(db, 
     `INSERT INTO migrations (id, container, backend, source_host, target_host, phase, token, was_running, compression, started_ms)
      VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?)`,
   ).run(m.id, m.container, m.backend, m.sourceHost, m.targetHost, m.token, m.wasRunning ? 1 : 0, m.compression, m.now);
 }
 
 export function getMigration(db: Db, id: string): MigrationRecord | undefined {
-  const row = db.prepare("SELECT * FROM migrations WHERE id = ?").get(id) as MigrationRow | undefined;
+  const row = stmt(db, "SELECT * FROM migrations WHERE id = ?").get(id) as MigrationRow | undefined;
   return row ? toRecord(row) : undefined;
 }
 
 export function listMigrations(db: Db, container = ""): MigrationRecord[] {
   const rows = container
-    ? db.prepare("SELECT * FROM migrations WHERE container = ? ORDER BY started_ms, id").all(container)
-    : db.prepare("SELECT * FROM migrations ORDER BY started_ms, id").all();
+    ? stmt(db, "SELECT * FROM migrations WHERE container = ? ORDER BY started_ms, id").all(container)
+    : stmt(db, "SELECT * FROM migrations ORDER BY started_ms, id").all();
   return (rows as MigrationRow[]).map(toRecord);
 }
 
 export function unfinishedMigrations(db: Db): MigrationRecord[] {
-  const rows = db
-    .prepare("SELECT * FROM migrations WHERE phase NOT IN ('done', 'rolled_back') ORDER BY started_ms, id")
+  const rows = stmt(db, "SELECT * FROM migrations WHERE phase NOT IN ('done', 'rolled_back') ORDER BY started_ms, id")
     .all() as MigrationRow[];
   return rows.map(toRecord);
 }
 
 export function activeMigrationFor(db: Db, container: string): MigrationRecord | undefined {
-  const row = db
-    .prepare("SELECT * FROM migrations WHERE container = ? AND phase NOT IN ('done', 'rolled_back')")
+  const row = stmt(db, "SELECT * FROM migrations WHERE container = ? AND phase NOT IN ('done', 'rolled_back')")
     .get(container) as MigrationRow | undefined;
   return row ? toRecord(row) : undefined;
 }
@@ -164,19 +163,17 @@ export function updateMigration(db: Db, id: string, patch: MigrationPatch): void
   if (entries.length === 0) return;
   const sets = entries.map(([k]) => `${COLUMNS[k as keyof MigrationPatch]} = ?`).join(", ");
   const values = entries.map(([, v]) => (typeof v === "boolean" ? (v ? 1 : 0) : v));
-  db.prepare(`UPDATE migrations SET ${sets} WHERE id = ?`).run(...values, id);
+  stmt(db, `UPDATE migrations SET ${sets} WHERE id = ?`).run(...values, id);
 }
 
 export function pendingTargetCleanups(db: Db, host: string): MigrationRecord[] {
-  const rows = db
-    .prepare("SELECT * FROM migrations WHERE target_host = ? AND target_cleanup_pending = 1")
+  const rows = stmt(db, "SELECT * FROM migrations WHERE target_host = ? AND target_cleanup_pending = 1")
     .all(host) as MigrationRow[];
   return rows.map(toRecord);
 }
 
 export function pendingSourceCleanups(db: Db, host: string): MigrationRecord[] {
-  const rows = db
-    .prepare("SELECT * FROM migrations WHERE source_host = ? AND source_cleanup_pending = 1")
+  const rows = stmt(db, "SELECT * FROM migrations WHERE source_host = ? AND source_cleanup_pending = 1")
     .all(host) as MigrationRow[];
   return rows.map(toRecord);
 }

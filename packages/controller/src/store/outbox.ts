@@ -1,5 +1,6 @@
 // Reading the events outbox for the publisher. Rows are written by Store.emit().
 import type { Db } from "./store.js";
+import { stmt } from "./prepared.js";
 
 export interface OutboxEvent {
   id: number;
@@ -9,8 +10,7 @@ export interface OutboxEvent {
 }
 
 export function unpublishedEvents(db: Db, limit: number): OutboxEvent[] {
-  return db
-    .prepare(
+  return stmt(db, 
       `SELECT id, subject, payload, created_ms AS createdUnixMs FROM events
        WHERE published_ms IS NULL ORDER BY id LIMIT ?`,
     )
@@ -18,9 +18,9 @@ export function unpublishedEvents(db: Db, limit: number): OutboxEvent[] {
 }
 
 export function markPublished(db: Db, id: number, now: number): void {
-  db.prepare("UPDATE events SET published_ms = ? WHERE id = ?").run(now, id);
+  stmt(db, "UPDATE events SET published_ms = ? WHERE id = ?").run(now, id);
 }
 
 export function countUnpublished(db: Db): number {
-  return (db.prepare("SELECT COUNT(*) AS n FROM events WHERE published_ms IS NULL").get() as { n: number }).n;
+  return (stmt(db, "SELECT COUNT(*) AS n FROM events WHERE published_ms IS NULL").get() as { n: number }).n;
 }

@@ -90,4 +90,17 @@ export const SCHEMA_STEPS: readonly string[] = [
     revoked_ms INTEGER
   ) STRICT;
   `,
+  // Scheduler and maintenance: host labels and overcommit ratio, how each container was placed (seed,
+  // strategy, constraints, anti-affinity group; replayable), where a drain took it from, and
+  // cluster-wide settings such as the default strategy.
+  `
+  ALTER TABLE hosts ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE hosts ADD COLUMN overcommit REAL NOT NULL DEFAULT 1.0;
+  ALTER TABLE containers ADD COLUMN placement TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE containers ADD COLUMN drained_from TEXT;
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -1,5 +1,6 @@
 // Generated ⇄ domain conversion for the messages of controller.proto.
 import type * as pb from "../gen/corral/controller/v1/controller.js";
+import type * as tpb from "../gen/corral/v1/types.js";
 import type * as d from "../domain/types.js";
 import { MIGRATION_PHASES } from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
@@ -13,7 +14,7 @@ import {
   usageToProto,
 } from "./types.js";
 
-const HOST_STATES: readonly d.HostState[] = ["ready", "cordoned", "draining", "down"];
+const HOST_STATES: readonly d.HostState[] = ["ready", "cordoned", "draining", "drained", "down"];
 const CONTAINER_STATES: readonly d.ContainerState[] = ["creating", "running", "stopped", "migrating", "unknown", "error"];
 const oneOf = <T extends string>(all: readonly T[], v: string, fallback: T): T =>
   (all as readonly string[]).includes(v) ? (v as T) : fallback;
@@ -74,4 +75,51 @@ export const tokenInfoToProto = (t: TokenInfo): pb.TokenInfo => ({ ...t });
 export const tokenInfoFromProto = (t: pb.TokenInfo | undefined): TokenInfo => {
   if (!t) throw new TypeError("token missing");
   return { ...t, role: parseRole(t.role) };
+};
+
+// A verdict's empty filter on the wire is null (feasible) in the domain; a score only means something then.
+export const verdictToProto = (v: d.PlacementVerdict): tpb.PlacementVerdict => ({
+  host: v.host,
+  filter: v.filter ?? "",
+  reason: v.reason,
+  score: v.score ?? 0,
+});
+export const verdictFromProto = (v: tpb.PlacementVerdict): d.PlacementVerdict => ({
+  host: v.host,
+  filter: v.filter || null,
+  reason: v.reason,
+  score: v.filter ? null : v.score,
+});
+
+export const explanationToProto = (e: d.PlacementExplanation): pb.ExplainPlacementResponse => ({
+  host: e.host ?? "",
+  strategy: e.strategy,
+  seed: e.seed,
+  verdicts: e.verdicts.map(verdictToProto),
+});
+export const explanationFromProto = (e: pb.ExplainPlacementResponse): d.PlacementExplanation => ({
+  host: e.host || null,
+  strategy: e.strategy,
+  seed: e.seed,
+  verdicts: e.verdicts.map(verdictFromProto),
+});
+
+const MOVE_STATUSES: readonly d.HostMoveProgress["status"][] = ["planned", "moving", "moved", "failed", ""];
+export const moveProgressToProto = (p: d.HostMoveProgress): pb.DrainHostResponse => ({
+  ...p,
+  migration: p.migration ? migrationToProto(p.migration) : undefined,
+});
+export const moveProgressFromProto = (p: pb.DrainHostResponse): d.HostMoveProgress => ({
+  ...p,
+  status: oneOf(MOVE_STATUSES, p.status, ""),
+  migration: p.migration ? migrationFromProto(p.migration) : undefined,
+  hostState: p.hostState ? oneOf(HOST_STATES, p.hostState, "down") : "",
+});
+export const restoreProgressToProto = (p: d.HostMoveProgress): pb.RestoreHostResponse => {
+  const { targetHost, ...rest } = moveProgressToProto(p);
+  return { ...rest, sourceHost: targetHost };
+};
+export const restoreProgressFromProto = (p: pb.RestoreHostResponse): d.HostMoveProgress => {
+  const { sourceHost, ...rest } = p;
+  return moveProgressFromProto({ ...rest, targetHost: sourceHost });
 };

@@ -1,6 +1,8 @@
 // Named errors that cross process boundaries. The code survives a gRPC hop (rpc/status.ts maps it
 // to a gRPC status and back), so the CLI can tell "not found" from "unavailable".
 
+import type { PlacementVerdict } from "./types.js";
+
 export type ErrorCode =
   | "invalid_argument"
   | "not_found"
@@ -15,14 +17,22 @@ export type ErrorCode =
   | "unauthenticated"
   | "internal";
 
+/** Structured data an error carries across the wire, so that a client prints a table, not one line. */
+export interface ErrorDetails {
+  /** Every host's placement verdict when nothing fits. */
+  verdicts?: PlacementVerdict[];
+}
+
 export class CorralError extends Error {
   override readonly name = "CorralError";
+  readonly details: ErrorDetails;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: ErrorDetails },
   ) {
     super(message, options);
+    this.details = options?.details ?? {};
   }
 }
 

@@ -152,7 +152,8 @@ export interface AbortReceiveResult {
 
 // ---- controller-facing types ----
 
-export type HostState = "ready" | "cordoned" | "draining" | "down";
+/** `drained`: draining and empty (derived, not stored); no new placements land on it. */
+export type HostState = "ready" | "cordoned" | "draining" | "drained" | "down";
 
 export interface Host {
   name: string;
@@ -167,6 +168,7 @@ export interface Host {
   reservedCpus: number;
   containers: number;
   lastSeenUnixMs: number;
+  labels: Record<string, string>;
 }
 
 export type ContainerState = "creating" | "running" | "stopped" | "migrating" | "unknown" | "error";
@@ -226,8 +228,47 @@ export interface UsageReport {
   diskFreeBytes: number;
 }
 
-export interface CreateRequest {
+/** How the scheduler should place a container; every field may be left out. */
+export interface PlacementOptions {
+  /** `key=value` or `key!=value` against host labels. */
+  constraints?: string[];
+  /** At most one member of this group per host. */
+  antiAffinity?: string;
+  /** binpack | spread; empty: the cluster default. */
+  strategy?: string;
+}
+
+export interface CreateRequest extends PlacementOptions {
   spec: ContainerSpec;
   host: string;
   start: boolean;
+}
+
+/** One host's verdict from the scheduler: the filter that rejected it and why, or its score. */
+export interface PlacementVerdict {
+  host: string;
+  /** null when the host can take the container. */
+  filter: string | null;
+  reason: string;
+  score: number | null;
+}
+
+/** What `ct create --dry-run --explain` shows: the host that would be chosen (or null) and every verdict. */
+export interface PlacementExplanation {
+  host: string | null;
+  strategy: string;
+  seed: number;
+  verdicts: PlacementVerdict[];
+}
+
+/** One line of a drain or restore: a container planned, moving, moved or failed; the last has done set. */
+export interface HostMoveProgress {
+  container: string;
+  /** Where it goes (drain: the chosen host; restore: the host being restored). */
+  targetHost: string;
+  status: "planned" | "moving" | "moved" | "failed" | "";
+  error: string;
+  migration: Migration | undefined;
+  done: boolean;
+  hostState: HostState | "";
 }

@@ -1,11 +1,23 @@
 // Typed clients of the controller: ControllerService (used by the CLI) and RegistryService (agents).
+import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
 import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
 import { mapIter } from "./iter.js";
 import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
-import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, setRequestToProto, tokenInfoFromProto, usageReportToProto } from "../convert/controller.js";
+import {
+  containerFromProto,
+  explanationFromProto,
+  hostFromProto,
+  migrationFromProto,
+  migrationUpdateFromProto,
+  moveProgressFromProto,
+  restoreProgressFromProto,
+  setRequestToProto,
+  tokenInfoFromProto,
+  usageReportToProto,
+} from "../convert/controller.js";
 import type { IssuedToken, TokenInfo, TokenRole } from "../domain/tokens.js";
 import { bearerInterceptor } from "./bearer.js";
 
@@ -36,9 +48,36 @@ export class ControllerClient {
     return res.hosts.map(hostFromProto);
   }
   async create(req: d.CreateRequest): Promise<d.Container> {
-    const r = { spec: specToProto(req.spec), host: req.host, start: req.start };
+    const r = { spec: specToProto(req.spec), host: req.host, start: req.start, ...placementToProto(req) };
     const res: pb.CreateContainerResponse = await callUnary(this.peer, this.c.createContainer.bind(this.c), r);
     return containerFromProto(res.container);
+  }
+  /** Every host's verdict for this container, and the host that would be chosen; nothing changes. */
+  async explainPlacement(req: Omit<d.CreateRequest, "start">): Promise<d.PlacementExplanation> {
+    const r = { spec: specToProto(req.spec), host: req.host, ...placementToProto(req) };
+    const res: pb.ExplainPlacementResponse = await callUnary(this.peer, this.c.explainPlacement.bind(this.c), r);
+    return explanationFromProto(res);
+  }
+  async labelHost(host: string, set: Record<string, string>, remove: string[]): Promise<d.Host> {
+    const res: pb.LabelHostResponse = await callUnary(this.peer, this.c.labelHost.bind(this.c), { host, set, remove });
+    return hostFromProto(required(res.host));
+  }
+  async cordonHost(host: string): Promise<d.Host> {
+    const res: pb.CordonHostResponse = await callUnary(this.peer, this.c.cordonHost.bind(this.c), { host });
+    return hostFromProto(required(res.host));
+  }
+  async uncordonHost(host: string): Promise<d.Host> {
+    const res: pb.UncordonHostResponse = await callUnary(this.peer, this.c.uncordonHost.bind(this.c), { host });
+    return hostFromProto(required(res.host));
+  }
+  drainHost(host: string, parallel: number, deadlineSeconds: number): AsyncGenerator<d.HostMoveProgress> {
+    return mapIter(readServerStream<pb.DrainHostResponse>(this.peer, this.c.drainHost({ host, parallel, deadlineSeconds })), moveProgressFromProto);
+  }
+  restoreHost(host: string, parallel: number): AsyncGenerator<d.HostMoveProgress> {
+    return mapIter(readServerStream<pb.RestoreHostResponse>(this.peer, this.c.restoreHost({ host, parallel })), restoreProgressFromProto);
+  }
+  async setClusterSetting(key: string, value: string): Promise<void> {
+    await callUnary<pb.SetClusterSettingRequest, pb.SetClusterSettingResponse>(this.peer, this.c.setClusterSetting.bind(this.c), { key, value });
   }
   async list(host = ""): Promise<d.Container[]> {
     const res: pb.ListContainersResponse = await callUnary(this.peer, this.c.listContainers.bind(this.c), { host });
@@ -96,12 +135,30 @@ export class ControllerClient {
   }
 }
 
+const placementToProto = (o: d.PlacementOptions) => ({
+  constraints: o.constraints ?? [],
+  antiAffinity: o.antiAffinity ?? "",
+  strategy: o.strategy ?? "",
+});
+
+function required<T>(v: T | undefined): T {
+  if (v === undefined) throw new TypeError("host missing from the controller's answer");
+  return v;
+}
+
 export class RegistryClient {
   private readonly c: pb.RegistryServiceClient;
   readonly peer: string;
 
-  constructor(readonly address: string) {
-    this.c = new pb.RegistryServiceClient(address, insecureCredentials(), CHANNEL_OPTIONS);
+  /** `channel` lets a caller choose the credentials and channel options (default: as every agent uses). */
+  constructor(
+    readonly address: string,
+    channel: { credentials?: ChannelCredentials; options?: ChannelOptions } = {},
+  ) {
+    this.c = new pb.RegistryServiceClient(address, channel.credentials ?? insecureCredentials(), {
+      ...CHANNEL_OPTIONS,
+      ...channel.options,
+    });
     this.peer = `controller at ${address}`;
   }
 

@@ -4,7 +4,18 @@ import type * as d from "../domain/types.js";
 import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { mapIter } from "./iter.js";
 import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
-import { containerToProto, hostToProto, limitsPatchFromProto, migrationToProto, migrationUpdateToProto, tokenInfoToProto, usageReportFromProto } from "../convert/controller.js";
+import {
+  containerToProto,
+  explanationToProto,
+  hostToProto,
+  limitsPatchFromProto,
+  migrationToProto,
+  migrationUpdateToProto,
+  moveProgressToProto,
+  restoreProgressToProto,
+  tokenInfoToProto,
+  usageReportFromProto,
+} from "../convert/controller.js";
 import { parseCompression } from "../domain/validate.js";
 import { parseRole, type IssuedToken, type TokenInfo, type TokenRole } from "../domain/tokens.js";
 
@@ -25,6 +36,13 @@ export interface ControllerHandlers {
   createToken(role: TokenRole, ttlSeconds: number): Promise<IssuedToken>;
   listTokens(): Promise<TokenInfo[]>;
   revokeToken(id: string): Promise<TokenInfo>;
+  explainPlacement(req: Omit<d.CreateRequest, "start">): Promise<d.PlacementExplanation>;
+  labelHost(host: string, set: Record<string, string>, remove: string[]): Promise<d.Host>;
+  cordonHost(host: string): Promise<d.Host>;
+  uncordonHost(host: string): Promise<d.Host>;
+  drainHost(host: string, parallel: number, deadlineSeconds: number, signal: AbortSignal): AsyncIterable<d.HostMoveProgress>;
+  restoreHost(host: string, parallel: number, signal: AbortSignal): AsyncIterable<d.HostMoveProgress>;
+  setClusterSetting(key: string, value: string): Promise<void>;
 }
 
 export interface RegistryHandlers {
@@ -40,7 +58,7 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
   return {
     listHosts: unaryHandler(async () => ({ hosts: (await h.listHosts()).map(hostToProto) })),
     createContainer: unaryHandler(async (r: pb.CreateContainerRequest) => ({
-      container: containerToProto(await h.create({ spec: specFromProto(r.spec), host: r.host, start: r.start })),
+      container: containerToProto(await h.create({ ...placementFromProto(r), spec: specFromProto(r.spec), host: r.host, start: r.start })),
     })),
     listContainers: unaryHandler(async (r: pb.ListContainersRequest) => ({ containers: (await h.list(r.host)).map(containerToProto) })),
     getContainer: unaryHandler(async (r: pb.GetContainerRequest) => ({ container: containerToProto(await h.get(r.name)) })),
@@ -75,8 +93,30 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
     }),
     listTokens: unaryHandler(async () => ({ tokens: (await h.listTokens()).map(tokenInfoToProto) })),
     revokeToken: unaryHandler(async (r: pb.RevokeTokenRequest) => ({ info: tokenInfoToProto(await h.revokeToken(r.id)) })),
+    explainPlacement: unaryHandler(async (r: pb.ExplainPlacementRequest) =>
+      explanationToProto(await h.explainPlacement({ ...placementFromProto(r), spec: specFromProto(r.spec), host: r.host })),
+    ),
+    labelHost: unaryHandler(async (r: pb.LabelHostRequest) => ({ host: hostToProto(await h.labelHost(r.host, r.set, r.remove)) })),
+    cordonHost: unaryHandler(async (r: pb.CordonHostRequest) => ({ host: hostToProto(await h.cordonHost(r.host)) })),
+    uncordonHost: unaryHandler(async (r: pb.UncordonHostRequest) => ({ host: hostToProto(await h.uncordonHost(r.host)) })),
+    drainHost: serverStreamHandler((r: pb.DrainHostRequest, signal) =>
+      mapIter(h.drainHost(r.host, r.parallel, r.deadlineSeconds, signal), moveProgressToProto),
+    ),
+    restoreHost: serverStreamHandler((r: pb.RestoreHostRequest, signal) =>
+      mapIter(h.restoreHost(r.host, r.parallel, signal), restoreProgressToProto),
+    ),
+    setClusterSetting: unaryHandler(async (r: pb.SetClusterSettingRequest) => {
+      await h.setClusterSetting(r.key, r.value);
+      return {};
+    }),
   };
 }
+
+const placementFromProto = (r: { constraints: string[]; antiAffinity: string; strategy: string }): d.PlacementOptions => ({
+  constraints: r.constraints,
+  antiAffinity: r.antiAffinity,
+  strategy: r.strategy,
+});
 
 export function registryServiceImplementation(h: RegistryHandlers): pb.RegistryServiceServer {
   return {

@@ -1,7 +1,15 @@
 // CorralError ⇄ gRPC status. The error code crosses the wire as the gRPC status code; the message
 // as the status details, so a CLI prints the same sentence the agent or controller wrote.
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
-import { CorralError, asCorralError, type ErrorCode } from "../domain/errors.js";
+import { CorralError, asCorralError, type ErrorCode, type ErrorDetails } from "../domain/errors.js";
+import { ErrorDetails as ErrorDetailsPb } from "../gen/corral/v1/types.js";
+import { verdictFromProto, verdictToProto } from "../convert/controller.js";
+
+/** The trailer that carries an error's structured details (placement verdicts), protobuf-encoded. */
+const DETAILS_KEY = "corral-error-details-bin";
+// Trailers are headers: keep them well under grpc-js' and HTTP/2's header limits. A cluster with more
+// hosts than this sends the first verdicts in host order; `ct create --dry-run --explain` shows all.
+const MAX_VERDICTS_IN_TRAILER = 200;
 
 const TO_GRPC: Record<ErrorCode, status> = {
   invalid_argument: status.INVALID_ARGUMENT,
@@ -21,7 +29,13 @@ const FROM_GRPC = new Map<number, ErrorCode>(Object.entries(TO_GRPC).map(([k, v]
 
 export function toServiceError(err: unknown): Partial<ServiceError> {
   const e = asCorralError(err);
-  return { code: TO_GRPC[e.code], details: e.message, metadata: new Metadata() };
+  const metadata = new Metadata();
+  const verdicts = e.details.verdicts;
+  if (verdicts?.length) {
+    const pb = { verdicts: verdicts.slice(0, MAX_VERDICTS_IN_TRAILER).map(verdictToProto) };
+    metadata.set(DETAILS_KEY, Buffer.from(ErrorDetailsPb.encode(pb).finish()));
+  }
+  return { code: TO_GRPC[e.code], details: e.message, metadata };
 }
 
 export function fromServiceError(err: unknown, peer: string): CorralError {
@@ -34,5 +48,15 @@ export function fromServiceError(err: unknown, peer: string): CorralError {
   if (se.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect|Connection dropped/i.test(message)) {
     message = `${peer} is unreachable (${message})`;
   }
-  return new CorralError(code, message, { cause: err });
+  return new CorralError(code, message, { cause: err, details: detailsOf(se.metadata) });
+}
+
+function detailsOf(metadata: Metadata | undefined): ErrorDetails {
+  const raw = metadata?.get(DETAILS_KEY)[0];
+  if (!raw || typeof raw === "string") return {};
+  try {
+    return { verdicts: ErrorDetailsPb.decode(raw).verdicts.map(verdictFromProto) };
+  } catch {
+    return {}; // details are a courtesy: a garbled trailer must not hide the error itself
+  }
 }

@@ -123,6 +123,19 @@ export interface ImageInfo {
   id: string;
 }
 
+/** One host's verdict from the scheduler: the filter that rejected it and why, or (filter empty) its score. */
+export interface PlacementVerdict {
+  host: string;
+  filter: string;
+  reason: string;
+  score: number;
+}
+
+/** Structured data carried by an error in the `corral-error-details-bin` trailer. */
+export interface ErrorDetails {
+  verdicts: PlacementVerdict[];
+}
+
 function createBaseLimits(): Limits {
   return { memoryBytes: 0, cpus: 0 };
 }
@@ -1870,6 +1883,194 @@ export const ImageInfo: MessageFns<ImageInfo> = {
     message.host = object.host ?? "";
     message.sizeBytes = object.sizeBytes ?? 0;
     message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBasePlacementVerdict(): PlacementVerdict {
+  return { host: "", filter: "", reason: "", score: 0 };
+}
+
+export const PlacementVerdict: MessageFns<PlacementVerdict> = {
+  encode(message: PlacementVerdict, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.filter !== "") {
+      writer.uint32(18).string(message.filter);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.score !== 0) {
+      writer.uint32(33).double(message.score);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementVerdict {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlacementVerdict();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.filter = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.score = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlacementVerdict {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      filter: isSet(object.filter) ? globalThis.String(object.filter) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      score: isSet(object.score) ? globalThis.Number(object.score) : 0,
+    };
+  },
+
+  toJSON(message: PlacementVerdict): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.filter !== "") {
+      obj.filter = message.filter;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.score !== 0) {
+      obj.score = floatToJson(message.score);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlacementVerdict>, I>>(base?: I): PlacementVerdict {
+    return PlacementVerdict.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlacementVerdict>, I>>(object: I): PlacementVerdict {
+    const message = createBasePlacementVerdict();
+    message.host = object.host ?? "";
+    message.filter = object.filter ?? "";
+    message.reason = object.reason ?? "";
+    message.score = object.score ?? 0;
+    return message;
+  },
+};
+
+function createBaseErrorDetails(): ErrorDetails {
+  return { verdicts: [] };
+}
+
+export const ErrorDetails: MessageFns<ErrorDetails> = {
+  encode(message: ErrorDetails, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.verdicts) {
+      PlacementVerdict.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ErrorDetails {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseErrorDetails();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verdicts.push(PlacementVerdict.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ErrorDetails {
+    return {
+      verdicts: globalThis.Array.isArray(object?.verdicts)
+        ? object.verdicts.map((e: any) => PlacementVerdict.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ErrorDetails): unknown {
+    const obj: any = {};
+    if (message.verdicts?.length) {
+      obj.verdicts = message.verdicts.map((e) => PlacementVerdict.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ErrorDetails>, I>>(base?: I): ErrorDetails {
+    return ErrorDetails.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ErrorDetails>, I>>(object: I): ErrorDetails {
+    const message = createBaseErrorDetails();
+    message.verdicts = object.verdicts?.map((e) => PlacementVerdict.fromPartial(e)) || [];
     return message;
   },
 };

@@ -30,6 +30,7 @@ import {
   HostInfo,
   ImageChunk,
   ImageInfo,
+  PlacementVerdict,
 } from "../../v1/types.js";
 
 export const protobufPackage = "corral.controller.v1";
@@ -68,6 +69,12 @@ export interface Host {
   reservedCpus: number;
   containers: number;
   lastSeenUnixMs: number;
+  labels: { [key: string]: string };
+}
+
+export interface Host_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 export interface Container {
@@ -96,6 +103,12 @@ export interface CreateContainerRequest {
   /** empty: let the scheduler place it */
   host: string;
   start: boolean;
+  /** key=value or key!=value against host labels */
+  constraints: string[];
+  /** at most one member of this group per host */
+  antiAffinity: string;
+  /** binpack | spread; empty: the cluster default */
+  strategy: string;
 }
 
 export interface CreateContainerResponse {
@@ -258,6 +271,96 @@ export interface RevokeTokenRequest {
 
 export interface RevokeTokenResponse {
   info: TokenInfo | undefined;
+}
+
+export interface ExplainPlacementRequest {
+  spec: ContainerSpec | undefined;
+  host: string;
+  constraints: string[];
+  antiAffinity: string;
+  strategy: string;
+}
+
+export interface ExplainPlacementResponse {
+  /** empty: nothing fits */
+  host: string;
+  strategy: string;
+  seed: number;
+  verdicts: PlacementVerdict[];
+}
+
+export interface LabelHostRequest {
+  host: string;
+  set: { [key: string]: string };
+  remove: string[];
+}
+
+export interface LabelHostRequest_SetEntry {
+  key: string;
+  value: string;
+}
+
+export interface LabelHostResponse {
+  host: Host | undefined;
+}
+
+export interface CordonHostRequest {
+  host: string;
+}
+
+export interface CordonHostResponse {
+  host: Host | undefined;
+}
+
+export interface UncordonHostRequest {
+  host: string;
+}
+
+export interface UncordonHostResponse {
+  host: Host | undefined;
+}
+
+export interface DrainHostRequest {
+  host: string;
+  /** migrations at once (default 1) */
+  parallel: number;
+  /** 0: none */
+  deadlineSeconds: number;
+}
+
+/** One line of progress per container, then a last message with done set. */
+export interface DrainHostResponse {
+  container: string;
+  targetHost: string;
+  /** planned | moving | moved | failed */
+  status: string;
+  error: string;
+  migration: Migration | undefined;
+  done: boolean;
+  hostState: string;
+}
+
+export interface RestoreHostRequest {
+  host: string;
+  parallel: number;
+}
+
+export interface RestoreHostResponse {
+  container: string;
+  sourceHost: string;
+  status: string;
+  error: string;
+  migration: Migration | undefined;
+  done: boolean;
+  hostState: string;
+}
+
+export interface SetClusterSettingRequest {
+  key: string;
+  value: string;
+}
+
+export interface SetClusterSettingResponse {
 }
 
 function createBaseRegisterRequest(): RegisterRequest {
@@ -593,6 +696,7 @@ function createBaseHost(): Host {
     reservedCpus: 0,
     containers: 0,
     lastSeenUnixMs: 0,
+    labels: {},
   };
 }
 
@@ -634,6 +738,9 @@ export const Host: MessageFns<Host> = {
     if (message.lastSeenUnixMs !== 0) {
       writer.uint32(96).int64(message.lastSeenUnixMs);
     }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      Host_LabelsEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
+    });
     return writer;
   },
 
@@ -746,6 +853,17 @@ export const Host: MessageFns<Host> = {
             message.lastSeenUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            const entry13 = Host_LabelsEntry.decode(reader, reader.uint32());
+            if (entry13.value !== undefined) {
+              message.labels[entry13.key] = entry13.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -798,6 +916,20 @@ export const Host: MessageFns<Host> = {
         : isSet(object.last_seen_unix_ms)
         ? globalThis.Number(object.last_seen_unix_ms)
         : 0,
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -839,6 +971,15 @@ export const Host: MessageFns<Host> = {
     if (message.lastSeenUnixMs !== 0) {
       obj.lastSeenUnixMs = Math.round(message.lastSeenUnixMs);
     }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -859,6 +1000,100 @@ export const Host: MessageFns<Host> = {
     message.reservedCpus = object.reservedCpus ?? 0;
     message.containers = object.containers ?? 0;
     message.lastSeenUnixMs = object.lastSeenUnixMs ?? 0;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseHost_LabelsEntry(): Host_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Host_LabelsEntry: MessageFns<Host_LabelsEntry> = {
+  encode(message: Host_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Host_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHost_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Host_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Host_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Host_LabelsEntry>, I>>(base?: I): Host_LabelsEntry {
+    return Host_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Host_LabelsEntry>, I>>(object: I): Host_LabelsEntry {
+    const message = createBaseHost_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -1185,7 +1420,7 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
 };
 
 function createBaseCreateContainerRequest(): CreateContainerRequest {
-  return { spec: undefined, host: "", start: false };
+  return { spec: undefined, host: "", start: false, constraints: [], antiAffinity: "", strategy: "" };
 }
 
 export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
@@ -1198,6 +1433,15 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     }
     if (message.start !== false) {
       writer.uint32(24).bool(message.start);
+    }
+    for (const v of message.constraints) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.antiAffinity !== "") {
+      writer.uint32(42).string(message.antiAffinity);
+    }
+    if (message.strategy !== "") {
+      writer.uint32(50).string(message.strategy);
     }
     return writer;
   },
@@ -1239,6 +1483,30 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
             message.start = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.constraints.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.antiAffinity = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1256,6 +1524,15 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
       spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
+      constraints: globalThis.Array.isArray(object?.constraints)
+        ? object.constraints.map((e: any) => globalThis.String(e))
+        : [],
+      antiAffinity: isSet(object.antiAffinity)
+        ? globalThis.String(object.antiAffinity)
+        : isSet(object.anti_affinity)
+        ? globalThis.String(object.anti_affinity)
+        : "",
+      strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
     };
   },
 
@@ -1270,6 +1547,15 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     if (message.start !== false) {
       obj.start = message.start;
     }
+    if (message.constraints?.length) {
+      obj.constraints = message.constraints;
+    }
+    if (message.antiAffinity !== "") {
+      obj.antiAffinity = message.antiAffinity;
+    }
+    if (message.strategy !== "") {
+      obj.strategy = message.strategy;
+    }
     return obj;
   },
 
@@ -1283,6 +1569,9 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
       : undefined;
     message.host = object.host ?? "";
     message.start = object.start ?? false;
+    message.constraints = object.constraints?.map((e) => e) || [];
+    message.antiAffinity = object.antiAffinity ?? "";
+    message.strategy = object.strategy ?? "";
     return message;
   },
 };
@@ -3839,6 +4128,1494 @@ export const RevokeTokenResponse: MessageFns<RevokeTokenResponse> = {
   },
 };
 
+function createBaseExplainPlacementRequest(): ExplainPlacementRequest {
+  return { spec: undefined, host: "", constraints: [], antiAffinity: "", strategy: "" };
+}
+
+export const ExplainPlacementRequest: MessageFns<ExplainPlacementRequest> = {
+  encode(message: ExplainPlacementRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spec !== undefined) {
+      ContainerSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    for (const v of message.constraints) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.antiAffinity !== "") {
+      writer.uint32(34).string(message.antiAffinity);
+    }
+    if (message.strategy !== "") {
+      writer.uint32(42).string(message.strategy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainPlacementRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainPlacementRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spec = ContainerSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.constraints.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.antiAffinity = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainPlacementRequest {
+    return {
+      spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      constraints: globalThis.Array.isArray(object?.constraints)
+        ? object.constraints.map((e: any) => globalThis.String(e))
+        : [],
+      antiAffinity: isSet(object.antiAffinity)
+        ? globalThis.String(object.antiAffinity)
+        : isSet(object.anti_affinity)
+        ? globalThis.String(object.anti_affinity)
+        : "",
+      strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
+    };
+  },
+
+  toJSON(message: ExplainPlacementRequest): unknown {
+    const obj: any = {};
+    if (message.spec !== undefined) {
+      obj.spec = ContainerSpec.toJSON(message.spec);
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.constraints?.length) {
+      obj.constraints = message.constraints;
+    }
+    if (message.antiAffinity !== "") {
+      obj.antiAffinity = message.antiAffinity;
+    }
+    if (message.strategy !== "") {
+      obj.strategy = message.strategy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainPlacementRequest>, I>>(base?: I): ExplainPlacementRequest {
+    return ExplainPlacementRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainPlacementRequest>, I>>(object: I): ExplainPlacementRequest {
+    const message = createBaseExplainPlacementRequest();
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? ContainerSpec.fromPartial(object.spec)
+      : undefined;
+    message.host = object.host ?? "";
+    message.constraints = object.constraints?.map((e) => e) || [];
+    message.antiAffinity = object.antiAffinity ?? "";
+    message.strategy = object.strategy ?? "";
+    return message;
+  },
+};
+
+function createBaseExplainPlacementResponse(): ExplainPlacementResponse {
+  return { host: "", strategy: "", seed: 0, verdicts: [] };
+}
+
+export const ExplainPlacementResponse: MessageFns<ExplainPlacementResponse> = {
+  encode(message: ExplainPlacementResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.strategy !== "") {
+      writer.uint32(18).string(message.strategy);
+    }
+    if (message.seed !== 0) {
+      writer.uint32(24).uint32(message.seed);
+    }
+    for (const v of message.verdicts) {
+      PlacementVerdict.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainPlacementResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainPlacementResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seed = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.verdicts.push(PlacementVerdict.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainPlacementResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
+      verdicts: globalThis.Array.isArray(object?.verdicts)
+        ? object.verdicts.map((e: any) => PlacementVerdict.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ExplainPlacementResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.strategy !== "") {
+      obj.strategy = message.strategy;
+    }
+    if (message.seed !== 0) {
+      obj.seed = Math.round(message.seed);
+    }
+    if (message.verdicts?.length) {
+      obj.verdicts = message.verdicts.map((e) => PlacementVerdict.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainPlacementResponse>, I>>(base?: I): ExplainPlacementResponse {
+    return ExplainPlacementResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainPlacementResponse>, I>>(object: I): ExplainPlacementResponse {
+    const message = createBaseExplainPlacementResponse();
+    message.host = object.host ?? "";
+    message.strategy = object.strategy ?? "";
+    message.seed = object.seed ?? 0;
+    message.verdicts = object.verdicts?.map((e) => PlacementVerdict.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLabelHostRequest(): LabelHostRequest {
+  return { host: "", set: {}, remove: [] };
+}
+
+export const LabelHostRequest: MessageFns<LabelHostRequest> = {
+  encode(message: LabelHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    globalThis.Object.entries(message.set).forEach(([key, value]: [string, string]) => {
+      LabelHostRequest_SetEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    for (const v of message.remove) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LabelHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLabelHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = LabelHostRequest_SetEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.set[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.remove.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LabelHostRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      set: isObject(object.set)
+        ? (globalThis.Object.entries(object.set) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      remove: globalThis.Array.isArray(object?.remove) ? object.remove.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: LabelHostRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.set) {
+      const entries = globalThis.Object.entries(message.set) as [string, string][];
+      if (entries.length > 0) {
+        obj.set = {};
+        entries.forEach(([k, v]) => {
+          obj.set[k] = v;
+        });
+      }
+    }
+    if (message.remove?.length) {
+      obj.remove = message.remove;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LabelHostRequest>, I>>(base?: I): LabelHostRequest {
+    return LabelHostRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LabelHostRequest>, I>>(object: I): LabelHostRequest {
+    const message = createBaseLabelHostRequest();
+    message.host = object.host ?? "";
+    message.set = (globalThis.Object.entries(object.set ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.remove = object.remove?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseLabelHostRequest_SetEntry(): LabelHostRequest_SetEntry {
+  return { key: "", value: "" };
+}
+
+export const LabelHostRequest_SetEntry: MessageFns<LabelHostRequest_SetEntry> = {
+  encode(message: LabelHostRequest_SetEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LabelHostRequest_SetEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLabelHostRequest_SetEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LabelHostRequest_SetEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: LabelHostRequest_SetEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LabelHostRequest_SetEntry>, I>>(base?: I): LabelHostRequest_SetEntry {
+    return LabelHostRequest_SetEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LabelHostRequest_SetEntry>, I>>(object: I): LabelHostRequest_SetEntry {
+    const message = createBaseLabelHostRequest_SetEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseLabelHostResponse(): LabelHostResponse {
+  return { host: undefined };
+}
+
+export const LabelHostResponse: MessageFns<LabelHostResponse> = {
+  encode(message: LabelHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== undefined) {
+      Host.encode(message.host, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LabelHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLabelHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = Host.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LabelHostResponse {
+    return { host: isSet(object.host) ? Host.fromJSON(object.host) : undefined };
+  },
+
+  toJSON(message: LabelHostResponse): unknown {
+    const obj: any = {};
+    if (message.host !== undefined) {
+      obj.host = Host.toJSON(message.host);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LabelHostResponse>, I>>(base?: I): LabelHostResponse {
+    return LabelHostResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LabelHostResponse>, I>>(object: I): LabelHostResponse {
+    const message = createBaseLabelHostResponse();
+    message.host = (object.host !== undefined && object.host !== null) ? Host.fromPartial(object.host) : undefined;
+    return message;
+  },
+};
+
+function createBaseCordonHostRequest(): CordonHostRequest {
+  return { host: "" };
+}
+
+export const CordonHostRequest: MessageFns<CordonHostRequest> = {
+  encode(message: CordonHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CordonHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCordonHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CordonHostRequest {
+    return { host: isSet(object.host) ? globalThis.String(object.host) : "" };
+  },
+
+  toJSON(message: CordonHostRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CordonHostRequest>, I>>(base?: I): CordonHostRequest {
+    return CordonHostRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CordonHostRequest>, I>>(object: I): CordonHostRequest {
+    const message = createBaseCordonHostRequest();
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
+function createBaseCordonHostResponse(): CordonHostResponse {
+  return { host: undefined };
+}
+
+export const CordonHostResponse: MessageFns<CordonHostResponse> = {
+  encode(message: CordonHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== undefined) {
+      Host.encode(message.host, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CordonHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCordonHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = Host.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CordonHostResponse {
+    return { host: isSet(object.host) ? Host.fromJSON(object.host) : undefined };
+  },
+
+  toJSON(message: CordonHostResponse): unknown {
+    const obj: any = {};
+    if (message.host !== undefined) {
+      obj.host = Host.toJSON(message.host);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CordonHostResponse>, I>>(base?: I): CordonHostResponse {
+    return CordonHostResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CordonHostResponse>, I>>(object: I): CordonHostResponse {
+    const message = createBaseCordonHostResponse();
+    message.host = (object.host !== undefined && object.host !== null) ? Host.fromPartial(object.host) : undefined;
+    return message;
+  },
+};
+
+function createBaseUncordonHostRequest(): UncordonHostRequest {
+  return { host: "" };
+}
+
+export const UncordonHostRequest: MessageFns<UncordonHostRequest> = {
+  encode(message: UncordonHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UncordonHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUncordonHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UncordonHostRequest {
+    return { host: isSet(object.host) ? globalThis.String(object.host) : "" };
+  },
+
+  toJSON(message: UncordonHostRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UncordonHostRequest>, I>>(base?: I): UncordonHostRequest {
+    return UncordonHostRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UncordonHostRequest>, I>>(object: I): UncordonHostRequest {
+    const message = createBaseUncordonHostRequest();
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
+function createBaseUncordonHostResponse(): UncordonHostResponse {
+  return { host: undefined };
+}
+
+export const UncordonHostResponse: MessageFns<UncordonHostResponse> = {
+  encode(message: UncordonHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== undefined) {
+      Host.encode(message.host, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UncordonHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUncordonHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = Host.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UncordonHostResponse {
+    return { host: isSet(object.host) ? Host.fromJSON(object.host) : undefined };
+  },
+
+  toJSON(message: UncordonHostResponse): unknown {
+    const obj: any = {};
+    if (message.host !== undefined) {
+      obj.host = Host.toJSON(message.host);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UncordonHostResponse>, I>>(base?: I): UncordonHostResponse {
+    return UncordonHostResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UncordonHostResponse>, I>>(object: I): UncordonHostResponse {
+    const message = createBaseUncordonHostResponse();
+    message.host = (object.host !== undefined && object.host !== null) ? Host.fromPartial(object.host) : undefined;
+    return message;
+  },
+};
+
+function createBaseDrainHostRequest(): DrainHostRequest {
+  return { host: "", parallel: 0, deadlineSeconds: 0 };
+}
+
+export const DrainHostRequest: MessageFns<DrainHostRequest> = {
+  encode(message: DrainHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.parallel !== 0) {
+      writer.uint32(16).uint32(message.parallel);
+    }
+    if (message.deadlineSeconds !== 0) {
+      writer.uint32(24).uint32(message.deadlineSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrainHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrainHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.parallel = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.deadlineSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrainHostRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      parallel: isSet(object.parallel) ? globalThis.Number(object.parallel) : 0,
+      deadlineSeconds: isSet(object.deadlineSeconds)
+        ? globalThis.Number(object.deadlineSeconds)
+        : isSet(object.deadline_seconds)
+        ? globalThis.Number(object.deadline_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: DrainHostRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.parallel !== 0) {
+      obj.parallel = Math.round(message.parallel);
+    }
+    if (message.deadlineSeconds !== 0) {
+      obj.deadlineSeconds = Math.round(message.deadlineSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DrainHostRequest>, I>>(base?: I): DrainHostRequest {
+    return DrainHostRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DrainHostRequest>, I>>(object: I): DrainHostRequest {
+    const message = createBaseDrainHostRequest();
+    message.host = object.host ?? "";
+    message.parallel = object.parallel ?? 0;
+    message.deadlineSeconds = object.deadlineSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseDrainHostResponse(): DrainHostResponse {
+  return { container: "", targetHost: "", status: "", error: "", migration: undefined, done: false, hostState: "" };
+}
+
+export const DrainHostResponse: MessageFns<DrainHostResponse> = {
+  encode(message: DrainHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.targetHost !== "") {
+      writer.uint32(18).string(message.targetHost);
+    }
+    if (message.status !== "") {
+      writer.uint32(26).string(message.status);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    if (message.migration !== undefined) {
+      Migration.encode(message.migration, writer.uint32(42).fork()).join();
+    }
+    if (message.done !== false) {
+      writer.uint32(48).bool(message.done);
+    }
+    if (message.hostState !== "") {
+      writer.uint32(58).string(message.hostState);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrainHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrainHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targetHost = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.migration = Migration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.hostState = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrainHostResponse {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      targetHost: isSet(object.targetHost)
+        ? globalThis.String(object.targetHost)
+        : isSet(object.target_host)
+        ? globalThis.String(object.target_host)
+        : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      migration: isSet(object.migration) ? Migration.fromJSON(object.migration) : undefined,
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      hostState: isSet(object.hostState)
+        ? globalThis.String(object.hostState)
+        : isSet(object.host_state)
+        ? globalThis.String(object.host_state)
+        : "",
+    };
+  },
+
+  toJSON(message: DrainHostResponse): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.targetHost !== "") {
+      obj.targetHost = message.targetHost;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.migration !== undefined) {
+      obj.migration = Migration.toJSON(message.migration);
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    if (message.hostState !== "") {
+      obj.hostState = message.hostState;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DrainHostResponse>, I>>(base?: I): DrainHostResponse {
+    return DrainHostResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DrainHostResponse>, I>>(object: I): DrainHostResponse {
+    const message = createBaseDrainHostResponse();
+    message.container = object.container ?? "";
+    message.targetHost = object.targetHost ?? "";
+    message.status = object.status ?? "";
+    message.error = object.error ?? "";
+    message.migration = (object.migration !== undefined && object.migration !== null)
+      ? Migration.fromPartial(object.migration)
+      : undefined;
+    message.done = object.done ?? false;
+    message.hostState = object.hostState ?? "";
+    return message;
+  },
+};
+
+function createBaseRestoreHostRequest(): RestoreHostRequest {
+  return { host: "", parallel: 0 };
+}
+
+export const RestoreHostRequest: MessageFns<RestoreHostRequest> = {
+  encode(message: RestoreHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.parallel !== 0) {
+      writer.uint32(16).uint32(message.parallel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestoreHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestoreHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.parallel = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestoreHostRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      parallel: isSet(object.parallel) ? globalThis.Number(object.parallel) : 0,
+    };
+  },
+
+  toJSON(message: RestoreHostRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.parallel !== 0) {
+      obj.parallel = Math.round(message.parallel);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestoreHostRequest>, I>>(base?: I): RestoreHostRequest {
+    return RestoreHostRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestoreHostRequest>, I>>(object: I): RestoreHostRequest {
+    const message = createBaseRestoreHostRequest();
+    message.host = object.host ?? "";
+    message.parallel = object.parallel ?? 0;
+    return message;
+  },
+};
+
+function createBaseRestoreHostResponse(): RestoreHostResponse {
+  return { container: "", sourceHost: "", status: "", error: "", migration: undefined, done: false, hostState: "" };
+}
+
+export const RestoreHostResponse: MessageFns<RestoreHostResponse> = {
+  encode(message: RestoreHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.sourceHost !== "") {
+      writer.uint32(18).string(message.sourceHost);
+    }
+    if (message.status !== "") {
+      writer.uint32(26).string(message.status);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    if (message.migration !== undefined) {
+      Migration.encode(message.migration, writer.uint32(42).fork()).join();
+    }
+    if (message.done !== false) {
+      writer.uint32(48).bool(message.done);
+    }
+    if (message.hostState !== "") {
+      writer.uint32(58).string(message.hostState);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestoreHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestoreHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceHost = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.migration = Migration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.hostState = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestoreHostResponse {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      sourceHost: isSet(object.sourceHost)
+        ? globalThis.String(object.sourceHost)
+        : isSet(object.source_host)
+        ? globalThis.String(object.source_host)
+        : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      migration: isSet(object.migration) ? Migration.fromJSON(object.migration) : undefined,
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      hostState: isSet(object.hostState)
+        ? globalThis.String(object.hostState)
+        : isSet(object.host_state)
+        ? globalThis.String(object.host_state)
+        : "",
+    };
+  },
+
+  toJSON(message: RestoreHostResponse): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.sourceHost !== "") {
+      obj.sourceHost = message.sourceHost;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.migration !== undefined) {
+      obj.migration = Migration.toJSON(message.migration);
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    if (message.hostState !== "") {
+      obj.hostState = message.hostState;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestoreHostResponse>, I>>(base?: I): RestoreHostResponse {
+    return RestoreHostResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestoreHostResponse>, I>>(object: I): RestoreHostResponse {
+    const message = createBaseRestoreHostResponse();
+    message.container = object.container ?? "";
+    message.sourceHost = object.sourceHost ?? "";
+    message.status = object.status ?? "";
+    message.error = object.error ?? "";
+    message.migration = (object.migration !== undefined && object.migration !== null)
+      ? Migration.fromPartial(object.migration)
+      : undefined;
+    message.done = object.done ?? false;
+    message.hostState = object.hostState ?? "";
+    return message;
+  },
+};
+
+function createBaseSetClusterSettingRequest(): SetClusterSettingRequest {
+  return { key: "", value: "" };
+}
+
+export const SetClusterSettingRequest: MessageFns<SetClusterSettingRequest> = {
+  encode(message: SetClusterSettingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetClusterSettingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetClusterSettingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetClusterSettingRequest {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SetClusterSettingRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetClusterSettingRequest>, I>>(base?: I): SetClusterSettingRequest {
+    return SetClusterSettingRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetClusterSettingRequest>, I>>(object: I): SetClusterSettingRequest {
+    const message = createBaseSetClusterSettingRequest();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSetClusterSettingResponse(): SetClusterSettingResponse {
+  return {};
+}
+
+export const SetClusterSettingResponse: MessageFns<SetClusterSettingResponse> = {
+  encode(_: SetClusterSettingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetClusterSettingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetClusterSettingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SetClusterSettingResponse {
+    return {};
+  },
+
+  toJSON(_: SetClusterSettingResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetClusterSettingResponse>, I>>(base?: I): SetClusterSettingResponse {
+    return SetClusterSettingResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetClusterSettingResponse>, I>>(_: I): SetClusterSettingResponse {
+    const message = createBaseSetClusterSettingResponse();
+    return message;
+  },
+};
+
 /** Agents call this: registration, then one long-lived usage stream that is also the heartbeat. */
 export type RegistryServiceService = typeof RegistryServiceService;
 export const RegistryServiceService = {
@@ -4064,6 +5841,75 @@ export const ControllerServiceService = {
     responseSerialize: (value: RevokeTokenResponse): Buffer => Buffer.from(RevokeTokenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeTokenResponse => RevokeTokenResponse.decode(value),
   },
+  /** Scheduler and maintenance. */
+  explainPlacement: {
+    path: "/corral.controller.v1.ControllerService/ExplainPlacement" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExplainPlacementRequest): Buffer =>
+      Buffer.from(ExplainPlacementRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExplainPlacementRequest => ExplainPlacementRequest.decode(value),
+    responseSerialize: (value: ExplainPlacementResponse): Buffer =>
+      Buffer.from(ExplainPlacementResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExplainPlacementResponse => ExplainPlacementResponse.decode(value),
+  },
+  labelHost: {
+    path: "/corral.controller.v1.ControllerService/LabelHost" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LabelHostRequest): Buffer => Buffer.from(LabelHostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LabelHostRequest => LabelHostRequest.decode(value),
+    responseSerialize: (value: LabelHostResponse): Buffer => Buffer.from(LabelHostResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LabelHostResponse => LabelHostResponse.decode(value),
+  },
+  cordonHost: {
+    path: "/corral.controller.v1.ControllerService/CordonHost" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CordonHostRequest): Buffer => Buffer.from(CordonHostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CordonHostRequest => CordonHostRequest.decode(value),
+    responseSerialize: (value: CordonHostResponse): Buffer => Buffer.from(CordonHostResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CordonHostResponse => CordonHostResponse.decode(value),
+  },
+  uncordonHost: {
+    path: "/corral.controller.v1.ControllerService/UncordonHost" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UncordonHostRequest): Buffer => Buffer.from(UncordonHostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UncordonHostRequest => UncordonHostRequest.decode(value),
+    responseSerialize: (value: UncordonHostResponse): Buffer =>
+      Buffer.from(UncordonHostResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UncordonHostResponse => UncordonHostResponse.decode(value),
+  },
+  drainHost: {
+    path: "/corral.controller.v1.ControllerService/DrainHost" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: DrainHostRequest): Buffer => Buffer.from(DrainHostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DrainHostRequest => DrainHostRequest.decode(value),
+    responseSerialize: (value: DrainHostResponse): Buffer => Buffer.from(DrainHostResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DrainHostResponse => DrainHostResponse.decode(value),
+  },
+  restoreHost: {
+    path: "/corral.controller.v1.ControllerService/RestoreHost" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: RestoreHostRequest): Buffer => Buffer.from(RestoreHostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestoreHostRequest => RestoreHostRequest.decode(value),
+    responseSerialize: (value: RestoreHostResponse): Buffer => Buffer.from(RestoreHostResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RestoreHostResponse => RestoreHostResponse.decode(value),
+  },
+  setClusterSetting: {
+    path: "/corral.controller.v1.ControllerService/SetClusterSetting" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetClusterSettingRequest): Buffer =>
+      Buffer.from(SetClusterSettingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetClusterSettingRequest => SetClusterSettingRequest.decode(value),
+    responseSerialize: (value: SetClusterSettingResponse): Buffer =>
+      Buffer.from(SetClusterSettingResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetClusterSettingResponse => SetClusterSettingResponse.decode(value),
+  },
 } as const;
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
@@ -4083,6 +5929,14 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
   listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
   revokeToken: handleUnaryCall<RevokeTokenRequest, RevokeTokenResponse>;
+  /** Scheduler and maintenance. */
+  explainPlacement: handleUnaryCall<ExplainPlacementRequest, ExplainPlacementResponse>;
+  labelHost: handleUnaryCall<LabelHostRequest, LabelHostResponse>;
+  cordonHost: handleUnaryCall<CordonHostRequest, CordonHostResponse>;
+  uncordonHost: handleUnaryCall<UncordonHostRequest, UncordonHostResponse>;
+  drainHost: handleServerStreamingCall<DrainHostRequest, DrainHostResponse>;
+  restoreHost: handleServerStreamingCall<RestoreHostRequest, RestoreHostResponse>;
+  setClusterSetting: handleUnaryCall<SetClusterSettingRequest, SetClusterSettingResponse>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -4301,6 +6155,94 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
   ): ClientUnaryCall;
+  /** Scheduler and maintenance. */
+  explainPlacement(
+    request: ExplainPlacementRequest,
+    callback: (error: ServiceError | null, response: ExplainPlacementResponse) => void,
+  ): ClientUnaryCall;
+  explainPlacement(
+    request: ExplainPlacementRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExplainPlacementResponse) => void,
+  ): ClientUnaryCall;
+  explainPlacement(
+    request: ExplainPlacementRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExplainPlacementResponse) => void,
+  ): ClientUnaryCall;
+  labelHost(
+    request: LabelHostRequest,
+    callback: (error: ServiceError | null, response: LabelHostResponse) => void,
+  ): ClientUnaryCall;
+  labelHost(
+    request: LabelHostRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LabelHostResponse) => void,
+  ): ClientUnaryCall;
+  labelHost(
+    request: LabelHostRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LabelHostResponse) => void,
+  ): ClientUnaryCall;
+  cordonHost(
+    request: CordonHostRequest,
+    callback: (error: ServiceError | null, response: CordonHostResponse) => void,
+  ): ClientUnaryCall;
+  cordonHost(
+    request: CordonHostRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CordonHostResponse) => void,
+  ): ClientUnaryCall;
+  cordonHost(
+    request: CordonHostRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CordonHostResponse) => void,
+  ): ClientUnaryCall;
+  uncordonHost(
+    request: UncordonHostRequest,
+    callback: (error: ServiceError | null, response: UncordonHostResponse) => void,
+  ): ClientUnaryCall;
+  uncordonHost(
+    request: UncordonHostRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UncordonHostResponse) => void,
+  ): ClientUnaryCall;
+  uncordonHost(
+    request: UncordonHostRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UncordonHostResponse) => void,
+  ): ClientUnaryCall;
+  drainHost(request: DrainHostRequest, options?: Partial<CallOptions>): ClientReadableStream<DrainHostResponse>;
+  drainHost(
+    request: DrainHostRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<DrainHostResponse>;
+  restoreHost(request: RestoreHostRequest, options?: Partial<CallOptions>): ClientReadableStream<RestoreHostResponse>;
+  restoreHost(
+    request: RestoreHostRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<RestoreHostResponse>;
+  setClusterSetting(
+    request: SetClusterSettingRequest,
+    callback: (error: ServiceError | null, response: SetClusterSettingResponse) => void,
+  ): ClientUnaryCall;
+  setClusterSetting(
+    request: SetClusterSettingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetClusterSettingResponse) => void,
+  ): ClientUnaryCall;
+  setClusterSetting(
+    request: SetClusterSettingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetClusterSettingResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ControllerServiceClient = makeGenericClientConstructor(
@@ -4338,6 +6280,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

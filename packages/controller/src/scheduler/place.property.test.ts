@@ -1,0 +1,144 @@
+// Properties of placement over random clusters and asks (fast-check): no host is ever overcommitted,
+// constraints and anti-affinity always hold, and the same seed over the same state gives the same plan.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { place, NoPlacementError } from "./place.js";
+import { checkHost, fits } from "./filters.js";
+import type { Constraint, HostSnapshot, PlacementAsk } from "./types.js";
+
+const GiB = 1024 ** 3;
+const ZONES = ["a", "b", "c"];
+
+interface SimHost extends HostSnapshot {
+  labels: Record<string, string>;
+  groups: Map<string, number>;
+  overcommit: number;
+}
+
+const hostArb = fc.record({
+  cpus: fc.integer({ min: 1, max: 64 }),
+  memGiB: fc.integer({ min: 1, max: 256 }),
+  zone: fc.constantFrom(...ZONES),
+  overcommit: fc.constantFrom(1, 1, 1.5, 2),
+  state: fc.constantFrom("ready", "ready", "ready", "cordoned", "down" as const),
+  docker: fc.boolean(),
+});
+
+const askArb = fc.record({
+  memGiB: fc.constantFrom(0, 0.25, 0.5, 1, 2, 4, 16),
+  cpus: fc.constantFrom(0, 0.5, 1, 2, 4),
+  backend: fc.constantFrom("lxc", "lxc", "docker" as const),
+  constraint: fc.option(fc.record({ key: fc.constant("zone"), op: fc.constantFrom("=", "!=" as const), value: fc.constantFrom(...ZONES) }), { nil: undefined }),
+  group: fc.option(fc.constantFrom("web", "db"), { nil: undefined }),
+  algorithm: fc.constantFrom("binpack", "spread" as const),
+  seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+});
+
+type HostSpec = typeof hostArb extends fc.Arbitrary<infer T> ? T : never;
+
+function cluster(specs: HostSpec[]): SimHost[] {
+  return specs.map((s, i) => ({
+    name: `h${i}`,
+    state: s.state,
+    backends: [
+      { name: "lxc", available: true, reason: "", capabilities: [] },
+      { name: "docker", available: s.docker, reason: "", capabilities: [] },
+    ],
+    cpus: s.cpus,
+    memoryBytes: s.memGiB * GiB,
+    reservedMemoryBytes: 0,
+    reservedCpus: 0,
+    labels: { zone: s.zone },
+    groups: new Map(),
+    overcommit: s.overcommit,
+  }));
+}
+
+const holds = (c: Constraint, labels: Record<string, string>) => (c.op === "=" ? labels[c.key] === c.value : labels[c.key] !== c.value);
+
+test("over random clusters and asks: no overcommit, constraints and anti-affinity hold, a seed replays", () => {
+  fc.assert(
+    fc.property(fc.array(hostArb, { minLength: 1, maxLength: 40 }), fc.array(askArb, { minLength: 1, maxLength: 120 }), (hs, asks) => {
+      const hosts = cluster(hs);
+      asks.forEach((a, i) => {
+        const ask: PlacementAsk = {
+          name: `c${i}`,
+          backend: a.backend,
+          memoryBytes: Math.round(a.memGiB * GiB),
+          cpus: a.cpus,
+          constraints: a.constraint ? [a.constraint] : [],
+          antiAffinity: a.group,
+        };
+        let plan;
+        try {
+          plan = place(hosts, ask, { seed: a.seed, algorithm: a.algorithm, sampleLimit: 5 });
+        } catch (err) {
+          assert.ok(err instanceof NoPlacementError);
+          // Nothing fits: every host was visited and each verdict names its filter.
+          assert.equal(err.verdicts.length, hosts.length);
+          for (const v of err.verdicts) assert.ok(v.filter !== null, `${v.host} was feasible yet nothing was placed`);
+          return;
+        }
+        const again = place([...hosts].reverse(), ask, { seed: a.seed, algorithm: a.algorithm, sampleLimit: 5 });
+        assert.deepEqual(again, plan, "the same seed and state give the same plan");
+        const h = hosts.find((x) => x.name === plan.host) as SimHost;
+        assert.equal(h.state, "ready");
+        if (ask.constraints?.[0]) assert.ok(holds(ask.constraints[0], h.labels), "constraint holds");
+        if (ask.antiAffinity) {
+          assert.equal(h.groups.get(ask.antiAffinity) ?? 0, 0, "anti-affinity holds");
+          h.groups.set(ask.antiAffinity, 1);
+        }
+        h.reservedMemoryBytes += ask.memoryBytes;
+        h.reservedCpus += ask.cpus;
+        assert.ok(h.reservedMemoryBytes <= h.memoryBytes * h.overcommit, `memory overcommitted on ${h.name}`);
+        assert.ok(h.reservedCpus <= h.cpus * h.overcommit + 1e-9, `cpus overcommitted on ${h.name}`);
+      });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test("explain visits every host and does not change the choice", () => {
+  fc.assert(
+    fc.property(fc.array(hostArb, { minLength: 1, maxLength: 60 }), askArb, (hs, a) => {
+      const hosts = cluster(hs);
+      const ask: PlacementAsk = { name: "c", backend: a.backend, memoryBytes: Math.round(a.memGiB * GiB), cpus: a.cpus };
+      const run = (explain: boolean) => {
+        try {
+          return place(hosts, ask, { seed: a.seed, algorithm: a.algorithm, sampleLimit: 3, explain });
+        } catch (err) {
+          return err as NoPlacementError;
+        }
+      };
+      const quick = run(false);
+      const full = run(true);
+      if (quick instanceof Error) return assert.ok(full instanceof Error);
+      assert.ok(!(full instanceof Error));
+      assert.equal(full.host, quick.host);
+      assert.equal(full.verdicts.length, hosts.length);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test("the quick yes/no (fits) agrees with the named filters (checkHost) on every host and ask", () => {
+  fc.assert(
+    fc.property(hostArb, askArb, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.boolean(), (hs, a, memPct, cpuPct, grouped) => {
+      const [h] = cluster([hs]) as [SimHost];
+      h.reservedMemoryBytes = Math.floor((h.memoryBytes * h.overcommit * memPct) / 100);
+      h.reservedCpus = (h.cpus * h.overcommit * cpuPct) / 100;
+      if (grouped && a.group) h.groups.set(a.group, 1);
+      const ask: PlacementAsk = {
+        name: "c",
+        backend: a.backend,
+        memoryBytes: Math.round(a.memGiB * GiB),
+        cpus: a.cpus,
+        constraints: a.constraint ? [a.constraint] : [],
+        antiAffinity: a.group,
+      };
+      assert.equal(fits(h, ask), checkHost(h, ask) === undefined);
+    }),
+    { numRuns: 2000 },
+  );
+});
