@@ -11,9 +11,9 @@ import {
   importTestImage,
   sleepSpec,
   startExtraDockerd,
-  testContext,
   type ExtraDockerd,
-} from "../docker/test-support.js";
+} from "../../test-support/docker.js";
+import { testContext } from "../../test-support/context.js";
 import { runConformance } from "./harness.js";
 
 runConformance("docker", {

@@ -4,7 +4,7 @@ import { describe } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { busyboxSpec, removeStandinHost, standinHost, standinSkipReason } from "../openvz/standin-fixture.js";
+import { busyboxSpec, removeStandinHost, standinHost, standinSkipReason } from "../../test-support/openvz-standin.js";
 import { runConformance } from "./harness.js";
 
 describe("openvz via the vzctl/vzlist stand-in (not a real OpenVZ kernel)", () => {

@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { ContainerSpec, ExecOutput } from "@corral/wire";
 import { createLxdBackend, type LxdBackend } from "./index.js";
-import { LxdClient } from "./lxd-client.js";
-import { ensureLxd, tarballStream, testContext } from "./lxd-test-support.js";
+import { LxdClient } from "./client.js";
+import { ensureLxd, tarballStream } from "../../test-support/lxd.js";
+import { testContext, testSpec } from "../../test-support/context.js";
 
 const MiB = 1024 * 1024;
 const IMAGE = "busybox-unit";
@@ -41,18 +42,8 @@ describe("LXD backend", { skip }, () => {
   let b: LxdBackend;
   let rootfs: ReturnType<typeof buildBusyboxRootfs>;
   const fingerprints = new Set<string>();
-  const spec = (name: string, extra: Partial<ContainerSpec> = {}): ContainerSpec => ({
-    name,
-    backend: "lxd",
-    template: "",
-    image: IMAGE,
-    limits: { memoryBytes: 64 * MiB, cpus: 1 },
-    env: [],
-    cmd: [],
-    ports: [],
-    labels: {},
-    ...extra,
-  });
+  const spec = (name: string, extra: Partial<ContainerSpec> = {}): ContainerSpec =>
+    testSpec("lxd", name, { image: IMAGE, limits: { memoryBytes: 64 * MiB, cpus: 1 }, ...extra });
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), "corral-lxd-test-"));

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits } from "@corral/wire";
-import type { ArchiveOut, Backend, BackendContext, Capability, ImageImport, LiveLimits, ProbeResult } from "../backend.js";
-import { LxdClient, httpStatusOf, lxdMessageOf } from "./lxd-client.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
   KEY_HOST,
   KEY_NAME,
@@ -17,11 +17,11 @@ import {
   runtimeName,
   specToConfig,
   toStatus,
-} from "./lxd-config.js";
+} from "./config.js";
 import { execRecorded } from "./lxd-exec.js";
 import { metadataTar, splitImageBody } from "./lxd-image.js";
-import { UsageSampler } from "./lxd-usage.js";
-import { ARCHIVE_FORMAT, type BackupCompression, exportBackup, importBackup, stageBackup } from "./lxd-archive.js";
+import { UsageSampler } from "./usage.js";
+import { ARCHIVE_FORMAT, type BackupCompression, exportBackup, importBackup, stageBackup } from "./archive.js";
 
 export interface LxdBackendOptions {
   /** LXD's unix socket; Debian's package puts it at /var/lib/lxd/unix.socket. */
@@ -34,7 +34,6 @@ export interface LxdBackendOptions {
 
 export class LxdBackend implements Backend, LiveLimits, ImageImport {
   readonly name = "lxd" as const;
-  readonly capabilities: readonly Capability[] = ["exec", "live-limits", "image-import", "usage", "migrate"];
   readonly archiveFormat = ARCHIVE_FORMAT;
   readonly client: LxdClient;
   private readonly pool: string;
@@ -194,8 +193,9 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   }
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
+    assertArchiveFormat(this, format);
     runtimeName(this.ctx.hostName, name);
-    await stageBackup(format, input, stagingDir);
+    await stageBackup(input, stagingDir);
   }
 
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {

@@ -2,7 +2,7 @@
 // exit code in the operation's metadata; we read both once the command has finished.
 import type { ExecOutput } from "@corral/wire";
 import { CorralError, invalidArgument } from "@corral/wire";
-import type { LxdClient } from "./lxd-client.js";
+import type { LxdClient } from "./client.js";
 
 interface ExecResult {
   return?: number;

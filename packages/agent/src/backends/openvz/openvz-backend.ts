@@ -18,14 +18,14 @@ import {
   type Limits,
   type RuntimeState,
 } from "@corral/wire";
-import type { ArchiveOut, Backend, BackendContext, Capability, LiveLimits, ProbeResult } from "../backend.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
 import { streamChild } from "../../process/run.js";
 import { CtidMap } from "./ctid-map.js";
-import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./ct-config.js";
-import { killGroup, lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./vz-tools.js";
-import { CpuPercent, readCgroup } from "./vz-usage.js";
+import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./config.js";
+import { killGroup, lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./tools.js";
+import { CpuPercent, readCgroup } from "./usage.js";
 
 export const OPENVZ_ARCHIVE_FORMAT = "openvz-private-tar/1";
 
@@ -48,7 +48,6 @@ const ctRef = (name: string, ctid: number) => `container "${name}" (CT ${ctid})`
 
 export class OpenvzBackend implements Backend, LiveLimits {
   readonly name = "openvz" as const;
-  readonly capabilities: readonly Capability[] = ["exec", "live-limits", "usage", "migrate"];
   readonly archiveFormat = OPENVZ_ARCHIVE_FORMAT;
   private readonly tools: VzTools;
   private readonly map: CtidMap;
@@ -282,10 +281,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
   }
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
-    if (format !== OPENVZ_ARCHIVE_FORMAT) {
-      input.resume();
-      throw invalidArgument(`openvz cannot restore archive format "${format}" (expected ${OPENVZ_ARCHIVE_FORMAT})`);
-    }
+    assertArchiveFormat(this, format);
     await extractTarSafely(input, stagingDir);
     await this.stagedCt(name, stagingDir);
   }

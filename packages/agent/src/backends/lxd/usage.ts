@@ -1,7 +1,7 @@
 // Usage from LXD's own instance state: one GET /1.0/instances?recursion=2 per sample for all
 // containers. LXD reports no block I/O for containers, so those stay 0.
 import type { ContainerUsage } from "@corral/wire";
-import { type LxdInstance, limitsFromConfig, runtimeState } from "./lxd-config.js";
+import { type LxdInstance, limitsFromConfig, runtimeState } from "./config.js";
 
 export class UsageSampler {
   /** Last CPU sample per runtime name, for CPU % between two samples. */

@@ -9,7 +9,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { invalidArgument, type ContainerSpec } from "@corral/wire";
 import type Docker from "dockerode";
-import { limitsFromHostConfig, type PortBindings } from "./container-config.js";
+import { limitsFromHostConfig, type PortBindings } from "./config.js";
 import type { ImageConfig } from "./image-changes.js";
 import { LABEL_HOST, LABEL_NAME, LABEL_SPEC } from "./runtime-names.js";
 

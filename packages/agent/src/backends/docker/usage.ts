@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import type { ContainerUsage } from "@corral/wire";
 import type Docker from "dockerode";
 import { CpuPercent, detectCgroupVersion, readCgroup, readNetDev, type CgroupVersion } from "../../usage/cgroup.js";
-import { runtimeState } from "./container-config.js";
+import { runtimeState } from "./config.js";
 import { LABEL_NAME, hostFilter } from "./runtime-names.js";
 
 /** The container's cgroup path relative to the hierarchy root, from /proc/<pid>/cgroup. */

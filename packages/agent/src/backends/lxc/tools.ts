@@ -1,0 +1,25 @@
+// The lxc-* tools, each call with an explicit `-P lxcpath` so several agents (emulated hosts) on
+// one machine keep separate container sets.
+import type { ExecOutput } from "@corral/wire";
+import { run, streamProcess, type RunResult } from "../../process/run.js";
+
+export class LxcTools {
+  constructor(readonly lxcPath: string) {}
+
+  /** `lxc-<tool> -P lxcpath …`; resolves with the exit code, output collected. */
+  run(tool: string, args: string[], timeoutMs = 120_000): Promise<RunResult> {
+    return run(`lxc-${tool}`, ["-P", this.lxcPath, ...args], { timeoutMs });
+  }
+
+  /** lxc-attach with a clean environment, streamed; aborting kills it. */
+  attach(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncGenerator<ExecOutput> {
+    const envArgs = env.flatMap((e) => ["--set-var", e]);
+    return streamProcess("lxc-attach", ["-P", this.lxcPath, "-n", name, "--clear-env", ...envArgs, "--", ...argv], signal);
+  }
+
+  /** Whether the lxc tools are installed, with a reason when not. */
+  static async version(): Promise<{ ok: boolean; reason: string }> {
+    const v = await run("lxc-create", ["--version"]).catch((e: Error) => ({ code: 127, stdout: "", stderr: e.message }));
+    return v.code === 0 ? { ok: true, reason: "" } : { ok: false, reason: "lxc-create not found (install the lxc package)" };
+  }
+}
