@@ -1,5 +1,6 @@
 // Killing a process together with everything it started. This kernel has no
 // /proc/<pid>/task/<tid>/children, so the tree is built from each process's parent in /proc/*/stat.
+import type { ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 
 async function parentOf(pid: number): Promise<number | undefined> {
@@ -57,4 +58,17 @@ export async function killTree(pid: number): Promise<void> {
     }
   }
   for (const p of stopped) signal(p, "SIGKILL");
+}
+
+/**
+ * SIGKILL to a child started in a process group of its own (spawn `detached`), and so to everything
+ * it started that stayed in the group (vzctl's halt inside the CT, nsenter).
+ */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
 }

@@ -148,7 +148,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   }
 
   async usage(): Promise<ContainerUsage[]> {
-    return this.sampler.sample(await this.owned(), Date.now());
+    return this.sampler.sample(await this.owned());
   }
 
   async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {

@@ -24,8 +24,11 @@ import { extractTarSafely } from "../../archive/safe-extract.js";
 import { streamChild } from "../../process/run.js";
 import { CtidMap } from "./ctid-map.js";
 import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./config.js";
-import { killGroup, lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./tools.js";
-import { CpuPercent, readCgroup } from "./usage.js";
+import { killGroup } from "../../process/tree.js";
+import { lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./tools.js";
+import { CpuPercent } from "../../usage/cgroup.js";
+import { usageFromCgroup } from "../../usage/container-usage.js";
+import { readCgroup, readSample } from "./usage.js";
 
 export const OPENVZ_ARCHIVE_FORMAT = "openvz-private-tar/1";
 
@@ -239,23 +242,8 @@ export class OpenvzBackend implements Backend, LiveLimits {
     const entries = this.map.snapshot();
     return Promise.all(
       entries.map(async ([name, ctid]) => {
-        const s = await readCgroup(this.cgRoot, this.cgPath(ctid));
-        const state: RuntimeState = s.running ? "running" : "stopped";
-        return {
-          name,
-          backend: "openvz" as const,
-          state,
-          cpuNanos: s.cpuNanos,
-          cpuPercent: s.running ? this.cpu.sample(String(ctid), s.cpuNanos) : 0,
-          memoryBytes: s.running ? s.memoryBytes : 0,
-          memoryLimitBytes: s.memoryLimitBytes,
-          pids: s.running ? s.pids : 0,
-          blockReadBytes: s.blockReadBytes,
-          blockWriteBytes: s.blockWriteBytes,
-          // The stand-in gives each CT its own empty network namespace (no venet/veth): no traffic to count.
-          netRxBytes: 0,
-          netTxBytes: 0,
-        };
+        // The stand-in gives each CT its own empty network namespace (no venet/veth): no traffic to count.
+        return usageFromCgroup(name, "openvz", await readSample(this.cgRoot, this.cgPath(ctid)), this.cpu, String(ctid));
       }),
     );
   }
