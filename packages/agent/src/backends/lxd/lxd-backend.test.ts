@@ -87,6 +87,22 @@ describe("LXD backend", { skip }, () => {
     await assert.rejects(a.inspect("ximg"), codeOf("not_found"));
   });
 
+  test("a container whose start fails (image without /sbin/init) is undone and leaves no instance", async () => {
+    const noInit = buildBusyboxRootfs({ gzip: true });
+    try {
+      fingerprints.add((await a.importImage("noinit", tarballStream(noInit.tarball))).id);
+    } finally {
+      noInit.cleanup();
+    }
+    await a.create(spec("noinit", { image: "noinit" }));
+    await assert.rejects(a.start("noinit"), codeOf("failed_precondition"));
+    // What the controller does to undo a failed create+start: the delete must succeed at once.
+    await a.destroy("noinit");
+    await assert.rejects(a.inspect("noinit"), codeOf("not_found"));
+    const left = await a.client.call<string[]>("GET", "/1.0/instances");
+    assert.equal(left.filter((i) => i.endsWith(`/lxta${process.pid}-noinit`)).length, 0, left.join(","));
+  });
+
   test("the same name on two hosts sharing one daemon stays two containers", async () => {
     await a.create(spec("twin"));
     await b.create(spec("twin", { limits: { memoryBytes: 32 * MiB, cpus: 0 } }));

@@ -87,6 +87,8 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
       });
     } catch (err) {
       if (isCode(err, "already_exists")) throw this.exists(spec.name, err);
+      // LXD may have recorded the instance before the operation failed: leave nothing behind.
+      if (await this.find(rt).catch(() => undefined)) await this.destroy(spec.name).catch(() => undefined);
       throw new CorralError(err instanceof CorralError ? err.code : "internal", `cannot create container "${spec.name}" on ${this.ctx.hostName}: ${lxdMessageOf(err)}`, { cause: err });
     }
     return this.quickStatus(spec.name); // a new container is stopped: no pid to fetch
@@ -120,8 +122,22 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
 
   async destroy(name: string): Promise<void> {
     const st = await this.quickStatus(name);
-    if (st.state !== "stopped") await this.state(name, { action: "stop", force: true });
-    await this.instanceCall(name, "DELETE", "");
+    if (st.state !== "stopped") await this.whenIdle(() => this.state(name, { action: "stop", force: true }));
+    // After a failed start LXD runs a "stop" operation of its own for a moment; DELETE waits for it,
+    // so that a create whose start failed can be undone and leaves no instance behind.
+    await this.whenIdle(() => this.instanceCall(name, "DELETE", ""));
+  }
+
+  /** Retries `fn` while LXD answers that the instance is busy with another operation (up to 15 s). */
+  private async whenIdle<T>(fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (i >= 75 || !/is busy running/i.test(messageOf(err))) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   }
 
   async inspect(name: string): Promise<ContainerStatus> {
