@@ -12,6 +12,11 @@ runConformance("lxc", {
     const r = await run("lxc-create", ["--version"]).catch(() => undefined);
     return r?.code === 0 ? undefined : "lxc-create is not installed";
   },
+  unavailable: () => ({
+    // lxcpath under a file: it can never be created.
+    backend: createLxcBackend(testContext("nolxc", tmpdir()), { lxcPath: "/dev/null/lxc" }),
+    reason: /cannot create lxcpath \/dev\/null\/lxc/,
+  }),
   async setup() {
     const root = mkdtempSync(join(tmpdir(), "corral-conf-lxc-"));
     const mk = (host: string) =>

@@ -14,6 +14,10 @@ const IMAGE = "busybox-conformance";
 
 runConformance("lxd", {
   skipReason: () => ensureLxd(),
+  unavailable: () => ({
+    backend: createLxdBackend(testContext("nolxd", tmpdir()), { socketPath: "/nonexistent/lxd.sock" }),
+    reason: /LXD socket \/nonexistent\/lxd.sock not found/,
+  }),
   async setup() {
     const root = mkdtempSync(join(tmpdir(), "corral-conf-lxd-"));
     const mk = (host: string) => createLxdBackend(testContext(host, join(root, host))) as LxdBackend;

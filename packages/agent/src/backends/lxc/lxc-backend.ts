@@ -5,6 +5,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import {
+  messageOf,
   alreadyExists,
   CorralError,
   failedPrecondition,
@@ -66,8 +67,12 @@ export class LxcBackend implements Backend, LiveLimits {
   async probe(): Promise<ProbeResult> {
     const v = await LxcTools.version();
     if (!v.ok) return { available: false, reason: v.reason };
-    await mkdir(this.path, { recursive: true });
-    await mkdir(this.stagingRoot(), { recursive: true });
+    try {
+      await mkdir(this.path, { recursive: true });
+      await mkdir(this.stagingRoot(), { recursive: true });
+    } catch (err) {
+      return { available: false, reason: `cannot create lxcpath ${this.path}: ${messageOf(err)}` };
+    }
     return { available: true, reason: "" };
   }
 
@@ -173,7 +178,7 @@ export class LxcBackend implements Backend, LiveLimits {
       const sets: [string, string][] = [["memory.limit_in_bytes", String(merged.memoryBytes > 0 ? merged.memoryBytes : -1)]];
       sets.push(["cpu.cfs_quota_us", merged.cpus > 0 ? String(Math.round(merged.cpus * 100_000)) : "-1"]);
       for (const [k, v] of sets) {
-        const r = await this.lxc("cgroup", ["-n", name, k, v]);
+        const r = await this.lxc("cgroup", ["-n", name, "--", k, v]);
         if (r.code !== 0) throw new CorralError("internal", `cannot set ${k} on ${name}: ${lastLine(r.stderr)}`);
       }
     }

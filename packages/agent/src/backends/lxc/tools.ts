@@ -1,7 +1,9 @@
 // The lxc-* tools, each call with an explicit `-P lxcpath` so several agents (emulated hosts) on
 // one machine keep separate container sets.
+import { spawn } from "node:child_process";
 import type { ExecOutput } from "@corral/wire";
-import { run, streamProcess, type RunResult } from "../../process/run.js";
+import { run, streamChild, type RunResult } from "../../process/run.js";
+import { killTree } from "../../process/tree.js";
 
 export class LxcTools {
   constructor(readonly lxcPath: string) {}
@@ -11,10 +13,19 @@ export class LxcTools {
     return run(`lxc-${tool}`, ["-P", this.lxcPath, ...args], { timeoutMs });
   }
 
-  /** lxc-attach with a clean environment, streamed; aborting kills it. */
+  /**
+   * lxc-attach with a clean environment, streamed. Aborting kills lxc-attach and every process it
+   * started in the container: killing lxc-attach alone leaves the command running inside.
+   */
   attach(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncGenerator<ExecOutput> {
     const envArgs = env.flatMap((e) => ["--set-var", e]);
-    return streamProcess("lxc-attach", ["-P", this.lxcPath, "-n", name, "--clear-env", ...envArgs, "--", ...argv], signal);
+    const child = spawn("lxc-attach", ["-P", this.lxcPath, "-n", name, "--clear-env", ...envArgs, "--", ...argv], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return streamChild(child, signal, "cannot run lxc-attach", (c) => {
+      if (c.pid === undefined) return;
+      killTree(c.pid).catch(() => c.kill("SIGKILL"));
+    });
   }
 
   /** Whether the lxc tools are installed, with a reason when not. */
