@@ -72,3 +72,19 @@ export function killGroup(child: ChildProcess): void {
     child.kill("SIGKILL");
   }
 }
+
+/**
+ * Processes whose environment holds `entry` (e.g. "CORRAL_EXEC_ID=…"): how an exec that a
+ * runtime started for us (LXD's) is found from the host, in whatever pid namespace it runs.
+ */
+export async function pidsWithEnv(entry: string): Promise<number[]> {
+  const pids = (await readdir("/proc")).filter((e) => /^\d+$/.test(e)).map(Number);
+  const found: number[] = [];
+  await Promise.all(
+    pids.map(async (pid) => {
+      const env = await readFile(`/proc/${pid}/environ`, "latin1").catch(() => "");
+      if (env.split("\0").includes(entry)) found.push(pid);
+    }),
+  );
+  return found;
+}
