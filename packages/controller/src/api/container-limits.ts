@@ -1,6 +1,6 @@
 // Live limits: check the new ask fits the host (without this container's own reservation),
 // apply on the agent, then persist spec and reservation together.
-import { CorralError, validateLimits, type Container, type Limits } from "@corral/wire";
+import { CorralError, failedPrecondition, validateLimits, type Container, type Limits } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { setContainerSpec } from "../store/containers.js";
 import { getHost } from "../store/hosts.js";
@@ -14,6 +14,11 @@ export async function setLimits(ctx: ControllerContext, name: string, limits: Li
   requireContainer(ctx, name);
   return ctx.locks.with(name, "setting limits", async () => {
     const c = requireContainer(ctx, name);
+    // The host reports what its backend can do (derived from the backend's interfaces on the agent).
+    const info = getHost(ctx.store.db, c.host)?.backends.find((b) => b.name === c.backend);
+    if (info && !info.capabilities.includes("live-limits")) {
+      throw failedPrecondition(`backend ${c.backend} on ${c.host} cannot change limits live`);
+    }
     assertFits(ctx, c, limits);
     await ctx.agents.forHost(c.host).setLimits(refOf(c), limits);
     ctx.store.tx(() => {

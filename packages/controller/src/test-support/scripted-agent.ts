@@ -72,7 +72,7 @@ export class ScriptedAgent {
       diskBytes: 100 * 1024 ** 3,
       diskFreeBytes: 50 * 1024 ** 3,
       backends: [
-        { name: "lxc", available: true, reason: "", capabilities: ["exec", "migrate", "image-import"] },
+        { name: "lxc", available: true, reason: "", capabilities: ["exec", "live-limits", "image-import", "usage", "migrate"] },
         { name: "docker", available: false, reason: "no dockerd here", capabilities: [] },
       ],
       agentVersion: "scripted",
