@@ -8,12 +8,12 @@ import {
   buildBusyboxRootfs,
   createLxdBackend,
   ensureLxd,
-  LxdClient,
   tarballStream,
   testContext,
   testSpec,
   type LxdBackend,
 } from "@corral/agent/test-support";
+import { LxdRest } from "../lxd-rest.js";
 import { median } from "../stats.js";
 
 const n = Number(process.argv[2] ?? 10);
@@ -22,7 +22,8 @@ if (reason) throw new Error(reason);
 const root = mkdtempSync(join(tmpdir(), "corral-lxd-bench-"));
 const host = `bench${process.pid}`;
 const backend = createLxdBackend(testContext(host, root)) as LxdBackend;
-const direct = new LxdClient();
+// The baseline is plain REST with no Corral code, as in the cluster bench (lxd-latency.ts).
+const direct = new LxdRest();
 const rootfs = buildBusyboxRootfs({ bootable: true, gzip: true });
 const image = await backend.importImage("bench", tarballStream(rootfs.tarball));
 const alias = `${host}-bench`;
@@ -37,12 +38,15 @@ for (let i = 0; i < n; i++) {
   const rt = `${host}-r${i}`;
   t = performance.now();
   await direct.call("POST", "/1.0/instances", {
-    body: { name: rt, type: "container", source: { type: "image", alias }, config: { "limits.memory": String(limits.memoryBytes), "limits.cpu": "1" } },
+    name: rt,
+    type: "container",
+    source: { type: "image", alias },
+    config: { "limits.memory": String(limits.memoryBytes), "limits.cpu": "1" },
   });
-  await direct.call("PUT", `/1.0/instances/${rt}/state`, { body: { action: "start" } });
+  await direct.call("PUT", `/1.0/instances/${rt}/state`, { action: "start" });
   viaRest.push(performance.now() - t);
   await backend.destroy(`b${i}`);
-  await direct.call("PUT", `/1.0/instances/${rt}/state`, { body: { action: "stop", force: true } });
+  await direct.call("PUT", `/1.0/instances/${rt}/state`, { action: "stop", force: true });
   await direct.call("DELETE", `/1.0/instances/${rt}`);
 }
 const mb = median(viaBackend);

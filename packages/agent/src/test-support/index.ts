@@ -18,4 +18,3 @@ export { createDockerBackend } from "../backends/docker/index.js";
 export { createOptions } from "../backends/docker/config.js";
 export { runtimeName as dockerRuntimeName } from "../backends/docker/runtime-names.js";
 export { createLxdBackend, LxdBackend } from "../backends/lxd/index.js";
-export { LxdClient } from "../backends/lxd/client.js";
