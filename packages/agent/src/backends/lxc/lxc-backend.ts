@@ -47,10 +47,6 @@ export class LxcBackend implements Backend, LiveLimits {
     this.sampler = new LxcUsage(ctx.hostName);
   }
 
-  /** The lxcpath this backend keeps its containers in. */
-  get lxcPath(): string {
-    return this.path;
-  }
   private dir(name: string): string {
     return join(this.path, name);
   }
