@@ -23,7 +23,7 @@ import {
 import Docker from "dockerode";
 import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { corralLabels, createOptions, resourceFields, statusFromInspect } from "./config.js";
-import { daemonMessage, dockerError, statusOf } from "./docker-errors.js";
+import { daemonMessage, dockerError, statusOf } from "./errors.js";
 import { demuxFrames } from "./exec-stream.js";
 import { imageChanges } from "./image-changes.js";
 import { importRootfs, sniffTarball, splitImageRef } from "./image-import.js";

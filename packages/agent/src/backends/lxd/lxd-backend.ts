@@ -18,8 +18,8 @@ import {
   specToConfig,
   toStatus,
 } from "./config.js";
-import { execRecorded } from "./lxd-exec.js";
-import { metadataTar, splitImageBody } from "./lxd-image.js";
+import { execRecorded } from "./exec.js";
+import { metadataTar, splitImageBody } from "./image.js";
 import { UsageSampler } from "./usage.js";
 import { ARCHIVE_FORMAT, type BackupCompression, exportBackup, importBackup, stageBackup } from "./archive.js";
 
