@@ -113,8 +113,3 @@ export async function* streamChild(
     if (!finished) kill(child);
   }
 }
-
-/** Runs a command and streams its output (see streamChild). */
-export function streamProcess(cmd: string, args: string[], signal: AbortSignal): AsyncGenerator<ExecOutput> {
-  return streamChild(spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }), signal, `cannot run ${cmd}`);
-}

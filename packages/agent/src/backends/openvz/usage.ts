@@ -8,7 +8,7 @@ export function readSample(root: string, relPath: string): Promise<SharedSample 
 }
 
 /** Whether the CT runs, and its init pid: the CT's init joined the cgroup first. */
-export async function readCgroup(root: string, relPath: string): Promise<{ running: boolean; initPid: number }> {
+export async function runState(root: string, relPath: string): Promise<{ running: boolean; initPid: number }> {
   const s = await readSample(root, relPath);
   const running = !!s && s.pids > 0;
   return { running, initPid: running ? s.firstPid : 0 };
