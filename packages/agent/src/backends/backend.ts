@@ -1,5 +1,6 @@
 // The one interface every runtime implements. Optional features live in the small interfaces
-// below and are declared in `capabilities`, as Nomad's driver capabilities are.
+// below; the capabilities a host reports are derived from which of them a backend has
+// (capabilitiesOf), so no list of strings can drift from the methods.
 import type { Readable } from "node:stream";
 import type {
   BackendName,
@@ -10,6 +11,7 @@ import type {
   ImageInfo,
   Limits,
 } from "@corral/wire";
+import { invalidArgument } from "@corral/wire";
 import type { Logger } from "pino";
 
 export interface BackendContext {
@@ -17,8 +19,6 @@ export interface BackendContext {
   hostName: string;
   /** The agent's own state directory; each backend may use `<stateDir>/<backend>/`. */
   stateDir: string;
-  /** LXC's lxcpath (`lxc-* -P`). */
-  lxcPath: string;
   log: Logger;
 }
 
@@ -43,7 +43,6 @@ export interface ArchiveOut {
 
 export interface Backend {
   readonly name: BackendName;
-  readonly capabilities: readonly Capability[];
   /** The one archive format archive() produces and stageRestore() accepts, e.g. "lxc-dir-tar/1". */
   readonly archiveFormat: string;
   /** Called once at agent start by the registry. */
@@ -85,6 +84,31 @@ export interface ImageImport {
 }
 
 export const hasLiveLimits = (b: Backend): b is Backend & LiveLimits =>
-  b.capabilities.includes("live-limits") && typeof (b as Partial<LiveLimits>).setLimits === "function";
+  typeof (b as Partial<LiveLimits>).setLimits === "function";
 export const hasImageImport = (b: Backend): b is Backend & ImageImport =>
-  b.capabilities.includes("image-import") && typeof (b as Partial<ImageImport>).importImage === "function";
+  typeof (b as Partial<ImageImport>).importImage === "function";
+
+/**
+ * What a host reports for a backend, derived from the interfaces it implements. exec, usage and
+ * migrate are part of every backend; the rest come from the optional interfaces above. The strings
+ * are the wire's: the controller refuses `ct set` without "live-limits" and a migration to a
+ * backend without "migrate".
+ */
+export function capabilitiesOf(b: Backend): Capability[] {
+  const caps: Capability[] = ["exec"];
+  if (hasLiveLimits(b)) caps.push("live-limits");
+  if (hasImageImport(b)) caps.push("image-import");
+  caps.push("usage", "migrate");
+  return caps;
+}
+
+/**
+ * The one check of an incoming archive's format, made by the receiver before stageRestore (and
+ * by anyone else who hands a backend an archive): a foreign format is refused with one message
+ * for every backend, and nothing is written.
+ */
+export function assertArchiveFormat(b: Backend, format: string): void {
+  if (format !== b.archiveFormat) {
+    throw invalidArgument(`${b.name} cannot restore archive format "${format}": expected ${b.archiveFormat}`);
+  }
+}

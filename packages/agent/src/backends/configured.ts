@@ -12,11 +12,10 @@ export function configuredBackends(cfg: AgentConfig, log: Logger): Backend[] {
   const ctx = (name: string): BackendContext => ({
     hostName: cfg.name,
     stateDir: cfg.stateDir,
-    lxcPath: cfg.lxcPath,
     log: log.child({ backend: name }),
   });
   return [
-    createLxcBackend(ctx("lxc")),
+    createLxcBackend(ctx("lxc"), { lxcPath: cfg.lxcPath }),
     createDockerBackend(ctx("docker"), {
       socketPath: cfg.dockerSocket,
       ...(cfg.dockerCgroupParent ? { cgroupParent: cfg.dockerCgroupParent } : {}),

@@ -1,7 +1,7 @@
 // Which backends work on this host: probed once at agent start, with the reason when one does not
 // (Incus' driver registry with a cached probe).
 import { failedPrecondition, type BackendInfo, type BackendName } from "@corral/wire";
-import type { Backend } from "./backend.js";
+import { capabilitiesOf, type Backend } from "./backend.js";
 
 export class BackendRegistry {
   private readonly probed = new Map<BackendName, { backend: Backend; available: boolean; reason: string }>();
@@ -34,7 +34,7 @@ export class BackendRegistry {
       name: p.backend.name,
       available: p.available,
       reason: p.reason,
-      capabilities: [...p.backend.capabilities],
+      capabilities: capabilitiesOf(p.backend),
     }));
   }
 }

@@ -1,7 +1,10 @@
 // Running runtime tools (lxc-*, vzctl) as child processes: collected output, or streamed for exec.
+// The one place the agent spawns, collects and times out a tool.
 import { spawn, type ChildProcess } from "node:child_process";
+import { constants } from "node:os";
 import type { ExecOutput } from "@corral/wire";
-import { CorralError } from "@corral/wire";
+import { CorralError, unavailable } from "@corral/wire";
+import { killGroup } from "./tree.js";
 
 export interface RunResult {
   code: number;
@@ -9,19 +12,40 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+export interface RunOptions {
+  /** SIGKILL after this long: the child, or its whole process group with `group`. */
+  timeoutMs?: number;
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Run in a process group of its own, so a timeout also kills what the tool started. */
+  group?: boolean;
+  /** The error when the tool is not installed (ENOENT); default "cannot run CMD: …". */
+  missing?: string;
+}
+
+/** Resolves with the exit code and output; rejects only when the tool cannot be started at all. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      ...(opts.env ? { env: opts.env } : {}),
+      detached: opts.group ?? false,
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on("data", (d: Buffer) => out.push(d));
     child.stderr!.on("data", (d: Buffer) => err.push(d));
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
-    child.on("error", (e) => reject(new CorralError("unavailable", `cannot run ${cmd}: ${e.message}`, { cause: e })));
+    const kill = () => (opts.group ? killGroup(child) : child.kill("SIGKILL"));
+    const timer = opts.timeoutMs ? setTimeout(kill, opts.timeoutMs) : undefined;
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      if (timer) clearTimeout(timer);
+      if (e.code === "ENOENT" && opts.missing) reject(unavailable(opts.missing, e));
+      else reject(new CorralError("unavailable", `cannot run ${cmd}: ${e.message}`, { cause: e }));
+    });
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
       resolve({
-        code: code ?? (signal ? 128 : 1),
+        code: code ?? (signal ? 128 + (constants.signals[signal] ?? 9) : 1),
         stdout: Buffer.concat(out).toString(),
         stderr: Buffer.concat(err).toString(),
       });
@@ -88,9 +112,4 @@ export async function* streamChild(
     signal.removeEventListener("abort", onAbort);
     if (!finished) kill(child);
   }
-}
-
-/** Runs a command and streams its output (see streamChild). */
-export function streamProcess(cmd: string, args: string[], signal: AbortSignal): AsyncGenerator<ExecOutput> {
-  return streamChild(spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }), signal, `cannot run ${cmd}`);
 }

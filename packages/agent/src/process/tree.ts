@@ -1,5 +1,6 @@
 // Killing a process together with everything it started. This kernel has no
 // /proc/<pid>/task/<tid>/children, so the tree is built from each process's parent in /proc/*/stat.
+import type { ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 
 async function parentOf(pid: number): Promise<number | undefined> {
@@ -57,4 +58,33 @@ export async function killTree(pid: number): Promise<void> {
     }
   }
   for (const p of stopped) signal(p, "SIGKILL");
+}
+
+/**
+ * SIGKILL to a child started in a process group of its own (spawn `detached`), and so to everything
+ * it started that stayed in the group (vzctl's halt inside the CT, nsenter).
+ */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
+}
+
+/**
+ * Processes whose environment holds `entry` (e.g. "CORRAL_EXEC_ID=…"): how an exec that a
+ * runtime started for us (LXD's) is found from the host, in whatever pid namespace it runs.
+ */
+export async function pidsWithEnv(entry: string): Promise<number[]> {
+  const pids = (await readdir("/proc")).filter((e) => /^\d+$/.test(e)).map(Number);
+  const found: number[] = [];
+  await Promise.all(
+    pids.map(async (pid) => {
+      const env = await readFile(`/proc/${pid}/environ`, "latin1").catch(() => "");
+      if (env.split("\0").includes(entry)) found.push(pid);
+    }),
+  );
+  return found;
 }

@@ -2,7 +2,7 @@
 // this container's own reservation), apply on the agent, then persist spec and reservation
 // together. The merge happens under the container's lock, so two partial updates cannot lose
 // each other's change (the CLI used to read, merge and write over two calls).
-import { CorralError, invalidArgument, validateLimits, type Container, type Limits, type LimitsPatch } from "@corral/wire";
+import { CorralError, failedPrecondition, invalidArgument, validateLimits, type Container, type Limits, type LimitsPatch } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { setContainerSpec } from "../store/containers.js";
 import { getHost } from "../store/hosts.js";
@@ -17,6 +17,11 @@ export async function setLimits(ctx: ControllerContext, name: string, patch: Lim
   requireContainer(ctx, name);
   return ctx.locks.with(name, "setting limits", async () => {
     const c = requireContainer(ctx, name);
+    // The host reports what its backend can do (derived from the backend's interfaces on the agent).
+    const info = getHost(ctx.store.db, c.host)?.backends.find((b) => b.name === c.backend);
+    if (info && !info.capabilities.includes("live-limits")) {
+      throw failedPrecondition(`backend ${c.backend} on ${c.host} cannot change limits live`);
+    }
     const limits: Limits = { memoryBytes: patch.memoryBytes ?? c.spec.limits.memoryBytes, cpus: patch.cpus ?? c.spec.limits.cpus };
     assertFits(ctx, c, limits);
     await ctx.agents.forHost(c.host).setLimits(refOf(c), limits);

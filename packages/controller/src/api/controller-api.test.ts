@@ -127,6 +127,26 @@ test("set limits merges a partial update with the stored spec; an empty one is r
   assert.deepEqual((await cl.client.get("c1")).spec.limits, { memoryBytes: 0, cpus: 2 });
 });
 
+test("ct set and migrate are refused where the host's backend lacks the capability", async (t) => {
+  const cl = await startCluster(["host1", "host2"]);
+  t.after(() => cl.close());
+  await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
+  cl.agents.host1!.lxcCapabilities = ["exec", "usage", "migrate"];
+  await cl.register(cl.agents.host1!);
+  await assert.rejects(cl.client.setLimits("c1", { memoryBytes: GiB, cpus: 1 }), {
+    code: "failed_precondition",
+    message: "backend lxc on host1 cannot change limits live",
+  });
+  assert.deepEqual((await cl.client.get("c1")).spec.limits, specOf("c1").limits);
+  cl.agents.host2!.lxcCapabilities = ["exec", "live-limits", "usage"];
+  await cl.register(cl.agents.host2!);
+  const { error } = await collect(cl.client.migrate("c1", "host2", "none"));
+  assert.ok(error instanceof Error);
+  assert.equal((error as CorralError).code, "failed_precondition");
+  assert.equal(error.message, "cannot migrate c1 to host2: its lxc backend cannot receive a migration");
+  assert.equal((await cl.client.get("c1")).host, "host1");
+});
+
 test("exec relays output, and needs a running container", async (t) => {
   const cl = await startCluster(["host1"]);
   t.after(() => cl.close());

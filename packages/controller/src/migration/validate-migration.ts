@@ -35,6 +35,10 @@ export function validateMigration(ctx: ControllerContext, name: string, targetNa
   const source = getHost(db, container.host);
   if (!source) throw notFound(`host "${container.host}" of container "${name}" not found`);
   if (source.state === "down") throw unavailable(`host ${source.name} is down`);
+  const receiving = target.backends.find((b) => b.name === container.backend);
+  if (receiving?.available && !receiving.capabilities.includes("migrate")) {
+    throw failedPrecondition(`cannot migrate ${name} to ${target.name}: its ${container.backend} backend cannot receive a migration`);
+  }
   const ask = { name, backend: container.backend, ...container.spec.limits };
   const rejection = checkHost(target, ask);
   if (rejection) throw new CorralError(rejection.code, `cannot migrate ${name} to ${target.name}: ${rejection.reason}`);

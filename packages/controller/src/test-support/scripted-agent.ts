@@ -45,6 +45,8 @@ export class ScriptedAgent {
   readonly calls: string[] = [];
   readonly images: string[] = [];
   script: AgentScript = { chunks: 4, chunkBytes: 64 * 1024, chunkDelayMs: 5 };
+  /** What this host reports its lxc backend can do (an agent derives it from the backend's interfaces). */
+  lxcCapabilities: string[] = ["exec", "live-limits", "image-import", "usage", "migrate"];
   private readonly prepared = new Map<string, ContainerRef>();
   private readonly staged = new Map<string, { ref: ContainerRef; bytes: number; spec: ContainerSpec }>();
   private server!: Server;
@@ -72,7 +74,7 @@ export class ScriptedAgent {
       diskBytes: 100 * 1024 ** 3,
       diskFreeBytes: 50 * 1024 ** 3,
       backends: [
-        { name: "lxc", available: true, reason: "", capabilities: ["exec", "migrate", "image-import"] },
+        { name: "lxc", available: true, reason: "", capabilities: [...this.lxcCapabilities] },
         { name: "docker", available: false, reason: "no dockerd here", capabilities: [] },
       ],
       agentVersion: "scripted",

@@ -6,7 +6,10 @@ export const BACKEND_NAMES: readonly BackendName[] = ["lxc", "docker", "lxd", "o
 
 export type Compression = "none" | "zstd";
 
-/** Zero means "no limit". */
+/**
+ * Zero means "no limit", for each field alone: at create the resource is left unlimited, and a live
+ * set of 0 lifts the limit (a runtime that cannot lift one, Docker 20.10, refuses with invalid_argument).
+ */
 export interface Limits {
   memoryBytes: number;
   cpus: number;

@@ -11,15 +11,20 @@ import {
   importTestImage,
   sleepSpec,
   startExtraDockerd,
-  testContext,
   type ExtraDockerd,
-} from "../docker/test-support.js";
+} from "../../test-support/docker.js";
+import { testContext } from "../../test-support/context.js";
 import { runConformance } from "./harness.js";
 
 runConformance("docker", {
   async skipReason() {
     return (await dockerdRunnable()) ? undefined : "dockerd is not installed or this is not root";
   },
+  unavailable: () => ({
+    backend: createDockerBackend(testContext("nodocker", tmpdir()), { socketPath: "/nonexistent/docker.sock" }),
+    reason: /dockerd socket \/nonexistent\/docker.sock not found/,
+  }),
+  cannotLiftLimits: "dockerd 20.10's update treats 0 as unchanged and refuses a memory limit below 6 MB",
   async setup() {
     const root = mkdtempSync(join(tmpdir(), "corral-conf-docker-"));
     const daemons: ExtraDockerd[] = [];

@@ -2,17 +2,25 @@
 // Each backend's <name>.test.ts supplies a fixture: two backend instances standing for two hosts.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import type { ContainerSpec, ExecOutput } from "@corral/wire";
 import type { Backend } from "../backend.js";
-import { hasLiveLimits } from "../backend.js";
+import { capabilitiesOf, hasLiveLimits } from "../backend.js";
 
 export interface ConformanceFixture {
   /** A reason to skip when this machine cannot run the backend. */
   skipReason(): Promise<string | undefined>;
   /** Two backend instances standing for two hosts, and the spec of a small busybox container. */
   setup(): Promise<{ source: Backend; target: Backend; spec(name: string): ContainerSpec; teardown(): Promise<void> }>;
+  /** The same backend configured so that it cannot work here, and what its probe must name. */
+  unavailable(): { backend: Backend; reason: RegExp };
+  /**
+   * Why this runtime cannot lift a limit live (Limits: 0 is "no limit"), when it cannot: then
+   * setLimits must refuse a 0 with invalid_argument and change nothing.
+   */
+  cannotLiftLimits?: string;
 }
 
 export interface ExecResult {
@@ -57,6 +65,38 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
       await teardown();
     });
 
+    test("probe says available here, and names the reason when it is not", async () => {
+      assert.equal((await source.probe()).available, true);
+      const { backend, reason } = fixture.unavailable();
+      const p = await backend.probe();
+      assert.equal(p.available, false);
+      assert.match(p.reason, reason);
+    });
+
+    test("capabilities follow the optional interfaces", () => {
+      const caps = capabilitiesOf(source);
+      for (const c of ["exec", "usage", "migrate"]) assert.ok(caps.includes(c as never), caps.join(","));
+      assert.equal(caps.includes("live-limits"), hasLiveLimits(source));
+    });
+
+    test("an archive of a foreign format is refused before anything is written", async () => {
+      mkdirSync(target.stagingRoot(), { recursive: true });
+      const staging = mkdtempSync(join(target.stagingRoot(), "foreign-"));
+      try {
+        const bytes = Readable.from([Buffer.alloc(4096, 7)]);
+        await assert.rejects(target.stageRestore(name, "foreign-tar/9", bytes, staging), (e: Error & { code?: string }) => {
+          assert.equal(e.code, "invalid_argument");
+          assert.match(e.message, /foreign-tar\/9/);
+          assert.ok(e.message.includes(target.archiveFormat), e.message);
+          return true;
+        });
+        assert.deepEqual(readdirSync(staging), []);
+      } finally {
+        rmSync(staging, { recursive: true, force: true });
+      }
+      await assert.rejects(target.inspect(name), /not found/);
+    });
+
     test("create with limits leaves a stopped container with those limits", async () => {
       const st = await source.create({ ...spec(name), limits: { memoryBytes: 64 * MiB, cpus: 1 } });
       assert.equal(st.name, name);
@@ -95,6 +135,26 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
       assert.deepEqual(r, { stdout: "out\n", stderr: "err\n", code: 3 });
     });
 
+    test("aborting an exec ends it and kills what it started", { timeout: 30_000 }, async () => {
+      const ac = new AbortController();
+      const t0 = Date.now();
+      const abort = setTimeout(() => ac.abort(), 1500);
+      const run = (async () => {
+        for await (const _ of source.exec(name, ["sh", "-c", "sleep 601 & sleep 602; wait"], [], ac.signal)) void _;
+      })();
+      // Ending with an exit code or with "cancelled" are both an end; hanging is not.
+      await run.catch((e: Error & { code?: string }) => assert.equal(e.code, "cancelled", e.message));
+      clearTimeout(abort);
+      assert.ok(Date.now() - t0 < 10_000, `exec ran ${Date.now() - t0} ms after its abort`);
+      let ps = "";
+      for (let i = 0; i < 10; i++) {
+        ps = (await execCollect(source, name, ["ps", "-o", "args"])).stdout;
+        if (!/sleep 60[12]/.test(ps)) break;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.doesNotMatch(ps, /sleep 60[12]/);
+    });
+
     test("usage is reported for the running container", async () => {
       // Usage is sampled: a runtime may report a just-started container's memory a moment late.
       let u = (await source.usage()).find((c) => c.name === name);
@@ -114,6 +174,24 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
       const st = await source.setLimits(name, { memoryBytes: 96 * MiB, cpus: 1 });
       assert.equal(st.limits.memoryBytes, 96 * MiB);
       assert.equal((await source.inspect(name)).limits.memoryBytes, 96 * MiB);
+    });
+
+    test("a zero limit means no limit", async (t) => {
+      if (!hasLiveLimits(source)) return t.skip(`${backendName} has no live limits`);
+      const before = (await source.inspect(name)).limits;
+      if (fixture.cannotLiftLimits) {
+        await assert.rejects(source.setLimits(name, { memoryBytes: 0, cpus: 0 }), (e: Error & { code?: string }) => {
+          assert.equal(e.code, "invalid_argument", e.message);
+          return true;
+        });
+        assert.deepEqual((await source.inspect(name)).limits, before, fixture.cannotLiftLimits);
+        return;
+      }
+      const st = await source.setLimits(name, { memoryBytes: 0, cpus: 0 });
+      assert.deepEqual(st.limits, { memoryBytes: 0, cpus: 0 });
+      assert.deepEqual((await source.inspect(name)).limits, { memoryBytes: 0, cpus: 0 });
+      await source.setLimits(name, before);
+      assert.deepEqual((await source.inspect(name)).limits, before);
     });
 
     test("stop with a timeout, then restart", async () => {

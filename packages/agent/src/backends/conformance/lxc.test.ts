@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pino from "pino";
 import { run } from "../../process/run.js";
 import { createLxcBackend } from "../lxc/index.js";
+import { testContext, testSpec } from "../../test-support/context.js";
 import { runConformance } from "./harness.js";
 
 runConformance("lxc", {
@@ -12,10 +12,15 @@ runConformance("lxc", {
     const r = await run("lxc-create", ["--version"]).catch(() => undefined);
     return r?.code === 0 ? undefined : "lxc-create is not installed";
   },
+  unavailable: () => ({
+    // lxcpath under a file: it can never be created.
+    backend: createLxcBackend(testContext("nolxc", tmpdir()), { lxcPath: "/dev/null/lxc" }),
+    reason: /cannot create lxcpath \/dev\/null\/lxc/,
+  }),
   async setup() {
     const root = mkdtempSync(join(tmpdir(), "corral-conf-lxc-"));
     const mk = (host: string) =>
-      createLxcBackend({ hostName: host, stateDir: join(root, host), lxcPath: join(root, host, "lxc"), log: pino({ level: "silent" }) });
+      createLxcBackend(testContext(host, join(root, host)), { lxcPath: join(root, host, "lxc") });
     const source = mk(`confa${process.pid}`);
     const target = mk(`confb${process.pid}`);
     await source.probe();
@@ -23,17 +28,7 @@ runConformance("lxc", {
     return {
       source,
       target,
-      spec: (name) => ({
-        name,
-        backend: "lxc",
-        template: "busybox",
-        image: "",
-        limits: { memoryBytes: 0, cpus: 0 },
-        env: [],
-        cmd: [],
-        ports: [],
-        labels: {},
-      }),
+      spec: (name) => testSpec("lxc", name, { template: "busybox" }),
       teardown: async () => rmSync(root, { recursive: true, force: true }),
     };
   },

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLxdBackend, type LxdBackend } from "../lxd/index.js";
-import { ensureLxd, tarballStream, testContext } from "../lxd/lxd-test-support.js";
+import { ensureLxd, tarballStream } from "../../test-support/lxd.js";
+import { testContext, testSpec } from "../../test-support/context.js";
 import { runConformance } from "./harness.js";
 
 // Its own image name, so its fingerprint differs from other test files' imports run in parallel.
@@ -13,6 +14,10 @@ const IMAGE = "busybox-conformance";
 
 runConformance("lxd", {
   skipReason: () => ensureLxd(),
+  unavailable: () => ({
+    backend: createLxdBackend(testContext("nolxd", tmpdir()), { socketPath: "/nonexistent/lxd.sock" }),
+    reason: /LXD socket \/nonexistent\/lxd.sock not found/,
+  }),
   async setup() {
     const root = mkdtempSync(join(tmpdir(), "corral-conf-lxd-"));
     const mk = (host: string) => createLxdBackend(testContext(host, join(root, host))) as LxdBackend;
@@ -28,17 +33,7 @@ runConformance("lxd", {
     return {
       source,
       target,
-      spec: (name) => ({
-        name,
-        backend: "lxd",
-        template: "",
-        image: IMAGE,
-        limits: { memoryBytes: 0, cpus: 0 },
-        env: [],
-        cmd: [],
-        ports: [],
-        labels: {},
-      }),
+      spec: (name) => testSpec("lxd", name, { image: IMAGE }),
       teardown: async () => {
         for (const fp of fingerprints) await source.client.call("DELETE", `/1.0/images/${fp}`).catch(() => undefined);
         source.close();

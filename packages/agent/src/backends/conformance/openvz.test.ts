@@ -4,14 +4,20 @@ import { describe } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { busyboxSpec, removeStandinHost, standinHost, standinSkipReason } from "../openvz/standin-fixture.js";
+import { busyboxSpec, removeStandinHost, standinHost, standinSkipReason } from "../../test-support/openvz-standin.js";
 import { runConformance } from "./harness.js";
+import { createOpenvzBackend } from "../openvz/index.js";
+import { testContext } from "../../test-support/context.js";
 
 describe("openvz via the vzctl/vzlist stand-in (not a real OpenVZ kernel)", () => {
   runConformance("openvz", {
     async skipReason() {
       return standinSkipReason();
     },
+    unavailable: () => ({
+      backend: createOpenvzBackend(testContext("novz", tmpdir()), { vzctl: "/nonexistent/vzctl", vzlist: "/nonexistent/vzlist" }),
+      reason: /vzctl not found \(\/nonexistent\/vzctl\)/,
+    }),
     async setup() {
       const root = mkdtempSync(join(tmpdir(), "corral-conf-ovz-"));
       const a = standinHost(root, `ovza${process.pid}`);

@@ -18,9 +18,9 @@ import {
   removeCgroupDirs,
   sleepSpec,
   startExtraDockerd,
-  testContext,
   type ExtraDockerd,
-} from "./test-support.js";
+} from "../../test-support/docker.js";
+import { testContext } from "../../test-support/context.js";
 
 const MiB = 1024 * 1024;
 const skip = (await dockerdRunnable()) ? false : "dockerd is not installed or this is not root";

@@ -21,9 +21,9 @@ import {
   type Limits,
 } from "@corral/wire";
 import Docker from "dockerode";
-import type { ArchiveOut, Backend, BackendContext, Capability, ImageImport, LiveLimits, ProbeResult } from "../backend.js";
-import { corralLabels, createOptions, resourceFields, statusFromInspect } from "./container-config.js";
-import { daemonMessage, dockerError, statusOf } from "./docker-errors.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { corralLabels, createOptions, resourceFields, statusFromInspect } from "./config.js";
+import { daemonMessage, dockerError, statusOf } from "./errors.js";
 import { demuxFrames } from "./exec-stream.js";
 import { imageChanges } from "./image-changes.js";
 import { importRootfs, sniffTarball, splitImageRef } from "./image-import.js";
@@ -36,9 +36,9 @@ import {
   migrationConfig,
   stageArchive,
   type MigrationConfig,
-} from "./migration-archive.js";
+} from "./archive.js";
 import { LABEL_NAME, hostFilter, isMigratedImage, migratedImageRepo, runtimeName } from "./runtime-names.js";
-import { UsageSampler } from "./usage-sampler.js";
+import { UsageSampler } from "./usage.js";
 
 export interface DockerBackendOptions {
   /** dockerd's API socket, e.g. /run/docker.sock. */
@@ -53,7 +53,6 @@ const PING_TIMEOUT_MS = 5000;
 
 export class DockerBackend implements Backend, LiveLimits, ImageImport {
   readonly name = "docker" as const;
-  readonly capabilities: readonly Capability[] = ["exec", "live-limits", "image-import", "usage", "migrate"];
   readonly archiveFormat = ARCHIVE_FORMAT;
   private readonly docker: Docker;
   private readonly sampler: UsageSampler;
@@ -204,10 +203,7 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
   }
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
-    if (format !== ARCHIVE_FORMAT) {
-      input.destroy();
-      throw invalidArgument(`docker cannot restore archive format "${format}"; expected ${ARCHIVE_FORMAT}`);
-    }
+    assertArchiveFormat(this, format);
     await stageArchive(name, input, stagingDir);
   }
 

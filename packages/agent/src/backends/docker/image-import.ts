@@ -1,46 +1,26 @@
 // Rootfs tarball → Docker image, through POST /images/create?fromSrc=- (dockerode's importImage).
 // dockerd decompresses gzip/zstd itself; we sniff the first bytes only to reject what is not a
 // tarball with a clear message instead of dockerd's.
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { invalidArgument } from "@corral/wire";
 import type Docker from "dockerode";
+import { StreamHead } from "../stream-head.js";
 
 export type TarballKind = "tar" | "gzip" | "zstd";
 
 /** Reads the head of `input` to classify it; returns a stream that still yields every byte. */
 export async function sniffTarball(input: Readable): Promise<{ kind: TarballKind; stream: Readable }> {
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const head: Buffer[] = [];
-  let size = 0;
-  let done = false;
-  while (size < 512 && !done) {
-    const r = await it.next();
-    if (r.done) done = true;
-    else {
-      const b = typeof r.value === "string" ? Buffer.from(r.value) : r.value;
-      head.push(b);
-      size += b.length;
-    }
-  }
-  const first = Buffer.concat(head);
+  const head = new StreamHead(input);
+  const first = await head.fill(512);
   let kind: TarballKind;
   if (first[0] === 0x1f && first[1] === 0x8b) kind = "gzip";
   else if (first.length >= 4 && first.readUInt32LE(0) === 0xfd2fb528) kind = "zstd";
   else if (first.length >= 262 && first.subarray(257, 262).toString("latin1") === "ustar") kind = "tar";
   else {
-    if (!done) await it.return?.();
+    await head.close();
     throw invalidArgument("image tarball is neither a tar nor a gzip/zstd-compressed tar");
   }
-  async function* rest(): AsyncGenerator<Buffer | string> {
-    yield first;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  return { kind, stream: Readable.from(rest(), { objectMode: false }) };
+  return { kind, stream: head.rest() };
 }
 
 /** "name", "name:tag", "registry:5000/name:tag" → repo and tag (default "latest"). */

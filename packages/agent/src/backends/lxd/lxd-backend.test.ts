@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { ContainerSpec, ExecOutput } from "@corral/wire";
 import { createLxdBackend, type LxdBackend } from "./index.js";
-import { LxdClient } from "./lxd-client.js";
-import { ensureLxd, tarballStream, testContext } from "./lxd-test-support.js";
+import { LxdClient } from "./client.js";
+import { ensureLxd, tarballStream } from "../../test-support/lxd.js";
+import { testContext, testSpec } from "../../test-support/context.js";
 
 const MiB = 1024 * 1024;
 const IMAGE = "busybox-unit";
@@ -41,18 +42,8 @@ describe("LXD backend", { skip }, () => {
   let b: LxdBackend;
   let rootfs: ReturnType<typeof buildBusyboxRootfs>;
   const fingerprints = new Set<string>();
-  const spec = (name: string, extra: Partial<ContainerSpec> = {}): ContainerSpec => ({
-    name,
-    backend: "lxd",
-    template: "",
-    image: IMAGE,
-    limits: { memoryBytes: 64 * MiB, cpus: 1 },
-    env: [],
-    cmd: [],
-    ports: [],
-    labels: {},
-    ...extra,
-  });
+  const spec = (name: string, extra: Partial<ContainerSpec> = {}): ContainerSpec =>
+    testSpec("lxd", name, { image: IMAGE, limits: { memoryBytes: 64 * MiB, cpus: 1 }, ...extra });
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), "corral-lxd-test-"));
@@ -94,6 +85,22 @@ describe("LXD backend", { skip }, () => {
     await assert.rejects(a.create(spec("ximg", { image: "no-such-image" })), codeOf("not_found", /corral image import/));
     await assert.rejects(a.create(spec("ximg", { image: "" })), codeOf("invalid_argument", /--image/));
     await assert.rejects(a.inspect("ximg"), codeOf("not_found"));
+  });
+
+  test("a container whose start fails (image without /sbin/init) is undone and leaves no instance", async () => {
+    const noInit = buildBusyboxRootfs({ gzip: true });
+    try {
+      fingerprints.add((await a.importImage("noinit", tarballStream(noInit.tarball))).id);
+    } finally {
+      noInit.cleanup();
+    }
+    await a.create(spec("noinit", { image: "noinit" }));
+    await assert.rejects(a.start("noinit"), codeOf("failed_precondition"));
+    // What the controller does to undo a failed create+start: the delete must succeed at once.
+    await a.destroy("noinit");
+    await assert.rejects(a.inspect("noinit"), codeOf("not_found"));
+    const left = await a.client.call<string[]>("GET", "/1.0/instances");
+    assert.equal(left.filter((i) => i.endsWith(`/lxta${process.pid}-noinit`)).length, 0, left.join(","));
   });
 
   test("the same name on two hosts sharing one daemon stays two containers", async () => {

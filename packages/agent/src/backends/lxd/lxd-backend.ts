@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits } from "@corral/wire";
-import type { ArchiveOut, Backend, BackendContext, Capability, ImageImport, LiveLimits, ProbeResult } from "../backend.js";
-import { LxdClient, httpStatusOf, lxdMessageOf } from "./lxd-client.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
   KEY_HOST,
   KEY_NAME,
@@ -17,11 +17,11 @@ import {
   runtimeName,
   specToConfig,
   toStatus,
-} from "./lxd-config.js";
-import { execRecorded } from "./lxd-exec.js";
-import { metadataTar, splitImageBody } from "./lxd-image.js";
-import { UsageSampler } from "./lxd-usage.js";
-import { ARCHIVE_FORMAT, type BackupCompression, exportBackup, importBackup, stageBackup } from "./lxd-archive.js";
+} from "./config.js";
+import { execRecorded } from "./exec.js";
+import { metadataTar, splitImageBody } from "./image.js";
+import { UsageSampler } from "./usage.js";
+import { ARCHIVE_FORMAT, type BackupCompression, exportBackup, importBackup, stageBackup } from "./archive.js";
 
 export interface LxdBackendOptions {
   /** LXD's unix socket; Debian's package puts it at /var/lib/lxd/unix.socket. */
@@ -34,7 +34,6 @@ export interface LxdBackendOptions {
 
 export class LxdBackend implements Backend, LiveLimits, ImageImport {
   readonly name = "lxd" as const;
-  readonly capabilities: readonly Capability[] = ["exec", "live-limits", "image-import", "usage", "migrate"];
   readonly archiveFormat = ARCHIVE_FORMAT;
   readonly client: LxdClient;
   private readonly pool: string;
@@ -88,6 +87,8 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
       });
     } catch (err) {
       if (isCode(err, "already_exists")) throw this.exists(spec.name, err);
+      // LXD may have recorded the instance before the operation failed: leave nothing behind.
+      if (await this.find(rt).catch(() => undefined)) await this.destroy(spec.name).catch(() => undefined);
       throw new CorralError(err instanceof CorralError ? err.code : "internal", `cannot create container "${spec.name}" on ${this.ctx.hostName}: ${lxdMessageOf(err)}`, { cause: err });
     }
     return this.quickStatus(spec.name); // a new container is stopped: no pid to fetch
@@ -121,8 +122,22 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
 
   async destroy(name: string): Promise<void> {
     const st = await this.quickStatus(name);
-    if (st.state !== "stopped") await this.state(name, { action: "stop", force: true });
-    await this.instanceCall(name, "DELETE", "");
+    if (st.state !== "stopped") await this.whenIdle(() => this.state(name, { action: "stop", force: true }));
+    // After a failed start LXD runs a "stop" operation of its own for a moment; DELETE waits for it,
+    // so that a create whose start failed can be undone and leaves no instance behind.
+    await this.whenIdle(() => this.instanceCall(name, "DELETE", ""));
+  }
+
+  /** Retries `fn` while LXD answers that the instance is busy with another operation (up to 15 s). */
+  private async whenIdle<T>(fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (i >= 75 || !/is busy running/i.test(messageOf(err))) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   }
 
   async inspect(name: string): Promise<ContainerStatus> {
@@ -149,7 +164,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   }
 
   async usage(): Promise<ContainerUsage[]> {
-    return this.sampler.sample(await this.owned(), Date.now());
+    return this.sampler.sample(await this.owned());
   }
 
   async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {
@@ -194,8 +209,9 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   }
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
+    assertArchiveFormat(this, format);
     runtimeName(this.ctx.hostName, name);
-    await stageBackup(format, input, stagingDir);
+    await stageBackup(input, stagingDir);
   }
 
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execCollect } from "../conformance/harness.js";
 import { OPENVZ_ARCHIVE_FORMAT } from "./index.js";
-import { busyboxSpec, removeStandinHost, STANDIN_VZCTL, STANDIN_VZLIST, standinHost, standinSkipReason, type StandinHost } from "./standin-fixture.js";
+import { busyboxSpec, removeStandinHost, STANDIN_VZCTL, STANDIN_VZLIST, standinHost, standinSkipReason, type StandinHost } from "../../test-support/openvz-standin.js";
 
 const MiB = 1024 * 1024;
 const skip = standinSkipReason();

@@ -18,14 +18,17 @@ import {
   type Limits,
   type RuntimeState,
 } from "@corral/wire";
-import type { ArchiveOut, Backend, BackendContext, Capability, LiveLimits, ProbeResult } from "../backend.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
 import { streamChild } from "../../process/run.js";
 import { CtidMap } from "./ctid-map.js";
-import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./ct-config.js";
-import { killGroup, lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./vz-tools.js";
-import { CpuPercent, readCgroup } from "./vz-usage.js";
+import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./config.js";
+import { killGroup } from "../../process/tree.js";
+import { lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./tools.js";
+import { CpuPercent } from "../../usage/cgroup.js";
+import { usageFromCgroup } from "../../usage/container-usage.js";
+import { readSample, runState } from "./usage.js";
 
 export const OPENVZ_ARCHIVE_FORMAT = "openvz-private-tar/1";
 
@@ -48,7 +51,6 @@ const ctRef = (name: string, ctid: number) => `container "${name}" (CT ${ctid})`
 
 export class OpenvzBackend implements Backend, LiveLimits {
   readonly name = "openvz" as const;
-  readonly capabilities: readonly Capability[] = ["exec", "live-limits", "usage", "migrate"];
   readonly archiveFormat = OPENVZ_ARCHIVE_FORMAT;
   private readonly tools: VzTools;
   private readonly map: CtidMap;
@@ -167,7 +169,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
 
   async stop(name: string, timeoutSeconds: number): Promise<ContainerStatus> {
     const ctid = await this.ctid(name);
-    const sample = await readCgroup(this.cgRoot, this.cgPath(ctid));
+    const sample = await runState(this.cgRoot, this.cgPath(ctid));
     if (!sample.running) return this.status(name, ctid);
     // vzctl stop runs halt inside the CT; past the caller's timeout it is killed (its lock goes
     // stale with it) and `vzctl stop --fast` kills the CT's init.
@@ -182,7 +184,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
   async destroy(name: string): Promise<void> {
     await this.map.locked(async () => {
       const ctid = this.mapped(name, await this.map.get(name));
-      const sample = await readCgroup(this.cgRoot, this.cgPath(ctid));
+      const sample = await runState(this.cgRoot, this.cgPath(ctid));
       if (sample.running) this.check(await this.tools.vzctl(["stop", String(ctid), "--fast"]), `stop ${ctRef(name, ctid)}`);
       const r = await this.tools.vzctl(["destroy", String(ctid)]);
       // A private area already gone (removed by hand) is not a reason to keep the mapping.
@@ -197,7 +199,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
     const rows = await this.vzlist([String(ctid)]);
     const row = rows.get(ctid);
     if (!row) throw notFound(`container "${name}" not found on ${this.ctx.hostName}`);
-    const sample = await readCgroup(this.cgRoot, this.cgPath(ctid));
+    const sample = await runState(this.cgRoot, this.cgPath(ctid));
     return { name, backend: "openvz", state: row.state, initPid: row.state === "running" ? sample.initPid : 0, limits: row.limits };
   }
 
@@ -209,7 +211,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
     for (const [name, ctid] of entries) {
       const row = rows.get(ctid);
       if (!row) continue;
-      const initPid = row.state === "running" ? (await readCgroup(this.cgRoot, this.cgPath(ctid))).initPid : 0;
+      const initPid = row.state === "running" ? (await runState(this.cgRoot, this.cgPath(ctid))).initPid : 0;
       out.push({ name, backend: "openvz", state: row.state, initPid, limits: row.limits });
     }
     return out;
@@ -225,7 +227,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
   async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
     if (!argv.length) throw invalidArgument("exec needs a command");
     const ctid = await this.ctid(name);
-    if (!(await readCgroup(this.cgRoot, this.cgPath(ctid))).running) {
+    if (!(await runState(this.cgRoot, this.cgPath(ctid))).running) {
       throw failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`);
     }
     for (const e of env) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw invalidArgument(`bad environment entry "${e}": use NAME=value`);
@@ -240,23 +242,8 @@ export class OpenvzBackend implements Backend, LiveLimits {
     const entries = this.map.snapshot();
     return Promise.all(
       entries.map(async ([name, ctid]) => {
-        const s = await readCgroup(this.cgRoot, this.cgPath(ctid));
-        const state: RuntimeState = s.running ? "running" : "stopped";
-        return {
-          name,
-          backend: "openvz" as const,
-          state,
-          cpuNanos: s.cpuNanos,
-          cpuPercent: s.running ? this.cpu.sample(String(ctid), s.cpuNanos) : 0,
-          memoryBytes: s.running ? s.memoryBytes : 0,
-          memoryLimitBytes: s.memoryLimitBytes,
-          pids: s.running ? s.pids : 0,
-          blockReadBytes: s.blockReadBytes,
-          blockWriteBytes: s.blockWriteBytes,
-          // The stand-in gives each CT its own empty network namespace (no venet/veth): no traffic to count.
-          netRxBytes: 0,
-          netTxBytes: 0,
-        };
+        // The stand-in gives each CT its own empty network namespace (no venet/veth): no traffic to count.
+        return usageFromCgroup(name, "openvz", await readSample(this.cgRoot, this.cgPath(ctid)), this.cpu, String(ctid));
       }),
     );
   }
@@ -265,7 +252,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
 
   async archive(name: string): Promise<ArchiveOut> {
     const ctid = await this.ctid(name);
-    if ((await readCgroup(this.cgRoot, this.cgPath(ctid))).running) {
+    if ((await runState(this.cgRoot, this.cgPath(ctid))).running) {
       throw failedPrecondition(`container "${name}" is running; stop it before archiving`);
     }
     const conf = parseConfig(await readFile(this.confPath(ctid), "utf8"));
@@ -282,10 +269,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
   }
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
-    if (format !== OPENVZ_ARCHIVE_FORMAT) {
-      input.resume();
-      throw invalidArgument(`openvz cannot restore archive format "${format}" (expected ${OPENVZ_ARCHIVE_FORMAT})`);
-    }
+    assertArchiveFormat(this, format);
     await extractTarSafely(input, stagingDir);
     await this.stagedCt(name, stagingDir);
   }
@@ -363,7 +347,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
 
   private async status(name: string, ctid: number): Promise<ContainerStatus> {
     const conf = parseConfig(await readFile(this.confPath(ctid), "utf8").catch(() => ""));
-    const s = await readCgroup(this.cgRoot, this.cgPath(ctid));
+    const s = await runState(this.cgRoot, this.cgPath(ctid));
     return {
       name,
       backend: "openvz",

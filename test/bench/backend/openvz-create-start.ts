@@ -1,15 +1,15 @@
 // create+start latency through the backend against the same work done by calling the vzctl
 // STAND-IN directly (create, set --save, start), interleaved, 10 iterations, medians.
-// Run: node packages/agent/lib/backends/openvz/latency-bench.js
+// Run: npm run bench:openvz-create-start [-- iterations]
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { busyboxSpec, removeStandinHost, STANDIN_TEMPLATE, STANDIN_VZCTL, standinHost, standinSkipReason } from "./standin-fixture.js";
+import { busyboxSpec, removeStandinHost, STANDIN_TEMPLATE, STANDIN_VZCTL, standinHost, standinSkipReason } from "@corral/agent/test-support";
+import { median } from "../stats.js";
 
 const run = promisify(execFile);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const skip = standinSkipReason();

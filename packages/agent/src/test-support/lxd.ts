@@ -3,19 +3,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createReadStream } from "node:fs";
-import pino from "pino";
-import type { BackendContext } from "../backend.js";
-import { DEFAULT_LXD_SOCKET } from "./lxd-client.js";
-import { LxdBackend } from "./lxd-backend.js";
+import { DEFAULT_LXD_SOCKET } from "../backends/lxd/client.js";
+import { LxdBackend } from "../backends/lxd/lxd-backend.js";
+import { testContext } from "./context.js";
 
-/** The preseed that works here, shared with scripts/setup.sh (compiled to lib/backends/lxd/). */
-export const LXD_PRESEED = readFileSync(new URL("../../../../../deploy/lxd-preseed.yaml", import.meta.url), "utf8");
-
-export function testContext(hostName: string, stateDir: string): BackendContext {
-  return { hostName, stateDir, lxcPath: join(stateDir, "lxc"), log: pino({ level: "silent" }) };
-}
+/** The preseed that works here, shared with scripts/setup.sh (compiled to lib/test-support/). */
+export const LXD_PRESEED = readFileSync(new URL("../../../../deploy/lxd-preseed.yaml", import.meta.url), "utf8");
 
 /**
  * Makes sure an LXD daemon with a storage pool answers on `socketPath`, starting and preseeding one

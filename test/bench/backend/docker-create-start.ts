@@ -1,16 +1,23 @@
 // Create+start latency through the backend against the same two Engine API calls made directly
 // with dockerode, interleaved on one dockerd (issue 3 goal: ≤ 1.2×).
-//   node packages/agent/lib/backends/docker/bench-create-start.js [--socket /run/docker.sock] [--n 10]
+//   npm run bench:docker-create-start [-- --socket /run/docker.sock] [--n 10]
 // Without --socket it starts its own dockerd (bridge none), as the tests do.
-import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Docker from "dockerode";
-import { createOptions } from "./container-config.js";
-import { createDockerBackend } from "./index.js";
-import { importTestImage, sleepSpec, startExtraDockerd, testContext, type ExtraDockerd } from "./test-support.js";
+import {
+  buildBusyboxRootfs,
+  createDockerBackend,
+  createOptions,
+  importTestImage,
+  sleepSpec,
+  startExtraDockerd,
+  testContext,
+  type ExtraDockerd,
+} from "@corral/agent/test-support";
+import { median } from "../stats.js";
 
 const { values } = parseArgs({ options: { socket: { type: "string" }, n: { type: "string", default: "10" } } });
 const n = Number(values.n);
@@ -20,11 +27,6 @@ const socketPath = values.socket ?? (extra = await startExtraDockerd(`bench${pro
 const host = `bench${process.pid}`;
 const docker = new Docker({ socketPath });
 const backend = createDockerBackend(testContext(host, root), { socketPath });
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
 try {

@@ -9,9 +9,10 @@ import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { invalidArgument, type ContainerSpec } from "@corral/wire";
 import type Docker from "dockerode";
-import { limitsFromHostConfig, type PortBindings } from "./container-config.js";
+import { limitsFromHostConfig, type PortBindings } from "./config.js";
 import type { ImageConfig } from "./image-changes.js";
 import { LABEL_HOST, LABEL_NAME, LABEL_SPEC } from "./runtime-names.js";
+import { StreamHead } from "../stream-head.js";
 
 export const ARCHIVE_FORMAT = "docker-export+config/1";
 const MAGIC = Buffer.from("CORRAL-DOCKER-EXPORT/1\n");
@@ -120,24 +121,21 @@ export function encodeArchive(config: MigrationConfig, rootfs: Readable): { stre
 
 /** Reads the header and config, writes config.json and rootfs.tar into stagingDir, consuming all input. */
 export async function stageArchive(name: string, input: Readable, stagingDir: string): Promise<MigrationConfig> {
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  let buf: Buffer = Buffer.alloc(0);
-  const need = async (n: number): Promise<void> => {
-    while (buf.length < n) {
-      const r = await it.next();
-      if (r.done) throw invalidArgument(`archive for "${name}" ended before its config was complete`);
-      buf = Buffer.concat([buf, typeof r.value === "string" ? Buffer.from(r.value) : r.value]);
-    }
+  const head = new StreamHead(input);
+  const need = async (n: number): Promise<Buffer> => {
+    const buf = await head.fill(n);
+    if (buf.length < n) throw invalidArgument(`archive for "${name}" ended before its config was complete`);
+    return buf;
   };
   try {
-    await need(MAGIC.length + 4);
+    let buf = await need(MAGIC.length + 4);
     if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) {
       throw invalidArgument(`archive for "${name}" is not a ${ARCHIVE_FORMAT} archive`);
     }
     const size = buf.readUInt32BE(MAGIC.length);
     if (size > MAX_CONFIG_BYTES) throw invalidArgument(`archive for "${name}" has a ${size}-byte config; the limit is ${MAX_CONFIG_BYTES}`);
     const start = MAGIC.length + 4;
-    await need(start + size);
+    buf = await need(start + size);
     let parsed: unknown;
     try {
       parsed = JSON.parse(buf.subarray(start, start + size).toString("utf8"));
@@ -148,16 +146,7 @@ export async function stageArchive(name: string, input: Readable, stagingDir: st
     if (p.format !== ARCHIVE_FORMAT) throw invalidArgument(`archive for "${name}" has config format "${str(p.format)}", expected ${ARCHIVE_FORMAT}`);
     const config = migrationConfig(name, { Config: p.config, HostConfig: p.hostConfig, spec: p.spec });
     await writeFile(join(stagingDir, CONFIG_FILE), JSON.stringify(config, null, 2));
-    const rest = buf.subarray(start + size);
-    async function* body(): AsyncGenerator<Buffer | string> {
-      if (rest.length) yield rest;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    }
-    await pipeline(body(), createWriteStream(join(stagingDir, ROOTFS_FILE)));
+    await pipeline(head.rest(start + size), createWriteStream(join(stagingDir, ROOTFS_FILE)));
     return config;
   } catch (err) {
     input.destroy();

@@ -1,8 +1,7 @@
 // Archive framing choice for docker-export+config/1, measured: streaming the export behind a
 // length-prefixed config (what the backend does) against spooling the export to a file first,
 // which an outer tar would need to know the rootfs entry's size up front.
-//   node packages/agent/lib/backends/docker/bench-archive.js [--socket /run/docker.sock] [--mib 256]
-import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
+//   npm run bench:docker-archive [-- --socket /run/docker.sock] [--mib 256]
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,9 +9,16 @@ import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import Docker from "dockerode";
-import { createDockerBackend } from "./index.js";
-import { runtimeName } from "./runtime-names.js";
-import { importTestImage, sleepSpec, startExtraDockerd, testContext, type ExtraDockerd } from "./test-support.js";
+import {
+  buildBusyboxRootfs,
+  createDockerBackend,
+  dockerRuntimeName as runtimeName,
+  importTestImage,
+  sleepSpec,
+  startExtraDockerd,
+  testContext,
+  type ExtraDockerd,
+} from "@corral/agent/test-support";
 
 const { values } = parseArgs({ options: { socket: { type: "string" }, mib: { type: "string", default: "256" } } });
 const root = mkdtempSync(join(tmpdir(), "corral-bench-archive-"));

@@ -1,8 +1,13 @@
 // Non-interactive exec without websockets: LXD records stdout/stderr to log files and puts the
 // exit code in the operation's metadata; we read both once the command has finished.
+import { randomUUID } from "node:crypto";
 import type { ExecOutput } from "@corral/wire";
 import { CorralError, invalidArgument } from "@corral/wire";
-import type { LxdClient } from "./lxd-client.js";
+import { killTree, pidsWithEnv } from "../../process/tree.js";
+import type { LxdClient } from "./client.js";
+
+/** Set in every exec's environment, so an aborted exec's processes can be found and killed. */
+export const EXEC_TAG = "CORRAL_EXEC_ID";
 
 interface ExecResult {
   return?: number;
@@ -23,16 +28,26 @@ export async function* execRecorded(
     if (eq <= 0) throw invalidArgument(`invalid environment entry "${kv}": expected KEY=VALUE`);
     environment[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const result = await client.call<ExecResult>("POST", `/1.0/instances/${instance}/exec`, {
-    body: {
-      command: argv,
-      environment,
-      interactive: false,
-      "wait-for-websocket": false,
-      "record-output": true,
-    },
-    signal,
-  });
+  const tag = `${EXEC_TAG}=${randomUUID()}`;
+  environment[EXEC_TAG] = tag.slice(EXEC_TAG.length + 1);
+  let result: ExecResult;
+  try {
+    result = await client.call<ExecResult>("POST", `/1.0/instances/${instance}/exec`, {
+      body: {
+        command: argv,
+        environment,
+        interactive: false,
+        "wait-for-websocket": false,
+        "record-output": true,
+      },
+      signal,
+    });
+  } catch (err) {
+    if (!signal.aborted) throw err;
+    // LXD cannot cancel a recorded exec: kill its processes (and what they started) ourselves.
+    await killTagged(tag);
+    throw new CorralError("cancelled", `exec in ${instance} was cancelled`, { cause: err });
+  }
   const logs = result.output ?? {};
   try {
     for (const [fd, kind] of [
@@ -52,4 +67,16 @@ export async function* execRecorded(
     throw new CorralError("internal", `LXD exec in ${instance} finished without an exit code`);
   }
   yield { kind: "exit", code: result.return };
+}
+
+/** Kills every process carrying `tag`, looking a few times in case LXD was still starting it. */
+async function killTagged(tag: string): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    const pids = await pidsWithEnv(tag);
+    if (pids.length) {
+      await Promise.all(pids.map((p) => killTree(p).catch(() => undefined)));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

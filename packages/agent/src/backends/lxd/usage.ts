@@ -1,22 +1,19 @@
 // Usage from LXD's own instance state: one GET /1.0/instances?recursion=2 per sample for all
 // containers. LXD reports no block I/O for containers, so those stay 0.
 import type { ContainerUsage } from "@corral/wire";
-import { type LxdInstance, limitsFromConfig, runtimeState } from "./lxd-config.js";
+import { CpuPercent } from "../../usage/cgroup.js";
+import { type LxdInstance, limitsFromConfig, runtimeState } from "./config.js";
 
 export class UsageSampler {
-  /** Last CPU sample per runtime name, for CPU % between two samples. */
-  private readonly last = new Map<string, { cpuNanos: number; atMs: number }>();
+  /** CPU % between two samples, per runtime name, on the monotonic clock as every backend's. */
+  private readonly cpu = new CpuPercent();
 
-  sample(owned: { name: string; inst: LxdInstance }[], nowMs: number): ContainerUsage[] {
-    const seen = new Set<string>();
-    const out = owned.map(({ name, inst }) => {
-      seen.add(inst.name);
+  sample(owned: { name: string; inst: LxdInstance }[], now = process.hrtime.bigint()): ContainerUsage[] {
+    this.cpu.forgetExcept(new Set(owned.map(({ inst }) => inst.name)));
+    return owned.map(({ name, inst }) => {
       const st = inst.state;
       const cpuNanos = st?.cpu.usage ?? 0;
-      const prev = this.last.get(inst.name);
-      this.last.set(inst.name, { cpuNanos, atMs: nowMs });
-      const wallNs = prev ? (nowMs - prev.atMs) * 1e6 : 0;
-      const cpuPercent = prev && wallNs > 0 && cpuNanos >= prev.cpuNanos ? ((cpuNanos - prev.cpuNanos) / wallNs) * 100 : 0;
+      const cpuPercent = this.cpu.sample(inst.name, cpuNanos, now);
       let rx = 0;
       let tx = 0;
       for (const nic of Object.values(st?.network ?? {})) {
@@ -40,7 +37,5 @@ export class UsageSampler {
       };
       return usage;
     });
-    for (const key of this.last.keys()) if (!seen.has(key)) this.last.delete(key);
-    return out;
   }
 }

@@ -5,12 +5,12 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import pino from "pino";
 import type { ContainerSpec } from "@corral/wire";
-import type { Backend, BackendContext, LiveLimits } from "../backend.js";
-import { createOpenvzBackend } from "./index.js";
+import type { Backend, BackendContext, LiveLimits } from "../backends/backend.js";
+import { createOpenvzBackend } from "../backends/openvz/index.js";
+import { testContext, testSpec } from "./context.js";
 
-export const STANDIN_DIR = fileURLToPath(new URL("../../../../../deploy/openvz-standin/", import.meta.url));
+export const STANDIN_DIR = fileURLToPath(new URL("../../../../deploy/openvz-standin/", import.meta.url));
 export const STANDIN_VZCTL = join(STANDIN_DIR, "vzctl");
 export const STANDIN_VZLIST = join(STANDIN_DIR, "vzlist");
 export const STANDIN_TEMPLATE = "busybox-standin";
@@ -56,14 +56,14 @@ export function standinHost(baseDir: string, hostName: string): StandinHost {
   copyFileSync(busyboxTemplate(), join(cache, `${STANDIN_TEMPLATE}.tar.gz`));
   // Unique per run, so a crashed earlier run cannot collide with this one.
   const cgroupPrefix = `vz/${hostName}-${process.pid}`;
-  const ctx: BackendContext = { hostName, stateDir, lxcPath: join(baseDir, hostName, "lxc"), log: pino({ level: "silent" }) };
+  const ctx = testContext(hostName, stateDir);
   const backend = createOpenvzBackend(ctx, { vzctl: STANDIN_VZCTL, vzlist: STANDIN_VZLIST, vzRoot, cgroupPrefix });
   const env = { ...process.env, VZ_ROOT: vzRoot, VZ_CGROUP_PREFIX: cgroupPrefix };
   return { hostName, vzRoot, ctx, backend, env, cgroupPrefix };
 }
 
 export function busyboxSpec(name: string, limits = { memoryBytes: 64 * 1024 * 1024, cpus: 1 }): ContainerSpec {
-  return { name, backend: "openvz", template: STANDIN_TEMPLATE, image: "", limits, env: [], cmd: [], ports: [], labels: {} };
+  return testSpec("openvz", name, { template: STANDIN_TEMPLATE, limits });
 }
 
 /** Stops every CT of the host (by CT cgroup) and removes its files and cgroups. */

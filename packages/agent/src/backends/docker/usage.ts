@@ -6,7 +6,8 @@ import { readFile } from "node:fs/promises";
 import type { ContainerUsage } from "@corral/wire";
 import type Docker from "dockerode";
 import { CpuPercent, detectCgroupVersion, readCgroup, readNetDev, type CgroupVersion } from "../../usage/cgroup.js";
-import { runtimeState } from "./container-config.js";
+import { idleUsage, usageFromCgroup } from "../../usage/container-usage.js";
+import { runtimeState } from "./config.js";
 import { LABEL_NAME, hostFilter } from "./runtime-names.js";
 
 /** The container's cgroup path relative to the hierarchy root, from /proc/<pid>/cgroup. */
@@ -41,37 +42,11 @@ export class UsageSampler {
   private async one(c: Docker.ContainerInfo): Promise<ContainerUsage> {
     const name = c.Labels[LABEL_NAME] ?? c.Names[0]?.replace(/^\//, "") ?? c.Id;
     const state = runtimeState(c.State);
-    const zero: ContainerUsage = {
-      name,
-      backend: "docker",
-      state,
-      cpuNanos: 0,
-      cpuPercent: 0,
-      memoryBytes: 0,
-      memoryLimitBytes: 0,
-      pids: 0,
-      blockReadBytes: 0,
-      blockWriteBytes: 0,
-      netRxBytes: 0,
-      netTxBytes: 0,
-    };
-    if (state !== "running") return zero;
+    if (state !== "running") return idleUsage(name, "docker", state);
     const located = await this.locate(c.Id);
-    if (!located) return zero;
+    if (!located) return idleUsage(name, "docker", state);
     const [s, net] = await Promise.all([readCgroup(located.rel, this.version), readNetDev(located.pid)]);
-    if (!s) return zero;
-    return {
-      ...zero,
-      cpuNanos: s.cpuNanos,
-      cpuPercent: this.cpu.sample(c.Id, s.cpuNanos),
-      memoryBytes: s.memoryBytes,
-      memoryLimitBytes: s.memoryLimitBytes,
-      pids: s.pids,
-      blockReadBytes: s.blockReadBytes,
-      blockWriteBytes: s.blockWriteBytes,
-      netRxBytes: net.rx,
-      netTxBytes: net.tx,
-    };
+    return usageFromCgroup(name, "docker", s, this.cpu, c.Id, net);
   }
 
   /** The container's init pid and cgroup path, inspecting only when the cached pid is stale. */

@@ -13,12 +13,11 @@ import {
 } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import pino from "pino";
 import Docker from "dockerode";
 import type { ContainerSpec } from "@corral/wire";
-import { run } from "../../process/run.js";
-import type { BackendContext } from "../backend.js";
-import { createDockerBackend } from "./index.js";
+import { run } from "../process/run.js";
+import { createDockerBackend } from "../backends/docker/index.js";
+import { testContext, testSpec } from "./context.js";
 
 export const TEST_IMAGE = "corral-test/busybox:1";
 /** PID 1 ignores SIGTERM unless it traps it: trap it so `stop` is quick, as a real app would. */
@@ -41,10 +40,6 @@ export async function dockerdRunnable(): Promise<boolean> {
   return r?.code === 0 && u?.code === 0;
 }
 
-export function testContext(hostName: string, stateDir: string): BackendContext {
-  return { hostName, stateDir, lxcPath: join(stateDir, "lxc"), log: pino({ level: "silent" }) };
-}
-
 /** Imports the busybox tarball as TEST_IMAGE through the backend under test. */
 export async function importTestImage(socketPath: string, tarball: string, stateDir: string): Promise<void> {
   const b = createDockerBackend(testContext("imgimport", stateDir), { socketPath });
@@ -52,17 +47,7 @@ export async function importTestImage(socketPath: string, tarball: string, state
 }
 
 export function sleepSpec(name: string): ContainerSpec {
-  return {
-    name,
-    backend: "docker",
-    template: "",
-    image: TEST_IMAGE,
-    limits: { memoryBytes: 0, cpus: 0 },
-    env: [],
-    cmd: SLEEP_CMD,
-    ports: [],
-    labels: {},
-  };
+  return testSpec("docker", name, { image: TEST_IMAGE, cmd: SLEEP_CMD });
 }
 
 export interface ExtraDockerd {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LxcConfig, setCgroupDirs } from "./lxc-config.js";
+import { LxcConfig, setCgroupDirs } from "./config.js";
 
 const SOURCE = `lxc.rootfs.path = dir:/var/lib/corral-local/hosts/host1/lxc/web/rootfs
 lxc.uts.name = "web"

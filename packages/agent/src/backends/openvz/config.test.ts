@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./ct-config.js";
+import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./config.js";
 
 const SEED_CONF = `PHYSPAGES="0:262144"
 SWAPPAGES="0:512M"

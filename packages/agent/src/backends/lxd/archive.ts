@@ -7,7 +7,7 @@ import type { Readable } from "node:stream";
 import { finished as streamFinished, pipeline } from "node:stream/promises";
 import { invalidArgument } from "@corral/wire";
 import type { ArchiveOut } from "../backend.js";
-import type { LxdClient } from "./lxd-client.js";
+import type { LxdClient } from "./client.js";
 
 export const ARCHIVE_FORMAT = "lxd-backup/1";
 export const STAGED_FILE = "backup.tar";
@@ -52,11 +52,7 @@ export async function exportBackup(
 }
 
 /** Spools an incoming backup into the staging directory and checks it looks like one. */
-export async function stageBackup(format: string, input: Readable, stagingDir: string): Promise<void> {
-  if (format !== ARCHIVE_FORMAT) {
-    input.resume();
-    throw invalidArgument(`LXD cannot restore archive format "${format}": expected ${ARCHIVE_FORMAT}`);
-  }
+export async function stageBackup(input: Readable, stagingDir: string): Promise<void> {
   const file = join(stagingDir, STAGED_FILE);
   await pipeline(input, createWriteStream(file, { flags: "wx" }));
   const fh = await open(file, "r");
