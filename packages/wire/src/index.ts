@@ -14,3 +14,4 @@ export {
 } from "./rpc/controller-server.js";
 export { SERVER_OPTIONS } from "./rpc/channel.js";
 export { Reverter, type Undo } from "./support/reverter.js";
+export { splitHeader, dataOf } from "./rpc/iter.js";

@@ -75,7 +75,15 @@ export interface PrepareReceiveRequest {
     | undefined;
   /** none | zstd */
   compression: string;
+  /** plain (uncompressed) archive bytes; 0 = unknown, capped by free space */
   expectedBytes: number;
+  /**
+   * The token is bound to these: the target agent refuses a stream from another host, and checks
+   * that it is the host the migration was planned for.
+   */
+  migrationId: string;
+  sourceHost: string;
+  targetHost: string;
 }
 
 export interface PrepareReceiveResponse {
@@ -816,7 +824,15 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
 };
 
 function createBasePrepareReceiveRequest(): PrepareReceiveRequest {
-  return { token: "", ref: undefined, compression: "", expectedBytes: 0 };
+  return {
+    token: "",
+    ref: undefined,
+    compression: "",
+    expectedBytes: 0,
+    migrationId: "",
+    sourceHost: "",
+    targetHost: "",
+  };
 }
 
 export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
@@ -832,6 +848,15 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     }
     if (message.expectedBytes !== 0) {
       writer.uint32(32).uint64(message.expectedBytes);
+    }
+    if (message.migrationId !== "") {
+      writer.uint32(42).string(message.migrationId);
+    }
+    if (message.sourceHost !== "") {
+      writer.uint32(50).string(message.sourceHost);
+    }
+    if (message.targetHost !== "") {
+      writer.uint32(58).string(message.targetHost);
     }
     return writer;
   },
@@ -881,6 +906,30 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
             message.expectedBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.migrationId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sourceHost = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.targetHost = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -903,6 +952,21 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
         : isSet(object.expected_bytes)
         ? globalThis.Number(object.expected_bytes)
         : 0,
+      migrationId: isSet(object.migrationId)
+        ? globalThis.String(object.migrationId)
+        : isSet(object.migration_id)
+        ? globalThis.String(object.migration_id)
+        : "",
+      sourceHost: isSet(object.sourceHost)
+        ? globalThis.String(object.sourceHost)
+        : isSet(object.source_host)
+        ? globalThis.String(object.source_host)
+        : "",
+      targetHost: isSet(object.targetHost)
+        ? globalThis.String(object.targetHost)
+        : isSet(object.target_host)
+        ? globalThis.String(object.target_host)
+        : "",
     };
   },
 
@@ -920,6 +984,15 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     if (message.expectedBytes !== 0) {
       obj.expectedBytes = Math.round(message.expectedBytes);
     }
+    if (message.migrationId !== "") {
+      obj.migrationId = message.migrationId;
+    }
+    if (message.sourceHost !== "") {
+      obj.sourceHost = message.sourceHost;
+    }
+    if (message.targetHost !== "") {
+      obj.targetHost = message.targetHost;
+    }
     return obj;
   },
 
@@ -932,6 +1005,9 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
     message.compression = object.compression ?? "";
     message.expectedBytes = object.expectedBytes ?? 0;
+    message.migrationId = object.migrationId ?? "";
+    message.sourceHost = object.sourceHost ?? "";
+    message.targetHost = object.targetHost ?? "";
     return message;
   },
 };
