@@ -22,6 +22,7 @@ import { CpuPercent, detectCgroupVersion, readCgroup, readNetDev } from "../../u
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
 import { LxcConfig, cgroupDir, setCgroupDirs } from "./lxc-config.js";
+import { LXC_TAR_POLICY, checkStagedLxc } from "./config-policy.js";
 
 export const LXC_ARCHIVE_FORMAT = "lxc-dir-tar/1";
 const TEMPLATE_DIR = "/usr/share/lxc/templates";
@@ -206,17 +207,14 @@ export class LxcBackend implements Backend, LiveLimits {
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
     if (format !== LXC_ARCHIVE_FORMAT) throw invalidArgument(`LXC cannot restore archive format "${format}"`);
-    await extractTarSafely(input, stagingDir);
-    if (!existsSync(join(stagingDir, name, "config"))) {
-      throw invalidArgument(`archive does not hold container "${name}" (no ${name}/config)`);
-    }
+    await checkStagedLxc(name, stagingDir, await extractTarSafely(input, stagingDir, LXC_TAR_POLICY));
   }
 
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
     if (existsSync(this.dir(name))) throw alreadyExists(`container "${name}" already exists on ${this.ctx.hostName}`);
     const staged = join(stagingDir, name);
     const cfgPath = join(staged, "config");
-    const cfg = new LxcConfig(await readFile(cfgPath, "utf8"));
+    const cfg = new LxcConfig(await checkStagedLxc(name, stagingDir));
     // The source's paths are in the config (rootfs, mounts, log): point them at this host's lxcpath.
     const rootfs = cfg.get("lxc.rootfs.path")?.replace(/^dir:/, "");
     if (rootfs?.endsWith(`/${name}/rootfs`)) cfg.replaceInValues(rootfs.slice(0, -"/rootfs".length), this.dir(name));

@@ -26,6 +26,7 @@ import { CtidMap } from "./ctid-map.js";
 import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./ct-config.js";
 import { killGroup, lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./vz-tools.js";
 import { CpuPercent, readCgroup } from "./vz-usage.js";
+import { OPENVZ_TAR_POLICY, checkStagedOpenvz } from "./config-policy.js";
 
 export const OPENVZ_ARCHIVE_FORMAT = "openvz-private-tar/1";
 
@@ -286,11 +287,13 @@ export class OpenvzBackend implements Backend, LiveLimits {
       input.resume();
       throw invalidArgument(`openvz cannot restore archive format "${format}" (expected ${OPENVZ_ARCHIVE_FORMAT})`);
     }
-    await extractTarSafely(input, stagingDir);
+    await extractTarSafely(input, stagingDir, OPENVZ_TAR_POLICY);
+    await checkStagedOpenvz(stagingDir);
     await this.stagedCt(name, stagingDir);
   }
 
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
+    await checkStagedOpenvz(stagingDir);
     const staged = await this.stagedCt(name, stagingDir);
     return this.map.locked(async () => {
       if (this.map.has(name)) throw alreadyExists(`container "${name}" already exists`);
