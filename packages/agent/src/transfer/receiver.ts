@@ -5,10 +5,10 @@
 // agreed at prepare, and stay under the announced size. Only the token's SHA-256 is kept.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rm, stat, statfs, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { join } from "node:path";
-import { PassThrough, Transform, type TransformCallback } from "node:stream";
+import { PassThrough } from "node:stream";
 import type { Logger } from "pino";
 import {
   alreadyExists,
@@ -29,6 +29,7 @@ import {
 } from "@corral/wire";
 import type { BackendRegistry } from "../backends/registry.js";
 import { decompress } from "./compression.js";
+import { ByteCap, freeBytes } from "../archive/byte-cap.js";
 import { checkPrepare, checkRef, checkToken } from "../server/request-checks.js";
 
 type Phase = "prepared" | "receiving" | "received" | "committed" | "aborted";
@@ -74,27 +75,6 @@ const SLACK_BYTES = 64 * 1024 * 1024;
 const denied = (why = "unknown, expired or already used transfer token") => new CorralError("permission_denied", why);
 const tokenHash = (token: string): string => createHash("sha256").update(token).digest("hex");
 const sameRef = (a: ContainerRef, b: ContainerRef): boolean => a.name === b.name && a.backend === b.backend;
-
-/** Fails the stream once more than `limit` bytes went through: a small zstd stream can expand without bound. */
-class ByteCap extends Transform {
-  private seen = 0;
-  constructor(
-    private readonly limit: number,
-    private readonly what: string,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) cb(invalidArgument(`archive is larger than ${this.what} (${formatBytes(this.limit)}); refused`));
-    else cb(null, chunk);
-  }
-}
-
-async function freeBytes(dir: string): Promise<number> {
-  const s = await statfs(dir);
-  return s.bavail * s.bsize;
-}
 
 export class ReceiveManager {
   private readonly receives = new Map<string, Receive>();
