@@ -112,7 +112,8 @@ function parsePax(data: Buffer): Pax {
     const value = rec.slice(eq + 1);
     if (seen.has(key)) throw new UnsafeArchiveError(`pax header repeats "${show(key)}"`);
     seen.add(key);
-    if (value.includes("\0")) throw new UnsafeArchiveError(`pax value of "${show(key)}" contains a NUL byte`);
+    // xattr values are binary (security.capability holds NULs); every other value is text.
+    if (!key.startsWith("SCHILY.xattr.") && value.includes("\0")) throw new UnsafeArchiveError(`pax value of "${show(key)}" contains a NUL byte`);
     checkPaxKey(key, value, out);
   }
   return out;
@@ -180,7 +181,7 @@ export class TarGuard extends Transform {
   private pad = 0;
   private meta: Meta | undefined;
   private metaPad = 0;
-  private pending: { pax?: Pax; pathFrom?: "L"; longName?: string; longLink?: string; headers: Buffer[] } = { headers: [] };
+  private pending: { pax?: Pax; longName?: string; longLink?: string; types: string[]; headers: Buffer[] } = { types: [], headers: [] };
   private readonly root: Node = { kind: "dir", children: new Map() };
   private zeroBlocks = 0;
   private ended = false;
@@ -293,7 +294,8 @@ export class TarGuard extends Transform {
     if (type === "x" || type === "L" || type === "K") {
       const max = type === "x" ? MAX_PAX : MAX_LONGNAME;
       if (size > max) throw new UnsafeArchiveError(`oversized ${type === "x" ? "pax" : "GNU long-name"} header (${size} bytes)`);
-      if (this.pending.headers.some((p) => p[156] === h[156])) throw new UnsafeArchiveError(`two "${type}" headers before one member`);
+      if (this.pending.types.includes(type)) throw new UnsafeArchiveError(`two "${type}" headers before one member`);
+      this.pending.types.push(type);
       this.meta = { type, header: Buffer.from(h), size, chunks: [], got: 0 };
       if (size === 0) this.finishMeta();
       return;
@@ -322,7 +324,7 @@ export class TarGuard extends Transform {
     }
     // Checked: now pass the extended headers and this header on, then the member's data.
     for (const p of this.pending.headers) this.push(p);
-    this.pending = { headers: [] };
+    this.pending = { types: [], headers: [] };
     this.push(Buffer.from(h));
     this.data = size;
     this.pad = (BLOCK - (size % BLOCK)) % BLOCK;

@@ -244,6 +244,8 @@ export class ReceiveManager {
     } catch (err) {
       pt.destroy();
       cap.destroy();
+      // A decompressor blocked on a full pipe would live on: close its output.
+      plain.stream.destroy();
       await stageSettled;
       await rm(r.stagingDir, { recursive: true, force: true });
       r.phase = "aborted";

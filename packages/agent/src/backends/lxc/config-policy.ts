@@ -69,7 +69,7 @@ export function checkLxcConfig(text: string, name: string): void {
   for (const raw of text.split("\n")) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
-    const m = /^([A-Za-z0-9_.]+)\s*=\s*(.*)$/.exec(line);
+    const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.*)$/.exec(line);
     if (!m) throw invalidArgument(`LXC config in the archive has a line that is not "key = value": ${JSON.stringify(line.slice(0, 80))}`);
     const key = m[1]!;
     const value = m[2]!;
@@ -117,6 +117,7 @@ export async function checkStagedLxc(name: string, stagingDir: string, checked?:
   if (!st.isDirectory()) throw invalidArgument(`archive's "${name}" is not a directory (a symlink?)`);
   const rootfs = await lstat(join(dir, "rootfs")).catch(() => undefined);
   if (!rootfs?.isDirectory()) throw invalidArgument(`archive's "${name}/rootfs" is missing or not a directory`);
+  if (!(await lstat(join(dir, "config")).catch(() => undefined))) throw invalidArgument(`archive does not hold container "${name}" (no ${name}/config)`);
   const text = await readNoFollow(join(dir, "config"), `archive's "${name}/config"`);
   checkLxcConfig(text, name);
   if (checked && checked.setid.length > 0) {

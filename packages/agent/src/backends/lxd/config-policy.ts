@@ -140,7 +140,12 @@ export async function stageCheckedBackup(input: Readable, file: string, dir: str
   }
   const cap = new ByteCap(await freeBytes(dir), "the free space for staging");
   plain.on("error", (e: Error) => cap.destroy(e));
-  const checked = await copyTarSafely(plain.pipe(cap), file, LXD_TAR_POLICY);
-  await finished;
-  checkLxdBackup(checked.captured);
+  try {
+    const checked = await copyTarSafely(plain.pipe(cap), file, LXD_TAR_POLICY);
+    await finished;
+    checkLxdBackup(checked.captured);
+  } finally {
+    // A decompressor blocked on a full pipe would live on: close its output.
+    plain.destroy();
+  }
 }

@@ -7,6 +7,7 @@ import { lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { invalidArgument } from "@corral/wire";
 import type { TarPolicy } from "../../archive/tar-guard.js";
+import { rewriteConfigForHost } from "./ct-config.js";
 
 /** A private area is a whole rootfs with its own setuid programs; it never leaves root-only directories. */
 export const OPENVZ_TAR_POLICY: TarPolicy = { setid: "allow" };
@@ -32,6 +33,8 @@ export function checkOpenvzConfig(text: string): void {
     if (!key) throw invalidArgument(`container config from the archive has a line that is not KEY="value": ${JSON.stringify(line.slice(0, 80))}`);
     if (!ALLOWED_KEYS.has(key)) throw invalidArgument(`container config from the archive sets "${key}", which Corral does not carry across hosts`);
   }
+  // Values: plain KEY="value" lines only, nothing a shell would expand (vzctl's scripts source them).
+  rewriteConfigForHost(text, {});
 }
 
 async function realDir(path: string, what: string): Promise<void> {
