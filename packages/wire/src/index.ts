@@ -15,4 +15,5 @@ export {
 export { SERVER_OPTIONS } from "./rpc/channel.js";
 export { Reverter, type Undo } from "./support/reverter.js";
 export { splitHeader, dataOf } from "./rpc/iter.js";
-export { fuzzService, prng, type FuzzReport } from "./rpc/fuzz.js";
+export { fuzzService, type FuzzReport } from "./rpc/fuzz.js";
+export { mulberry32 } from "./support/prng.js";

@@ -5,7 +5,7 @@
 // agreed at prepare, and stay under the announced size. Only the token's SHA-256 is kept.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -108,6 +108,7 @@ export class ReceiveManager {
       }
       // Owner only: staged files keep their owners and modes (setuid included) until commit.
       await mkdir(root, { recursive: true, mode: 0o700 });
+      await chmod(root, 0o700);
     }
     await mkdir(this.markerDir, { recursive: true, mode: 0o700 });
     // Markers only matter while the controller may still roll a migration back.

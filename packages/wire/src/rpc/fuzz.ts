@@ -2,18 +2,7 @@
 // frames (no serializer in the way), seeded and bounded, so a server's handling of hostile input
 // can be replayed. Used by the agent's and the controller's fuzz tests.
 import { Client, credentials, type ServiceDefinition } from "@grpc/grpc-js";
-
-/** Deterministic PRNG (mulberry32): the same seed replays the same inputs. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../support/prng.js";
 
 export interface FuzzOptions {
   seed: number;
@@ -64,7 +53,7 @@ function mutate(rand: () => number, src: Buffer): Buffer {
 }
 
 export async function fuzzService(address: string, def: ServiceDefinition, opts: FuzzOptions): Promise<FuzzReport> {
-  const rand = prng(opts.seed);
+  const rand = mulberry32(opts.seed);
   const deadlineMs = opts.deadlineMs ?? 2000;
   const client = new Client(address, credentials.createInsecure());
   const report: FuzzReport = { calls: 0, codes: {}, hangs: [] };

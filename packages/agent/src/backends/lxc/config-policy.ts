@@ -3,7 +3,7 @@
 // rootfs. Hooks, extra mounts, includes, host paths, capabilities kept, cgroup device rules and the
 // like are refused with the offending key named. Nothing here follows a symlink on the host.
 import { constants } from "node:fs";
-import { lstat, open } from "node:fs/promises";
+import { chmod, lstat, open } from "node:fs/promises";
 import { join } from "node:path";
 import { invalidArgument } from "@corral/wire";
 import type { CheckedArchive } from "../../archive/safe-extract.js";
@@ -115,6 +115,8 @@ export async function checkStagedLxc(name: string, stagingDir: string, checked?:
   const st = await lstat(dir).catch(() => undefined);
   if (!st) throw invalidArgument(`archive does not hold container "${name}" (no ${name}/config)`);
   if (!st.isDirectory()) throw invalidArgument(`archive's "${name}" is not a directory (a symlink?)`);
+  // As lxc-create leaves it: host users must not reach a rootfs that may hold setuid-root programs.
+  await chmod(dir, 0o770);
   const rootfs = await lstat(join(dir, "rootfs")).catch(() => undefined);
   if (!rootfs?.isDirectory()) throw invalidArgument(`archive's "${name}/rootfs" is missing or not a directory`);
   if (!(await lstat(join(dir, "config")).catch(() => undefined))) throw invalidArgument(`archive does not hold container "${name}" (no ${name}/config)`);
