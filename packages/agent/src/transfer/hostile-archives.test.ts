@@ -493,3 +493,54 @@ describe("transfer tokens", () => {
     }
   });
 });
+
+// ---- archives made by real tools (GNU tar, Python's tarfile) at test time ----
+
+describe("lxc: hostile archives made by GNU tar and Python's tarfile", () => {
+  const work = join(root, "real");
+  /** A tree shaped like an LXC container (name/config, name/rootfs), then `extra` runs inside it. */
+  function tree(extra: (rootfs: string) => void): string {
+    const dir = mkdtempSync(join(tmpdir(), "corral-real-"));
+    mkdirSync(join(dir, NAME, "rootfs"), { recursive: true });
+    writeFileSync(join(dir, NAME, "config"), LXC_CONFIG);
+    extra(join(dir, NAME, "rootfs"));
+    return dir;
+  }
+  const gnuTar = (dir: string, args: string[]) => execFileSync("tar", ["-c", "--numeric-owner", ...args, "-f", "-", "-C", dir, NAME], { maxBuffer: 256 << 20 });
+  const python = (script: string) => execFileSync("python3", ["-c", script], { maxBuffer: 64 << 20 });
+  const PY_HEAD = "import tarfile,io,sys\nb=io.BytesIO()\nt=tarfile.open(fileobj=b,mode='w',format=tarfile.PAX_FORMAT)\n";
+  const PY_FILE = (name: string) => `i=tarfile.TarInfo(${JSON.stringify(name)});d=b'x';i.size=len(d);t.addfile(i,io.BytesIO(d))\n`;
+  const PY_TAIL = "t.close();sys.stdout.buffer.write(b.getvalue())\n";
+
+  const CASES: [string, () => Buffer, RegExp][] = [
+    ["a file capability set by setcap", () => gnuTar(tree((r) => (writeFileSync(join(r, "ping"), "x"), execFileSync("setcap", ["cap_net_raw+ep", join(r, "ping")]))), ["--xattrs", "--xattrs-include=*"]), /file capabilities/],
+    ["a device node made by mknod", () => gnuTar(tree((r) => (mkdirSync(join(r, "dev")), execFileSync("mknod", [join(r, "dev", "mem"), "c", "1", "1"]))), []), /character device/],
+    ["a sparse file (pax sparse map)", () => gnuTar(tree((r) => execFileSync("truncate", ["-s", "64M", join(r, "sparse")])), ["--sparse", "--format=posix"]), /sparse files are not accepted/],
+    ["a sparse file (old GNU)", () => gnuTar(tree((r) => execFileSync("truncate", ["-s", "64M", join(r, "sparse")])), ["--sparse", "--format=gnu"]), /old-GNU sparse|GNU header with/],
+    ["an incremental dump (dumpdirs)", () => gnuTar(tree((r) => writeFileSync(join(r, "f"), "x")), [`--listed-incremental=${join(mkdtempSync(join(tmpdir(), "corral-snar-")), "snar")}`]), /GNU dumpdir|GNU header with/],
+    ["a volume label", () => gnuTar(tree(() => undefined), ["-V", "label"]), /volume label|neither POSIX ustar nor GNU/],
+    ["a v7 archive", () => gnuTar(tree(() => undefined), ["--format=v7"]), /neither POSIX ustar nor GNU/],
+    ["absolute names (tar -P)", () => execFileSync("tar", ["-cP", "-f", "-", join(sentinel, "victim")]), /absolute path/],
+    ["a zip-slip member", () => python(PY_HEAD + PY_FILE(`../../../../../..${PWNED}`) + PY_TAIL), /contains "\.\."/],
+    [
+      "a symlink then a file through it",
+      () => python(`${PY_HEAD}i=tarfile.TarInfo('${NAME}/rootfs/lnk');i.type=tarfile.SYMTYPE;i.linkname=${JSON.stringify(sentinel)};t.addfile(i)\n${PY_FILE(`${NAME}/rootfs/lnk/victim`)}${PY_TAIL}`),
+      /goes through symlink/,
+    ],
+    [
+      "a second volume of a multi-volume archive",
+      () => {
+        mkdirSync(work, { recursive: true });
+        const dir = tree((r) => writeFileSync(join(r, "big"), randomBytes(200_000)));
+        execFileSync("tar", ["-c", "-M", "--tape-length=100", "-f", join(work, "v1.tar"), "-f", join(work, "v2.tar"), "-f", join(work, "v3.tar"), "-C", dir, NAME]);
+        return readFileSync(join(work, "v2.tar"));
+      },
+      /multi-volume|volume label|GNU header with|neither POSIX ustar nor GNU/,
+    ],
+  ];
+  for (const [what, make, message] of CASES) {
+    test(`real tools, lxc: ${what}`, async () => {
+      await refused("lxc", make(), message);
+    });
+  }
+});
