@@ -15,8 +15,9 @@ import {
 const TOKEN_RE = /^[0-9a-f]{64}$/;
 // The controller's ids ("m-" + hex); kept to one path component of safe characters.
 const MIGRATION_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-// Docker-style image references (repo[:tag][@digest]) and LXD aliases; no path tricks, no spaces.
-const IMAGE_RE = /^[a-z0-9][a-z0-9._/-]{0,254}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
+// Docker-style image references ([registry:port/]repo[:tag][@digest]) and LXD aliases; no spaces,
+// no control characters, no "..".
+const IMAGE_RE = /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/;
 const ADDRESS_RE = /^[A-Za-z0-9.-]{1,253}:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
 const MAX_ARGS = 4096;
 const MAX_ARG_BYTES = 128 * 1024;
@@ -47,7 +48,7 @@ function checkEnv(env: readonly string[]): void {
 }
 
 export function checkImage(image: string, what = "image"): void {
-  if (image !== "" && !IMAGE_RE.test(image)) throw invalidArgument(`invalid ${what} "${image.slice(0, 80)}"`);
+  if (image !== "" && (!IMAGE_RE.test(image) || image.includes(".."))) throw invalidArgument(`invalid ${what} "${image.slice(0, 80)}"`);
 }
 
 export function checkSpec(spec: ContainerSpec): void {
