@@ -15,6 +15,7 @@ import pino from "pino";
 import { AgentClient, type ArchiveChunk, type BackendName, type Compression, type ContainerRef } from "@corral/wire";
 import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
+import { ReceiveManager } from "./receiver.js";
 import { paxRecords, tarBlocks, ustar, type TarEntry } from "../archive/test-ustar.js";
 import { STANDIN_VZCTL, STANDIN_VZLIST, standinSkipReason } from "../backends/openvz/standin-fixture.js";
 
@@ -468,6 +469,40 @@ describe("transfer tokens", () => {
     await assert.rejects(client.setLimits({ name: "../../etc", backend: "lxc" }, { memoryBytes: 1 << 26, cpus: 0 }), /invalid container name/);
     await assert.rejects(client.inspect({ name: "a/../../b", backend: "lxc" }), /invalid container name/);
     await assert.rejects(client.abortReceive(token(), { name: "../x", backend: "lxc" }), /invalid container name/);
+  });
+
+  test("a finished migration's token replayed to abort cannot destroy an unrelated container", async () => {
+    const innocent = { name: "innocent", backend: "lxc" as const };
+    await client.create({ ...innocent, template: "busybox", image: "", limits: { memoryBytes: 0, cpus: 0 }, env: [], cmd: [], ports: [], labels: {} });
+    try {
+      const t = token();
+      await client.prepareReceive(prepared(t, ref));
+      await client.receiveArchive(stream(t, benign()));
+      assert.equal((await client.commitReceive(t)).state, "stopped");
+      await assert.rejects(client.abortReceive(t, innocent), /transfer token belongs to container "victim" \(lxc\), not "innocent"/);
+      assert.equal((await client.inspect(innocent)).state, "stopped");
+      // The controller's own rollback, with the token's ref, still removes what the token made; once.
+      assert.deepEqual(await client.abortReceive(t, ref), { removedStaging: false, removedContainer: true });
+      await assert.rejects(client.inspect(ref), /not found/);
+      assert.deepEqual(await client.abortReceive(t, innocent), { removedStaging: false, removedContainer: false });
+      assert.equal((await client.inspect(innocent)).state, "stopped");
+    } finally {
+      await client.delete(innocent).catch(() => undefined);
+      await client.delete(ref).catch(() => undefined);
+    }
+  });
+
+  test("a stream whose authenticated peer is not the bound source host is refused", async () => {
+    const m = new ReceiveManager(agent.registry, join(root, "markers-peer"), log, { hostName: TARGET });
+    try {
+      await m.cleanupStaging();
+      const t = token();
+      await m.prepare(prepared(t, ref));
+      await assert.rejects(m.receive(stream(t, benign()), "otherhost"), /bound to source host "evilsource", the connection is from "otherhost"/);
+      assert.deepEqual(stagingEntries(), []);
+    } finally {
+      m.close();
+    }
   });
 
   test("received but uncommitted staging expires, and the token with it", async () => {
