@@ -317,6 +317,8 @@ export class TarGuard extends Transform {
     const gid = pax.gid !== undefined ? Number(pax.gid) : number(h, 116, 8, "gid");
     const mode = number(h, 100, 8, "mode");
     if (kind !== "file" && size !== 0) throw new UnsafeArchiveError(`member "${show(rawName)}" is a ${kind} with ${size} data bytes`);
+    // GNU tar reads an old-style regular member named "x/" as a directory (and its data as headers).
+    if (kind !== "dir" && rawName.endsWith("/")) throw new UnsafeArchiveError(`member "${show(rawName)}" is a ${kind} with a directory's trailing slash`);
     const path = this.member(kind, rawName, rawLink);
     if (kind === "file" && mode & 0o6000) {
       if (this.policy.setid === "refuse") throw new UnsafeArchiveError(`member "${show(rawName)}" is setuid/setgid, which is not accepted here`);

@@ -242,10 +242,11 @@ const GENERIC: [string, (p: string) => Buffer, RegExp][] = [
   ["a size field that is not octal", (p) => ustar([{ name: `${p}f`, data: "x", patch: (h) => h.write("0000000001x\0", 124) }]), /not octal/],
   ["a negative base-256 size", (p) => ustar([{ name: `${p}f`, data: "x", patch: (h) => h.fill(0xff, 124, 136) }]), /negative or malformed/],
   ["a directory carrying data", (p) => ustar([{ name: `${p}d`, type: "5", data: tarBlocks([{ name: PWNED, data: "x" }]) }]), /dir with \d+ data bytes/],
+  ["an old-style regular member named like a directory, hiding headers", (p) => ustar([{ name: `${p}esc/`, type: "\0", data: tarBlocks([{ name: PWNED, data: "x" }]) }]), /file with a directory's trailing slash/],
   ["a symlink carrying data", (p) => ustar([{ name: `${p}s`, type: "2", link: "x", data: tarBlocks([{ name: PWNED, data: "x" }]) }]), /symlink with \d+ data bytes/],
   ["a member under a regular file", (p) => ustar([{ name: `${p}f`, data: "x" }, { name: `${p}f/under`, data: "y" }]), /goes through file/],
   ["a symlink with no target", (p) => ustar([{ name: `${p}s`, type: "2", link: "" }]), /has no target/],
-  ["a regular file with an empty name", () => ustar([{ name: "./", type: "0", data: "x" }]), /empty name/],
+  ["a regular file with an empty name", () => ustar([{ name: ".", type: "0", data: "x" }]), /empty name/],
 ];
 
 before(async () => {
