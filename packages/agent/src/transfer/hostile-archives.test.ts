@@ -150,14 +150,14 @@ const SHAPES: Shape[] = [
 
 // ---- the real receiving path ----
 
-async function receive(backend: BackendName, bytes: Buffer, opts: { compression?: Compression; claim?: Compression; expectedBytes?: number } = {}): Promise<string> {
+async function receive(backend: BackendName, bytes: Buffer, opts: { compression?: Compression; claim?: Compression; expectedBytes?: number; announce?: number } = {}): Promise<string> {
   const t = token();
   const ref = { name: NAME, backend };
   await client.prepareReceive(prepared(t, ref, opts.compression ?? "none", opts.expectedBytes ?? 0));
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   async function* chunks(): AsyncGenerator<ArchiveChunk> {
     const archiveFormat = agent.registry.get(backend).archiveFormat;
-    yield { kind: "header", header: { token: t, ref, compression: opts.claim ?? opts.compression ?? "none", totalBytes: bytes.length, sourceHost: SOURCE, archiveFormat } };
+    yield { kind: "header", header: { token: t, ref, compression: opts.claim ?? opts.compression ?? "none", totalBytes: opts.announce ?? bytes.length, sourceHost: SOURCE, archiveFormat } };
     for (let i = 0; i < bytes.length; i += 64 * 1024) yield { kind: "data", data: bytes.subarray(i, i + 64 * 1024) };
     yield { kind: "trailer", trailer: { sha256, bytes: bytes.length } };
   }
@@ -387,7 +387,16 @@ describe("the transfer stream", () => {
   test("a zstd bomb is cut at the announced size", async () => {
     const bomb = execFileSync("sh", ["-c", "head -c 200M /dev/zero | zstd -19 -q -c"], { maxBuffer: 64 << 20 });
     assert.ok(bomb.length < 64 * 1024, `the bomb is small (${bomb.length} bytes)`);
-    await refused("lxc", bomb, /larger than announced at prepare/, { compression: "zstd", expectedBytes: 1 << 20 });
+    await refused("lxc", bomb, /larger than announced at prepare \(1\.0 MiB\) plus slack/, { compression: "zstd", expectedBytes: 1 << 20, announce: 0 });
+  });
+
+  test("without a size from the controller, the source's own announcement caps the stream", async () => {
+    const bomb = execFileSync("sh", ["-c", "head -c 200M /dev/zero | zstd -19 -q -c"], { maxBuffer: 64 << 20 });
+    await refused("lxc", bomb, /larger than announced by the source \(\d+(\.\d)? KiB\) plus slack/, { compression: "zstd" });
+  });
+
+  test("a source announcing more than the free space is refused before a byte lands", async () => {
+    await refused("lxc", lxcWith(LXC_CONFIG), /the source announces 4\.0 PiB|the source announces 4096 TiB/, { announce: 2 ** 52 });
   });
 
   test("the compression is the one agreed at prepare, not the one the stream claims", async () => {

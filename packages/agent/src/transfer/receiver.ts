@@ -68,8 +68,8 @@ export interface ReceiveOptions {
 const DEFAULT_STAGING_TTL_MS = 10 * 60_000;
 const MARKER_TTL_MS = 24 * 3600_000;
 const DEFAULT_RESERVE = 256 * 1024 * 1024;
-/** Announced sizes are estimates (du before tar): allow tar's own headers and some drift. */
-const SLACK_FACTOR = 1.1;
+/** Announced sizes are estimates (du before tar): allow tar's own headers (many small files) and drift. */
+const SLACK_FACTOR = 1.5;
 const SLACK_BYTES = 64 * 1024 * 1024;
 
 const denied = (why = "unknown, expired or already used transfer token") => new CorralError("permission_denied", why);
@@ -187,10 +187,7 @@ export class ReceiveManager {
     r.touchedAt = Date.now();
     const backend = this.registry.get(r.ref.backend);
     const root = backend.stagingRoot();
-    const limit =
-      r.expectedBytes > 0
-        ? { bytes: Math.ceil(r.expectedBytes * SLACK_FACTOR) + SLACK_BYTES, what: `announced at prepare (${formatBytes(r.expectedBytes)}) plus slack` }
-        : { bytes: Math.max(0, (await freeBytes(root)) - this.reserve), what: "the free space for staging" };
+    const limit = await this.sizeLimit(r, header, root);
     await mkdir(r.stagingDir, { mode: 0o700 });
     const pt = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
     const plain = decompress(pt, r.compression);
@@ -254,6 +251,28 @@ export class ReceiveManager {
       this.log.warn({ migration: r.migrationId, ct: r.ref.name, err: messageOf(err) }, "receive failed; staging removed");
       throw err;
     }
+  }
+
+  /**
+   * What the plain archive may grow to: the smallest of the sizes announced (by the controller at
+   * prepare, by the source in its header) plus slack for tar's headers, and never more than the
+   * free space for staging. An announcement above the free space is refused before a byte lands.
+   */
+  private async sizeLimit(r: Receive, header: TransferHeader, root: string): Promise<{ bytes: number; what: string }> {
+    if (!Number.isSafeInteger(header.totalBytes) || header.totalBytes < 0) throw invalidArgument(`invalid announced size ${header.totalBytes}`);
+    const free = Math.max(0, (await freeBytes(root)) - this.reserve);
+    if (header.totalBytes > free) {
+      throw new CorralError("resource_exhausted", `the source announces ${formatBytes(header.totalBytes)}, but only ${formatBytes(free)} is free for staging on ${this.opts.hostName}`);
+    }
+    let limit = { bytes: free, what: "the free space for staging" };
+    for (const [n, by] of [
+      [r.expectedBytes, "at prepare"],
+      [header.totalBytes, "by the source"],
+    ] as const) {
+      const bytes = Math.ceil(n * SLACK_FACTOR) + SLACK_BYTES;
+      if (n > 0 && bytes < limit.bytes) limit = { bytes, what: `announced ${by} (${formatBytes(n)}) plus slack` };
+    }
+    return limit;
   }
 
   async commit(token: string): Promise<ContainerStatus> {
