@@ -186,9 +186,16 @@ export class ReceiveManager {
     r.phase = "receiving";
     r.touchedAt = Date.now();
     const backend = this.registry.get(r.ref.backend);
-    const root = backend.stagingRoot();
-    const limit = await this.sizeLimit(r, header, root);
-    await mkdir(r.stagingDir, { mode: 0o700 });
+    let limit: { bytes: number; what: string };
+    try {
+      limit = await this.sizeLimit(r, header, backend.stagingRoot());
+      await mkdir(r.stagingDir, { mode: 0o700 });
+    } catch (err) {
+      // The token is spent either way: a refused stream cannot be retried with it.
+      r.phase = "aborted";
+      this.receives.delete(r.id);
+      throw err;
+    }
     const pt = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
     const plain = decompress(pt, r.compression);
     const cap = new ByteCap(limit.bytes, limit.what);
