@@ -9,7 +9,7 @@ import type { AgentConfig } from "./config.js";
 import type { Backend } from "./backends/backend.js";
 import { BackendRegistry } from "./backends/registry.js";
 import { configuredBackends } from "./backends/configured.js";
-import { ReceiveManager } from "./transfer/receiver.js";
+import { ReceiveManager, type ReceiveOptions } from "./transfer/receiver.js";
 import { agentHandlers } from "./server/agent-handlers.js";
 import { runReporter } from "./reporter.js";
 
@@ -23,13 +23,13 @@ export interface RunningAgent {
 export async function startAgent(
   cfg: AgentConfig,
   log: Logger,
-  opts: { report?: boolean; backends?: Backend[] } = {},
+  opts: { report?: boolean; backends?: Backend[]; receive?: Partial<ReceiveOptions> } = {},
 ): Promise<RunningAgent> {
   await mkdir(cfg.stateDir, { recursive: true });
   const registry = new BackendRegistry(cfg.name);
   await registry.probeAll(opts.backends ?? configuredBackends(cfg, log));
   for (const b of registry.infos()) log.info(b, b.available ? "backend available" : "backend unavailable");
-  const receiver = new ReceiveManager(registry, join(cfg.stateDir, "receives"), log);
+  const receiver = new ReceiveManager(registry, join(cfg.stateDir, "receives"), log, { hostName: cfg.name, ...opts.receive });
   await receiver.cleanupStaging();
 
   const server = new Server(SERVER_OPTIONS);
@@ -48,6 +48,7 @@ export async function startAgent(
     registry,
     async close() {
       stop.abort();
+      receiver.close();
       await reporter;
       await new Promise<void>((r) => server.tryShutdown(() => r()));
     },

@@ -17,3 +17,6 @@ export {
 } from "./rpc/controller-server.js";
 export { SERVER_OPTIONS } from "./rpc/channel.js";
 export { Reverter, type Undo } from "./support/reverter.js";
+export { splitHeader, dataOf } from "./rpc/iter.js";
+export { fuzzService, type FuzzReport } from "./rpc/fuzz.js";
+export { mulberry32 } from "./support/prng.js";

@@ -29,9 +29,12 @@ export interface TarOut {
   finished: Promise<void>;
 }
 
-/** `tar -c` of `members` relative to `dir`, as a stream. */
+/**
+ * `tar -c` of `members` relative to `dir`, as a stream. No `--sparse`: the receiving guard refuses
+ * sparse maps it cannot check, so a sparse file travels (and lands) whole.
+ */
 export function createTarStream(dir: string, members: string[]): TarOut {
-  const child = spawn("tar", ["-c", ...TAR_COMMON, "--sparse", "-f", "-", "-C", dir, "--", ...members], {
+  const child = spawn("tar", ["-c", ...TAR_COMMON, "-f", "-", "-C", dir, "--", ...members], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   return { stream: child.stdout!, finished: processDone(child, "tar -c") };

@@ -1,41 +1,102 @@
 // Target side of a migration: a one-use token announced by the controller, the archive streamed in
 // by the source agent into a staging directory, then commit (rename into place) or abort.
+// Nothing the source sends is trusted (DESIGN.md, "Security"): the token is bound at prepare to the
+// migration, the container and both hosts; the stream must match that binding, use the compression
+// agreed at prepare, and stay under the announced size. Only the token's SHA-256 is kept.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { Logger } from "pino";
-import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, type AbortReceiveResult, type ArchiveChunk, type ContainerRef, type ContainerStatus, type PrepareReceive, type TransferTrailer } from "@corral/wire";
+import {
+  alreadyExists,
+  CorralError,
+  failedPrecondition,
+  formatBytes,
+  invalidArgument,
+  isCode,
+  messageOf,
+  splitHeader,
+  type AbortReceiveResult,
+  type ArchiveChunk,
+  type ContainerRef,
+  type ContainerStatus,
+  type PrepareReceive,
+  type TransferHeader,
+  type TransferTrailer,
+} from "@corral/wire";
 import type { BackendRegistry } from "../backends/registry.js";
 import { decompress } from "./compression.js";
+import { ByteCap, freeBytes } from "../archive/byte-cap.js";
+import { checkPrepare, checkRef, checkToken } from "../server/request-checks.js";
 
 type Phase = "prepared" | "receiving" | "received" | "committed" | "aborted";
 
 interface Receive {
-  token: string;
+  /** sha256 of the token, hex: the only form of the token this agent keeps. */
+  id: string;
+  migrationId: string;
   ref: ContainerRef;
+  sourceHost: string;
   compression: PrepareReceive["compression"];
+  expectedBytes: number;
   phase: Phase;
   stagingDir: string;
-  preparedAt: number;
+  /** Last sign of life (prepare, each chunk, end of receive): staging expires from here. */
+  touchedAt: number;
+  /** Cuts a receive whose stream stalled past the expiry. */
+  cancel: AbortController;
 }
 
-const TOKEN_RE = /^[0-9a-f]{32,128}$/;
-const PREPARED_TTL_MS = 10 * 60_000;
-const MARKER_TTL_MS = 24 * 3600_000;
+/** What a committed receive leaves behind so that an abort can find its container after a restart. */
+interface Marker {
+  migrationId: string;
+  ref: ContainerRef;
+}
 
-const denied = () => new CorralError("permission_denied", "unknown, expired or already used transfer token");
+export interface ReceiveOptions {
+  /** This host's name: a token prepared for another target is refused. */
+  hostName: string;
+  /** Uncommitted staging (prepared or received) is removed after this long without activity. */
+  stagingTtlMs?: number;
+  /** Free space kept back on the staging filesystem when the size is not announced. */
+  reserveBytes?: number;
+}
+
+const DEFAULT_STAGING_TTL_MS = 10 * 60_000;
+const MARKER_TTL_MS = 24 * 3600_000;
+const DEFAULT_RESERVE = 256 * 1024 * 1024;
+/** Announced sizes are estimates (du before tar): allow tar's own headers (many small files) and drift. */
+const SLACK_FACTOR = 1.5;
+const SLACK_BYTES = 64 * 1024 * 1024;
+
+const denied = (why = "unknown, expired or already used transfer token") => new CorralError("permission_denied", why);
+const tokenHash = (token: string): string => createHash("sha256").update(token).digest("hex");
+const sameRef = (a: ContainerRef, b: ContainerRef): boolean => a.name === b.name && a.backend === b.backend;
 
 export class ReceiveManager {
   private readonly receives = new Map<string, Receive>();
+  private readonly ttlMs: number;
+  private readonly reserve: number;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly registry: BackendRegistry,
     private readonly markerDir: string,
     private readonly log: Logger,
-  ) {}
+    private readonly opts: ReceiveOptions,
+  ) {
+    this.ttlMs = opts.stagingTtlMs ?? DEFAULT_STAGING_TTL_MS;
+    this.reserve = opts.reserveBytes ?? DEFAULT_RESERVE;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(this.ttlMs / 4, 60_000)));
+    this.sweeper.unref();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
 
   /** Staging left by a receive that was cut off (agent killed mid-transfer) is garbage: remove it all. */
   async cleanupStaging(): Promise<void> {
@@ -45,9 +106,11 @@ export class ReceiveManager {
         await rm(join(root, e), { recursive: true, force: true });
         this.log.info({ backend: b.name, staging: e }, "removed stale staging");
       }
-      await mkdir(root, { recursive: true });
+      // Owner only: staged files keep their owners and modes (setuid included) until commit.
+      await mkdir(root, { recursive: true, mode: 0o700 });
+      await chmod(root, 0o700);
     }
-    await mkdir(this.markerDir, { recursive: true });
+    await mkdir(this.markerDir, { recursive: true, mode: 0o700 });
     // Markers only matter while the controller may still roll a migration back.
     for (const e of await readdir(this.markerDir)) {
       const p = join(this.markerDir, e);
@@ -57,65 +120,120 @@ export class ReceiveManager {
   }
 
   async prepare(p: PrepareReceive): Promise<void> {
-    if (!TOKEN_RE.test(p.token)) throw invalidArgument("malformed transfer token");
-    if (this.receives.has(p.token)) throw failedPrecondition("transfer token already announced");
+    checkPrepare(p);
+    if (p.targetHost !== this.opts.hostName) {
+      throw failedPrecondition(`transfer prepared for host "${p.targetHost}" reached host "${this.opts.hostName}"`);
+    }
+    const id = tokenHash(p.token);
+    if (this.receives.has(id) || existsSync(this.marker(id))) throw failedPrecondition("transfer token already announced");
+    for (const r of this.receives.values()) {
+      if (r.migrationId === p.migrationId && r.phase !== "aborted") throw failedPrecondition(`migration ${p.migrationId} already has a transfer here`);
+    }
     const backend = this.registry.get(p.ref.backend);
     const exists = await backend.inspect(p.ref.name).then(
       () => true,
       (e: unknown) => (isCode(e, "not_found") ? false : Promise.reject(e)),
     );
     if (exists) throw alreadyExists(`container "${p.ref.name}" already exists on the target host`);
-    for (const [t, r] of this.receives) if (r.phase === "prepared" && Date.now() - r.preparedAt > PREPARED_TTL_MS) this.receives.delete(t);
-    this.receives.set(p.token, {
-      token: p.token,
+    const root = backend.stagingRoot();
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    const free = await freeBytes(root);
+    if (p.expectedBytes > 0 && p.expectedBytes > free - this.reserve) {
+      throw new CorralError(
+        "resource_exhausted",
+        `archive of ${formatBytes(p.expectedBytes)} does not fit: ${formatBytes(Math.max(0, free - this.reserve))} free for staging on ${this.opts.hostName}`,
+      );
+    }
+    this.receives.set(id, {
+      id,
+      migrationId: p.migrationId,
       ref: p.ref,
+      sourceHost: p.sourceHost,
       compression: p.compression,
+      expectedBytes: p.expectedBytes,
       phase: "prepared",
-      stagingDir: join(backend.stagingRoot(), p.token),
-      preparedAt: Date.now(),
+      // Named by the migration, never by the token.
+      stagingDir: join(root, p.migrationId),
+      touchedAt: Date.now(),
+      cancel: new AbortController(),
     });
   }
 
-  async receive(chunks: AsyncIterable<ArchiveChunk>): Promise<TransferTrailer> {
-    const it = chunks[Symbol.asyncIterator]();
-    const first = await it.next();
-    if (first.done || first.value.kind !== "header") throw invalidArgument("archive stream must start with a header");
-    const header = first.value.header;
-    const r = this.receives.get(header.token);
+  /** Finds the prepared receive that `header` belongs to, or says why the stream is refused. */
+  private admit(header: TransferHeader, peerHost: string | undefined): Receive {
+    if (typeof header.token !== "string" || !/^[0-9a-f]{64}$/.test(header.token)) throw denied();
+    const r = this.receives.get(tokenHash(header.token));
     if (!r || r.phase !== "prepared") throw denied();
-    if (r.ref.name !== header.ref.name || r.ref.backend !== header.ref.backend) throw denied();
-    r.phase = "receiving";
+    if (!header.ref || !sameRef(r.ref, header.ref)) throw denied(`transfer token is for container "${r.ref.name}" (${r.ref.backend}), not "${header.ref?.name}"`);
+    if (header.sourceHost !== r.sourceHost) throw denied(`transfer token is bound to source host "${r.sourceHost}", stream says "${header.sourceHost}"`);
+    if (peerHost !== undefined && peerHost !== r.sourceHost) {
+      throw denied(`transfer token is bound to source host "${r.sourceHost}", the connection is from "${peerHost}"`);
+    }
+    if (header.compression !== r.compression) {
+      throw invalidArgument(`archive stream claims compression "${header.compression}", but "${r.compression}" was agreed at prepare`);
+    }
     const backend = this.registry.get(r.ref.backend);
-    await mkdir(r.stagingDir, { recursive: true });
+    if (header.archiveFormat !== backend.archiveFormat) {
+      throw invalidArgument(`archive format "${header.archiveFormat}" is not ${backend.name}'s "${backend.archiveFormat}"`);
+    }
+    return r;
+  }
+
+  /** `peerHost`: the authenticated host name of the caller (mTLS), when known. */
+  async receive(chunks: AsyncIterable<ArchiveChunk>, peerHost?: string): Promise<TransferTrailer> {
+    const { header, rest } = await splitHeader<TransferHeader, ArchiveChunk>(chunks, "archive");
+    const r = this.admit(header, peerHost);
+    r.phase = "receiving";
+    r.touchedAt = Date.now();
+    const backend = this.registry.get(r.ref.backend);
+    let limit: { bytes: number; what: string };
+    try {
+      limit = await this.sizeLimit(r, header, backend.stagingRoot());
+      await mkdir(r.stagingDir, { mode: 0o700 });
+    } catch (err) {
+      // The token is spent either way: a refused stream cannot be retried with it.
+      r.phase = "aborted";
+      this.receives.delete(r.id);
+      throw err;
+    }
     const pt = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
-    const plain = decompress(pt, header.compression);
-    const stage = backend.stageRestore(r.ref.name, header.archiveFormat, plain.stream, r.stagingDir);
-    // Never leave the stage promise unobserved while we are still feeding it.
+    const plain = decompress(pt, r.compression);
+    const cap = new ByteCap(limit.bytes, limit.what);
+    plain.stream.on("error", (e: Error) => cap.destroy(e));
+    plain.stream.pipe(cap);
+    const stage = backend.stageRestore(r.ref.name, header.archiveFormat, cap, r.stagingDir);
+    // Never leave a promise unobserved while we are still feeding the stage.
     const stageSettled = stage.then(
       () => undefined,
-      (e: unknown) => e,
+      (e: unknown) => e ?? new Error("staging failed"),
     );
+    plain.finished.catch(() => undefined);
+    const cancelled = new Promise<never>((_, reject) => {
+      r.cancel.signal.addEventListener("abort", () => reject(new CorralError("deadline_exceeded", "archive stream stalled past the staging expiry")), { once: true });
+    });
+    cancelled.catch(() => undefined);
     const hash = createHash("sha256");
     let bytes = 0;
     let trailer: TransferTrailer | undefined;
     try {
-      for (let c = await it.next(); !c.done; c = await it.next()) {
+      for (let c = await Promise.race([rest.next(), cancelled]); !c.done; c = await Promise.race([rest.next(), cancelled])) {
         const chunk = c.value;
+        r.touchedAt = Date.now();
         if (chunk.kind === "trailer") {
           trailer = chunk.trailer;
           break;
         }
-        if (chunk.kind !== "data") throw invalidArgument("unexpected second header in archive stream");
+        if (chunk.kind !== "data") throw invalidArgument("unexpected message in archive stream");
         hash.update(chunk.data);
         bytes += chunk.data.length;
         if (!pt.write(chunk.data)) {
-          const failed = await Promise.race([once(pt, "drain").then(() => undefined), stageSettled]);
+          const failed = await Promise.race([once(pt, "drain").then(() => undefined), stageSettled, cancelled]);
           if (failed) throw failed;
         }
       }
       if (!trailer) throw new CorralError("aborted", `archive stream ended early after ${bytes} bytes (source went away?)`);
       pt.end();
-      await stage;
+      await Promise.race([stage, cancelled]);
       await plain.finished;
       const sha256 = hash.digest("hex");
       if (trailer.sha256 !== sha256 || trailer.bytes !== bytes) {
@@ -125,40 +243,88 @@ export class ReceiveManager {
         );
       }
       r.phase = "received";
-      this.log.info({ token: r.token.slice(0, 8), ct: r.ref.name, bytes }, "archive received and verified");
+      r.touchedAt = Date.now();
+      this.log.info({ migration: r.migrationId, ct: r.ref.name, bytes }, "archive received and verified");
       return { sha256, bytes };
     } catch (err) {
       pt.destroy();
+      cap.destroy();
+      // A decompressor blocked on a full pipe would live on: close its output.
+      plain.stream.destroy();
       await stageSettled;
       await rm(r.stagingDir, { recursive: true, force: true });
       r.phase = "aborted";
-      this.log.warn({ token: r.token.slice(0, 8), ct: r.ref.name, err: messageOf(err) }, "receive failed; staging removed");
+      this.receives.delete(r.id);
+      this.log.warn({ migration: r.migrationId, ct: r.ref.name, err: messageOf(err) }, "receive failed; staging removed");
       throw err;
     }
   }
 
+  /**
+   * What the plain archive may grow to: the smallest of the sizes announced (by the controller at
+   * prepare, by the source in its header) plus slack for tar's headers, and never more than the
+   * free space for staging. An announcement above the free space is refused before a byte lands.
+   */
+  private async sizeLimit(r: Receive, header: TransferHeader, root: string): Promise<{ bytes: number; what: string }> {
+    if (!Number.isSafeInteger(header.totalBytes) || header.totalBytes < 0) throw invalidArgument(`invalid announced size ${header.totalBytes}`);
+    const free = Math.max(0, (await freeBytes(root)) - this.reserve);
+    if (header.totalBytes > free) {
+      throw new CorralError("resource_exhausted", `the source announces ${formatBytes(header.totalBytes)}, but only ${formatBytes(free)} is free for staging on ${this.opts.hostName}`);
+    }
+    let limit = { bytes: free, what: "the free space for staging" };
+    for (const [n, by] of [
+      [r.expectedBytes, "at prepare"],
+      [header.totalBytes, "by the source"],
+    ] as const) {
+      const bytes = Math.ceil(n * SLACK_FACTOR) + SLACK_BYTES;
+      if (n > 0 && bytes < limit.bytes) limit = { bytes, what: `announced ${by} (${formatBytes(n)}) plus slack` };
+    }
+    return limit;
+  }
+
   async commit(token: string): Promise<ContainerStatus> {
-    const r = this.receives.get(token);
+    checkToken(token);
+    const id = tokenHash(token);
+    const r = this.receives.get(id);
     if (!r || r.phase !== "received") throw failedPrecondition("no verified archive for this transfer token");
+    r.phase = "committed"; // before the await: a second commit must not race this one
     const backend = this.registry.get(r.ref.backend);
-    const st = await backend.commitRestore(r.ref.name, r.stagingDir);
-    r.phase = "committed";
-    // Remember across a restart that this container came from this token, so an abort can remove it.
-    await writeFile(this.marker(token), JSON.stringify(r.ref));
-    await rm(r.stagingDir, { recursive: true, force: true });
-    return st;
+    try {
+      const st = await backend.commitRestore(r.ref.name, r.stagingDir);
+      // Remember across a restart that this container came from this token, so an abort can remove it.
+      const marker: Marker = { migrationId: r.migrationId, ref: r.ref };
+      await writeFile(this.marker(id), JSON.stringify(marker), { mode: 0o600 });
+      return st;
+    } catch (err) {
+      r.phase = "aborted";
+      this.receives.delete(id);
+      throw err;
+    } finally {
+      await rm(r.stagingDir, { recursive: true, force: true });
+    }
   }
 
   async abort(token: string, ref: ContainerRef | undefined): Promise<AbortReceiveResult> {
-    if (!TOKEN_RE.test(token)) throw invalidArgument("malformed transfer token");
-    const r = this.receives.get(token);
+    checkToken(token);
+    if (ref) checkRef(ref);
+    const id = tokenHash(token);
+    const r = this.receives.get(id);
+    const marker = await this.readMarker(id);
+    const bound = r?.ref ?? marker?.ref;
+    // The ref recorded for the token is the only container an abort may touch.
+    if (ref && bound && !sameRef(ref, bound)) {
+      throw denied(`transfer token belongs to container "${bound.name}" (${bound.backend}), not "${ref.name}" (${ref.backend})`);
+    }
     let removedStaging = false;
     let removedContainer = false;
-    if (r && existsSync(r.stagingDir)) {
-      await rm(r.stagingDir, { recursive: true, force: true });
-      removedStaging = true;
+    if (r) {
+      r.cancel.abort();
+      if (existsSync(r.stagingDir)) {
+        await rm(r.stagingDir, { recursive: true, force: true });
+        removedStaging = true;
+      }
     }
-    const committed = r?.phase === "committed" || existsSync(this.marker(token));
+    const committed = r?.phase === "committed" || marker !== undefined;
     if (committed && ref) {
       const backend = this.registry.get(ref.backend);
       const st = await backend.inspect(ref.name).catch(() => undefined);
@@ -168,13 +334,43 @@ export class ReceiveManager {
         removedContainer = true;
       }
     }
-    await unlink(this.marker(token)).catch(() => undefined);
+    await unlink(this.marker(id)).catch(() => undefined);
     if (r) r.phase = "aborted";
-    this.receives.delete(token);
+    this.receives.delete(id);
     return { removedStaging, removedContainer };
   }
 
-  private marker(token: string): string {
-    return join(this.markerDir, `${token}.json`);
+  /** Removes uncommitted staging that has seen no activity for the TTL; cuts stalled streams. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const r of this.receives.values()) {
+      if (now - r.touchedAt <= this.ttlMs) continue;
+      if (r.phase === "receiving") {
+        r.cancel.abort(); // the receive loop removes its own staging
+        continue;
+      }
+      if (r.phase !== "prepared" && r.phase !== "received") continue;
+      this.receives.delete(r.id);
+      r.phase = "aborted";
+      this.log.info({ migration: r.migrationId, ct: r.ref.name }, "uncommitted transfer expired; staging removed");
+      rm(r.stagingDir, { recursive: true, force: true }).catch((err: unknown) =>
+        this.log.warn({ migration: r.migrationId, err: messageOf(err) }, "cannot remove expired staging"),
+      );
+    }
+  }
+
+  private async readMarker(id: string): Promise<Marker | undefined> {
+    const text = await readFile(this.marker(id), "utf8").catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const m = JSON.parse(text) as Marker;
+      return m && m.ref && typeof m.ref.name === "string" ? m : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private marker(id: string): string {
+    return join(this.markerDir, `${id}.json`);
   }
 }

@@ -14,9 +14,21 @@ import { ustar } from "../archive/test-ustar.js";
 
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-transfer-"));
-const hosts: { agent: RunningAgent; client: AgentClient; lxcPath: string }[] = [];
+const hosts: { agent: RunningAgent; client: AgentClient; lxcPath: string; name: string }[] = [];
 const ref: ContainerRef = { name: "mover", backend: "lxc" };
 const token = () => randomBytes(32).toString("hex");
+const migrationId = () => `m-${randomBytes(6).toString("hex")}`;
+type Host = { name: string };
+/** The announcement the controller makes: the token bound to the migration and its two hosts. */
+const prepared = (t: string, r: ContainerRef, from: Host, to: Host, compression: "none" | "zstd" = "none") => ({
+  token: t,
+  ref: r,
+  compression,
+  expectedBytes: 0,
+  migrationId: migrationId(),
+  sourceHost: from.name,
+  targetHost: to.name,
+});
 
 async function collect(it: AsyncIterable<ExecOutput>): Promise<{ out: string; code: number }> {
   let out = "";
@@ -32,7 +44,7 @@ before(async () => {
   for (const h of ["xfera", "xferb"]) {
     const cfg = parseAgentConfig(["--name", `${h}${process.pid % 1000}`, "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, h)]);
     const agent = await startAgent(cfg, log, { report: false });
-    hosts.push({ agent, client: new AgentClient(agent.address), lxcPath: cfg.lxcPath });
+    hosts.push({ agent, client: new AgentClient(agent.address), lxcPath: cfg.lxcPath, name: cfg.name });
   }
 });
 
@@ -54,7 +66,7 @@ test("a stopped container moves between agents with its files, verified by SHA-2
   await a.client.stop(ref, 10);
 
   const t = token();
-  await b.client.prepareReceive({ token: t, ref, compression: "none", expectedBytes: 0 });
+  await b.client.prepareReceive(prepared(t, ref, a, b));
   let last;
   for await (const p of a.client.sendArchive({ ref, targetAddress: b.agent.address, token: t, compression: "none" })) last = p;
   assert.ok(last?.done);
@@ -82,7 +94,7 @@ test("with zstd on the wire the container arrives the same", async () => {
   const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
   // The container is on b now (moved by the previous test); move it back compressed.
   const t = token();
-  await a.client.prepareReceive({ token: t, ref, compression: "zstd", expectedBytes: 0 });
+  await a.client.prepareReceive(prepared(t, ref, b, a, "zstd"));
   let last;
   for await (const p of b.client.sendArchive({ ref, targetAddress: a.agent.address, token: t, compression: "zstd" })) last = p;
   assert.ok(last?.done);
@@ -103,13 +115,13 @@ test("an unknown token is refused before a byte is written", async () => {
 });
 
 test("a hostile archive is refused, its staging removed, and nothing is created", async () => {
-  const [, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
   const t = token();
   const evil = { name: "evil", backend: "lxc" as const };
-  await b.client.prepareReceive({ token: t, ref: evil, compression: "none", expectedBytes: 0 });
+  await b.client.prepareReceive(prepared(t, evil, a, b));
   const archive = ustar([{ name: "/etc/corral-pwned", data: "evil" }]);
   async function* chunks(): AsyncGenerator<ArchiveChunk> {
-    yield { kind: "header", header: { token: t, ref: evil, compression: "none", totalBytes: archive.length, sourceHost: "x", archiveFormat: "lxc-dir-tar/1" } };
+    yield { kind: "header", header: { token: t, ref: evil, compression: "none", totalBytes: archive.length, sourceHost: a.name, archiveFormat: "lxc-dir-tar/1" } };
     yield { kind: "data", data: archive };
     yield { kind: "trailer", trailer: { sha256: "0".repeat(64), bytes: archive.length } };
   }

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { once } from "node:events";
 import {
   CorralError,
+  dataOf,
+  splitHeader,
   failedPrecondition,
   invalidArgument,
   notFound,
@@ -35,23 +37,14 @@ export async function importImage(ctx: ControllerContext, chunks: AsyncIterable<
 }
 
 async function receiveToFile(chunks: AsyncIterable<ImageChunk>, file: string): Promise<ImageHeader> {
+  const { header, rest } = await splitHeader<ImageHeader, ImageChunk>(chunks, "image upload");
   const out = createWriteStream(file);
-  let header: ImageHeader | undefined;
   try {
-    for await (const c of chunks) {
-      if (c.kind === "header") {
-        if (header) throw invalidArgument("image upload sent two headers");
-        header = c.header;
-        continue;
-      }
-      if (!header) throw invalidArgument("image upload must start with a header");
-      if (!out.write(c.data)) await once(out, "drain");
-    }
+    for await (const data of dataOf(rest)) if (!out.write(data)) await once(out, "drain");
   } finally {
     out.end();
     await once(out, "close");
   }
-  if (!header) throw invalidArgument("image upload was empty: no header");
   if (!header.name) throw invalidArgument("image upload has no image name");
   return header;
 }

@@ -34,7 +34,16 @@ function agent(ctx: ControllerContext, hostName: string) {
 
 export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const { client } = agent(env.ctx, m.targetHost);
-  await client.prepareReceive({ token: m.token, ref: migrationRef(m), compression: m.compression, expectedBytes: 0 });
+  // The target binds the token to this migration and its two hosts; size unknown yet (0: capped by free space).
+  await client.prepareReceive({
+    token: m.token,
+    ref: migrationRef(m),
+    compression: m.compression,
+    expectedBytes: 0,
+    migrationId: m.id,
+    sourceHost: m.sourceHost,
+    targetHost: m.targetHost,
+  });
   return {};
 }
 

@@ -1,4 +1,5 @@
 // The SQLite handle: pragmas, schema migrations, transactions and the outbox hook.
+import { chmodSync } from "node:fs";
 import Database from "better-sqlite3";
 import { SCHEMA_STEPS } from "./schema.js";
 import { stmt } from "./prepared.js";
@@ -25,6 +26,8 @@ export class Store {
 
   static open(path: string): Store {
     const db = new Database(path);
+    // It holds transfer tokens: owner only. SQLite gives -wal/-shm the mode of the main file.
+    if (path !== ":memory:" && path !== "") chmodSync(path, 0o600);
     db.pragma("journal_mode = WAL");
     db.pragma("busy_timeout = 5000");
     db.pragma("foreign_keys = ON");

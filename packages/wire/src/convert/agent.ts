@@ -2,6 +2,7 @@
 import type * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
 import { parseCompression } from "../domain/validate.js";
+import { invalidArgument } from "../domain/errors.js";
 import { refFromProto, refToProto } from "./types.js";
 
 export function transferHeaderFromProto(h: pb.TransferHeader): d.TransferHeader {
@@ -28,7 +29,7 @@ export function archiveChunkFromProto(c: pb.ReceiveArchiveRequest): d.ArchiveChu
     case "trailer":
       return { kind: "trailer", trailer: { ...c.kind.value } };
     default:
-      throw new TypeError("empty archive chunk");
+      throw invalidArgument("empty archive chunk");
   }
 }
 

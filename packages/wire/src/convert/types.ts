@@ -2,6 +2,7 @@
 import * as pb from "../gen/corral/v1/types.js";
 import type * as d from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
+import { invalidArgument } from "../domain/errors.js";
 
 export { parseBackend as backendFromProto, parseCompression as compressionFromProto };
 
@@ -28,7 +29,7 @@ export function specToProto(s: d.ContainerSpec): pb.ContainerSpec {
 }
 
 export function specFromProto(s: pb.ContainerSpec | undefined): d.ContainerSpec {
-  if (!s) throw new TypeError("container spec missing");
+  if (!s) throw invalidArgument("container spec missing");
   return {
     name: s.name,
     backend: parseBackend(s.backend || "lxc"),
@@ -48,7 +49,7 @@ export function specFromProto(s: pb.ContainerSpec | undefined): d.ContainerSpec 
 
 export const refToProto = (r: d.ContainerRef): { name: string; backend: string } => ({ name: r.name, backend: r.backend });
 export function refFromProto(r: { name: string; backend: string } | undefined): d.ContainerRef {
-  if (!r) throw new TypeError("container reference missing");
+  if (!r) throw invalidArgument("container reference missing");
   return { name: r.name, backend: parseBackend(r.backend || "lxc") };
 }
 
@@ -116,7 +117,7 @@ export function imageChunkFromProto(c: pb.ImageChunk | undefined): d.ImageChunk 
     case "data":
       return { kind: "data", data: c.kind.value };
     default:
-      throw new TypeError("empty image chunk");
+      throw invalidArgument("empty image chunk");
   }
 }
 

@@ -132,6 +132,10 @@ export interface PrepareReceive {
   ref: ContainerRef;
   compression: Compression;
   expectedBytes: number;
+  /** The token is bound to the migration and its two hosts (DESIGN.md, "Transfer tokens"). */
+  migrationId: string;
+  sourceHost: string;
+  targetHost: string;
 }
 
 export interface SendArchive {

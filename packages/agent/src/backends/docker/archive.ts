@@ -2,10 +2,9 @@
 //   "CORRAL-DOCKER-EXPORT/1\n" | u32 BE length | config JSON | `docker export` tar, to end of stream
 // The filesystem goes last and runs to the end of the stream, so its size need not be known up
 // front and the export streams straight through: no spooling to a temp file to fill a tar header.
-import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { invalidArgument, type ContainerSpec } from "@corral/wire";
 import type Docker from "dockerode";
@@ -13,6 +12,8 @@ import { limitsFromHostConfig, type PortBindings } from "./config.js";
 import type { ImageConfig } from "./image-changes.js";
 import { LABEL_HOST, LABEL_NAME, LABEL_SPEC } from "./runtime-names.js";
 import { StreamHead } from "../stream-head.js";
+import { copyTarSafely } from "../../archive/safe-extract.js";
+import { checkDockerConfig, DOCKER_TAR_POLICY } from "./config-policy.js";
 
 export const ARCHIVE_FORMAT = "docker-export+config/1";
 const MAGIC = Buffer.from("CORRAL-DOCKER-EXPORT/1\n");
@@ -143,10 +144,11 @@ export async function stageArchive(name: string, input: Readable, stagingDir: st
       throw invalidArgument(`archive for "${name}" has a config that is not valid JSON`, err);
     }
     const p = record(parsed);
+    checkDockerConfig(p);
     if (p.format !== ARCHIVE_FORMAT) throw invalidArgument(`archive for "${name}" has config format "${str(p.format)}", expected ${ARCHIVE_FORMAT}`);
     const config = migrationConfig(name, { Config: p.config, HostConfig: p.hostConfig, spec: p.spec });
     await writeFile(join(stagingDir, CONFIG_FILE), JSON.stringify(config, null, 2));
-    await pipeline(head.rest(start + size), createWriteStream(join(stagingDir, ROOTFS_FILE)));
+    await copyTarSafely(head.rest(start + size), join(stagingDir, ROOTFS_FILE), DOCKER_TAR_POLICY);
     return config;
   } catch (err) {
     input.destroy();

@@ -1,15 +1,14 @@
 // Migration archive "lxc-dir-tar/1": the container's directory under lxcpath (config and rootfs)
 // as one tar with numeric owners; restored by extracting it safely and pointing its config's paths
 // at this host.
-import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { invalidArgument } from "@corral/wire";
 import type { ArchiveOut } from "../backend.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
 import { LxcConfig, setCgroupDirs } from "./config.js";
+import { LXC_TAR_POLICY, checkStagedLxc } from "./config-policy.js";
 
 export const ARCHIVE_FORMAT = "lxc-dir-tar/1";
 
@@ -19,18 +18,17 @@ export async function archiveDir(lxcPath: string, name: string): Promise<Archive
   return { format: ARCHIVE_FORMAT, estimatedBytes, stream, finished };
 }
 
-/** Extracts the archive into `stagingDir` and checks it holds `<name>/config`. */
+/** Extracts the archive into `stagingDir` under the LXC tar policy, then checks what it holds (config-policy.ts). */
 export async function stageDir(name: string, input: Readable, stagingDir: string): Promise<void> {
-  await extractTarSafely(input, stagingDir);
-  if (!existsSync(join(stagingDir, name, "config"))) {
-    throw invalidArgument(`archive does not hold container "${name}" (no ${name}/config)`);
-  }
+  await checkStagedLxc(name, stagingDir, await extractTarSafely(input, stagingDir, LXC_TAR_POLICY));
 }
 
 /** Rewrites the staged config for this host: the source's paths and cgroup dirs become ours. */
-export async function rewriteStagedConfig(staged: string, name: string, hostName: string, targetDir: string): Promise<void> {
+export async function rewriteStagedConfig(stagingDir: string, name: string, hostName: string, targetDir: string): Promise<void> {
+  const staged = join(stagingDir, name);
   const cfgPath = join(staged, "config");
-  const cfg = new LxcConfig(await readFile(cfgPath, "utf8"));
+  // Read through the policy: never through a symlink, and only the keys Corral writes.
+  const cfg = new LxcConfig(await checkStagedLxc(name, stagingDir));
   const rootfs = cfg.get("lxc.rootfs.path")?.replace(/^dir:/, "");
   if (rootfs?.endsWith(`/${name}/rootfs`)) cfg.replaceInValues(rootfs.slice(0, -"/rootfs".length), targetDir);
   setCgroupDirs(cfg, hostName, name);

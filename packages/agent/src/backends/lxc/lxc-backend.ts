@@ -200,7 +200,7 @@ export class LxcBackend implements Backend, LiveLimits {
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
     if (existsSync(this.dir(name))) throw alreadyExists(`container "${name}" already exists on ${this.ctx.hostName}`);
     const staged = join(stagingDir, name);
-    await rewriteStagedConfig(staged, name, this.ctx.hostName, this.dir(name));
+    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name));
     await rename(staged, this.dir(name));
     return this.inspect(name);
   }

@@ -1,13 +1,12 @@
 // Migration archives are LXD's own instance backups ("lxd-backup/1"): LXD packs rootfs, config and
 // numeric owners itself, and imports them on the target, so no tar is run by the agent.
-import { createReadStream, createWriteStream } from "node:fs";
-import { open } from "node:fs/promises";
+import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { finished as streamFinished, pipeline } from "node:stream/promises";
-import { invalidArgument } from "@corral/wire";
+import { finished as streamFinished } from "node:stream/promises";
 import type { ArchiveOut } from "../backend.js";
 import type { LxdClient } from "./client.js";
+import { stageCheckedBackup } from "./config-policy.js";
 
 export const ARCHIVE_FORMAT = "lxd-backup/1";
 export const STAGED_FILE = "backup.tar";
@@ -51,23 +50,9 @@ export async function exportBackup(
   return { format: ARCHIVE_FORMAT, estimatedBytes: length, stream, finished };
 }
 
-/** Spools an incoming backup into the staging directory and checks it looks like one. */
+/** Spools an incoming backup into the staging directory, checked (config-policy.ts). */
 export async function stageBackup(input: Readable, stagingDir: string): Promise<void> {
-  const file = join(stagingDir, STAGED_FILE);
-  await pipeline(input, createWriteStream(file, { flags: "wx" }));
-  const fh = await open(file, "r");
-  try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(head, 0, 512, 0);
-    const tar = bytesRead >= 262 && head.toString("ascii", 257, 262) === "ustar";
-    const zstd = head.readUInt32LE(0) === 0xfd2fb528;
-    const gzip = head[0] === 0x1f && head[1] === 0x8b;
-    if (!tar && !zstd && !gzip) {
-      throw invalidArgument("the archive is not an LXD backup: expected a tar, tar.zst or tar.gz stream");
-    }
-  } finally {
-    await fh.close();
-  }
+  await stageCheckedBackup(input, join(stagingDir, STAGED_FILE), stagingDir);
 }
 
 /** Imports a staged backup under `instance` in `pool`; the instance arrives stopped. */

@@ -29,6 +29,7 @@ import { lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./tools.
 import { CpuPercent } from "../../usage/cgroup.js";
 import { usageFromCgroup } from "../../usage/container-usage.js";
 import { readSample, runState } from "./usage.js";
+import { OPENVZ_TAR_POLICY, checkStagedOpenvz } from "./config-policy.js";
 
 export const OPENVZ_ARCHIVE_FORMAT = "openvz-private-tar/1";
 
@@ -270,11 +271,13 @@ export class OpenvzBackend implements Backend, LiveLimits {
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
     assertArchiveFormat(this, format);
-    await extractTarSafely(input, stagingDir);
+    await extractTarSafely(input, stagingDir, OPENVZ_TAR_POLICY);
+    await checkStagedOpenvz(stagingDir);
     await this.stagedCt(name, stagingDir);
   }
 
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
+    await checkStagedOpenvz(stagingDir);
     const staged = await this.stagedCt(name, stagingDir);
     return this.map.locked(async () => {
       if (this.map.has(name)) throw alreadyExists(`container "${name}" already exists`);

@@ -123,7 +123,15 @@ export interface PrepareReceiveRequest {
     | undefined;
   /** none | zstd */
   compression: string;
+  /** plain (uncompressed) archive bytes; 0 = unknown, capped by free space */
   expectedBytes: number;
+  /**
+   * The token is bound to these: the target agent refuses a stream from another host, and checks
+   * that it is the host the migration was planned for.
+   */
+  migrationId: string;
+  sourceHost: string;
+  targetHost: string;
 }
 
 export interface PrepareReceiveResponse {
@@ -1688,7 +1696,15 @@ export const ImportImageResponse: MessageFns<ImportImageResponse> = {
 };
 
 function createBasePrepareReceiveRequest(): PrepareReceiveRequest {
-  return { token: "", ref: undefined, compression: "", expectedBytes: 0 };
+  return {
+    token: "",
+    ref: undefined,
+    compression: "",
+    expectedBytes: 0,
+    migrationId: "",
+    sourceHost: "",
+    targetHost: "",
+  };
 }
 
 export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
@@ -1704,6 +1720,15 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     }
     if (message.expectedBytes !== 0) {
       writer.uint32(32).uint64(message.expectedBytes);
+    }
+    if (message.migrationId !== "") {
+      writer.uint32(42).string(message.migrationId);
+    }
+    if (message.sourceHost !== "") {
+      writer.uint32(50).string(message.sourceHost);
+    }
+    if (message.targetHost !== "") {
+      writer.uint32(58).string(message.targetHost);
     }
     return writer;
   },
@@ -1753,6 +1778,30 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
             message.expectedBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.migrationId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sourceHost = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.targetHost = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1775,6 +1824,21 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
         : isSet(object.expected_bytes)
         ? globalThis.Number(object.expected_bytes)
         : 0,
+      migrationId: isSet(object.migrationId)
+        ? globalThis.String(object.migrationId)
+        : isSet(object.migration_id)
+        ? globalThis.String(object.migration_id)
+        : "",
+      sourceHost: isSet(object.sourceHost)
+        ? globalThis.String(object.sourceHost)
+        : isSet(object.source_host)
+        ? globalThis.String(object.source_host)
+        : "",
+      targetHost: isSet(object.targetHost)
+        ? globalThis.String(object.targetHost)
+        : isSet(object.target_host)
+        ? globalThis.String(object.target_host)
+        : "",
     };
   },
 
@@ -1792,6 +1856,15 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     if (message.expectedBytes !== 0) {
       obj.expectedBytes = Math.round(message.expectedBytes);
     }
+    if (message.migrationId !== "") {
+      obj.migrationId = message.migrationId;
+    }
+    if (message.sourceHost !== "") {
+      obj.sourceHost = message.sourceHost;
+    }
+    if (message.targetHost !== "") {
+      obj.targetHost = message.targetHost;
+    }
     return obj;
   },
 
@@ -1804,6 +1877,9 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
     message.compression = object.compression ?? "";
     message.expectedBytes = object.expectedBytes ?? 0;
+    message.migrationId = object.migrationId ?? "";
+    message.sourceHost = object.sourceHost ?? "";
+    message.targetHost = object.targetHost ?? "";
     return message;
   },
 };

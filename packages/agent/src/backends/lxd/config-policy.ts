@@ -1,0 +1,151 @@
+// What an LXD backup from another host may carry (DESIGN.md, "Threat model"). The backup is a tar
+// (maybe zstd/gzip inside) that LXD unpacks itself, so it is decompressed here (size-capped),
+// checked by the same strict tar reader as every other archive, and staged as the plain tar that was
+// checked. Its instance config may hold only what Corral writes: limits, user.*, environment.*,
+// image metadata and LXD's own volatile keys (id maps onto subordinate ids only); raw.*,
+// security.* (other than "false") and devices other than Corral's port proxies and the root disk
+// are refused with the key named.
+import { createGunzip } from "node:zlib";
+import type { Readable } from "node:stream";
+import { parse } from "yaml";
+import { invalidArgument } from "@corral/wire";
+import { ByteCap, freeBytes } from "../../archive/byte-cap.js";
+import { copyTarSafely } from "../../archive/safe-extract.js";
+import type { TarPolicy } from "../../archive/tar-guard.js";
+import { decompress } from "../../transfer/compression.js";
+import { sniffTarball } from "../docker/image-import.js";
+
+const INDEX = "backup/index.yaml";
+const INSTANCE = "backup/container/backup.yaml";
+
+/** LXD unpacks into its own storage (instance dirs are root-only); setuid programs may move. */
+export const LXD_TAR_POLICY: TarPolicy = { setid: "allow", capture: [INDEX, INSTANCE] };
+
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+
+/** An LXD id map (JSON list of {Hostid, Nsid, Maprange, ...}) that maps onto subordinate ids only. */
+function subordinateIdmap(v: string): boolean {
+  try {
+    const list = JSON.parse(v) as unknown;
+    return Array.isArray(list) && list.every((e) => isRecord(e) && typeof e.Hostid === "number" && e.Hostid >= 65536);
+  } catch {
+    return false;
+  }
+}
+
+function checkConfigKey(where: string, key: string, value: unknown): void {
+  const v = typeof value === "string" ? value : String(value);
+  const refuse = (why = "which Corral does not carry across hosts") => {
+    throw invalidArgument(`LXD backup sets ${where} "${key}", ${why}`);
+  };
+  if (key.startsWith("raw.")) refuse();
+  if (key.startsWith("security.")) return v === "false" ? undefined : refuse();
+  if (key === "limits.memory" || key === "limits.cpu" || key === "limits.cpu.allowance") return;
+  if (key.startsWith("user.") || key.startsWith("environment.") || key.startsWith("image.")) return;
+  if (key === "volatile.idmap.next" || key === "volatile.last_state.idmap" || key === "volatile.idmap.current") {
+    return subordinateIdmap(v) ? undefined : refuse("mapping onto host ids below 65536");
+  }
+  if (key === "volatile.idmap.base") return /^\d+$/.test(v) && (Number(v) === 0 || Number(v) >= 65536) ? undefined : refuse("below 65536");
+  if (key.startsWith("volatile.")) return;
+  refuse();
+}
+
+function checkDevice(where: string, name: string, d: unknown): void {
+  if (!isRecord(d)) throw invalidArgument(`LXD backup ${where} device "${name}" is not a map`);
+  const keys = Object.keys(d).sort().join(",");
+  if (d.type === "disk") {
+    // The root disk only: a disk with a host `source` would mount a host path into the container.
+    if (keys === "path,pool,type" && d.path === "/" && typeof d.pool === "string") return;
+    throw invalidArgument(`LXD backup ${where} device "${name}" is a disk other than the root disk (keys ${keys})`);
+  }
+  if (d.type === "proxy") {
+    // Corral's published ports: listen on the host, connect inside the container, nothing else.
+    const ok =
+      keys === "connect,listen,type" &&
+      typeof d.listen === "string" &&
+      /^(tcp|udp):0\.0\.0\.0:\d{1,5}$/.test(d.listen) &&
+      typeof d.connect === "string" &&
+      /^(tcp|udp):127\.0\.0\.1:\d{1,5}$/.test(d.connect);
+    if (ok) return;
+    throw invalidArgument(`LXD backup ${where} device "${name}" is a proxy Corral did not write`);
+  }
+  throw invalidArgument(`LXD backup ${where} device "${name}" has type "${String(d.type)}", which Corral does not carry across hosts`);
+}
+
+/** Checks one instance description (index.yaml's config.container, or backup.yaml's container). */
+function checkInstance(where: string, inst: unknown): void {
+  if (!isRecord(inst)) throw invalidArgument(`LXD backup ${where} has no instance description`);
+  for (const field of ["config", "expanded_config"]) {
+    const cfg = inst[field] ?? {};
+    if (!isRecord(cfg)) throw invalidArgument(`LXD backup ${where}.${field} is not a map`);
+    for (const [k, v] of Object.entries(cfg)) checkConfigKey(`${where}.${field}`, k, v);
+  }
+  for (const field of ["devices", "expanded_devices"]) {
+    const devs = inst[field] ?? {};
+    if (!isRecord(devs)) throw invalidArgument(`LXD backup ${where}.${field} is not a map`);
+    for (const [k, v] of Object.entries(devs)) checkDevice(`${where}.${field}`, k, v);
+  }
+  const profiles = inst.profiles ?? [];
+  if (!Array.isArray(profiles) || profiles.some((p) => p !== "default")) {
+    throw invalidArgument(`LXD backup ${where} uses profiles other than "default"`);
+  }
+}
+
+function yamlOf(captured: Map<string, Buffer>, path: string): Record<string, unknown> {
+  const text = captured.get(path);
+  if (text === undefined) throw invalidArgument(`LXD backup has no ${path}`);
+  let doc: unknown;
+  try {
+    doc = parse(text.toString("utf8"), { maxAliasCount: 0 });
+  } catch (err) {
+    throw invalidArgument(`LXD backup's ${path} is not valid YAML`, err);
+  }
+  if (!isRecord(doc)) throw invalidArgument(`LXD backup's ${path} is not a map`);
+  return doc;
+}
+
+/** Throws naming the first setting in the backup's two instance descriptions that Corral would not write. */
+export function checkLxdBackup(captured: Map<string, Buffer>): void {
+  const index = yamlOf(captured, INDEX);
+  if (index.snapshots !== undefined && !(Array.isArray(index.snapshots) && index.snapshots.length === 0)) {
+    throw invalidArgument("LXD backup carries snapshots; Corral moves the instance only");
+  }
+  checkInstance("index.yaml config.container", isRecord(index.config) ? index.config.container : undefined);
+  const instance = yamlOf(captured, INSTANCE);
+  checkInstance("backup.yaml container", instance.container);
+}
+
+/**
+ * Stages an incoming backup as `file`: decompressed (capped at the free space of `dir`), checked by
+ * the strict tar reader, its instance config checked, and only the checked tar bytes written.
+ */
+export async function stageCheckedBackup(input: Readable, file: string, dir: string): Promise<void> {
+  let sniffed: Awaited<ReturnType<typeof sniffTarball>>;
+  try {
+    sniffed = await sniffTarball(input);
+  } catch (err) {
+    input.destroy();
+    throw invalidArgument("the archive is not an LXD backup: expected a tar, tar.zst or tar.gz stream", err);
+  }
+  let plain: Readable = sniffed.stream;
+  let finished = Promise.resolve();
+  if (sniffed.kind === "zstd") {
+    const d = decompress(sniffed.stream, "zstd");
+    d.finished.catch(() => undefined);
+    ({ stream: plain, finished } = d);
+  } else if (sniffed.kind === "gzip") {
+    const gunzip = createGunzip();
+    sniffed.stream.on("error", (e: Error) => gunzip.destroy(e));
+    plain = sniffed.stream.pipe(gunzip);
+  }
+  const cap = new ByteCap(await freeBytes(dir), "the free space for staging");
+  plain.on("error", (e: Error) => cap.destroy(e));
+  try {
+    const checked = await copyTarSafely(plain.pipe(cap), file, LXD_TAR_POLICY);
+    await finished;
+    checkLxdBackup(checked.captured);
+  } finally {
+    // A decompressor blocked on a full pipe would live on: close its output.
+    plain.destroy();
+  }
+}

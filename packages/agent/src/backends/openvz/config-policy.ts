@@ -1,0 +1,68 @@
+// What an OpenVZ archive from another host may carry (DESIGN.md, "Threat model"): one private area
+// and one CTID.conf whose keys are the resource and identity settings vzctl and Corral write.
+// Device access, capabilities, bind mounts, host network devices and kernel features are refused
+// with the key named. The staged tree is checked with lstat: nothing is followed through a symlink.
+import { constants } from "node:fs";
+import { lstat, open, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { invalidArgument } from "@corral/wire";
+import type { TarPolicy } from "../../archive/tar-guard.js";
+import { rewriteConfigForHost } from "./config.js";
+
+/** A private area is a whole rootfs with its own setuid programs; it never leaves root-only directories. */
+export const OPENVZ_TAR_POLICY: TarPolicy = { setid: "allow" };
+
+const MAX_CONFIG = 256 * 1024;
+
+// Keys vzctl create/set and Corral write (ve-vswap sample, UBC resources, identity); nothing else moves.
+const ALLOWED_KEYS = new Set([
+  ...["PHYSPAGES", "SWAPPAGES", "VM_OVERCOMMIT", "DISKSPACE", "DISKINODES", "QUOTATIME", "QUOTAUGIDLIMIT"],
+  ...["CPUUNITS", "CPULIMIT", "CPUS", "CPUMASK", "NODEMASK", "IOPRIO", "IOLIMIT", "IOPSLIMIT"],
+  ...["KMEMSIZE", "LOCKEDPAGES", "PRIVVMPAGES", "SHMPAGES", "NUMPROC", "VMGUARPAGES", "OOMGUARPAGES"],
+  ...["NUMTCPSOCK", "NUMFLOCK", "NUMPTY", "NUMSIGINFO", "TCPSNDBUF", "TCPRCVBUF", "OTHERSOCKBUF"],
+  ...["DGRAMRCVBUF", "NUMOTHERSOCK", "DCACHESIZE", "NUMFILE", "AVNUMPROC", "NUMIPTENT"],
+  ...["NETFILTER", "VE_ROOT", "VE_PRIVATE", "VE_LAYOUT", "OSTEMPLATE", "ORIGIN_SAMPLE"],
+  ...["HOSTNAME", "DESCRIPTION", "IP_ADDRESS", "NAME", "ONBOOT", "STOP_TIMEOUT", "NAMESERVER", "SEARCHDOMAIN"],
+]);
+
+export function checkOpenvzConfig(text: string): void {
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const key = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(line)?.[1];
+    if (!key) throw invalidArgument(`container config from the archive has a line that is not KEY="value": ${JSON.stringify(line.slice(0, 80))}`);
+    if (!ALLOWED_KEYS.has(key)) throw invalidArgument(`container config from the archive sets "${key}", which Corral does not carry across hosts`);
+  }
+  // Values: plain KEY="value" lines only, nothing a shell would expand (vzctl's scripts source them).
+  rewriteConfigForHost(text, {});
+}
+
+async function realDir(path: string, what: string): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st && !st.isDirectory()) throw invalidArgument(`archive's "${what}" is not a directory (a symlink?)`);
+}
+
+/**
+ * Every directory on the way to the private area and the config is a real directory, the config
+ * a regular file with allowed keys only. Run after extraction and again before commit.
+ */
+export async function checkStagedOpenvz(stagingDir: string): Promise<void> {
+  for (const rel of ["etc", "etc/vz", "etc/vz/conf", "var", "var/lib", "var/lib/vz", "var/lib/vz/private"]) {
+    await realDir(join(stagingDir, rel), rel);
+  }
+  const confDir = join(stagingDir, "etc/vz/conf");
+  for (const f of await readdir(confDir).catch(() => [] as string[])) {
+    if (!/^\d+\.conf$/.test(f)) continue;
+    const fh = await open(join(confDir, f), constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+      throw invalidArgument(`archive's "etc/vz/conf/${f}" cannot be opened (${err.code ?? err.message}): is it a symlink?`, err);
+    });
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > MAX_CONFIG) throw invalidArgument(`archive's "etc/vz/conf/${f}" is not a regular file of at most ${MAX_CONFIG} bytes`);
+      checkOpenvzConfig(await fh.readFile("utf8"));
+    } finally {
+      await fh.close();
+    }
+    await realDir(join(stagingDir, "var/lib/vz/private", f.slice(0, -5)), `var/lib/vz/private/${f.slice(0, -5)}`);
+  }
+}
