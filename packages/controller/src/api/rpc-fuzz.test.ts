@@ -8,15 +8,19 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { ControllerClient, ControllerServiceDefinition, RegistryServiceDefinition, fuzzService } from "@corral/wire";
 import { startController, type RunningController } from "../controller.js";
+import { issueAdminToken } from "../auth/first-admin.js";
 
 const root = mkdtempSync(join(tmpdir(), "corral-cfuzz-"));
 const crashes: unknown[] = [];
 const onCrash = (err: unknown) => crashes.push(err);
 let controller: RunningController;
+let token = "";
 
 before(async () => {
   process.on("unhandledRejection", onCrash);
   process.on("uncaughtException", onCrash);
+  // An admin token, so the fuzz reaches every handler and not only the auth gate in front of them.
+  token = issueAdminToken(join(root, "corral.db"));
   controller = await startController({ listen: "127.0.0.1:0", db: join(root, "corral.db"), logger: pino({ level: "silent" }) });
 });
 
@@ -32,10 +36,11 @@ for (const [service, def] of [
   ["RegistryService", RegistryServiceDefinition],
 ] as const) {
   test(`random bytes to every ${service} method: no crash, no hang, still serving`, async () => {
-    const report = await fuzzService(controller.address, def, { seed: 11, iterations: 25, deadlineMs: 2000 });
+    const report = await fuzzService(controller.address, def, { seed: 11, iterations: 25, deadlineMs: 2000, metadata: { authorization: `Bearer ${token}` } });
     assert.deepEqual(report.hangs, []);
+    if (service === "ControllerService") assert.equal(report.codes[16] ?? 0, 0, "every call got past the auth gate to its handler");
     assert.deepEqual(crashes, []);
-    const c = new ControllerClient(controller.address);
+    const c = new ControllerClient(controller.address, { token });
     try {
       assert.ok(Array.isArray(await c.listHosts()));
     } finally {

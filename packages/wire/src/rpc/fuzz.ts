@@ -1,7 +1,7 @@
 // Test support: feeds random and mutated bytes to every method of a gRPC service, as raw request
 // frames (no serializer in the way), seeded and bounded, so a server's handling of hostile input
 // can be replayed. Used by the agent's and the controller's fuzz tests.
-import { Client, credentials, type ServiceDefinition } from "@grpc/grpc-js";
+import { Client, credentials, Metadata, type ServiceDefinition } from "@grpc/grpc-js";
 import { mulberry32 } from "../support/prng.js";
 
 export interface FuzzOptions {
@@ -12,6 +12,8 @@ export interface FuzzOptions {
   deadlineMs?: number;
   /** Valid request messages per method (as the service definition's request objects), to mutate. */
   seeds?: Record<string, unknown[]>;
+  /** Sent with every call, e.g. an authorization header, so the fuzz reaches past the auth gate. */
+  metadata?: Record<string, string>;
 }
 
 export interface FuzzReport {
@@ -57,13 +59,15 @@ export async function fuzzService(address: string, def: ServiceDefinition, opts:
   const deadlineMs = opts.deadlineMs ?? 2000;
   const client = new Client(address, credentials.createInsecure());
   const report: FuzzReport = { calls: 0, codes: {}, hangs: [] };
+  const md = new Metadata();
+  for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);
   try {
     for (const [method, m] of Object.entries(def)) {
       const valid = (opts.seeds?.[method] ?? []).map((msg) => m.requestSerialize(msg));
       const frame = (): Buffer => (valid.length && rand() < 0.6 ? mutate(rand, valid[Math.floor(rand() * valid.length)]!) : randomBytes(rand, 256));
       for (let i = 0; i < opts.iterations; i++) {
         report.calls++;
-        const code = await settleWithin(deadlineMs + 3000, oneCall(client, m.path, m.requestStream, m.responseStream, frame, rand, deadlineMs));
+        const code = await settleWithin(deadlineMs + 3000, oneCall(client, m.path, m.requestStream, m.responseStream, frame, rand, deadlineMs, md));
         if (code === "hang") report.hangs.push(method);
         else report.codes[code] = (report.codes[code] ?? 0) + 1;
       }
@@ -80,21 +84,30 @@ function settleWithin(ms: number, p: Promise<number>): Promise<number | "hang"> 
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-function oneCall(client: Client, path: string, reqStream: boolean, resStream: boolean, frame: () => Buffer, rand: () => number, deadlineMs: number): Promise<number> {
+function oneCall(
+  client: Client,
+  path: string,
+  reqStream: boolean,
+  resStream: boolean,
+  frame: () => Buffer,
+  rand: () => number,
+  deadlineMs: number,
+  md: Metadata,
+): Promise<number> {
   const options = { deadline: Date.now() + deadlineMs };
   return new Promise<number>((resolve) => {
     const done = (err: { code?: number } | null) => resolve(err ? (err.code ?? -1) : 0);
     if (!reqStream && !resStream) {
-      client.makeUnaryRequest(path, identity, identity, frame(), options, (err) => done(err));
+      client.makeUnaryRequest(path, identity, identity, frame(), md.clone(), options, (err) => done(err));
     } else if (reqStream && !resStream) {
-      const call = client.makeClientStreamRequest(path, identity, identity, options, (err) => done(err));
+      const call = client.makeClientStreamRequest(path, identity, identity, md.clone(), options, (err) => done(err));
       call.on("error", () => undefined);
       for (let i = 0, n = 1 + Math.floor(rand() * 4); i < n; i++) call.write(frame());
       call.end();
     } else {
       const call = reqStream
-        ? client.makeBidiStreamRequest(path, identity, identity, options)
-        : client.makeServerStreamRequest(path, identity, identity, frame(), options);
+        ? client.makeBidiStreamRequest(path, identity, identity, md.clone(), options)
+        : client.makeServerStreamRequest(path, identity, identity, frame(), md.clone(), options);
       if (reqStream) {
         const w = call as unknown as { write(b: Buffer): void; end(): void };
         for (let i = 0, n = 1 + Math.floor(rand() * 4); i < n; i++) w.write(frame());
