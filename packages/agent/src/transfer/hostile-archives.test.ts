@@ -471,7 +471,7 @@ describe("transfer tokens", () => {
   test("the archive format is the target backend's own", async () => {
     const t = token();
     await client.prepareReceive(prepared(t, ref));
-    await assert.rejects(client.receiveArchive(stream(t, benign(), { archiveFormat: "lxd-backup/1" })), /"lxd-backup\/1" is not lxc's "lxc-dir-tar\/1"/);
+    await assert.rejects(client.receiveArchive(stream(t, benign(), { archiveFormat: "lxd-backup/1" })), /lxc cannot restore archive format "lxd-backup\/1": expected lxc-dir-tar\/1/);
     await client.abortReceive(t, ref);
   });
 

@@ -28,6 +28,7 @@ import {
   type TransferTrailer,
 } from "@corral/wire";
 import type { BackendRegistry } from "../backends/registry.js";
+import { assertArchiveFormat } from "../backends/backend.js";
 import { decompress } from "./compression.js";
 import { ByteCap, freeBytes } from "../archive/byte-cap.js";
 import { checkPrepare, checkRef, checkToken } from "../server/request-checks.js";
@@ -173,9 +174,7 @@ export class ReceiveManager {
       throw invalidArgument(`archive stream claims compression "${header.compression}", but "${r.compression}" was agreed at prepare`);
     }
     const backend = this.registry.get(r.ref.backend);
-    if (header.archiveFormat !== backend.archiveFormat) {
-      throw invalidArgument(`archive format "${header.archiveFormat}" is not ${backend.name}'s "${backend.archiveFormat}"`);
-    }
+    assertArchiveFormat(backend, header.archiveFormat);
     return r;
   }
 
