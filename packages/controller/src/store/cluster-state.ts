@@ -223,6 +223,19 @@ export class ClusterState {
     return view;
   }
 
+  /** Forgets a host (`host rm`: down and empty, checked by the caller); logged for rollback. */
+  removeHost(name: string): void {
+    const view = this.byName.get(name);
+    if (!view) return;
+    const i = this.sorted.indexOf(view);
+    this.byName.delete(name);
+    this.sorted.splice(i, 1);
+    this.undoable(() => {
+      this.byName.set(name, view);
+      this.sorted.splice(insertionIndex(this.sorted, name), 0, view);
+    });
+  }
+
   /** Changes fields of a host; logged for rollback. */
   patchHost(name: string, patch: Partial<Pick<HostView, "state" | "adminState" | "labels" | "overcommit">>): void {
     const h = this.byName.get(name);
