@@ -9,7 +9,7 @@ import fc from "fast-check";
 import type { ContainerSpec } from "@corral/wire";
 import { Store } from "./store.js";
 import { ClusterState } from "./cluster-state.js";
-import { setAdminState, setHostLabels, setOvercommit, upsertHost } from "./hosts.js";
+import { deleteHost, setAdminState, setHostLabels, setOvercommit, upsertHost } from "./hosts.js";
 import { deleteContainer, insertContainer, setContainerHost, setContainerState } from "./containers.js";
 import { movePlacement, releaseMigration, reserveForMigration, reservePlacement, updatePlacement } from "./reservations.js";
 import { insertMigration } from "./migrations.js";
@@ -37,6 +37,7 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant("admin" as const), host: fc.constantFrom(...HOSTS), state: fc.constantFrom("ready", "cordoned", "draining" as const) }),
   fc.record({ kind: fc.constant("ratio" as const), host: fc.constantFrom(...HOSTS), ratio: fc.constantFrom(1, 1.5) }),
   fc.record({ kind: fc.constant("setting" as const), value: fc.constantFrom("binpack", "spread") }),
+  fc.record({ kind: fc.constant("hostrm" as const), host: fc.constantFrom(...HOSTS) }),
   fc.record({ kind: fc.constant("state" as const), name: fc.constantFrom(...NAMES), state: fc.constantFrom("running", "stopped", "migrating" as const) }),
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
@@ -103,6 +104,10 @@ function apply(store: Store, o: Op, step: number): void {
       return;
     case "state":
       setContainerState(db, o.name, o.state);
+      return;
+    case "hostrm":
+      // As host rm does: only a host nothing refers to any more.
+      if (s.host(o.host)?.containers === 0 && !db.prepare("SELECT 1 FROM reservations WHERE host = ?").get(o.host)) deleteHost(db, o.host);
       return;
   }
 }

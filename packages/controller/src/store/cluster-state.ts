@@ -223,6 +223,19 @@ export class ClusterState {
     return view;
   }
 
+  /** Forgets a host (`host rm`: down and empty, checked by the caller); logged for rollback. */
+  removeHost(name: string): void {
+    const view = this.byName.get(name);
+    if (!view) return;
+    const i = this.sorted.indexOf(view);
+    this.byName.delete(name);
+    this.sorted.splice(i, 1);
+    this.undoable(() => {
+      this.byName.set(name, view);
+      this.sorted.splice(insertionIndex(this.sorted, name), 0, view);
+    });
+  }
+
   /** Changes fields of a host; logged for rollback. */
   patchHost(name: string, patch: Partial<Pick<HostView, "state" | "adminState" | "labels" | "overcommit">>): void {
     const h = this.byName.get(name);
@@ -278,12 +291,19 @@ export class ClusterState {
     this.undoable(() => (c.state = before));
   }
 
-  /** A report's usage: not state, never rolled back. */
+  /**
+   * A report's usage: not state, never rolled back. Copied into the container's one record rather
+   * than replacing it, so that 10,000 usages a second die young instead of churning the old heap.
+   */
   setUsage(name: string, usage: ContainerUsage): void {
-    this.usages.set(name, usage);
+    const kept = this.usages.get(name);
+    if (kept) Object.assign(kept, usage);
+    else this.usages.set(name, { ...usage });
   }
+  /** A copy: the kept record changes with every report. */
   usageOf(name: string): ContainerUsage | undefined {
-    return this.usages.get(name);
+    const kept = this.usages.get(name);
+    return kept ? { ...kept } : undefined;
   }
 
   moveContainer(name: string, host: string): void {

@@ -108,3 +108,9 @@ export function setOvercommit(db: Db, name: string, ratio: number): void {
   stmt(db, "UPDATE hosts SET overcommit = ? WHERE name = ?").run(ratio, name);
   stateOf(db).patchHost(name, { overcommit: ratio });
 }
+
+/** Deletes a host row and forgets it in memory (for `host rm`, which checks it is down and empty). */
+export function deleteHost(db: Db, name: string): void {
+  stmt(db, "DELETE FROM hosts WHERE name = ?").run(name);
+  stateOf(db).removeHost(name);
+}
