@@ -63,7 +63,7 @@ try {
     results.push(`round ${round}: ${(size / 1048576).toFixed(0)} MiB  stream ${a.toFixed(0)} ms  spool-first ${b.toFixed(0)} ms`);
   }
   console.log(results.join("\n"));
-  await backend.destroy("big");
+  await backend.remove("big");
 } finally {
   await extra?.stop();
   rmSync(root, { recursive: true, force: true });

@@ -49,7 +49,7 @@ try {
     await backend.create({ ...sleepSpec(cName), limits });
     await backend.start(cName);
     const k = ms(t0);
-    await backend.destroy(cName);
+    await backend.remove(cName);
     if (i >= 0) {
       direct.push(d);
       corral.push(k);

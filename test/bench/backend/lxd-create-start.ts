@@ -45,7 +45,7 @@ for (let i = 0; i < n; i++) {
   });
   await direct.call("PUT", `/1.0/instances/${rt}/state`, { action: "start" });
   viaRest.push(performance.now() - t);
-  await backend.destroy(`b${i}`);
+  await backend.remove(`b${i}`);
   await direct.call("PUT", `/1.0/instances/${rt}/state`, { action: "stop", force: true });
   await direct.call("DELETE", `/1.0/instances/${rt}`);
 }

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       }
 
       await viaBackend.backend.stop(name, 0);
-      await viaBackend.backend.destroy(name);
+      await viaBackend.backend.remove(name);
       await vz("stop", ctid, "--fast");
       await vz("destroy", ctid);
     }

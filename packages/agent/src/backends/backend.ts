@@ -52,7 +52,7 @@ export interface Backend {
   start(name: string): Promise<ContainerStatus>;
   /** Clean stop, killed after `timeoutSeconds`. Stopping a stopped container is not an error. */
   stop(name: string, timeoutSeconds: number): Promise<ContainerStatus>;
-  destroy(name: string): Promise<void>;
+  remove(name: string): Promise<void>;
   /** Throws CorralError "not_found" for an unknown container. */
   inspect(name: string): Promise<ContainerStatus>;
   list(): Promise<ContainerStatus[]>;

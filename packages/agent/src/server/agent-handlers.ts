@@ -28,7 +28,7 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
       checkTimeout(timeout);
       return backendOf(ref).stop(ref.name, timeout);
     },
-    remove: async (ref) => backendOf(ref).destroy(ref.name),
+    remove: async (ref) => backendOf(ref).remove(ref.name),
     inspect: async (ref) => backendOf(ref).inspect(ref.name),
     list: all,
     exec: (req, signal) => {

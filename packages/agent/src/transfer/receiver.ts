@@ -329,7 +329,7 @@ export class ReceiveManager {
       const st = await backend.inspect(ref.name).catch(() => undefined);
       if (st) {
         if (st.state === "running") await backend.stop(ref.name, 10);
-        await backend.destroy(ref.name);
+        await backend.remove(ref.name);
         removedContainer = true;
       }
     }

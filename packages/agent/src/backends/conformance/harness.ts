@@ -58,10 +58,10 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
 
     before(async () => {
       ({ source, target, spec, teardown } = await fixture.setup());
-      for (const b of [source, target]) await b.destroy(name).catch(() => undefined);
+      for (const b of [source, target]) await b.remove(name).catch(() => undefined);
     });
     after(async () => {
-      for (const b of [source, target]) await b.destroy(name).catch(() => undefined);
+      for (const b of [source, target]) await b.remove(name).catch(() => undefined);
       await teardown();
     });
 
@@ -233,8 +233,8 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
 
     test("destroy removes it on both hosts", async () => {
       await target.stop(name, 10);
-      await target.destroy(name);
-      await source.destroy(name);
+      await target.remove(name);
+      await source.remove(name);
       for (const b of [source, target]) {
         assert.equal((await b.list()).some((c) => c.name === name), false);
         await assert.rejects(b.inspect(name), /not found/);

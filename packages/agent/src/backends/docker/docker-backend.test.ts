@@ -104,7 +104,7 @@ describe("docker backend", { skip }, () => {
     );
     await backend.create({ ...sleepSpec("badcmd"), cmd: ["/no/such/binary"] });
     await assert.rejects(backend.start("badcmd"), hasCode("failed_precondition", /container "badcmd" cannot start: .*no such file/));
-    await backend.destroy("badcmd");
+    await backend.remove("badcmd");
   });
 
   test("create maps env, cmd, labels, ports, limits and cgroup parent onto the Docker container", async () => {
@@ -137,7 +137,7 @@ describe("docker backend", { skip }, () => {
     await neighbour.create(sleepSpec("app"));
     assert.deepEqual((await backend.list()).map((c) => c.name), ["app"]);
     assert.deepEqual((await neighbour.list()).map((c) => c.name), ["app"]);
-    await neighbour.destroy("app");
+    await neighbour.remove("app");
     assert.deepEqual(await neighbour.list(), []);
     assert.equal((await backend.inspect("app")).state, "stopped");
   });
@@ -221,9 +221,9 @@ describe("docker backend", { skip }, () => {
   });
 
   test("destroy removes it; unknown containers are not found", async () => {
-    await backend.destroy("app");
+    await backend.remove("app");
     await assert.rejects(backend.inspect("app"), hasCode("not_found", /container "app" not found on/));
-    await assert.rejects(backend.destroy("app"), hasCode("not_found"));
+    await assert.rejects(backend.remove("app"), hasCode("not_found"));
     await assert.rejects(backend.start("app"), hasCode("not_found"));
     assert.deepEqual(await backend.list(), []);
   });
@@ -310,10 +310,10 @@ describe("docker backend", { skip }, () => {
         assert.ok(readFileSync(`/proc/${(await target.inspect("mig")).initPid}/cgroup`, "utf8").includes(`${extra.cgroupParent}/`));
         assert.equal((await target.stop("mig", 10)).state, "stopped");
 
-        await target.destroy("mig");
+        await target.remove("mig");
         await assert.rejects(other.getImage(info.Config.Image).inspect(), /no such image/i);
       } finally {
-        await src.destroy("mig").catch(() => undefined);
+        await src.remove("mig").catch(() => undefined);
       }
     });
 
@@ -330,7 +330,7 @@ describe("docker backend", { skip }, () => {
         assert.ok(!(img.Config.Env ?? []).includes("APP_MODE=production"));
         await other.getImage("corral-test/plain:1").remove();
       } finally {
-        await src.destroy("plain");
+        await src.remove("plain");
       }
     });
   });

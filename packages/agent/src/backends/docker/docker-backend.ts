@@ -111,7 +111,7 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
     return this.inspect(name);
   }
 
-  async destroy(name: string): Promise<void> {
+  async remove(name: string): Promise<void> {
     const info = await this.inspectRaw(name);
     await this.call(name, "remove", () => this.container(name).remove({ force: true, v: true }));
     // Images made by a restore belong to this one container: drop them with it.

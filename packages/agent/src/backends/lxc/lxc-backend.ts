@@ -128,7 +128,7 @@ export class LxcBackend implements Backend, LiveLimits {
     return st;
   }
 
-  async destroy(name: string): Promise<void> {
+  async remove(name: string): Promise<void> {
     this.mustExist(name);
     if ((await this.inspect(name)).state === "running") await this.lxc("stop", ["-n", name, "-k"]);
     const r = await this.lxc("destroy", ["-n", name]);

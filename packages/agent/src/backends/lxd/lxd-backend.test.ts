@@ -56,7 +56,7 @@ describe("LXD backend", { skip }, () => {
 
   after(async () => {
     for (const x of [a, b]) {
-      for (const c of await x.list()) await x.destroy(c.name).catch(() => undefined);
+      for (const c of await x.list()) await x.remove(c.name).catch(() => undefined);
     }
     for (const fp of fingerprints) await a.client.call("DELETE", `/1.0/images/${fp}`).catch(() => undefined);
     a.close();
@@ -97,7 +97,7 @@ describe("LXD backend", { skip }, () => {
     await a.create(spec("noinit", { image: "noinit" }));
     await assert.rejects(a.start("noinit"), codeOf("failed_precondition"));
     // What the controller does to undo a failed create+start: the delete must succeed at once.
-    await a.destroy("noinit");
+    await a.remove("noinit");
     await assert.rejects(a.inspect("noinit"), codeOf("not_found"));
     const left = await a.client.call<string[]>("GET", "/1.0/instances");
     assert.equal(left.filter((i) => i.endsWith(`/lxta${process.pid}-noinit`)).length, 0, left.join(","));
@@ -108,11 +108,11 @@ describe("LXD backend", { skip }, () => {
     await b.create(spec("twin", { limits: { memoryBytes: 32 * MiB, cpus: 0 } }));
     assert.equal((await a.inspect("twin")).limits.memoryBytes, 64 * MiB);
     assert.equal((await b.inspect("twin")).limits.memoryBytes, 32 * MiB);
-    await a.destroy("twin");
+    await a.remove("twin");
     assert.equal((await a.list()).some((c) => c.name === "twin"), false);
     assert.equal((await b.list()).filter((c) => c.name === "twin").length, 1);
-    await b.destroy("twin");
-    await assert.rejects(b.destroy("twin"), codeOf("not_found", /container "twin" not found/));
+    await b.remove("twin");
+    await assert.rejects(b.remove("twin"), codeOf("not_found", /container "twin" not found/));
   });
 
   test("environment from the spec reaches exec; fractional cpus and live limits persist", async () => {
@@ -130,7 +130,7 @@ describe("LXD backend", { skip }, () => {
     await a.start("envy");
     assert.deepEqual((await a.inspect("envy")).limits, { memoryBytes: 80 * MiB, cpus: 0.5 });
     await assert.rejects(a.archive("envy"), codeOf("failed_precondition", /stopped/));
-    await a.destroy("envy");
+    await a.remove("envy");
   });
 
   test("a restore refuses an unknown format and a non-backup stream", async () => {
@@ -171,8 +171,8 @@ describe("LXD backend", { skip }, () => {
     assert.equal(dst.config["user.corral.host"], `lxtb${process.pid}`);
     assert.notEqual(dst.config["volatile.uuid"], src.config["volatile.uuid"]);
     await assert.rejects(b.commitRestore("mover", staging), codeOf("already_exists"));
-    await a.destroy("mover");
-    await b.destroy("mover");
+    await a.remove("mover");
+    await b.remove("mover");
   });
 
   test("usage covers only this host's containers, from one API call", async () => {
@@ -186,7 +186,7 @@ describe("LXD backend", { skip }, () => {
     const [row] = u;
     assert.ok(row && row.pids >= 1 && row.memoryBytes > 0 && row.cpuNanos > 0 && row.cpuPercent > 0, JSON.stringify(row));
     assert.equal(row?.memoryLimitBytes, 64 * MiB);
-    await a.destroy("busy");
-    await b.destroy("other");
+    await a.remove("busy");
+    await b.remove("other");
   });
 });

@@ -88,7 +88,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     } catch (err) {
       if (isCode(err, "already_exists")) throw this.exists(spec.name, err);
       // LXD may have recorded the instance before the operation failed: leave nothing behind.
-      if (await this.find(rt).catch(() => undefined)) await this.destroy(spec.name).catch(() => undefined);
+      if (await this.find(rt).catch(() => undefined)) await this.remove(spec.name).catch(() => undefined);
       throw new CorralError(err instanceof CorralError ? err.code : "internal", `cannot create container "${spec.name}" on ${this.ctx.hostName}: ${lxdMessageOf(err)}`, { cause: err });
     }
     return this.quickStatus(spec.name); // a new container is stopped: no pid to fetch
@@ -120,7 +120,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     return this.quickStatus(name);
   }
 
-  async destroy(name: string): Promise<void> {
+  async remove(name: string): Promise<void> {
     const st = await this.quickStatus(name);
     if (st.state !== "stopped") await this.whenIdle(() => this.state(name, { action: "stop", force: true }));
     // After a failed start LXD runs a "stop" operation of its own for a moment; DELETE waits for it,

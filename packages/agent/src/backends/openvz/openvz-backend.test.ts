@@ -133,8 +133,8 @@ describe("openvz backend on the vzctl stand-in", { skip }, () => {
   });
 
   test("stand-in: destroy removes the CT, its private area and the mapping; list shows only this host's CTs", async () => {
-    await h2.backend.destroy("web");
-    await h1.backend.destroy("web");
+    await h2.backend.remove("web");
+    await h1.backend.remove("web");
     assert.deepEqual((await h2.backend.list()).map((c) => c.name), ["other"]);
     assert.deepEqual(await h1.backend.list(), []);
     assert.throws(() => readFileSync(join(h1.vzRoot, "etc/vz/conf/101.conf")));

@@ -182,7 +182,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
     return this.status(name, ctid);
   }
 
-  async destroy(name: string): Promise<void> {
+  async remove(name: string): Promise<void> {
     await this.map.locked(async () => {
       const ctid = this.mapped(name, await this.map.get(name));
       const sample = await runState(this.cgRoot, this.cgPath(ctid));
