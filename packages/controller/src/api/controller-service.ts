@@ -11,6 +11,8 @@ import { setLimits } from "./container-limits.js";
 import { execInContainer } from "./container-exec.js";
 import { importImage } from "./image-import.js";
 import { requireContainer } from "./lookup.js";
+import { createJoinToken, DEFAULT_JOIN_TTL_MS } from "../pki/join-tokens.js";
+import { removeHost } from "../pki/host-remove.js";
 
 export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService): ControllerHandlers {
   const db = () => ctx.store.db;
@@ -27,6 +29,9 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     migrate: (name, target, compression, signal) => migrate(migrations, name, target, compression, signal),
     listMigrations: async (container) => listMigrations(db(), container).map(toMigration),
     importImage: (chunks) => importImage(ctx, chunks),
+    createJoinToken: async (ttlSeconds) =>
+      createJoinToken(db(), ctx.identity.pki.fingerprint, ttlSeconds > 0 ? ttlSeconds * 1000 : DEFAULT_JOIN_TTL_MS),
+    removeHost: async (name) => removeHost(ctx, name),
   };
 }
 

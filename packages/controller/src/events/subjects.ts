@@ -3,6 +3,7 @@ export const SUBJECTS = {
   hostRegistered: "corral.host.registered",
   hostDown: "corral.host.down",
   hostUp: "corral.host.up",
+  hostRemoved: "corral.host.removed",
   containerCreated: "corral.container.created",
   containerStarted: "corral.container.started",
   containerStopped: "corral.container.stopped",

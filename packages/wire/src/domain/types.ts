@@ -228,3 +228,20 @@ export interface CreateRequest {
   host: string;
   start: boolean;
 }
+
+/** A host without a certificate asks for one with a join token (see JoinService in controller.proto). */
+export interface JoinRequest {
+  token: string;
+  host: string;
+  csrPem: string;
+}
+
+export interface JoinResponse {
+  certPem: string;
+  caPem: string;
+}
+
+export interface JoinToken {
+  token: string;
+  expiresUnixMs: number;
+}

@@ -2,7 +2,8 @@
 import type * as tpb from "../gen/corral/v1/types.js";
 import * as pb from "../gen/corral/v1/agent.js";
 import type * as d from "../domain/types.js";
-import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter } from "./iter.js";
 import {
   execOutputToProto,
@@ -28,7 +29,8 @@ export interface AgentHandlers {
   setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
-  receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>): Promise<d.TransferTrailer>;
+  /** `peerHost` is the verified host identity of the sending agent. */
+  receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>, peerHost: string): Promise<d.TransferTrailer>;
   commitReceive(token: string): Promise<d.ContainerStatus>;
   abortReceive(token: string, ref: d.ContainerRef | undefined): Promise<d.AbortReceiveResult>;
   sendArchive(req: d.SendArchive, signal: AbortSignal): AsyncIterable<d.TransferProgress>;
@@ -37,7 +39,21 @@ export interface AgentHandlers {
 
 export const AgentServiceDefinition = pb.AgentServiceService;
 
+/**
+ * Who may call an agent: the archive stream comes from a peer host (the receiver then checks that it
+ * is the host named in the migration, with its token); every other call is control, for the
+ * controller's certificate only.
+ */
+export function agentAccess(peer: Peer, method: string): void {
+  if (method === "receiveArchive") requireIdentity(peer, "an archive transfer", ["host"]);
+  else requireIdentity(peer, `this agent's ${method} call`, ["controller"]);
+}
+
 export function agentServiceImplementation(h: AgentHandlers): pb.AgentServiceServer {
+  return authorizeEach(agentService(h), AgentServiceDefinition, agentAccess);
+}
+
+function agentService(h: AgentHandlers): pb.AgentServiceServer {
   return {
     getHostInfo: unaryHandler(async () => hostInfoToProto(await h.hostInfo())),
     createContainer: unaryHandler(async (r: pb.CreateContainerRequest) => statusToProto(await h.create(specFromProto(r.spec)))),
@@ -66,8 +82,8 @@ export function agentServiceImplementation(h: AgentHandlers): pb.AgentServiceSer
       await h.prepareReceive(prepareReceiveFromProto(r));
       return {};
     }),
-    receiveArchive: clientStreamHandler(async (chunks: AsyncIterable<pb.ArchiveChunk>) =>
-      h.receiveArchive(mapIter(chunks, archiveChunkFromProto)),
+    receiveArchive: clientStreamHandler(async (chunks: AsyncIterable<pb.ArchiveChunk>, peer) =>
+      h.receiveArchive(mapIter(chunks, archiveChunkFromProto), requireIdentity(peer, "an archive transfer", ["host"]).name),
     ),
     commitReceive: unaryHandler(async (r: pb.CommitReceiveRequest) => statusToProto(await h.commitReceive(r.token))),
     abortReceive: unaryHandler(async (r: pb.AbortReceiveRequest) =>

@@ -2,7 +2,8 @@
 import * as pb from "../gen/corral/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
-import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
+import { CHANNEL_OPTIONS, clientCredentials, type ClientTls } from "./channel.js";
+import { CONTROLLER_IDENTITY } from "./identity.js";
 import { mapIter } from "./iter.js";
 import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, limitsToProto, specToProto } from "../convert/types.js";
 import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, usageReportToProto } from "../convert/controller.js";
@@ -11,8 +12,8 @@ export class ControllerClient {
   private readonly c: pb.ControllerServiceClient;
   readonly peer: string;
 
-  constructor(readonly address: string) {
-    this.c = new pb.ControllerServiceClient(address, insecureCredentials(), CHANNEL_OPTIONS);
+  constructor(readonly address: string, tls: ClientTls) {
+    this.c = new pb.ControllerServiceClient(address, clientCredentials(tls, CONTROLLER_IDENTITY), CHANNEL_OPTIONS);
     this.peer = `controller at ${address}`;
   }
 
@@ -63,14 +64,24 @@ export class ControllerClient {
     const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), mapIter(chunks, imageChunkToProto));
     return res.images.map(imageInfoFromProto);
   }
+  async createJoinToken(ttlSeconds: number): Promise<d.JoinToken> {
+    const res: pb.CreateJoinTokenResponse = await callUnary(this.peer, this.c.createJoinToken.bind(this.c), { ttlSeconds });
+    return { token: res.token, expiresUnixMs: Number(res.expiresUnixMs) };
+  }
+  /** Returns the serial of the revoked certificate ("" when none was on record). */
+  async removeHost(name: string): Promise<string> {
+    const res: pb.RemoveHostResponse = await callUnary(this.peer, this.c.removeHost.bind(this.c), { name });
+    return res.revokedSerial;
+  }
 }
 
 export class RegistryClient {
   private readonly c: pb.RegistryServiceClient;
   readonly peer: string;
 
-  constructor(readonly address: string) {
-    this.c = new pb.RegistryServiceClient(address, insecureCredentials(), CHANNEL_OPTIONS);
+  /** Without cert/key in `tls` only join() can succeed. */
+  constructor(readonly address: string, tls: ClientTls) {
+    this.c = new pb.RegistryServiceClient(address, clientCredentials(tls, CONTROLLER_IDENTITY), CHANNEL_OPTIONS);
     this.peer = `controller at ${address}`;
   }
 
@@ -87,5 +98,10 @@ export class RegistryClient {
   /** One long-lived stream; resolves when the controller ends it, rejects when the link breaks. */
   async reportUsage(reports: AsyncIterable<d.UsageReport>): Promise<void> {
     await writeClientStream(this.peer, (cb) => this.c.reportUsage(cb), mapIter(reports, usageReportToProto));
+  }
+
+  async join(req: d.JoinRequest): Promise<d.JoinResponse> {
+    const res: pb.JoinResponse = await callUnary(this.peer, this.c.join.bind(this.c), req);
+    return { certPem: res.certPem, caPem: res.caPem };
   }
 }

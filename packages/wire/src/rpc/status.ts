@@ -14,6 +14,7 @@ const TO_GRPC: Record<ErrorCode, status> = {
   cancelled: status.CANCELLED,
   deadline_exceeded: status.DEADLINE_EXCEEDED,
   permission_denied: status.PERMISSION_DENIED,
+  unauthenticated: status.UNAUTHENTICATED,
   internal: status.INTERNAL,
 };
 const FROM_GRPC = new Map<number, ErrorCode>(Object.entries(TO_GRPC).map(([k, v]) => [v, k as ErrorCode]));
