@@ -6,6 +6,7 @@ import { chmodSync, copyFileSync, mkdtempSync, mkdirSync, existsSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { readAdminCredentials, type TlsCredentials } from "@corral/wire";
 
 process.env.TESTCONTAINERS_RYUK_DISABLED = "true"; // no registry to pull ryuk from
 const { GenericContainer, Wait } = await import("testcontainers");
@@ -120,6 +121,11 @@ export class TestCluster {
     const r = await this.cli([...args, "--json"]);
     if (r.code !== 0) throw new Error(`corral ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
     return JSON.parse(r.stdout) as T;
+  }
+
+  /** The admin's client credentials that `up` made with `corral cluster init`. */
+  adminTls(): TlsCredentials {
+    return readAdminCredentials(join(this.root, "controller"));
   }
 
   hostDir(host: string): string {

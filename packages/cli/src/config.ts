@@ -31,6 +31,10 @@ export function resolveController(flag: string | undefined, env: NodeJS.ProcessE
 
 export interface CorralConfig {
   controller?: string;
+  /** TLS: paths of the cluster CA certificate and of this user's client certificate and key. */
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 /** A missing file is an empty config; a file that is there but unreadable is an error, not silently ignored. */
@@ -55,5 +59,11 @@ export function readConfig(path: string): CorralConfig {
   if (controller !== undefined && typeof controller !== "string") {
     throw failedPrecondition(`config file ${path}: "controller" must be a string such as "127.0.0.1:7400"`);
   }
-  return controller?.trim() ? { controller: controller.trim() } : {};
+  const cfg: CorralConfig = controller?.trim() ? { controller: controller.trim() } : {};
+  for (const k of ["ca", "cert", "key"] as const) {
+    const v = (doc as Record<string, unknown>)[k];
+    if (v !== undefined && typeof v !== "string") throw failedPrecondition(`config file ${path}: "${k}" must be a file path`);
+    if (v?.trim()) cfg[k] = v.trim();
+  }
+  return cfg;
 }

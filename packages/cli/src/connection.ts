@@ -2,7 +2,7 @@
 // only fails after its own ~20 s connect timeout, so the CLI first checks within 5 s that the
 // address accepts TCP at all, and puts a deadline on every unary call.
 import { connect } from "node:net";
-import { ControllerClient, CorralError, unavailable } from "@corral/wire";
+import { ControllerClient, CorralError, unavailable, type ClientTls } from "@corral/wire";
 
 export const CONNECT_TIMEOUT_MS = 5_000;
 /** Reads answer from the controller's store; they get a short deadline. */
@@ -14,8 +14,10 @@ export class Connection {
   private client: ControllerClient | undefined;
   private probed: Promise<void> | undefined;
 
+  /** `tls` is read on first use, after the address is known to answer (see resolveClientTls). */
   constructor(
     readonly address: string,
+    private readonly tls: () => ClientTls,
     private readonly connectTimeoutMs = CONNECT_TIMEOUT_MS,
   ) {}
 
@@ -27,7 +29,7 @@ export class Connection {
   async controller(): Promise<ControllerClient> {
     this.probed ??= probeTcp(this.address, this.connectTimeoutMs, this.peer);
     await this.probed;
-    this.client ??= new ControllerClient(this.address);
+    this.client ??= new ControllerClient(this.address, this.tls());
     return this.client;
   }
 
@@ -51,6 +53,9 @@ export class Connection {
 
   /** grpc-js reports an HTTP server (or a proxy) at the address in its own words; say what it means. */
   explain(message: string): string {
+    if (/server certificate names|self[- ]signed certificate|unable to verify|certificate verify failed|unknown ca/i.test(message)) {
+      return `${this.peer} failed TLS verification: it is not this cluster's controller, or the CLI has another cluster's CA (${message})`;
+    }
     return /^Received HTTP status code|Protocol error|Bad Request/i.test(message)
       ? `${this.peer} is not a Corral controller (${message})`
       : message;

@@ -15,7 +15,7 @@ const BIN = fileURLToPath(new URL("../bin/corral.js", import.meta.url));
 const MiB = 1024 * 1024;
 
 let double: ControllerDouble;
-let server: { address: string; close(): Promise<void> };
+let server: Awaited<ReturnType<typeof serveDouble>>;
 let home: string;
 
 before(async () => {
@@ -42,7 +42,8 @@ function corral(args: string[], env: Record<string, string> = {}, withController
   const t0 = Date.now();
   const argv = withController ? ["--controller", server.address, ...args] : args;
   const child = spawn(process.execPath, [BIN, ...argv], {
-    env: { PATH: process.env.PATH ?? "", HOME: home, ...env },
+    // The double's CA and the admin's certificate: every call runs over mutual TLS.
+    env: { PATH: process.env.PATH ?? "", HOME: home, ...server.tlsEnv, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const out: Buffer[] = [];

@@ -1,7 +1,7 @@
 // The agent's gRPC surface in domain terms: each call finds the backend and delegates.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { failedPrecondition, invalidArgument, type AgentHandlers, type ContainerStatus, type ImageChunk } from "@corral/wire";
+import { failedPrecondition, invalidArgument, type AgentHandlers, type ContainerStatus, type ImageChunk, type TlsCredentials } from "@corral/wire";
 import { hasImageImport, hasLiveLimits } from "../backends/backend.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
@@ -9,7 +9,7 @@ import { sendArchive } from "../transfer/sender.js";
 import { hostInfo } from "../host-info.js";
 import type { AgentConfig } from "../config.js";
 
-export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, receiver: ReceiveManager, log: Logger): AgentHandlers {
+export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, receiver: ReceiveManager, log: Logger, tls: TlsCredentials): AgentHandlers {
   const all = async (backend: string): Promise<ContainerStatus[]> => {
     const bs = backend ? [registry.get(backend as never)] : registry.available();
     return (await Promise.all(bs.map((b) => b.list()))).flat();
@@ -45,9 +45,9 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
       return { ...info, host: cfg.name };
     },
     prepareReceive: (p) => receiver.prepare(p),
-    receiveArchive: (chunks) => receiver.receive(chunks),
+    receiveArchive: (chunks, peerHost) => receiver.receive(chunks, peerHost),
     commitReceive: (token) => receiver.commit(token),
     abortReceive: (token, ref) => receiver.abort(token, ref),
-    sendArchive: (req, signal) => sendArchive(req, registry, cfg.name, log, signal),
+    sendArchive: (req, signal) => sendArchive(req, registry, cfg.name, tls, log, signal),
   };
 }

@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { Logger } from "pino";
-import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, type AbortReceiveResult, type ArchiveChunk, type ContainerRef, type ContainerStatus, type PrepareReceive, type TransferTrailer } from "@corral/wire";
+import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, permissionDenied, type AbortReceiveResult, type ArchiveChunk, type ContainerRef, type ContainerStatus, type PrepareReceive, type TransferTrailer } from "@corral/wire";
 import type { BackendRegistry } from "../backends/registry.js";
 import { decompress } from "./compression.js";
 
@@ -76,11 +76,16 @@ export class ReceiveManager {
     });
   }
 
-  async receive(chunks: AsyncIterable<ArchiveChunk>): Promise<TransferTrailer> {
+  /** `peerHost`: the verified host identity of the sender (its certificate), when the call came over mutual TLS. */
+  async receive(chunks: AsyncIterable<ArchiveChunk>, peerHost?: string): Promise<TransferTrailer> {
     const it = chunks[Symbol.asyncIterator]();
     const first = await it.next();
     if (first.done || first.value.kind !== "header") throw invalidArgument("archive stream must start with a header");
     const header = first.value.header;
+    // MERGE: untrusted compares peerHost with the source host bound at prepare; until then, the header's claim.
+    if (peerHost !== undefined && header.sourceHost !== peerHost) {
+      throw permissionDenied(`archive sent by host ${peerHost} claims to come from host ${header.sourceHost}`);
+    }
     const r = this.receives.get(header.token);
     if (!r || r.phase !== "prepared") throw denied();
     if (r.ref.name !== header.ref.name || r.ref.backend !== header.ref.backend) throw denied();

@@ -7,14 +7,24 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { AgentClient, type ArchiveChunk, type ContainerRef, type ExecOutput } from "@corral/wire";
+import {
+  AgentClient,
+  CONTROLLER_IDENTITY,
+  createCertificateAuthority,
+  issueCredentials,
+  writeHostCredentials,
+  type ArchiveChunk,
+  type ContainerRef,
+  type ExecOutput,
+} from "@corral/wire";
 import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
 import { ustar } from "../archive/test-ustar.js";
 
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-transfer-"));
-const hosts: { agent: RunningAgent; client: AgentClient; lxcPath: string }[] = [];
+/** `client` drives an agent as the controller; `fromX` speaks to it as peer host "x" (archive streams). */
+const hosts: { agent: RunningAgent; client: AgentClient; fromX: AgentClient; lxcPath: string }[] = [];
 const ref: ContainerRef = { name: "mover", backend: "lxc" };
 const token = () => randomBytes(32).toString("hex");
 
@@ -29,10 +39,17 @@ async function collect(it: AsyncIterable<ExecOutput>): Promise<{ out: string; co
 }
 
 before(async () => {
+  // One cluster CA: each agent holds its host certificate, the test drives them as the controller.
+  const ca = await createCertificateAuthority();
+  const controller = await issueCredentials(ca, CONTROLLER_IDENTITY);
+  const hostX = await issueCredentials(ca, { kind: "host", name: "x" });
   for (const h of ["xfera", "xferb"]) {
-    const cfg = parseAgentConfig(["--name", `${h}${process.pid % 1000}`, "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, h)]);
+    const name = `${h}${process.pid % 1000}`;
+    const cfg = parseAgentConfig(["--name", name, "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, h)]);
+    writeHostCredentials(cfg.stateDir, await issueCredentials(ca, { kind: "host", name }));
     const agent = await startAgent(cfg, log, { report: false });
-    hosts.push({ agent, client: new AgentClient(agent.address), lxcPath: cfg.lxcPath });
+    const client = new AgentClient(agent.address, controller, { kind: "host", name });
+    hosts.push({ agent, client, fromX: new AgentClient(agent.address, hostX, { kind: "host", name }), lxcPath: cfg.lxcPath });
   }
 });
 
@@ -40,6 +57,7 @@ after(async () => {
   for (const h of hosts) {
     await h.client.delete(ref).catch(() => undefined);
     h.client.close();
+    h.fromX.close();
     await h.agent.close();
   }
   rmSync(root, { recursive: true, force: true });
@@ -99,7 +117,7 @@ test("an unknown token is refused before a byte is written", async () => {
     yield { kind: "header", header: { token: token(), ref: { name: "intruder", backend: "lxc" }, compression: "none", totalBytes: 0, sourceHost: "x", archiveFormat: "lxc-dir-tar/1" } };
     yield { kind: "data", data: Buffer.alloc(512) };
   }
-  await assert.rejects(b.client.receiveArchive(chunks()), (e: Error & { code?: string }) => e.code === "permission_denied");
+  await assert.rejects(b.fromX.receiveArchive(chunks()), (e: Error & { code?: string }) => e.code === "permission_denied");
 });
 
 test("a hostile archive is refused, its staging removed, and nothing is created", async () => {
@@ -113,7 +131,7 @@ test("a hostile archive is refused, its staging removed, and nothing is created"
     yield { kind: "data", data: archive };
     yield { kind: "trailer", trailer: { sha256: "0".repeat(64), bytes: archive.length } };
   }
-  await assert.rejects(b.client.receiveArchive(chunks()), /unsafe archive: member "\/etc\/corral-pwned" is an absolute path/);
+  await assert.rejects(b.fromX.receiveArchive(chunks()), /unsafe archive: member "\/etc\/corral-pwned" is an absolute path/);
   assert.equal(existsSync("/etc/corral-pwned"), false);
   assert.deepEqual(readdirSync(join(b.lxcPath, ".corral-staging")), []);
   await assert.rejects(b.client.commitReceive(t), /no verified archive/);

@@ -1,6 +1,9 @@
 // Every command, in the order `corral --help` lists them.
 import type { CommandModule } from "../command.js";
 import * as hostList from "./host-list.js";
+import * as hostJoinToken from "./host-join-token.js";
+import * as hostRm from "./host-rm.js";
+import * as clusterInit from "./cluster-init.js";
 import * as ctCreate from "./ct-create.js";
 import * as ctList from "./ct-list.js";
 import * as ctShow from "./ct-show.js";
@@ -16,6 +19,8 @@ import * as imageImport from "./image-import.js";
 
 export const COMMANDS: readonly CommandModule[] = [
   hostList,
+  hostJoinToken,
+  hostRm,
   ctCreate,
   ctList,
   ctShow,
@@ -28,6 +33,7 @@ export const COMMANDS: readonly CommandModule[] = [
   ctMigrate,
   migrationList,
   imageImport,
+  clusterInit,
 ];
 
 export const NOUNS: Record<string, string> = {
@@ -35,6 +41,7 @@ export const NOUNS: Record<string, string> = {
   ct: "containers",
   migration: "container moves between hosts",
   image: "images on the hosts",
+  cluster: "the cluster's identity (CA and credentials)",
 };
 
 export function findCommand(noun: string, verb: string): CommandModule | undefined {
