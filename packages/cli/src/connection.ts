@@ -53,9 +53,6 @@ export class Connection {
 
   /** grpc-js reports an HTTP server (or a proxy) at the address in its own words; say what it means. */
   explain(message: string): string {
-    if (/server certificate names|self[- ]signed certificate|unable to verify|certificate verify failed|unknown ca/i.test(message)) {
-      return `${this.peer} failed TLS verification: it is not this cluster's controller, or the CLI has another cluster's CA (${message})`;
-    }
     return /^Received HTTP status code|Protocol error|Bad Request/i.test(message)
       ? `${this.peer} is not a Corral controller (${message})`
       : message;

@@ -137,3 +137,28 @@ test("a hostile archive is refused, its staging removed, and nothing is created"
   await assert.rejects(b.client.commitReceive(t), /no verified archive/);
   await assert.rejects(b.client.inspect(evil), /not found/);
 });
+
+test("an archive is accepted only from a host certificate, and only for the host it claims to come from", async () => {
+  const [, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  const t = token();
+  const ref2 = { name: "claimed", backend: "lxc" as const };
+  await b.client.prepareReceive({ token: t, ref: ref2, compression: "none", expectedBytes: 0 });
+  const header = (sourceHost: string): ArchiveChunk => ({ kind: "header", header: { token: t, ref: ref2, compression: "none", totalBytes: 0, sourceHost, archiveFormat: "lxc-dir-tar/1" } });
+  async function* claiming(sourceHost: string): AsyncGenerator<ArchiveChunk> {
+    yield header(sourceHost);
+    yield { kind: "data", data: Buffer.alloc(512) };
+  }
+  // Host x's certificate, claiming to be host y.
+  await assert.rejects(b.fromX.receiveArchive(claiming("y")), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "permission_denied");
+    assert.equal(e.message, "archive sent by host x claims to come from host y");
+    return true;
+  });
+  // The controller's certificate cannot push an archive at all.
+  await assert.rejects(b.client.receiveArchive(claiming("x")), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "permission_denied");
+    assert.match(e.message, /^an archive transfer is only for a host; the caller's certificate names the controller$/);
+    return true;
+  });
+  await b.client.abortReceive(t, ref2);
+});
