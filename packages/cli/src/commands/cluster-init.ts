@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { initClusterPki } from "@corral/wire";
 import type { Context } from "../command.js";
@@ -31,6 +31,7 @@ export async function run(ctx: Context): Promise<void> {
   // MERGE: admin token from people — config.token = await issueAdminCredential(stateDir);
   mkdirSync(dirname(cfgPath), { recursive: true, mode: 0o700 });
   writeFileSync(cfgPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(cfgPath, 0o600); // it points at a private key: an existing file is tightened too
   const doc = { stateDir, pki: pki.dir, caFingerprint: `sha256:${pki.fingerprint}`, config: cfgPath, controller };
   if (ctx.json) return ctx.printJson(doc);
   ctx.print(`cluster CA created in ${pki.dir} (sha256:${pki.fingerprint})`);
