@@ -101,9 +101,9 @@ export class TestCluster {
   }
 
   /** Runs the real `corral` binary against this cluster's controller. */
-  cli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+  cli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, "--controller", this.controller, ...args], { env: this.env });
+      const child = spawn(process.execPath, [CLI, "--controller", this.controller, ...args], { env: { ...this.env, ...opts.env } });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on("data", (d: Buffer) => out.push(d));
