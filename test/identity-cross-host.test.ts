@@ -4,8 +4,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { connect as h2connect } from "node:http2";
 import { AgentClient, ControllerClient, verifyIssued, type Host } from "@corral/wire";
+import { plaintextHttp2Answer } from "@corral/controller/test-support";
 import { TestCluster, eventually } from "./support/cluster.js";
 
 const cluster = new TestCluster({ hosts: 2, slot: 4 });
@@ -49,17 +49,7 @@ describe("hosts joined with tokens and speak only mutual TLS", () => {
     assert.equal(cli.code, 1);
     assert.match(cli.stderr, /^corral: ControllerService\.listHosts needs a client certificate issued by this cluster's CA/);
     for (const address of [cluster.controller, agentAddress]) {
-      const session = h2connect(`http://${address}`);
-      const answer = await new Promise<unknown>((resolve) => {
-        session.on("error", () => resolve(undefined));
-        const req = session.request({ ":method": "POST", ":path": "/corral.v1.ControllerService/ListHosts", "content-type": "application/grpc" });
-        req.on("response", (h) => resolve(h));
-        req.on("error", () => resolve(undefined));
-        req.on("close", () => resolve(undefined));
-        req.end(Buffer.alloc(5));
-        setTimeout(() => resolve(undefined), 5000).unref();
-      });
-      session.destroy();
+      const answer = await plaintextHttp2Answer(address);
       assert.equal(answer, undefined, `${address} answered plaintext HTTP/2`);
     }
   });

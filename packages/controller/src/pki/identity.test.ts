@@ -3,7 +3,6 @@
 // Every refusal must be a clear error, and nothing the refused caller asked for may happen.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect as h2connect } from "node:http2";
 import { Client, credentials, Metadata } from "@grpc/grpc-js";
 import {
   AgentClient,
@@ -19,6 +18,7 @@ import {
 } from "@corral/wire";
 import { startCluster, waitFor, type TestCluster } from "../test-support/cluster.js";
 import { joinHost } from "../test-support/test-pki.js";
+import { plaintextHttp2Answer } from "../test-support/plaintext-probe.js";
 import { specOf } from "../test-support/scripted-agent.js";
 
 const isErr = (code: string, message: RegExp) => (e: unknown) => {
@@ -201,16 +201,7 @@ test("plaintext HTTP/2 to the controller or an agent gets no gRPC answer", async
     assert.ok(err, `plaintext gRPC to ${address} was answered`);
     assert.notEqual(err.code, 0);
     // Raw HTTP/2 prior knowledge: no response headers, let alone a grpc-status.
-    const session = h2connect(`http://${address}`);
-    const headers = await new Promise<Record<string, unknown> | undefined>((resolve) => {
-      session.on("error", () => resolve(undefined));
-      const req = session.request({ ":method": "POST", ":path": "/corral.v1.ControllerService/ListHosts", "content-type": "application/grpc" });
-      req.on("response", (h) => resolve(h));
-      req.on("error", () => resolve(undefined));
-      req.on("close", () => resolve(undefined));
-      req.end(Buffer.alloc(5));
-      setTimeout(() => resolve(undefined), 5000).unref();
-    }).finally(() => session.destroy());
+    const headers = await plaintextHttp2Answer(address);
     assert.equal(headers, undefined, `${address} answered plaintext HTTP/2 with ${JSON.stringify(headers)}`);
   }
 });
