@@ -71,6 +71,10 @@ test("a host joins: the CA matches the pin, the certificate names it, key and ce
   assert.equal(again.cert, creds.cert);
   assert.equal(joins.length, 1);
   await assert.rejects(
+    hostCredentials({ name: "h9", stateDir, controller: address, join: undefined }, log),
+    /^CorralError: the certificate in .*\/tls names host h7, not host h9$/,
+  );
+  await assert.rejects(
     hostCredentials({ name: "h8", stateDir: join(stateDir, "other"), controller: address, join: undefined }, log),
     /^CorralError: this host has no certificate in .*other\/tls: start it once with --join TOKEN/,
   );

@@ -30,6 +30,11 @@ import {
 export async function hostCredentials(opts: { name: string; stateDir: string; controller: string; join: string | undefined }, log: Logger): Promise<TlsCredentials> {
   const stored = readHostCredentials(opts.stateDir);
   if (stored) {
+    // A state directory copied to another host, or an expired certificate, fails here and says so.
+    const named = verifyIssued(stored.ca, stored.cert);
+    if (named.kind !== "host" || named.name !== opts.name) {
+      throw failedPrecondition(`the certificate in ${hostPaths(opts.stateDir).dir} names ${named.kind} ${named.name}, not host ${opts.name}`);
+    }
     if (opts.join) log.warn({ dir: hostPaths(opts.stateDir).dir }, "this host has joined already; --join is ignored");
     return stored;
   }
