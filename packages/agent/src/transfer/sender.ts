@@ -52,8 +52,9 @@ export async function* sendArchive(
     yield { kind: "trailer", trailer: { sha256: digest, bytes } };
   }
 
-  // Dialled with this host's certificate: the target accepts archives only from a host identity.
-  const target = new AgentClient(req.targetAddress, tls, { kind: "host" }, `target agent at ${req.targetAddress}`);
+  // Dialled with this host's certificate (the target accepts archives only from a host identity), and
+  // the target must prove it is the host the controller named, whoever answers at the address.
+  const target = new AgentClient(req.targetAddress, tls, { kind: "host", name: req.targetHost }, `target agent ${req.targetHost} at ${req.targetAddress}`);
   let settled = false;
   const result = target.receiveArchive(chunks()).finally(() => (settled = true));
   result.catch(() => undefined);

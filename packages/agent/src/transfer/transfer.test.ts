@@ -24,7 +24,7 @@ import { ustar } from "../archive/test-ustar.js";
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-transfer-"));
 /** `client` drives an agent as the controller; `fromX` speaks to it as peer host "x" (archive streams). */
-const hosts: { agent: RunningAgent; client: AgentClient; fromX: AgentClient; lxcPath: string }[] = [];
+const hosts: { name: string; agent: RunningAgent; client: AgentClient; fromX: AgentClient; lxcPath: string }[] = [];
 const ref: ContainerRef = { name: "mover", backend: "lxc" };
 const token = () => randomBytes(32).toString("hex");
 
@@ -49,7 +49,7 @@ before(async () => {
     writeHostCredentials(cfg.stateDir, await issueCredentials(ca, { kind: "host", name }));
     const agent = await startAgent(cfg, log, { report: false });
     const client = new AgentClient(agent.address, controller, { kind: "host", name });
-    hosts.push({ agent, client, fromX: new AgentClient(agent.address, hostX, { kind: "host", name }), lxcPath: cfg.lxcPath });
+    hosts.push({ name, agent, client, fromX: new AgentClient(agent.address, hostX, { kind: "host", name }), lxcPath: cfg.lxcPath });
   }
 });
 
@@ -74,7 +74,14 @@ test("a stopped container moves between agents with its files, verified by SHA-2
   const t = token();
   await b.client.prepareReceive({ token: t, ref, compression: "none", expectedBytes: 0 });
   let last;
-  for await (const p of a.client.sendArchive({ ref, targetAddress: b.agent.address, token: t, compression: "none" })) last = p;
+  // Sent to b's address but naming a as the target: the source refuses to stream to whoever answers.
+  await assert.rejects(
+    async () => {
+      for await (const _ of a.client.sendArchive({ ref, targetAddress: b.agent.address, targetHost: a.name, token: t, compression: "none" }));
+    },
+    new RegExp(`failed TLS verification: server certificate names host ${b.name}, expected corral://host/${a.name}`),
+  );
+  for await (const p of a.client.sendArchive({ ref, targetAddress: b.agent.address, targetHost: b.name, token: t, compression: "none" })) last = p;
   assert.ok(last?.done);
   assert.match(last.sha256, /^[0-9a-f]{64}$/);
   assert.ok(last.bytes > 3_000_000 && last.totalBytes > 3_000_000);
@@ -89,7 +96,7 @@ test("a stopped container moves between agents with its files, verified by SHA-2
   await b.client.stop(ref, 10);
   await assert.rejects(
     async () => {
-      for await (const _ of a.client.sendArchive({ ref, targetAddress: b.agent.address, token: t, compression: "none" }));
+      for await (const _ of a.client.sendArchive({ ref, targetAddress: b.agent.address, targetHost: b.name, token: t, compression: "none" }));
     },
     /transfer token/,
   );
@@ -102,7 +109,7 @@ test("with zstd on the wire the container arrives the same", async () => {
   const t = token();
   await a.client.prepareReceive({ token: t, ref, compression: "zstd", expectedBytes: 0 });
   let last;
-  for await (const p of b.client.sendArchive({ ref, targetAddress: a.agent.address, token: t, compression: "zstd" })) last = p;
+  for await (const p of b.client.sendArchive({ ref, targetAddress: a.agent.address, targetHost: a.name, token: t, compression: "zstd" })) last = p;
   assert.ok(last?.done);
   await a.client.commitReceive(t);
   assert.equal((await a.client.start(ref)).state, "running");

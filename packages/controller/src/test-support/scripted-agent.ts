@@ -162,7 +162,7 @@ export class ScriptedAgent {
         if (ref && this.containers.get(ref.name)?.madeByToken === token) removedContainer = this.containers.delete(ref.name);
         return { removedStaging, removedContainer };
       },
-      sendArchive: (req, signal) => this.send(req.ref, req.targetAddress, req.token, signal),
+      sendArchive: (req, signal) => this.send(req.ref, req.targetAddress, req.targetHost, req.token, signal),
     };
   }
 
@@ -214,7 +214,7 @@ export class ScriptedAgent {
     return result;
   }
 
-  private async *send(ref: ContainerRef, target: string, token: string, signal: AbortSignal): AsyncGenerator<TransferProgress> {
+  private async *send(ref: ContainerRef, target: string, targetHost: string, token: string, signal: AbortSignal): AsyncGenerator<TransferProgress> {
     if (this.get(ref.name).state !== "stopped") throw failedPrecondition(`container "${ref.name}" must be stopped`);
     const { chunks, chunkBytes, chunkDelayMs } = this.script;
     const total = chunks * chunkBytes;
@@ -233,7 +233,7 @@ export class ScriptedAgent {
       }
       yield { kind: "trailer", trailer: { sha256: hash.digest("hex"), bytes: total } };
     }
-    const client = new AgentClient(target, this.tls, { kind: "host" });
+    const client = new AgentClient(target, this.tls, { kind: "host", name: targetHost });
     let finished = false;
     const result = client.receiveArchive(archive()).finally(() => (finished = true));
     result.catch(() => undefined);

@@ -131,6 +131,8 @@ export interface PrepareReceive {
 export interface SendArchive {
   ref: ContainerRef;
   targetAddress: string;
+  /** The host the target's certificate must name. */
+  targetHost: string;
   token: string;
   compression: Compression;
 }
