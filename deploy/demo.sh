@@ -24,6 +24,12 @@ fi
 # The CLI talks to this cluster's controller, whatever the config file says.
 eval "$(bash "$LC" env | sed 's/^/export /')"
 
+step "Identity: one cluster CA, mutual TLS on every hop"
+echo "CA $CORRAL_CA (sha256 $(openssl x509 -in "$CORRAL_CA" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f'))"
+echo "\$ corral host list   # without a client certificate"
+if anon=$(CORRAL_CERT="" CORRAL_KEY="" corral host list 2>&1); then fail "an anonymous call was answered: $anon"; fi
+echo "$anon"
+
 step "Removing containers left by an earlier demo"
 for ct in demo-web demo-db; do
   if corral ct show "$ct" >/dev/null 2>&1; then corral ct rm --force "$ct" || fail "could not remove $ct"; fi

@@ -5,7 +5,7 @@
 #   local-cluster.sh up [N]          start everything (default 3 hosts); running parts are left alone
 #   local-cluster.sh down            stop and remove everything this cluster made; nothing up is fine
 #   local-cluster.sh status          one line per part; exit 0 when every part runs, 1 otherwise
-#   local-cluster.sh env             shell assignments for scripts (eval "$(local-cluster.sh env)")
+#   local-cluster.sh env             shell assignments for scripts (eval "$(local-cluster.sh env)"), TLS paths included
 #   local-cluster.sh kill-agent H    SIGKILL host H's agent (H = host2, 2 or the namespace name)
 #   local-cluster.sh start-agent H   start host H's agent again if it is not running
 #   local-cluster.sh agent-pid H     print the agent's pid; exit 1 when it is not running
@@ -15,6 +15,8 @@
 #   CORRAL_BRIDGE (corralbr0)  CORRAL_CONTROLLER_PORT (7400)  CORRAL_AGENT_PORT (7401)  CORRAL_NATS_PORT (4222)
 #   CORRAL_NATS_URL (use that NATS, start none)  CORRAL_CONFIG (~/.config/corral/config.json)
 #   CORRAL_DOCKER (1 = one dockerd per host; default 1 when dockerd is installed)  CORRAL_LOG_LEVEL (info)
+# Every hop is mutual TLS: `up` runs `corral cluster init` into $CORRAL_LOCAL_ROOT/controller once, and each
+# agent joins with a one-use token on its first start (its certificate then lives in hosts/hostN/tls).
 # `up` records the resolved values in $CORRAL_LOCAL_ROOT/cluster.env; the other verbs read them from there, so
 # only CORRAL_LOCAL_ROOT has to match between calls.
 set -euo pipefail
@@ -28,6 +30,9 @@ CONTROLLER_BIN=$REPO/packages/controller/bin/corral-controller.js
 AGENT_BIN=$REPO/packages/agent/bin/corral-agent.js
 CLI_BIN=$REPO/packages/cli/bin/corral.js
 MARKER=$ROOT/.corral-local-cluster
+# The cluster's identity (corral cluster init): CA, controller certificate, admin client certificate.
+CSTATE=$ROOT/controller
+PKI=$CSTATE/pki
 
 # Settings: recorded ones win over the environment, so `down` tears down what `up` made.
 load_settings() {
@@ -214,12 +219,12 @@ nats_up() {
 controller_up() {
   pid_of controller corral-controller.js >/dev/null && return 0
   tcp_open 127.0.0.1 "$CPORT" && die "port $CPORT is taken by another process (set CORRAL_CONTROLLER_PORT)"
-  mkdir -p "$ROOT/controller"
-  # The first admin token, issued before the controller opens the database (people's auth).
-  if [ ! -s "$ROOT/controller/admin.token" ]; then
-    (umask 077; node "$CONTROLLER_BIN" --db "$ROOT/controller/corral.db" --issue-admin-token >"$ROOT/controller/admin.token")
-  fi
-  spawn controller node "$CONTROLLER_BIN" --listen "0.0.0.0:$CPORT" --db "$ROOT/controller/corral.db" \
+  mkdir -p "$CSTATE"
+  # Once per cluster: the CA and credentials. The CLI config it writes stays inside the cluster;
+  # write_config copies the controller address and the admin's paths into $CONFIG.
+  [ -f "$PKI/ca.key" ] || CORRAL_CONFIG="$CSTATE/cli-config.json" node "$CLI_BIN" cluster init \
+    --state-dir "$CSTATE" --controller "127.0.0.1:$CPORT" >/dev/null
+  spawn controller node "$CONTROLLER_BIN" --listen "0.0.0.0:$CPORT" --db "$CSTATE/corral.db" --state-dir "$CSTATE" \
     --nats "$NATS_URL" --log-level "$LOG_LEVEL"
   wait_for controller corral-controller.js 30 tcp_open 127.0.0.1 "$CPORT"
 }
@@ -246,10 +251,16 @@ agent_up() {
   # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT.
   openvz_root "$i"
   args+=(--vzctl "$DEPLOY/openvz-standin/vzctl" --vzlist "$DEPLOY/openvz-standin/vzlist" --vz-root "$hd/vz")
+  # A host without its certificate joins with a fresh one-use token; later starts use $hd/tls.
+  if [ ! -f "$hd/tls/host.pem" ]; then
+    local token; token=$(cli host join-token --ttl 10m) || die "cannot get a join token for host$i from the controller"
+    args+=(--join "$token")
+  fi
   spawn "agent-host$i" "$HX" "$(ns_of "$i")" node "$AGENT_BIN" "${args[@]}"
 }
 
-cli() { CORRAL_TOKEN=$(cat "$ROOT/controller/admin.token") node "$CLI_BIN" --controller "127.0.0.1:$CPORT" "$@"; }
+# The admin's credentials from cluster init: every call is mutual TLS.
+cli() { CORRAL_CA=$PKI/ca.pem CORRAL_CERT=$PKI/admin.pem CORRAL_KEY=$PKI/admin.key node "$CLI_BIN" --controller "127.0.0.1:$CPORT" "$@"; }
 
 # Number of host1..hostN the controller lists as ready. Accepts a bare array or {"hosts": [...]}.
 ready_count() {
@@ -281,16 +292,18 @@ wait_registered() {
 
 write_config() {
   mkdir -p "$(dirname "$CONFIG")"
-  local want="127.0.0.1:$CPORT" cur="" token; token=$(cat "$ROOT/controller/admin.token")
-  [ -f "$CONFIG" ] && cur=$(jq -r '(.controller // "") + " " + (.token // "")' "$CONFIG" 2>/dev/null || true)
-  [ "$cur" = "$want $token" ] && return 0
+  local want="127.0.0.1:$CPORT" cur=""
+  [ -f "$CONFIG" ] && cur=$(jq -r '.controller // ""' "$CONFIG" 2>/dev/null || true)
   # Keep whatever else the file holds (and the previous one, restored by `down`).
+  local doc='{}'
   if [ -f "$CONFIG" ] && jq -e . "$CONFIG" >/dev/null 2>&1; then
-    [ -f "$RUN/config.prev" ] || cp "$CONFIG" "$RUN/config.prev"
-    (umask 077; jq --arg c "$want" --arg t "$token" '.controller = $c | .token = $t' "$CONFIG" >"$CONFIG.tmp") && mv "$CONFIG.tmp" "$CONFIG"
-  else
-    (umask 077; jq -n --arg c "$want" --arg t "$token" '{controller: $c, token: $t}' >"$CONFIG")
+    [ "$cur" = "$want" ] || [ -f "$RUN/config.prev" ] || cp "$CONFIG" "$RUN/config.prev"
+    doc=$(cat "$CONFIG")
   fi
+  # The controller address with this cluster's CA and the admin's client certificate.
+  jq --arg c "$want" --arg ca "$PKI/ca.pem" --arg cert "$PKI/admin.pem" --arg key "$PKI/admin.key" \
+    '.controller = $c | .ca = $ca | .cert = $cert | .key = $key' <<<"$doc" >"$CONFIG.tmp"
+  chmod 600 "$CONFIG.tmp" && mv "$CONFIG.tmp" "$CONFIG"
 }
 
 cmd_up() {
@@ -459,6 +472,9 @@ cmd_status() {
 cmd_env() {
   [ -f "$ROOT/cluster.env" ] || die "not up ($ROOT)"
   say "CORRAL_CONTROLLER=127.0.0.1:$CPORT"
+  say "CORRAL_CA=$PKI/ca.pem"
+  say "CORRAL_CERT=$PKI/admin.pem"
+  say "CORRAL_KEY=$PKI/admin.key"
   say "CORRAL_NATS_URL=$NATS_URL"
   say "CORRAL_LOCAL_ROOT=$ROOT"
   say "CORRAL_HOSTS=$N"

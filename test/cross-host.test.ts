@@ -123,7 +123,7 @@ describe("the target agent dies in the middle of a transfer", () => {
     const fill = await cluster.cli(["ct", "exec", "big1", "--", "sh", "-c", "for i in 1 2 3 4 5 6; do head -c 67108864 /dev/urandom > /root/blob$i; done; cat /root/blob* | sha256sum"], { timeoutMs: 300_000 });
     assert.equal(fill.code, 0, fill.stderr);
 
-    const client = new ControllerClient(cluster.controller, { token: cluster.token() });
+    const client = new ControllerClient(cluster.controller, cluster.adminTls());
     let killed = false;
     let failure: Error | undefined;
     const seen: MigrationUpdate[] = [];

@@ -22,7 +22,7 @@ export class BenchContext {
     readonly cluster: TestCluster,
     readonly opts: BenchOptions,
   ) {
-    this.client = new ControllerClient(cluster.controller, { token: cluster.token() });
+    this.client = new ControllerClient(cluster.controller, cluster.adminTls());
   }
 
   wants(section: string): boolean {

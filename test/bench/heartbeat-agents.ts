@@ -2,15 +2,12 @@
 // real gRPC, then keeps one usage stream open (its heartbeat) reporting N containers every interval.
 // Prints one JSON line per event for the parent: {"registered":…}, {"stopped":[…]}.
 //   node heartbeat-agents.js ADDRESS AGENTS INTERVAL_MS CONTAINERS STOP_AFTER_MS STOP_COUNT
-import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
-import { RegistryClient, type ContainerUsage, type UsageReport } from "@corral/wire";
+import { readFileSync } from "node:fs";
+import { RegistryClient, type ClientTls, type ContainerUsage, type UsageReport } from "@corral/wire";
 
-/**
- * The channel credentials of every simulated agent, in one place: insecure today; when the registry
- * requires mutual TLS, return the agent's certificate credentials here.
- */
-export function agentCredentials(): ChannelCredentials {
-  return credentials.createInsecure();
+/** The TLS credentials of every simulated agent, in one place (CORRAL_BENCH_CA: the cluster CA's file). */
+export function agentCredentials(): ClientTls {
+  return { ca: readFileSync(process.env.CORRAL_BENCH_CA ?? "", "utf8") };
 }
 
 const [address = "", agentsArg = "5000", intervalArg = "5000", containersArg = "10", stopAfterArg = "0", stopCountArg = "0"] = process.argv.slice(2);
@@ -33,7 +30,7 @@ function usage(host: string, k: number, at: number): ContainerUsage {
 const CONNECTIONS = Math.min(AGENTS, 250);
 const clients = Array.from(
   { length: AGENTS },
-  (_, i) => new RegistryClient(address, { credentials: agentCredentials(), options: { "corral.bench.connection": i % CONNECTIONS } }),
+  (_, i) => new RegistryClient(address, agentCredentials(), { "corral.bench.connection": i % CONNECTIONS }),
 );
 const stopped = new Set<number>();
 let errorsShown = 0;

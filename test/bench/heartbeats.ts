@@ -4,6 +4,7 @@
 // be marked down within their window; no other host may be. Figures only, merged into bench-results.json.
 //   npm run bench:heartbeats [-- --agents N --seconds S]
 import { spawn } from "node:child_process";
+import { initClusterPki } from "@corral/wire";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,9 +32,11 @@ const TIMEOUT = 3 * INTERVAL;
 const STOP_COUNT = 5;
 
 const dir = mkdtempSync(join(tmpdir(), "corral-bench-heartbeats-"));
+await initClusterPki(dir);
 const controller = await startController({
   listen: "127.0.0.1:0",
   db: join(dir, "corral.db"),
+  stateDir: dir,
   reportIntervalMs: INTERVAL,
   heartbeatTimeoutMs: TIMEOUT,
   logger: pino({ level: "silent" }),

@@ -80,20 +80,25 @@ async function rawPipe(lxcPath: string, name: string, dest: string, opts: { zstd
   return t;
 }
 
-/** The same tree over TCP from the source host's namespace to the target's: what the wire costs. */
-async function rawTcpPipe(ctx: BenchContext, lxcPath: string, name: string, dest: string): Promise<number> {
+/**
+ * The same tree over TCP from the source host's namespace to the target's: what the wire costs. With
+ * `mtls`, over mutual TLS with the hosts' own certificates (the ciphers Corral's transfer gets).
+ */
+async function rawTcpPipe(ctx: BenchContext, lxcPath: string, name: string, dest: string, mtls = false): Promise<number> {
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dest, { recursive: true });
   const script = join(dirname(fileURLToPath(import.meta.url)), "tcp-pipe.js");
   const targetIp = (await ctx.client.listHosts()).find((h) => h.name === TARGET)!.address.replace(/:\d+$/, "");
-  const recv = spawn(HX, [ctx.ns(TARGET), process.execPath, script, "recv", targetIp, "39999", dest], { stdio: ["ignore", "pipe", "inherit"] });
+  // hx runs the command in the host's namespace; env(1) hands it the host's tls/ directory.
+  const node = (host: string) => (mtls ? ["env", `TLS_DIR=${join(ctx.cluster.hostDir(host), "tls")}`, process.execPath] : [process.execPath]);
+  const recv = spawn(HX, [ctx.ns(TARGET), ...node(TARGET), script, "recv", targetIp, "39999", dest], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve, reject) => {
     recv.stdout!.once("data", () => resolve());
     recv.once("close", (code) => reject(new Error(`tcp-pipe receiver exited ${code}`)));
   });
   const received = new Promise<void>((resolve, reject) => recv.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`tcp-pipe receiver exited ${code}`)))));
   const { ms: t } = await timed(async () => {
-    await sh(HX, [ctx.ns(SOURCE), process.execPath, script, "send", targetIp, "39999", lxcPath, name]);
+    await sh(HX, [ctx.ns(SOURCE), ...node(SOURCE), script, "send", targetIp, "39999", lxcPath, name]);
     await received;
   });
   rmSync(dest, { recursive: true, force: true });
@@ -118,6 +123,7 @@ export async function benchMigration(ctx: BenchContext, report: Report): Promise
     const raw = await rawPipe(lp, c.name, dest);
     const rawFlags = await rawPipe(lp, c.name, dest, { corralFlags: true });
     const rawTcp = c.compression === "none" ? await rawTcpPipe(ctx, lp, c.name, dest) : undefined;
+    const rawTls = c.compression === "none" ? await rawTcpPipe(ctx, lp, c.name, dest, true) : undefined;
     const rawZ = c.compression === "zstd" ? await rawPipe(lp, c.name, dest, { zstd: true }) : undefined;
     await bash("sync");
     const m = await migrateTimed(ctx, c.name, c.compression);
@@ -137,7 +143,11 @@ export async function benchMigration(ctx: BenchContext, report: Report): Promise
     console.log(`    raw, Corral flags   ${ms(rawFlags).padStart(9)}   ${rate(treeBytes, rawFlags)}   (+ --xattrs --acls --sparse, --same-owner --same-permissions)`);
     if (rawTcp !== undefined) {
       console.log(`    raw tar→TCP→tar     ${ms(rawTcp).padStart(9)}   ${rate(treeBytes, rawTcp)}   (${SOURCE} namespace → ${TARGET} namespace over the bridge)`);
-      console.log(`    transfer/raw TCP    ${ratio(transferMs, rawTcp).padStart(9)}   (what Corral's gRPC stream, both SHA-256s and the tar guard add to the same hop)`);
+      console.log(`    transfer/raw TCP    ${ratio(transferMs, rawTcp).padStart(9)}   (Corral's transfer over mutual TLS: gRPC stream, TLS, both SHA-256s and the tar guard on the same hop)`);
+    }
+    if (rawTls !== undefined && rawTcp !== undefined) {
+      console.log(`    raw tar→mTLS→tar    ${ms(rawTls).padStart(9)}   ${rate(treeBytes, rawTls)}   (the same pipe over mutual TLS with the hosts' certificates)`);
+      console.log(`    mTLS/raw TCP        ${ratio(rawTls, rawTcp).padStart(9)}   (what TLS alone costs; the rest of transfer/raw TCP is gRPC framing, hashing and the guard)`);
     }
     if (rawZ !== undefined) console.log(`    raw tar|zstd|tar    ${ms(rawZ).padStart(9)}   ${rate(treeBytes, rawZ)}   (zstd -1 -T0 | zstd -d, as the agents do)`);
     console.log(`    corral/${b.padEnd(13)}${ratio(m.totalMs, baseline).padStart(9)}   (Corral includes the clean stop ${ms(steps.get("stop") ?? NaN)} and the start ${ms(steps.get("start") ?? NaN)})`);
@@ -147,7 +157,10 @@ export async function benchMigration(ctx: BenchContext, report: Report): Promise
     report.add({ metric: `migrate (${c.key}) ${c.label}: total`, corral: ms(m.totalMs), baseline: `${ms(baseline)} ${baseName}`, ratio: ratio(m.totalMs, baseline) });
     report.add({ metric: `migrate (${c.key}) transfer phase only`, corral: ms(transferMs), baseline: `${ms(baseline)} ${baseName}`, ratio: ratio(transferMs, baseline) });
     if (rawTcp !== undefined) {
-      report.add({ metric: `migrate (${c.key}) transfer vs raw tar over TCP`, corral: ms(transferMs), baseline: `${ms(rawTcp)} tar→TCP→tar`, ratio: ratio(transferMs, rawTcp) });
+      report.add({ metric: `migrate (${c.key}) transfer (mutual TLS) vs raw tar over TCP`, corral: ms(transferMs), baseline: `${ms(rawTcp)} tar→TCP→tar`, ratio: ratio(transferMs, rawTcp) });
+    }
+    if (rawTls !== undefined && rawTcp !== undefined) {
+      report.add({ metric: `migrate (${c.key}) raw tar over mutual TLS vs over TCP`, corral: ms(rawTls), baseline: `${ms(rawTcp)} tar→TCP→tar`, ratio: ratio(rawTls, rawTcp) });
     }
     report.add({ metric: `migrate (${c.key}) downtime: recorded / observed`, corral: `${ms(m.final.downtimeMs)} / ${ms(observedDowntime)}`, baseline: "", ratio: "" });
     await ctx.remove(c.name);

@@ -1,18 +1,32 @@
 // A raw `tar -c | TCP | tar -x` between two emulated hosts, the network-crossing baseline for a
 // migration's transfer phase: `node tcp-pipe.js recv ADDR PORT DIR` / `send ADDR PORT DIR NAME`.
+// With TLS_DIR set (a host's tls/ directory: ca.pem, host.pem, host.key), the same pipe runs over
+// mutual TLS with the hosts' own certificates, which splits what TLS costs from what gRPC costs.
 import net from "node:net";
+import tls from "node:tls";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { spawn } from "node:child_process";
 
 const [mode, addr, port, dir, name] = process.argv.slice(2);
+const tlsDir = process.env.TLS_DIR;
+const creds = tlsDir
+  ? { ca: readFileSync(join(tlsDir, "ca.pem")), cert: readFileSync(join(tlsDir, "host.pem")), key: readFileSync(join(tlsDir, "host.key")) }
+  : undefined;
 if (mode === "recv") {
-  const server = net.createServer((sock) => {
+  const onSocket = (sock: net.Socket) => {
     const tar = spawn("tar", ["-x", "--numeric-owner", "-C", dir!], { stdio: ["pipe", "inherit", "inherit"] });
     sock.pipe(tar.stdin);
     tar.on("close", (code) => process.exit(code ?? 1));
-  });
+  };
+  const server = creds
+    ? tls.createServer({ ...creds, requestCert: true, rejectUnauthorized: true }, onSocket)
+    : net.createServer(onSocket);
   server.listen(Number(port), addr, () => console.log("listening"));
 } else if (mode === "send") {
   const tar = spawn("tar", ["-c", "--numeric-owner", "-C", dir!, name!], { stdio: ["ignore", "pipe", "inherit"] });
-  const sock = net.connect(Number(port), addr!, () => tar.stdout.pipe(sock));
+  const sock = creds
+    ? tls.connect({ host: addr!, port: Number(port), ...creds, servername: "corral", checkServerIdentity: () => undefined }, () => tar.stdout.pipe(sock))
+    : net.connect(Number(port), addr!, () => tar.stdout.pipe(sock));
   sock.on("error", (e) => (console.error(e.message), process.exit(1)));
 }

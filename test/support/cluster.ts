@@ -2,10 +2,11 @@
 // built locally, FROM scratch), then deploy/local-cluster.sh with its own namespaces, subnet, bridge
 // and ports so it never touches a person's cluster. Faults are real: kill -9 of an agent.
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, mkdirSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, mkdirSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { readAdminCredentials, type TlsCredentials } from "@corral/wire";
 
 process.env.TESTCONTAINERS_RYUK_DISABLED = "true"; // no registry to pull ryuk from
 const { GenericContainer, Wait } = await import("testcontainers");
@@ -100,9 +101,9 @@ export class TestCluster {
   }
 
   /** Runs the real `corral` binary against this cluster's controller. */
-  cli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+  cli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, "--controller", this.controller, ...args], { env: this.env });
+      const child = spawn(process.execPath, [CLI, "--controller", this.controller, ...args], { env: { ...this.env, ...opts.env } });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -122,11 +123,9 @@ export class TestCluster {
     return JSON.parse(r.stdout) as T;
   }
 
-  /** The admin token deploy/local-cluster.sh wrote into the CLI config; cli() sends it by itself. */
-  token(): string {
-    const doc = JSON.parse(readFileSync(this.env.CORRAL_CONFIG as string, "utf8")) as { token?: unknown };
-    if (typeof doc.token !== "string") throw new Error(`no token in ${this.env.CORRAL_CONFIG}: local-cluster.sh up must write one`);
-    return doc.token;
+  /** The admin's client credentials that `up` made with `corral cluster init`. */
+  adminTls(): TlsCredentials {
+    return readAdminCredentials(join(this.root, "controller"));
   }
 
   hostDir(host: string): string {

@@ -1,10 +1,10 @@
 // Wires one agent together: backends probed once, stale staging removed, gRPC served, and (unless
 // told otherwise) registration plus the usage/heartbeat stream to the controller.
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server } from "@grpc/grpc-js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { AgentServiceDefinition, agentServiceImplementation, SERVER_OPTIONS } from "@corral/wire";
+import { AgentServiceDefinition, agentServiceImplementation, SERVER_OPTIONS, serverCredentials } from "@corral/wire";
 import type { AgentConfig } from "./config.js";
 import type { Backend } from "./backends/backend.js";
 import { BackendRegistry } from "./backends/registry.js";
@@ -12,6 +12,7 @@ import { configuredBackends } from "./backends/configured.js";
 import { ReceiveManager, type ReceiveOptions } from "./transfer/receiver.js";
 import { agentHandlers } from "./server/agent-handlers.js";
 import { runReporter } from "./reporter.js";
+import { hostCredentials } from "./join.js";
 
 export interface RunningAgent {
   /** The bound address (useful with port 0). */
@@ -26,6 +27,8 @@ export async function startAgent(
   opts: { report?: boolean; backends?: Backend[]; receive?: Partial<ReceiveOptions> } = {},
 ): Promise<RunningAgent> {
   await mkdir(cfg.stateDir, { recursive: true });
+  // Before anything else: a host without its certificate can serve nothing and register nowhere.
+  const tls = await hostCredentials(cfg, log);
   const registry = new BackendRegistry(cfg.name);
   await registry.probeAll(opts.backends ?? configuredBackends(cfg, log));
   for (const b of registry.infos()) log.info(b, b.available ? "backend available" : "backend unavailable");
@@ -34,15 +37,16 @@ export async function startAgent(
 
   const server = new Server(SERVER_OPTIONS);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(cfg.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    // Client certificates required at the handshake: only the controller and peer hosts get in.
+    server.bindAsync(cfg.listen, serverCredentials(tls, "required"), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const address = cfg.listen.replace(/:\d+$/, `:${port}`);
   const effective = { ...cfg, advertise: cfg.advertise.endsWith(":0") ? address : cfg.advertise };
-  server.addService(AgentServiceDefinition, agentServiceImplementation(agentHandlers(effective, registry, receiver, log)));
+  server.addService(AgentServiceDefinition, agentServiceImplementation(agentHandlers(effective, registry, receiver, log, tls)));
   log.info({ listen: address, advertise: effective.advertise }, "agent serving");
 
   const stop = new AbortController();
-  const reporter = opts.report === false ? Promise.resolve() : runReporter(effective, registry, log, stop.signal);
+  const reporter = opts.report === false ? Promise.resolve() : runReporter(effective, tls, registry, log, stop.signal);
   return {
     address,
     registry,

@@ -17,6 +17,8 @@ export interface AgentConfig {
   vzlist: string;
   vzRoot: string;
   logLevel: string;
+  /** A join token: used once, when the state directory holds no host certificate yet. */
+  join: string | undefined;
 }
 
 const FLAGS: Record<string, keyof AgentConfig> = {
@@ -33,12 +35,16 @@ const FLAGS: Record<string, keyof AgentConfig> = {
   "--vzlist": "vzlist",
   "--vz-root": "vzRoot",
   "--log-level": "logLevel",
+  "--join": "join",
 };
 
 export const AGENT_USAGE = `usage: corral-agent --name NAME --listen HOST:PORT --controller HOST:PORT --state-dir DIR
                     [--advertise HOST:PORT] [--lxc-path DIR] [--docker-socket PATH] [--docker-cgroup-parent CG]
                     [--lxd-socket PATH] [--vzctl PATH] [--vzlist PATH] [--vz-root DIR] [--log-level info]
-                    [--config FILE.json]`;
+                    [--join TOKEN] [--config FILE.json]
+
+  --join TOKEN   first start only: get this host's certificate from the controller with a token from
+                 "corral host join-token"; it is stored in STATE-DIR/tls and used from then on`;
 
 export function parseAgentConfig(argv: string[]): AgentConfig {
   const given: Partial<AgentConfig> = {};
@@ -75,5 +81,6 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     vzlist: given.vzlist || "vzlist",
     vzRoot: given.vzRoot || "/",
     logLevel: given.logLevel || "info",
+    join: given.join || process.env.CORRAL_JOIN_TOKEN || undefined,
   };
 }

@@ -1,7 +1,7 @@
 // Registration with the controller, then one long-lived usage stream that is also the heartbeat.
 // Reconnects with backoff for as long as the agent runs.
 import type { Logger } from "pino";
-import { messageOf, RegistryClient, type UsageReport } from "@corral/wire";
+import { messageOf, RegistryClient, type TlsCredentials, type UsageReport } from "@corral/wire";
 import type { BackendRegistry } from "./backends/registry.js";
 import { diskOf, hostInfo } from "./host-info.js";
 import type { AgentConfig } from "./config.js";
@@ -29,10 +29,10 @@ export async function collectUsage(cfg: AgentConfig, registry: BackendRegistry, 
   };
 }
 
-export async function runReporter(cfg: AgentConfig, registry: BackendRegistry, log: Logger, signal: AbortSignal): Promise<void> {
+export async function runReporter(cfg: AgentConfig, tls: TlsCredentials, registry: BackendRegistry, log: Logger, signal: AbortSignal): Promise<void> {
   let backoff = 500;
   while (!signal.aborted) {
-    const client = new RegistryClient(cfg.controller);
+    const client = new RegistryClient(cfg.controller, tls);
     try {
       const interval = (await client.register(await hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry))) || 2000;
       log.info({ controller: cfg.controller, intervalMs: interval }, "registered with the controller");

@@ -5,6 +5,7 @@ import { formatFlagHelp, parseArgs, type Args, type FlagSpec } from "./args.js";
 import type { CommandModule, Context, Io } from "./command.js";
 import { COMMANDS, NOUNS, findCommand, verbsOf } from "./commands/index.js";
 import { resolveController } from "./config.js";
+import { resolveClientTls } from "./tls-config.js";
 import { Connection } from "./connection.js";
 import { refusalMessage, tokenFor } from "./credentials.js";
 import { oneLine } from "./present.js";
@@ -53,7 +54,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
     }
     if (args.bool("help")) return write(io, commandHelp(command));
     const ctx = makeContext(args, io, () => {
-      connection ??= new Connection(resolveController(args.string("controller"), io.env).address, { token: tokenFor(args, io) });
+      connection ??= new Connection(resolveController(args.string("controller"), io.env).address, () => resolveClientTls(io.env), { token: tokenFor(args, io) });
       return connection;
     });
     const code = await command.run(ctx);

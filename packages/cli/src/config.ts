@@ -33,6 +33,10 @@ export function resolveController(flag: string | undefined, env: NodeJS.ProcessE
 export interface CorralConfig {
   controller?: string;
   token?: string;
+  /** TLS: paths of the cluster CA certificate and of this user's client certificate and key. */
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 export type TokenSource = ControllerSource;
@@ -76,8 +80,14 @@ export function readConfig(path: string): CorralConfig {
   if (token !== undefined && typeof token !== "string") {
     throw failedPrecondition(`config file ${path}: "token" must be a string (the token \`corral token create\` printed)`);
   }
-  return {
+  const cfg: CorralConfig = {
     ...(controller?.trim() ? { controller: controller.trim() } : {}),
     ...(token?.trim() ? { token: token.trim() } : {}),
   };
+  for (const k of ["ca", "cert", "key"] as const) {
+    const v = (doc as Record<string, unknown>)[k];
+    if (v !== undefined && typeof v !== "string") throw failedPrecondition(`config file ${path}: "${k}" must be a file path`);
+    if (v?.trim()) cfg[k] = v.trim();
+  }
+  return cfg;
 }

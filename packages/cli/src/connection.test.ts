@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
-import { CorralError } from "@corral/wire";
+import { CorralError, createCertificateAuthority, type ClientTls } from "@corral/wire";
 import { Connection, probeTcp, splitHostPort } from "./connection.js";
 
 test("addresses split into host and port in the forms grpc-js accepts", () => {
@@ -27,6 +27,8 @@ test("a port where nothing listens is reported unreachable at once", async () =>
 });
 
 test("a controller that accepts but never answers hits the call deadline instead of hanging", async (t) => {
+  const ca = await createCertificateAuthority();
+  const tls: ClientTls = { ca: ca.certPem };
   const sockets: Socket[] = [];
   const srv = createServer((s) => sockets.push(s)).listen(0, "127.0.0.1");
   await new Promise((r) => srv.once("listening", r));
@@ -34,7 +36,7 @@ test("a controller that accepts but never answers hits the call deadline instead
     for (const s of sockets) s.destroy();
     srv.close();
   });
-  const conn = new Connection(`127.0.0.1:${(srv.address() as { port: number }).port}`);
+  const conn = new Connection(`127.0.0.1:${(srv.address() as { port: number }).port}`, () => tls);
   t.after(() => conn.close());
   const t0 = Date.now();
   await assert.rejects(conn.call((c) => c.listHosts(), 300), (e: CorralError) => {

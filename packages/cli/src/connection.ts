@@ -2,7 +2,7 @@
 // only fails after its own ~20 s connect timeout, so the CLI first checks within 5 s that the
 // address accepts TCP at all, and puts a deadline on every unary call.
 import { connect } from "node:net";
-import { ControllerClient, CorralError, unavailable } from "@corral/wire";
+import { ControllerClient, CorralError, unavailable, type ClientTls } from "@corral/wire";
 
 export const CONNECT_TIMEOUT_MS = 5_000;
 /** Reads answer from the controller's store; they get a short deadline. */
@@ -23,8 +23,10 @@ export class Connection {
   /** The person's bearer token, sent as call metadata; undefined sends none. */
   readonly token: string | undefined;
 
+  /** `tls` is read on first use, after the address is known to answer (see resolveClientTls). */
   constructor(
     readonly address: string,
+    private readonly tls: () => ClientTls,
     opts: ConnectionOptions = {},
   ) {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
@@ -39,7 +41,7 @@ export class Connection {
   async controller(): Promise<ControllerClient> {
     this.probed ??= probeTcp(this.address, this.connectTimeoutMs, this.peer);
     await this.probed;
-    this.client ??= new ControllerClient(this.address, { token: this.token });
+    this.client ??= new ControllerClient(this.address, this.tls(), { token: this.token });
     return this.client;
   }
 

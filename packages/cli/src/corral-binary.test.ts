@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { runCorral, type Run } from "./test-support/run-corral.js";
 const MiB = 1024 * 1024;
 
 let double: ControllerDouble;
-let server: { address: string; close(): Promise<void> };
+let server: Awaited<ReturnType<typeof serveDouble>>;
 let home: string;
 
 before(async () => {
@@ -31,7 +31,8 @@ after(async () => {
 /** Runs `node bin/corral.js ARGS`, with a HOME that holds no config unless the test writes one. */
 function corral(args: string[], env: Record<string, string> = {}, withController = true): Promise<Run> {
   const argv = withController ? ["--controller", server.address, ...args] : args;
-  return runCorral(argv, { PATH: process.env.PATH ?? "", HOME: home, ...env });
+  // The double's CA and the admin's certificate: every call runs over mutual TLS.
+  return runCorral(argv, { PATH: process.env.PATH ?? "", HOME: home, ...server.tlsEnv, ...env });
 }
 
 const stderrLines = (r: Run) => r.stderr.split("\n").filter((l) => l !== "");
@@ -305,4 +306,50 @@ test("ct exec keeps every byte of a large binary output", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.length, 8_000_000);
   assert.equal(createHash("sha256").update(r.stdout).digest("hex"), r.stderr.trim());
+});
+
+test("cluster init writes the CA and credentials with private modes and a config that verifies the controller; never twice", async () => {
+  const state = join(home, "state");
+  const cfg = join(home, "init-config.json");
+  writeFileSync(cfg, JSON.stringify({ controller: "old:1", extra: true }));
+  const r = await corral(["cluster", "init", "--state-dir", state, "--controller", "10.0.0.5:7400", "--json"], { CORRAL_CONFIG: cfg }, false);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout.toString("utf8"));
+  assert.match(doc.caFingerprint, /^sha256:[0-9a-f]{64}$/);
+  const pki = join(state, "pki");
+  assert.equal(statSync(state).mode & 0o777, 0o700);
+  assert.equal(statSync(pki).mode & 0o777, 0o700);
+  for (const key of ["ca.key", "controller.key", "admin.key"]) assert.equal(statSync(join(pki, key)).mode & 0o777, 0o600, key);
+  const written = JSON.parse(readFileSync(cfg, "utf8"));
+  assert.deepEqual(written, { controller: "10.0.0.5:7400", extra: true, ca: join(pki, "ca.pem"), cert: join(pki, "admin.pem"), key: join(pki, "admin.key") });
+  assert.equal(statSync(cfg).mode & 0o777, 0o600);
+  const again = await corral(["cluster", "init", "--state-dir", state], { CORRAL_CONFIG: cfg }, false);
+  assert.deepEqual([again.code, again.stderr], [1, `corral: ${join(pki, "ca.key")} already exists; refusing to overwrite it\n`]);
+  // That config's CA is not the one the double serves under: the CLI refuses to talk to it.
+  const wrong = await corral(["--controller", server.address, "host", "list"], { CORRAL_CONFIG: cfg, CORRAL_CA: "", CORRAL_CERT: "", CORRAL_KEY: "" }, false);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /^corral: controller at 127\.0\.0\.1:\d+ failed TLS verification: self-signed certificate in certificate chain\n$/);
+});
+
+test("without a CA the CLI says how to get one; without a client certificate the controller refuses", async () => {
+  const noCa = await corral(["host", "list"], { CORRAL_CA: "", CORRAL_CERT: "", CORRAL_KEY: "" });
+  assert.equal(noCa.code, 1);
+  assert.match(noCa.stderr, /^corral: no cluster CA configured: run "corral cluster init" on the controller/);
+  const anonymous = await corral(["host", "list"], { CORRAL_CERT: "", CORRAL_KEY: "" });
+  assert.equal(anonymous.code, 1);
+  assert.match(anonymous.stderr, /^corral: listHosts needs a client certificate issued by this cluster's CA/);
+});
+
+test("host join-token prints the token; host rm removes and names the revoked certificate", async () => {
+  const t = await corral(["host", "join-token", "--ttl", "30m"]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout.toString("utf8"), /^corral1:[0-9a-f]{64}:[0-9a-f]{12}\.[0-9a-f]{32}\n$/);
+  assert.deepEqual(double.calls.at(-1), { method: "createJoinToken", args: [1800] });
+  const bad = await corral(["host", "join-token", "--ttl", "soon"]);
+  assert.deepEqual([bad.code, bad.stderr], [2, 'corral: invalid --ttl "soon": expected a duration such as 30m, 1h or 2d\n']);
+  double.hosts.push(sampleHost("host9", "10.77.0.19:7401"));
+  const rm = await corral(["host", "rm", "host9"]);
+  assert.deepEqual([rm.code, rm.stdout.toString("utf8")], [0, "removed host9; certificate 1a2b revoked\n"]);
+  const missing = await corral(["host", "rm", "host9"]);
+  assert.deepEqual([missing.code, missing.stderr], [1, 'corral: host "host9" not found\n']);
 });

@@ -99,3 +99,11 @@ export function countFlag(flag: string, text: string, max: number): number {
   if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`invalid --${flag} "${text}": expected a whole number from 1 to ${max}`);
   return n;
 }
+
+/** "90s", "30m", "1h", "2d" → milliseconds. */
+export function durationFlag(flag: string, text: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
+  const n = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"] : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`invalid ${flag} "${text}": expected a duration such as 30m, 1h or 2d`);
+  return n;
+}

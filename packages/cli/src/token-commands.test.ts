@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { issueAdminToken, startController, type RunningController } from "@corral/controller";
+import { clusterPaths, initClusterPki } from "@corral/wire";
 import { runCorral, type Run } from "./test-support/run-corral.js";
 
 let dir: string;
@@ -16,7 +17,9 @@ let admin: string;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "corral-cli-tokens-"));
   const db = join(dir, "corral.db");
-  controller = await startController({ listen: "127.0.0.1:0", db, logger: pino({ level: "silent" }) });
+  // The cluster's CA, so the CLI verifies the controller; no client certificate, so tokens decide.
+  await initClusterPki(dir);
+  controller = await startController({ listen: "127.0.0.1:0", db, stateDir: dir, logger: pino({ level: "silent" }) });
   admin = issueAdminToken(db);
 });
 after(async () => {
@@ -26,7 +29,7 @@ after(async () => {
 
 /** HOME is an empty directory unless the test writes a config; no token comes from outside. */
 function corral(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return runCorral(["--controller", controller.address, ...args], { PATH: process.env.PATH ?? "", HOME: dir, ...env });
+  return runCorral(["--controller", controller.address, ...args], { PATH: process.env.PATH ?? "", HOME: dir, CORRAL_CA: clusterPaths(dir).caCert, ...env });
 }
 const out = (r: Run) => r.stdout.toString("utf8");
 const TOKEN_RE = /^corral_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/;

@@ -9,6 +9,7 @@ test("flags, defaults, and a JSON config file that flags override", (t) => {
   assert.deepEqual(parseConfig(["--db", "/x.db"]), {
     listen: "0.0.0.0:7400",
     db: "/x.db",
+    stateDir: "/",
     nats: undefined,
     reportIntervalMs: 2000,
     heartbeatTimeoutMs: 10000,

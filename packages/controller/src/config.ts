@@ -1,12 +1,14 @@
 // Controller settings from flags and an optional JSON file (same keys, camelCase). Flags win.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { dirname } from "node:path";
 import { messageOf, invalidArgument } from "@corral/wire";
 import type { Algorithm } from "./scheduler/index.js";
 
 export interface ControllerConfig {
   listen: string;
   db: string;
+  stateDir: string;
   nats: string | undefined;
   reportIntervalMs: number;
   heartbeatTimeoutMs: number;
@@ -20,6 +22,7 @@ export const USAGE = `usage: corral-controller --db FILE [options]
 
   --listen ADDR               gRPC address for the CLI and the agents (default 0.0.0.0:7400)
   --db FILE                   SQLite state file (created if missing)
+  --state-dir DIR             holds pki/ from "corral cluster init" (default: the directory of --db)
   --nats URL                  NATS server(s) for events, comma-separated (default: events stay in the outbox)
   --report-interval-ms N      how often agents report usage (default 2000)
   --heartbeat-timeout-ms N    a host silent this long is marked down (default 10000)
@@ -47,6 +50,7 @@ export function parseConfig(argv: string[]): ControllerConfig | "help" {
     options: {
       listen: { type: "string" },
       db: { type: "string" },
+      "state-dir": { type: "string" },
       nats: { type: "string" },
       "report-interval-ms": { type: "string" },
       "heartbeat-timeout-ms": { type: "string" },
@@ -65,6 +69,7 @@ export function parseConfig(argv: string[]): ControllerConfig | "help" {
   const cfg: ControllerConfig = {
     listen: pick(values.listen, "listen") ?? DEFAULTS.listen,
     db,
+    stateDir: pick(values["state-dir"], "stateDir") ?? dirname(db),
     nats: pick(values.nats, "nats") || undefined,
     reportIntervalMs: positiveInt("--report-interval-ms", pick(values["report-interval-ms"], "reportIntervalMs"), DEFAULTS.reportIntervalMs),
     heartbeatTimeoutMs: positiveInt("--heartbeat-timeout-ms", pick(values["heartbeat-timeout-ms"], "heartbeatTimeoutMs"), DEFAULTS.heartbeatTimeoutMs),

@@ -4,6 +4,8 @@ import type { Store } from "./store/store.js";
 import type { AgentPool } from "./registry/agent-pool.js";
 import type { OperationLocks } from "./operation-lock.js";
 import type { Algorithm } from "./scheduler/index.js";
+import type { ClusterPki } from "@corral/wire";
+import type { CertificateRecords } from "./pki/revocation.js";
 
 /** Direct, best-effort publishing for high-rate events (migration progress) that skip the outbox. */
 export interface EventSink {
@@ -16,6 +18,8 @@ export interface ControllerContext {
   locks: OperationLocks;
   log: Logger;
   events: EventSink;
+  /** The cluster CA and the controller's credentials; host certificates on record and revoked. */
+  identity: { pki: ClusterPki; certs: CertificateRecords };
   settings: {
     reportIntervalMs: number;
     heartbeatTimeoutMs: number;

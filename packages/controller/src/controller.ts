@@ -1,16 +1,17 @@
 // Wires the controller together: store, registry, scheduler settings, migrations, events, gRPC.
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server } from "@grpc/grpc-js";
 import { pino, type Logger } from "pino";
 import {
   ControllerServiceDefinition,
   RegistryServiceDefinition,
   SERVER_OPTIONS,
   controllerServiceImplementation,
-  guardImplementation,
+  loadClusterPki,
   registryServiceImplementation,
+  serverCredentials,
+  type ClusterPki,
 } from "@corral/wire";
-import { userCallCheck } from "./auth/authorize.js";
-import { activeAdmins } from "./auth/token-store.js";
+import { userAccess } from "./auth/authorize.js";
 import type { ControllerContext } from "./context.js";
 import { Store } from "./store/store.js";
 import { AgentPool } from "./registry/agent-pool.js";
@@ -21,12 +22,16 @@ import { MigrationService } from "./migration/migration-service.js";
 import { NO_EVENTS, OutboxPublisher } from "./events/outbox-publisher.js";
 import { controllerHandlers } from "./api/controller-service.js";
 import type { Algorithm } from "./scheduler/index.js";
+import { CertificateRecords } from "./pki/revocation.js";
+import { controllerAccess, registryAccess } from "./pki/access.js";
 
 export interface ControllerOptions {
   /** HOST:PORT; port 0 picks a free one (see the returned address). */
   listen: string;
   /** SQLite file. */
   db: string;
+  /** Holds pki/ (the cluster CA and the controller's certificate), made by `corral cluster init`. */
+  stateDir: string;
   nats?: string | undefined;
   reportIntervalMs?: number;
   heartbeatTimeoutMs?: number;
@@ -47,14 +52,17 @@ export interface RunningController {
 
 export async function startController(opts: ControllerOptions): Promise<RunningController> {
   const log = opts.logger ?? pino({ level: opts.logLevel ?? "info", base: { svc: "corral-controller" } });
+  const pki = loadClusterPki(opts.stateDir);
   const store = Store.open(opts.db);
+  const certs = new CertificateRecords(store.db);
   const publisher = opts.nats ? new OutboxPublisher(store, { servers: opts.nats, log }) : undefined;
   const ctx: ControllerContext = {
     store,
-    agents: new AgentPool(store),
+    agents: new AgentPool(store, pki.controller),
     locks: new OperationLocks(),
     log,
     events: publisher ?? NO_EVENTS,
+    identity: { pki, certs },
     settings: {
       reportIntervalMs: opts.reportIntervalMs ?? 2000,
       heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 10_000,
@@ -64,17 +72,13 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   };
   const migrations = new MigrationService(ctx);
   const server = new Server(SERVER_OPTIONS);
-  // Every CLI call is checked against the role table before it reaches a handler.
-  const api = guardImplementation(
-    ControllerServiceDefinition,
-    controllerServiceImplementation(controllerHandlers(ctx, migrations)),
-    userCallCheck(() => store.db, log),
-  );
+  // Every CLI call passes the certificate rules and then the role table before it reaches a handler.
+  const api = controllerServiceImplementation(controllerHandlers(ctx, migrations), controllerAccess(certs, userAccess(() => store.db, log)));
   server.addService(ControllerServiceDefinition, api);
-  server.addService(RegistryServiceDefinition, registryServiceImplementation(registryHandlers(ctx)));
+  server.addService(RegistryServiceDefinition, registryServiceImplementation(registryHandlers(ctx), registryAccess(certs)));
   let port: number;
   try {
-    port = await bind(server, opts.listen);
+    port = await bind(server, opts.listen, pki);
   } catch (err) {
     store.close();
     throw err;
@@ -83,10 +87,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const resumed = migrations.resumeAll();
   const stopLiveness = startLiveness(ctx);
   const address = `${opts.listen.replace(/:\d+$/, "")}:${port}`;
-  log.info({ address, db: opts.db, nats: opts.nats ?? null, resumedMigrations: resumed }, "controller listening");
-  if (activeAdmins(store.db).length === 0) {
-    log.warn({ db: opts.db }, `no admin token works: nobody can manage this cluster; create one with corral-controller --db ${opts.db} --issue-admin-token`);
-  }
+  log.info({ address, db: opts.db, nats: opts.nats ?? null, resumedMigrations: resumed, caFingerprint: pki.fingerprint }, "controller listening (mutual TLS)");
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -102,9 +103,13 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   return { address, close, store };
 }
 
-function bind(server: Server, listen: string): Promise<number> {
+/**
+ * One TLS port and no plaintext one. Client certificates are asked for but optional at the handshake,
+ * because a joining host has none yet; every call but Join is refused without one (pki/access.ts).
+ */
+function bind(server: Server, listen: string, pki: ClusterPki): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(listen, serverCredentials(pki.controller, "optional"), (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 

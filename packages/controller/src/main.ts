@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const controller = await startController({
     listen: cfg.listen,
     db: cfg.db,
+    stateDir: cfg.stateDir,
     nats: cfg.nats,
     reportIntervalMs: cfg.reportIntervalMs,
     heartbeatTimeoutMs: cfg.heartbeatTimeoutMs,

@@ -2,7 +2,7 @@
 // the backend and delegates.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { dataOf, failedPrecondition, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader } from "@corral/wire";
+import { dataOf, failedPrecondition, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
 import { hasImageImport, hasLiveLimits } from "../backends/backend.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
@@ -11,7 +11,7 @@ import { hostInfo } from "../host-info.js";
 import type { AgentConfig } from "../config.js";
 import { checkExec, checkImage, checkRef, checkSend, checkSpec, checkTimeout } from "./request-checks.js";
 
-export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, receiver: ReceiveManager, log: Logger): AgentHandlers {
+export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, receiver: ReceiveManager, log: Logger, tls: TlsCredentials): AgentHandlers {
   const all = async (backend: string): Promise<ContainerStatus[]> => {
     const bs = backend ? [registry.get(parseBackend(backend))] : registry.available();
     return (await Promise.all(bs.map((b) => b.list()))).flat();
@@ -50,12 +50,12 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
       return { ...info, host: cfg.name };
     },
     prepareReceive: (p) => receiver.prepare(p),
-    receiveArchive: (chunks) => receiver.receive(chunks),
+    receiveArchive: (chunks, peerHost) => receiver.receive(chunks, peerHost),
     commitReceive: (token) => receiver.commit(token),
     abortReceive: (token, ref) => receiver.abort(token, ref),
     sendArchive: (req, signal) => {
       checkSend(req);
-      return sendArchive(req, registry, cfg.name, log, signal);
+      return sendArchive(req, registry, cfg.name, tls, log, signal);
     },
   };
 }

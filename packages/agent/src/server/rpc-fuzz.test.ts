@@ -7,7 +7,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { AgentClient, AgentServiceDefinition, fuzzService } from "@corral/wire";
+import {
+  AgentClient,
+  AgentServiceDefinition,
+  CONTROLLER_IDENTITY,
+  clientCredentials,
+  createCertificateAuthority,
+  fuzzService,
+  issueCredentials,
+  writeHostCredentials,
+  type TlsCredentials,
+} from "@corral/wire";
 import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
 
@@ -15,11 +25,16 @@ const root = mkdtempSync(join(tmpdir(), "corral-fuzz-"));
 const crashes: unknown[] = [];
 const onCrash = (err: unknown) => crashes.push(err);
 let agent: RunningAgent;
+/** The fuzz speaks as the controller: past the handshake and the access check, into the handlers. */
+let controller: TlsCredentials;
 
 before(async () => {
   process.on("unhandledRejection", onCrash);
   process.on("uncaughtException", onCrash);
   const cfg = parseAgentConfig(["--name", "fuzzhost", "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, "state")]);
+  const ca = await createCertificateAuthority();
+  controller = await issueCredentials(ca, CONTROLLER_IDENTITY);
+  writeHostCredentials(cfg.stateDir, await issueCredentials(ca, { kind: "host", name: "fuzzhost" }));
   agent = await startAgent(cfg, pino({ level: "silent" }), { report: false });
 });
 
@@ -52,13 +67,14 @@ const SEEDS: Record<string, unknown[]> = {
 };
 
 test("random and mutated bytes to every agent method: no crash, no hang, still serving", async () => {
-  const report = await fuzzService(agent.address, AgentServiceDefinition, { seed: 7, iterations: 40, seeds: SEEDS, deadlineMs: 3000 });
+  const credentials = clientCredentials(controller, { kind: "host", name: "fuzzhost" });
+  const report = await fuzzService(agent.address, AgentServiceDefinition, { seed: 7, iterations: 40, seeds: SEEDS, deadlineMs: 3000, credentials });
   // Undecodable frames are refused by grpc-js itself (INTERNAL); decodable nonsense by our checks.
   assert.ok((report.codes[3] ?? 0) > 0, "some inputs reach the agent's own checks");
   assert.deepEqual(report.hangs, []);
   assert.ok(report.calls >= 40 * Object.keys(AgentServiceDefinition).length);
   assert.deepEqual(crashes, []);
-  const c = new AgentClient(agent.address);
+  const c = new AgentClient(agent.address, controller, { kind: "host", name: "fuzzhost" });
   try {
     assert.equal((await c.hostInfo()).name, "fuzzhost");
   } finally {

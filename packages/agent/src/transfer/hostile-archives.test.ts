@@ -12,7 +12,19 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { AgentClient, type ArchiveChunk, type BackendName, type Compression, type ContainerRef } from "@corral/wire";
+import {
+  AgentClient,
+  CONTROLLER_IDENTITY,
+  createCertificateAuthority,
+  issueCredentials,
+  writeHostCredentials,
+  type ArchiveChunk,
+  type BackendName,
+  type CertificateAuthority,
+  type Compression,
+  type ContainerRef,
+  type TlsCredentials,
+} from "@corral/wire";
 import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
 import { ReceiveManager } from "./receiver.js";
@@ -28,7 +40,13 @@ const SOURCE = "evilsource";
 const NAME = "victim";
 const CTID = 4711;
 let agent: RunningAgent;
+/** The target agent driven as the controller would (prepare, commit, abort). */
 let client: AgentClient;
+/** The compromised source host: a valid host certificate of its own, streaming the archives. */
+let fromSource: AgentClient;
+let ca: CertificateAuthority;
+let controllerTls: TlsCredentials;
+let sourceTls: TlsCredentials;
 
 const token = () => randomBytes(32).toString("hex");
 const prepared = (t: string, ref: ContainerRef, compression: Compression = "none", expectedBytes = 0) => ({
@@ -161,7 +179,7 @@ async function receive(backend: BackendName, bytes: Buffer, opts: { compression?
     for (let i = 0; i < bytes.length; i += 64 * 1024) yield { kind: "data", data: bytes.subarray(i, i + 64 * 1024) };
     yield { kind: "trailer", trailer: { sha256, bytes: bytes.length } };
   }
-  await client.receiveArchive(chunks());
+  await fromSource.receiveArchive(chunks());
   return t;
 }
 
@@ -257,12 +275,18 @@ before(async () => {
     ...["--name", TARGET, "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, "state")],
     ...["--vzctl", STANDIN_VZCTL, "--vzlist", STANDIN_VZLIST, "--vz-root", join(root, "vzroot")],
   ]);
+  ca = await createCertificateAuthority();
+  controllerTls = await issueCredentials(ca, CONTROLLER_IDENTITY);
+  sourceTls = await issueCredentials(ca, { kind: "host", name: SOURCE });
+  writeHostCredentials(cfg.stateDir, await issueCredentials(ca, { kind: "host", name: TARGET }));
   agent = await startAgent(cfg, log, { report: false });
-  client = new AgentClient(agent.address);
+  client = new AgentClient(agent.address, controllerTls, { kind: "host", name: TARGET });
+  fromSource = new AgentClient(agent.address, sourceTls, { kind: "host", name: TARGET });
 });
 
 after(async () => {
   client.close();
+  fromSource.close();
   await agent.close();
   // LXD's client keeps connections alive; let the process end.
   for (const b of agent.registry.available()) (b as { close?: () => void }).close?.();
@@ -432,24 +456,24 @@ describe("transfer tokens", () => {
   test("a stream from a host other than the one bound at prepare is refused", async () => {
     const t = token();
     await client.prepareReceive(prepared(t, ref));
-    await assert.rejects(client.receiveArchive(stream(t, benign(), { sourceHost: "otherhost" })), /bound to source host "evilsource", stream says "otherhost"/);
+    await assert.rejects(fromSource.receiveArchive(stream(t, benign(), { sourceHost: "otherhost" })), /bound to source host "evilsource", stream says "otherhost"/);
     await client.abortReceive(t, ref);
   });
 
   test("a stream naming another container than the token's is refused", async () => {
     const t = token();
     await client.prepareReceive(prepared(t, ref));
-    await assert.rejects(client.receiveArchive(stream(t, benign(), { name: "other" })), /transfer token is for container "victim"/);
+    await assert.rejects(fromSource.receiveArchive(stream(t, benign(), { name: "other" })), /transfer token is for container "victim"/);
     await client.abortReceive(t, ref);
   });
 
   test("a token is used once: a replay after commit or abort is refused", async () => {
     const t = token();
     await client.prepareReceive(prepared(t, ref));
-    await client.receiveArchive(stream(t, benign()));
-    await assert.rejects(client.receiveArchive(stream(t, benign())), (e: Error & { code?: string }) => e.code === "permission_denied" && /already used/.test(e.message));
+    await fromSource.receiveArchive(stream(t, benign()));
+    await assert.rejects(fromSource.receiveArchive(stream(t, benign())), (e: Error & { code?: string }) => e.code === "permission_denied" && /already used/.test(e.message));
     await client.abortReceive(t, ref);
-    await assert.rejects(client.receiveArchive(stream(t, benign())), /unknown, expired or already used transfer token/);
+    await assert.rejects(fromSource.receiveArchive(stream(t, benign())), /unknown, expired or already used transfer token/);
     await assert.rejects(client.commitReceive(t), /no verified archive/);
     assert.deepEqual(stagingEntries(), []);
   });
@@ -471,7 +495,7 @@ describe("transfer tokens", () => {
   test("the archive format is the target backend's own", async () => {
     const t = token();
     await client.prepareReceive(prepared(t, ref));
-    await assert.rejects(client.receiveArchive(stream(t, benign(), { archiveFormat: "lxd-backup/1" })), /lxc cannot restore archive format "lxd-backup\/1": expected lxc-dir-tar\/1/);
+    await assert.rejects(fromSource.receiveArchive(stream(t, benign(), { archiveFormat: "lxd-backup/1" })), /lxc cannot restore archive format "lxd-backup\/1": expected lxc-dir-tar\/1/);
     await client.abortReceive(t, ref);
   });
 
@@ -487,7 +511,7 @@ describe("transfer tokens", () => {
     try {
       const t = token();
       await client.prepareReceive(prepared(t, ref));
-      await client.receiveArchive(stream(t, benign()));
+      await fromSource.receiveArchive(stream(t, benign()));
       assert.equal((await client.commitReceive(t)).state, "stopped");
       await assert.rejects(client.abortReceive(t, innocent), /transfer token belongs to container "victim" \(lxc\), not "innocent"/);
       assert.equal((await client.inspect(innocent)).state, "stopped");
@@ -517,12 +541,14 @@ describe("transfer tokens", () => {
 
   test("received but uncommitted staging expires, and the token with it", async () => {
     const cfg = parseAgentConfig(["--name", `${TARGET}b`, "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, "state-b")]);
+    writeHostCredentials(cfg.stateDir, await issueCredentials(ca, { kind: "host", name: cfg.name }));
     const short = await startAgent(cfg, log, { report: false, backends: [agent.registry.get("lxc")], receive: { stagingTtlMs: 300 } });
-    const c = new AgentClient(short.address);
+    const c = new AgentClient(short.address, controllerTls, { kind: "host", name: cfg.name });
+    const src = new AgentClient(short.address, sourceTls, { kind: "host", name: cfg.name });
     try {
       const t = token();
       await c.prepareReceive({ ...prepared(t, ref), targetHost: cfg.name });
-      await c.receiveArchive(stream(t, benign()));
+      await src.receiveArchive(stream(t, benign()));
       const stagingRoot = agent.registry.get("lxc").stagingRoot();
       assert.equal(readdirSync(stagingRoot).length, 1);
       await new Promise((r) => setTimeout(r, 1200));
@@ -531,9 +557,10 @@ describe("transfer tokens", () => {
       const t2 = token();
       await c.prepareReceive({ ...prepared(t2, ref), targetHost: cfg.name });
       await new Promise((r) => setTimeout(r, 1200));
-      await assert.rejects(c.receiveArchive(stream(t2, benign())), /unknown, expired or already used/);
+      await assert.rejects(src.receiveArchive(stream(t2, benign())), /unknown, expired or already used/);
     } finally {
       c.close();
+      src.close();
       await short.close();
     }
   });

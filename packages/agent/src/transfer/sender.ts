@@ -2,7 +2,7 @@
 // agent (the controller never relays bytes), reporting progress back to the controller.
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import { AgentClient, CorralError, type ArchiveChunk, type SendArchive, type TransferProgress } from "@corral/wire";
+import { AgentClient, CorralError, type ArchiveChunk, type SendArchive, type TlsCredentials, type TransferProgress } from "@corral/wire";
 import type { BackendRegistry } from "../backends/registry.js";
 import { compress } from "./compression.js";
 import { rechunk } from "./rechunk.js";
@@ -13,6 +13,7 @@ export async function* sendArchive(
   req: SendArchive,
   registry: BackendRegistry,
   hostName: string,
+  tls: TlsCredentials,
   log: Logger,
   signal: AbortSignal,
 ): AsyncGenerator<TransferProgress> {
@@ -51,7 +52,9 @@ export async function* sendArchive(
     yield { kind: "trailer", trailer: { sha256: digest, bytes } };
   }
 
-  const target = new AgentClient(req.targetAddress, `target agent at ${req.targetAddress}`);
+  // Dialled with this host's certificate (the target accepts archives only from a host identity), and
+  // the target must prove it is the host the controller named, whoever answers at the address.
+  const target = new AgentClient(req.targetAddress, tls, { kind: "host", name: req.targetHost }, `target agent ${req.targetHost} at ${req.targetAddress}`);
   let settled = false;
   const result = target.receiveArchive(chunks()).finally(() => (settled = true));
   result.catch(() => undefined);

@@ -7,14 +7,24 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { AgentClient, type ArchiveChunk, type ContainerRef, type ExecOutput } from "@corral/wire";
+import {
+  AgentClient,
+  CONTROLLER_IDENTITY,
+  createCertificateAuthority,
+  issueCredentials,
+  writeHostCredentials,
+  type ArchiveChunk,
+  type ContainerRef,
+  type ExecOutput,
+} from "@corral/wire";
 import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
 import { ustar } from "../archive/test-ustar.js";
 
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-transfer-"));
-const hosts: { agent: RunningAgent; client: AgentClient; lxcPath: string; name: string }[] = [];
+/** `client` drives an agent as the controller; `fromX` speaks to it as peer host "x" (archive streams). */
+const hosts: { name: string; agent: RunningAgent; client: AgentClient; fromX: AgentClient; lxcPath: string }[] = [];
 const ref: ContainerRef = { name: "mover", backend: "lxc" };
 const token = () => randomBytes(32).toString("hex");
 const migrationId = () => `m-${randomBytes(6).toString("hex")}`;
@@ -41,10 +51,17 @@ async function collect(it: AsyncIterable<ExecOutput>): Promise<{ out: string; co
 }
 
 before(async () => {
+  // One cluster CA: each agent holds its host certificate, the test drives them as the controller.
+  const ca = await createCertificateAuthority();
+  const controller = await issueCredentials(ca, CONTROLLER_IDENTITY);
+  const hostX = await issueCredentials(ca, { kind: "host", name: "x" });
   for (const h of ["xfera", "xferb"]) {
-    const cfg = parseAgentConfig(["--name", `${h}${process.pid % 1000}`, "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, h)]);
+    const name = `${h}${process.pid % 1000}`;
+    const cfg = parseAgentConfig(["--name", name, "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, h)]);
+    writeHostCredentials(cfg.stateDir, await issueCredentials(ca, { kind: "host", name }));
     const agent = await startAgent(cfg, log, { report: false });
-    hosts.push({ agent, client: new AgentClient(agent.address), lxcPath: cfg.lxcPath, name: cfg.name });
+    const client = new AgentClient(agent.address, controller, { kind: "host", name });
+    hosts.push({ name, agent, client, fromX: new AgentClient(agent.address, hostX, { kind: "host", name }), lxcPath: cfg.lxcPath });
   }
 });
 
@@ -52,6 +69,7 @@ after(async () => {
   for (const h of hosts) {
     await h.client.remove(ref).catch(() => undefined);
     h.client.close();
+    h.fromX.close();
     await h.agent.close();
   }
   rmSync(root, { recursive: true, force: true });
@@ -68,7 +86,14 @@ test("a stopped container moves between agents with its files, verified by SHA-2
   const t = token();
   await b.client.prepareReceive(prepared(t, ref, a, b));
   let last;
-  for await (const p of a.client.sendArchive({ ref, targetAddress: b.agent.address, token: t, compression: "none" })) last = p;
+  // Sent to b's address but naming a as the target: the source refuses to stream to whoever answers.
+  await assert.rejects(
+    async () => {
+      for await (const _ of a.client.sendArchive({ ref, targetAddress: b.agent.address, targetHost: a.name, token: t, compression: "none" }));
+    },
+    new RegExp(`failed TLS verification: server certificate names host ${b.name}, expected corral://host/${a.name}`),
+  );
+  for await (const p of a.client.sendArchive({ ref, targetAddress: b.agent.address, targetHost: b.name, token: t, compression: "none" })) last = p;
   assert.ok(last?.done);
   assert.match(last.sha256, /^[0-9a-f]{64}$/);
   assert.ok(last.bytes > 3_000_000 && last.totalBytes > 3_000_000);
@@ -83,7 +108,7 @@ test("a stopped container moves between agents with its files, verified by SHA-2
   await b.client.stop(ref, 10);
   await assert.rejects(
     async () => {
-      for await (const _ of a.client.sendArchive({ ref, targetAddress: b.agent.address, token: t, compression: "none" }));
+      for await (const _ of a.client.sendArchive({ ref, targetAddress: b.agent.address, targetHost: b.name, token: t, compression: "none" }));
     },
     /transfer token/,
   );
@@ -96,7 +121,7 @@ test("with zstd on the wire the container arrives the same", async () => {
   const t = token();
   await a.client.prepareReceive(prepared(t, ref, b, a, "zstd"));
   let last;
-  for await (const p of b.client.sendArchive({ ref, targetAddress: a.agent.address, token: t, compression: "zstd" })) last = p;
+  for await (const p of b.client.sendArchive({ ref, targetAddress: a.agent.address, targetHost: a.name, token: t, compression: "zstd" })) last = p;
   assert.ok(last?.done);
   await a.client.commitReceive(t);
   assert.equal((await a.client.start(ref)).state, "running");
@@ -111,7 +136,7 @@ test("an unknown token is refused before a byte is written", async () => {
     yield { kind: "header", header: { token: token(), ref: { name: "intruder", backend: "lxc" }, compression: "none", totalBytes: 0, sourceHost: "x", archiveFormat: "lxc-dir-tar/1" } };
     yield { kind: "data", data: Buffer.alloc(512) };
   }
-  await assert.rejects(b.client.receiveArchive(chunks()), (e: Error & { code?: string }) => e.code === "permission_denied");
+  await assert.rejects(b.fromX.receiveArchive(chunks()), (e: Error & { code?: string }) => e.code === "permission_denied");
 });
 
 test("a hostile archive is refused, its staging removed, and nothing is created", async () => {
@@ -125,9 +150,34 @@ test("a hostile archive is refused, its staging removed, and nothing is created"
     yield { kind: "data", data: archive };
     yield { kind: "trailer", trailer: { sha256: "0".repeat(64), bytes: archive.length } };
   }
-  await assert.rejects(b.client.receiveArchive(chunks()), /unsafe archive: member "\/etc\/corral-pwned" is an absolute path/);
+  await assert.rejects(b.fromX.receiveArchive(chunks()), /unsafe archive: member "\/etc\/corral-pwned" is an absolute path/);
   assert.equal(existsSync("/etc/corral-pwned"), false);
   assert.deepEqual(readdirSync(join(b.lxcPath, ".corral-staging")), []);
   await assert.rejects(b.client.commitReceive(t), /no verified archive/);
   await assert.rejects(b.client.inspect(evil), /not found/);
+});
+
+test("an archive is accepted only from a host certificate, and only for the host it claims to come from", async () => {
+  const [, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  const t = token();
+  const ref2 = { name: "claimed", backend: "lxc" as const };
+  await b.client.prepareReceive(prepared(t, ref2, { name: "x" }, b));
+  const header = (sourceHost: string): ArchiveChunk => ({ kind: "header", header: { token: t, ref: ref2, compression: "none", totalBytes: 0, sourceHost, archiveFormat: "lxc-dir-tar/1" } });
+  async function* claiming(sourceHost: string): AsyncGenerator<ArchiveChunk> {
+    yield header(sourceHost);
+    yield { kind: "data", data: Buffer.alloc(512) };
+  }
+  // Host x's certificate, claiming to be host y.
+  await assert.rejects(b.fromX.receiveArchive(claiming("y")), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "permission_denied");
+    assert.equal(e.message, 'transfer token is bound to source host "x", stream says "y"');
+    return true;
+  });
+  // The controller's certificate cannot push an archive at all.
+  await assert.rejects(b.client.receiveArchive(claiming("x")), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "permission_denied");
+    assert.match(e.message, /^an archive transfer is only for a host; the caller's certificate names the controller$/);
+    return true;
+  });
+  await b.client.abortReceive(t, ref2);
 });

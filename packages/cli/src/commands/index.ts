@@ -8,6 +8,9 @@ import * as hostUncordon from "./host-uncordon.js";
 import * as hostDrain from "./host-drain.js";
 import * as hostRestore from "./host-restore.js";
 import * as clusterSet from "./cluster-set.js";
+import * as hostJoinToken from "./host-join-token.js";
+import * as hostRm from "./host-rm.js";
+import * as clusterInit from "./cluster-init.js";
 import * as ctCreate from "./ct-create.js";
 import * as ctList from "./ct-list.js";
 import * as ctShow from "./ct-show.js";
@@ -32,6 +35,8 @@ export const COMMANDS: readonly CommandModule[] = [
   hostUncordon,
   hostDrain,
   hostRestore,
+  hostJoinToken,
+  hostRm,
   ctCreate,
   ctList,
   ctShow,
@@ -48,6 +53,7 @@ export const COMMANDS: readonly CommandModule[] = [
   tokenList,
   tokenRevoke,
   clusterSet,
+  clusterInit,
 ];
 
 export const NOUNS: Record<string, string> = {
@@ -56,7 +62,7 @@ export const NOUNS: Record<string, string> = {
   migration: "container moves between hosts",
   image: "images on the hosts",
   token: "bearer tokens for people using the CLI",
-  cluster: "cluster-wide settings",
+  cluster: "the cluster's identity (CA and credentials) and its settings",
 };
 
 export function findCommand(noun: string, verb: string): CommandModule | undefined {

@@ -3,12 +3,20 @@
 // script of updates. The lead's cross-host tests drive the real controller.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Server } from "@grpc/grpc-js";
 import {
   ControllerServiceDefinition,
   SERVER_OPTIONS,
+  CONTROLLER_IDENTITY,
   controllerServiceImplementation,
+  createCertificateAuthority,
+  issueCredentials,
   notFound,
+  requireIdentity,
+  serverCredentials,
   type Compression,
   type Container,
   type ControllerHandlers,
@@ -20,6 +28,7 @@ import {
   type ImageInfo,
   type IssuedToken,
   type LimitsPatch,
+  type JoinToken,
   type Migration,
   type MigrationUpdate,
   type TokenInfo,
@@ -229,17 +238,47 @@ export class ControllerDouble implements ControllerHandlers {
     if (!h) throw notFound(`host "${name}" not found`);
     return h;
   }
+  async createJoinToken(ttlSeconds: number): Promise<JoinToken> {
+    this.record("createJoinToken", ttlSeconds);
+    return { token: `corral1:${"ab".repeat(32)}:${"0".repeat(12)}.${"1".repeat(32)}`, expiresUnixMs: 1_700_000_000_000 + ttlSeconds * 1000 };
+  }
+  async removeHost(name: string): Promise<string> {
+    this.record("removeHost", name);
+    const before = this.hosts.length;
+    this.hosts = this.hosts.filter((h) => h.name !== name);
+    if (this.hosts.length === before) throw notFound(`host "${name}" not found`);
+    return "1a2b";
+  }
 }
 
-export async function serveDouble(double: ControllerDouble): Promise<{ address: string; close(): Promise<void> }> {
+/**
+ * Serves the double over mutual TLS, as the controller serves: its own CA, a controller certificate,
+ * and an admin client certificate whose files `tlsEnv` points the CLI at (CORRAL_CA/CERT/KEY).
+ */
+export async function serveDouble(
+  double: ControllerDouble,
+): Promise<{ address: string; tlsEnv: Record<string, string>; close(): Promise<void> }> {
+  const ca = await createCertificateAuthority("Corral test CA");
+  const controller = await issueCredentials(ca, CONTROLLER_IDENTITY);
+  const admin = await issueCredentials(ca, { kind: "user", name: "admin" });
+  const dir = mkdtempSync(join(tmpdir(), "corral-double-tls-"));
+  const tlsEnv = { CORRAL_CA: join(dir, "ca.pem"), CORRAL_CERT: join(dir, "admin.pem"), CORRAL_KEY: join(dir, "admin.key") };
+  writeFileSync(tlsEnv.CORRAL_CA, ca.certPem);
+  writeFileSync(tlsEnv.CORRAL_CERT, admin.cert);
+  writeFileSync(tlsEnv.CORRAL_KEY, admin.key, { mode: 0o600 });
   const server = new Server(SERVER_OPTIONS);
-  server.addService(ControllerServiceDefinition, controllerServiceImplementation(double));
+  const users = (peer: Parameters<typeof requireIdentity>[0], method: string) => void requireIdentity(peer, method, ["user"]);
+  server.addService(ControllerServiceDefinition, controllerServiceImplementation(double, users));
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync("127.0.0.1:0", serverCredentials(controller, "optional"), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
     address: `127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    tlsEnv,
+    close: async () => {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

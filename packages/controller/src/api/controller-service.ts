@@ -15,6 +15,8 @@ import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";
 import { explainPlacement } from "./placement.js";
 import { cordonHost, labelHost, setClusterSetting, uncordonHost } from "./host-maintenance.js";
 import { drainHost, restoreHost } from "./host-drain.js";
+import { createJoinToken, DEFAULT_JOIN_TTL_MS } from "../pki/join-tokens.js";
+import { removeHost } from "../pki/host-remove.js";
 
 export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService): ControllerHandlers {
   const db = () => ctx.store.db;
@@ -41,6 +43,9 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     drainHost: (host, parallel, deadlineSeconds, signal) => drainHost(ctx, migrations, host, parallel, deadlineSeconds, signal),
     restoreHost: (host, parallel, signal) => restoreHost(ctx, migrations, host, parallel, signal),
     setClusterSetting: async (key, value) => setClusterSetting(ctx, key, value),
+    createJoinToken: async (ttlSeconds) =>
+      createJoinToken(db(), ctx.identity.pki.fingerprint, ttlSeconds > 0 ? ttlSeconds * 1000 : DEFAULT_JOIN_TTL_MS),
+    removeHost: async (name) => removeHost(ctx, name),
   };
 }
 

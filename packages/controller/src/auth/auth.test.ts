@@ -17,7 +17,7 @@ test("anonymous calls are refused on every kind of RPC, and change nothing", asy
   const cl = await startCluster(["host1"]);
   t.after(() => cl.close());
   await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
-  const anon = new ControllerClient(cl.controller.address);
+  const anon = new ControllerClient(cl.controller.address, { ca: cl.admin.ca });
   t.after(() => anon.close());
   const noCredential = { code: "unauthenticated", message: "permission denied: no credential" };
   await assert.rejects(anon.listHosts(), noCredential);
@@ -43,7 +43,7 @@ test("a read-only token lists and shows, and is refused every change with its ro
   await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
   const issued = await cl.client.createToken("read-only");
   assert.equal(issued.info.role, "read-only");
-  const ro = new ControllerClient(cl.controller.address, { token: issued.token });
+  const ro = new ControllerClient(cl.controller.address, { ca: cl.admin.ca }, { token: issued.token });
   t.after(() => ro.close());
   assert.deepEqual((await ro.listHosts()).map((h) => h.name), ["host1"]);
   assert.deepEqual((await ro.list()).map((c) => c.name), ["c1"]);
@@ -70,7 +70,7 @@ test("revoked, expired, unknown and malformed tokens are refused, each saying wh
   const cl = await startCluster([]);
   t.after(() => cl.close());
   const clientWith = (token: string) => {
-    const c = new ControllerClient(cl.controller.address, { token });
+    const c = new ControllerClient(cl.controller.address, { ca: cl.admin.ca }, { token });
     t.after(() => c.close());
     return c;
   };
@@ -128,7 +128,7 @@ test("tokens are stored hashed, listed without secrets, and the last admin canno
   const second = await cl.client.createToken("admin");
   const gone = await cl.client.revokeToken(admin.id);
   assert.ok(gone.revokedUnixMs > 0);
-  const asSecond = new ControllerClient(cl.controller.address, { token: second.token });
+  const asSecond = new ControllerClient(cl.controller.address, { ca: cl.admin.ca }, { token: second.token });
   t.after(() => asSecond.close());
   const again = await asSecond.revokeToken(admin.id);
   assert.equal(again.revokedUnixMs, gone.revokedUnixMs);

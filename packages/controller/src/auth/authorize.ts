@@ -1,6 +1,6 @@
 // The per-call check for people: a bearer token in the metadata, known and live, whose role the
-// RPC's rule allows. The identity check (peer certificates) can be combined with it in one CallCheck.
-import { bearerToken, CorralError, type CallCheck, type TokenInfo } from "@corral/wire";
+// RPC's rule allows. pki/access.ts runs it after the certificate rules, in one Authorize.
+import { bearerToken, CorralError, rpcName, type Authorize, type TokenInfo } from "@corral/wire";
 import type { Metadata } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Db } from "../store/store.js";
@@ -27,13 +27,14 @@ export function authorizeUser(db: Db, metadata: Metadata, rpc: string, nowMs = D
   return { token };
 }
 
-/** The CallCheck for ControllerService: authorizeUser, with each refusal logged. */
-export function userCallCheck(db: () => Db, log: Logger): CallCheck {
-  return (call, rpc) => {
+/** The role check for ControllerService: authorizeUser on the call's method, with each refusal logged. */
+export function userAccess(db: () => Db, log: Logger): Authorize {
+  return (peer, method) => {
+    const rpc = rpcName(method);
     try {
-      authorizeUser(db(), call.metadata, rpc);
+      authorizeUser(db(), peer.metadata, rpc);
     } catch (err) {
-      log.warn({ rpc, peer: call.getPeer(), reason: (err as Error).message }, "call refused");
+      log.warn({ rpc, peer: peer.address, reason: (err as Error).message }, "call refused");
       throw err;
     }
   };

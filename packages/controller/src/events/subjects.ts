@@ -6,6 +6,7 @@ export const SUBJECTS = {
   hostLabels: "corral.host.labels",
   hostState: "corral.host.state",
   clusterSetting: "corral.cluster.setting",
+  hostRemoved: "corral.host.removed",
   containerCreated: "corral.container.created",
   containerStarted: "corral.container.started",
   containerStopped: "corral.container.stopped",

@@ -9,29 +9,33 @@ import { RegistryClient } from "@corral/wire";
 import { ScriptedAgent, specOf } from "../test-support/scripted-agent.js";
 import { spawnController, type ControllerProcess } from "../test-support/controller-process.js";
 import { collect, waitFor } from "../test-support/cluster.js";
+import { initTestCluster, joinHost } from "../test-support/test-pki.js";
 
 async function setup(t: import("node:test").TestContext, port: number) {
   const dir = mkdtempSync(join(tmpdir(), "corral-resume-"));
   const db = join(dir, "corral.db");
-  const host1 = await ScriptedAgent.start("host1");
-  const host2 = await ScriptedAgent.start("host2");
+  const admin = await initTestCluster(dir);
   const procs: ControllerProcess[] = [];
+  const hosts: ScriptedAgent[] = [];
   t.after(async () => {
     for (const p of procs) await p.kill9();
-    host1.close();
-    host2.close();
+    for (const h of hosts) h.close();
     rmSync(dir, { recursive: true, force: true });
   });
   const start = async () => {
-    const p = await spawnController(port, db);
+    const p = await spawnController(port, db, dir, admin);
     procs.push(p);
     return p;
   };
   const first = await start();
-  const reg = new RegistryClient(first.address);
-  await reg.register(host1.info());
-  await reg.register(host2.info());
-  reg.close();
+  const host1 = await ScriptedAgent.start("host1", await joinHost(first.address, admin, "host1"));
+  const host2 = await ScriptedAgent.start("host2", await joinHost(first.address, admin, "host2"));
+  hosts.push(host1, host2);
+  for (const h of hosts) {
+    const reg = new RegistryClient(first.address, h.tls);
+    await reg.register(h.info());
+    reg.close();
+  }
   await first.client.create({ spec: specOf("c1"), host: "host1", start: true });
   return { host1, host2, first, start };
 }

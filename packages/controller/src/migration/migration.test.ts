@@ -100,7 +100,7 @@ test("a source that cannot be removed is left pending, and removed when its host
   assert.equal(m?.phase, "done");
   assert.match(m?.error ?? "", /^warning: the copy on host1 could not be removed \(.+\); retried when host1 registers$/);
 
-  const reborn = await ScriptedAgent.start("host1");
+  const reborn = await ScriptedAgent.start("host1", cl.agents.host1!.tls);
   reborn.containers.set("c1", { spec: specOf("c1"), state: "stopped" });
   cl.agents.host1 = reborn;
   await cl.register(reborn);

@@ -66,7 +66,7 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
   const target = agent(env.ctx, m.targetHost).host;
   const meter = new ProgressMeter();
   const last = { persist: 0, caller: 0, nats: 0 };
-  const req = { ref: migrationRef(m), targetAddress: target.address, token: m.token, compression: m.compression };
+  const req = { ref: migrationRef(m), targetAddress: target.address, targetHost: target.name, token: m.token, compression: m.compression };
   for await (const p of client.sendArchive(req)) {
     if (env.signal.aborted) throw env.signal.reason;
     meter.add(p.bytes);

@@ -1,18 +1,22 @@
 // One AgentClient per host, recreated when the host registers from a new address.
-import { AgentClient, notFound, unavailable, type Host } from "@corral/wire";
+import { AgentClient, notFound, unavailable, type Host, type TlsCredentials } from "@corral/wire";
 import type { Store } from "../store/store.js";
 import { getHost, listHosts } from "../store/hosts.js";
 
 export class AgentPool {
   private readonly clients = new Map<string, AgentClient>();
 
-  constructor(private readonly store: Store) {}
+  /** `tls`: the controller's own credentials; each agent must prove it is the host it is dialled as. */
+  constructor(
+    private readonly store: Store,
+    private readonly tls: TlsCredentials,
+  ) {}
 
   ensure(host: string, address: string): AgentClient {
     const existing = this.clients.get(host);
     if (existing && existing.address === address) return existing;
     existing?.close();
-    const client = new AgentClient(address, `agent on ${host} (${address})`);
+    const client = new AgentClient(address, this.tls, { kind: "host", name: host }, `agent on ${host} (${address})`);
     this.clients.set(host, client);
     return client;
   }
@@ -31,6 +35,12 @@ export class AgentPool {
   /** Any host's agent, even a down one (cleanup retries, rollback attempts). */
   of(host: Pick<Host, "name" | "address">): AgentClient {
     return this.ensure(host.name, host.address);
+  }
+
+  /** A removed host: close and drop its client. */
+  forget(host: string): void {
+    this.clients.get(host)?.close();
+    this.clients.delete(host);
   }
 
   closeAll(): void {

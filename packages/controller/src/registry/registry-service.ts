@@ -1,5 +1,5 @@
 // RegistryService: agents register, then stream usage reports that double as heartbeats.
-import { failedPrecondition, validateName, type HostInfo, type RegistryHandlers, type UsageReport } from "@corral/wire";
+import { failedPrecondition, permissionDenied, validateName, type HostInfo, type RegistryHandlers, type UsageReport } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { hostView, touchHost, upsertHost } from "../store/hosts.js";
 import { loopLag } from "./loop-lag.js";
@@ -7,14 +7,27 @@ import { recordUsage } from "../store/containers.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { dialAddress } from "./agent-address.js";
 import { retryCleanups } from "../migration/cleanups.js";
+import { joinHost } from "../pki/join-service.js";
 
 export function registryHandlers(ctx: ControllerContext): RegistryHandlers {
   return {
-    register: async (info, peer) => register(ctx, info, peer),
-    reportUsage: async (reports) => {
-      for await (const report of reports) applyReport(ctx, report);
+    register: async (info, peer, caller) => {
+      speakingFor(caller, info.name, "register");
+      return register(ctx, info, peer);
     },
+    reportUsage: async (reports, caller) => {
+      for await (const report of reports) {
+        speakingFor(caller, report.host, "report usage");
+        applyReport(ctx, report);
+      }
+    },
+    join: (req) => joinHost(ctx, req),
   };
+}
+
+/** A host certificate speaks for its own host only (a fake host cannot register under another name). */
+function speakingFor(caller: string, claimed: string, what: string): void {
+  if (caller !== claimed) throw permissionDenied(`the certificate of host ${caller} cannot ${what} as host ${claimed}`);
 }
 
 async function register(ctx: ControllerContext, info: HostInfo, peer: string): Promise<number> {

@@ -103,4 +103,29 @@ export const SCHEMA_STEPS: readonly string[] = [
     value TEXT NOT NULL
   ) STRICT;
   `,
+  // Step (identity): join tokens (hashed secrets, one use, expiring), the certificate on record for
+  // each host, and revoked certificate serials the controller refuses.
+  `
+  CREATE TABLE join_tokens (
+    id TEXT PRIMARY KEY,
+    secret_sha256 TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    used_ms INTEGER,
+    used_by TEXT
+  ) STRICT;
+
+  CREATE TABLE host_certs (
+    host TEXT PRIMARY KEY,
+    serial TEXT NOT NULL,
+    not_after_ms INTEGER NOT NULL,
+    issued_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE revoked_certs (
+    serial TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,
+    revoked_ms INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -5,10 +5,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { ControllerClient, RegistryClient } from "@corral/wire";
+import { ControllerClient, RegistryClient, type TlsCredentials } from "@corral/wire";
 import { startController, type ControllerOptions, type RunningController } from "../controller.js";
 import { ScriptedAgent } from "./scripted-agent.js";
 import { issueAdminToken } from "../auth/first-admin.js";
+import { initTestCluster, joinHost } from "./test-pki.js";
 
 export interface InProcessCluster {
   dir: string;
@@ -16,8 +17,12 @@ export interface InProcessCluster {
   controller: RunningController;
   /** An admin token; `client` sends it. */
   adminToken: string;
+  /** The admin's client: the user certificate from `cluster init`, and the admin token. */
   client: ControllerClient;
+  admin: TlsCredentials;
   agents: Record<string, ScriptedAgent>;
+  /** A host that joins with a token and serves with its certificate, not yet registered. */
+  startAgent(name: string): Promise<ScriptedAgent>;
   register(agent: ScriptedAgent): Promise<void>;
   close(): Promise<void>;
 }
@@ -25,19 +30,22 @@ export interface InProcessCluster {
 export async function startCluster(hosts: string[], opts: Partial<ControllerOptions> = {}): Promise<InProcessCluster> {
   const dir = mkdtempSync(join(tmpdir(), "corral-ctl-test-"));
   const dbPath = join(dir, "corral.db");
+  const admin = await initTestCluster(dir);
   const controller = await startController({
     listen: "127.0.0.1:0",
     db: dbPath,
+    stateDir: dir,
     heartbeatTimeoutMs: 60_000,
     schedulerSeed: 1,
     logger: pino({ level: process.env.CORRAL_TEST_LOG ?? "silent" }),
     ...opts,
   });
   const adminToken = issueAdminToken(dbPath);
-  const client = new ControllerClient(controller.address, { token: adminToken });
+  const client = new ControllerClient(controller.address, admin, { token: adminToken });
   const agents: Record<string, ScriptedAgent> = {};
+  const startAgent = async (name: string) => ScriptedAgent.start(name, await joinHost(controller.address, admin, name));
   const register = async (a: ScriptedAgent) => {
-    const reg = new RegistryClient(controller.address);
+    const reg = new RegistryClient(controller.address, a.tls);
     try {
       await reg.register(a.info());
     } finally {
@@ -45,7 +53,7 @@ export async function startCluster(hosts: string[], opts: Partial<ControllerOpti
     }
   };
   for (const h of hosts) {
-    agents[h] = await ScriptedAgent.start(h);
+    agents[h] = await startAgent(h);
     await register(agents[h]);
   }
   return {
@@ -54,7 +62,9 @@ export async function startCluster(hosts: string[], opts: Partial<ControllerOpti
     controller,
     adminToken,
     client,
+    admin,
     agents,
+    startAgent,
     register,
     close: async () => {
       client.close();

@@ -2,9 +2,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { ControllerClient } from "@corral/wire";
+import { ControllerClient, type TlsCredentials } from "@corral/wire";
 import { waitFor } from "./cluster.js";
-import { issueAdminToken } from "../auth/first-admin.js";
 
 const BIN = fileURLToPath(new URL("../../bin/corral-controller.js", import.meta.url));
 
@@ -16,11 +15,10 @@ export interface ControllerProcess {
   kill9(): Promise<void>;
 }
 
-export async function spawnController(port: number, db: string): Promise<ControllerProcess> {
+/** `stateDir` holds the `cluster init` files; `admin` are the admin's client credentials from them. */
+export async function spawnController(port: number, db: string, stateDir: string, admin: TlsCredentials): Promise<ControllerProcess> {
   const address = `127.0.0.1:${port}`;
-  // Before the child opens the file: two processes applying the schema at once would race.
-  const token = issueAdminToken(db);
-  const child = spawn(process.execPath, [BIN, "--listen", address, "--db", db, "--log-level", "info", "--heartbeat-timeout-ms", "60000"], {
+  const child = spawn(process.execPath, [BIN, "--listen", address, "--db", db, "--state-dir", stateDir, "--log-level", "info", "--heartbeat-timeout-ms", "60000"], {
     stdio: ["ignore", "pipe", "pipe"],
     // Under `node --test` this variable is set; inherited, it makes the child talk the runner's protocol.
     env: { ...process.env, NODE_TEST_CONTEXT: undefined },
@@ -28,7 +26,7 @@ export async function spawnController(port: number, db: string): Promise<Control
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const client = new ControllerClient(address, { token });
+  const client = new ControllerClient(address, admin);
   await waitFor(`controller on ${address}`, async () => {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`controller exited: ${out}`);
     return client.listHosts().then(

@@ -2,13 +2,14 @@
 // containers live in memory and whose behaviour a test scripts (delays, failures, holds).
 // Archives really travel agent to agent over gRPC, with SHA-256 checked at both ends.
 import { createHash, randomBytes } from "node:crypto";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server } from "@grpc/grpc-js";
 import {
   AgentClient,
   AgentServiceDefinition,
   SERVER_OPTIONS,
   agentServiceImplementation,
   failedPrecondition,
+  serverCredentials,
   notFound,
   type AgentHandlers,
   type ArchiveChunk,
@@ -18,6 +19,7 @@ import {
   type HostInfo,
   type ImageChunk,
   type ImageInfo,
+  type TlsCredentials,
   type TransferProgress,
 } from "@corral/wire";
 
@@ -52,14 +54,18 @@ export class ScriptedAgent {
   private server!: Server;
   address = "";
 
-  constructor(readonly name: string) {}
+  /** `tls`: this host's credentials (from a join); it serves and dials peers with them, as an agent does. */
+  constructor(
+    readonly name: string,
+    readonly tls: TlsCredentials,
+  ) {}
 
-  static async start(name: string, port = 0): Promise<ScriptedAgent> {
-    const a = new ScriptedAgent(name);
+  static async start(name: string, tls: TlsCredentials, port = 0): Promise<ScriptedAgent> {
+    const a = new ScriptedAgent(name, tls);
     a.server = new Server(SERVER_OPTIONS);
     a.server.addService(AgentServiceDefinition, agentServiceImplementation(a.handlers()));
     const bound = await new Promise<number>((res, rej) =>
-      a.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+      a.server.bindAsync(`127.0.0.1:${port}`, serverCredentials(tls, "required"), (e, p) => (e ? rej(e) : res(p))),
     );
     a.address = `127.0.0.1:${bound}`;
     return a;
@@ -158,7 +164,7 @@ export class ScriptedAgent {
         if (ref && this.containers.get(ref.name)?.madeByToken === token) removedContainer = this.containers.delete(ref.name);
         return { removedStaging, removedContainer };
       },
-      sendArchive: (req, signal) => this.send(req.ref, req.targetAddress, req.token, signal),
+      sendArchive: (req, signal) => this.send(req.ref, req.targetAddress, req.targetHost, req.token, signal),
     };
   }
 
@@ -210,7 +216,7 @@ export class ScriptedAgent {
     return result;
   }
 
-  private async *send(ref: ContainerRef, target: string, token: string, signal: AbortSignal): AsyncGenerator<TransferProgress> {
+  private async *send(ref: ContainerRef, target: string, targetHost: string, token: string, signal: AbortSignal): AsyncGenerator<TransferProgress> {
     if (this.get(ref.name).state !== "stopped") throw failedPrecondition(`container "${ref.name}" must be stopped`);
     const { chunks, chunkBytes, chunkDelayMs } = this.script;
     const total = chunks * chunkBytes;
@@ -229,7 +235,7 @@ export class ScriptedAgent {
       }
       yield { kind: "trailer", trailer: { sha256: hash.digest("hex"), bytes: total } };
     }
-    const client = new AgentClient(target);
+    const client = new AgentClient(target, this.tls, { kind: "host", name: targetHost });
     let finished = false;
     const result = client.receiveArchive(archive()).finally(() => (finished = true));
     result.catch(() => undefined);

@@ -41,6 +41,9 @@ export const notFound = (msg: string, cause?: unknown) => new CorralError("not_f
 export const alreadyExists = (msg: string, cause?: unknown) => new CorralError("already_exists", msg, { cause });
 export const failedPrecondition = (msg: string, cause?: unknown) =>
   new CorralError("failed_precondition", msg, { cause });
+export const permissionDenied = (msg: string, cause?: unknown) => new CorralError("permission_denied", msg, { cause });
+/** The caller proved no identity at all (no verified certificate, no credential). */
+export const unauthenticated = (msg: string, cause?: unknown) => new CorralError("unauthenticated", msg, { cause });
 export const unavailable = (msg: string, cause?: unknown) => new CorralError("unavailable", msg, { cause });
 
 /** Wraps anything thrown into a CorralError, keeping the original as `cause`. */

@@ -141,6 +141,8 @@ export interface PrepareReceive {
 export interface SendArchive {
   ref: ContainerRef;
   targetAddress: string;
+  /** The host the target's certificate must name. */
+  targetHost: string;
   token: string;
   compression: Compression;
 }
@@ -278,4 +280,21 @@ export interface HostMoveProgress {
   migration: Migration | undefined;
   done: boolean;
   hostState: HostState | "";
+}
+
+/** A host without a certificate asks for one with a join token (see JoinService in controller.proto). */
+export interface JoinRequest {
+  token: string;
+  host: string;
+  csrPem: string;
+}
+
+export interface JoinResponse {
+  certPem: string;
+  caPem: string;
+}
+
+export interface JoinToken {
+  token: string;
+  expiresUnixMs: number;
 }

@@ -6,15 +6,18 @@ import {
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
+  type sendUnaryData,
   type ServerWritableStream,
+  type ServiceDefinition,
   type ServiceError,
 } from "@grpc/grpc-js";
 import { once } from "node:events";
 import { fromServiceError, toServiceError } from "./status.js";
+import { peerOf, type Peer } from "./identity.js";
 
-export function unaryHandler<Req, Res>(fn: (req: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
+export function unaryHandler<Req, Res>(fn: (req: Req, peer: Peer) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    fn(call.request).then(
+    fn(call.request, peerOf(call)).then(
       (res) => callback(null, res),
       (err: unknown) => callback(toServiceError(err), null),
     );
@@ -22,14 +25,14 @@ export function unaryHandler<Req, Res>(fn: (req: Req) => Promise<Res>): handleUn
 }
 
 export function serverStreamHandler<Req, Res>(
-  fn: (req: Req, signal: AbortSignal) => AsyncIterable<Res>,
+  fn: (req: Req, signal: AbortSignal, peer: Peer) => AsyncIterable<Res>,
 ): handleServerStreamingCall<Req, Res> {
   return (call: ServerWritableStream<Req, Res>) => {
     const ac = new AbortController();
     call.on("cancelled", () => ac.abort(new Error("call cancelled by peer")));
     void (async () => {
       try {
-        for await (const item of fn(call.request, ac.signal)) {
+        for await (const item of fn(call.request, ac.signal, peerOf(call))) {
           if (ac.signal.aborted) break;
           if (!call.write(item)) await once(call, "drain", { signal: ac.signal });
         }
@@ -43,19 +46,45 @@ export function serverStreamHandler<Req, Res>(
 }
 
 export function clientStreamHandler<Req, Res>(
-  fn: (reqs: AsyncIterable<Req>) => Promise<Res>,
+  fn: (reqs: AsyncIterable<Req>, peer: Peer) => Promise<Res>,
 ): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
     // A plain for-await over the call destroys it when the loop ends early (its writable side is
     // still open), and grpc-js then answers UNKNOWN "The operation was aborted" instead of our reply.
     const requests: AsyncIterable<Req> = { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
-    fn(requests).then(
+    fn(requests, peerOf(call)).then(
       (res) => callback(null, res),
       (err: unknown) => {
         callback(toServiceError(err), null);
       },
     );
   };
+}
+
+/**
+ * Runs `authorize` before every method of a service implementation; a refusal answers the call with
+ * the error (as its status) and the handler never runs. One place per server decides who may call what.
+ */
+export function authorizeEach<S extends object>(
+  impl: S,
+  definition: ServiceDefinition,
+  authorize: (peer: Peer, method: string) => void,
+): S {
+  const guarded: Record<string, unknown> = {};
+  for (const [method, handler] of Object.entries(impl) as [string, (call: unknown, cb?: unknown) => void][]) {
+    const streamsOut = definition[method]?.responseStream === true;
+    guarded[method] = (call: Parameters<typeof peerOf>[0] & { emit(e: string, v: unknown): boolean }, callback?: sendUnaryData<unknown>) => {
+      try {
+        authorize(peerOf(call), method);
+      } catch (err) {
+        if (streamsOut) call.emit("error", toServiceError(err));
+        else callback?.(toServiceError(err), null);
+        return;
+      }
+      handler(call, callback);
+    };
+  }
+  return guarded as S;
 }
 
 type UnaryMethod<Req, Res> = (req: Req, cb: (err: ServiceError | null, res: Res) => void) => unknown;

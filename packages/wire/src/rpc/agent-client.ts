@@ -3,7 +3,7 @@ import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
 import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { mapIter } from "./iter.js";
-import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
+import { CHANNEL_OPTIONS, clientCredentials, type ClientTls, type ExpectedServer } from "./channel.js";
 import {
   execOutputFromProto,
   hostInfoFromProto,
@@ -21,8 +21,9 @@ export class AgentClient {
   private readonly c: pb.AgentServiceClient;
   readonly peer: string;
 
-  constructor(readonly address: string, peerName = `agent at ${address}`) {
-    this.c = new pb.AgentServiceClient(address, insecureCredentials(), CHANNEL_OPTIONS);
+  /** `expect`: the host this address must prove to be (its certificate is checked, not the address). */
+  constructor(readonly address: string, tls: ClientTls, expect: ExpectedServer, peerName = `agent at ${address}`) {
+    this.c = new pb.AgentServiceClient(address, clientCredentials(tls, expect), CHANNEL_OPTIONS);
     this.peer = peerName;
   }
 

@@ -1,7 +1,8 @@
 // Adapts a domain-typed implementation to the generated AgentService server interface.
 import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
-import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter } from "./iter.js";
 import {
   execOutputToProto,
@@ -27,7 +28,8 @@ export interface AgentHandlers {
   setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
-  receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>): Promise<d.TransferTrailer>;
+  /** `peerHost` is the verified host identity of the sending agent. */
+  receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>, peerHost: string): Promise<d.TransferTrailer>;
   commitReceive(token: string): Promise<d.ContainerStatus>;
   abortReceive(token: string, ref: d.ContainerRef | undefined): Promise<d.AbortReceiveResult>;
   sendArchive(req: d.SendArchive, signal: AbortSignal): AsyncIterable<d.TransferProgress>;
@@ -36,7 +38,21 @@ export interface AgentHandlers {
 
 export const AgentServiceDefinition = pb.AgentServiceService;
 
+/**
+ * Who may call an agent: the archive stream comes from a peer host (the receiver then checks that it
+ * is the host named in the migration, with its token); every other call is control, for the
+ * controller's certificate only.
+ */
+export function agentAccess(peer: Peer, method: string): void {
+  if (method === "receiveArchive") requireIdentity(peer, "an archive transfer", ["host"]);
+  else requireIdentity(peer, `this agent's ${method} call`, ["controller"]);
+}
+
 export function agentServiceImplementation(h: AgentHandlers): pb.AgentServiceServer {
+  return authorizeEach(agentService(h), AgentServiceDefinition, agentAccess);
+}
+
+function agentService(h: AgentHandlers): pb.AgentServiceServer {
   return {
     getHostInfo: unaryHandler(async () => ({ host: hostInfoToProto(await h.hostInfo()) })),
     createContainer: unaryHandler(async (r: pb.CreateContainerRequest) => ({ status: statusToProto(await h.create(specFromProto(r.spec))) })),
@@ -65,8 +81,8 @@ export function agentServiceImplementation(h: AgentHandlers): pb.AgentServiceSer
       await h.prepareReceive(prepareReceiveFromProto(r));
       return {};
     }),
-    receiveArchive: clientStreamHandler(async (chunks: AsyncIterable<pb.ReceiveArchiveRequest>) =>
-      h.receiveArchive(mapIter(chunks, archiveChunkFromProto)),
+    receiveArchive: clientStreamHandler(async (chunks: AsyncIterable<pb.ReceiveArchiveRequest>, peer) =>
+      h.receiveArchive(mapIter(chunks, archiveChunkFromProto), requireIdentity(peer, "an archive transfer", ["host"]).name),
     ),
     commitReceive: unaryHandler(async (r: pb.CommitReceiveRequest) => ({ status: statusToProto(await h.commitReceive(r.token)) })),
     abortReceive: unaryHandler(async (r: pb.AbortReceiveRequest) =>

@@ -1,9 +1,10 @@
 // Typed clients of the controller: ControllerService (used by the CLI) and RegistryService (agents).
-import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+import type { ChannelOptions } from "@grpc/grpc-js";
 import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
-import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
+import { CHANNEL_OPTIONS, clientCredentials, type ClientTls } from "./channel.js";
+import { CONTROLLER_IDENTITY } from "./identity.js";
 import { mapIter } from "./iter.js";
 import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
 import {
@@ -30,12 +31,14 @@ export class ControllerClient {
   private readonly c: pb.ControllerServiceClient;
   readonly peer: string;
 
+  /** TLS verifies the controller's certificate (and may present a client one); the token names the person. */
   constructor(
     readonly address: string,
+    tls: ClientTls,
     opts: ControllerClientOptions = {},
   ) {
     const interceptors = opts.token ? [bearerInterceptor(opts.token)] : [];
-    this.c = new pb.ControllerServiceClient(address, insecureCredentials(), { ...CHANNEL_OPTIONS, interceptors });
+    this.c = new pb.ControllerServiceClient(address, clientCredentials(tls, CONTROLLER_IDENTITY), { ...CHANNEL_OPTIONS, interceptors });
     this.peer = `controller at ${address}`;
   }
 
@@ -133,6 +136,15 @@ export class ControllerClient {
     const res: pb.RevokeTokenResponse = await callUnary(this.peer, this.c.revokeToken.bind(this.c), { id });
     return tokenInfoFromProto(res.info);
   }
+  async createJoinToken(ttlSeconds: number): Promise<d.JoinToken> {
+    const res: pb.CreateJoinTokenResponse = await callUnary(this.peer, this.c.createJoinToken.bind(this.c), { ttlSeconds });
+    return { token: res.token, expiresUnixMs: Number(res.expiresUnixMs) };
+  }
+  /** Returns the serial of the revoked certificate ("" when none was on record). */
+  async removeHost(name: string): Promise<string> {
+    const res: pb.RemoveHostResponse = await callUnary(this.peer, this.c.removeHost.bind(this.c), { name });
+    return res.revokedSerial;
+  }
 }
 
 const placementToProto = (o: d.PlacementOptions) => ({
@@ -150,15 +162,9 @@ export class RegistryClient {
   private readonly c: pb.RegistryServiceClient;
   readonly peer: string;
 
-  /** `channel` lets a caller choose the credentials and channel options (default: as every agent uses). */
-  constructor(
-    readonly address: string,
-    channel: { credentials?: ChannelCredentials; options?: ChannelOptions } = {},
-  ) {
-    this.c = new pb.RegistryServiceClient(address, channel.credentials ?? insecureCredentials(), {
-      ...CHANNEL_OPTIONS,
-      ...channel.options,
-    });
+  /** Without cert/key in `tls` only join() can succeed. `options` adds channel options (the heartbeat bench). */
+  constructor(readonly address: string, tls: ClientTls, options: ChannelOptions = {}) {
+    this.c = new pb.RegistryServiceClient(address, clientCredentials(tls, CONTROLLER_IDENTITY), { ...CHANNEL_OPTIONS, ...options });
     this.peer = `controller at ${address}`;
   }
 
@@ -175,5 +181,10 @@ export class RegistryClient {
   /** One long-lived stream; resolves when the controller ends it, rejects when the link breaks. */
   async reportUsage(reports: AsyncIterable<d.UsageReport>): Promise<void> {
     await writeClientStream(this.peer, (cb) => this.c.reportUsage(cb), mapIter(reports, usageReportToProto));
+  }
+
+  async join(req: d.JoinRequest): Promise<d.JoinResponse> {
+    const res: pb.JoinResponse = await callUnary(this.peer, this.c.join.bind(this.c), req);
+    return { certPem: res.certPem, caPem: res.caPem };
   }
 }

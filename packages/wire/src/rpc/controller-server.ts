@@ -1,7 +1,8 @@
 // Adapts domain-typed implementations to the generated ControllerService and RegistryService.
 import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
-import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter } from "./iter.js";
 import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
 import {
@@ -43,18 +44,29 @@ export interface ControllerHandlers {
   drainHost(host: string, parallel: number, deadlineSeconds: number, signal: AbortSignal): AsyncIterable<d.HostMoveProgress>;
   restoreHost(host: string, parallel: number, signal: AbortSignal): AsyncIterable<d.HostMoveProgress>;
   setClusterSetting(key: string, value: string): Promise<void>;
+  createJoinToken(ttlSeconds: number): Promise<d.JoinToken>;
+  /** Returns the serial of the certificate revoked ("" when none was on record). */
+  removeHost(name: string): Promise<string>;
 }
 
+/** Decides whether `peer` may call `method` of ControllerService; throws to refuse. */
+export type Authorize = (peer: Peer, method: string) => void;
+
 export interface RegistryHandlers {
-  /** Returns the report interval in milliseconds. */
-  register(host: d.HostInfo, peerAddress: string): Promise<number>;
-  reportUsage(reports: AsyncIterable<d.UsageReport>): Promise<void>;
+  /** Returns the report interval in milliseconds. `host` is the verified identity of the caller. */
+  register(info: d.HostInfo, peerAddress: string, host: string): Promise<number>;
+  reportUsage(reports: AsyncIterable<d.UsageReport>, host: string): Promise<void>;
+  join(req: d.JoinRequest): Promise<d.JoinResponse>;
 }
 
 export const ControllerServiceDefinition = pb.ControllerServiceService;
 export const RegistryServiceDefinition = pb.RegistryServiceService;
 
-export function controllerServiceImplementation(h: ControllerHandlers): pb.ControllerServiceServer {
+export function controllerServiceImplementation(h: ControllerHandlers, authorize: Authorize): pb.ControllerServiceServer {
+  return authorizeEach(controllerService(h), ControllerServiceDefinition, authorize);
+}
+
+function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
   return {
     listHosts: unaryHandler(async () => ({ hosts: (await h.listHosts()).map(hostToProto) })),
     createContainer: unaryHandler(async (r: pb.CreateContainerRequest) => ({
@@ -109,6 +121,8 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
       await h.setClusterSetting(r.key, r.value);
       return {};
     }),
+    createJoinToken: unaryHandler(async (r: pb.CreateJoinTokenRequest) => h.createJoinToken(r.ttlSeconds)),
+    removeHost: unaryHandler(async (r: pb.RemoveHostRequest) => ({ revokedSerial: await h.removeHost(r.name) })),
   };
 }
 
@@ -118,17 +132,24 @@ const placementFromProto = (r: { constraints: string[]; antiAffinity: string; st
   strategy: r.strategy,
 });
 
-export function registryServiceImplementation(h: RegistryHandlers): pb.RegistryServiceServer {
-  return {
-    register: (call, callback) => {
-      h.register(hostInfoFromProto(call.request.host), call.getPeer()).then(
-        (reportIntervalMs) => callback(null, { reportIntervalMs }),
-        (err: unknown) => unaryHandler(() => Promise.reject(err))(call, callback),
-      );
+/**
+ * Registration and usage only from a host certificate (the handlers check that it names the host
+ * in the request); Join from anyone, since a joining host has no certificate yet.
+ */
+export function registryServiceImplementation(h: RegistryHandlers, authorize: Authorize): pb.RegistryServiceServer {
+  const hostOf = (peer: Peer, what: string) => requireIdentity(peer, what, ["host"]).name;
+  return authorizeEach<pb.RegistryServiceServer>(
+    {
+      register: unaryHandler(async (r: pb.RegisterRequest, peer) => ({
+        reportIntervalMs: await h.register(hostInfoFromProto(r.host), peer.address, hostOf(peer, "registration")),
+      })),
+      reportUsage: clientStreamHandler(async (reports: AsyncIterable<pb.ReportUsageRequest>, peer) => {
+        await h.reportUsage(mapIter(reports, usageReportFromProto), hostOf(peer, "usage reporting"));
+        return {};
+      }),
+      join: unaryHandler(async (r: pb.JoinRequest) => h.join({ token: r.token, host: r.host, csrPem: r.csrPem })),
     },
-    reportUsage: clientStreamHandler(async (reports: AsyncIterable<pb.ReportUsageRequest>) => {
-      await h.reportUsage(mapIter(reports, usageReportFromProto));
-      return {};
-    }),
-  };
+    RegistryServiceDefinition,
+    authorize,
+  );
 }

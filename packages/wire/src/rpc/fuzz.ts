@@ -1,8 +1,9 @@
 // Test support: feeds random and mutated bytes to every method of a gRPC service, as raw request
 // frames (no serializer in the way), seeded and bounded, so a server's handling of hostile input
 // can be replayed. Used by the agent's and the controller's fuzz tests.
-import { Client, credentials, Metadata, type ServiceDefinition } from "@grpc/grpc-js";
+import { Client, Metadata, type ChannelCredentials, type ServiceDefinition } from "@grpc/grpc-js";
 import { mulberry32 } from "../support/prng.js";
+import { CHANNEL_OPTIONS } from "./channel.js";
 
 export interface FuzzOptions {
   seed: number;
@@ -12,6 +13,8 @@ export interface FuzzOptions {
   deadlineMs?: number;
   /** Valid request messages per method (as the service definition's request objects), to mutate. */
   seeds?: Record<string, unknown[]>;
+  /** The caller's TLS credentials: the fuzz speaks as a legitimate peer, so it reaches past the handshake. */
+  credentials: ChannelCredentials;
   /** Sent with every call, e.g. an authorization header, so the fuzz reaches past the auth gate. */
   metadata?: Record<string, string>;
 }
@@ -57,7 +60,7 @@ function mutate(rand: () => number, src: Buffer): Buffer {
 export async function fuzzService(address: string, def: ServiceDefinition, opts: FuzzOptions): Promise<FuzzReport> {
   const rand = mulberry32(opts.seed);
   const deadlineMs = opts.deadlineMs ?? 2000;
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(address, opts.credentials, CHANNEL_OPTIONS);
   const report: FuzzReport = { calls: 0, codes: {}, hangs: [] };
   const md = new Metadata();
   for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);

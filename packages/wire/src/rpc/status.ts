@@ -44,9 +44,12 @@ export function fromServiceError(err: unknown, peer: string): CorralError {
   if (typeof se?.code !== "number") return asCorralError(err);
   const code = FROM_GRPC.get(se.code) ?? "internal";
   let message = se.details || se.message || "unknown error";
-  // grpc-js phrases transport failures for its own logs; say which peer could not be reached.
-  if (se.code === status.UNAVAILABLE && /No connection established|ECONNREFUSED|connect|Connection dropped/i.test(message)) {
-    message = `${peer} is unreachable (${message})`;
+  // grpc-js phrases transport failures for its own logs; say which peer could not be reached, and
+  // when TLS was the reason, say so: a certificate problem is not a network problem.
+  if (se.code === status.UNAVAILABLE) {
+    const tls = tlsFailure(message, peer);
+    if (tls) return new CorralError(tls.code, tls.message, { cause: err });
+    if (/No connection established|ECONNREFUSED|connect|Connection dropped/i.test(message)) message = `${peer} is unreachable (${message})`;
   }
   return new CorralError(code, message, { cause: err, details: detailsOf(se.metadata) });
 }
@@ -59,4 +62,18 @@ function detailsOf(metadata: Metadata | undefined): ErrorDetails {
   } catch {
     return {}; // details are a courtesy: a garbled trailer must not hide the error itself
   }
+}
+
+function tlsFailure(message: string, peer: string): { code: ErrorCode; message: string } | undefined {
+  const detail = /Last error: (?:Error: )?(.*?)(?:\s*\(\d{4}-\d\d-\d\dT[^)]*\))?\.?\s*Resolution note/s.exec(message)?.[1]?.trim() ?? message;
+  if (/alert certificate required/i.test(message)) {
+    return { code: "unauthenticated", message: `${peer} requires a client certificate from this cluster's CA (TLS alert: certificate required)` };
+  }
+  if (/alert (unknown ca|bad certificate|certificate unknown|certificate expired|certificate revoked)/i.test(message)) {
+    return { code: "permission_denied", message: `${peer} rejected our certificate (${detail})` };
+  }
+  if (/server certificate names|self[- ]signed certificate|unable to (get|verify)|certificate verify failed|certificate has expired|certificate is not yet valid/i.test(message)) {
+    return { code: "permission_denied", message: `${peer} failed TLS verification: ${detail}` };
+  }
+  return undefined;
 }

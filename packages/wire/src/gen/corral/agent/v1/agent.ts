@@ -190,6 +190,11 @@ export interface SendArchiveRequest {
   targetAddress: string;
   token: string;
   compression: string;
+  /**
+   * The host the target's certificate must name: the source streams to that host, not to whoever
+   * answers at target_address.
+   */
+  targetHost: string;
 }
 
 export interface SendArchiveResponse {
@@ -2704,7 +2709,7 @@ export const AbortReceiveResponse: MessageFns<AbortReceiveResponse> = {
 };
 
 function createBaseSendArchiveRequest(): SendArchiveRequest {
-  return { ref: undefined, targetAddress: "", token: "", compression: "" };
+  return { ref: undefined, targetAddress: "", token: "", compression: "", targetHost: "" };
 }
 
 export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
@@ -2720,6 +2725,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     }
     if (message.compression !== "") {
       writer.uint32(34).string(message.compression);
+    }
+    if (message.targetHost !== "") {
+      writer.uint32(42).string(message.targetHost);
     }
     return writer;
   },
@@ -2769,6 +2777,14 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
             message.compression = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.targetHost = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2791,6 +2807,11 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
         : "",
       token: isSet(object.token) ? globalThis.String(object.token) : "",
       compression: isSet(object.compression) ? globalThis.String(object.compression) : "",
+      targetHost: isSet(object.targetHost)
+        ? globalThis.String(object.targetHost)
+        : isSet(object.target_host)
+        ? globalThis.String(object.target_host)
+        : "",
     };
   },
 
@@ -2808,6 +2829,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     if (message.compression !== "") {
       obj.compression = message.compression;
     }
+    if (message.targetHost !== "") {
+      obj.targetHost = message.targetHost;
+    }
     return obj;
   },
 
@@ -2820,6 +2844,7 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     message.targetAddress = object.targetAddress ?? "";
     message.token = object.token ?? "";
     message.compression = object.compression ?? "";
+    message.targetHost = object.targetHost ?? "";
     return message;
   },
 };

@@ -37,6 +37,17 @@ export const protobufPackage = "corral.controller.v1";
 
 export const protobufFileName = "corral/controller/v1/controller.proto";
 
+export interface JoinRequest {
+  token: string;
+  host: string;
+  csrPem: string;
+}
+
+export interface JoinResponse {
+  certPem: string;
+  caPem: string;
+}
+
 export interface RegisterRequest {
   host: HostInfo | undefined;
 }
@@ -362,6 +373,223 @@ export interface SetClusterSettingRequest {
 
 export interface SetClusterSettingResponse {
 }
+
+export interface CreateJoinTokenRequest {
+  /** 0: the default (1 h) */
+  ttlSeconds: number;
+}
+
+export interface CreateJoinTokenResponse {
+  token: string;
+  expiresUnixMs: number;
+}
+
+export interface RemoveHostRequest {
+  name: string;
+}
+
+export interface RemoveHostResponse {
+  /** empty when the host had no certificate on record */
+  revokedSerial: string;
+}
+
+function createBaseJoinRequest(): JoinRequest {
+  return { token: "", host: "", csrPem: "" };
+}
+
+export const JoinRequest: MessageFns<JoinRequest> = {
+  encode(message: JoinRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.csrPem !== "") {
+      writer.uint32(26).string(message.csrPem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.csrPem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JoinRequest {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      csrPem: isSet(object.csrPem)
+        ? globalThis.String(object.csrPem)
+        : isSet(object.csr_pem)
+        ? globalThis.String(object.csr_pem)
+        : "",
+    };
+  },
+
+  toJSON(message: JoinRequest): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.csrPem !== "") {
+      obj.csrPem = message.csrPem;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JoinRequest>, I>>(base?: I): JoinRequest {
+    return JoinRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JoinRequest>, I>>(object: I): JoinRequest {
+    const message = createBaseJoinRequest();
+    message.token = object.token ?? "";
+    message.host = object.host ?? "";
+    message.csrPem = object.csrPem ?? "";
+    return message;
+  },
+};
+
+function createBaseJoinResponse(): JoinResponse {
+  return { certPem: "", caPem: "" };
+}
+
+export const JoinResponse: MessageFns<JoinResponse> = {
+  encode(message: JoinResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certPem !== "") {
+      writer.uint32(10).string(message.certPem);
+    }
+    if (message.caPem !== "") {
+      writer.uint32(18).string(message.caPem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certPem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caPem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JoinResponse {
+    return {
+      certPem: isSet(object.certPem)
+        ? globalThis.String(object.certPem)
+        : isSet(object.cert_pem)
+        ? globalThis.String(object.cert_pem)
+        : "",
+      caPem: isSet(object.caPem)
+        ? globalThis.String(object.caPem)
+        : isSet(object.ca_pem)
+        ? globalThis.String(object.ca_pem)
+        : "",
+    };
+  },
+
+  toJSON(message: JoinResponse): unknown {
+    const obj: any = {};
+    if (message.certPem !== "") {
+      obj.certPem = message.certPem;
+    }
+    if (message.caPem !== "") {
+      obj.caPem = message.caPem;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JoinResponse>, I>>(base?: I): JoinResponse {
+    return JoinResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JoinResponse>, I>>(object: I): JoinResponse {
+    const message = createBaseJoinResponse();
+    message.certPem = object.certPem ?? "";
+    message.caPem = object.caPem ?? "";
+    return message;
+  },
+};
 
 function createBaseRegisterRequest(): RegisterRequest {
   return { host: undefined };
@@ -5616,6 +5844,308 @@ export const SetClusterSettingResponse: MessageFns<SetClusterSettingResponse> = 
   },
 };
 
+function createBaseCreateJoinTokenRequest(): CreateJoinTokenRequest {
+  return { ttlSeconds: 0 };
+}
+
+export const CreateJoinTokenRequest: MessageFns<CreateJoinTokenRequest> = {
+  encode(message: CreateJoinTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(8).uint32(message.ttlSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateJoinTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateJoinTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ttlSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateJoinTokenRequest {
+    return {
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: CreateJoinTokenRequest): unknown {
+    const obj: any = {};
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateJoinTokenRequest>, I>>(base?: I): CreateJoinTokenRequest {
+    return CreateJoinTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateJoinTokenRequest>, I>>(object: I): CreateJoinTokenRequest {
+    const message = createBaseCreateJoinTokenRequest();
+    message.ttlSeconds = object.ttlSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseCreateJoinTokenResponse(): CreateJoinTokenResponse {
+  return { token: "", expiresUnixMs: 0 };
+}
+
+export const CreateJoinTokenResponse: MessageFns<CreateJoinTokenResponse> = {
+  encode(message: CreateJoinTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.expiresUnixMs !== 0) {
+      writer.uint32(16).int64(message.expiresUnixMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateJoinTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateJoinTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.expiresUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateJoinTokenResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      expiresUnixMs: isSet(object.expiresUnixMs)
+        ? globalThis.Number(object.expiresUnixMs)
+        : isSet(object.expires_unix_ms)
+        ? globalThis.Number(object.expires_unix_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: CreateJoinTokenResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.expiresUnixMs !== 0) {
+      obj.expiresUnixMs = Math.round(message.expiresUnixMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateJoinTokenResponse>, I>>(base?: I): CreateJoinTokenResponse {
+    return CreateJoinTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateJoinTokenResponse>, I>>(object: I): CreateJoinTokenResponse {
+    const message = createBaseCreateJoinTokenResponse();
+    message.token = object.token ?? "";
+    message.expiresUnixMs = object.expiresUnixMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseRemoveHostRequest(): RemoveHostRequest {
+  return { name: "" };
+}
+
+export const RemoveHostRequest: MessageFns<RemoveHostRequest> = {
+  encode(message: RemoveHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveHostRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: RemoveHostRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveHostRequest>, I>>(base?: I): RemoveHostRequest {
+    return RemoveHostRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveHostRequest>, I>>(object: I): RemoveHostRequest {
+    const message = createBaseRemoveHostRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveHostResponse(): RemoveHostResponse {
+  return { revokedSerial: "" };
+}
+
+export const RemoveHostResponse: MessageFns<RemoveHostResponse> = {
+  encode(message: RemoveHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revokedSerial !== "") {
+      writer.uint32(10).string(message.revokedSerial);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revokedSerial = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveHostResponse {
+    return {
+      revokedSerial: isSet(object.revokedSerial)
+        ? globalThis.String(object.revokedSerial)
+        : isSet(object.revoked_serial)
+        ? globalThis.String(object.revoked_serial)
+        : "",
+    };
+  },
+
+  toJSON(message: RemoveHostResponse): unknown {
+    const obj: any = {};
+    if (message.revokedSerial !== "") {
+      obj.revokedSerial = message.revokedSerial;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveHostResponse>, I>>(base?: I): RemoveHostResponse {
+    return RemoveHostResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveHostResponse>, I>>(object: I): RemoveHostResponse {
+    const message = createBaseRemoveHostResponse();
+    message.revokedSerial = object.revokedSerial ?? "";
+    return message;
+  },
+};
+
 /** Agents call this: registration, then one long-lived usage stream that is also the heartbeat. */
 export type RegistryServiceService = typeof RegistryServiceService;
 export const RegistryServiceService = {
@@ -5637,11 +6167,29 @@ export const RegistryServiceService = {
     responseSerialize: (value: ReportUsageResponse): Buffer => Buffer.from(ReportUsageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportUsageResponse => ReportUsageResponse.decode(value),
   },
+  /**
+   * The one call made without a client certificate: a host trades a one-use join token and a
+   * certificate request for its host certificate.
+   */
+  join: {
+    path: "/corral.controller.v1.RegistryService/Join" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: JoinRequest): Buffer => Buffer.from(JoinRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): JoinRequest => JoinRequest.decode(value),
+    responseSerialize: (value: JoinResponse): Buffer => Buffer.from(JoinResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JoinResponse => JoinResponse.decode(value),
+  },
 } as const;
 
 export interface RegistryServiceServer extends UntypedServiceImplementation {
   register: handleUnaryCall<RegisterRequest, RegisterResponse>;
   reportUsage: handleClientStreamingCall<ReportUsageRequest, ReportUsageResponse>;
+  /**
+   * The one call made without a client certificate: a host trades a one-use join token and a
+   * certificate request for its host certificate.
+   */
+  join: handleUnaryCall<JoinRequest, JoinResponse>;
 }
 
 export interface RegistryServiceClient extends Client {
@@ -5676,6 +6224,22 @@ export interface RegistryServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportUsageResponse) => void,
   ): ClientWritableStream<ReportUsageRequest>;
+  /**
+   * The one call made without a client certificate: a host trades a one-use join token and a
+   * certificate request for its host certificate.
+   */
+  join(request: JoinRequest, callback: (error: ServiceError | null, response: JoinResponse) => void): ClientUnaryCall;
+  join(
+    request: JoinRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: JoinResponse) => void,
+  ): ClientUnaryCall;
+  join(
+    request: JoinRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: JoinResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const RegistryServiceClient = makeGenericClientConstructor(
@@ -5910,6 +6474,27 @@ export const ControllerServiceService = {
       Buffer.from(SetClusterSettingResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetClusterSettingResponse => SetClusterSettingResponse.decode(value),
   },
+  /** Hosts join with a one-use token; a removed host's certificate is revoked. */
+  createJoinToken: {
+    path: "/corral.controller.v1.ControllerService/CreateJoinToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateJoinTokenRequest): Buffer =>
+      Buffer.from(CreateJoinTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateJoinTokenRequest => CreateJoinTokenRequest.decode(value),
+    responseSerialize: (value: CreateJoinTokenResponse): Buffer =>
+      Buffer.from(CreateJoinTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateJoinTokenResponse => CreateJoinTokenResponse.decode(value),
+  },
+  removeHost: {
+    path: "/corral.controller.v1.ControllerService/RemoveHost" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveHostRequest): Buffer => Buffer.from(RemoveHostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveHostRequest => RemoveHostRequest.decode(value),
+    responseSerialize: (value: RemoveHostResponse): Buffer => Buffer.from(RemoveHostResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveHostResponse => RemoveHostResponse.decode(value),
+  },
 } as const;
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
@@ -5937,6 +6522,9 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   drainHost: handleServerStreamingCall<DrainHostRequest, DrainHostResponse>;
   restoreHost: handleServerStreamingCall<RestoreHostRequest, RestoreHostResponse>;
   setClusterSetting: handleUnaryCall<SetClusterSettingRequest, SetClusterSettingResponse>;
+  /** Hosts join with a one-use token; a removed host's certificate is revoked. */
+  createJoinToken: handleUnaryCall<CreateJoinTokenRequest, CreateJoinTokenResponse>;
+  removeHost: handleUnaryCall<RemoveHostRequest, RemoveHostResponse>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -6242,6 +6830,37 @@ export interface ControllerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetClusterSettingResponse) => void,
+  ): ClientUnaryCall;
+  /** Hosts join with a one-use token; a removed host's certificate is revoked. */
+  createJoinToken(
+    request: CreateJoinTokenRequest,
+    callback: (error: ServiceError | null, response: CreateJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  createJoinToken(
+    request: CreateJoinTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  createJoinToken(
+    request: CreateJoinTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  removeHost(
+    request: RemoveHostRequest,
+    callback: (error: ServiceError | null, response: RemoveHostResponse) => void,
+  ): ClientUnaryCall;
+  removeHost(
+    request: RemoveHostRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveHostResponse) => void,
+  ): ClientUnaryCall;
+  removeHost(
+    request: RemoveHostRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveHostResponse) => void,
   ): ClientUnaryCall;
 }
 

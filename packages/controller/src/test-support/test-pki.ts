@@ -1,0 +1,31 @@
+// TLS for tests, made the way a real cluster makes it: `cluster init` files in a temp state
+// directory, and hosts that get their certificate through the real Join call with a join token.
+import {
+  ControllerClient,
+  createCertificateRequest,
+  initClusterPki,
+  readAdminCredentials,
+  RegistryClient,
+  type TlsCredentials,
+} from "@corral/wire";
+
+/** Runs `cluster init` into `stateDir` and returns the admin's client credentials. */
+export async function initTestCluster(stateDir: string): Promise<TlsCredentials> {
+  await initClusterPki(stateDir);
+  return readAdminCredentials(stateDir);
+}
+
+/** A join token from the admin, then Join as `host`: the host's credentials, as an agent stores them. */
+export async function joinHost(address: string, admin: TlsCredentials, host: string): Promise<TlsCredentials> {
+  const ctl = new ControllerClient(address, admin);
+  const reg = new RegistryClient(address, { ca: admin.ca });
+  try {
+    const { token } = await ctl.createJoinToken(60);
+    const { csrPem, keyPem } = await createCertificateRequest({ kind: "host", name: host });
+    const { certPem, caPem } = await reg.join({ token, host, csrPem });
+    return { ca: caPem, cert: certPem, key: keyPem };
+  } finally {
+    ctl.close();
+    reg.close();
+  }
+}
