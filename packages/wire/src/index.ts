@@ -17,3 +17,4 @@ export {
 } from "./rpc/controller-server.js";
 export { SERVER_OPTIONS } from "./rpc/channel.js";
 export { Reverter, type Undo } from "./support/reverter.js";
+export { packageVersion } from "./support/package-version.js";

@@ -127,6 +127,12 @@ export class ControllerDouble implements ControllerHandlers {
     return t;
   }
 
+  version = "9.8.7";
+  async getVersion(): Promise<string> {
+    this.record("getVersion");
+    return this.version;
+  }
+
   async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
     this.record("exec", name, argv, env);
     this.must(name);

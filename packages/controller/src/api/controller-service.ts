@@ -11,6 +11,7 @@ import { setLimits } from "./container-limits.js";
 import { execInContainer } from "./container-exec.js";
 import { importImage } from "./image-import.js";
 import { requireContainer } from "./lookup.js";
+import { controllerVersion } from "../version.js";
 import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";
 
 export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService): ControllerHandlers {
@@ -31,6 +32,7 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     createToken: async (role, ttlSeconds) => issueToken(ctx.store, role, ttlSeconds * 1000),
     listTokens: async () => listTokens(db()),
     revokeToken: async (id) => revokeToken(ctx.store, id),
+    getVersion: async () => controllerVersion(),
   };
 }
 

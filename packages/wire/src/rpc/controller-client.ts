@@ -94,6 +94,10 @@ export class ControllerClient {
     const res: pb.RevokeTokenResponse = await callUnary(this.peer, this.c.revokeToken.bind(this.c), { id });
     return tokenInfoFromProto(res.info);
   }
+  async getVersion(): Promise<string> {
+    const res: pb.GetVersionResponse = await callUnary(this.peer, this.c.getVersion.bind(this.c), {});
+    return res.version;
+  }
 }
 
 export class RegistryClient {

@@ -25,6 +25,7 @@ export interface ControllerHandlers {
   createToken(role: TokenRole, ttlSeconds: number): Promise<IssuedToken>;
   listTokens(): Promise<TokenInfo[]>;
   revokeToken(id: string): Promise<TokenInfo>;
+  getVersion(): Promise<string>;
 }
 
 export interface RegistryHandlers {
@@ -75,6 +76,7 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
     }),
     listTokens: unaryHandler(async () => ({ tokens: (await h.listTokens()).map(tokenInfoToProto) })),
     revokeToken: unaryHandler(async (r: pb.RevokeTokenRequest) => ({ info: tokenInfoToProto(await h.revokeToken(r.id)) })),
+    getVersion: unaryHandler(async () => ({ version: await h.getVersion() })),
   };
 }
 
