@@ -16,6 +16,9 @@ import * as imageImport from "./image-import.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
 import * as tokenRevoke from "./token-revoke.js";
+import * as version from "./version.js";
+import * as completion from "./completion.js";
+import * as complete from "./complete.js";
 
 export const COMMANDS: readonly CommandModule[] = [
   hostList,
@@ -34,6 +37,9 @@ export const COMMANDS: readonly CommandModule[] = [
   tokenCreate,
   tokenList,
   tokenRevoke,
+  version,
+  completion,
+  complete,
 ];
 
 export const NOUNS: Record<string, string> = {
@@ -44,8 +50,24 @@ export const NOUNS: Record<string, string> = {
   token: "bearer tokens for people using the CLI",
 };
 
-export function findCommand(noun: string, verb: string): CommandModule | undefined {
-  return COMMANDS.find((c) => c.name === `${noun} ${verb}`);
+/** Commands of one word (`corral version`); every other command is NOUN VERB. */
+export const isTopLevel = (c: CommandModule): boolean => !c.name.includes(" ");
+
+export function findTopLevel(word: string): CommandModule | undefined {
+  return COMMANDS.find((c) => isTopLevel(c) && (c.name === word || c.aliases?.includes(word)));
 }
 
+/** The command `corral NOUN VERB` runs, by its name or one of its aliases. */
+export function findCommand(noun: string, verb: string): CommandModule | undefined {
+  return verbsOf(noun).find((c) => verbOf(c) === verb || c.aliases?.includes(verb));
+}
+
+export const verbOf = (c: CommandModule): string => c.name.split(" ")[1] as string;
+
 export const verbsOf = (noun: string): CommandModule[] => COMMANDS.filter((c) => c.name.startsWith(`${noun} `));
+
+/** Every word that may follow `corral NOUN`: verbs and their aliases. */
+export const verbWordsOf = (noun: string): string[] => verbsOf(noun).flatMap((c) => [verbOf(c), ...(c.aliases ?? [])]);
+
+/** Every word that may follow `corral`: nouns and one-word commands (hidden ones left out). */
+export const firstWords = (): string[] => [...Object.keys(NOUNS), ...COMMANDS.filter((c) => isTopLevel(c) && !c.hidden).map((c) => c.name), "help"];

@@ -83,6 +83,7 @@ export class ControllerDouble implements ControllerHandlers {
   }
   async stop(name: string, timeoutSeconds: number): Promise<Container> {
     this.record("stop", name, timeoutSeconds);
+    if (this.stopDelayMs) await new Promise((r) => setTimeout(r, this.stopDelayMs));
     return Object.assign(this.must(name), { state: "stopped", desiredState: "stopped" } as const);
   }
   async remove(name: string, force: boolean): Promise<void> {
@@ -128,6 +129,8 @@ export class ControllerDouble implements ControllerHandlers {
   }
 
   version = "9.8.7";
+  /** How long `stop` takes, as a slow runtime's would. */
+  stopDelayMs = 0;
   async getVersion(): Promise<string> {
     this.record("getVersion");
     return this.version;
