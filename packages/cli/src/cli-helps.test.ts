@@ -158,3 +158,13 @@ test("a call over a second shows what it waits for on a terminal, and nothing in
     double.stopDelayMs = 0;
   }
 });
+
+test("--memory 256 is refused with a hint before any RPC", async () => {
+  const calls = double.calls.length;
+  for (const argv of [["ct", "create", "c9", "--memory", "256"], ["ct", "set", "web", "--memory", "256"]]) {
+    const r = await corral(argv);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'corral: invalid memory "256": a size needs a unit; did you mean 256M?\n');
+  }
+  assert.equal(double.calls.length, calls);
+});
