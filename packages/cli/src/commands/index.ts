@@ -1,8 +1,10 @@
 // Every command, in the order `corral --help` lists them.
 import type { CommandModule } from "../command.js";
 import * as hostList from "./host-list.js";
+import * as hostShow from "./host-show.js";
 import * as ctCreate from "./ct-create.js";
 import * as ctList from "./ct-list.js";
+import * as ctStats from "./ct-stats.js";
 import * as ctShow from "./ct-show.js";
 import * as ctStart from "./ct-start.js";
 import * as ctStop from "./ct-stop.js";
@@ -22,8 +24,10 @@ import * as complete from "./complete.js";
 
 export const COMMANDS: readonly CommandModule[] = [
   hostList,
+  hostShow,
   ctCreate,
   ctList,
+  ctStats,
   ctShow,
   ctStart,
   ctStop,
