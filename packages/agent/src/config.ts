@@ -1,7 +1,7 @@
 // Agent configuration from flags, or a JSON config file with the same keys in camelCase.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { invalidArgument, validateName } from "@corral/wire";
+import { invalidArgument, parseListen, validateName } from "@corral/wire";
 
 export interface AgentConfig {
   name: string;
@@ -17,6 +17,8 @@ export interface AgentConfig {
   vzlist: string;
   vzRoot: string;
   logLevel: string;
+  /** HOST:PORT for plain-HTTP Prometheus /metrics; "" serves none. */
+  metricsListen: string;
 }
 
 const FLAGS: Record<string, keyof AgentConfig> = {
@@ -33,11 +35,13 @@ const FLAGS: Record<string, keyof AgentConfig> = {
   "--vzlist": "vzlist",
   "--vz-root": "vzRoot",
   "--log-level": "logLevel",
+  "--metrics-listen": "metricsListen",
 };
 
 export const AGENT_USAGE = `usage: corral-agent --name NAME --listen HOST:PORT --controller HOST:PORT --state-dir DIR
                     [--advertise HOST:PORT] [--lxc-path DIR] [--docker-socket PATH] [--docker-cgroup-parent CG]
                     [--lxd-socket PATH] [--vzctl PATH] [--vzlist PATH] [--vz-root DIR] [--log-level info]
+                    [--metrics-listen HOST:PORT]
                     [--config FILE.json]`;
 
 export function parseAgentConfig(argv: string[]): AgentConfig {
@@ -60,6 +64,7 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     if (!given[k]) throw invalidArgument(`missing --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}\n${AGENT_USAGE}`);
   }
   validateName("host", given.name!);
+  if (given.metricsListen) parseListen("--metrics-listen", given.metricsListen);
   const stateDir = given.stateDir!;
   return {
     name: given.name!,
@@ -75,5 +80,6 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     vzlist: given.vzlist || "vzlist",
     vzRoot: given.vzRoot || "/",
     logLevel: given.logLevel || "info",
+    metricsListen: given.metricsListen || "",
   };
 }

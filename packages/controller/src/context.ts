@@ -4,6 +4,7 @@ import type { Store } from "./store/store.js";
 import type { AgentPool } from "./registry/agent-pool.js";
 import type { OperationLocks } from "./operation-lock.js";
 import type { Algorithm } from "./scheduler/index.js";
+import type { ControllerMetrics } from "./metrics/controller-metrics.js";
 
 /** Direct, best-effort publishing for high-rate events (migration progress) that skip the outbox. */
 export interface EventSink {
@@ -16,6 +17,7 @@ export interface ControllerContext {
   locks: OperationLocks;
   log: Logger;
   events: EventSink;
+  metrics: ControllerMetrics;
   settings: {
     reportIntervalMs: number;
     heartbeatTimeoutMs: number;

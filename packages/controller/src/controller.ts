@@ -7,7 +7,10 @@ import {
   SERVER_OPTIONS,
   controllerServiceImplementation,
   guardImplementation,
+  messageOf,
   registryServiceImplementation,
+  serveMetrics,
+  type MetricsEndpoint,
 } from "@corral/wire";
 import { userCallCheck } from "./auth/authorize.js";
 import { activeAdmins } from "./auth/token-store.js";
@@ -21,6 +24,7 @@ import { MigrationService } from "./migration/migration-service.js";
 import { NO_EVENTS, OutboxPublisher } from "./events/outbox-publisher.js";
 import { controllerHandlers } from "./api/controller-service.js";
 import type { Algorithm } from "./scheduler/index.js";
+import { ControllerMetrics } from "./metrics/controller-metrics.js";
 
 export interface ControllerOptions {
   /** HOST:PORT; port 0 picks a free one (see the returned address). */
@@ -35,11 +39,15 @@ export interface ControllerOptions {
   schedulerSeed?: number;
   logLevel?: string;
   logger?: Logger;
+  /** HOST:PORT for plain-HTTP Prometheus /metrics; none served when undefined. */
+  metricsListen?: string | undefined;
 }
 
 export interface RunningController {
   /** HOST:PORT the gRPC server is bound to. */
   address: string;
+  /** http://HOST:PORT/metrics when --metrics-listen was given. */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -53,6 +61,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     locks: new OperationLocks(),
     log,
     events: publisher ?? NO_EVENTS,
+    metrics: new ControllerMetrics(() => store.db),
     settings: {
       reportIntervalMs: opts.reportIntervalMs ?? 2000,
       heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 10_000,
@@ -77,11 +86,21 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     store.close();
     throw err;
   }
+  let metricsEndpoint: MetricsEndpoint | undefined;
+  if (opts.metricsListen) {
+    try {
+      metricsEndpoint = await serveMetrics(opts.metricsListen, ctx.metrics.registry, (err) => log.warn({ err: messageOf(err) }, "metrics collection failed"));
+    } catch (err) {
+      await shutdown(server, 0);
+      store.close();
+      throw err;
+    }
+  }
   publisher?.start();
   const resumed = migrations.resumeAll();
   const stopLiveness = startLiveness(ctx);
   const address = `${opts.listen.replace(/:\d+$/, "")}:${port}`;
-  log.info({ address, db: opts.db, nats: opts.nats ?? null, resumedMigrations: resumed }, "controller listening");
+  log.info({ address, db: opts.db, nats: opts.nats ?? null, metrics: metricsEndpoint?.url ?? null, resumedMigrations: resumed }, "controller listening");
   if (activeAdmins(store.db).length === 0) {
     log.warn({ db: opts.db }, `no admin token works: nobody can manage this cluster; create one with corral-controller --db ${opts.db} --issue-admin-token`);
   }
@@ -92,12 +111,13 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       stopLiveness();
       await migrations.stop();
       await shutdown(server);
+      await metricsEndpoint?.close();
       await publisher?.close();
       ctx.agents.closeAll();
       store.close();
       log.info("controller stopped");
     })());
-  return { address, close };
+  return { address, metricsUrl: metricsEndpoint?.url, close };
 }
 
 function bind(server: Server, listen: string): Promise<number> {

@@ -18,3 +18,5 @@ export {
 export { SERVER_OPTIONS } from "./rpc/channel.js";
 export { Reverter, type Undo } from "./support/reverter.js";
 export { packageVersion } from "./support/package-version.js";
+export { parseListen, serveMetrics, type MetricsEndpoint, type MetricsSource } from "./support/metrics-http.js";
+export { parsePrometheusText, sampleValue, type Sample } from "./support/prometheus-text.js";

@@ -18,11 +18,13 @@ export async function createContainer(ctx: ControllerContext, req: CreateRequest
   const release = ctx.locks.acquire(spec.name, "creating");
   const revert = new Reverter((err) => ctx.log.warn({ container: spec.name, err: messageOf(err) }, "undo step failed"));
   try {
-    const plan = place(listHosts(ctx.store.db), { name: spec.name, backend: spec.backend, ...spec.limits }, {
-      algorithm: ctx.settings.algorithm,
-      seed: ctx.settings.schedulerSeed,
-      host: req.host || undefined,
-    });
+    const plan = ctx.metrics.timePlacement(() =>
+      place(listHosts(ctx.store.db), { name: spec.name, backend: spec.backend, ...spec.limits }, {
+        algorithm: ctx.settings.algorithm,
+        seed: ctx.settings.schedulerSeed,
+        host: req.host || undefined,
+      }),
+    );
     ctx.log.info({ container: spec.name, host: plan.host, reason: plan.reason, seed: plan.seed }, "placed");
     ctx.store.tx(() => {
       insertContainer(ctx.store.db, spec, plan.host, req.start ? "running" : "stopped", Date.now());
