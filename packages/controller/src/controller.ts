@@ -25,6 +25,7 @@ import { NO_EVENTS, OutboxPublisher } from "./events/outbox-publisher.js";
 import { controllerHandlers } from "./api/controller-service.js";
 import type { Algorithm } from "./scheduler/index.js";
 import { ControllerMetrics } from "./metrics/controller-metrics.js";
+import { EventReader } from "./events/event-reader.js";
 
 export interface ControllerOptions {
   /** HOST:PORT; port 0 picks a free one (see the returned address). */
@@ -70,11 +71,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     },
   };
   const migrations = new MigrationService(ctx);
+  const events = new EventReader(opts.nats);
   const server = new Server(SERVER_OPTIONS);
   // Every CLI call is checked against the role table before it reaches a handler.
   const api = guardImplementation(
     ControllerServiceDefinition,
-    controllerServiceImplementation(controllerHandlers(ctx, migrations)),
+    controllerServiceImplementation(controllerHandlers(ctx, migrations, events)),
     userCallCheck(() => store.db, log),
   );
   server.addService(ControllerServiceDefinition, api);
@@ -113,6 +115,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       await shutdown(server);
       await metricsEndpoint?.close();
       await publisher?.close();
+      await events.close();
       ctx.agents.closeAll();
       store.close();
       log.info("controller stopped");

@@ -20,3 +20,4 @@ export { Reverter, type Undo } from "./support/reverter.js";
 export { packageVersion } from "./support/package-version.js";
 export { parseListen, serveMetrics, type MetricsEndpoint, type MetricsSource } from "./support/metrics-http.js";
 export { parsePrometheusText, sampleValue, type Sample } from "./support/prometheus-text.js";
+export * from "./domain/events.js";

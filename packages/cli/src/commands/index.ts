@@ -19,6 +19,7 @@ import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
 import * as tokenRevoke from "./token-revoke.js";
 import * as version from "./version.js";
+import * as events from "./events.js";
 import * as completion from "./completion.js";
 import * as complete from "./complete.js";
 
@@ -41,6 +42,7 @@ export const COMMANDS: readonly CommandModule[] = [
   tokenCreate,
   tokenList,
   tokenRevoke,
+  events,
   version,
   completion,
   complete,

@@ -11,6 +11,8 @@ import {
   notFound,
   type Compression,
   type Container,
+  type CorralEvent,
+  type EventQuery,
   type ControllerHandlers,
   type CreateRequest,
   type ExecOutput,
@@ -129,6 +131,14 @@ export class ControllerDouble implements ControllerHandlers {
   }
 
   version = "9.8.7";
+  /** What watchEvents replays (filtered by sequence and subject prefix; follow ends after them). */
+  events: CorralEvent[] = [];
+  async *watchEvents(q: EventQuery): AsyncIterable<CorralEvent> {
+    this.record("watchEvents", q);
+    const matches = (subject: string) =>
+      !q.subjects.length || q.subjects.some((s) => (s.endsWith(".>") ? subject.startsWith(s.slice(0, -1)) : subject === s));
+    for (const e of this.events) if (e.seq >= q.sinceSeq && e.atUnixMs >= q.sinceUnixMs && matches(e.subject)) yield e;
+  }
   /** How long `stop` takes, as a slow runtime's would. */
   stopDelayMs = 0;
   async getVersion(): Promise<string> {

@@ -12,9 +12,10 @@ import { execInContainer } from "./container-exec.js";
 import { importImage } from "./image-import.js";
 import { requireContainer } from "./lookup.js";
 import { controllerVersion } from "../version.js";
+import type { EventReader } from "../events/event-reader.js";
 import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";
 
-export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService): ControllerHandlers {
+export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService, events: EventReader): ControllerHandlers {
   const db = () => ctx.store.db;
   return {
     listHosts: async () => listHosts(db()),
@@ -33,6 +34,7 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     listTokens: async () => listTokens(db()),
     revokeToken: async (id) => revokeToken(ctx.store, id),
     getVersion: async () => controllerVersion(),
+    watchEvents: (q, signal) => events.read(q, signal),
   };
 }
 

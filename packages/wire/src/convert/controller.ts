@@ -4,6 +4,7 @@ import type * as d from "../domain/types.js";
 import { MIGRATION_PHASES } from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
 import { parseRole, type TokenInfo } from "../domain/tokens.js";
+import type { CorralEvent } from "../domain/events.js";
 import {
   backendInfoFromProto,
   backendInfoToProto,
@@ -74,4 +75,21 @@ export const tokenInfoToProto = (t: TokenInfo): pb.TokenInfo => ({ ...t });
 export const tokenInfoFromProto = (t: pb.TokenInfo | undefined): TokenInfo => {
   if (!t) throw new TypeError("token missing");
   return { ...t, role: parseRole(t.role) };
+};
+
+export const eventToProto = (e: CorralEvent): pb.Event => ({
+  seq: e.seq,
+  subject: e.subject,
+  atUnixMs: e.atUnixMs,
+  dataJson: JSON.stringify(e.data ?? null),
+});
+export const eventFromProto = (e: pb.Event | undefined): CorralEvent => {
+  if (!e) throw new TypeError("event missing");
+  let data: unknown;
+  try {
+    data = JSON.parse(e.dataJson || "null");
+  } catch {
+    data = e.dataJson; // a payload that is not JSON is shown as the text it is
+  }
+  return { seq: e.seq, subject: e.subject, atUnixMs: e.atUnixMs, data };
 };

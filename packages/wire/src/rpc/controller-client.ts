@@ -5,8 +5,9 @@ import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, insecureCredentials } from "./channel.js";
 import { mapIter } from "./iter.js";
 import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
-import { containerFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, setRequestToProto, tokenInfoFromProto, usageReportToProto } from "../convert/controller.js";
+import { containerFromProto, eventFromProto, hostFromProto, migrationFromProto, migrationUpdateFromProto, setRequestToProto, tokenInfoFromProto, usageReportToProto } from "../convert/controller.js";
 import type { IssuedToken, TokenInfo, TokenRole } from "../domain/tokens.js";
+import type { CorralEvent, EventQuery } from "../domain/events.js";
 import { bearerInterceptor } from "./bearer.js";
 
 export interface ControllerClientOptions {
@@ -93,6 +94,11 @@ export class ControllerClient {
   async revokeToken(id: string): Promise<TokenInfo> {
     const res: pb.RevokeTokenResponse = await callUnary(this.peer, this.c.revokeToken.bind(this.c), { id });
     return tokenInfoFromProto(res.info);
+  }
+  /** A replay of the controller's events, then (follow) live ones until the caller stops reading. */
+  watchEvents(q: EventQuery): AsyncGenerator<CorralEvent> {
+    const stream = this.c.watchEvents({ sinceSeq: q.sinceSeq, sinceUnixMs: q.sinceUnixMs, subjects: q.subjects, follow: q.follow });
+    return mapIter(readServerStream<pb.WatchEventsResponse>(this.peer, stream), (r) => eventFromProto(r.event));
   }
   async getVersion(): Promise<string> {
     const res: pb.GetVersionResponse = await callUnary(this.peer, this.c.getVersion.bind(this.c), {});

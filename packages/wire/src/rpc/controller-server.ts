@@ -4,9 +4,10 @@ import type * as d from "../domain/types.js";
 import { clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { mapIter } from "./iter.js";
 import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
-import { containerToProto, hostToProto, limitsPatchFromProto, migrationToProto, migrationUpdateToProto, tokenInfoToProto, usageReportFromProto } from "../convert/controller.js";
+import { containerToProto, eventToProto, hostToProto, limitsPatchFromProto, migrationToProto, migrationUpdateToProto, tokenInfoToProto, usageReportFromProto } from "../convert/controller.js";
 import { parseCompression } from "../domain/validate.js";
 import { parseRole, type IssuedToken, type TokenInfo, type TokenRole } from "../domain/tokens.js";
+import type { CorralEvent, EventQuery } from "../domain/events.js";
 
 export interface ControllerHandlers {
   listHosts(): Promise<d.Host[]>;
@@ -26,6 +27,7 @@ export interface ControllerHandlers {
   listTokens(): Promise<TokenInfo[]>;
   revokeToken(id: string): Promise<TokenInfo>;
   getVersion(): Promise<string>;
+  watchEvents(q: EventQuery, signal: AbortSignal): AsyncIterable<CorralEvent>;
 }
 
 export interface RegistryHandlers {
@@ -77,6 +79,11 @@ export function controllerServiceImplementation(h: ControllerHandlers): pb.Contr
     listTokens: unaryHandler(async () => ({ tokens: (await h.listTokens()).map(tokenInfoToProto) })),
     revokeToken: unaryHandler(async (r: pb.RevokeTokenRequest) => ({ info: tokenInfoToProto(await h.revokeToken(r.id)) })),
     getVersion: unaryHandler(async () => ({ version: await h.getVersion() })),
+    watchEvents: serverStreamHandler((r: pb.WatchEventsRequest, signal) =>
+      mapIter(h.watchEvents({ sinceSeq: r.sinceSeq, sinceUnixMs: r.sinceUnixMs, subjects: r.subjects, follow: r.follow }, signal), (e): pb.WatchEventsResponse => ({
+        event: eventToProto(e),
+      })),
+    ),
   };
 }
 
