@@ -4,7 +4,7 @@ import { CorralError } from "@corral/wire";
 import { formatFlagHelp, parseArgs, type Args } from "./args.js";
 import { GLOBAL_FLAGS } from "./global-flags.js";
 import type { CommandModule, Context, Io } from "./command.js";
-import { COMMANDS, NOUNS, findCommand, findTopLevel, firstWords, verbOf, verbWordsOf, verbsOf } from "./commands/index.js";
+import { COMMANDS, NOUNS, findCommand, findTopLevel, firstWords, isTopLevel, verbOf, verbWordsOf, verbsOf } from "./commands/index.js";
 import { closest, didYouMean } from "./did-you-mean.js";
 import { resolveController } from "./config.js";
 import { Connection } from "./connection.js";
@@ -140,7 +140,7 @@ export function mainHelp(): string {
   const lines = [
     "corral drives containers across many hosts (LXC, Docker, LXD, OpenVZ).",
     "",
-    "Usage: corral NOUN VERB [flags] [args]",
+    `Usage: corral NOUN VERB [flags] [args]   or   corral ${COMMANDS.filter((c) => isTopLevel(c) && !c.hidden).map((c) => c.name).join("|")} [flags] [args]`,
     "",
     "Commands:",
     ...shown.map((c) => `  ${c.name.padEnd(width)}   ${c.synopsis}${aliasNote(c)}`),
