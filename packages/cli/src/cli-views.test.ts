@@ -135,3 +135,23 @@ test("host show of an unknown host fails with exit 1 and a did-you-mean", async 
   const missing = await corral(["host", "show"]);
   assert.equal(missing.code, 2);
 });
+
+test("ct stats --follow on a terminal redraws the table in place", async () => {
+  const { spawn } = await import("node:child_process");
+  const { CORRAL_BIN } = await import("./test-support/run-corral.js");
+  // script(1) gives the binary a real pty; the table is redrawn by homing the cursor and clearing.
+  const cmd = `"${process.execPath}" "${CORRAL_BIN}" ct stats web --follow --interval 0.2`;
+  const child = spawn("script", ["-qec", cmd, "/dev/null"], {
+    env: { PATH: process.env.PATH ?? "", HOME: home, CORRAL_CONTROLLER: server.address, TERM: "xterm" },
+  });
+  let text = "";
+  await new Promise<void>((resolve) => {
+    child.stdout.on("data", (d: Buffer) => {
+      text += d.toString("utf8");
+      if (text.split("\x1b[H\x1b[2J").length > 3) resolve();
+    });
+  });
+  child.kill("SIGTERM");
+  const frames = text.split("\x1b[H\x1b[2J").slice(1, 3);
+  for (const f of frames) assert.match(f, /^CONTAINER\s+HOST\s+CPU %.*\r?\nweb\s+host1\s+12\.35%/);
+});
