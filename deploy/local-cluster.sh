@@ -13,6 +13,7 @@
 # Everything is parametrized by environment so that a second cluster (tests) can run beside a person's:
 #   CORRAL_LOCAL_ROOT (/var/lib/corral-local)  CORRAL_NS_PREFIX (corral-h)  CORRAL_SUBNET (10.77.0)
 #   CORRAL_BRIDGE (corralbr0)  CORRAL_CONTROLLER_PORT (7400)  CORRAL_AGENT_PORT (7401)  CORRAL_NATS_PORT (4222)
+#   CORRAL_METRICS_PORT (controller port + 2000; agents serve /metrics on agent port + 2000)
 #   CORRAL_NATS_URL (use that NATS, start none)  CORRAL_CONFIG (~/.config/corral/config.json)
 #   CORRAL_DOCKER (1 = one dockerd per host; default 1 when dockerd is installed)  CORRAL_LOG_LEVEL (info)
 # Every hop is mutual TLS: `up` runs `corral cluster init` into $CORRAL_LOCAL_ROOT/controller once, and each
@@ -43,6 +44,9 @@ load_settings() {
   CPORT=${CORRAL_CONTROLLER_PORT:-7400}
   APORT=${CORRAL_AGENT_PORT:-7401}
   NPORT=${CORRAL_NATS_PORT:-4222}
+  # Prometheus /metrics, plain HTTP: derived from the gRPC ports so a second cluster does not collide.
+  MPORT=${CORRAL_METRICS_PORT:-$((CPORT + 2000))}
+  AMPORT=$((APORT + 2000))
   NATS_URL=${CORRAL_NATS_URL:-}
   OWN_NATS=1; [ -n "$NATS_URL" ] && OWN_NATS=0
   [ -n "$NATS_URL" ] || NATS_URL=nats://127.0.0.1:$NPORT
@@ -66,6 +70,8 @@ BRIDGE=$BRIDGE
 CPORT=$CPORT
 APORT=$APORT
 NPORT=$NPORT
+MPORT=$MPORT
+AMPORT=$AMPORT
 NATS_URL=$NATS_URL
 OWN_NATS=$OWN_NATS
 CONFIG=$CONFIG
@@ -225,7 +231,7 @@ controller_up() {
   [ -f "$PKI/ca.key" ] || CORRAL_CONFIG="$CSTATE/cli-config.json" node "$CLI_BIN" cluster init \
     --state-dir "$CSTATE" --controller "127.0.0.1:$CPORT" >/dev/null
   spawn controller node "$CONTROLLER_BIN" --listen "0.0.0.0:$CPORT" --db "$CSTATE/corral.db" --state-dir "$CSTATE" \
-    --nats "$NATS_URL" --log-level "$LOG_LEVEL"
+    --nats "$NATS_URL" --log-level "$LOG_LEVEL" --metrics-listen "127.0.0.1:$MPORT"
   wait_for controller corral-controller.js 30 tcp_open 127.0.0.1 "$CPORT"
 }
 
@@ -246,7 +252,7 @@ agent_up() {
   pid_of "agent-host$i" corral-agent.js >/dev/null && return 0
   mkdir -p "$hd/lxc"
   local args=(--name "host$i" --listen "$(ip_of "$i"):$APORT" --controller "${SUBNET}.1:$CPORT"
-    --state-dir "$hd" --lxc-path "$hd/lxc" --log-level "$LOG_LEVEL")
+    --state-dir "$hd" --lxc-path "$hd/lxc" --log-level "$LOG_LEVEL" --metrics-listen "$(ip_of "$i"):$AMPORT")
   [ "$DOCKER" = 1 ] && args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
   # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT.
   openvz_root "$i"
@@ -455,11 +461,11 @@ cmd_status() {
   if [ "$OWN_NATS" = 1 ]; then
     if pid=$(pid_of nats nats-server); then say "nats        running  pid $pid  $NATS_URL"; else say "nats        STOPPED"; ok=1; fi
   else say "nats        external $NATS_URL"; fi
-  if pid=$(pid_of controller corral-controller.js); then say "controller  running  pid $pid  127.0.0.1:$CPORT"; else say "controller  STOPPED"; ok=1; fi
+  if pid=$(pid_of controller corral-controller.js); then say "controller  running  pid $pid  127.0.0.1:$CPORT  metrics http://127.0.0.1:$MPORT/metrics"; else say "controller  STOPPED"; ok=1; fi
   for ((i = 1; i <= N; i++)); do
     line="host$i       netns $(ns_of "$i") $(ip_of "$i")"
     ns_exists "$(ns_of "$i")" || { line+=" (MISSING)"; ok=1; }
-    if pid=$(pid_of "agent-host$i" corral-agent.js); then line+="  agent pid $pid"; else line+="  agent STOPPED"; ok=1; fi
+    if pid=$(pid_of "agent-host$i" corral-agent.js); then line+="  agent pid $pid  metrics http://$(ip_of "$i"):$AMPORT/metrics"; else line+="  agent STOPPED"; ok=1; fi
     if [ "$DOCKER" = 1 ]; then
       if pid=$(pid_of "dockerd-host$i" dockerd); then line+="  dockerd pid $pid"; else line+="  dockerd STOPPED"; ok=1; fi
     fi

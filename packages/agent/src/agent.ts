@@ -4,20 +4,23 @@ import { Server } from "@grpc/grpc-js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { AgentServiceDefinition, agentServiceImplementation, SERVER_OPTIONS, serverCredentials } from "@corral/wire";
+import { AgentServiceDefinition, agentServiceImplementation, messageOf, SERVER_OPTIONS, serveMetrics, serverCredentials } from "@corral/wire";
+import { AgentMetrics } from "./metrics/agent-metrics.js";
 import type { AgentConfig } from "./config.js";
 import type { Backend } from "./backends/backend.js";
 import { BackendRegistry } from "./backends/registry.js";
 import { configuredBackends } from "./backends/configured.js";
 import { ReceiveManager, type ReceiveOptions } from "./transfer/receiver.js";
 import { agentHandlers } from "./server/agent-handlers.js";
-import { runReporter } from "./reporter.js";
+import { collectUsage, runReporter } from "./reporter.js";
 import { hostCredentials } from "./join.js";
 
 export interface RunningAgent {
   /** The bound address (useful with port 0). */
   address: string;
   registry: BackendRegistry;
+  /** http://HOST:PORT/metrics when --metrics-listen was given. */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -45,15 +48,26 @@ export async function startAgent(
   server.addService(AgentServiceDefinition, agentServiceImplementation(agentHandlers(effective, registry, receiver, log, tls)));
   log.info({ listen: address, advertise: effective.advertise }, "agent serving");
 
+  const metrics = cfg.metricsListen
+    ? await serveMetrics(cfg.metricsListen, new AgentMetrics(() => collectUsage(effective, registry, log)).registry, (err) =>
+        log.warn({ err: messageOf(err) }, "metrics collection failed"),
+      ).catch((err: unknown) => {
+        server.forceShutdown();
+        throw err;
+      })
+    : undefined;
+  if (metrics) log.info({ url: metrics.url }, "metrics serving");
   const stop = new AbortController();
   const reporter = opts.report === false ? Promise.resolve() : runReporter(effective, tls, registry, log, stop.signal);
   return {
     address,
     registry,
+    metricsUrl: metrics?.url,
     async close() {
       stop.abort();
       receiver.close();
       await reporter;
+      await metrics?.close();
       await new Promise<void>((r) => server.tryShutdown(() => r()));
     },
   };

@@ -1,7 +1,7 @@
 // Agent configuration from flags, or a JSON config file with the same keys in camelCase.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { invalidArgument, validateName } from "@corral/wire";
+import { invalidArgument, parseListen, validateName } from "@corral/wire";
 
 export interface AgentConfig {
   name: string;
@@ -19,6 +19,8 @@ export interface AgentConfig {
   logLevel: string;
   /** A join token: used once, when the state directory holds no host certificate yet. */
   join: string | undefined;
+  /** HOST:PORT for plain-HTTP Prometheus /metrics; "" serves none. */
+  metricsListen: string;
 }
 
 const FLAGS: Record<string, keyof AgentConfig> = {
@@ -36,12 +38,13 @@ const FLAGS: Record<string, keyof AgentConfig> = {
   "--vz-root": "vzRoot",
   "--log-level": "logLevel",
   "--join": "join",
+  "--metrics-listen": "metricsListen",
 };
 
 export const AGENT_USAGE = `usage: corral-agent --name NAME --listen HOST:PORT --controller HOST:PORT --state-dir DIR
                     [--advertise HOST:PORT] [--lxc-path DIR] [--docker-socket PATH] [--docker-cgroup-parent CG]
                     [--lxd-socket PATH] [--vzctl PATH] [--vzlist PATH] [--vz-root DIR] [--log-level info]
-                    [--join TOKEN] [--config FILE.json]
+                    [--join TOKEN] [--metrics-listen HOST:PORT] [--config FILE.json]
 
   --join TOKEN   first start only: get this host's certificate from the controller with a token from
                  "corral host join-token"; it is stored in STATE-DIR/tls and used from then on`;
@@ -66,6 +69,7 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     if (!given[k]) throw invalidArgument(`missing --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}\n${AGENT_USAGE}`);
   }
   validateName("host", given.name!);
+  if (given.metricsListen) parseListen("--metrics-listen", given.metricsListen);
   const stateDir = given.stateDir!;
   return {
     name: given.name!,
@@ -82,5 +86,6 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     vzRoot: given.vzRoot || "/",
     logLevel: given.logLevel || "info",
     join: given.join || process.env.CORRAL_JOIN_TOKEN || undefined,
+    metricsListen: given.metricsListen || "",
   };
 }

@@ -1,5 +1,6 @@
 // A small argument parser: `--x value`, `--x=value`, booleans, repeated list flags, `-h`,
 // and `--` after which everything is passed through untouched (exec argv).
+import { didYouMean } from "./did-you-mean.js";
 import { UsageError } from "./usage-error.js";
 
 export type FlagKind = "string" | "boolean" | "list";
@@ -11,7 +12,12 @@ export interface FlagSpec {
   value?: string;
   help: string;
   short?: string;
+  /** What the value names, for shell completion. */
+  complete?: Completion;
 }
+
+/** Live names from the controller, or a fixed list of words. */
+export type Completion = "containers" | "hosts" | readonly string[];
 
 export interface ParseOptions {
   /**
@@ -101,7 +107,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
       const eq = tok.indexOf("=");
       const name = eq < 0 ? tok.slice(2) : tok.slice(2, eq);
       const spec = byName.get(name);
-      if (!spec) throw new UsageError(`unknown flag --${name}`);
+      if (!spec) throw new UsageError(`unknown flag --${name}${didYouMean(name, [...byName.keys()], (c) => `--${c}`)}`);
       if (eq >= 0) set(spec, tok.slice(eq + 1), `--${name}`);
       else if (spec.kind === "boolean") set(spec, undefined, `--${name}`);
       else {

@@ -1,5 +1,5 @@
 // What every `commands/<noun>-<verb>.ts` module exports, and what its run() is handed.
-import type { Args, FlagSpec, ParseOptions } from "./args.js";
+import type { Args, Completion, FlagSpec, ParseOptions } from "./args.js";
 import type { Connection } from "./connection.js";
 
 export interface Io {
@@ -36,6 +36,14 @@ export interface CommandModule {
   synopsis: string;
   /** The usage line and a few sentences; flags are listed from `flags`. */
   help: string;
+  /** Command lines shown under "Examples:" in the help; every command has some (a test checks). */
+  examples?: readonly string[];
+  /** Other verbs that run this command (`ct ls` for `ct list`); not listed as commands of their own. */
+  aliases?: readonly string[];
+  /** Left out of help and completion (the shells' `__complete` helper). */
+  hidden?: boolean;
+  /** What the positional arguments name, for shell completion. */
+  positionals?: Completion;
   flags?: readonly FlagSpec[];
   parse?: ParseOptions;
   /** Resolves to the exit code (0 when nothing is returned). */

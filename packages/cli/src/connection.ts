@@ -4,6 +4,8 @@
 import { connect } from "node:net";
 import { ControllerClient, CorralError, unavailable, type ClientTls } from "@corral/wire";
 
+import { Feedback } from "./feedback.js";
+
 export const CONNECT_TIMEOUT_MS = 5_000;
 /** Reads answer from the controller's store; they get a short deadline. */
 export const READ_DEADLINE_MS = 10_000;
@@ -13,6 +15,8 @@ export const WRITE_DEADLINE_MS = 180_000;
 export interface ConnectionOptions {
   connectTimeoutMs?: number;
   token?: string | undefined;
+  /** Where a call that takes over a second says what it waits for (a terminal's stderr). */
+  feedback?: Feedback;
 }
 
 export class Connection {
@@ -20,6 +24,7 @@ export class Connection {
   private probed: Promise<void> | undefined;
 
   private readonly connectTimeoutMs: number;
+  private readonly feedback: Feedback;
   /** The person's bearer token, sent as call metadata; undefined sends none. */
   readonly token: string | undefined;
 
@@ -31,6 +36,7 @@ export class Connection {
   ) {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.token = opts.token;
+    this.feedback = opts.feedback ?? new Feedback(undefined);
   }
 
   get peer(): string {
@@ -45,8 +51,20 @@ export class Connection {
     return this.client;
   }
 
-  /** A unary call with a deadline; the controller's own error passes through unchanged. */
-  async call<T>(fn: (c: ControllerClient) => Promise<T>, deadlineMs = READ_DEADLINE_MS): Promise<T> {
+  /**
+   * A unary call with a deadline; the controller's own error passes through unchanged. `what`
+   * names the wait on a terminal when it lasts over a second ("stopping web").
+   */
+  async call<T>(fn: (c: ControllerClient) => Promise<T>, deadlineMs = READ_DEADLINE_MS, what?: string): Promise<T> {
+    return this.feedback.waitFor(what ? `${what} (${this.peer})` : `waiting for ${this.peer}`, this.callNow(fn, deadlineMs));
+  }
+
+  /** Runs `work` (a stream, say) with the same terminal feedback as `call`. */
+  waitFor<T>(what: string, work: Promise<T>): Promise<T> {
+    return this.feedback.waitFor(`${what} (${this.peer})`, work);
+  }
+
+  private async callNow<T>(fn: (c: ControllerClient) => Promise<T>, deadlineMs: number): Promise<T> {
     const c = await this.controller();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {

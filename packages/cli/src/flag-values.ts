@@ -2,7 +2,7 @@
 import { parseCpus, parseRole, parseSize, parseTtl, validateName, type PortMapping, type TokenRole } from "@corral/wire";
 import { UsageError, asUsage } from "./usage-error.js";
 
-export const memoryFlag = (text: string): number => asUsage(() => parseSize("memory", text));
+export const memoryFlag = (text: string): number => asUsage(() => parseSize("memory", text, { requireUnit: true }));
 export const cpusFlag = (text: string): number => asUsage(() => parseCpus(text));
 export const nameArg = (kind: string, text: string): string => asUsage(() => validateName(kind, text));
 export const roleFlag = (text: string): TokenRole => asUsage(() => parseRole(text));

@@ -1,11 +1,4 @@
-import { readFileSync } from "node:fs";
+import { packageVersion } from "@corral/wire";
 
 /** The CLI's version, from its package.json (lib/ sits beside it). */
-export function cliVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
+export const cliVersion = (): string => packageVersion(import.meta.url);

@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { dirname } from "node:path";
-import { messageOf, invalidArgument } from "@corral/wire";
+
+import { messageOf, invalidArgument, parseListen } from "@corral/wire";
 import type { Algorithm } from "./scheduler/index.js";
 
 export interface ControllerConfig {
@@ -14,6 +15,8 @@ export interface ControllerConfig {
   heartbeatTimeoutMs: number;
   logLevel: string;
   scheduler: Algorithm;
+  /** HOST:PORT for plain-HTTP Prometheus /metrics; undefined serves none. */
+  metricsListen?: string;
   /** --issue-admin-token: print a new admin token and exit instead of serving. */
   issueAdminToken: boolean;
 }
@@ -27,6 +30,7 @@ export const USAGE = `usage: corral-controller --db FILE [options]
   --report-interval-ms N      how often agents report usage (default 2000)
   --heartbeat-timeout-ms N    a host silent this long is marked down (default 10000)
   --scheduler binpack|spread  placement strategy (default binpack)
+  --metrics-listen ADDR       serve Prometheus metrics over plain HTTP at http://ADDR/metrics (default: none)
   --log-level LEVEL           trace|debug|info|warn|error (default info)
   --config FILE               JSON file with the same settings in camelCase; flags override it
   --issue-admin-token         create an admin token in --db, print it alone on stdout and exit
@@ -56,6 +60,7 @@ export function parseConfig(argv: string[]): ControllerConfig | "help" {
       "heartbeat-timeout-ms": { type: "string" },
       scheduler: { type: "string" },
       "log-level": { type: "string" },
+      "metrics-listen": { type: "string" },
       config: { type: "string" },
       "issue-admin-token": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -79,6 +84,9 @@ export function parseConfig(argv: string[]): ControllerConfig | "help" {
   };
   if (!LOG_LEVELS.includes(cfg.logLevel)) throw invalidArgument(`invalid --log-level "${cfg.logLevel}": expected one of ${LOG_LEVELS.join(", ")}`);
   if (cfg.scheduler !== "binpack" && cfg.scheduler !== "spread") throw invalidArgument(`invalid --scheduler "${String(cfg.scheduler)}": expected binpack or spread`);
+  // Only present when given, so a config without metrics reads as it always did.
+  const metricsListen = pick(values["metrics-listen"], "metricsListen");
+  if (metricsListen) cfg.metricsListen = parseListen("--metrics-listen", metricsListen) && metricsListen;
   if (!/^.+:\d+$/.test(cfg.listen)) throw invalidArgument(`invalid --listen "${cfg.listen}": expected HOST:PORT`);
   return cfg;
 }

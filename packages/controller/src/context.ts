@@ -6,6 +6,7 @@ import type { OperationLocks } from "./operation-lock.js";
 import type { Algorithm } from "./scheduler/index.js";
 import type { ClusterPki } from "@corral/wire";
 import type { CertificateRecords } from "./pki/revocation.js";
+import type { ControllerMetrics } from "./metrics/controller-metrics.js";
 
 /** Direct, best-effort publishing for high-rate events (migration progress) that skip the outbox. */
 export interface EventSink {
@@ -20,6 +21,7 @@ export interface ControllerContext {
   events: EventSink;
   /** The cluster CA and the controller's credentials; host certificates on record and revoked. */
   identity: { pki: ClusterPki; certs: CertificateRecords };
+  metrics: ControllerMetrics;
   settings: {
     reportIntervalMs: number;
     heartbeatTimeoutMs: number;

@@ -10,6 +10,9 @@ import {
   registryServiceImplementation,
   serverCredentials,
   type ClusterPki,
+  messageOf,
+  serveMetrics,
+  type MetricsEndpoint,
 } from "@corral/wire";
 import { userAccess } from "./auth/authorize.js";
 import type { ControllerContext } from "./context.js";
@@ -24,6 +27,8 @@ import { controllerHandlers } from "./api/controller-service.js";
 import type { Algorithm } from "./scheduler/index.js";
 import { CertificateRecords } from "./pki/revocation.js";
 import { controllerAccess, registryAccess } from "./pki/access.js";
+import { ControllerMetrics } from "./metrics/controller-metrics.js";
+import { EventReader } from "./events/event-reader.js";
 
 export interface ControllerOptions {
   /** HOST:PORT; port 0 picks a free one (see the returned address). */
@@ -40,6 +45,8 @@ export interface ControllerOptions {
   schedulerSeed?: number;
   logLevel?: string;
   logger?: Logger;
+  /** HOST:PORT for plain-HTTP Prometheus /metrics; none served when undefined. */
+  metricsListen?: string | undefined;
 }
 
 export interface RunningController {
@@ -47,6 +54,8 @@ export interface RunningController {
   address: string;
   /** The live store and in-memory state, for benches that measure what the controller holds. */
   store: Store;
+  /** http://HOST:PORT/metrics when --metrics-listen was given. */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -63,6 +72,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     log,
     events: publisher ?? NO_EVENTS,
     identity: { pki, certs },
+    metrics: new ControllerMetrics(() => store.db),
     settings: {
       reportIntervalMs: opts.reportIntervalMs ?? 2000,
       heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 10_000,
@@ -71,9 +81,10 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     },
   };
   const migrations = new MigrationService(ctx);
+  const events = new EventReader(opts.nats);
   const server = new Server(SERVER_OPTIONS);
   // Every CLI call passes the certificate rules and then the role table before it reaches a handler.
-  const api = controllerServiceImplementation(controllerHandlers(ctx, migrations), controllerAccess(certs, userAccess(() => store.db, log)));
+  const api = controllerServiceImplementation(controllerHandlers(ctx, migrations, events), controllerAccess(certs, userAccess(() => store.db, log)));
   server.addService(ControllerServiceDefinition, api);
   server.addService(RegistryServiceDefinition, registryServiceImplementation(registryHandlers(ctx), registryAccess(certs)));
   let port: number;
@@ -83,11 +94,24 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     store.close();
     throw err;
   }
+  let metricsEndpoint: MetricsEndpoint | undefined;
+  if (opts.metricsListen) {
+    try {
+      metricsEndpoint = await serveMetrics(opts.metricsListen, ctx.metrics.registry, (err) => log.warn({ err: messageOf(err) }, "metrics collection failed"));
+    } catch (err) {
+      await shutdown(server, 0);
+      store.close();
+      throw err;
+    }
+  }
   publisher?.start();
   const resumed = migrations.resumeAll();
   const stopLiveness = startLiveness(ctx);
   const address = `${opts.listen.replace(/:\d+$/, "")}:${port}`;
-  log.info({ address, db: opts.db, nats: opts.nats ?? null, resumedMigrations: resumed, caFingerprint: pki.fingerprint }, "controller listening (mutual TLS)");
+  log.info(
+    { address, db: opts.db, nats: opts.nats ?? null, metrics: metricsEndpoint?.url ?? null, resumedMigrations: resumed, caFingerprint: pki.fingerprint },
+    "controller listening (mutual TLS)",
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -95,12 +119,14 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       stopLiveness();
       await migrations.stop();
       await shutdown(server);
+      await metricsEndpoint?.close();
       await publisher?.close();
+      await events.close();
       ctx.agents.closeAll();
       store.close();
       log.info("controller stopped");
     })());
-  return { address, close, store };
+  return { address, metricsUrl: metricsEndpoint?.url, close, store };
 }
 
 /**

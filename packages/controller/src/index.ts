@@ -6,3 +6,5 @@ export { issueToken, listTokens, revokeToken, verifyToken } from "./auth/token-s
 export { authorizeUser, type Principal } from "./auth/authorize.js";
 export { RPC_ROLES } from "./auth/roles.js";
 export { issueAdminToken } from "./auth/first-admin.js";
+// For other packages' tests (the CLI's): a real nats-server they can stop and start.
+export { NatsServer, NATS_BIN } from "./test-support/nats-server.js";

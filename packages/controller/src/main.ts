@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     heartbeatTimeoutMs: cfg.heartbeatTimeoutMs,
     scheduler: cfg.scheduler,
     logLevel: cfg.logLevel,
+    metricsListen: cfg.metricsListen,
   });
   const stop = () => {
     controller.close().then(

@@ -60,3 +60,7 @@ export {
   type HostPaths,
 } from "./pki/key-files.js";
 export { formatJoinToken, parseJoinToken, type ParsedJoinToken } from "./pki/join-token.js";
+export { packageVersion } from "./support/package-version.js";
+export { parseListen, serveMetrics, type MetricsEndpoint, type MetricsSource } from "./support/metrics-http.js";
+export { parsePrometheusText, sampleValue, type Sample } from "./support/prometheus-text.js";
+export * from "./domain/events.js";

@@ -1,4 +1,4 @@
-import { CorralError, parseBackend, type ContainerSpec, type CreateRequest } from "@corral/wire";
+import { BACKEND_NAMES, CorralError, parseBackend, type ContainerSpec, type CreateRequest } from "@corral/wire";
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
 import { WRITE_DEADLINE_MS } from "../connection.js";
@@ -18,20 +18,21 @@ containers from an image imported with \`corral image import\`.
 Placement: --constraint matches host labels (\`corral host label\`), --anti-affinity keeps
 members of a group on different hosts, --strategy picks binpack (fill hosts) or spread.
 --dry-run --explain changes nothing and prints every host's verdict: the filter that rejected
-it and why, or its score. When nothing fits, the error prints the same table.
-
-Examples:
-  corral ct create web --memory 512M --cpus 0.5
-  corral ct create api --backend docker --image app:1 --port 8080:80 --env MODE=prod
-  corral ct create web-2 --constraint zone=eu --anti-affinity web --dry-run --explain`;
+it and why, or its score. When nothing fits, the error prints the same table.`;
+export const examples = [
+  "corral ct create web --memory 512M --cpus 0.5",
+  "corral ct create api --backend docker --image app:1 --port 8080:80 --env MODE=prod",
+  "corral ct create db --host host2 --no-start",
+  "corral ct create web-2 --constraint zone=eu --anti-affinity web --dry-run --explain",
+];
 
 export const flags: FlagSpec[] = [
-  { name: "backend", kind: "string", value: "NAME", help: "lxc (default), docker, lxd or openvz" },
+  { name: "backend", kind: "string", value: "NAME", help: "lxc (default), docker, lxd or openvz", complete: BACKEND_NAMES },
   { name: "template", kind: "string", value: "NAME", help: "LXC template (default busybox for lxc)" },
   { name: "image", kind: "string", value: "IMAGE", help: "image to run (docker, lxd)" },
   { name: "memory", kind: "string", value: "SIZE", help: "memory limit such as 256M, 1G, 512MiB (default 256M)" },
   { name: "cpus", kind: "string", value: "N", help: "CPU limit such as 1 or 0.5 (default 1)" },
-  { name: "host", kind: "string", value: "HOST", help: "place on this host instead of letting the scheduler choose" },
+  { name: "host", kind: "string", value: "HOST", help: "place on this host instead of letting the scheduler choose", complete: "hosts" },
   { name: "env", kind: "list", value: "K=V", help: "environment variable" },
   { name: "port", kind: "list", value: "H:C[/udp]", help: "publish container port C on host port H" },
   { name: "cmd", kind: "string", value: '"CMD ARGS"', help: "command to run, split into words like a shell (no expansion)" },
@@ -86,7 +87,7 @@ export async function run(ctx: Context): Promise<number | void> {
   }
   let c;
   try {
-    c = await ctx.connection().call((cl) => cl.create(req), WRITE_DEADLINE_MS);
+    c = await ctx.connection().call((cl) => cl.create(req), WRITE_DEADLINE_MS, `creating ${req.spec.name}`);
   } catch (err) {
     // Nothing fits: the controller sent every host's verdict; print the table before the one-line reason.
     const verdicts = err instanceof CorralError ? err.details.verdicts : undefined;

@@ -11,6 +11,12 @@ export const help = `Usage: corral ct exec NAME [--env K=V]... -- CMD [ARGS...]
 Runs CMD inside the container (not interactive: no TTY, no stdin). Output is passed
 through byte for byte as it arrives, and corral exits with the command's exit code.
 With --json, prints {"exitCode":N,"stdout":"…","stderr":"…"} once the command ends.`;
+export const positionals = "containers";
+export const examples = [
+  "corral ct exec web -- sh -c 'uname -a'",
+  "corral ct exec web --env MODE=debug -- env",
+  "corral ct exec --json web -- cat /etc/hostname",
+];
 export const flags: FlagSpec[] = [{ name: "env", kind: "list", value: "K=V", help: "extra environment variable for the command" }];
 // `corral ct exec c1 ls -l` works like `docker exec`: after NAME, everything is the command.
 export const parse = { restAfterPositionals: 1 };

@@ -9,7 +9,14 @@ export const help = `Usage: corral ct list [--host HOST] [--json]
 
 Lists every container the controller manages. CPU%, MEMORY and PIDS come from the
 hosts' latest usage reports and show "-" for containers that are not running.`;
-export const flags: FlagSpec[] = [{ name: "host", kind: "string", value: "HOST", help: "only containers on this host" }];
+export const examples = [
+  "corral ct list",
+  "corral ct ls --host host2",
+  "corral ct list --json | jq -r '.[].name'",
+];
+/** Verbs people type from habit (docker ps, incus delete). */
+export const aliases = ["ls", "ps"];
+export const flags: FlagSpec[] = [{ name: "host", kind: "string", value: "HOST", help: "only containers on this host", complete: "hosts" }];
 
 export async function run(ctx: Context): Promise<void> {
   ctx.args.noMorePositionals(0);

@@ -13,9 +13,14 @@ Stops the container, streams its state directly from its host to HOST, verifies 
 starts it there and removes the source copy. Any failure rolls back: the container runs
 on its old host again. Progress goes to stderr; exit code 0 only when the container runs
 on HOST. With --json, prints the final migration record.`;
+export const positionals = "containers";
+export const examples = [
+  "corral ct migrate web --to host3",
+  "corral ct migrate web --to host3 --compression zstd",
+];
 export const flags: FlagSpec[] = [
-  { name: "to", kind: "string", value: "HOST", help: "target host (required)" },
-  { name: "compression", kind: "string", value: "none|zstd", help: "compress the archive on the link (default none)" },
+  { name: "to", kind: "string", value: "HOST", help: "target host (required)", complete: "hosts" },
+  { name: "compression", kind: "string", value: "none|zstd", help: "compress the archive on the link (default none)", complete: ["none", "zstd"] },
 ];
 
 export async function run(ctx: Context): Promise<number> {

@@ -5,6 +5,11 @@ import { containerJson, trimNumber } from "../present.js";
 export const name = "ct show";
 export const synopsis = "Show one container: spec, state and usage";
 export const help = `Usage: corral ct show NAME [--json]`;
+export const positionals = "containers";
+export const examples = [
+  "corral ct show web",
+  "corral ct show web --json | jq .usage",
+];
 
 export async function run(ctx: Context): Promise<void> {
   const ct = ctx.args.positional(0, "container name (corral ct show NAME)");

@@ -7,6 +7,11 @@ import { UsageError } from "../usage-error.js";
 export const name = "ct stop";
 export const synopsis = "Stop a container (clean shutdown, then kill after --timeout)";
 export const help = `Usage: corral ct stop NAME [--timeout SECONDS] [--json]`;
+export const positionals = "containers";
+export const examples = [
+  "corral ct stop web",
+  "corral ct stop web --timeout 5",
+];
 export const flags: FlagSpec[] = [
   { name: "timeout", kind: "string", value: "SECONDS", help: "wait this long for a clean shutdown before killing (default 30)" },
 ];
@@ -24,7 +29,7 @@ export async function run(ctx: Context): Promise<void> {
   const ct = ctx.args.positional(0, "container name (corral ct stop NAME)");
   ctx.args.noMorePositionals(1);
   const timeout = timeoutFlag(ctx.args.string("timeout"));
-  const c = await ctx.connection().call((cl) => cl.stop(ct, timeout), stopDeadline(timeout));
+  const c = await ctx.connection().call((cl) => cl.stop(ct, timeout), stopDeadline(timeout), `stopping ${ct}`);
   if (ctx.json) return ctx.printJson(containerJson(c));
   ctx.print(`stopped ${c.name} on ${c.host} (${c.state})`);
 }

@@ -8,6 +8,12 @@ export const help = `Usage: corral host list [--json]
 
 Shows every registered host: its address, state (ready, cordoned, draining, down), the
 backends that work there, its size, what is reserved on it and how many containers it runs.`;
+export const examples = [
+  "corral host list",
+  "corral host list --json | jq -r '.[] | select(.state==\"ready\") | .name'",
+];
+/** Verbs people type from habit (docker ps, incus delete). */
+export const aliases = ["ls"];
 
 export async function run(ctx: Context): Promise<void> {
   ctx.args.noMorePositionals(0);

@@ -1,6 +1,6 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
-import { CorralError, formatBytes, parseBackend, type ImageChunk, type ImageHeader } from "@corral/wire";
+import { BACKEND_NAMES, CorralError, formatBytes, parseBackend, type ImageChunk, type ImageHeader } from "@corral/wire";
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
 import { UsageError, asUsage } from "../usage-error.js";
@@ -12,10 +12,14 @@ export const help = `Usage: corral image import FILE.tar[.gz] --name NAME [--bac
 Streams the file through the controller to each chosen host (every ready host with the
 backend when no --host is given) and prints one line per host. Nothing can be pulled from
 a registry here: this is how images reach the hosts.`;
+export const examples = [
+  "corral image import app.tar --name app:1",
+  "corral image import app.tar.gz --name app:1 --host host2",
+];
 export const flags: FlagSpec[] = [
   { name: "name", kind: "string", value: "NAME", help: "image name to import as, such as app:1 (required)" },
-  { name: "backend", kind: "string", value: "NAME", help: "backend that stores the image (default docker)" },
-  { name: "host", kind: "list", value: "HOST", help: "import on this host" },
+  { name: "backend", kind: "string", value: "NAME", help: "backend that stores the image (default docker)", complete: BACKEND_NAMES },
+  { name: "host", kind: "list", value: "HOST", help: "import on this host", complete: "hosts" },
 ];
 
 export const CHUNK_BYTES = 1024 * 1024;
@@ -32,8 +36,10 @@ export async function run(ctx: Context): Promise<void> {
   });
   try {
     const { size } = await fh.stat();
-    const client = await ctx.connection().controller();
-    const images = await client.importImage(chunks(fh, { name: imageName, backend, sizeBytes: size, hosts }));
+    const conn = ctx.connection();
+    const client = await conn.controller();
+    const upload = client.importImage(chunks(fh, { name: imageName, backend, sizeBytes: size, hosts }));
+    const images = await conn.waitFor(`importing ${basename(file)} (${formatBytes(size)})`, upload);
     if (ctx.json) return ctx.printJson(images);
     if (!images.length) ctx.print(`${basename(file)}: imported on no host`);
     for (const i of images) ctx.print(`${i.host}: imported ${i.name} (${i.backend}, ${formatBytes(i.sizeBytes)})${i.id ? ` ${i.id}` : ""}`);

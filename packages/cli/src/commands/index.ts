@@ -11,8 +11,10 @@ import * as clusterSet from "./cluster-set.js";
 import * as hostJoinToken from "./host-join-token.js";
 import * as hostRm from "./host-rm.js";
 import * as clusterInit from "./cluster-init.js";
+import * as hostShow from "./host-show.js";
 import * as ctCreate from "./ct-create.js";
 import * as ctList from "./ct-list.js";
+import * as ctStats from "./ct-stats.js";
 import * as ctShow from "./ct-show.js";
 import * as ctStart from "./ct-start.js";
 import * as ctStop from "./ct-stop.js";
@@ -26,6 +28,10 @@ import * as imageImport from "./image-import.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
 import * as tokenRevoke from "./token-revoke.js";
+import * as version from "./version.js";
+import * as events from "./events.js";
+import * as completion from "./completion.js";
+import * as complete from "./complete.js";
 
 export const COMMANDS: readonly CommandModule[] = [
   hostList,
@@ -37,8 +43,10 @@ export const COMMANDS: readonly CommandModule[] = [
   hostRestore,
   hostJoinToken,
   hostRm,
+  hostShow,
   ctCreate,
   ctList,
+  ctStats,
   ctShow,
   ctStart,
   ctStop,
@@ -54,6 +62,10 @@ export const COMMANDS: readonly CommandModule[] = [
   tokenRevoke,
   clusterSet,
   clusterInit,
+  events,
+  version,
+  completion,
+  complete,
 ];
 
 export const NOUNS: Record<string, string> = {
@@ -65,8 +77,24 @@ export const NOUNS: Record<string, string> = {
   cluster: "the cluster's identity (CA and credentials) and its settings",
 };
 
-export function findCommand(noun: string, verb: string): CommandModule | undefined {
-  return COMMANDS.find((c) => c.name === `${noun} ${verb}`);
+/** Commands of one word (`corral version`); every other command is NOUN VERB. */
+export const isTopLevel = (c: CommandModule): boolean => !c.name.includes(" ");
+
+export function findTopLevel(word: string): CommandModule | undefined {
+  return COMMANDS.find((c) => isTopLevel(c) && (c.name === word || c.aliases?.includes(word)));
 }
 
+/** The command `corral NOUN VERB` runs, by its name or one of its aliases. */
+export function findCommand(noun: string, verb: string): CommandModule | undefined {
+  return verbsOf(noun).find((c) => verbOf(c) === verb || c.aliases?.includes(verb));
+}
+
+export const verbOf = (c: CommandModule): string => c.name.split(" ")[1] as string;
+
 export const verbsOf = (noun: string): CommandModule[] => COMMANDS.filter((c) => c.name.startsWith(`${noun} `));
+
+/** Every word that may follow `corral NOUN`: verbs and their aliases. */
+export const verbWordsOf = (noun: string): string[] => verbsOf(noun).flatMap((c) => [verbOf(c), ...(c.aliases ?? [])]);
+
+/** Every word that may follow `corral`: nouns and one-word commands (hidden ones left out). */
+export const firstWords = (): string[] => [...Object.keys(NOUNS), ...COMMANDS.filter((c) => isTopLevel(c) && !c.hidden).map((c) => c.name), "help"];

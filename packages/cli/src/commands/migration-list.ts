@@ -6,7 +6,13 @@ import { MIGRATION_HEADERS, migrationRow, stateColour } from "../present.js";
 export const name = "migration list";
 export const synopsis = "List migrations, newest last, with their phase, size and downtime";
 export const help = `Usage: corral migration list [--container NAME] [--json]`;
-export const flags: FlagSpec[] = [{ name: "container", kind: "string", value: "NAME", help: "only migrations of this container" }];
+export const examples = [
+  "corral migration list",
+  "corral migration list --container web --json",
+];
+/** Verbs people type from habit (docker ps, incus delete). */
+export const aliases = ["ls"];
+export const flags: FlagSpec[] = [{ name: "container", kind: "string", value: "NAME", help: "only migrations of this container", complete: "containers" }];
 
 export async function run(ctx: Context): Promise<void> {
   ctx.args.noMorePositionals(0);

@@ -15,9 +15,13 @@ read-only may list and show; admin may do everything, including managing tokens.
 Examples:
   corral token create --role read-only --ttl 30d
   corral token create --role admin --json`;
+export const examples = [
+  "corral token create --role read-only --ttl 30d",
+  "corral token create --role admin",
+];
 
 export const flags: FlagSpec[] = [
-  { name: "role", kind: "string", value: "ROLE", help: "admin or read-only (required)" },
+  { name: "role", kind: "string", value: "ROLE", help: "admin or read-only (required)", complete: ["admin", "read-only"] },
   { name: "ttl", kind: "string", value: "DURATION", help: "expire after this long: 90s, 15m, 12h, 30d, 2w (default: never)" },
 ];
 

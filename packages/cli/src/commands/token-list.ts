@@ -8,6 +8,12 @@ export const help = `Usage: corral token list [--json]
 
 Every token the controller has issued, revoked and expired ones included. Only admins may
 list tokens.`;
+export const examples = [
+  "corral token list",
+  "corral token list --json",
+];
+/** Verbs people type from habit (docker ps, incus delete). */
+export const aliases = ["ls"];
 
 export async function run(ctx: Context): Promise<void> {
   ctx.args.noMorePositionals(0);

@@ -7,6 +7,9 @@ export const help = `Usage: corral token revoke ID [--json]
 
 ID is the id \`corral token list\` shows. Revoking a revoked token changes nothing. The last
 active admin token cannot be revoked: create another admin token first.`;
+export const examples = [
+  "corral token revoke 3f9a12bc7d01",
+];
 
 export async function run(ctx: Context): Promise<void> {
   const id = ctx.args.positional(0, "token id (corral token revoke ID)");

@@ -19,6 +19,8 @@ import {
   serverCredentials,
   type Compression,
   type Container,
+  type CorralEvent,
+  type EventQuery,
   type ControllerHandlers,
   type CreateRequest,
   type ExecOutput,
@@ -98,6 +100,7 @@ export class ControllerDouble implements ControllerHandlers {
   }
   async stop(name: string, timeoutSeconds: number): Promise<Container> {
     this.record("stop", name, timeoutSeconds);
+    if (this.stopDelayMs) await new Promise((r) => setTimeout(r, this.stopDelayMs));
     return Object.assign(this.must(name), { state: "stopped", desiredState: "stopped" } as const);
   }
   async remove(name: string, force: boolean): Promise<void> {
@@ -140,6 +143,22 @@ export class ControllerDouble implements ControllerHandlers {
     if (!t) throw notFound(`token "${id}" not found`);
     t.revokedUnixMs ||= Date.now();
     return t;
+  }
+
+  version = "9.8.7";
+  /** What watchEvents replays (filtered by sequence and subject prefix; follow ends after them). */
+  events: CorralEvent[] = [];
+  async *watchEvents(q: EventQuery): AsyncIterable<CorralEvent> {
+    this.record("watchEvents", q);
+    const matches = (subject: string) =>
+      !q.subjects.length || q.subjects.some((s) => (s.endsWith(".>") ? subject.startsWith(s.slice(0, -1)) : subject === s));
+    for (const e of this.events) if (e.seq >= q.sinceSeq && e.atUnixMs >= q.sinceUnixMs && matches(e.subject)) yield e;
+  }
+  /** How long `stop` takes, as a slow runtime's would. */
+  stopDelayMs = 0;
+  async getVersion(): Promise<string> {
+    this.record("getVersion");
+    return this.version;
   }
 
   async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {

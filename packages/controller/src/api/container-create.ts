@@ -18,7 +18,7 @@ export async function createContainer(ctx: ControllerContext, req: CreateRequest
   const revert = new Reverter((err) => ctx.log.warn({ container: spec.name, err: messageOf(err) }, "undo step failed"));
   try {
     // Placed against the in-memory state, recorded (row, reservation, seed, strategy) by group commit.
-    const plan = await placeAndRecord(ctx, req, req.start ? "running" : "stopped");
+    const plan = await ctx.metrics.timePlacement(() => placeAndRecord(ctx, req, req.start ? "running" : "stopped"));
     ctx.log.info({ container: spec.name, host: plan.host, reason: plan.reason, seed: plan.seed }, "placed");
     revert.add(() => ctx.store.tx(() => deleteContainer(ctx.store.db, spec.name)));
     const agent = ctx.agents.forHost(plan.host);

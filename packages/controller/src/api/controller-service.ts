@@ -11,6 +11,8 @@ import { setLimits } from "./container-limits.js";
 import { execInContainer } from "./container-exec.js";
 import { importImage } from "./image-import.js";
 import { requireContainer } from "./lookup.js";
+import { controllerVersion } from "../version.js";
+import type { EventReader } from "../events/event-reader.js";
 import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";
 import { explainPlacement } from "./placement.js";
 import { cordonHost, labelHost, setClusterSetting, uncordonHost } from "./host-maintenance.js";
@@ -18,7 +20,7 @@ import { drainHost, restoreHost } from "./host-drain.js";
 import { createJoinToken, DEFAULT_JOIN_TTL_MS } from "../pki/join-tokens.js";
 import { removeHost } from "../pki/host-remove.js";
 
-export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService): ControllerHandlers {
+export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService, events: EventReader): ControllerHandlers {
   const db = () => ctx.store.db;
   return {
     listHosts: async () => listHosts(db()),
@@ -46,6 +48,8 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     createJoinToken: async (ttlSeconds) =>
       createJoinToken(db(), ctx.identity.pki.fingerprint, ttlSeconds > 0 ? ttlSeconds * 1000 : DEFAULT_JOIN_TTL_MS),
     removeHost: async (name) => removeHost(ctx, name),
+    getVersion: async () => controllerVersion(),
+    watchEvents: (q, signal) => events.read(q, signal),
   };
 }
 

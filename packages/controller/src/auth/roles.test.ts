@@ -13,11 +13,12 @@ test("every ControllerService RPC is in the role table, and the table holds noth
   assert.deepEqual(Object.keys(RPC_ROLES).sort(), rpcs);
 });
 
-test("read-only may list and show, and nothing else", () => {
+test("read-only may list, show, watch events and read the version, and nothing else", () => {
   const readable = Object.entries(RPC_ROLES)
     .filter(([, rule]) => roleGrants("read-only", rule.needs))
     .map(([rpc]) => rpc)
     .sort();
-  assert.deepEqual(readable, ["ExplainPlacement", "GetContainer", "ListContainers", "ListHosts", "ListMigrations"]);
+  // Watching events and reading the version are reads too (issue 9: read-only may list, show, stats and watch).
+  assert.deepEqual(readable, ["ExplainPlacement", "GetContainer", "GetVersion", "ListContainers", "ListHosts", "ListMigrations", "WatchEvents"]);
   assert.ok(Object.values(RPC_ROLES).every((rule) => roleGrants("admin", rule.needs)));
 });

@@ -15,6 +15,8 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   ListContainers: { needs: "read", action: "list containers" },
   GetContainer: { needs: "read", action: "show containers" },
   ListMigrations: { needs: "read", action: "list migrations" },
+  GetVersion: { needs: "read", action: "read the controller's version" },
+  WatchEvents: { needs: "read", action: "watch events" },
   CreateContainer: { needs: "admin", action: "create containers" },
   StartContainer: { needs: "admin", action: "start containers" },
   StopContainer: { needs: "admin", action: "stop containers" },

@@ -1,8 +1,6 @@
 // The outbox publisher against a real nats-server with JetStream, started by the test.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,23 +11,7 @@ import { countUnpublished } from "../store/outbox.js";
 import { OutboxPublisher, type EventEnvelope } from "./outbox-publisher.js";
 import { STREAM_NAME, SUBJECTS } from "./subjects.js";
 import { waitFor } from "../test-support/cluster.js";
-
-const NATS_BIN = spawnSync("sh", ["-c", "command -v nats-server"]).stdout.toString().trim();
-const PORT = 14222;
-
-async function startNats(dir: string): Promise<ChildProcess> {
-  const child = spawn(NATS_BIN, ["-js", "-a", "127.0.0.1", "-p", String(PORT), "-sd", dir], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  await waitFor("nats-server ready", () => (/Server is ready/.test(out) ? true : undefined));
-  return child;
-}
-
-async function stopNats(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  await once(child, "exit");
-}
+import { NATS_BIN, NatsServer } from "../test-support/nats-server.js";
 
 function emit(store: Store, n: number, from: number): void {
   for (let i = from; i < from + n; i++) {
@@ -50,13 +32,13 @@ async function streamContents(jsm: JetStreamManager): Promise<EventEnvelope[]> {
 test("events written while NATS is down all arrive, in order, once it comes up", { skip: NATS_BIN ? false : "nats-server binary not found on PATH" }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "corral-outbox-"));
   const store = Store.open(join(dir, "corral.db"));
-  const publisher = new OutboxPublisher(store, { servers: `nats://127.0.0.1:${PORT}`, log: pino({ level: "silent" }), pollMs: 500 });
-  let nats: ChildProcess | undefined;
+  const nats = await NatsServer.create(join(dir, "nats"));
+  const publisher = new OutboxPublisher(store, { servers: nats.url, log: pino({ level: "silent" }), pollMs: 500 });
   let nc: NatsConnection | undefined;
   t.after(async () => {
     await publisher.close();
     await nc?.close();
-    if (nats) await stopNats(nats);
+    await nats.stop();
     store.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -66,11 +48,11 @@ test("events written while NATS is down all arrive, in order, once it comes up",
   await new Promise((r) => setTimeout(r, 700));
   assert.equal(countUnpublished(store.db), 5, "rows wait in the outbox while NATS is away");
 
-  nats = await startNats(join(dir, "nats"));
+  await nats.restart();
   emit(store, 3, 6);
   await waitFor("outbox drained", () => (countUnpublished(store.db) === 0 ? true : undefined), 15_000);
 
-  nc = await connect({ servers: `nats://127.0.0.1:${PORT}` });
+  nc = await connect({ servers: nats.url });
   const jsm = await nc.jetstreamManager();
   const events = await streamContents(jsm);
   assert.deepEqual(
@@ -82,12 +64,12 @@ test("events written while NATS is down all arrive, in order, once it comes up",
   assert.equal(info.config.storage, "file");
 
   // NATS goes away and comes back (same store dir): new rows wait, then follow in order.
-  await stopNats(nats);
+  await nats.stop();
   emit(store, 2, 9);
-  nats = await startNats(join(dir, "nats"));
+  await nats.restart();
   await waitFor("outbox drained again", () => (countUnpublished(store.db) === 0 ? true : undefined), 20_000);
   await nc.close();
-  nc = await connect({ servers: `nats://127.0.0.1:${PORT}` });
+  nc = await connect({ servers: nats.url });
   const after = await streamContents(await nc.jetstreamManager());
   assert.deepEqual(after.map((e) => e.id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 });

@@ -5,6 +5,7 @@ import type * as d from "../domain/types.js";
 import { MIGRATION_PHASES } from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
 import { parseRole, type TokenInfo } from "../domain/tokens.js";
+import type { CorralEvent } from "../domain/events.js";
 import {
   backendInfoFromProto,
   backendInfoToProto,
@@ -122,4 +123,21 @@ export const restoreProgressToProto = (p: d.HostMoveProgress): pb.RestoreHostRes
 export const restoreProgressFromProto = (p: pb.RestoreHostResponse): d.HostMoveProgress => {
   const { sourceHost, ...rest } = p;
   return moveProgressFromProto({ ...rest, targetHost: sourceHost });
+};
+
+export const eventToProto = (e: CorralEvent): pb.Event => ({
+  seq: e.seq,
+  subject: e.subject,
+  atUnixMs: e.atUnixMs,
+  dataJson: JSON.stringify(e.data ?? null),
+});
+export const eventFromProto = (e: pb.Event | undefined): CorralEvent => {
+  if (!e) throw new TypeError("event missing");
+  let data: unknown;
+  try {
+    data = JSON.parse(e.dataJson || "null");
+  } catch {
+    data = e.dataJson; // a payload that is not JSON is shown as the text it is
+  }
+  return { seq: e.seq, subject: e.subject, atUnixMs: e.atUnixMs, data };
 };

@@ -38,3 +38,13 @@ test("bytes print in binary units", () => {
   assert.equal(formatBytes(1536), "1.5 KiB");
   assert.equal(formatBytes(200 * 1024 ** 2), "200 MiB");
 });
+
+test("a size without a unit is refused with a hint when a unit is required", () => {
+  assert.throws(() => parseSize("memory", "256", { requireUnit: true }), {
+    code: "invalid_argument",
+    message: 'invalid memory "256": a size needs a unit; did you mean 256M?',
+  });
+  assert.throws(() => parseSize("memory", "0", { requireUnit: true }), /must be positive/);
+  assert.equal(parseSize("memory", "256M", { requireUnit: true }), 256 * 1024 ** 2);
+  assert.equal(parseSize("memory", "256"), 256, "runtimes' plain byte counts still parse");
+});

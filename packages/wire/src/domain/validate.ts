@@ -42,8 +42,17 @@ const UNITS: Record<string, number> = {
   TIB: 1024 ** 4,
 };
 
+export interface SizeOptions {
+  /**
+   * Refuse a number without a unit, with a hint ("did you mean 256M?"): a person typing
+   * `--memory 256` means megabytes, not 256 bytes. Runtimes' own values (LXD's limits.memory)
+   * may be plain bytes, so this is for what people type.
+   */
+  requireUnit?: boolean;
+}
+
 /** "256M", "1G", "512MiB", "1.5GB", "1048576" → bytes. Binary units for single letters, as docker and vzctl do. */
-export function parseSize(what: string, text: string): number {
+export function parseSize(what: string, text: string, opts: SizeOptions = {}): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = m?.[2]?.toUpperCase() ?? "";
   const mult = UNITS[unit];
@@ -52,6 +61,9 @@ export function parseSize(what: string, text: string): number {
   }
   const bytes = Math.round(Number(m[1]) * mult);
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw invalidArgument(`invalid ${what} "${text}": must be positive`);
+  if (opts.requireUnit && unit === "") {
+    throw invalidArgument(`invalid ${what} "${text}": a size needs a unit; did you mean ${(m[1] as string)}M?`);
+  }
   return bytes;
 }
 

@@ -13,6 +13,7 @@ import {
   hostFromProto,
   migrationFromProto,
   migrationUpdateFromProto,
+  eventFromProto,
   moveProgressFromProto,
   restoreProgressFromProto,
   setRequestToProto,
@@ -20,6 +21,7 @@ import {
   usageReportToProto,
 } from "../convert/controller.js";
 import type { IssuedToken, TokenInfo, TokenRole } from "../domain/tokens.js";
+import type { CorralEvent, EventQuery } from "../domain/events.js";
 import { bearerInterceptor } from "./bearer.js";
 
 export interface ControllerClientOptions {
@@ -135,6 +137,15 @@ export class ControllerClient {
   async revokeToken(id: string): Promise<TokenInfo> {
     const res: pb.RevokeTokenResponse = await callUnary(this.peer, this.c.revokeToken.bind(this.c), { id });
     return tokenInfoFromProto(res.info);
+  }
+  /** A replay of the controller's events, then (follow) live ones until the caller stops reading. */
+  watchEvents(q: EventQuery): AsyncGenerator<CorralEvent> {
+    const stream = this.c.watchEvents({ sinceSeq: q.sinceSeq, sinceUnixMs: q.sinceUnixMs, subjects: q.subjects, follow: q.follow });
+    return mapIter(readServerStream<pb.WatchEventsResponse>(this.peer, stream), (r) => eventFromProto(r.event));
+  }
+  async getVersion(): Promise<string> {
+    const res: pb.GetVersionResponse = await callUnary(this.peer, this.c.getVersion.bind(this.c), {});
+    return res.version;
   }
   async createJoinToken(ttlSeconds: number): Promise<d.JoinToken> {
     const res: pb.CreateJoinTokenResponse = await callUnary(this.peer, this.c.createJoinToken.bind(this.c), { ttlSeconds });

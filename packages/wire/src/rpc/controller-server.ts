@@ -12,6 +12,7 @@ import {
   limitsPatchFromProto,
   migrationToProto,
   migrationUpdateToProto,
+  eventToProto,
   moveProgressToProto,
   restoreProgressToProto,
   tokenInfoToProto,
@@ -19,6 +20,7 @@ import {
 } from "../convert/controller.js";
 import { parseCompression } from "../domain/validate.js";
 import { parseRole, type IssuedToken, type TokenInfo, type TokenRole } from "../domain/tokens.js";
+import type { CorralEvent, EventQuery } from "../domain/events.js";
 
 export interface ControllerHandlers {
   listHosts(): Promise<d.Host[]>;
@@ -47,6 +49,8 @@ export interface ControllerHandlers {
   createJoinToken(ttlSeconds: number): Promise<d.JoinToken>;
   /** Returns the serial of the certificate revoked ("" when none was on record). */
   removeHost(name: string): Promise<string>;
+  getVersion(): Promise<string>;
+  watchEvents(q: EventQuery, signal: AbortSignal): AsyncIterable<CorralEvent>;
 }
 
 /** Decides whether `peer` may call `method` of ControllerService; throws to refuse. */
@@ -123,6 +127,12 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
     }),
     createJoinToken: unaryHandler(async (r: pb.CreateJoinTokenRequest) => h.createJoinToken(r.ttlSeconds)),
     removeHost: unaryHandler(async (r: pb.RemoveHostRequest) => ({ revokedSerial: await h.removeHost(r.name) })),
+    getVersion: unaryHandler(async () => ({ version: await h.getVersion() })),
+    watchEvents: serverStreamHandler((r: pb.WatchEventsRequest, signal) =>
+      mapIter(h.watchEvents({ sinceSeq: r.sinceSeq, sinceUnixMs: r.sinceUnixMs, subjects: r.subjects, follow: r.follow }, signal), (e): pb.WatchEventsResponse => ({
+        event: eventToProto(e),
+      })),
+    ),
   };
 }
 
