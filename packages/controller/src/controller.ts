@@ -16,6 +16,7 @@ import { Store } from "./store/store.js";
 import { AgentPool } from "./registry/agent-pool.js";
 import { registryHandlers } from "./registry/registry-service.js";
 import { startLiveness } from "./registry/liveness.js";
+import { Reconciler } from "./reconcile/reconciler.js";
 import { OperationLocks } from "./operation-lock.js";
 import { MigrationService } from "./migration/migration-service.js";
 import { NO_EVENTS, OutboxPublisher } from "./events/outbox-publisher.js";
@@ -80,6 +81,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   publisher?.start();
   const resumed = migrations.resumeAll();
   const stopLiveness = startLiveness(ctx);
+  // After resumeAll: the migrations it took back hold their containers' locks, so the reconciler leaves them be.
+  const stopReconciler = new Reconciler(ctx).start();
   const address = `${opts.listen.replace(/:\d+$/, "")}:${port}`;
   log.info({ address, db: opts.db, nats: opts.nats ?? null, resumedMigrations: resumed }, "controller listening");
   if (activeAdmins(store.db).length === 0) {
@@ -90,6 +93,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const close = () =>
     (closing ??= (async () => {
       stopLiveness();
+      await stopReconciler();
       await migrations.stop();
       await shutdown(server);
       await publisher?.close();

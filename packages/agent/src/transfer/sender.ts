@@ -39,11 +39,19 @@ export async function* sendArchive(
         archiveFormat: out.format,
       },
     };
+    const began = Date.now();
     for await (const data of rechunk(wire.stream)) {
       if (signal.aborted) throw new CorralError("cancelled", "transfer cancelled by the controller");
       hash.update(data);
       bytes += data.length;
       yield { kind: "data", data };
+      // --bwlimit: pace the chunks so the average stays at the limit. Pacing an async generator
+      // is a few lines; a throttling stream library would need one more stream stage here.
+      const limit = req.bwlimitBytesPerSecond ?? 0;
+      if (limit > 0) {
+        const ahead = (bytes * 1000) / limit - (Date.now() - began);
+        if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+      }
     }
     // Only a producer that exited cleanly may send the trailer; otherwise the target discards all.
     await Promise.all([out.finished, wire.finished]);

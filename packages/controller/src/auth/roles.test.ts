@@ -18,6 +18,6 @@ test("read-only may list and show, and nothing else", () => {
     .filter(([, rule]) => roleGrants("read-only", rule.needs))
     .map(([rpc]) => rpc)
     .sort();
-  assert.deepEqual(readable, ["GetContainer", "ListContainers", "ListHosts", "ListMigrations"]);
+  assert.deepEqual(readable, ["GetContainer", "ListContainers", "ListHosts", "ListMigrations", "WatchMigration"]);
   assert.ok(Object.values(RPC_ROLES).every((rule) => roleGrants("admin", rule.needs)));
 });

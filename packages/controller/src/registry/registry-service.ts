@@ -2,7 +2,8 @@
 import { failedPrecondition, validateName, type HostInfo, type RegistryHandlers, type UsageReport } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getHost, touchHost, upsertHost } from "../store/hosts.js";
-import { recordUsage } from "../store/containers.js";
+import { listContainers, recordUsage } from "../store/containers.js";
+import { replaceDrift } from "../store/drift.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { dialAddress } from "./agent-address.js";
 import { retryCleanups } from "../migration/cleanups.js";
@@ -48,5 +49,10 @@ function applyReport(ctx: ControllerContext, report: UsageReport): void {
       // A container in the middle of an operation is the operation's to describe.
       if (ctx.locks.actionOf(usage.name) === undefined) recordUsage(db, report.host, usage, now);
     }
+    // What the host runs that the controller does not manage there is drift: shown, never
+    // destroyed. A container under an operation (a migration's copy) is not drift.
+    const managed = new Set(listContainers(db, report.host).map((c) => `${c.backend}/${c.name}`));
+    const unmanaged = report.containers.filter((u) => !managed.has(`${u.backend}/${u.name}`) && ctx.locks.actionOf(u.name) === undefined);
+    replaceDrift(db, report.host, unmanaged, now);
   });
 }

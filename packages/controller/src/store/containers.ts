@@ -12,6 +12,7 @@ interface ContainerRow {
   usage: string | null;
   created_ms: number;
   updated_ms: number;
+  last_report_ms: number;
 }
 
 function toContainer(r: ContainerRow): Container {
@@ -24,6 +25,7 @@ function toContainer(r: ContainerRow): Container {
     spec: JSON.parse(r.spec) as ContainerSpec,
     usage: r.usage ? (JSON.parse(r.usage) as ContainerUsage) : undefined,
     createdUnixMs: r.created_ms,
+    lastReportUnixMs: r.last_report_ms,
   };
 }
 
@@ -68,7 +70,12 @@ export function setContainerHost(db: Db, name: string, host: string): void {
 export function recordUsage(db: Db, host: string, usage: ContainerUsage, now: number): void {
   const state = usage.state === "unknown" ? null : usage.state;
   db.prepare(
-    `UPDATE containers SET usage = ?, actual_state = COALESCE(?, actual_state), updated_ms = ?
-     WHERE name = ? AND host = ? AND actual_state IN ('running', 'stopped', 'unknown', 'error')`,
-  ).run(JSON.stringify(usage), state, now, usage.name, host);
+    `UPDATE containers SET usage = ?, actual_state = COALESCE(?, actual_state), updated_ms = ?, last_report_ms = ?
+     WHERE name = ? AND host = ? AND actual_state IN ('running', 'stopped', 'unknown', 'error', 'lost')`,
+  ).run(JSON.stringify(usage), state, now, now, usage.name, host);
+}
+
+/** Marks a container its host no longer has: lost, with no live-looking usage left. */
+export function markLost(db: Db, name: string): void {
+  db.prepare("UPDATE containers SET actual_state = 'lost', usage = NULL, updated_ms = ? WHERE name = ?").run(Date.now(), name);
 }

@@ -38,3 +38,8 @@ export function reserveForMigration(db: Db, migrationId: string, host: string, c
 export function releaseMigration(db: Db, migrationId: string): void {
   db.prepare("DELETE FROM reservations WHERE migration_id = ?").run(migrationId);
 }
+
+/** A lost container holds nothing on its host any more. */
+export function releasePlacement(db: Db, container: string): void {
+  db.prepare("DELETE FROM reservations WHERE container = ? AND migration_id IS NULL").run(container);
+}

@@ -182,6 +182,8 @@ export interface SendArchiveRequest {
   targetAddress: string;
   token: string;
   compression: string;
+  /** 0: unlimited */
+  bwlimitBytesPerSecond: number;
 }
 
 export interface SendArchiveResponse {
@@ -2628,7 +2630,7 @@ export const AbortReceiveResponse: MessageFns<AbortReceiveResponse> = {
 };
 
 function createBaseSendArchiveRequest(): SendArchiveRequest {
-  return { ref: undefined, targetAddress: "", token: "", compression: "" };
+  return { ref: undefined, targetAddress: "", token: "", compression: "", bwlimitBytesPerSecond: 0 };
 }
 
 export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
@@ -2644,6 +2646,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     }
     if (message.compression !== "") {
       writer.uint32(34).string(message.compression);
+    }
+    if (message.bwlimitBytesPerSecond !== 0) {
+      writer.uint32(40).uint64(message.bwlimitBytesPerSecond);
     }
     return writer;
   },
@@ -2693,6 +2698,14 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
             message.compression = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bwlimitBytesPerSecond = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2715,6 +2728,11 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
         : "",
       token: isSet(object.token) ? globalThis.String(object.token) : "",
       compression: isSet(object.compression) ? globalThis.String(object.compression) : "",
+      bwlimitBytesPerSecond: isSet(object.bwlimitBytesPerSecond)
+        ? globalThis.Number(object.bwlimitBytesPerSecond)
+        : isSet(object.bwlimit_bytes_per_second)
+        ? globalThis.Number(object.bwlimit_bytes_per_second)
+        : 0,
     };
   },
 
@@ -2732,6 +2750,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     if (message.compression !== "") {
       obj.compression = message.compression;
     }
+    if (message.bwlimitBytesPerSecond !== 0) {
+      obj.bwlimitBytesPerSecond = Math.round(message.bwlimitBytesPerSecond);
+    }
     return obj;
   },
 
@@ -2744,6 +2765,7 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     message.targetAddress = object.targetAddress ?? "";
     message.token = object.token ?? "";
     message.compression = object.compression ?? "";
+    message.bwlimitBytesPerSecond = object.bwlimitBytesPerSecond ?? 0;
     return message;
   },
 };

@@ -1,0 +1,39 @@
+// Drift: containers a host reports that the controller does not manage on that host. Kept as of
+// each host's latest report, shown by `corral ct list --drift`, and never destroyed silently.
+import type { BackendName, Container, ContainerUsage } from "@corral/wire";
+import type { Db } from "./store.js";
+
+interface DriftRow {
+  host: string;
+  name: string;
+  backend: BackendName;
+  state: string;
+  seen_ms: number;
+}
+
+/** Replaces what a host's previous report said drifted with what this one says. */
+export function replaceDrift(db: Db, host: string, unmanaged: readonly ContainerUsage[], now: number): void {
+  db.prepare("DELETE FROM drift WHERE host = ?").run(host);
+  const insert = db.prepare("INSERT OR REPLACE INTO drift (host, name, backend, state, seen_ms) VALUES (?, ?, ?, ?, ?)");
+  for (const u of unmanaged) insert.run(host, u.name, u.backend, u.state, now);
+}
+
+/** Drifted containers as Container rows (no spec: the controller never had one). */
+export function listDrift(db: Db, host = ""): Container[] {
+  const rows = (
+    host
+      ? db.prepare("SELECT * FROM drift WHERE host = ? ORDER BY host, name").all(host)
+      : db.prepare("SELECT * FROM drift ORDER BY host, name").all()
+  ) as DriftRow[];
+  return rows.map((r) => ({
+    name: r.name,
+    host: r.host,
+    backend: r.backend,
+    state: r.state === "running" ? "running" : r.state === "stopped" ? "stopped" : "unknown",
+    desiredState: "stopped",
+    spec: { name: r.name, backend: r.backend, template: "", image: "", limits: { memoryBytes: 0, cpus: 0 }, env: [], cmd: [], ports: [], labels: {} },
+    usage: undefined,
+    createdUnixMs: 0,
+    lastReportUnixMs: r.seen_ms,
+  }));
+}
