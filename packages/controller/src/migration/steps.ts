@@ -142,10 +142,13 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
       }
     }
   } catch (err) {
-    // The source reports every failure of the copy, its own or the target's: blame the target
-    // when it is the one that no longer answers.
+    // The source reports every failure of the copy, its own or the target's. The target is to
+    // blame when the failure is its answer (the sender names the target's address in it), or
+    // when it no longer answers at all; otherwise the source is.
     if (env.signal.aborted) throw err;
-    const blamed = (await answers(env.ctx, m.targetHost)) ? m.sourceHost : m.targetHost;
+    const text = messageOf(err);
+    const namesTarget = text.includes(target.address) || new RegExp(`\\b${m.targetHost}\\b`).test(text);
+    const blamed = namesTarget || !(await answers(env.ctx, m.targetHost)) ? m.targetHost : m.sourceHost;
     throw new HostFailure(blamed, err);
   }
   throw new HostFailure(m.sourceHost, new Error("source ended the transfer before it was complete"));

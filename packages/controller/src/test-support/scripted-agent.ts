@@ -45,6 +45,10 @@ export class ScriptedAgent {
   readonly calls: string[] = [];
   readonly images: string[] = [];
   script: AgentScript = { chunks: 4, chunkBytes: 64 * 1024, chunkDelayMs: 5 };
+  /** The timeout of every stop asked for, in order. */
+  readonly stopTimeouts: number[] = [];
+  /** The rate limit of every send asked for, in order. */
+  readonly sendLimits: number[] = [];
   private readonly prepared = new Map<string, ContainerRef>();
   private readonly staged = new Map<string, { ref: ContainerRef; bytes: number; spec: ContainerSpec }>();
   private server!: Server;
@@ -115,8 +119,9 @@ export class ScriptedAgent {
         this.get(ref.name).state = "running";
         return this.status(ref.name);
       },
-      stop: async (ref) => {
+      stop: async (ref, timeoutSeconds) => {
         log(`stop ${ref.name}`);
+        this.stopTimeouts.push(timeoutSeconds);
         this.get(ref.name).state = "stopped";
         return this.status(ref.name);
       },
@@ -156,7 +161,10 @@ export class ScriptedAgent {
         if (ref && this.containers.get(ref.name)?.madeByToken === token) removedContainer = this.containers.delete(ref.name);
         return { removedStaging, removedContainer };
       },
-      sendArchive: (req, signal) => this.send(req.ref, req.targetAddress, req.token, signal),
+      sendArchive: (req, signal) => {
+        this.sendLimits.push(req.bwlimitBytesPerSecond ?? 0);
+        return this.send(req.ref, req.targetAddress, req.token, signal);
+      },
     };
   }
 
