@@ -16,6 +16,11 @@ export class Backoff {
     this.waits.set(key, { next: now + delay, delay });
   }
 
+  /** Not a failure, but nothing to do before `ms` from now. */
+  later(key: string, now: number, ms: number): void {
+    this.waits.set(key, { next: now + ms, delay: this.firstMs / 2 });
+  }
+
   succeeded(key: string): void {
     this.waits.delete(key);
   }

@@ -14,6 +14,8 @@ import { startContainer } from "../api/container-lifecycle.js";
 import { refOf } from "../api/lookup.js";
 import { Backoff } from "./backoff.js";
 
+const RECHECK_PRESENT_MS = 30_000;
+
 /** States that say the host has the container (as opposed to creating, migrating, lost). */
 const SETTLED = new Set(["running", "stopped", "unknown", "error"]);
 
@@ -74,7 +76,8 @@ export class Reconciler {
       if (!this.backoff.due(key, now)) continue;
       try {
         await this.ctx.agents.of(host).inspect(refOf(c));
-        this.backoff.succeeded(key);
+        // Still there, only unreported (a backend whose usage read leaves it out): ask again later.
+        this.backoff.later(key, now, RECHECK_PRESENT_MS);
       } catch (err) {
         if (!isCode(err, "not_found")) {
           this.backoff.failed(key, now);
@@ -105,6 +108,8 @@ export class Reconciler {
         this.ctx.log.info({ container: c.name, host: c.host }, "reconciler started a container that should run");
       } catch (err) {
         this.backoff.failed(key, now);
+        // The next attempt starts from a fresh channel: a failed one can keep failing after the agent is back.
+        if (isCode(err, "unavailable", "deadline_exceeded")) this.ctx.agents.renew(host);
         this.ctx.log.warn({ container: c.name, host: c.host, err: messageOf(err) }, "reconciler could not start a container that should run");
       }
     }

@@ -27,7 +27,9 @@ async function register(ctx: ControllerContext, info: HostInfo, peer: string): P
     if (r.previous === "down") ctx.store.emit(SUBJECTS.hostUp, { host: info.name });
     return r;
   });
-  ctx.agents.ensure(info.name, address);
+  // A fresh channel: an agent that registers has (re)started, and the old channel may still hold
+  // the failure it saw while the agent was away.
+  ctx.agents.renew({ name: info.name, address });
   ctx.log.info({ host: info.name, address, previous: previous ?? "new" }, "host registered");
   // Leftovers of rolled-back migrations wait for this host; do not hold the agent's call for them.
   void retryCleanups(ctx, info.name).catch((err: unknown) =>
