@@ -260,7 +260,7 @@ matrixCase("stop and rm during a migration", async () => {
   assert.equal(rm.code, 1, "rm is refused while migrating");
   assert.match(stop.stderr + rm.stderr, /migrat/);
   const m = await finalOf(id);
-  assert.equal(m.phase, "done");
+  assert.equal(m.phase, "done", `refused stop and rm must not disturb the move: ${m.error} (failed host: ${m.failedHost || "-"})`);
   await invariants("fs", "host2", before);
   await cluster.cli(["ct", "rm", "fs", "--force"]);
   return m.phase;
