@@ -52,11 +52,15 @@ export class Reconciler {
       const host = getHost(this.ctx.store.db, hostName);
       const key = `cleanup/${hostName}`;
       if (!host || host.state === "down" || !this.backoff.due(key, now)) continue;
-      this.ctx.agents.renew(host);
       await retryCleanups(this.ctx, hostName);
       const left = pendingTargetCleanups(this.ctx.store.db, hostName).length + pendingSourceCleanups(this.ctx.store.db, hostName).length;
-      if (left > 0) this.backoff.failed(key, now);
-      else this.backoff.succeeded(key);
+      if (left === 0) {
+        this.backoff.succeeded(key);
+        continue;
+      }
+      // The next attempt starts from a fresh channel: a failed one can keep failing after the agent is back.
+      this.backoff.failed(key, now);
+      this.ctx.agents.renew(host);
     }
   }
 
