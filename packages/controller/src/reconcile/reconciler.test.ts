@@ -123,3 +123,17 @@ test("a leftover whose host answers again is removed by the reconciler on a fres
   assert.ok(reborn.calls.includes("remove c1"));
   assert.equal(cl.agents.host2!.containers.get("c1")?.state, "running");
 });
+
+test("an agent that registers again mid-copy (a fresh channel) does not break the copy under way", async (t) => {
+  const cl = await startCluster(["host1", "host2"]);
+  t.after(() => cl.close());
+  await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
+  cl.agents.host1!.script = { chunks: 20, chunkBytes: 64 * 1024, chunkDelayMs: 50 };
+  const run = collect(cl.client.migrate("c1", "host2", "none"));
+  await waitFor("copy under way", async () => ((await cl.client.listMigrations("c1"))[0]?.phase === "transferring" ? true : undefined));
+  await cl.register(cl.agents.host1!);
+  await cl.register(cl.agents.host2!);
+  const { items, error } = await run;
+  assert.equal(error, undefined);
+  assert.equal(items.at(-1)?.migration.phase, "done");
+});
