@@ -9,6 +9,8 @@
 #   local-cluster.sh kill-agent H    SIGKILL host H's agent (H = host2, 2 or the namespace name)
 #   local-cluster.sh start-agent H   start host H's agent again if it is not running
 #   local-cluster.sh agent-pid H     print the agent's pid; exit 1 when it is not running
+#   local-cluster.sh kill-controller  SIGKILL the controller;  start-controller: start it again
+#   local-cluster.sh link-down H     cut host H off the bridge (its veth down);  link-up H: reconnect it
 #
 # Everything is parametrized by environment so that a second cluster (tests) can run beside a person's:
 #   CORRAL_LOCAL_ROOT (/var/lib/corral-local)  CORRAL_NS_PREFIX (corral-h)  CORRAL_SUBNET (10.77.0)
@@ -514,6 +516,31 @@ cmd_agent_pid() {
   pid_of "agent-host$i" corral-agent.js
 }
 
+cmd_kill_controller() {
+  local pid
+  if pid=$(pid_of controller corral-controller.js); then
+    kill -KILL "$pid"
+    while alive "$pid"; do sleep 0.05; done
+    say "killed controller (pid $pid)"
+  else
+    say "controller is not running"
+  fi
+}
+
+cmd_start_controller() {
+  [ -f "$ROOT/cluster.env" ] || die "cluster not up ($ROOT)"
+  lock
+  controller_up
+  say "controller running (pid $(pid_of controller corral-controller.js))"
+}
+
+# A link fault: the host's root-side veth goes down, so nothing reaches it and it reaches nothing.
+cmd_link() {
+  local state=$1 i; i=$(host_index "${2:?usage: link-$state HOST}")
+  ip link set "$(veth_of "$i")" "$state"
+  say "link of host$i $state"
+}
+
 load_settings
 verb=${1:-}; [ $# -gt 0 ] && shift
 case $verb in
@@ -524,5 +551,9 @@ case $verb in
   kill-agent) cmd_kill_agent "$@" ;;
   start-agent) cmd_start_agent "$@" ;;
   agent-pid) cmd_agent_pid "$@" ;;
-  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  kill-controller) cmd_kill_controller ;;
+  start-controller) cmd_start_controller ;;
+  link-down) cmd_link down "$@" ;;
+  link-up) cmd_link up "$@" ;;
+  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -1,6 +1,6 @@
 #!/bin/bash
 # test.sh — what `npm test` and CI run: set-up, then the proto check and the unit, conformance and cross-host
-# suites in that order. Stops at the first failure; ends with one summary line per suite.
+# suites in that order, then the fault matrix. Stops at the first failure; ends with one summary line per suite.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 T0=$SECONDS
@@ -38,4 +38,5 @@ else
   summary+=("SKIP  conformance  (no compiled tests in packages/agent/lib/backends/conformance)")
 fi
 run cross node scripts/run-tests.mjs cross
+run faults node scripts/run-tests.mjs faults
 report

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Migration, MigrationUpdate } from "@corral/wire";
+import { MIGRATION_DETAIL_DEFAULTS, type Migration, type MigrationUpdate } from "@corral/wire";
 import { ControllerDouble, sampleContainer, sampleHost, serveDouble } from "./test-support/controller-double.js";
 import { runCorral, type Run } from "./test-support/run-corral.js";
 
@@ -206,7 +206,7 @@ function script(phases: [Migration["phase"], number][], total: number, extra: Pa
   return phases.map(([phase, bytes]) => ({
     migration: {
       id: "m-1", container: "", sourceHost: "", targetHost: "", phase, bytes, totalBytes: total, error: "",
-      startedUnixMs: 10_000, finishedUnixMs: 0, downtimeMs: 0, compression: "none", sha256: "",
+      startedUnixMs: 10_000, finishedUnixMs: 0, downtimeMs: 0, compression: "none", sha256: "", ...MIGRATION_DETAIL_DEFAULTS,
       ...(phase === "done" || phase === "rolled_back" ? extra : {}),
     },
     rateBytesPerSecond: 1.5 * MiB,

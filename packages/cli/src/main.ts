@@ -1,5 +1,6 @@
 // The `corral` executable: run, then exit once stdout has taken everything.
 import { runCli } from "./cli.js";
+import { getInterruptNote } from "./progress.js";
 
 // `corral ct list | head -1`: a closed pipe is not an error worth a stack trace.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
@@ -8,7 +9,7 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 });
 process.on("SIGINT", () => {
   // End a redrawn progress line first, so the message starts on its own line.
-  process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}corral: interrupted\n`);
+  process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}corral: ${getInterruptNote() ?? "interrupted"}\n`);
   process.exit(130);
 });
 

@@ -34,13 +34,27 @@ export const hostRow = (h: Host): string[] => [
 ];
 export const HOST_HEADERS = ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS"];
 
+/** `unknown (42s)`: a down host's container, with the age of the last report about it. */
+export function containerStateCell(c: Container, now = Date.now()): string {
+  if (c.state !== "unknown" || c.lastReportUnixMs <= 0) return c.state;
+  return `unknown (${formatAge(now - c.lastReportUnixMs)})`;
+}
+
+/** 42 s → "42s", 125 s → "2m5s", 2 h → "2h0m". */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
 export const containerRow = (c: Container): string[] => {
   const live = c.usage && c.state === "running";
   return [
     c.name,
     c.host || "-",
     c.backend,
-    c.state,
+    containerStateCell(c),
     live ? c.usage!.cpuPercent.toFixed(1) : "-",
     live ? formatBytes(c.usage!.memoryBytes) : "-",
     live ? String(c.usage!.pids) : "-",
@@ -56,16 +70,22 @@ export const migrationRow = (m: Migration): string[] => [
   m.phase,
   formatBytes(m.bytes),
   m.finishedUnixMs && m.startedUnixMs ? formatSeconds(m.finishedUnixMs - m.startedUnixMs) : "-",
-  m.downtimeMs ? formatSeconds(m.downtimeMs) : "-",
+  downtimeCell(m),
   m.startedUnixMs ? isoTime(m.startedUnixMs) : "-",
   oneLine(m.error) || "-",
 ];
 export const MIGRATION_HEADERS = ["ID", "CONTAINER", "SOURCE", "TARGET", "PHASE", "BYTES", "TOOK", "DOWNTIME", "STARTED", "ERROR"];
 
+/** A stopped container moved stopped: no downtime, said so rather than "-". */
+export function downtimeCell(m: Migration): string {
+  if (m.downtimeMs) return formatSeconds(m.downtimeMs);
+  return m.phase === "done" && !m.wasRunning ? "none" : "-";
+}
+
 /** Colour for a host or container state word. */
 export function stateColour(state: string): string {
   if (state === "running" || state === "ready" || state === "done" || state === "active") return "green";
-  if (state === "error" || state === "down" || state === "rolled_back" || state === "revoked") return "red";
+  if (state === "error" || state === "down" || state === "rolled_back" || state === "revoked" || state === "lost") return "red";
   if (state === "stopped" || state === "expired") return "dim";
   return "yellow";
 }
@@ -86,7 +106,9 @@ export const oneLine = (s: string): string => s.replace(/\s*[\r\n]+\s*/g, " ").t
 export function migrationSummary(m: Migration, fallbackElapsedMs: number): string {
   const took = m.finishedUnixMs && m.startedUnixMs ? m.finishedUnixMs - m.startedUnixMs : fallbackElapsedMs;
   const bytes = m.bytes || m.totalBytes;
-  return `${m.container} migrated ${m.sourceHost} → ${m.targetHost}: ${formatBytes(bytes)} in ${formatSeconds(took)} (downtime ${formatSeconds(m.downtimeMs)})`;
+  const downtime = m.wasRunning ? `downtime ${formatSeconds(m.downtimeMs)}` : "stopped: it stays stopped, no downtime";
+  const kept = m.sourceKept ? `; the stopped source stays on ${m.sourceHost} until corral migration finish ${m.id}` : "";
+  return `${m.container} migrated ${m.sourceHost} → ${m.targetHost}: ${formatBytes(bytes)} in ${formatSeconds(took)} (${downtime})${kept}`;
 }
 
 /** "2026-11-29T04:00:00Z": UTC to the second. */

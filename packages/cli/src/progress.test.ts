@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { MigrationPhase, MigrationUpdate } from "@corral/wire";
+import { MIGRATION_DETAIL_DEFAULTS, type MigrationPhase, type MigrationUpdate } from "@corral/wire";
 import { ProgressReporter, formatEta, formatPlainProgress, formatProgressLine, formatRate } from "./progress.js";
 import { migrationSummary } from "./present.js";
 
@@ -10,7 +10,7 @@ function update(phase: MigrationPhase, bytes: number, totalBytes: number, rate =
   return {
     migration: {
       id: "m1", container: "c1", sourceHost: "host1", targetHost: "host2", phase, bytes, totalBytes, error: "",
-      startedUnixMs: 1_000, finishedUnixMs: 0, downtimeMs: 0, compression: "none", sha256: "",
+      startedUnixMs: 1_000, finishedUnixMs: 0, downtimeMs: 0, compression: "none", sha256: "", ...MIGRATION_DETAIL_DEFAULTS,
     },
     rateBytesPerSecond: rate,
     etaSeconds: eta,

@@ -24,6 +24,22 @@ export function fraction(u: MigrationUpdate): number | undefined {
   return totalBytes > 0 ? Math.min(1, bytes / totalBytes) : undefined;
 }
 
+/** The total to show: never below the bytes counted, and `~` when it is the source's estimate. */
+export function formatTotal(u: MigrationUpdate): string {
+  const m = u.migration;
+  if (m.totalBytes <= 0) return "?";
+  return `${m.totalIsEstimate ? "~" : ""}${formatBytes(Math.max(m.totalBytes, m.bytes))}`;
+}
+
+/** What the migration is doing: its phase, or `stopping (12s)` while a running source is stopped. */
+export function activity(u: MigrationUpdate, now: number): string {
+  const m = u.migration;
+  if (m.phase === "source_stopped" && m.wasRunning && m.phaseStartedUnixMs > 0) {
+    return `stopping (${Math.max(0, Math.floor((now - m.phaseStartedUnixMs) / 1000))}s)`;
+  }
+  return m.phase;
+}
+
 const percent = (f: number | undefined) => (f === undefined ? " --%" : `${Math.floor(f * 100)}%`.padStart(4));
 
 export function formatBar(f: number | undefined, width: number): string {
@@ -33,11 +49,10 @@ export function formatBar(f: number | undefined, width: number): string {
 }
 
 /** `[#####-----]  45%  1.2 MiB / 2.6 MiB  3.4 MiB/s  ETA 0:03  transferring`, fitted to `columns`. */
-export function formatProgressLine(u: MigrationUpdate, columns: number): string {
+export function formatProgressLine(u: MigrationUpdate, columns: number, now = Date.now()): string {
   const m = u.migration;
   const f = fraction(u);
-  const total = m.totalBytes > 0 ? formatBytes(m.totalBytes) : "?";
-  const text = `${percent(f)}  ${formatBytes(m.bytes)} / ${total}  ${formatRate(u.rateBytesPerSecond)}  ETA ${formatEta(u.etaSeconds)}  ${m.phase}`;
+  const text = `${percent(f)}  ${formatBytes(m.bytes)} / ${formatTotal(u)}  ${formatRate(u.rateBytesPerSecond)}  ETA ${formatEta(u.etaSeconds)}  ${activity(u, now)}`;
   // A fixed bar width (not one that follows the text's length) keeps the redrawn line steady.
   const barWidth = Math.min(32, columns - 68);
   const line = barWidth >= 10 ? `${formatBar(f, barWidth)} ${text}` : text;
@@ -49,7 +64,7 @@ export function formatProgressLine(u: MigrationUpdate, columns: number): string 
 export function formatPlainProgress(u: MigrationUpdate): string {
   const m = u.migration;
   const f = fraction(u);
-  const of = m.totalBytes > 0 ? ` / ${formatBytes(m.totalBytes)} (${Math.floor((f ?? 0) * 100)}%)` : "";
+  const of = m.totalBytes > 0 ? ` / ${formatTotal(u)} (${Math.floor((f ?? 0) * 100)}%)` : "";
   return `${m.container}: ${m.phase} ${formatBytes(m.bytes)}${of}, ${formatRate(u.rateBytesPerSecond)}, ETA ${formatEta(u.etaSeconds)}`;
 }
 
@@ -81,7 +96,7 @@ export class ProgressReporter {
     if (this.sink.isTTY) {
       if (!phaseChanged && t - this.lastDrawMs < TTY_INTERVAL_MS) return;
       this.lastDrawMs = t;
-      this.sink.write(`\r${formatProgressLine(u, this.sink.columns)}\x1b[K`);
+      this.sink.write(`\r${formatProgressLine(u, this.sink.columns, t)}\x1b[K`);
       this.drawn = true;
       return;
     }
@@ -91,6 +106,9 @@ export class ProgressReporter {
     } else if (u.migration.phase === "transferring" && t - this.lastDrawMs >= PLAIN_INTERVAL_MS) {
       this.lastDrawMs = t;
       this.sink.write(`${formatPlainProgress(u)}\n`);
+    } else if (u.migration.phase === "source_stopped" && t - this.lastDrawMs >= PLAIN_INTERVAL_MS) {
+      this.lastDrawMs = t;
+      this.sink.write(`${u.migration.container}: ${activity(u, t)}\n`);
     }
   }
 
@@ -100,3 +118,15 @@ export class ProgressReporter {
     this.drawn = false;
   }
 }
+
+/**
+ * What Ctrl-C prints instead of "interrupted" while a command watches work that goes on without
+ * it (main.ts reads it): a migration belongs to the controller, not to the call that watches it.
+ */
+let interruptNote: string | undefined;
+export const setInterruptNote = (note: string | undefined): void => {
+  interruptNote = note;
+};
+export const getInterruptNote = (): string | undefined => interruptNote;
+
+export const followHint = (id: string) => `corral migration show ${id} --follow`;

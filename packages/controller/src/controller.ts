@@ -20,6 +20,7 @@ import { Store } from "./store/store.js";
 import { AgentPool } from "./registry/agent-pool.js";
 import { registryHandlers } from "./registry/registry-service.js";
 import { startLiveness } from "./registry/liveness.js";
+import { Reconciler } from "./reconcile/reconciler.js";
 import { OperationLocks } from "./operation-lock.js";
 import { MigrationService } from "./migration/migration-service.js";
 import { NO_EVENTS, OutboxPublisher } from "./events/outbox-publisher.js";
@@ -107,6 +108,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   publisher?.start();
   const resumed = migrations.resumeAll();
   const stopLiveness = startLiveness(ctx);
+  // After resumeAll: the migrations it took back hold their containers' locks, so the reconciler leaves them be.
+  const stopReconciler = new Reconciler(ctx).start();
   const address = `${opts.listen.replace(/:\d+$/, "")}:${port}`;
   log.info(
     { address, db: opts.db, nats: opts.nats ?? null, metrics: metricsEndpoint?.url ?? null, resumedMigrations: resumed, caFingerprint: pki.fingerprint },
@@ -117,6 +120,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const close = () =>
     (closing ??= (async () => {
       stopLiveness();
+      await stopReconciler();
       await migrations.stop();
       await shutdown(server);
       await metricsEndpoint?.close();

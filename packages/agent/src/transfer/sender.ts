@@ -40,12 +40,31 @@ export async function* sendArchive(
         archiveFormat: out.format,
       },
     };
-    for await (const data of rechunk(wire.stream)) {
-      if (signal.aborted) throw new CorralError("cancelled", "transfer cancelled by the controller");
+    // --bwlimit: pace the chunks so the average stays at the limit (a few lines here; a throttling
+    // stream library would need one more stream stage). One chunk is held back so that the last two
+    // leave together: the receiving tar exits at the end-of-archive marker, and padding that
+    // arrives after a pause would then find its pipe closed ("Premature close").
+    const limit = req.bwlimitBytesPerSecond ?? 0;
+    const began = Date.now();
+    const pace = async () => {
+      const ahead = limit > 0 ? (bytes * 1000) / limit - (Date.now() - began) : 0;
+      if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+    };
+    const emit = (data: Buffer): ArchiveChunk => {
       hash.update(data);
       bytes += data.length;
-      yield { kind: "data", data };
+      return { kind: "data", data };
+    };
+    let held: Buffer | undefined;
+    for await (const data of rechunk(wire.stream)) {
+      if (signal.aborted) throw new CorralError("cancelled", "transfer cancelled by the controller");
+      if (held) {
+        await pace();
+        yield emit(held);
+      }
+      held = data;
     }
+    if (held) yield emit(held);
     // Only a producer that exited cleanly may send the trailer; otherwise the target discards all.
     await Promise.all([out.finished, wire.finished]);
     digest = hash.digest("hex");

@@ -181,3 +181,27 @@ test("an archive is accepted only from a host certificate, and only for the host
   });
   await b.client.abortReceive(t, ref2);
 });
+
+test("a send capped by bwlimit takes at least bytes / limit and arrives whole", async () => {
+  const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  const paced: ContainerRef = { name: "paced", backend: "lxc" };
+  try {
+    await a.client.create({ name: paced.name, backend: "lxc", template: "busybox", image: "", limits: { memoryBytes: 64 << 20, cpus: 1 }, env: [], cmd: [], ports: [], labels: {} });
+    await a.client.start(paced);
+    assert.equal((await collect(a.client.exec({ ref: paced, argv: ["sh", "-c", "head -c 6000000 /dev/urandom > /root/blob"], env: [] }))).code, 0);
+    await a.client.stop(paced, 10);
+    const t = token();
+    await b.client.prepareReceive(prepared(t, paced, a, b));
+    const limit = 2 * 1024 * 1024;
+    const t0 = Date.now();
+    let last;
+    for await (const p of a.client.sendArchive({ ref: paced, targetAddress: b.agent.address, targetHost: b.name, token: t, compression: "none", bwlimitBytesPerSecond: limit })) last = p;
+    const took = Date.now() - t0;
+    assert.ok(last?.done, "the send finished");
+    // The first chunk (1 MiB) leaves at once and the last goes right after the one before it.
+    assert.ok(took >= ((last.bytes - 2 * 1024 * 1024) * 1000) / limit, `${last.bytes} bytes took ${took} ms at ${limit} B/s`);
+    assert.equal((await b.client.commitReceive(t)).state, "stopped");
+  } finally {
+    for (const h of [a, b]) await h.client.remove(paced).catch(() => undefined);
+  }
+});

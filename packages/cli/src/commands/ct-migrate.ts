@@ -1,26 +1,42 @@
-import { CorralError, parseCompression, type MigrationUpdate } from "@corral/wire";
+import { CorralError, parseCompression, parseSize } from "@corral/wire";
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
-import { ProgressReporter } from "../progress.js";
-import { migrationSummary, oneLine } from "../present.js";
+import { followHint, setInterruptNote } from "../progress.js";
+import { migrationSummary } from "../present.js";
 import { UsageError, asUsage } from "../usage-error.js";
+import { timeoutFlag } from "./ct-stop.js";
+import { watchToEnd } from "./migration-show.js";
 
 export const name = "ct migrate";
 export const synopsis = "Move a container to another host, with a progress bar";
-export const help = `Usage: corral ct migrate NAME --to HOST [--compression none|zstd] [--json]
+export const help = `Usage: corral ct migrate NAME --to HOST [--compression none|zstd] [--stop-timeout S]
+                         [--bwlimit RATE] [--keep-source] [--detach] [--dry-run] [--json]
 
 Stops the container, streams its state directly from its host to HOST, verifies it,
 starts it there and removes the source copy. Any failure rolls back: the container runs
 on its old host again. Progress goes to stderr; exit code 0 only when the container runs
-on HOST. With --json, prints the final migration record.`;
+on HOST. With --json, prints the final migration record.
+
+The stop waits --stop-timeout seconds for a clean shutdown, then kills (0: kill at once).
+A stopped container moves stopped and has no downtime. The migration belongs to the
+controller: Ctrl-C or --detach stop only the watching; follow it again with
+"corral migration show ID --follow". --dry-run runs the pre-flight checks (target capacity
+and backend, free disk, both hosts answering) and changes nothing.`;
 export const positionals = "containers";
 export const examples = [
   "corral ct migrate web --to host3",
-  "corral ct migrate web --to host3 --compression zstd",
+  "corral ct migrate web --to host3 --compression zstd --stop-timeout 10",
+  "corral ct migrate web --to host3 --detach",
+  "corral ct migrate web --to host3 --dry-run",
 ];
 export const flags: FlagSpec[] = [
   { name: "to", kind: "string", value: "HOST", help: "target host (required)", complete: "hosts" },
   { name: "compression", kind: "string", value: "none|zstd", help: "compress the archive on the link (default none)", complete: ["none", "zstd"] },
+  { name: "stop-timeout", kind: "string", value: "S", help: "seconds for a clean stop before the kill (default 30; 0 kills at once)" },
+  { name: "bwlimit", kind: "string", value: "RATE", help: "cap the copy at RATE bytes per second, e.g. 50M" },
+  { name: "keep-source", kind: "boolean", help: "keep the stopped source until `corral migration finish ID`" },
+  { name: "detach", kind: "boolean", help: "print the migration id and return at once" },
+  { name: "dry-run", kind: "boolean", help: "run the pre-flight checks only; change nothing" },
 ];
 
 export async function run(ctx: Context): Promise<number> {
@@ -29,30 +45,38 @@ export async function run(ctx: Context): Promise<number> {
   const to = ctx.args.string("to");
   if (!to) throw new UsageError("missing --to HOST: which host should the container move to?");
   const compression = asUsage(() => parseCompression(ctx.args.string("compression") ?? "none"));
+  const stopText = ctx.args.string("stop-timeout");
+  const stopTimeoutSeconds = stopText === undefined ? undefined : timeoutFlag(stopText);
+  const bwText = ctx.args.string("bwlimit");
+  const bwlimitBytesPerSecond = bwText === undefined ? 0 : asUsage(() => parseSize("bwlimit", bwText));
+  const opts = {
+    compression,
+    stopTimeoutSeconds,
+    bwlimitBytesPerSecond,
+    keepSource: ctx.args.bool("keep-source"),
+    detach: ctx.args.bool("detach"),
+    dryRun: ctx.args.bool("dry-run"),
+  };
   const client = await ctx.connection().controller();
-  const stderr = ctx.io.stderr;
-  const progress = new ProgressReporter({
-    write: (s) => stderr.write(s),
-    isTTY: stderr.isTTY === true,
-    columns: stderr.columns || 80,
-  });
   const started = Date.now();
-  let last: MigrationUpdate | undefined;
-  try {
-    for await (const u of client.migrate(ct, to, compression)) {
-      last = u;
-      progress.update(u);
-    }
-  } finally {
-    progress.finish();
-  }
-  if (!last) throw new CorralError("internal", `migration of ${ct} ended before the controller reported any progress`);
-  const m = last.migration;
-  if (ctx.json) ctx.printJson(m);
-  if (m.phase === "done") {
-    if (!ctx.json) ctx.print(migrationSummary(m, Date.now() - started));
+
+  if (opts.dryRun || opts.detach) {
+    let first;
+    for await (const u of client.migrate(ct, to, opts)) first ??= u;
+    if (!first) throw new CorralError("internal", `the controller answered nothing for ${ct}`);
+    const m = first.migration;
+    if (ctx.json) ctx.printJson(m);
+    else if (opts.dryRun) {
+      ctx.print(`dry run: ${ct} can move ${m.sourceHost} → ${m.targetHost} (${m.wasRunning ? "running: it would be stopped" : "stopped: it stays stopped, no downtime"}); nothing was changed`);
+    } else ctx.print(m.id);
+    if (opts.detach && !ctx.json) ctx.io.stderr.write(`migration ${m.id} of ${ct} runs on; follow it: ${followHint(m.id)}\n`);
     return 0;
   }
-  const why = m.error ? oneLine(m.error) : `migration of ${ct} to ${to} ended in phase ${m.phase}`;
-  throw new CorralError("aborted", m.phase === "rolled_back" && m.error ? `${why} (rolled back: ${ct} runs on ${m.sourceHost})` : why);
+
+  const final = await watchToEnd(ctx, client.migrate(ct, to, opts), (id) =>
+    setInterruptNote(`stopped watching; migration ${id} of ${ct} continues on the controller. Follow it: ${followHint(id)}`),
+  );
+  if (ctx.json) ctx.printJson(final);
+  if (!ctx.json) ctx.print(migrationSummary(final, Date.now() - started));
+  return 0;
 }

@@ -24,6 +24,8 @@ import * as ctSet from "./ct-set.js";
 import * as ctExec from "./ct-exec.js";
 import * as ctMigrate from "./ct-migrate.js";
 import * as migrationList from "./migration-list.js";
+import * as migrationShow from "./migration-show.js";
+import * as migrationFinish from "./migration-finish.js";
 import * as imageImport from "./image-import.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
@@ -56,6 +58,8 @@ export const COMMANDS: readonly CommandModule[] = [
   ctExec,
   ctMigrate,
   migrationList,
+  migrationShow,
+  migrationFinish,
   imageImport,
   tokenCreate,
   tokenList,

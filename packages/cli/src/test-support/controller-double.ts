@@ -17,10 +17,10 @@ import {
   notFound,
   requireIdentity,
   serverCredentials,
-  type Compression,
   type Container,
   type CorralEvent,
   type EventQuery,
+  type ContainerList,
   type ControllerHandlers,
   type CreateRequest,
   type ExecOutput,
@@ -31,6 +31,7 @@ import {
   type IssuedToken,
   type LimitsPatch,
   type JoinToken,
+  type MigrateOptions,
   type Migration,
   type MigrationUpdate,
   type TokenInfo,
@@ -52,6 +53,10 @@ export class ControllerDouble implements ControllerHandlers {
   tokens: TokenInfo[] = [];
   /** Updates `migrate` replays, with `container`, hosts and compression filled in. */
   migrationScript: MigrationUpdate[] = [];
+  /** What `ct list --drift` shows. */
+  drift: Container[] = [];
+  /** The options of the last migrate call. */
+  migrateOptions: MigrateOptions | undefined;
   imported: { header: ImageHeader | undefined; chunkSizes: number[]; sha256: string } | undefined;
   /** What explainPlacement answers. */
   explanation: PlacementExplanation = { host: null, strategy: "binpack", seed: 1, verdicts: [] };
@@ -82,13 +87,14 @@ export class ControllerDouble implements ControllerHandlers {
       spec: req.spec,
       usage: undefined,
       createdUnixMs: Date.now(),
+      lastReportUnixMs: 0,
     };
     this.containers.set(c.name, c);
     return c;
   }
-  async list(host: string): Promise<Container[]> {
+  async list(host: string): Promise<ContainerList> {
     this.record("list", host);
-    return [...this.containers.values()].filter((c) => !host || c.host === host);
+    return { containers: [...this.containers.values()].filter((c) => !host || c.host === host), drift: this.drift };
   }
   async get(name: string): Promise<Container> {
     this.record("get", name);
@@ -191,13 +197,31 @@ export class ControllerDouble implements ControllerHandlers {
     yield { kind: "exit", code: await exit };
   }
 
-  async *migrate(name: string, targetHost: string, compression: Compression): AsyncIterable<MigrationUpdate> {
+  async *migrate(name: string, targetHost: string, opts: MigrateOptions): AsyncIterable<MigrationUpdate> {
+    const compression = opts.compression;
     this.record("migrate", name, targetHost, compression);
+    this.migrateOptions = opts;
     const c = this.must(name);
-    for (const u of this.migrationScript) {
+    for (const u of opts.detach ? this.migrationScript.slice(0, 1) : this.migrationScript) {
       await new Promise((r) => setTimeout(r, 5));
       yield { ...u, migration: { ...u.migration, container: name, sourceHost: c.host, targetHost, compression } };
     }
+  }
+
+  async *watchMigration(id: string, follow: boolean): AsyncIterable<MigrationUpdate> {
+    this.record("watchMigration", id, follow);
+    const script = follow ? this.migrationScript : this.migrationScript.slice(-1);
+    for (const u of script) {
+      await new Promise((r) => setTimeout(r, 5));
+      yield { ...u, migration: { ...u.migration, id } };
+    }
+  }
+
+  async finishMigration(id: string): Promise<Migration> {
+    this.record("finishMigration", id);
+    const last = this.migrationScript[this.migrationScript.length - 1];
+    if (!last) throw new Error("no migration scripted");
+    return { ...last.migration, id, sourceKept: false };
   }
 
   async importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImageInfo[]> {
@@ -321,6 +345,7 @@ export function sampleContainer(name: string, host: string, over: Partial<Contai
     },
     usage: undefined,
     createdUnixMs: 1_700_000_000_000,
+    lastReportUnixMs: 0,
     ...over,
   };
 }

@@ -1,8 +1,10 @@
 // ControllerService: the CLI's API, one small function per call.
-import type { ControllerHandlers } from "@corral/wire";
+import type { ControllerHandlers, MigrateOptions, MigrationUpdate } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import type { MigrationService } from "../migration/migration-service.js";
-import { listContainers } from "../store/containers.js";
+import { DEFAULT_STOP_TIMEOUT_S, type MigrationService } from "../migration/migration-service.js";
+import { preflight } from "../migration/preflight.js";
+import { updateOf } from "../migration/migration-driver.js";
+import { listContainerView } from "./container-list.js";
 import { listHosts } from "../store/hosts.js";
 import { listMigrations, toMigration } from "../store/migrations.js";
 import { createContainer } from "./container-create.js";
@@ -25,15 +27,17 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
   return {
     listHosts: async () => listHosts(db()),
     create: (req) => createContainer(ctx, req),
-    list: async (host) => listContainers(db(), host),
+    list: async (host) => listContainerView(ctx, host),
     get: async (name) => requireContainer(ctx, name),
     start: (name) => startContainer(ctx, name),
     stop: (name, timeout) => stopContainer(ctx, name, timeout),
     remove: (name, force) => removeContainer(ctx, name, force),
     exec: (name, argv, env, signal) => execInContainer(ctx, name, argv, env, signal),
     setLimits: (name, limits) => setLimits(ctx, name, limits),
-    migrate: (name, target, compression, signal) => migrate(migrations, name, target, compression, signal),
+    migrate: (name, target, opts, signal) => migrate(ctx, migrations, name, target, opts, signal),
     listMigrations: async (container) => listMigrations(db(), container).map(toMigration),
+    watchMigration: (id, follow, signal) => watchMigration(migrations, id, follow, signal),
+    finishMigration: async (id) => toMigration(await migrations.finish(id)),
     importImage: (chunks) => importImage(ctx, chunks),
     createToken: async (role, ttlSeconds) => issueToken(ctx.store, role, ttlSeconds * 1000),
     listTokens: async () => listTokens(db()),
@@ -54,12 +58,43 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
 }
 
 async function* migrate(
+  ctx: ControllerContext,
   migrations: MigrationService,
   name: string,
   target: string,
-  compression: Parameters<MigrationService["begin"]>[2],
+  opts: MigrateOptions,
   signal: AbortSignal,
-) {
-  const m = migrations.begin(name, target, compression);
+): AsyncGenerator<MigrationUpdate> {
+  if (opts.dryRun) {
+    // Changes nothing: the answer is the migration as it would be planned, with no id.
+    const { container, source, target: t } = await preflight(ctx, name, target);
+    const now = Date.now();
+    yield {
+      migration: {
+        id: "", container: name, sourceHost: source.name, targetHost: t.name, phase: "planned", bytes: 0, totalBytes: 0,
+        error: "", startedUnixMs: now, finishedUnixMs: 0, downtimeMs: 0, compression: opts.compression, sha256: "",
+        stopMs: 0, finalSyncMs: 0, startMs: 0, wasRunning: container.state === "running",
+        stopTimeoutSeconds: opts.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S, keepSource: opts.keepSource, sourceKept: false,
+        totalIsEstimate: false, failedHost: "", phaseStartedUnixMs: now,
+      },
+      rateBytesPerSecond: 0,
+      etaSeconds: -1,
+    };
+    return;
+  }
+  const m = migrations.begin(name, target, opts);
+  if (opts.detach) {
+    yield updateOf(m);
+    return;
+  }
   yield* migrations.watch(m.id, signal);
+}
+
+async function* watchMigration(migrations: MigrationService, id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<MigrationUpdate> {
+  const m = migrations.get(id);
+  if (!follow) {
+    yield updateOf(m);
+    return;
+  }
+  yield* migrations.watch(id, signal);
 }

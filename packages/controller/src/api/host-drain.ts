@@ -120,7 +120,7 @@ async function* moveAll(
           emit({ container, targetHost: target, status: "moved", error: "" });
           continue;
         }
-        const m = migrations.begin(container, target, "none");
+        const m = migrations.begin(container, target, { compression: "none" });
         emit({ container, targetHost: target, status: "moving", error: "", migration: toMigration(m) });
         let last: Migration = toMigration(m);
         for await (const u of migrations.watch(m.id, opts.signal)) last = u.migration;

@@ -17,6 +17,7 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   ListMigrations: { needs: "read", action: "list migrations" },
   GetVersion: { needs: "read", action: "read the controller's version" },
   WatchEvents: { needs: "read", action: "watch events" },
+  WatchMigration: { needs: "read", action: "show migrations" },
   CreateContainer: { needs: "admin", action: "create containers" },
   StartContainer: { needs: "admin", action: "start containers" },
   StopContainer: { needs: "admin", action: "stop containers" },
@@ -24,6 +25,7 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   ExecContainer: { needs: "admin", action: "exec in containers" },
   SetLimits: { needs: "admin", action: "change container limits" },
   MigrateContainer: { needs: "admin", action: "migrate containers" },
+  FinishMigration: { needs: "admin", action: "finish migrations" },
   ImportImage: { needs: "admin", action: "import images" },
   // Token ids and roles are the map of who can do what: admins only.
   CreateToken: { needs: "admin", action: "create tokens" },

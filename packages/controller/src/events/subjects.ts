@@ -12,6 +12,7 @@ export const SUBJECTS = {
   containerStopped: "corral.container.stopped",
   containerRemoved: "corral.container.removed",
   containerLimits: "corral.container.limits",
+  containerLost: "corral.container.lost",
   migrationStarted: "corral.migration.started",
   migrationProgress: "corral.migration.progress",
   migrationDone: "corral.migration.done",

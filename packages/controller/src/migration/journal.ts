@@ -29,7 +29,7 @@ export function enterPhase(
   record?: (ctx: ControllerContext, m: MigrationRecord) => void,
 ): void {
   ctx.store.tx(() => {
-    updateMigration(ctx.store.db, m.id, { ...patch, phase });
+    updateMigration(ctx.store.db, m.id, { ...patch, phase, phaseStartedUnixMs: Date.now() });
     record?.(ctx, m);
   });
 }
@@ -55,10 +55,10 @@ export function finish(ctx: ControllerContext, m: MigrationRecord): void {
 }
 
 /** Enters rolling_back: the source becomes the container of record again. */
-export function enterRollingBack(ctx: ControllerContext, m: MigrationRecord, cause: string): void {
+export function enterRollingBack(ctx: ControllerContext, m: MigrationRecord, cause: string, failedHost?: string): void {
   const db = ctx.store.db;
   ctx.store.tx(() => {
-    updateMigration(db, m.id, { phase: "rolling_back", error: cause, failedPhase: m.phase });
+    updateMigration(db, m.id, { phase: "rolling_back", error: cause, failedPhase: m.phase, phaseStartedUnixMs: Date.now(), failedHost: failedHost ?? "" });
     if (getContainer(db, m.container)?.host === m.targetHost) {
       setContainerHost(db, m.container, m.sourceHost);
       movePlacement(db, m.container, m.sourceHost);

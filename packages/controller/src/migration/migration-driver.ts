@@ -5,7 +5,7 @@ import { messageOf, type ContainerState, type MigrationUpdate } from "@corral/wi
 import { toMigration, type MigrationPatch, type MigrationRecord } from "../store/migrations.js";
 import { enterPhase, enterRolledBack, enterRollingBack, loadMigration, patchMigration } from "./journal.js";
 import { isTerminal, rowAfter, rowOf, rowsToUndo } from "./phase-table.js";
-import type { StepEnv } from "./steps.js";
+import { HostFailure, type StepEnv } from "./steps.js";
 
 export async function driveMigration(env: StepEnv, id: string): Promise<MigrationRecord> {
   for (;;) {
@@ -29,7 +29,8 @@ async function runPhase(env: StepEnv, m: MigrationRecord): Promise<void> {
     // A controller shutting down leaves the row as it is; the next start decides.
     if (env.signal.aborted || !env.ctx.store.open) return;
     env.ctx.log.warn({ migration: m.id, phase: m.phase, err: messageOf(err) }, "migration step failed: rolling back");
-    enterRollingBack(env.ctx, m, `${m.phase}: ${messageOf(err)}`);
+    // The message stays what the agent said; the host to blame is recorded beside it.
+    enterRollingBack(env.ctx, m, `${m.phase}: ${messageOf(err)}`, err instanceof HostFailure ? err.host : undefined);
     return;
   }
   if (env.signal.aborted || !env.ctx.store.open) return;
@@ -50,6 +51,7 @@ async function rollBack(env: StepEnv, m: MigrationRecord): Promise<void> {
   enterRolledBack(env.ctx, loadMigration(env.ctx, m.id), sourceState);
 }
 
-export function updateOf(m: MigrationRecord, rate = 0, eta = 0): MigrationUpdate {
+/** An update between transfers: no rate, and an ETA that is not known (-1). */
+export function updateOf(m: MigrationRecord, rate = 0, eta = -1): MigrationUpdate {
   return { migration: toMigration(m), rateBytesPerSecond: rate, etaSeconds: eta };
 }

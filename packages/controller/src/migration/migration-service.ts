@@ -3,15 +3,27 @@
 // away only stops watching.
 import { randomBytes } from "node:crypto";
 import { EventEmitter, on } from "node:events";
-import { CorralError, type Compression, type MigrationUpdate } from "@corral/wire";
+import { CorralError, failedPrecondition, notFound, type MigrateOptions, type MigrationUpdate } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getContainer, setContainerState } from "../store/containers.js";
-import { insertMigration, toMigration, unfinishedMigrations, type MigrationRecord } from "../store/migrations.js";
+import { getMigration, insertMigration, toMigration, unfinishedMigrations, type MigrationRecord } from "../store/migrations.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { driveMigration, updateOf } from "./migration-driver.js";
-import { enterRollingBack, loadMigration } from "./journal.js";
+import { enterRollingBack, loadMigration, patchMigration } from "./journal.js";
 import { isTerminal, rollsBackOnRestart } from "./phase-table.js";
 import { validateMigration } from "./validate-migration.js";
+import { removeSource } from "./steps.js";
+
+/** What `ct migrate` may leave out: the defaults of a plain cold move. */
+export const DEFAULT_MIGRATE_OPTIONS: MigrateOptions = {
+  compression: "none",
+  stopTimeoutSeconds: undefined,
+  detach: false,
+  dryRun: false,
+  keepSource: false,
+  bwlimitBytesPerSecond: 0,
+};
+export const DEFAULT_STOP_TIMEOUT_S = 30;
 
 export class MigrationService {
   private readonly updates = new EventEmitter();
@@ -23,7 +35,8 @@ export class MigrationService {
   }
 
   /** Validates, records the planned migration and starts driving it. */
-  begin(name: string, targetHost: string, compression: Compression): MigrationRecord {
+  begin(name: string, targetHost: string, options: Partial<MigrateOptions> = {}): MigrationRecord {
+    const opts = { ...DEFAULT_MIGRATE_OPTIONS, ...options };
     const { container, target } = validateMigration(this.ctx, name, targetHost);
     const release = this.ctx.locks.acquire(name, "migrating");
     const id = `m-${randomBytes(6).toString("hex")}`;
@@ -37,8 +50,11 @@ export class MigrationService {
           targetHost: target.name,
           token: randomBytes(32).toString("hex"),
           wasRunning: container.state === "running",
-          compression,
+          compression: opts.compression,
           now: Date.now(),
+          stopTimeoutSeconds: opts.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S,
+          keepSource: opts.keepSource,
+          bwlimitBytesPerSecond: opts.bwlimitBytesPerSecond,
         });
         setContainerState(this.ctx.store.db, name, "migrating");
         this.ctx.store.emit(SUBJECTS.migrationStarted, toMigration(loadMigration(this.ctx, id)));
@@ -74,6 +90,30 @@ export class MigrationService {
       signal.removeEventListener("abort", stop);
       ac.abort();
     }
+  }
+
+  /** The migration with this id, or a not_found error that says so. */
+  get(id: string): MigrationRecord {
+    const m = getMigration(this.ctx.store.db, id);
+    if (!m) throw notFound(`migration "${id}" not found (corral migration list shows them)`);
+    return m;
+  }
+
+  /**
+   * `migration finish ID`: removes the source a --keep-source migration kept stopped. Only once
+   * the migration is done, and never a container that has since come back to that host.
+   */
+  async finish(id: string): Promise<MigrationRecord> {
+    const m = this.get(id);
+    if (m.phase !== "done") throw failedPrecondition(`migration ${id} is ${m.phase}; only a finished (done) migration can be finished`);
+    if (!m.sourceKept) throw failedPrecondition(`migration ${id} kept no source copy (it was not run with --keep-source, or was finished already)`);
+    if (getContainer(this.ctx.store.db, m.container)?.host === m.sourceHost) {
+      throw failedPrecondition(`${m.container} lives on ${m.sourceHost} again; its copy there is not a leftover`);
+    }
+    const patch = await removeSource({ ctx: this.ctx }, { ...m, keepSource: false });
+    if (patch.sourceCleanupPending) throw new CorralError("unavailable", patch.error ?? `the copy on ${m.sourceHost} could not be removed`);
+    patchMigration(this.ctx, id, { ...patch, sourceKept: false });
+    return loadMigration(this.ctx, id);
   }
 
   /** At start: finish what a previous controller left. Before target_started → roll back. */

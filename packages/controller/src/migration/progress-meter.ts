@@ -16,10 +16,11 @@ export class ProgressMeter {
     return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
   }
 
+  /** Seconds left, or -1 when that is not known (no rate yet, or the estimated total is used up). */
   eta(totalBytes: number): number {
     const last = this.samples[this.samples.length - 1];
     const r = this.rate();
-    if (!last || r <= 0 || totalBytes <= last.bytes) return 0;
+    if (!last || r <= 0 || totalBytes <= last.bytes) return -1;
     return (totalBytes - last.bytes) / r;
   }
 }

@@ -21,10 +21,43 @@ export interface Undone {
   sourceState?: ContainerState;
 }
 
-const SOURCE_STOP_TIMEOUT_S = 30;
 const PERSIST_EVERY_MS = 500;
 const CALLER_EVERY_MS = 200;
 const NATS_EVERY_MS = 1000;
+
+/**
+ * An error that names the host whose failure it is, so a rollback blames the right one
+ * (journal.ts records it as failedHost).
+ */
+export class HostFailure extends Error {
+  constructor(
+    readonly host: string,
+    override readonly cause: unknown,
+  ) {
+    super(messageOf(cause));
+  }
+}
+
+/** Runs one call to a host's agent; a failure is that host's. */
+async function on<T>(host: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw err instanceof HostFailure ? err : new HostFailure(host, err);
+  }
+}
+
+/** Whether a host's agent answers now, within a short deadline (for blame, not for work). */
+async function answers(ctx: ControllerContext, hostName: string, withinMs = 3000): Promise<boolean> {
+  const host = getHost(ctx.store.db, hostName);
+  if (!host || host.state === "down") return false;
+  const probe = ctx.agents.of(host).hostInfo().then(
+    () => true,
+    () => false,
+  );
+  const late = new Promise<boolean>((r) => setTimeout(() => r(false), withinMs).unref());
+  return Promise.race([probe, late]);
+}
 
 function agent(ctx: ControllerContext, hostName: string) {
   const host = getHost(ctx.store.db, hostName);
@@ -35,29 +68,43 @@ function agent(ctx: ControllerContext, hostName: string) {
 export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const { client } = agent(env.ctx, m.targetHost);
   // The target binds the token to this migration and its two hosts; size unknown yet (0: capped by free space).
-  await client.prepareReceive({
-    token: m.token,
-    ref: migrationRef(m),
-    compression: m.compression,
-    expectedBytes: 0,
-    migrationId: m.id,
-    sourceHost: m.sourceHost,
-    targetHost: m.targetHost,
-  });
+  await on(m.targetHost, () =>
+    client.prepareReceive({
+      token: m.token,
+      ref: migrationRef(m),
+      compression: m.compression,
+      expectedBytes: 0,
+      migrationId: m.id,
+      sourceHost: m.sourceHost,
+      targetHost: m.targetHost,
+    }),
+  );
   return {};
 }
 
-/** Remembers whether the source ran, stops it, and marks when downtime began. */
+/**
+ * Remembers whether the source ran, stops it (the agent escalates to a kill at the migration's
+ * stop timeout; 0 kills at once), and marks when downtime began. A stopped container has no
+ * downtime: stoppedUnixMs stays 0.
+ */
 export async function stopSource(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const { client } = agent(env.ctx, m.sourceHost);
-  const status = await client.inspect(migrationRef(m));
+  const status = await on(m.sourceHost, () => client.inspect(migrationRef(m)));
   // On a re-run after a stop we already took, the row's answer is the one that counts.
   const wasRunning = m.stoppedUnixMs > 0 ? m.wasRunning : status.state === "running";
   patchMigration(env.ctx, m.id, { wasRunning });
+  if (status.state !== "running") return {};
   // Downtime starts when the stop is asked for: a clean stop can take its whole timeout.
   const stopAsked = Date.now();
-  if (status.state === "running") await client.stop(migrationRef(m), SOURCE_STOP_TIMEOUT_S);
-  return { stoppedUnixMs: m.stoppedUnixMs || stopAsked };
+  patchMigration(env.ctx, m.id, { stoppedUnixMs: m.stoppedUnixMs || stopAsked });
+  // A stop can take its whole timeout: keep watchers told (their line shows `stopping (12s)`).
+  const beat = setInterval(() => env.onUpdate({ migration: toMigration({ ...m, wasRunning }), rateBytesPerSecond: 0, etaSeconds: -1 }), 1000);
+  try {
+    await on(m.sourceHost, () => client.stop(migrationRef(m), m.stopTimeoutSeconds));
+  } finally {
+    clearInterval(beat);
+  }
+  return { stoppedUnixMs: m.stoppedUnixMs || stopAsked, stopMs: Date.now() - stopAsked };
 }
 
 /** Source streams straight to target; we follow the progress and keep the journal current. */
@@ -66,49 +113,76 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
   const target = agent(env.ctx, m.targetHost).host;
   const meter = new ProgressMeter();
   const last = { persist: 0, caller: 0, nats: 0 };
-  const req = { ref: migrationRef(m), targetAddress: target.address, targetHost: target.name, token: m.token, compression: m.compression };
-  for await (const p of client.sendArchive(req)) {
-    if (env.signal.aborted) throw env.signal.reason;
-    meter.add(p.bytes);
-    const now = Date.now();
-    if (p.done) {
-      if (!p.sha256) throw new Error("source finished the transfer without a digest");
-      return { bytes: p.bytes, totalBytes: Math.max(p.totalBytes, p.bytes), sha256: p.sha256 };
+  const started = Date.now();
+  const req = {
+    ref: migrationRef(m),
+    targetAddress: target.address,
+    targetHost: target.name,
+    token: m.token,
+    compression: m.compression,
+    bwlimitBytesPerSecond: m.bwlimitBytesPerSecond,
+  };
+  try {
+    for await (const p of client.sendArchive(req)) {
+      if (env.signal.aborted) throw env.signal.reason;
+      meter.add(p.bytes);
+      const now = Date.now();
+      if (p.done) {
+        if (!p.sha256) throw new Error("source finished the transfer without a digest");
+        // Cold: the whole transfer is the final sync (the container is stopped all along).
+        const finalSyncMs = m.wasRunning ? now - started : 0;
+        return { bytes: p.bytes, totalBytes: p.bytes, totalIsEstimate: false, sha256: p.sha256, finalSyncMs };
+      }
+      // The source's total is an estimate from the tree size: never let the count pass it.
+      const totalBytes = Math.max(p.totalBytes, p.bytes);
+      if (now - last.persist >= PERSIST_EVERY_MS) {
+        patchMigration(env.ctx, m.id, { bytes: p.bytes, totalBytes, totalIsEstimate: true });
+        last.persist = now;
+      }
+      const update: MigrationUpdate = {
+        migration: { ...toMigration(m), phase: "transferring", bytes: p.bytes, totalBytes, totalIsEstimate: true },
+        rateBytesPerSecond: meter.rate(),
+        etaSeconds: meter.eta(totalBytes),
+      };
+      if (now - last.caller >= CALLER_EVERY_MS) {
+        env.onUpdate(update);
+        last.caller = now;
+      }
+      if (now - last.nats >= NATS_EVERY_MS) {
+        env.ctx.events.publishNow(SUBJECTS.migrationProgress, { ...update.migration, rateBytesPerSecond: update.rateBytesPerSecond, etaSeconds: update.etaSeconds });
+        last.nats = now;
+      }
     }
-    if (now - last.persist >= PERSIST_EVERY_MS) {
-      patchMigration(env.ctx, m.id, { bytes: p.bytes, totalBytes: p.totalBytes });
-      last.persist = now;
-    }
-    const update: MigrationUpdate = {
-      migration: { ...toMigration(m), phase: "transferring", bytes: p.bytes, totalBytes: p.totalBytes },
-      rateBytesPerSecond: meter.rate(),
-      etaSeconds: meter.eta(p.totalBytes),
-    };
-    if (now - last.caller >= CALLER_EVERY_MS) {
-      env.onUpdate(update);
-      last.caller = now;
-    }
-    if (now - last.nats >= NATS_EVERY_MS) {
-      env.ctx.events.publishNow(SUBJECTS.migrationProgress, { ...update.migration, rateBytesPerSecond: update.rateBytesPerSecond, etaSeconds: update.etaSeconds });
-      last.nats = now;
-    }
+  } catch (err) {
+    // The source reports every failure of the copy, its own or the target's. The target is to
+    // blame when the failure is its answer (the sender names the target's address in it), or
+    // when it no longer answers at all; otherwise the source is.
+    if (env.signal.aborted) throw err;
+    const text = messageOf(err);
+    const namesTarget = text.includes(target.address) || new RegExp(`\\b${m.targetHost}\\b`).test(text);
+    const blamed = namesTarget || !(await answers(env.ctx, m.targetHost)) ? m.targetHost : m.sourceHost;
+    throw new HostFailure(blamed, err);
   }
-  throw new Error("source ended the transfer before it was complete");
+  throw new HostFailure(m.sourceHost, new Error("source ended the transfer before it was complete"));
 }
 
 export async function commitTarget(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
-  await agent(env.ctx, m.targetHost).client.commitReceive(m.token);
+  await on(m.targetHost, () => agent(env.ctx, m.targetHost).client.commitReceive(m.token));
   return {};
 }
 
 /** Starts the target if the source ran; downtime ends when it runs. */
 export async function startTarget(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const { client } = agent(env.ctx, m.targetHost);
+  const asked = Date.now();
   if (m.wasRunning) {
-    const status = await client.inspect(migrationRef(m));
-    if (status.state !== "running") await client.start(migrationRef(m));
+    const status = await on(m.targetHost, () => client.inspect(migrationRef(m)));
+    if (status.state !== "running") await on(m.targetHost, () => client.start(migrationRef(m)));
   }
-  return { downtimeMs: m.stoppedUnixMs > 0 ? Date.now() - m.stoppedUnixMs : 0 };
+  const now = Date.now();
+  // A stopped container stays stopped and has no downtime.
+  if (!m.wasRunning || m.stoppedUnixMs === 0) return { downtimeMs: 0, startMs: 0 };
+  return { downtimeMs: now - m.stoppedUnixMs, startMs: now - asked };
 }
 
 /**
@@ -116,6 +190,8 @@ export async function startTarget(env: StepEnv, m: MigrationRecord): Promise<Mig
  * target. The copy is then left for when its host registers (cleanups.ts runs this again).
  */
 export async function removeSource(env: Pick<StepEnv, "ctx">, m: MigrationRecord): Promise<MigrationPatch> {
+  // --keep-source: the stopped source waits for `corral migration finish ID` (finishKeptSource).
+  if (m.keepSource && !m.sourceCleanupPending) return { sourceKept: true };
   try {
     await agent(env.ctx, m.sourceHost).client.remove(migrationRef(m));
   } catch (err) {

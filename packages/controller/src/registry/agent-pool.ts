@@ -21,6 +21,16 @@ export class AgentPool {
     return client;
   }
 
+  /**
+   * A new channel to a host's agent. A grpc channel that failed (a cached ECONNREFUSED while the
+   * agent was down) can keep failing after the agent is back; retries start from a fresh one.
+   */
+  renew(host: Pick<Host, "name" | "address">): AgentClient {
+    this.clients.get(host.name)?.close();
+    this.clients.delete(host.name);
+    return this.ensure(host.name, host.address);
+  }
+
   /** The agent of a host that must be reachable now: unknown → not_found, down → unavailable. */
   forHost(name: string): AgentClient {
     const host = getHost(this.store.db, name);

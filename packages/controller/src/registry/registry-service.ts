@@ -4,6 +4,8 @@ import type { ControllerContext } from "../context.js";
 import { hostView, touchHost, upsertHost } from "../store/hosts.js";
 import { loopLag } from "./loop-lag.js";
 import { recordUsage } from "../store/containers.js";
+import { stateOf } from "../store/cluster-state.js";
+import { replaceDrift } from "../store/drift.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { dialAddress } from "./agent-address.js";
 import { retryCleanups } from "../migration/cleanups.js";
@@ -40,7 +42,9 @@ async function register(ctx: ControllerContext, info: HostInfo, peer: string): P
     if (r.previous === "down") ctx.store.emit(SUBJECTS.hostUp, { host: info.name });
     return r;
   });
-  ctx.agents.ensure(info.name, address);
+  // A fresh channel: an agent that registers has (re)started, and the old channel may still hold
+  // the failure it saw while the agent was away.
+  ctx.agents.renew({ name: info.name, address });
   ctx.log.info({ host: info.name, address, previous: previous ?? "new" }, "host registered");
   // Leftovers of rolled-back migrations wait for this host; do not hold the agent's call for them.
   void retryCleanups(ctx, info.name).catch((err: unknown) =>
@@ -68,5 +72,12 @@ function applyReport(ctx: ControllerContext, report: UsageReport): void {
       // A container in the middle of an operation is the operation's to describe.
       if (ctx.locks.actionOf(usage.name) === undefined) recordUsage(db, report.host, usage, now);
     }
+    // What the host runs that the controller does not manage there is drift: shown, never
+    // destroyed. A container under an operation (a migration's copy) is not drift.
+    const state = stateOf(db);
+    // Container names are unique in the cluster: one the controller placed on this host is managed here.
+    const managedHere = (u: { name: string }) => state.container(u.name)?.host === report.host;
+    const unmanaged = report.containers.filter((u) => !managedHere(u) && ctx.locks.actionOf(u.name) === undefined);
+    replaceDrift(db, report.host, unmanaged, now);
   });
 }

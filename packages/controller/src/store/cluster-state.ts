@@ -75,6 +75,8 @@ export class ClusterState {
   private readonly settingValues = new Map<string, string>();
   /** The last usage each container's host reported: read by `ct list`, never written to SQLite. */
   private readonly usages = new Map<string, ContainerUsage>();
+  /** When each container's host last reported it: how old a down host's word is (reconcile/). */
+  private readonly lastReports = new Map<string, number>();
   private log: (() => void)[] | undefined;
 
   /** Reads everything the state mirrors from SQLite. */
@@ -295,10 +297,18 @@ export class ClusterState {
    * A report's usage: not state, never rolled back. Copied into the container's one record rather
    * than replacing it, so that 10,000 usages a second die young instead of churning the old heap.
    */
-  setUsage(name: string, usage: ContainerUsage): void {
+  setUsage(name: string, usage: ContainerUsage, at: number): void {
     const kept = this.usages.get(name);
     if (kept) Object.assign(kept, usage);
     else this.usages.set(name, { ...usage });
+    this.lastReports.set(name, at);
+  }
+  /** A container that vanished from its host keeps no live-looking usage. */
+  clearUsage(name: string): void {
+    this.usages.delete(name);
+  }
+  lastReportOf(name: string): number | undefined {
+    return this.lastReports.get(name);
   }
   /** A copy: the kept record changes with every report. */
   usageOf(name: string): ContainerUsage | undefined {

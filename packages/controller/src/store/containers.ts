@@ -23,6 +23,7 @@ interface ContainerRow {
   usage: string | null;
   created_ms: number;
   updated_ms: number;
+  last_report_ms: number;
 }
 
 function toContainer(db: Db, r: ContainerRow): Container {
@@ -36,6 +37,8 @@ function toContainer(db: Db, r: ContainerRow): Container {
     // Usage lives in memory (reports are not state); the column holds what older controllers wrote.
     usage: stateOf(db).usageOf(r.name) ?? (r.usage ? (JSON.parse(r.usage) as ContainerUsage) : undefined),
     createdUnixMs: r.created_ms,
+    // Reports live in memory; the column keeps what older controllers wrote.
+    lastReportUnixMs: stateOf(db).lastReportOf(r.name) ?? r.last_report_ms,
   };
 }
 
@@ -96,7 +99,8 @@ export function setContainerHost(db: Db, name: string, host: string): void {
   stateOf(db).moveContainer(name, host);
 }
 
-const REPORTABLE: ReadonlySet<ContainerState> = new Set(["running", "stopped", "unknown", "error"]);
+// A lost container its host reports again is back: the report revives it.
+const REPORTABLE: ReadonlySet<ContainerState> = new Set(["running", "stopped", "unknown", "error", "lost"]);
 
 /**
  * Usage from a host's report, for a container that still lives on that host and is not in the
@@ -107,7 +111,7 @@ export function recordUsage(db: Db, host: string, usage: ContainerUsage, now: nu
   const state = stateOf(db);
   const c = state.container(usage.name);
   if (!c || c.host !== host || !REPORTABLE.has(c.state)) return;
-  state.setUsage(usage.name, usage);
+  state.setUsage(usage.name, usage, now);
   if (usage.state === "unknown" || usage.state === c.state) return;
   stmt(db, "UPDATE containers SET actual_state = ?, updated_ms = ? WHERE name = ?").run(usage.state, now, usage.name);
   state.setContainerState(usage.name, usage.state);
@@ -121,4 +125,12 @@ export function setDrainedFrom(db: Db, name: string, host: string | null): void 
 export function drainedFrom(db: Db, host: string): string[] {
   const rows = stmt(db, "SELECT name FROM containers WHERE drained_from = ? ORDER BY name").all(host) as { name: string }[];
   return rows.map((r) => r.name);
+}
+
+/** Marks a container its host no longer has: lost, with no live-looking usage left. */
+export function markLost(db: Db, name: string): void {
+  stmt(db, "UPDATE containers SET actual_state = 'lost', usage = NULL, updated_ms = ? WHERE name = ?").run(Date.now(), name);
+  const state = stateOf(db);
+  state.setContainerState(name, "lost");
+  state.clearUsage(name);
 }

@@ -13,6 +13,7 @@ export interface MigrationRecord extends Migration {
   sourceCleanupPending: boolean;
   /** The phase whose failure began the rollback; undefined before one (or on rows older than it). */
   failedPhase: MigrationPhase | undefined;
+  bwlimitBytesPerSecond: number;
 }
 
 interface MigrationRow {
@@ -36,6 +37,16 @@ interface MigrationRow {
   target_cleanup_pending: number;
   source_cleanup_pending: number;
   failed_phase: MigrationPhase | "";
+  stop_ms: number;
+  final_sync_ms: number;
+  start_ms: number;
+  stop_timeout_s: number;
+  keep_source: number;
+  source_kept: number;
+  bwlimit_bps: number;
+  total_is_estimate: number;
+  failed_host: string;
+  phase_started_ms: number;
 }
 
 function toRecord(r: MigrationRow): MigrationRecord {
@@ -60,6 +71,16 @@ function toRecord(r: MigrationRow): MigrationRecord {
     targetCleanupPending: r.target_cleanup_pending === 1,
     sourceCleanupPending: r.source_cleanup_pending === 1,
     failedPhase: r.failed_phase || undefined,
+    stopMs: r.stop_ms,
+    finalSyncMs: r.final_sync_ms,
+    startMs: r.start_ms,
+    stopTimeoutSeconds: r.stop_timeout_s,
+    keepSource: r.keep_source === 1,
+    sourceKept: r.source_kept === 1,
+    bwlimitBytesPerSecond: r.bwlimit_bps,
+    totalIsEstimate: r.total_is_estimate === 1,
+    failedHost: r.failed_host,
+    phaseStartedUnixMs: r.phase_started_ms || r.started_ms,
   };
 }
 
@@ -79,6 +100,16 @@ export function toMigration(m: MigrationRecord): Migration {
     downtimeMs: m.downtimeMs,
     compression: m.compression,
     sha256: m.sha256,
+    stopMs: m.stopMs,
+    finalSyncMs: m.finalSyncMs,
+    startMs: m.startMs,
+    wasRunning: m.wasRunning,
+    stopTimeoutSeconds: m.stopTimeoutSeconds,
+    keepSource: m.keepSource,
+    sourceKept: m.sourceKept,
+    totalIsEstimate: m.totalIsEstimate,
+    failedHost: m.failedHost,
+    phaseStartedUnixMs: m.phaseStartedUnixMs,
   };
 }
 
@@ -94,13 +125,20 @@ export interface NewMigration {
   wasRunning: boolean;
   compression: Compression;
   now: number;
+  stopTimeoutSeconds?: number;
+  keepSource?: boolean;
+  bwlimitBytesPerSecond?: number;
 }
 
 export function insertMigration(db: Db, m: NewMigration): void {
-  stmt(db, 
-    `INSERT INTO migrations (id, container, backend, source_host, target_host, phase, token, was_running, compression, started_ms)
-     VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?)`,
-  ).run(m.id, m.container, m.backend, m.sourceHost, m.targetHost, m.token, m.wasRunning ? 1 : 0, m.compression, m.now);
+  stmt(db,
+    `INSERT INTO migrations (id, container, backend, source_host, target_host, phase, token, was_running, compression, started_ms,
+       phase_started_ms, stop_timeout_s, keep_source, bwlimit_bps)
+     VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    m.id, m.container, m.backend, m.sourceHost, m.targetHost, m.token, m.wasRunning ? 1 : 0, m.compression, m.now,
+    m.now, m.stopTimeoutSeconds ?? 30, m.keepSource ? 1 : 0, m.bwlimitBytesPerSecond ?? 0,
+  );
 }
 
 export function getMigration(db: Db, id: string): MigrationRecord | undefined {
@@ -141,6 +179,13 @@ export interface MigrationPatch {
   targetCleanupPending?: boolean;
   sourceCleanupPending?: boolean;
   failedPhase?: MigrationPhase;
+  stopMs?: number;
+  finalSyncMs?: number;
+  startMs?: number;
+  sourceKept?: boolean;
+  totalIsEstimate?: boolean;
+  failedHost?: string;
+  phaseStartedUnixMs?: number;
 }
 
 const COLUMNS: Record<keyof MigrationPatch, string> = {
@@ -156,6 +201,13 @@ const COLUMNS: Record<keyof MigrationPatch, string> = {
   targetCleanupPending: "target_cleanup_pending",
   sourceCleanupPending: "source_cleanup_pending",
   failedPhase: "failed_phase",
+  stopMs: "stop_ms",
+  finalSyncMs: "final_sync_ms",
+  startMs: "start_ms",
+  sourceKept: "source_kept",
+  totalIsEstimate: "total_is_estimate",
+  failedHost: "failed_host",
+  phaseStartedUnixMs: "phase_started_ms",
 };
 
 export function updateMigration(db: Db, id: string, patch: MigrationPatch): void {
@@ -170,6 +222,17 @@ export function pendingTargetCleanups(db: Db, host: string): MigrationRecord[] {
   const rows = stmt(db, "SELECT * FROM migrations WHERE target_host = ? AND target_cleanup_pending = 1")
     .all(host) as MigrationRow[];
   return rows.map(toRecord);
+}
+
+/** Every host with a leftover waiting to be removed (the reconciler retries them). */
+export function hostsWithPendingCleanups(db: Db): string[] {
+  const rows = db
+    .prepare(
+      `SELECT target_host AS host FROM migrations WHERE target_cleanup_pending = 1
+       UNION SELECT source_host AS host FROM migrations WHERE source_cleanup_pending = 1`,
+    )
+    .all() as { host: string }[];
+  return rows.map((r) => r.host);
 }
 
 export function pendingSourceCleanups(db: Db, host: string): MigrationRecord[] {

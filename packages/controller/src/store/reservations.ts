@@ -49,3 +49,8 @@ export function releaseMigration(db: Db, migrationId: string): void {
   stmt(db, "DELETE FROM reservations WHERE migration_id = ?").run(migrationId);
   stateOf(db).releaseMigration(migrationId);
 }
+
+/** A lost container holds nothing on its host any more. */
+export function releasePlacement(db: Db, container: string): void {
+  db.prepare("DELETE FROM reservations WHERE container = ? AND migration_id IS NULL").run(container);
+}

@@ -128,4 +128,28 @@ export const SCHEMA_STEPS: readonly string[] = [
     revoked_ms INTEGER NOT NULL
   ) STRICT;
   `,
+  // Control over a running move and the downtime split (migration/); when a host last reported
+  // each container, so a down host's containers show how old their state is (reconcile/).
+  `
+  ALTER TABLE migrations ADD COLUMN stop_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE migrations ADD COLUMN final_sync_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE migrations ADD COLUMN start_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE migrations ADD COLUMN stop_timeout_s INTEGER NOT NULL DEFAULT 30;
+  ALTER TABLE migrations ADD COLUMN keep_source INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE migrations ADD COLUMN source_kept INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE migrations ADD COLUMN bwlimit_bps INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE migrations ADD COLUMN total_is_estimate INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE migrations ADD COLUMN failed_host TEXT NOT NULL DEFAULT '';
+  ALTER TABLE migrations ADD COLUMN phase_started_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE containers ADD COLUMN last_report_ms INTEGER NOT NULL DEFAULT 0;
+  -- containers a host reports that the controller does not manage there, as of its last report
+  CREATE TABLE drift (
+    host TEXT NOT NULL,
+    name TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    state TEXT NOT NULL,
+    seen_ms INTEGER NOT NULL,
+    PRIMARY KEY (host, name, backend)
+  ) STRICT;
+  `,
 ];

@@ -49,6 +49,10 @@ export class ScriptedAgent {
   script: AgentScript = { chunks: 4, chunkBytes: 64 * 1024, chunkDelayMs: 5 };
   /** What this host reports its lxc backend can do (an agent derives it from the backend's interfaces). */
   lxcCapabilities: string[] = ["exec", "live-limits", "image-import", "usage", "migrate"];
+  /** The timeout of every stop asked for, in order. */
+  readonly stopTimeouts: number[] = [];
+  /** The rate limit of every send asked for, in order. */
+  readonly sendLimits: number[] = [];
   private readonly prepared = new Map<string, ContainerRef>();
   private readonly staged = new Map<string, { ref: ContainerRef; bytes: number; spec: ContainerSpec }>();
   private server!: Server;
@@ -123,8 +127,9 @@ export class ScriptedAgent {
         this.get(ref.name).state = "running";
         return this.status(ref.name);
       },
-      stop: async (ref) => {
+      stop: async (ref, timeoutSeconds) => {
         log(`stop ${ref.name}`);
+        this.stopTimeouts.push(timeoutSeconds);
         this.get(ref.name).state = "stopped";
         return this.status(ref.name);
       },
@@ -164,7 +169,10 @@ export class ScriptedAgent {
         if (ref && this.containers.get(ref.name)?.madeByToken === token) removedContainer = this.containers.delete(ref.name);
         return { removedStaging, removedContainer };
       },
-      sendArchive: (req, signal) => this.send(req.ref, req.targetAddress, req.targetHost, req.token, signal),
+      sendArchive: (req, signal) => {
+        this.sendLimits.push(req.bwlimitBytesPerSecond ?? 0);
+        return this.send(req.ref, req.targetAddress, req.targetHost, req.token, signal);
+      },
     };
   }
 

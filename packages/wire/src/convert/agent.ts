@@ -43,7 +43,11 @@ export const prepareReceiveFromProto = (p: pb.PrepareReceiveRequest): d.PrepareR
   compression: parseCompression(p.compression),
 });
 
-export const sendArchiveToProto = (s: d.SendArchive): pb.SendArchiveRequest => ({ ...s, ref: refToProto(s.ref) });
+export const sendArchiveToProto = (s: d.SendArchive): pb.SendArchiveRequest => ({
+  ...s,
+  ref: refToProto(s.ref),
+  bwlimitBytesPerSecond: s.bwlimitBytesPerSecond ?? 0,
+});
 export const sendArchiveFromProto = (s: pb.SendArchiveRequest): d.SendArchive => ({
   ...s,
   ref: refFromProto(s.ref),

@@ -16,7 +16,7 @@ import {
 } from "./types.js";
 
 const HOST_STATES: readonly d.HostState[] = ["ready", "cordoned", "draining", "drained", "down"];
-const CONTAINER_STATES: readonly d.ContainerState[] = ["creating", "running", "stopped", "migrating", "unknown", "error"];
+const CONTAINER_STATES: readonly d.ContainerState[] = ["creating", "running", "stopped", "migrating", "unknown", "error", "lost"];
 const oneOf = <T extends string>(all: readonly T[], v: string, fallback: T): T =>
   (all as readonly string[]).includes(v) ? (v as T) : fallback;
 
@@ -47,6 +47,20 @@ export function containerFromProto(c: pb.Container | undefined): d.Container {
     usage: c.usage ? usageFromProto(c.usage) : undefined,
   };
 }
+
+export const migrateOptionsToProto = (name: string, targetHost: string, o: d.MigrateOptions): pb.MigrateContainerRequest => ({
+  name,
+  targetHost,
+  ...o,
+});
+export const migrateOptionsFromProto = (r: pb.MigrateContainerRequest): d.MigrateOptions => ({
+  compression: parseCompression(r.compression),
+  stopTimeoutSeconds: r.stopTimeoutSeconds,
+  detach: r.detach,
+  dryRun: r.dryRun,
+  keepSource: r.keepSource,
+  bwlimitBytesPerSecond: r.bwlimitBytesPerSecond,
+});
 
 export const migrationToProto = (m: d.Migration): pb.Migration => ({ ...m });
 export const migrationFromProto = (m: pb.Migration | undefined): d.Migration => {

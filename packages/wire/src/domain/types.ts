@@ -145,6 +145,8 @@ export interface SendArchive {
   targetHost: string;
   token: string;
   compression: Compression;
+  /** Absent or 0: unlimited. */
+  bwlimitBytesPerSecond?: number;
 }
 
 export interface TransferProgress {
@@ -180,7 +182,8 @@ export interface Host {
   labels: Record<string, string>;
 }
 
-export type ContainerState = "creating" | "running" | "stopped" | "migrating" | "unknown" | "error";
+/** lost: its host answers but no longer has it (destroyed behind the controller's back). */
+export type ContainerState = "creating" | "running" | "stopped" | "migrating" | "unknown" | "error" | "lost";
 export type DesiredState = "running" | "stopped";
 
 export interface Container {
@@ -192,6 +195,8 @@ export interface Container {
   spec: ContainerSpec;
   usage: ContainerUsage | undefined;
   createdUnixMs: number;
+  /** When its host last reported it; 0: never. With state unknown, says how old what we know is. */
+  lastReportUnixMs: number;
 }
 
 /** The forward phases of a migration, in order (DESIGN.md); a phase is written before its step. */
@@ -222,12 +227,57 @@ export interface Migration {
   downtimeMs: number;
   compression: Compression;
   sha256: string;
+  /** Downtime split (downtimeMs is their sum plus the gaps): the stop, the final sync (the whole transfer when cold), the start. */
+  stopMs: number;
+  finalSyncMs: number;
+  startMs: number;
+  wasRunning: boolean;
+  stopTimeoutSeconds: number;
+  keepSource: boolean;
+  /** The stopped source still exists, waiting for `migration finish`. */
+  sourceKept: boolean;
+  /** totalBytes is the source's estimate from its tree size, not a count. */
+  totalIsEstimate: boolean;
+  /** The host whose failure ended the migration, when one did. */
+  failedHost: string;
+  phaseStartedUnixMs: number;
 }
+
+/** The fields of a Migration beyond its identity, phase and bytes, as a plain cold move starts them. */
+export const MIGRATION_DETAIL_DEFAULTS = {
+  stopMs: 0,
+  finalSyncMs: 0,
+  startMs: 0,
+  wasRunning: true,
+  stopTimeoutSeconds: 30,
+  keepSource: false,
+  sourceKept: false,
+  totalIsEstimate: false,
+  failedHost: "",
+  phaseStartedUnixMs: 0,
+} as const satisfies Partial<Migration>;
 
 export interface MigrationUpdate {
   migration: Migration;
   rateBytesPerSecond: number;
+  /** Negative: unknown. */
   etaSeconds: number;
+}
+
+export interface ContainerList {
+  containers: Container[];
+  /** Containers hosts report that the controller does not manage there. */
+  drift: Container[];
+}
+
+export interface MigrateOptions {
+  compression: Compression;
+  /** undefined: 30 s; 0: kill at once. */
+  stopTimeoutSeconds: number | undefined;
+  detach: boolean;
+  dryRun: boolean;
+  keepSource: boolean;
+  bwlimitBytesPerSecond: number;
 }
 
 export interface UsageReport {

@@ -11,6 +11,7 @@ import {
   containerFromProto,
   explanationFromProto,
   hostFromProto,
+  migrateOptionsToProto,
   migrationFromProto,
   migrationUpdateFromProto,
   eventFromProto,
@@ -85,8 +86,12 @@ export class ControllerClient {
     await callUnary<pb.SetClusterSettingRequest, pb.SetClusterSettingResponse>(this.peer, this.c.setClusterSetting.bind(this.c), { key, value });
   }
   async list(host = ""): Promise<d.Container[]> {
+    return (await this.listWithDrift(host)).containers;
+  }
+  /** The managed containers, and the ones hosts report that the controller does not manage there. */
+  async listWithDrift(host = ""): Promise<d.ContainerList> {
     const res: pb.ListContainersResponse = await callUnary(this.peer, this.c.listContainers.bind(this.c), { host });
-    return res.containers.map(containerFromProto);
+    return { containers: res.containers.map(containerFromProto), drift: res.drift.map(containerFromProto) };
   }
   async get(name: string): Promise<d.Container> {
     const res: pb.GetContainerResponse = await callUnary(this.peer, this.c.getContainer.bind(this.c), { name });
@@ -112,9 +117,27 @@ export class ControllerClient {
     const res: pb.SetLimitsResponse = await callUnary(this.peer, this.c.setLimits.bind(this.c), setRequestToProto(name, limits));
     return containerFromProto(res.container);
   }
-  migrate(name: string, targetHost: string, compression: d.Compression): AsyncGenerator<d.MigrationUpdate> {
-    const stream = this.c.migrateContainer({ name, targetHost, compression });
+  migrate(name: string, targetHost: string, opts: d.Compression | Partial<d.MigrateOptions> = {}): AsyncGenerator<d.MigrationUpdate> {
+    const o = typeof opts === "string" ? { compression: opts } : opts;
+    const full: d.MigrateOptions = {
+      compression: o.compression ?? "none",
+      stopTimeoutSeconds: o.stopTimeoutSeconds,
+      detach: o.detach ?? false,
+      dryRun: o.dryRun ?? false,
+      keepSource: o.keepSource ?? false,
+      bwlimitBytesPerSecond: o.bwlimitBytesPerSecond ?? 0,
+    };
+    const stream = this.c.migrateContainer(migrateOptionsToProto(name, targetHost, full));
     return mapIter(readServerStream<pb.MigrateContainerResponse>(this.peer, stream), (r) => migrationUpdateFromProto(r.update));
+  }
+  /** The migration's current state; with follow, then every update until it ends (rolled back: an aborted error). */
+  watchMigration(id: string, follow: boolean): AsyncGenerator<d.MigrationUpdate> {
+    const stream = this.c.watchMigration({ id, follow });
+    return mapIter(readServerStream<pb.WatchMigrationResponse>(this.peer, stream), (r) => migrationUpdateFromProto(r.update));
+  }
+  async finishMigration(id: string): Promise<d.Migration> {
+    const res: pb.FinishMigrationResponse = await callUnary(this.peer, this.c.finishMigration.bind(this.c), { id });
+    return migrationFromProto(res.migration);
   }
   async listMigrations(container = ""): Promise<d.Migration[]> {
     const res: pb.ListMigrationsResponse = await callUnary(this.peer, this.c.listMigrations.bind(this.c), { container });

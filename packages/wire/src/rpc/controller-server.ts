@@ -10,6 +10,7 @@ import {
   explanationToProto,
   hostToProto,
   limitsPatchFromProto,
+  migrateOptionsFromProto,
   migrationToProto,
   migrationUpdateToProto,
   eventToProto,
@@ -18,22 +19,24 @@ import {
   tokenInfoToProto,
   usageReportFromProto,
 } from "../convert/controller.js";
-import { parseCompression } from "../domain/validate.js";
 import { parseRole, type IssuedToken, type TokenInfo, type TokenRole } from "../domain/tokens.js";
 import type { CorralEvent, EventQuery } from "../domain/events.js";
 
 export interface ControllerHandlers {
   listHosts(): Promise<d.Host[]>;
   create(req: d.CreateRequest): Promise<d.Container>;
-  list(host: string): Promise<d.Container[]>;
+  list(host: string): Promise<d.ContainerList>;
   get(name: string): Promise<d.Container>;
   start(name: string): Promise<d.Container>;
   stop(name: string, timeoutSeconds: number): Promise<d.Container>;
   remove(name: string, force: boolean): Promise<void>;
   exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<d.ExecOutput>;
   setLimits(name: string, limits: d.LimitsPatch): Promise<d.Container>;
-  migrate(name: string, targetHost: string, compression: d.Compression, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
+  migrate(name: string, targetHost: string, opts: d.MigrateOptions, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
   listMigrations(container: string): Promise<d.Migration[]>;
+  /** The current state; with follow, then every update until the migration ends. */
+  watchMigration(id: string, follow: boolean, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
+  finishMigration(id: string): Promise<d.Migration>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo[]>;
   /** ttlSeconds 0: never expires. */
   createToken(role: TokenRole, ttlSeconds: number): Promise<IssuedToken>;
@@ -76,7 +79,10 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
     createContainer: unaryHandler(async (r: pb.CreateContainerRequest) => ({
       container: containerToProto(await h.create({ ...placementFromProto(r), spec: specFromProto(r.spec), host: r.host, start: r.start })),
     })),
-    listContainers: unaryHandler(async (r: pb.ListContainersRequest) => ({ containers: (await h.list(r.host)).map(containerToProto) })),
+    listContainers: unaryHandler(async (r: pb.ListContainersRequest) => {
+      const l = await h.list(r.host);
+      return { containers: l.containers.map(containerToProto), drift: l.drift.map(containerToProto) };
+    }),
     getContainer: unaryHandler(async (r: pb.GetContainerRequest) => ({ container: containerToProto(await h.get(r.name)) })),
     startContainer: unaryHandler(async (r: pb.StartContainerRequest) => ({ container: containerToProto(await h.start(r.name)) })),
     stopContainer: unaryHandler(async (r: pb.StopContainerRequest) => ({
@@ -93,10 +99,14 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
       container: containerToProto(await h.setLimits(r.name, limitsPatchFromProto(r))),
     })),
     migrateContainer: serverStreamHandler((r: pb.MigrateContainerRequest, signal) =>
-      mapIter(h.migrate(r.name, r.targetHost, parseCompression(r.compression), signal), (u): pb.MigrateContainerResponse => ({
+      mapIter(h.migrate(r.name, r.targetHost, migrateOptionsFromProto(r), signal), (u): pb.MigrateContainerResponse => ({
         update: migrationUpdateToProto(u),
       })),
     ),
+    watchMigration: serverStreamHandler((r: pb.WatchMigrationRequest, signal) =>
+      mapIter(h.watchMigration(r.id, r.follow, signal), (u): pb.WatchMigrationResponse => ({ update: migrationUpdateToProto(u) })),
+    ),
+    finishMigration: unaryHandler(async (r: pb.FinishMigrationRequest) => ({ migration: migrationToProto(await h.finishMigration(r.id)) })),
     listMigrations: unaryHandler(async (r: pb.ListMigrationsRequest) => ({
       migrations: (await h.listMigrations(r.container)).map(migrationToProto),
     })),

@@ -117,9 +117,10 @@ export class LxcBackend implements Backend, LiveLimits {
   async stop(name: string, timeoutSeconds: number): Promise<ContainerStatus> {
     this.mustExist(name);
     if ((await this.inspect(name)).state !== "running") return this.inspect(name);
-    const t = Math.max(1, Math.round(timeoutSeconds || 30));
+    // 0 kills at once (`ct migrate --stop-timeout 0`), as Docker, LXD and OpenVZ do with 0.
+    const t = Math.max(0, Math.round(timeoutSeconds));
     // lxc-stop -t: clean halt, then SIGKILL once the timeout has passed.
-    const r = await this.lxc("stop", ["-n", name, "-t", String(t)], (t + 15) * 1000);
+    const r = t === 0 ? await this.lxc("stop", ["-n", name, "-k"]) : await this.lxc("stop", ["-n", name, "-t", String(t)], (t + 15) * 1000);
     if (r.code !== 0 && (await this.inspect(name)).state === "running") {
       await this.lxc("stop", ["-n", name, "-k"]);
     }

@@ -195,6 +195,8 @@ export interface SendArchiveRequest {
    * answers at target_address.
    */
   targetHost: string;
+  /** 0: unlimited */
+  bwlimitBytesPerSecond: number;
 }
 
 export interface SendArchiveResponse {
@@ -2709,7 +2711,7 @@ export const AbortReceiveResponse: MessageFns<AbortReceiveResponse> = {
 };
 
 function createBaseSendArchiveRequest(): SendArchiveRequest {
-  return { ref: undefined, targetAddress: "", token: "", compression: "", targetHost: "" };
+  return { ref: undefined, targetAddress: "", token: "", compression: "", targetHost: "", bwlimitBytesPerSecond: 0 };
 }
 
 export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
@@ -2728,6 +2730,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     }
     if (message.targetHost !== "") {
       writer.uint32(42).string(message.targetHost);
+    }
+    if (message.bwlimitBytesPerSecond !== 0) {
+      writer.uint32(48).uint64(message.bwlimitBytesPerSecond);
     }
     return writer;
   },
@@ -2785,6 +2790,14 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
             message.targetHost = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.bwlimitBytesPerSecond = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2812,6 +2825,11 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
         : isSet(object.target_host)
         ? globalThis.String(object.target_host)
         : "",
+      bwlimitBytesPerSecond: isSet(object.bwlimitBytesPerSecond)
+        ? globalThis.Number(object.bwlimitBytesPerSecond)
+        : isSet(object.bwlimit_bytes_per_second)
+        ? globalThis.Number(object.bwlimit_bytes_per_second)
+        : 0,
     };
   },
 
@@ -2832,6 +2850,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     if (message.targetHost !== "") {
       obj.targetHost = message.targetHost;
     }
+    if (message.bwlimitBytesPerSecond !== 0) {
+      obj.bwlimitBytesPerSecond = Math.round(message.bwlimitBytesPerSecond);
+    }
     return obj;
   },
 
@@ -2845,6 +2866,7 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     message.token = object.token ?? "";
     message.compression = object.compression ?? "";
     message.targetHost = object.targetHost ?? "";
+    message.bwlimitBytesPerSecond = object.bwlimitBytesPerSecond ?? 0;
     return message;
   },
 };

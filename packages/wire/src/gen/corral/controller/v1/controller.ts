@@ -98,6 +98,8 @@ export interface Container {
   spec: ContainerSpec | undefined;
   usage: ContainerUsage | undefined;
   createdUnixMs: number;
+  /** when its host last reported it; 0: never */
+  lastReportUnixMs: number;
 }
 
 export interface ListHostsRequest {
@@ -133,6 +135,8 @@ export interface ListContainersRequest {
 
 export interface ListContainersResponse {
   containers: Container[];
+  /** Containers hosts report that the controller does not manage there (never destroyed silently). */
+  drift: Container[];
 }
 
 export interface GetContainerRequest {
@@ -198,6 +202,18 @@ export interface MigrateContainerRequest {
   targetHost: string;
   /** none (default) | zstd */
   compression: string;
+  /** absent: 30; 0: kill at once */
+  stopTimeoutSeconds?:
+    | number
+    | undefined;
+  /** answer with the planned migration only, and let it run */
+  detach: boolean;
+  /** run the pre-flight checks only; change nothing */
+  dryRun: boolean;
+  /** keep the stopped source until FinishMigration */
+  keepSource: boolean;
+  /** 0: unlimited */
+  bwlimitBytesPerSecond: number;
 }
 
 export interface MigrateContainerResponse {
@@ -218,12 +234,43 @@ export interface Migration {
   downtimeMs: number;
   compression: string;
   sha256: string;
+  /** downtime split: the stop, the final sync (the whole transfer when cold), the start */
+  stopMs: number;
+  finalSyncMs: number;
+  startMs: number;
+  wasRunning: boolean;
+  stopTimeoutSeconds: number;
+  keepSource: boolean;
+  /** the stopped source still exists, waiting for FinishMigration */
+  sourceKept: boolean;
+  totalIsEstimate: boolean;
+  /** the host whose failure ended the migration, when one did */
+  failedHost: string;
+  phaseStartedUnixMs: number;
 }
 
 export interface MigrationUpdate {
   migration: Migration | undefined;
   rateBytesPerSecond: number;
+  /** negative: unknown */
   etaSeconds: number;
+}
+
+export interface WatchMigrationRequest {
+  id: string;
+  follow: boolean;
+}
+
+export interface WatchMigrationResponse {
+  update: MigrationUpdate | undefined;
+}
+
+export interface FinishMigrationRequest {
+  id: string;
+}
+
+export interface FinishMigrationResponse {
+  migration: Migration | undefined;
 }
 
 export interface ListMigrationsRequest {
@@ -1370,6 +1417,7 @@ function createBaseContainer(): Container {
     spec: undefined,
     usage: undefined,
     createdUnixMs: 0,
+    lastReportUnixMs: 0,
   };
 }
 
@@ -1398,6 +1446,9 @@ export const Container: MessageFns<Container> = {
     }
     if (message.createdUnixMs !== 0) {
       writer.uint32(64).int64(message.createdUnixMs);
+    }
+    if (message.lastReportUnixMs !== 0) {
+      writer.uint32(72).int64(message.lastReportUnixMs);
     }
     return writer;
   },
@@ -1479,6 +1530,14 @@ export const Container: MessageFns<Container> = {
             message.createdUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.lastReportUnixMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1509,6 +1568,11 @@ export const Container: MessageFns<Container> = {
         : isSet(object.created_unix_ms)
         ? globalThis.Number(object.created_unix_ms)
         : 0,
+      lastReportUnixMs: isSet(object.lastReportUnixMs)
+        ? globalThis.Number(object.lastReportUnixMs)
+        : isSet(object.last_report_unix_ms)
+        ? globalThis.Number(object.last_report_unix_ms)
+        : 0,
     };
   },
 
@@ -1538,6 +1602,9 @@ export const Container: MessageFns<Container> = {
     if (message.createdUnixMs !== 0) {
       obj.createdUnixMs = Math.round(message.createdUnixMs);
     }
+    if (message.lastReportUnixMs !== 0) {
+      obj.lastReportUnixMs = Math.round(message.lastReportUnixMs);
+    }
     return obj;
   },
 
@@ -1558,6 +1625,7 @@ export const Container: MessageFns<Container> = {
       ? ContainerUsage.fromPartial(object.usage)
       : undefined;
     message.createdUnixMs = object.createdUnixMs ?? 0;
+    message.lastReportUnixMs = object.lastReportUnixMs ?? 0;
     return message;
   },
 };
@@ -1975,13 +2043,16 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
 };
 
 function createBaseListContainersResponse(): ListContainersResponse {
-  return { containers: [] };
+  return { containers: [], drift: [] };
 }
 
 export const ListContainersResponse: MessageFns<ListContainersResponse> = {
   encode(message: ListContainersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.containers) {
       Container.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.drift) {
+      Container.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -2007,6 +2078,14 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
             message.containers.push(Container.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.drift.push(Container.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2024,6 +2103,7 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
       containers: globalThis.Array.isArray(object?.containers)
         ? object.containers.map((e: any) => Container.fromJSON(e))
         : [],
+      drift: globalThis.Array.isArray(object?.drift) ? object.drift.map((e: any) => Container.fromJSON(e)) : [],
     };
   },
 
@@ -2031,6 +2111,9 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     const obj: any = {};
     if (message.containers?.length) {
       obj.containers = message.containers.map((e) => Container.toJSON(e));
+    }
+    if (message.drift?.length) {
+      obj.drift = message.drift.map((e) => Container.toJSON(e));
     }
     return obj;
   },
@@ -2041,6 +2124,7 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListContainersResponse>, I>>(object: I): ListContainersResponse {
     const message = createBaseListContainersResponse();
     message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
+    message.drift = object.drift?.map((e) => Container.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2957,7 +3041,16 @@ export const SetLimitsResponse: MessageFns<SetLimitsResponse> = {
 };
 
 function createBaseMigrateContainerRequest(): MigrateContainerRequest {
-  return { name: "", targetHost: "", compression: "" };
+  return {
+    name: "",
+    targetHost: "",
+    compression: "",
+    stopTimeoutSeconds: undefined,
+    detach: false,
+    dryRun: false,
+    keepSource: false,
+    bwlimitBytesPerSecond: 0,
+  };
 }
 
 export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
@@ -2970,6 +3063,21 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
     }
     if (message.compression !== "") {
       writer.uint32(26).string(message.compression);
+    }
+    if (message.stopTimeoutSeconds !== undefined) {
+      writer.uint32(32).uint32(message.stopTimeoutSeconds);
+    }
+    if (message.detach !== false) {
+      writer.uint32(40).bool(message.detach);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(48).bool(message.dryRun);
+    }
+    if (message.keepSource !== false) {
+      writer.uint32(56).bool(message.keepSource);
+    }
+    if (message.bwlimitBytesPerSecond !== 0) {
+      writer.uint32(64).uint64(message.bwlimitBytesPerSecond);
     }
     return writer;
   },
@@ -3011,6 +3119,46 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
             message.compression = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stopTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.detach = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.keepSource = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.bwlimitBytesPerSecond = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3032,6 +3180,27 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
         ? globalThis.String(object.target_host)
         : "",
       compression: isSet(object.compression) ? globalThis.String(object.compression) : "",
+      stopTimeoutSeconds: isSet(object.stopTimeoutSeconds)
+        ? globalThis.Number(object.stopTimeoutSeconds)
+        : isSet(object.stop_timeout_seconds)
+        ? globalThis.Number(object.stop_timeout_seconds)
+        : undefined,
+      detach: isSet(object.detach) ? globalThis.Boolean(object.detach) : false,
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      keepSource: isSet(object.keepSource)
+        ? globalThis.Boolean(object.keepSource)
+        : isSet(object.keep_source)
+        ? globalThis.Boolean(object.keep_source)
+        : false,
+      bwlimitBytesPerSecond: isSet(object.bwlimitBytesPerSecond)
+        ? globalThis.Number(object.bwlimitBytesPerSecond)
+        : isSet(object.bwlimit_bytes_per_second)
+        ? globalThis.Number(object.bwlimit_bytes_per_second)
+        : 0,
     };
   },
 
@@ -3046,6 +3215,21 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
     if (message.compression !== "") {
       obj.compression = message.compression;
     }
+    if (message.stopTimeoutSeconds !== undefined) {
+      obj.stopTimeoutSeconds = Math.round(message.stopTimeoutSeconds);
+    }
+    if (message.detach !== false) {
+      obj.detach = message.detach;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.keepSource !== false) {
+      obj.keepSource = message.keepSource;
+    }
+    if (message.bwlimitBytesPerSecond !== 0) {
+      obj.bwlimitBytesPerSecond = Math.round(message.bwlimitBytesPerSecond);
+    }
     return obj;
   },
 
@@ -3057,6 +3241,11 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
     message.name = object.name ?? "";
     message.targetHost = object.targetHost ?? "";
     message.compression = object.compression ?? "";
+    message.stopTimeoutSeconds = object.stopTimeoutSeconds ?? undefined;
+    message.detach = object.detach ?? false;
+    message.dryRun = object.dryRun ?? false;
+    message.keepSource = object.keepSource ?? false;
+    message.bwlimitBytesPerSecond = object.bwlimitBytesPerSecond ?? 0;
     return message;
   },
 };
@@ -3145,6 +3334,16 @@ function createBaseMigration(): Migration {
     downtimeMs: 0,
     compression: "",
     sha256: "",
+    stopMs: 0,
+    finalSyncMs: 0,
+    startMs: 0,
+    wasRunning: false,
+    stopTimeoutSeconds: 0,
+    keepSource: false,
+    sourceKept: false,
+    totalIsEstimate: false,
+    failedHost: "",
+    phaseStartedUnixMs: 0,
   };
 }
 
@@ -3188,6 +3387,36 @@ export const Migration: MessageFns<Migration> = {
     }
     if (message.sha256 !== "") {
       writer.uint32(106).string(message.sha256);
+    }
+    if (message.stopMs !== 0) {
+      writer.uint32(112).int64(message.stopMs);
+    }
+    if (message.finalSyncMs !== 0) {
+      writer.uint32(120).int64(message.finalSyncMs);
+    }
+    if (message.startMs !== 0) {
+      writer.uint32(128).int64(message.startMs);
+    }
+    if (message.wasRunning !== false) {
+      writer.uint32(136).bool(message.wasRunning);
+    }
+    if (message.stopTimeoutSeconds !== 0) {
+      writer.uint32(144).uint32(message.stopTimeoutSeconds);
+    }
+    if (message.keepSource !== false) {
+      writer.uint32(152).bool(message.keepSource);
+    }
+    if (message.sourceKept !== false) {
+      writer.uint32(160).bool(message.sourceKept);
+    }
+    if (message.totalIsEstimate !== false) {
+      writer.uint32(168).bool(message.totalIsEstimate);
+    }
+    if (message.failedHost !== "") {
+      writer.uint32(178).string(message.failedHost);
+    }
+    if (message.phaseStartedUnixMs !== 0) {
+      writer.uint32(184).int64(message.phaseStartedUnixMs);
     }
     return writer;
   },
@@ -3309,6 +3538,86 @@ export const Migration: MessageFns<Migration> = {
             message.sha256 = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.stopMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.finalSyncMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.startMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.wasRunning = reader.bool();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.stopTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.keepSource = reader.bool();
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.sourceKept = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.totalIsEstimate = reader.bool();
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.failedHost = reader.string();
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.phaseStartedUnixMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3360,6 +3669,56 @@ export const Migration: MessageFns<Migration> = {
         : 0,
       compression: isSet(object.compression) ? globalThis.String(object.compression) : "",
       sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      stopMs: isSet(object.stopMs)
+        ? globalThis.Number(object.stopMs)
+        : isSet(object.stop_ms)
+        ? globalThis.Number(object.stop_ms)
+        : 0,
+      finalSyncMs: isSet(object.finalSyncMs)
+        ? globalThis.Number(object.finalSyncMs)
+        : isSet(object.final_sync_ms)
+        ? globalThis.Number(object.final_sync_ms)
+        : 0,
+      startMs: isSet(object.startMs)
+        ? globalThis.Number(object.startMs)
+        : isSet(object.start_ms)
+        ? globalThis.Number(object.start_ms)
+        : 0,
+      wasRunning: isSet(object.wasRunning)
+        ? globalThis.Boolean(object.wasRunning)
+        : isSet(object.was_running)
+        ? globalThis.Boolean(object.was_running)
+        : false,
+      stopTimeoutSeconds: isSet(object.stopTimeoutSeconds)
+        ? globalThis.Number(object.stopTimeoutSeconds)
+        : isSet(object.stop_timeout_seconds)
+        ? globalThis.Number(object.stop_timeout_seconds)
+        : 0,
+      keepSource: isSet(object.keepSource)
+        ? globalThis.Boolean(object.keepSource)
+        : isSet(object.keep_source)
+        ? globalThis.Boolean(object.keep_source)
+        : false,
+      sourceKept: isSet(object.sourceKept)
+        ? globalThis.Boolean(object.sourceKept)
+        : isSet(object.source_kept)
+        ? globalThis.Boolean(object.source_kept)
+        : false,
+      totalIsEstimate: isSet(object.totalIsEstimate)
+        ? globalThis.Boolean(object.totalIsEstimate)
+        : isSet(object.total_is_estimate)
+        ? globalThis.Boolean(object.total_is_estimate)
+        : false,
+      failedHost: isSet(object.failedHost)
+        ? globalThis.String(object.failedHost)
+        : isSet(object.failed_host)
+        ? globalThis.String(object.failed_host)
+        : "",
+      phaseStartedUnixMs: isSet(object.phaseStartedUnixMs)
+        ? globalThis.Number(object.phaseStartedUnixMs)
+        : isSet(object.phase_started_unix_ms)
+        ? globalThis.Number(object.phase_started_unix_ms)
+        : 0,
     };
   },
 
@@ -3404,6 +3763,36 @@ export const Migration: MessageFns<Migration> = {
     if (message.sha256 !== "") {
       obj.sha256 = message.sha256;
     }
+    if (message.stopMs !== 0) {
+      obj.stopMs = Math.round(message.stopMs);
+    }
+    if (message.finalSyncMs !== 0) {
+      obj.finalSyncMs = Math.round(message.finalSyncMs);
+    }
+    if (message.startMs !== 0) {
+      obj.startMs = Math.round(message.startMs);
+    }
+    if (message.wasRunning !== false) {
+      obj.wasRunning = message.wasRunning;
+    }
+    if (message.stopTimeoutSeconds !== 0) {
+      obj.stopTimeoutSeconds = Math.round(message.stopTimeoutSeconds);
+    }
+    if (message.keepSource !== false) {
+      obj.keepSource = message.keepSource;
+    }
+    if (message.sourceKept !== false) {
+      obj.sourceKept = message.sourceKept;
+    }
+    if (message.totalIsEstimate !== false) {
+      obj.totalIsEstimate = message.totalIsEstimate;
+    }
+    if (message.failedHost !== "") {
+      obj.failedHost = message.failedHost;
+    }
+    if (message.phaseStartedUnixMs !== 0) {
+      obj.phaseStartedUnixMs = Math.round(message.phaseStartedUnixMs);
+    }
     return obj;
   },
 
@@ -3425,6 +3814,16 @@ export const Migration: MessageFns<Migration> = {
     message.downtimeMs = object.downtimeMs ?? 0;
     message.compression = object.compression ?? "";
     message.sha256 = object.sha256 ?? "";
+    message.stopMs = object.stopMs ?? 0;
+    message.finalSyncMs = object.finalSyncMs ?? 0;
+    message.startMs = object.startMs ?? 0;
+    message.wasRunning = object.wasRunning ?? false;
+    message.stopTimeoutSeconds = object.stopTimeoutSeconds ?? 0;
+    message.keepSource = object.keepSource ?? false;
+    message.sourceKept = object.sourceKept ?? false;
+    message.totalIsEstimate = object.totalIsEstimate ?? false;
+    message.failedHost = object.failedHost ?? "";
+    message.phaseStartedUnixMs = object.phaseStartedUnixMs ?? 0;
     return message;
   },
 };
@@ -3536,6 +3935,296 @@ export const MigrationUpdate: MessageFns<MigrationUpdate> = {
       : undefined;
     message.rateBytesPerSecond = object.rateBytesPerSecond ?? 0;
     message.etaSeconds = object.etaSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseWatchMigrationRequest(): WatchMigrationRequest {
+  return { id: "", follow: false };
+}
+
+export const WatchMigrationRequest: MessageFns<WatchMigrationRequest> = {
+  encode(message: WatchMigrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.follow !== false) {
+      writer.uint32(16).bool(message.follow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchMigrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchMigrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchMigrationRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+    };
+  },
+
+  toJSON(message: WatchMigrationRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchMigrationRequest>, I>>(base?: I): WatchMigrationRequest {
+    return WatchMigrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchMigrationRequest>, I>>(object: I): WatchMigrationRequest {
+    const message = createBaseWatchMigrationRequest();
+    message.id = object.id ?? "";
+    message.follow = object.follow ?? false;
+    return message;
+  },
+};
+
+function createBaseWatchMigrationResponse(): WatchMigrationResponse {
+  return { update: undefined };
+}
+
+export const WatchMigrationResponse: MessageFns<WatchMigrationResponse> = {
+  encode(message: WatchMigrationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.update !== undefined) {
+      MigrationUpdate.encode(message.update, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchMigrationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchMigrationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.update = MigrationUpdate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchMigrationResponse {
+    return { update: isSet(object.update) ? MigrationUpdate.fromJSON(object.update) : undefined };
+  },
+
+  toJSON(message: WatchMigrationResponse): unknown {
+    const obj: any = {};
+    if (message.update !== undefined) {
+      obj.update = MigrationUpdate.toJSON(message.update);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchMigrationResponse>, I>>(base?: I): WatchMigrationResponse {
+    return WatchMigrationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchMigrationResponse>, I>>(object: I): WatchMigrationResponse {
+    const message = createBaseWatchMigrationResponse();
+    message.update = (object.update !== undefined && object.update !== null)
+      ? MigrationUpdate.fromPartial(object.update)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFinishMigrationRequest(): FinishMigrationRequest {
+  return { id: "" };
+}
+
+export const FinishMigrationRequest: MessageFns<FinishMigrationRequest> = {
+  encode(message: FinishMigrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishMigrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishMigrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FinishMigrationRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: FinishMigrationRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FinishMigrationRequest>, I>>(base?: I): FinishMigrationRequest {
+    return FinishMigrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FinishMigrationRequest>, I>>(object: I): FinishMigrationRequest {
+    const message = createBaseFinishMigrationRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseFinishMigrationResponse(): FinishMigrationResponse {
+  return { migration: undefined };
+}
+
+export const FinishMigrationResponse: MessageFns<FinishMigrationResponse> = {
+  encode(message: FinishMigrationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.migration !== undefined) {
+      Migration.encode(message.migration, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishMigrationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishMigrationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.migration = Migration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FinishMigrationResponse {
+    return { migration: isSet(object.migration) ? Migration.fromJSON(object.migration) : undefined };
+  },
+
+  toJSON(message: FinishMigrationResponse): unknown {
+    const obj: any = {};
+    if (message.migration !== undefined) {
+      obj.migration = Migration.toJSON(message.migration);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FinishMigrationResponse>, I>>(base?: I): FinishMigrationResponse {
+    return FinishMigrationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FinishMigrationResponse>, I>>(object: I): FinishMigrationResponse {
+    const message = createBaseFinishMigrationResponse();
+    message.migration = (object.migration !== undefined && object.migration !== null)
+      ? Migration.fromPartial(object.migration)
+      : undefined;
     return message;
   },
 };
@@ -6838,6 +7527,30 @@ export const ControllerServiceService = {
       Buffer.from(ListMigrationsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListMigrationsResponse => ListMigrationsResponse.decode(value),
   },
+  /** One migration: its current state, then (with follow) every update until it ends. */
+  watchMigration: {
+    path: "/corral.controller.v1.ControllerService/WatchMigration" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchMigrationRequest): Buffer =>
+      Buffer.from(WatchMigrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchMigrationRequest => WatchMigrationRequest.decode(value),
+    responseSerialize: (value: WatchMigrationResponse): Buffer =>
+      Buffer.from(WatchMigrationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchMigrationResponse => WatchMigrationResponse.decode(value),
+  },
+  /** Removes the source copy a --keep-source migration kept. */
+  finishMigration: {
+    path: "/corral.controller.v1.ControllerService/FinishMigration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FinishMigrationRequest): Buffer =>
+      Buffer.from(FinishMigrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FinishMigrationRequest => FinishMigrationRequest.decode(value),
+    responseSerialize: (value: FinishMigrationResponse): Buffer =>
+      Buffer.from(FinishMigrationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FinishMigrationResponse => FinishMigrationResponse.decode(value),
+  },
   importImage: {
     path: "/corral.controller.v1.ControllerService/ImportImage" as const,
     requestStream: true as const,
@@ -6999,6 +7712,10 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
   migrateContainer: handleServerStreamingCall<MigrateContainerRequest, MigrateContainerResponse>;
   listMigrations: handleUnaryCall<ListMigrationsRequest, ListMigrationsResponse>;
+  /** One migration: its current state, then (with follow) every update until it ends. */
+  watchMigration: handleServerStreamingCall<WatchMigrationRequest, WatchMigrationResponse>;
+  /** Removes the source copy a --keep-source migration kept. */
+  finishMigration: handleUnaryCall<FinishMigrationRequest, FinishMigrationResponse>;
   importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
@@ -7174,6 +7891,32 @@ export interface ControllerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListMigrationsResponse) => void,
+  ): ClientUnaryCall;
+  /** One migration: its current state, then (with follow) every update until it ends. */
+  watchMigration(
+    request: WatchMigrationRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchMigrationResponse>;
+  watchMigration(
+    request: WatchMigrationRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchMigrationResponse>;
+  /** Removes the source copy a --keep-source migration kept. */
+  finishMigration(
+    request: FinishMigrationRequest,
+    callback: (error: ServiceError | null, response: FinishMigrationResponse) => void,
+  ): ClientUnaryCall;
+  finishMigration(
+    request: FinishMigrationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FinishMigrationResponse) => void,
+  ): ClientUnaryCall;
+  finishMigration(
+    request: FinishMigrationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FinishMigrationResponse) => void,
   ): ClientUnaryCall;
   importImage(
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,

@@ -1,0 +1,39 @@
+// `ct migrate --dry-run`: the checks a migration makes before it changes anything, and nothing
+// else. validateMigration covers the target's capacity and backend; here the hosts themselves
+// are asked, so a dry run fails on what the real run would meet first.
+import { failedPrecondition, formatBytes, messageOf, unavailable } from "@corral/wire";
+import type { ControllerContext } from "../context.js";
+import { validateMigration, type ValidMigration } from "./validate-migration.js";
+
+const ANSWER_WITHIN_MS = 5000;
+
+export async function preflight(ctx: ControllerContext, name: string, targetHost: string): Promise<ValidMigration> {
+  const valid = validateMigration(ctx, name, targetHost);
+  const { source, target } = valid;
+  // Both agents must answer now (the copy runs between them, driven from here).
+  const [sourceInfo, targetInfo] = await Promise.all(
+    [source, target].map(async (h) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_WITHIN_MS / 1000} s`)), ANSWER_WITHIN_MS);
+      });
+      try {
+        return await Promise.race([ctx.agents.of(h).hostInfo(), late]);
+      } catch (err) {
+        throw unavailable(`pre-flight: host ${h.name} does not answer: ${messageOf(err)}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  if (!sourceInfo || !targetInfo) throw new Error("pre-flight: host info missing");
+  // The archive lands in the target's staging directory: it needs at least the memory the
+  // container may hold (a floor, not the size of its tree, which only the source can measure).
+  const floor = valid.container.spec.limits.memoryBytes;
+  if (targetInfo.diskFreeBytes <= floor) {
+    throw failedPrecondition(
+      `pre-flight: host ${target.name} has ${formatBytes(targetInfo.diskFreeBytes)} free, not enough for the archive of ${name}`,
+    );
+  }
+  return valid;
+}
