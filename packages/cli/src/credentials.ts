@@ -14,5 +14,5 @@ export const tokenFor = (args: Args, io: Io): string | undefined => resolveToken
  * Other refusals ("role read-only may not …", "token … was revoked") pass through unchanged.
  */
 export function refusalMessage(err: unknown, sentToken: boolean): string | undefined {
-  return isCode(err, "unauthenticated") && !sentToken ? NO_CREDENTIAL : undefined;
+  return isCode(err, "unauthenticated") && !sentToken && err.message.startsWith("permission denied: no credential") ? NO_CREDENTIAL : undefined;
 }

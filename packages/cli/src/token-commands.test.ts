@@ -103,7 +103,7 @@ test("the token comes from --token, then CORRAL_TOKEN, then the config file", as
   const cfgDir = join(dir, "cfg");
   mkdirSync(cfgDir, { recursive: true });
   const config = join(cfgDir, "config.json");
-  writeFileSync(config, JSON.stringify({ controller: controller.address, token: ro }));
+  writeFileSync(config, JSON.stringify({ controller: controller.address, token: ro, ca: clusterPaths(dir).caCert }));
   const fromFile = await runCorral(["ct", "create", "web"], { PATH: process.env.PATH ?? "", HOME: dir, CORRAL_CONFIG: config });
   assert.equal(fromFile.stderr, "corral: permission denied: role read-only may not create containers\n");
   // The environment beats the file (admin reaches the scheduler, which has no host to offer).

@@ -140,13 +140,14 @@ test("an unknown token is refused before a byte is written", async () => {
 });
 
 test("a hostile archive is refused, its staging removed, and nothing is created", async () => {
-  const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+  const [, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
   const t = token();
   const evil = { name: "evil", backend: "lxc" as const };
-  await b.client.prepareReceive(prepared(t, evil, a, b));
+  // Host x, with a valid certificate of its own, is the source of this migration and sends a hostile archive.
+  await b.client.prepareReceive(prepared(t, evil, { name: "x" }, b));
   const archive = ustar([{ name: "/etc/corral-pwned", data: "evil" }]);
   async function* chunks(): AsyncGenerator<ArchiveChunk> {
-    yield { kind: "header", header: { token: t, ref: evil, compression: "none", totalBytes: archive.length, sourceHost: a.name, archiveFormat: "lxc-dir-tar/1" } };
+    yield { kind: "header", header: { token: t, ref: evil, compression: "none", totalBytes: archive.length, sourceHost: "x", archiveFormat: "lxc-dir-tar/1" } };
     yield { kind: "data", data: archive };
     yield { kind: "trailer", trailer: { sha256: "0".repeat(64), bytes: archive.length } };
   }

@@ -39,6 +39,8 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   DrainHost: { needs: "admin", action: "drain hosts" },
   RestoreHost: { needs: "admin", action: "restore hosts" },
   SetClusterSetting: { needs: "admin", action: "change cluster settings" },
+  CreateJoinToken: { needs: "admin", action: "create join tokens" },
+  RemoveHost: { needs: "admin", action: "remove hosts" },
 };
 
 const GRANTS: Record<TokenRole, readonly Need[]> = {

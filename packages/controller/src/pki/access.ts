@@ -1,6 +1,6 @@
 // Who may call the controller. Transport identity comes from the verified client certificate
 // (@corral/wire peerOf); revoked certificates are refused on every service.
-import { bearerToken, permissionDenied, requireIdentity, type Authorize, type Peer } from "@corral/wire";
+import { bearerToken, permissionDenied, requireIdentity, unauthenticated, type Authorize, type Peer } from "@corral/wire";
 import type { CertificateRecords } from "./revocation.js";
 
 function refuseRevoked(certs: CertificateRecords, peer: Peer): void {
@@ -20,7 +20,13 @@ export function controllerAccess(certs: CertificateRecords, users: Authorize): A
     if (peer.identity) requireIdentity(peer, `ControllerService.${method}`, ["user"]);
     // The admin certificate from `corral cluster init` is the administrator; anyone else shows a
     // bearer token, and the role table decides (auth/).
-    if (peer.identity?.kind === "user" && bearerToken(peer.metadata) === undefined) return;
+    const bearer = bearerToken(peer.metadata);
+    if (bearer === undefined) {
+      if (peer.identity?.kind === "user") return;
+      throw unauthenticated(
+        `permission denied: no credential: ControllerService.${method} needs a bearer token or a client certificate issued by this cluster's CA; the caller (${peer.address}) presented no token and no certificate that verifies`,
+      );
+    }
     users(peer, method);
   };
 }

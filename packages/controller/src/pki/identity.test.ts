@@ -46,8 +46,8 @@ test("a peer with no certificate is refused on the controller and on every agent
   const agent = agentAsController(cl, "host1", anonymous);
   t.after(() => [ctl, reg, agent].forEach((c) => c.close()));
 
-  await assert.rejects(ctl.listHosts(), isErr("unauthenticated", /^ControllerService\.listHosts needs a client certificate issued by this cluster's CA/));
-  await assert.rejects(ctl.create({ spec: specOf("sneaky"), host: "host1", start: true }), isErr("unauthenticated", /needs a client certificate/));
+  await assert.rejects(ctl.listHosts(), isErr("unauthenticated", /^permission denied: no credential: ControllerService\.listHosts needs a bearer token or a client certificate issued by this cluster's CA/));
+  await assert.rejects(ctl.create({ spec: specOf("sneaky"), host: "host1", start: true }), isErr("unauthenticated", /needs a bearer token or a client certificate/));
   await assert.rejects(reg.register(cl.agents.host1!.info()), isErr("unauthenticated", /^registration needs a client certificate/));
   // The agent requires a certificate in the handshake itself: the connection never carries a call.
   await assert.rejects(agent.list(), isErr("unauthenticated", /^agent at 127\.0\.0\.1:\d+ requires a client certificate from this cluster's CA \(TLS alert: certificate required\)$/));
@@ -66,7 +66,7 @@ test("a certificate from another CA is refused, and a controller under another C
   const wrongCa = new ControllerClient(cl.controller.address, foreign);
   t.after(() => [ctl, agent, wrongCa].forEach((c) => c.close()));
 
-  await assert.rejects(ctl.listHosts(), isErr("unauthenticated", /presented none that verifies/));
+  await assert.rejects(ctl.listHosts(), isErr("unauthenticated", /presented no token and no certificate that verifies/));
   await assert.rejects(agent.list(), isErr("unavailable", /is unreachable/));
   await assert.rejects(wrongCa.listHosts(), isErr("permission_denied", /^controller at 127\.0\.0\.1:\d+ failed TLS verification: self-signed certificate in certificate chain$/));
 });
@@ -143,7 +143,7 @@ test("an expired certificate is refused", async (t) => {
   await new Promise((r) => setTimeout(r, 20));
   const ctl = new ControllerClient(cl.controller.address, old);
   t.after(() => ctl.close());
-  await assert.rejects(ctl.listHosts(), isErr("unauthenticated", /presented none that verifies/));
+  await assert.rejects(ctl.listHosts(), isErr("unauthenticated", /presented no token and no certificate that verifies/));
 });
 
 test("host rm: refused while the host is up or holds containers; then removed and its certificate revoked", async (t) => {
