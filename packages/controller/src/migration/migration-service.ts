@@ -12,6 +12,7 @@ import { driveMigration, updateOf } from "./migration-driver.js";
 import { enterRollingBack, loadMigration, patchMigration } from "./journal.js";
 import { isTerminal, rollsBackOnRestart } from "./phase-table.js";
 import { validateMigration } from "./validate-migration.js";
+import { tokenDigest, transferToken } from "./transfer-token.js";
 import { removeSource } from "./steps.js";
 
 /** What `ct migrate` may leave out: the defaults of a plain cold move. */
@@ -48,7 +49,7 @@ export class MigrationService {
           backend: container.backend,
           sourceHost: container.host,
           targetHost: target.name,
-          token: randomBytes(32).toString("hex"),
+          tokenSha256: tokenDigest(transferToken(this.ctx, id)),
           wasRunning: container.state === "running",
           compression: opts.compression,
           now: Date.now(),

@@ -2,6 +2,8 @@
 // over real gRPC (source streams straight to target).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import Database from "better-sqlite3";
 import { CorralError } from "@corral/wire";
 import { collect, startCluster, waitFor } from "../test-support/cluster.js";
 import { ScriptedAgent, specOf } from "../test-support/scripted-agent.js";
@@ -164,3 +166,20 @@ test("the caller going away does not stop the migration", async (t) => {
 });
 
 const pick = (e: CorralError) => [e.code, e.message];
+
+test("the transfer token is never stored: corral.db keeps only its SHA-256", async (t) => {
+  const cl = await startCluster(["host1", "host2"]);
+  t.after(() => cl.close());
+  await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
+  const { error } = await collect(cl.client.migrate("c1", "host2", "none"));
+  assert.equal(error, undefined);
+  const [token] = cl.agents.host2!.tokensSeen;
+  assert.match(token ?? "", /^[0-9a-f]{64}$/);
+  const db = new Database(cl.dbPath, { readonly: true });
+  const rows = db.prepare("SELECT * FROM migrations").all() as Record<string, unknown>[];
+  const dump = JSON.stringify(db.prepare("SELECT * FROM migrations").all()) + JSON.stringify(db.prepare("SELECT * FROM events").all());
+  db.close();
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]?.token, createHash("sha256").update(token!).digest("hex"));
+  assert.ok(!dump.includes(token!), "the token itself is nowhere in the database");
+});

@@ -6,6 +6,7 @@ import type { ControllerContext } from "../context.js";
 import { getHost } from "../store/hosts.js";
 import { migrationRef, toMigration, type MigrationPatch, type MigrationRecord } from "../store/migrations.js";
 import { SUBJECTS } from "../events/subjects.js";
+import { transferToken } from "./transfer-token.js";
 import { patchMigration } from "./journal.js";
 import { ProgressMeter } from "./progress-meter.js";
 
@@ -70,7 +71,7 @@ export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<M
   // The target binds the token to this migration and its two hosts; size unknown yet (0: capped by free space).
   await on(m.targetHost, () =>
     client.prepareReceive({
-      token: m.token,
+      token: transferToken(env.ctx, m.id),
       ref: migrationRef(m),
       compression: m.compression,
       expectedBytes: 0,
@@ -118,7 +119,7 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
     ref: migrationRef(m),
     targetAddress: target.address,
     targetHost: target.name,
-    token: m.token,
+    token: transferToken(env.ctx, m.id),
     compression: m.compression,
     bwlimitBytesPerSecond: m.bwlimitBytesPerSecond,
   };
@@ -167,7 +168,7 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
 }
 
 export async function commitTarget(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
-  await on(m.targetHost, () => agent(env.ctx, m.targetHost).client.commitReceive(m.token));
+  await on(m.targetHost, () => agent(env.ctx, m.targetHost).client.commitReceive(transferToken(env.ctx, m.id)));
   return {};
 }
 
@@ -231,7 +232,7 @@ export async function restartSource(ctx: ControllerContext, m: MigrationRecord):
  */
 export async function abortTarget(ctx: ControllerContext, m: MigrationRecord): Promise<Undone> {
   try {
-    await agent(ctx, m.targetHost).client.abortReceive(m.token, migrationRef(m));
+    await agent(ctx, m.targetHost).client.abortReceive(transferToken(ctx, m.id), migrationRef(m));
   } catch (err) {
     if (!isCode(err, "not_found")) {
       ctx.log.warn({ migration: m.id, err: messageOf(err) }, "target cleanup deferred");

@@ -83,7 +83,7 @@ function apply(store: Store, o: Op, step: number): void {
       const from = s.hostOf(o.name);
       if (!s.host(o.host) || from === undefined) return;
       const exists = db.prepare("SELECT 1 FROM migrations WHERE id = ?").get(o.id);
-      if (!exists) insertMigration(db, { id: o.id, container: o.name, backend: "lxc", sourceHost: from, targetHost: o.host, token: "t", wasRunning: true, compression: "none", now: step });
+      if (!exists) insertMigration(db, { id: o.id, container: o.name, backend: "lxc", sourceHost: from, targetHost: o.host, tokenSha256: "t", wasRunning: true, compression: "none", now: step });
       reserveForMigration(db, o.id, o.host, o.name, { memoryBytes: 100, cpus: 0.5 });
       return;
     }

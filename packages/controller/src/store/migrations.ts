@@ -6,7 +6,8 @@ import { stmt } from "./prepared.js";
 /** The row as the controller sees it: the public Migration plus what only the driver needs. */
 export interface MigrationRecord extends Migration {
   backend: BackendName;
-  token: string;
+  /** SHA-256 of the transfer token; the token itself is derived, never stored (migration/transfer-token.ts). */
+  tokenSha256: string;
   wasRunning: boolean;
   stoppedUnixMs: number;
   targetCleanupPending: boolean;
@@ -57,7 +58,7 @@ function toRecord(r: MigrationRow): MigrationRecord {
     sourceHost: r.source_host,
     targetHost: r.target_host,
     phase: r.phase,
-    token: r.token,
+    tokenSha256: r.token,
     wasRunning: r.was_running === 1,
     compression: r.compression,
     bytes: r.bytes,
@@ -121,7 +122,7 @@ export interface NewMigration {
   backend: BackendName;
   sourceHost: string;
   targetHost: string;
-  token: string;
+  tokenSha256: string;
   wasRunning: boolean;
   compression: Compression;
   now: number;
@@ -136,7 +137,7 @@ export function insertMigration(db: Db, m: NewMigration): void {
        phase_started_ms, stop_timeout_s, keep_source, bwlimit_bps)
      VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
-    m.id, m.container, m.backend, m.sourceHost, m.targetHost, m.token, m.wasRunning ? 1 : 0, m.compression, m.now,
+    m.id, m.container, m.backend, m.sourceHost, m.targetHost, m.tokenSha256, m.wasRunning ? 1 : 0, m.compression, m.now,
     m.now, m.stopTimeoutSeconds ?? 30, m.keepSource ? 1 : 0, m.bwlimitBytesPerSecond ?? 0,
   );
 }

@@ -54,6 +54,8 @@ export class ScriptedAgent {
   /** The rate limit of every send asked for, in order. */
   readonly sendLimits: number[] = [];
   private readonly prepared = new Map<string, ContainerRef>();
+  /** Every transfer token this agent was told to expect, in order. */
+  readonly tokensSeen: string[] = [];
   private readonly staged = new Map<string, { ref: ContainerRef; bytes: number; spec: ContainerSpec }>();
   private server!: Server;
   address = "";
@@ -150,6 +152,7 @@ export class ScriptedAgent {
       prepareReceive: async (p) => {
         log(`prepareReceive ${p.ref.name}`);
         this.prepared.set(p.token, p.ref);
+        this.tokensSeen.push(p.token);
         if (this.containers.has(p.ref.name)) throw failedPrecondition(`container "${p.ref.name}" already exists on ${this.name}`);
       },
       receiveArchive: (chunks) => this.receive(chunks),
