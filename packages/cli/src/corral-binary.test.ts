@@ -346,7 +346,7 @@ test("host join-token prints the token; host rm removes and names the revoked ce
   assert.match(t.stdout.toString("utf8"), /^corral1:[0-9a-f]{64}:[0-9a-f]{12}\.[0-9a-f]{32}\n$/);
   assert.deepEqual(double.calls.at(-1), { method: "createJoinToken", args: [1800] });
   const bad = await corral(["host", "join-token", "--ttl", "soon"]);
-  assert.deepEqual([bad.code, bad.stderr], [2, 'corral: invalid --ttl "soon": expected a duration such as 30m, 1h or 2d\n']);
+  assert.deepEqual([bad.code, bad.stderr], [2, 'corral: invalid --ttl "soon": expected a positive number with a unit s, m, h, d or w, such as 12h or 30d\n']);
   double.hosts.push(sampleHost("host9", "10.77.0.19:7401"));
   const rm = await corral(["host", "rm", "host9"]);
   assert.deepEqual([rm.code, rm.stdout.toString("utf8")], [0, "removed host9; certificate 1a2b revoked\n"]);

@@ -1,5 +1,5 @@
 // Flag values checked on this side, so a typo fails at once with exit 2 and never reaches the controller.
-import { parseCpus, parseRole, parseSize, parseTtl, validateName, type PortMapping, type TokenRole } from "@corral/wire";
+import { parseCpus, parseDuration, parseRole, parseSize, parseTtl, validateName, type PortMapping, type TokenRole } from "@corral/wire";
 import { UsageError, asUsage } from "./usage-error.js";
 
 export const memoryFlag = (text: string): number => asUsage(() => parseSize("memory", text, { requireUnit: true }));
@@ -87,23 +87,11 @@ export function strategyFlag(text: string): string {
   return text;
 }
 
-/** "90s", "10m", "1h" or plain seconds. */
-export function durationSecondsFlag(flag: string, text: string): number {
-  const m = /^(\d+)(s|m|h)?$/.exec(text);
-  if (!m) throw new UsageError(`invalid --${flag} "${text}": expected a duration such as 90s, 10m or 1h`);
-  return Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1);
-}
-
 export function countFlag(flag: string, text: string, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`invalid --${flag} "${text}": expected a whole number from 1 to ${max}`);
   return n;
 }
 
-/** "90s", "30m", "1h", "2d" → milliseconds. */
-export function durationFlag(flag: string, text: string): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
-  const n = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"] : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`invalid ${flag} "${text}": expected a duration such as 30m, 1h or 2d`);
-  return n;
-}
+/** A duration flag ("30m", "12h", "2d") in seconds; the value and the flag's name are in the error. */
+export const durationFlag = (flag: string, text: string): number => asUsage(() => parseDuration(flag, text));

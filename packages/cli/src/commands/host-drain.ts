@@ -1,7 +1,7 @@
 import { CorralError, type HostMoveProgress } from "@corral/wire";
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
-import { countFlag, durationSecondsFlag, nameArg } from "../flag-values.js";
+import { countFlag, durationFlag, nameArg } from "../flag-values.js";
 import { formatTable } from "../table.js";
 
 export const name = "host drain";
@@ -21,7 +21,7 @@ export async function run(ctx: Context): Promise<number> {
   const host = nameArg("host", ctx.args.positional(0, "host name (corral host drain HOST)"));
   ctx.args.noMorePositionals(1);
   const parallel = countFlag("parallel", ctx.args.string("parallel") ?? "1", 16);
-  const deadline = ctx.args.has("deadline") ? durationSecondsFlag("deadline", ctx.args.string("deadline") as string) : 0;
+  const deadline = ctx.args.has("deadline") ? durationFlag("--deadline", ctx.args.string("deadline") as string) : 0;
   const client = await ctx.connection().controller();
   return reportMoves(ctx, `drain of ${host}`, client.drainHost(host, parallel, deadline));
 }

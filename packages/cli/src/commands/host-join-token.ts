@@ -15,7 +15,7 @@ export const flags: FlagSpec[] = [{ name: "ttl", kind: "string", value: "DURATIO
 export async function run(ctx: Context): Promise<void> {
   ctx.args.noMorePositionals(0);
   const ttl = ctx.args.string("ttl");
-  const ttlMs = ttl === undefined ? 3_600_000 : durationFlag("--ttl", ttl);
+  const ttlMs = ttl === undefined ? 3_600_000 : durationFlag("--ttl", ttl) * 1000;
   const t = await ctx.connection().call((c) => c.createJoinToken(Math.ceil(ttlMs / 1000)));
   if (ctx.json) return ctx.printJson({ token: t.token, expiresAt: new Date(t.expiresUnixMs).toISOString() });
   ctx.print(t.token);

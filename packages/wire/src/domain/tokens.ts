@@ -1,6 +1,7 @@
 // Bearer tokens for people using the CLI: their roles, how the controller records them, and the
 // TTL syntax the CLI accepts.
 import { invalidArgument } from "./errors.js";
+import { parseDuration } from "./validate.js";
 
 export const TOKEN_ROLES = ["admin", "read-only"] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
@@ -27,20 +28,8 @@ export function parseRole(text: string): TokenRole {
   throw invalidArgument(`unknown role "${text}": expected ${TOKEN_ROLES.join(" or ")}`);
 }
 
-const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
-
-/**
- * "90s", "15m", "12h", "30d", "2w" → seconds. Written here rather than with the `ms` package,
- * which reads a bare number as milliseconds: for a TTL that silent unit is a trap.
- */
-export function parseTtl(text: string): number {
-  const m = /^\s*(\d+)\s*([smhdw])\s*$/.exec(text);
-  const seconds = m ? Number(m[1]) * (SECONDS[m[2] as string] as number) : NaN;
-  if (!m || !Number.isSafeInteger(seconds) || seconds <= 0) {
-    throw invalidArgument(`invalid ttl "${text}": expected a positive number with a unit s, m, h, d or w, such as 12h or 30d`);
-  }
-  return seconds;
-}
+/** A token's time to live in seconds: parseDuration (validate.ts) under the name "ttl". */
+export const parseTtl = (text: string): number => parseDuration("ttl", text);
 
 export type TokenState = "active" | "expired" | "revoked";
 

@@ -95,3 +95,19 @@ export function validateLimits(limits: Limits): void {
     throw invalidArgument(`invalid cpus ${limits.cpus}: must be 0 (unlimited) or a positive number`);
   }
 }
+
+const DURATION_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/**
+ * "90s", "15m", "12h", "30d", "2w" → seconds: the one duration parser (token and join-token TTLs,
+ * drain deadlines). A unit is required: a bare number's unit is a guess (the `ms` package reads it
+ * as milliseconds), and for a TTL or a deadline a silent unit is a trap.
+ */
+export function parseDuration(what: string, text: string): number {
+  const m = /^\s*(\d+)\s*([smhdw])\s*$/.exec(text);
+  const seconds = m ? Number(m[1]) * (DURATION_SECONDS[m[2] as string] as number) : NaN;
+  if (!m || !Number.isSafeInteger(seconds) || seconds <= 0) {
+    throw invalidArgument(`invalid ${what} "${text}": expected a positive number with a unit s, m, h, d or w, such as 12h or 30d`);
+  }
+  return seconds;
+}
