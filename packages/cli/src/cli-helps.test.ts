@@ -11,7 +11,7 @@ import { ControllerDouble, sampleContainer, sampleHost, serveDouble } from "./te
 import { CORRAL_BIN, runCorral, type Run } from "./test-support/run-corral.js";
 
 let double: ControllerDouble;
-let server: { address: string; close(): Promise<void> };
+let server: { address: string; tlsEnv: Record<string, string>; close(): Promise<void> };
 let home: string;
 
 before(async () => {
@@ -27,7 +27,7 @@ after(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const env = () => ({ PATH: process.env.PATH ?? "", HOME: home, CORRAL_CONTROLLER: server.address });
+const env = () => ({ PATH: process.env.PATH ?? "", HOME: home, CORRAL_CONTROLLER: server.address, ...server.tlsEnv });
 const corral = (args: string[]): Promise<Run> => runCorral(args, env());
 const out = (r: Run) => r.stdout.toString("utf8");
 
@@ -107,7 +107,7 @@ test("__complete answers from the command tables and the controller's names", as
     assert.equal(r.code, 0, r.stderr);
     return out(r).split("\n").filter(Boolean);
   };
-  assert.deepEqual(await lines("c"), ["ct", "completion"]);
+  assert.deepEqual(await lines("c"), ["ct", "cluster", "completion"]);
   assert.deepEqual(await lines("ct", "s"), ["stats", "show", "start", "stop", "set"]);
   assert.deepEqual(await lines("ct", "show", ""), ["web", "worker"]);
   assert.deepEqual(await lines("ct", "migrate", "web", "--to", ""), ["host1", "host2"]);

@@ -11,7 +11,7 @@ import { runCorral, type Run } from "./test-support/run-corral.js";
 
 const MiB = 1024 ** 2;
 let double: ControllerDouble;
-let server: { address: string; close(): Promise<void> };
+let server: { address: string; tlsEnv: Record<string, string>; close(): Promise<void> };
 let home: string;
 
 const usage = (name: string, over: Partial<ContainerUsage>): ContainerUsage => ({
@@ -51,7 +51,7 @@ after(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const corral = (args: string[]): Promise<Run> => runCorral(args, { PATH: process.env.PATH ?? "", HOME: home, CORRAL_CONTROLLER: server.address });
+const corral = (args: string[]): Promise<Run> => runCorral(args, { PATH: process.env.PATH ?? "", HOME: home, CORRAL_CONTROLLER: server.address, ...server.tlsEnv });
 const out = (r: Run) => r.stdout.toString("utf8");
 
 test("ct stats prints docker stats' columns for the running containers of the cluster", async () => {

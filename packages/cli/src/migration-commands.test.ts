@@ -12,7 +12,7 @@ import { formatProgressLine, formatPlainProgress } from "./progress.js";
 
 const MiB = 1024 * 1024;
 let double: ControllerDouble;
-let server: { address: string; close(): Promise<void> };
+let server: { address: string; tlsEnv: Record<string, string>; close(): Promise<void> };
 let home: string;
 
 before(async () => {
@@ -28,7 +28,7 @@ after(async () => {
 });
 
 const corral = (args: string[]): Promise<Run> =>
-  runCorral(["--controller", server.address, ...args], { PATH: process.env.PATH ?? "", HOME: home });
+  runCorral(["--controller", server.address, ...args], { PATH: process.env.PATH ?? "", HOME: home, ...server.tlsEnv });
 
 function migration(over: Partial<Migration> = {}): Migration {
   return {

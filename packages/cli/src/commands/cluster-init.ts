@@ -15,6 +15,9 @@ first admin's client certificate (admin.pem, admin.key); keys are 0600, director
 writes the CLI config ($CORRAL_CONFIG or ~/.config/corral/config.json) with the controller address
 and those paths, so that later commands verify the controller and prove who they are. It refuses
 to overwrite a cluster that exists. Hosts join with tokens from "corral host join-token".`;
+export const examples = [
+  "corral cluster init --state-dir /var/lib/corral --controller 10.0.0.1:7400",
+];
 export const flags: FlagSpec[] = [
   { name: "state-dir", kind: "string", value: "DIR", help: "the controller's state directory (default /var/lib/corral)" },
 ];

@@ -7,6 +7,9 @@ export const help = `Usage: corral cluster set key=value...
 
 Settings:
   strategy=binpack|spread   how the scheduler places containers that do not ask for a strategy`;
+export const examples = [
+  "corral cluster set strategy=spread",
+];
 
 export async function run(ctx: Context): Promise<void> {
   const pairs = ctx.args.positionals;

@@ -8,6 +8,9 @@ export const help = `Usage: corral host cordon HOST [--json]
 
 New containers are no longer placed on HOST; what runs there keeps running.
 \`corral host uncordon HOST\` lets placements land on it again.`;
+export const examples = [
+  "corral host cordon host2",
+];
 
 export async function run(ctx: Context): Promise<void> {
   const host = nameArg("host", ctx.args.positional(0, "host name (corral host cordon HOST)"));

@@ -12,6 +12,10 @@ Marks HOST draining (no new placements) and migrates each of its containers to a
 scheduler picks with the container's own constraints and anti-affinity. Prints a line per
 container as it moves, then a report of what moved and what could not. HOST stays draining
 until it is empty, then it is drained. \`corral host restore HOST\` moves them back.`;
+export const examples = [
+  "corral host drain host1",
+  "corral host drain host1 --parallel 2 --deadline 10m",
+];
 export const flags: FlagSpec[] = [
   { name: "parallel", kind: "string", value: "N", help: "migrations at once (default 1, at most 16)" },
   { name: "deadline", kind: "string", value: "DURATION", help: "start no new move after this long (such as 10m)" },

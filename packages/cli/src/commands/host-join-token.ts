@@ -10,6 +10,10 @@ The token is used once, by one host, before it expires. It also pins the cluster
 so the new host checks the controller before it sends anything. Start the host's agent with
   corral-agent --join TOKEN --controller ADDR --name NAME ...
 It stores its key and certificate in its state directory and later starts need no token.`;
+export const examples = [
+  "corral host join-token",
+  "corral host join-token --ttl 30m",
+];
 export const flags: FlagSpec[] = [{ name: "ttl", kind: "string", value: "DURATION", help: "how long the token stays valid: 30m, 1h (default), 2d; at most 7d" }];
 
 export async function run(ctx: Context): Promise<void> {

@@ -8,10 +8,10 @@ export const synopsis = "Set labels on a host (for --constraint)";
 export const help = `Usage: corral host label HOST key=value... [--json]
 
 Sets (or replaces) labels on HOST. \`corral ct create --constraint key=value\` places
-only on hosts with that label; \`key!=value\` only on hosts without it.
-
-Example:
-  corral host label host1 zone=eu disk=ssd`;
+only on hosts with that label; \`key!=value\` only on hosts without it.`;
+export const examples = [
+  "corral host label host1 zone=eu disk=ssd",
+];
 
 export async function run(ctx: Context): Promise<void> {
   const host = nameArg("host", ctx.args.positional(0, "host name (corral host label HOST key=value...)"));

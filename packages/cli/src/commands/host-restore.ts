@@ -9,6 +9,9 @@ export const help = `Usage: corral host restore HOST [--parallel N] [--json]
 
 Makes HOST ready again and migrates back every container that \`corral host drain\` moved
 off it, as \`incus cluster restore\` does. Prints a line per container, then a report.`;
+export const examples = [
+  "corral host restore host1",
+];
 export const flags: FlagSpec[] = [{ name: "parallel", kind: "string", value: "N", help: "migrations at once (default 1, at most 16)" }];
 
 export async function run(ctx: Context): Promise<number> {

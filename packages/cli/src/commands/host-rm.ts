@@ -8,6 +8,9 @@ export const help = `Usage: corral host rm HOST [--json]
 Only a host that is down (its agent stopped) and holds no containers can be removed; the error
 names what is left. Its certificate is revoked: neither the host nor anyone holding its key can
 register or report again. A new host by that name joins with a new token.`;
+export const examples = [
+  "corral host rm host4",
+];
 
 export async function run(ctx: Context): Promise<void> {
   const host = ctx.args.positional(0, "host name (corral host rm HOST)");

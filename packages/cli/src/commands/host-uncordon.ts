@@ -7,6 +7,9 @@ export const synopsis = "Let new containers land on a cordoned host again";
 export const help = `Usage: corral host uncordon HOST [--json]
 
 Makes a cordoned HOST ready for new placements again.`;
+export const examples = [
+  "corral host uncordon host2",
+];
 
 export async function run(ctx: Context): Promise<void> {
   const host = nameArg("host", ctx.args.positional(0, "host name (corral host uncordon HOST)"));

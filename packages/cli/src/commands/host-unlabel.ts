@@ -10,6 +10,9 @@ export const help = `Usage: corral host unlabel HOST key... [--json]
 
 Removes the labels named by key from HOST. Naming a label the host does not have fails
 and changes nothing.`;
+export const examples = [
+  "corral host unlabel host1 zone",
+];
 
 export async function run(ctx: Context): Promise<void> {
   const host = nameArg("host", ctx.args.positional(0, "host name (corral host unlabel HOST key...)"));

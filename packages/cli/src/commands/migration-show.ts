@@ -13,6 +13,10 @@ sync (for a cold move, the whole copy) and the start. With --follow, re-attaches
 migration under way with the same progress bar as \`ct migrate\`, until it ends; exit
 code 0 only when it is done. --json prints the migration record (downtimeMs, stopMs,
 finalSyncMs, startMs among its fields).`;
+export const examples = [
+  "corral migration show m-4f2a9c1b7e3d",
+  "corral migration show m-4f2a9c1b7e3d --follow",
+];
 export const flags: FlagSpec[] = [{ name: "follow", kind: "boolean", help: "watch it until it ends", short: "f" }];
 
 export async function run(ctx: Context): Promise<number> {
