@@ -6,7 +6,7 @@
 //   npm run bench:heartbeats [-- --agents N --seconds S]
 import { spawn } from "node:child_process";
 import { initClusterPki } from "@corral/wire";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -50,6 +50,12 @@ const stopAfterMs = Math.round((SECONDS * 1000) / 3);
 const child = spawn(process.execPath, [agentsJs, controller.address, dir, String(AGENTS), String(INTERVAL), String(CONTAINERS), String(stopAfterMs), String(STOP_COUNT)], {
   stdio: ["ignore", "pipe", "inherit"],
 });
+// The agents process's CPU (utime + stime in /proc, 100 ticks a second on Linux): 5,000 TLS
+// channels cost it too, and a saturated agents process delays reports before they are sent.
+const childCpuSeconds = () => {
+  const fields = readFileSync(`/proc/${String(child.pid)}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const events: Record<string, unknown>[] = [];
 let measuring = true;
 // An agents process that dies (a failed join, say) would leave the waits below hanging.
@@ -100,6 +106,7 @@ store.tx(() => {
 const latencies: number[] = [];
 const seen = new Map<string, number>();
 const cpu0 = process.cpuUsage();
+const childCpu0 = childCpuSeconds();
 // The controller's own event-loop lag: tells a slow controller from a slow agents process or OS.
 const lag = monitorEventLoopDelay({ resolution: 5 });
 lag.enable();
@@ -123,11 +130,13 @@ while (performance.now() - t0 < SECONDS * 1000) {
   }
 }
 const cpu = process.cpuUsage(cpu0);
+const childCpu = childCpuSeconds() - childCpu0;
 lag.disable();
 const lagP99 = lag.percentile(99) / 1e6;
 const lagMax = lag.max / 1e6;
 const wall = (performance.now() - t0) / 1000;
 const cpuShare = (cpu.user + cpu.system) / 1e6 / wall;
+const agentsCpuShare = childCpu / wall;
 measuring = false;
 child.kill("SIGTERM");
 await controller.close();
@@ -147,6 +156,7 @@ console.log(
       ["joins/s (token, certificate request, Join)", Number(joined.perSecond).toFixed(0), ""],
       ["registrations/s (own TLS connection each)", Number(registered.perSecond).toFixed(0), "30–65/s on the landed code"],
       ["controller CPU (share of one core)", cpuShare.toFixed(3), "≤ 0.5; landed code 0.83"],
+      ["agents process CPU (share of one core)", agentsCpuShare.toFixed(3), "not the controller's; high means sends are late"],
       ["report → state p50 / p99 (ms)", `${pct(50)} / ${pct(99)}`, "p99 ≤ 10; landed code 2,400 / 5,500"],
       ["reports measured", String(latencies.length), ""],
       ["controller event-loop lag p99 / max (ms)", `${lagP99.toFixed(1)} / ${lagMax.toFixed(1)}`, ""],
@@ -167,6 +177,7 @@ mergeResults("heartbeats", {
   stoppedDetected: detected.length,
   stoppedDetectedMaxMs: detectedMax,
   streamErrors,
+  agentsCpuShare: Number(agentsCpuShare.toFixed(3)),
   loopLagP99Ms: Number(lagP99.toFixed(1)),
   loopLagMaxMs: Number(lagMax.toFixed(1)),
 });
