@@ -1,11 +1,12 @@
-// npm run bench:heartbeats: 5,000 simulated agents, driven from a separate process over real gRPC,
-// register with a real controller (in this process, so that its CPU can be measured) and keep usage
-// streams open with 10 containers each, reporting every 5 s. A few agents stop half-way: they must
+// npm run bench:heartbeats: 5,000 simulated agents, driven from a separate process over real gRPC
+// with mutual TLS (each joins for a host certificate of its own and dials with it on its own
+// connection), register with a real controller (in this process, so that its CPU, TLS included, can
+// be measured) and keep usage streams open with 10 containers each, reporting every 5 s. A few agents stop half-way: they must
 // be marked down within their window; no other host may be. Figures only, merged into bench-results.json.
 //   npm run bench:heartbeats [-- --agents N --seconds S]
 import { spawn } from "node:child_process";
 import { initClusterPki } from "@corral/wire";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -46,10 +47,23 @@ console.log(`corral bench:heartbeats: ${new Date().toISOString()}, node ${proces
 
 const agentsJs = new URL("./heartbeat-agents.js", import.meta.url).pathname;
 const stopAfterMs = Math.round((SECONDS * 1000) / 3);
-const child = spawn(process.execPath, [agentsJs, controller.address, String(AGENTS), String(INTERVAL), String(CONTAINERS), String(stopAfterMs), String(STOP_COUNT)], {
+const child = spawn(process.execPath, [agentsJs, controller.address, dir, String(AGENTS), String(INTERVAL), String(CONTAINERS), String(stopAfterMs), String(STOP_COUNT)], {
   stdio: ["ignore", "pipe", "inherit"],
 });
+// The agents process's CPU (utime + stime in /proc, 100 ticks a second on Linux): 5,000 TLS
+// channels cost it too, and a saturated agents process delays reports before they are sent.
+const childCpuSeconds = () => {
+  const fields = readFileSync(`/proc/${String(child.pid)}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const events: Record<string, unknown>[] = [];
+let measuring = true;
+// An agents process that dies (a failed join, say) would leave the waits below hanging.
+child.on("exit", (code, signal) => {
+  if (!measuring) return;
+  console.error(`the agents process ended early (${signal ?? `exit ${String(code)}`})`);
+  process.exit(1);
+});
 let streamErrors = 0;
 let onEvent: (() => void) | undefined;
 createInterface({ input: child.stdout }).on("line", (l) => {
@@ -71,6 +85,8 @@ const waitFor = (key: string) =>
     check();
   });
 
+const joined = await waitFor("joined");
+console.log(`joined ${AGENTS} hosts (a certificate each through Join) at ${Number(joined.perSecond).toFixed(0)}/s`);
 const registered = await waitFor("registered");
 console.log(`registered ${AGENTS} agents at ${Number(registered.perSecond).toFixed(0)}/s`);
 // The containers the agents report exist in the controller, as they would after their creates.
@@ -90,6 +106,7 @@ store.tx(() => {
 const latencies: number[] = [];
 const seen = new Map<string, number>();
 const cpu0 = process.cpuUsage();
+const childCpu0 = childCpuSeconds();
 // The controller's own event-loop lag: tells a slow controller from a slow agents process or OS.
 const lag = monitorEventLoopDelay({ resolution: 5 });
 lag.enable();
@@ -113,11 +130,14 @@ while (performance.now() - t0 < SECONDS * 1000) {
   }
 }
 const cpu = process.cpuUsage(cpu0);
+const childCpu = childCpuSeconds() - childCpu0;
 lag.disable();
 const lagP99 = lag.percentile(99) / 1e6;
 const lagMax = lag.max / 1e6;
 const wall = (performance.now() - t0) / 1000;
 const cpuShare = (cpu.user + cpu.system) / 1e6 / wall;
+const agentsCpuShare = childCpu / wall;
+measuring = false;
 child.kill("SIGTERM");
 await controller.close();
 rmSync(dir, { recursive: true, force: true });
@@ -133,8 +153,10 @@ console.log(
     ["metric", "corral", "goal / baseline"],
     [
       ["agents", String(AGENTS), ""],
-      ["registrations/s", Number(registered.perSecond).toFixed(0), "30–65/s on the landed code"],
+      ["joins/s (token, certificate request, Join)", Number(joined.perSecond).toFixed(0), ""],
+      ["registrations/s (own TLS connection each)", Number(registered.perSecond).toFixed(0), "30–65/s on the landed code"],
       ["controller CPU (share of one core)", cpuShare.toFixed(3), "≤ 0.5; landed code 0.83"],
+      ["agents process CPU (share of one core)", agentsCpuShare.toFixed(3), "not the controller's; high means sends are late"],
       ["report → state p50 / p99 (ms)", `${pct(50)} / ${pct(99)}`, "p99 ≤ 10; landed code 2,400 / 5,500"],
       ["reports measured", String(latencies.length), ""],
       ["controller event-loop lag p99 / max (ms)", `${lagP99.toFixed(1)} / ${lagMax.toFixed(1)}`, ""],
@@ -151,9 +173,11 @@ mergeResults("heartbeats", {
   p99Ms: pct(99),
   falseDown: falseDown.length,
   registrationsPerSecond: Math.round(Number(registered.perSecond)),
+  joinsPerSecond: Math.round(Number(joined.perSecond)),
   stoppedDetected: detected.length,
   stoppedDetectedMaxMs: detectedMax,
   streamErrors,
+  agentsCpuShare: Number(agentsCpuShare.toFixed(3)),
   loopLagP99Ms: Number(lagP99.toFixed(1)),
   loopLagMaxMs: Number(lagMax.toFixed(1)),
 });

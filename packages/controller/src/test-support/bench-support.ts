@@ -5,3 +5,4 @@ export { upsertHost } from "../store/hosts.js";
 export { insertContainer, setContainerState } from "../store/containers.js";
 export { placeAndRecord, type PlacementContext } from "../api/placement.js";
 export { startController, type ControllerOptions } from "../controller.js";
+export { joinWithToken } from "./test-pki.js";
