@@ -15,7 +15,7 @@ import { REPO, TestCluster } from "./support/cluster.js";
 
 const SECTION = "## Using it";
 const MARKER = "<!-- runnable -->";
-const BLOCK_TIMEOUT_MS = 150_000;
+const BLOCK_TIMEOUT_MS = 200_000;
 
 const cluster = new TestCluster({ hosts: 3, slot: 7, docker: true });
 const bin = mkdtempSync(join(tmpdir(), "corral-readme-bin-"));
@@ -48,7 +48,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 function script(lines: { line: number; text: string }[]): string {
   const out = ["set -o pipefail", "cd " + quote(REPO)];
   for (const { line, text } of lines) {
-    out.push(`printf '\\n@@readme %d %s\\n' ${line} ${quote(text)} >&2`);
+    out.push(`printf '\\n@@readme %d %s   [%ss]\\n' ${line} ${quote(text)} "$SECONDS" >&2`);
     out.push(text);
     out.push(`__rc=$?; if [ $__rc -ne 0 ]; then printf '\\n@@failed README.md line %d exited %d: %s\\n' ${line} $__rc ${quote(text)} >&2; exit 97; fi`);
   }
@@ -103,4 +103,6 @@ test("every command in README.md's runnable blocks of \"Using it\" works as prin
   assert.equal(failed, null, `${failed?.[1]}\n--- output\n${tail}`);
   assert.equal(r.code, 0, `bash exited ${r.code}\n--- output\n${tail}`);
   assert.match(r.output, /^@@readme done$/m);
+  // The transcript, with each line's start time: what a reader of the README would see.
+  console.log(r.output);
 });
