@@ -99,14 +99,18 @@ test("ct stats --follow --json prints one document a line each round", async () 
   const { spawn } = await import("node:child_process");
   const { CORRAL_BIN } = await import("./test-support/run-corral.js");
   const child = spawn(process.execPath, [CORRAL_BIN, "ct", "stats", "web", "--follow", "--interval", "0.2", "--json"], {
-    env: { PATH: process.env.PATH ?? "", HOME: home, CORRAL_CONTROLLER: server.address },
+    env: { PATH: process.env.PATH ?? "", HOME: home, CORRAL_CONTROLLER: server.address, ...server.tlsEnv },
   });
   let text = "";
-  await new Promise<void>((resolve) => {
+  let errText = "";
+  child.stderr.on("data", (d: Buffer) => (errText += d.toString("utf8")));
+  await new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (d: Buffer) => {
       text += d.toString("utf8");
       if (text.split("\n").length > 3) resolve();
     });
+    // A follow that ends by itself has failed: say why instead of waiting forever.
+    child.on("exit", (code) => reject(new Error(`ct stats --follow exited ${code}: ${errText}`)));
   });
   child.kill("SIGINT");
   const docs = text.split("\n").slice(0, 3).map((l) => JSON.parse(l) as { name: string }[]);
@@ -142,14 +146,16 @@ test("ct stats --follow on a terminal redraws the table in place", async () => {
   // script(1) gives the binary a real pty; the table is redrawn by homing the cursor and clearing.
   const cmd = `"${process.execPath}" "${CORRAL_BIN}" ct stats web --follow --interval 0.2`;
   const child = spawn("script", ["-qec", cmd, "/dev/null"], {
-    env: { PATH: process.env.PATH ?? "", HOME: home, CORRAL_CONTROLLER: server.address, TERM: "xterm" },
+    env: { PATH: process.env.PATH ?? "", HOME: home, CORRAL_CONTROLLER: server.address, TERM: "xterm", ...server.tlsEnv },
   });
   let text = "";
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (d: Buffer) => {
       text += d.toString("utf8");
       if (text.split("\x1b[H\x1b[2J").length > 3) resolve();
     });
+    // A follow that ends by itself has failed: say why instead of waiting forever.
+    child.on("exit", (code) => reject(new Error(`ct stats --follow exited ${code}: ${text}`)));
   });
   child.kill("SIGTERM");
   const frames = text.split("\x1b[H\x1b[2J").slice(1, 3);
