@@ -52,5 +52,7 @@ export function releaseMigration(db: Db, migrationId: string): void {
 
 /** A lost container holds nothing on its host any more. */
 export function releasePlacement(db: Db, container: string): void {
-  db.prepare("DELETE FROM reservations WHERE container = ? AND migration_id IS NULL").run(container);
+  stmt(db, "DELETE FROM reservations WHERE container = ? AND migration_id IS NULL").run(container);
+  // Through the in-memory state too: the scheduler and host list read reservations from there.
+  stateOf(db).releasePlacement(container);
 }
