@@ -14,12 +14,12 @@ test("the controller serves hosts, containers, migrations and placement latency 
 
   await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
   await cl.client.create({ spec: specOf("c2"), host: "host1", start: true });
-  // Placed on host1 by name: binpack would fill host2's two cpus with it, and the rollback below needs room there.
-  await cl.client.create({ spec: specOf("c3"), host: "host1", start: false });
   assert.equal((await collect(cl.client.migrate("c1", "host2", "none"))).error, undefined);
   host1!.script = { chunks: 8, chunkBytes: 64 * 1024, chunkDelayMs: 2 };
   host2!.script = { ...host2!.script, failReceiveAfterBytes: 128 * 1024 };
   assert.ok((await collect(cl.client.migrate("c2", "host2", "none"))).error);
+  // Placed after the moves: created before, binpack would fill host2's cpus and leave the rollback no room.
+  await cl.client.create({ spec: specOf("c3"), host: "", start: false });
 
   const res = await fetch(url as string);
   assert.equal(res.status, 200);
