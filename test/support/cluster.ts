@@ -2,7 +2,7 @@
 // built locally, FROM scratch), then deploy/local-cluster.sh with its own namespaces, subnet, bridge
 // and ports so it never touches a person's cluster. Faults are real: kill -9 of an agent.
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, mkdirSync, existsSync, readdirSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, mkdirSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -77,7 +77,12 @@ export class TestCluster {
   }
 
   async up(): Promise<void> {
-    await this.script("down").catch(() => undefined);
+    // A run that was killed leaves its cluster behind; `down` stops it. Whatever `down` could not
+    // remove (it failed, or the root lost its marker) goes too: this root belongs to this test slot
+    // alone, and stale containers in it would make the first create say "already exists".
+    const stale = await this.script("down").then(() => undefined, (e: Error) => e);
+    if (stale) console.error(`stale cluster down failed (${stale.message}); removing ${this.root}`);
+    rmSync(this.root, { recursive: true, force: true });
     const nats = await startNats();
     this.nats = nats.container;
     this.natsUrl = nats.url;
