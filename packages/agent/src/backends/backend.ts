@@ -8,9 +8,13 @@ import type {
   ContainerStatus,
   ContainerUsage,
   ExecOutput,
+  ExitInfo,
   ImageInfo,
   Limits,
+  LogsOptions,
 } from "@corral/wire";
+import type { TarOut } from "../archive/tar-stream.js";
+import type { CopyTarget } from "../files/container-copy.js";
 import { invalidArgument } from "@corral/wire";
 import type { Logger } from "pino";
 
@@ -58,6 +62,15 @@ export interface Backend {
   list(): Promise<ContainerStatus[]>;
   /** Non-interactive exec: streams stdout/stderr and ends with the exit code. */
   exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput>;
+  /**
+   * ct cp in: `tar` is untrusted and holds one top-level member, target.sourceName; it lands by
+   * docker cp's rule (files/container-copy.ts `landing`), owners kept. Checked like any archive.
+   */
+  copyIn(name: string, target: CopyTarget, tar: Readable): Promise<void>;
+  /** ct cp out: a tar of one path in the container, named by its last component. */
+  copyOut(name: string, path: string): Promise<TarOut>;
+  /** ct logs: the runtime's log of the container (Docker's logs, a console log). */
+  logs(name: string, opts: LogsOptions, signal: AbortSignal): AsyncIterable<Buffer>;
   /** Usage of every container of this backend. Must be cheap: read files, spawn nothing. */
   usage(): Promise<ContainerUsage[]>;
   /** Archive a stopped container. */
@@ -78,6 +91,11 @@ export interface LiveLimits {
   setLimits(name: string, limits: Limits): Promise<ContainerStatus>;
 }
 
+/** Optional: how a container last ended or failed to start, with the runtime's error and log tail. */
+export interface ExitReasons {
+  lastExit(name: string): Promise<ExitInfo | undefined>;
+}
+
 /** Optional: turn a rootfs tarball into an image this backend can create containers from. */
 export interface ImageImport {
   importImage(name: string, tarball: Readable): Promise<ImageInfo>;
@@ -85,6 +103,8 @@ export interface ImageImport {
 
 export const hasLiveLimits = (b: Backend): b is Backend & LiveLimits =>
   typeof (b as Partial<LiveLimits>).setLimits === "function";
+export const hasExitReasons = (b: Backend): b is Backend & ExitReasons =>
+  typeof (b as Partial<ExitReasons>).lastExit === "function";
 export const hasImageImport = (b: Backend): b is Backend & ImageImport =>
   typeof (b as Partial<ImageImport>).importImage === "function";
 

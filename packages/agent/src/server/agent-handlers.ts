@@ -2,8 +2,8 @@
 // the backend and delegates.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { dataOf, failedPrecondition, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
-import { hasImageImport, hasLiveLimits } from "../backends/backend.js";
+import { checkCopyTarget, dataOf, failedPrecondition, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type CopyInChunk, type CopyInHeader, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
+import { hasExitReasons, hasImageImport, hasLiveLimits, type Backend } from "../backends/backend.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
 import { sendArchive } from "../transfer/sender.js";
@@ -29,7 +29,16 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
       return backendOf(ref).stop(ref.name, timeout);
     },
     remove: async (ref) => backendOf(ref).remove(ref.name),
-    inspect: async (ref) => backendOf(ref).inspect(ref.name),
+    inspect: async (ref) => {
+      const b = backendOf(ref);
+      const st = await b.inspect(ref.name);
+      // Only here, not in list(): it may read the runtime's log.
+      if (hasExitReasons(b)) {
+        const last = await b.lastExit(ref.name).catch(() => undefined);
+        if (last) st.lastExit = last;
+      }
+      return st;
+    },
     list: all,
     exec: (req, signal) => {
       checkExec(req);
@@ -49,6 +58,17 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
       const info = await b.importImage(header.name, Readable.from(dataOf(rest)));
       return { ...info, host: cfg.name };
     },
+    copyIn: async (chunks) => {
+      const { header, rest } = await splitHeader<CopyInHeader, CopyInChunk>(chunks, "copy");
+      const ref = checkRef({ name: header.container, backend: parseBackend(header.backend) });
+      checkCopyTarget(header.path, header.sourceName);
+      await registry.get(ref.backend).copyIn(ref.name, header, Readable.from(dataOf(rest)));
+    },
+    copyOut: (ref, path, signal) => {
+      checkCopyTarget(path);
+      return copyOut(backendOf(ref), ref.name, path, signal);
+    },
+    logs: (ref, opts, signal) => backendOf(ref).logs(ref.name, opts, signal),
     prepareReceive: (p) => receiver.prepare(p),
     receiveArchive: (chunks, peerHost) => receiver.receive(chunks, peerHost),
     commitReceive: (token) => receiver.commit(token),
@@ -58,4 +78,21 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
       return sendArchive(req, registry, cfg.name, tls, log, signal);
     },
   };
+}
+
+/** The tar's bytes as they come (the gRPC writer pulls, so tar waits on a slow reader), then tar's verdict. */
+async function* copyOut(b: Backend, name: string, path: string, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const out = await b.copyOut(name, path);
+  out.finished.catch(() => undefined);
+  const stop = (): void => {
+    out.stream.destroy();
+  };
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    for await (const chunk of out.stream) yield chunk as Buffer;
+    await out.finished;
+  } finally {
+    signal.removeEventListener("abort", stop);
+    out.stream.destroy();
+  }
 }

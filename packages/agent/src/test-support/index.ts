@@ -18,3 +18,4 @@ export { createDockerBackend } from "../backends/docker/index.js";
 export { createOptions } from "../backends/docker/config.js";
 export { runtimeName as dockerRuntimeName } from "../backends/docker/runtime-names.js";
 export { createLxdBackend, LxdBackend } from "../backends/lxd/index.js";
+export { ustar, type TarEntry } from "../archive/test-ustar.js";

@@ -43,6 +43,6 @@ export async function run(ctx: Context): Promise<number> {
   return exitCode;
 }
 
-async function writeAll(stream: OutStream, data: Buffer): Promise<void> {
+export async function writeAll(stream: OutStream, data: Buffer): Promise<void> {
   if (!stream.write(data)) await new Promise<void>((resolve) => stream.once("drain", resolve));
 }

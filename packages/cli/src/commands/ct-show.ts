@@ -46,6 +46,14 @@ export function describeContainer(c: Container): string[] {
       ["Network", `received ${formatBytes(u.netRxBytes)}, sent ${formatBytes(u.netTxBytes)}`],
     );
   }
+  const x = c.lastExit;
+  if (x) {
+    const at = x.atUnixMs ? new Date(x.atUnixMs).toISOString() : "-";
+    rows.push(["Last exit", x.exitCode < 0 ? `did not start, ${at}: ${x.reason}` : `code ${x.exitCode}, ${at}: ${x.reason}`]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length)) + 1;
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`);
+  const lines = rows.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`);
+  // The runtime's own words, indented under the table: the tail of its log for this container.
+  if (x?.logTail.trim()) lines.push("Last log lines:", ...x.logTail.replace(/\r/g, "").trimEnd().split("\n").map((l) => `  ${l}`));
+  return lines;
 }

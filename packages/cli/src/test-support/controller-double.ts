@@ -15,6 +15,9 @@ import {
   createCertificateAuthority,
   issueCredentials,
   notFound,
+  failedPrecondition,
+  type CopyInChunk,
+  type LogsOptions,
   requireIdentity,
   serverCredentials,
   type Container,
@@ -222,6 +225,22 @@ export class ControllerDouble implements ControllerHandlers {
     const last = this.migrationScript[this.migrationScript.length - 1];
     if (!last) throw new Error("no migration scripted");
     return { ...last.migration, id, sourceKept: false };
+  }
+
+  async copyIn(chunks: AsyncIterable<CopyInChunk>): Promise<void> {
+    let bytes = 0;
+    for await (const ch of chunks) if (ch.kind === "data") bytes += ch.data.length;
+    this.record("copyIn", bytes);
+  }
+
+  async *copyOut(name: string, path: string): AsyncIterable<Buffer> {
+    this.record("copyOut", name, path);
+    throw failedPrecondition("the controller double keeps no files");
+  }
+
+  async *logs(name: string, opts: LogsOptions): AsyncIterable<Buffer> {
+    this.record("logs", name, opts);
+    yield Buffer.from(`log of ${name}\n`);
   }
 
   async importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImageInfo[]> {

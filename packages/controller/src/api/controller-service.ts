@@ -11,8 +11,9 @@ import { createContainer } from "./container-create.js";
 import { removeContainer, startContainer, stopContainer } from "./container-lifecycle.js";
 import { setLimits } from "./container-limits.js";
 import { execInContainer } from "./container-exec.js";
+import { containerLogs, copyIntoContainer, copyOutOfContainer } from "./container-files.js";
 import { importImage } from "./image-import.js";
-import { requireContainer } from "./lookup.js";
+import { showContainer } from "./container-show.js";
 import { controllerVersion } from "../version.js";
 import type { EventReader } from "../events/event-reader.js";
 import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";
@@ -28,7 +29,7 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     listHosts: async () => listHosts(db()),
     create: (req) => createContainer(ctx, req),
     list: async (host) => listContainerView(ctx, host),
-    get: async (name) => requireContainer(ctx, name),
+    get: (name) => showContainer(ctx, name),
     start: (name) => startContainer(ctx, name),
     stop: (name, timeout) => stopContainer(ctx, name, timeout),
     remove: (name, force) => removeContainer(ctx, name, force),
@@ -39,6 +40,9 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     watchMigration: (id, follow, signal) => watchMigration(migrations, id, follow, signal),
     finishMigration: async (id) => toMigration(await migrations.finish(id)),
     importImage: (chunks) => importImage(ctx, chunks),
+    copyIn: (chunks) => copyIntoContainer(ctx, chunks),
+    copyOut: (name, path, signal) => copyOutOfContainer(ctx, name, path, signal),
+    logs: (name, opts, signal) => containerLogs(ctx, name, opts, signal),
     createToken: async (role, ttlSeconds) => issueToken(ctx.store, role, ttlSeconds * 1000),
     listTokens: async () => listTokens(db()),
     revokeToken: async (id) => revokeToken(ctx.store, id),

@@ -27,6 +27,10 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   MigrateContainer: { needs: "admin", action: "migrate containers" },
   FinishMigration: { needs: "admin", action: "finish migrations" },
   ImportImage: { needs: "admin", action: "import images" },
+  CopyToContainer: { needs: "admin", action: "copy files into containers" },
+  // Files may hold secrets that logs do not; reading them is as much as exec.
+  CopyFromContainer: { needs: "admin", action: "copy files out of containers" },
+  ContainerLogs: { needs: "read", action: "read container logs" },
   // Token ids and roles are the map of who can do what: admins only.
   CreateToken: { needs: "admin", action: "create tokens" },
   ListTokens: { needs: "admin", action: "list tokens" },

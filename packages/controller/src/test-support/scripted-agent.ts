@@ -149,6 +149,15 @@ export class ScriptedAgent {
         return this.status(ref.name);
       },
       importImage: (chunks) => this.importImage(chunks),
+      copyIn: async () => {
+        throw failedPrecondition("the scripted agent keeps no files");
+      },
+      copyOut: () => {
+        throw failedPrecondition("the scripted agent keeps no files");
+      },
+      logs: () => {
+        throw failedPrecondition("the scripted agent keeps no logs");
+      },
       prepareReceive: async (p) => {
         log(`prepareReceive ${p.ref.name}`);
         this.prepared.set(p.token, p.ref);

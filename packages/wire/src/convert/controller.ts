@@ -35,16 +35,19 @@ export const containerToProto = (c: d.Container): pb.Container => ({
   ...c,
   spec: specToProto(c.spec),
   usage: c.usage ? usageToProto(c.usage) : undefined,
+  lastExit: c.lastExit ? { ...c.lastExit } : undefined,
 });
 export function containerFromProto(c: pb.Container | undefined): d.Container {
   if (!c) throw new TypeError("container missing");
+  const { lastExit, ...rest } = c;
   return {
-    ...c,
+    ...rest,
     backend: parseBackend(c.backend),
     state: oneOf(CONTAINER_STATES, c.state, "unknown"),
     desiredState: c.desiredState === "running" ? "running" : "stopped",
     spec: specFromProto(c.spec),
     usage: c.usage ? usageFromProto(c.usage) : undefined,
+    ...(lastExit ? { lastExit: { ...lastExit } } : {}),
   };
 }
 

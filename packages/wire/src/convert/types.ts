@@ -59,10 +59,13 @@ export const statusToProto = (s: d.ContainerStatus): pb.ContainerStatus => ({
   state: s.state,
   initPid: s.initPid,
   limits: limitsToProto(s.limits),
+  lastExit: s.lastExit ? { ...s.lastExit } : undefined,
 });
 export function statusFromProto(s: pb.ContainerStatus | undefined): d.ContainerStatus {
   if (!s) throw new TypeError("container status missing");
-  return { ...refFromProto(s), state: runtimeState(s.state), initPid: s.initPid, limits: limitsFromProto(s.limits) };
+  const st: d.ContainerStatus = { ...refFromProto(s), state: runtimeState(s.state), initPid: s.initPid, limits: limitsFromProto(s.limits) };
+  if (s.lastExit) st.lastExit = { ...s.lastExit };
+  return st;
 }
 
 export const usageToProto = (u: d.ContainerUsage): pb.ContainerUsage => ({ ...u });
@@ -118,6 +121,20 @@ export function imageChunkFromProto(c: pb.ImageChunk | undefined): d.ImageChunk 
       return { kind: "data", data: c.kind.value };
     default:
       throw invalidArgument("empty image chunk");
+  }
+}
+
+export function copyInChunkToProto(c: d.CopyInChunk): pb.CopyInChunk {
+  return c.kind === "header" ? { kind: { $case: "header", value: { ...c.header } } } : { kind: { $case: "data", value: c.data } };
+}
+export function copyInChunkFromProto(c: pb.CopyInChunk | undefined): d.CopyInChunk {
+  switch (c?.kind?.$case) {
+    case "header":
+      return { kind: "header", header: { ...c.kind.value } };
+    case "data":
+      return { kind: "data", data: c.kind.value };
+    default:
+      throw invalidArgument("empty copy chunk");
   }
 }
 

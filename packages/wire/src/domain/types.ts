@@ -47,6 +47,8 @@ export interface ContainerStatus extends ContainerRef {
   state: RuntimeState;
   initPid: number;
   limits: Limits;
+  /** inspect only, where the backend knows it (ExitReasons). */
+  lastExit?: ExitInfo;
 }
 
 export interface ContainerUsage extends ContainerRef {
@@ -99,6 +101,23 @@ export interface ImageHeader {
 }
 
 export type ImageChunk = { kind: "header"; header: ImageHeader } | { kind: "data"; data: Buffer };
+
+/** `ct cp` into a container: where the tar goes (docker cp's rules) and its one top-level member. */
+export interface CopyInHeader {
+  container: string;
+  /** Agent only; the controller fills it from its state. */
+  backend: string;
+  path: string;
+  sourceName: string;
+}
+
+export type CopyInChunk = { kind: "header"; header: CopyInHeader } | { kind: "data"; data: Buffer };
+
+/** `ct logs`: tail -1 is the whole log. */
+export interface LogsOptions {
+  follow: boolean;
+  tail: number;
+}
 
 export interface ImageInfo {
   name: string;
@@ -186,6 +205,15 @@ export interface Host {
 export type ContainerState = "creating" | "running" | "stopped" | "migrating" | "unknown" | "error" | "lost";
 export type DesiredState = "running" | "stopped";
 
+/** How a container last ended, or why it last failed to start (exitCode -1), from its runtime. */
+export interface ExitInfo {
+  exitCode: number;
+  atUnixMs: number;
+  reason: string;
+  /** The last lines of the runtime's log for it. */
+  logTail: string;
+}
+
 export interface Container {
   name: string;
   host: string;
@@ -197,6 +225,8 @@ export interface Container {
   createdUnixMs: number;
   /** When its host last reported it; 0: never. With state unknown, says how old what we know is. */
   lastReportUnixMs: number;
+  /** `ct show` only: fetched from the agent when it answers. */
+  lastExit?: ExitInfo;
 }
 
 /** The forward phases of a migration, in order (DESIGN.md); a phase is written before its step. */

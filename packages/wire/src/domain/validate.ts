@@ -111,3 +111,17 @@ export function parseDuration(what: string, text: string): number {
   }
   return seconds;
 }
+
+/**
+ * A `ct cp` path inside a container: absolute, no NUL, bounded; `sourceName` (copy in) is the one
+ * top-level member of the tar, a single path component. Checked at the controller and again by
+ * the agent, which trusts neither the CLI nor the controller with a path on its host.
+ */
+export function checkCopyTarget(path: string, sourceName?: string): void {
+  if (!path.startsWith("/")) throw invalidArgument(`container path "${path}" must be absolute (NAME:/path)`);
+  if (path.includes("\0") || path.length > 4096) throw invalidArgument("container path is not a valid path");
+  if (sourceName === undefined) return;
+  if (sourceName === "" || sourceName === "." || sourceName === ".." || sourceName.includes("/") || sourceName.includes("\0") || sourceName.length > 255) {
+    throw invalidArgument(`source name "${sourceName}" must be one path component`);
+  }
+}

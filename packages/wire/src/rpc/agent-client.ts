@@ -5,6 +5,7 @@ import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { mapIter } from "./iter.js";
 import { CHANNEL_OPTIONS, clientCredentials, type ClientTls, type ExpectedServer } from "./channel.js";
 import {
+  copyInChunkToProto,
   execOutputFromProto,
   hostInfoFromProto,
   imageChunkToProto,
@@ -72,6 +73,18 @@ export class AgentClient {
     const requests = mapIter(chunks, (c): pb.ImportImageRequest => ({ chunk: imageChunkToProto(c) }));
     const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), requests);
     return imageInfoFromProto(res.image);
+  }
+  async copyIn(chunks: AsyncIterable<d.CopyInChunk>): Promise<void> {
+    const requests = mapIter(chunks, (c): pb.CopyInRequest => ({ chunk: copyInChunkToProto(c) }));
+    await writeClientStream<pb.CopyInRequest, pb.CopyInResponse>(this.peer, (cb) => this.c.copyIn(cb), requests);
+  }
+  copyOut(ref: d.ContainerRef, path: string): AsyncGenerator<Buffer> {
+    const stream = this.c.copyOut({ ref: refToProto(ref), path });
+    return mapIter(readServerStream<pb.CopyOutResponse>(this.peer, stream), (r) => r.data);
+  }
+  logs(ref: d.ContainerRef, opts: d.LogsOptions): AsyncGenerator<Buffer> {
+    const stream = this.c.containerLogs({ ref: refToProto(ref), ...opts });
+    return mapIter(readServerStream<pb.ContainerLogsResponse>(this.peer, stream), (r) => r.data);
   }
   async prepareReceive(p: d.PrepareReceive): Promise<void> {
     await callUnary<pb.PrepareReceiveRequest, pb.PrepareReceiveResponse>(this.peer, this.c.prepareReceive.bind(this.c), prepareReceiveToProto(p));

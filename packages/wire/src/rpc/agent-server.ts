@@ -5,6 +5,7 @@ import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler }
 import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter } from "./iter.js";
 import {
+  copyInChunkFromProto,
   execOutputToProto,
   hostInfoToProto,
   imageChunkFromProto,
@@ -27,6 +28,9 @@ export interface AgentHandlers {
   exec(req: d.ExecRequest, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
   setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo>;
+  copyIn(chunks: AsyncIterable<d.CopyInChunk>): Promise<void>;
+  copyOut(ref: d.ContainerRef, path: string, signal: AbortSignal): AsyncIterable<Buffer>;
+  logs(ref: d.ContainerRef, opts: d.LogsOptions, signal: AbortSignal): AsyncIterable<Buffer>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
   /** `peerHost` is the verified host identity of the sending agent. */
   receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>, peerHost: string): Promise<d.TransferTrailer>;
@@ -77,6 +81,16 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
       image: imageInfoToProto(await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))),
     })),
+    copyIn: clientStreamHandler(async (requests: AsyncIterable<pb.CopyInRequest>) => {
+      await h.copyIn(mapIter(requests, (r) => copyInChunkFromProto(r.chunk)));
+      return {};
+    }),
+    copyOut: serverStreamHandler((r: pb.CopyOutRequest, signal) =>
+      mapIter(h.copyOut(refFromProto(r.ref), r.path, signal), (data): pb.CopyOutResponse => ({ data })),
+    ),
+    containerLogs: serverStreamHandler((r: pb.ContainerLogsRequest, signal) =>
+      mapIter(h.logs(refFromProto(r.ref), { follow: r.follow, tail: r.tail }, signal), (data): pb.ContainerLogsResponse => ({ data })),
+    ),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));
       return {};

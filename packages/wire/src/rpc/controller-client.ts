@@ -6,7 +6,7 @@ import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, clientCredentials, type ClientTls } from "./channel.js";
 import { CONTROLLER_IDENTITY } from "./identity.js";
 import { mapIter } from "./iter.js";
-import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
+import { copyInChunkToProto, execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
 import {
   containerFromProto,
   explanationFromProto,
@@ -147,6 +147,18 @@ export class ControllerClient {
     const requests = mapIter(chunks, (c): pb.ImportImageRequest => ({ chunk: imageChunkToProto(c) }));
     const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), requests);
     return res.images.map(imageInfoFromProto);
+  }
+  /** `ct cp` in: a header, then the tar bytes, sent with back-pressure. */
+  async copyIn(chunks: AsyncIterable<d.CopyInChunk>): Promise<void> {
+    const requests = mapIter(chunks, (c): pb.CopyToContainerRequest => ({ chunk: copyInChunkToProto(c) }));
+    await writeClientStream<pb.CopyToContainerRequest, pb.CopyToContainerResponse>(this.peer, (cb) => this.c.copyToContainer(cb), requests);
+  }
+  /** `ct cp` out: the tar bytes of `path` in the container. */
+  copyOut(name: string, path: string): AsyncGenerator<Buffer> {
+    return mapIter(readServerStream<pb.CopyFromContainerResponse>(this.peer, this.c.copyFromContainer({ name, path })), (r) => r.data);
+  }
+  logs(name: string, opts: d.LogsOptions): AsyncGenerator<Buffer> {
+    return mapIter(readServerStream<pb.ContainerLogsResponse>(this.peer, this.c.containerLogs({ name, ...opts })), (r) => r.data);
   }
   /** ttlSeconds 0: never expires. */
   async createToken(role: TokenRole, ttlSeconds = 0): Promise<IssuedToken> {

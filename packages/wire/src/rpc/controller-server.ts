@@ -4,7 +4,7 @@ import type * as d from "../domain/types.js";
 import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter } from "./iter.js";
-import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
+import { copyInChunkFromProto, execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
 import {
   containerToProto,
   explanationToProto,
@@ -38,6 +38,9 @@ export interface ControllerHandlers {
   watchMigration(id: string, follow: boolean, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
   finishMigration(id: string): Promise<d.Migration>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo[]>;
+  copyIn(chunks: AsyncIterable<d.CopyInChunk>): Promise<void>;
+  copyOut(name: string, path: string, signal: AbortSignal): AsyncIterable<Buffer>;
+  logs(name: string, opts: d.LogsOptions, signal: AbortSignal): AsyncIterable<Buffer>;
   /** ttlSeconds 0: never expires. */
   createToken(role: TokenRole, ttlSeconds: number): Promise<IssuedToken>;
   listTokens(): Promise<TokenInfo[]>;
@@ -113,6 +116,16 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
     importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
       images: (await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))).map(imageInfoToProto),
     })),
+    copyToContainer: clientStreamHandler(async (requests: AsyncIterable<pb.CopyToContainerRequest>) => {
+      await h.copyIn(mapIter(requests, (r) => copyInChunkFromProto(r.chunk)));
+      return {};
+    }),
+    copyFromContainer: serverStreamHandler((r: pb.CopyFromContainerRequest, signal) =>
+      mapIter(h.copyOut(r.name, r.path, signal), (data): pb.CopyFromContainerResponse => ({ data })),
+    ),
+    containerLogs: serverStreamHandler((r: pb.ContainerLogsRequest, signal) =>
+      mapIter(h.logs(r.name, { follow: r.follow, tail: r.tail }, signal), (data): pb.ContainerLogsResponse => ({ data })),
+    ),
     createToken: unaryHandler(async (r: pb.CreateTokenRequest) => {
       const issued = await h.createToken(parseRole(r.role), r.ttlSeconds);
       return { info: tokenInfoToProto(issued.info), token: issued.token };

@@ -3,9 +3,9 @@
 // share one dockerd without seeing each other's containers.
 import { killTree } from "../../process/tree.js";
 import { createReadStream, mkdirSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { Readable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import {
   CorralError,
@@ -19,9 +19,13 @@ import {
   type ExecOutput,
   type ImageInfo,
   type Limits,
+  type LogsOptions,
+  type ExitInfo,
 } from "@corral/wire";
+import { landing, stageCopy, type CopyTarget } from "../../files/container-copy.js";
+import { createTarStream, type TarOut } from "../../archive/tar-stream.js";
 import Docker from "dockerode";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ExitReasons, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { corralLabels, createOptions, resourceFields, statusFromInspect } from "./config.js";
 import { daemonMessage, dockerError, statusOf } from "./errors.js";
 import { demuxFrames } from "./exec-stream.js";
@@ -51,7 +55,10 @@ export interface DockerBackendOptions {
 const DEFAULT_IMPORT_CHANGES = ['CMD ["sh"]'];
 const PING_TIMEOUT_MS = 5000;
 
-export class DockerBackend implements Backend, LiveLimits, ImageImport {
+/** Lines of a container's log that ct show gives with its exit. */
+const EXIT_LOG_LINES = 10;
+
+export class DockerBackend implements Backend, LiveLimits, ImageImport, ExitReasons {
   readonly name = "docker" as const;
   readonly archiveFormat = ARCHIVE_FORMAT;
   private readonly docker: Docker;
@@ -281,6 +288,92 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
     );
     const image = await this.wrap(`inspect image "${name}"`, () => this.docker.getImage(id).inspect());
     return { name, backend: "docker", host: this.ctx.hostName, sizeBytes: image.Size, id };
+  }
+
+  /** dockerd keeps the last run's end (exit code, time, error) until the next one ends. */
+  async lastExit(name: string): Promise<ExitInfo | undefined> {
+    const { State: s } = await this.inspectRaw(name);
+    if (!s.FinishedAt || s.FinishedAt.startsWith("0001-")) return undefined;
+    const reason = s.Error ? s.Error : s.OOMKilled ? `killed for lack of memory (exit code ${s.ExitCode})` : `exited with code ${s.ExitCode}`;
+    let logTail = "";
+    for await (const chunk of this.logs(name, { tail: EXIT_LOG_LINES, follow: false }, new AbortController().signal)) logTail += chunk.toString("utf8");
+    return { exitCode: s.ExitCode, atUnixMs: Date.parse(s.FinishedAt) || 0, reason, logTail };
+  }
+
+  // ---- files and logs ----
+
+  /** Staged on this host (checked, renamed to where it lands), then handed to dockerd's archive API. */
+  async copyIn(name: string, target: CopyTarget, tar: Readable): Promise<void> {
+    await this.inspectRaw(name);
+    const { dir, name: final } = await landing(target, (p) => this.pathKind(name, p));
+    const root = join(this.ctx.stateDir, "docker", "cp");
+    await mkdir(root, { recursive: true });
+    const staging = await mkdtemp(join(root, "in-"));
+    try {
+      const staged = await stageCopy(tar, target.sourceName, staging);
+      if (final !== target.sourceName) await rename(staged, join(staging, final));
+      const out = createTarStream(staging, [final]);
+      // copyUIDGID: keep the archive's owners (dockerd's default makes everything root's).
+      const opts = { path: dir, copyUIDGID: "1" } as unknown as Parameters<Docker.Container["putArchive"]>[1];
+      await Promise.all([this.call(name, "copy into", () => this.container(name).putArchive(out.stream, opts)), out.finished]);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  async copyOut(name: string, path: string): Promise<TarOut> {
+    await this.inspectRaw(name);
+    if (posix.normalize(path) === "/") throw invalidArgument("copy a path below / (the root directory is the whole container)");
+    if ((await this.pathKind(name, path)) === "missing") throw notFound(`no such file or directory in the container: ${path}`);
+    const stream = (await this.call(name, "copy from", () => this.container(name).getArchive({ path }))) as Readable;
+    const finished = new Promise<void>((resolve, reject) => {
+      stream.once("end", resolve);
+      stream.once("error", reject);
+    });
+    return { stream, finished };
+  }
+
+  /** HEAD /containers/{id}/archive: dockerd resolves the path inside the container's root. */
+  private async pathKind(name: string, path: string): Promise<"dir" | "other" | "missing"> {
+    try {
+      const res = (await this.container(name).infoArchive({ path })) as { headers?: Record<string, string | undefined>; resume?: () => void };
+      res.resume?.();
+      const raw = res.headers?.["x-docker-container-path-stat"];
+      if (!raw) return "other";
+      const mode = Number((JSON.parse(Buffer.from(raw, "base64").toString("utf8")) as { mode?: number }).mode ?? 0);
+      // Go's os.ModeDir is the top bit of a uint32.
+      return Math.floor(mode / 2 ** 31) % 2 === 1 ? "dir" : "other";
+    } catch (err) {
+      // 500 "not a directory": a component on the way is a file, so nothing below it exists.
+      if (statusOf(err) === 404 || /not a directory/i.test(daemonMessage(err))) return "missing";
+      throw dockerError(`stat ${path} in container "${name}"`, this.opts.socketPath, err);
+    }
+  }
+
+  async *logs(name: string, opts: LogsOptions, signal: AbortSignal): AsyncIterable<Buffer> {
+    await this.inspectRaw(name);
+    const tail = opts.tail < 0 ? "all" : opts.tail;
+    const base = { stdout: true, stderr: true, tail } as unknown as Docker.ContainerLogsOptions;
+    if (!opts.follow) {
+      const buf = (await this.call(name, "read logs", () => this.container(name).logs({ ...base, follow: false }))) as unknown as Buffer;
+      for await (const out of demuxFrames(Readable.from([buf]))) if (out.kind !== "exit") yield out.data;
+      return;
+    }
+    const stream = (await this.call(name, "follow logs", () =>
+      this.container(name).logs({ ...base, follow: true } as Docker.ContainerLogsOptions & { follow: true }),
+    )) as unknown as Readable;
+    const onAbort = (): void => {
+      stream.destroy();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      for await (const out of demuxFrames(stream)) if (out.kind !== "exit") yield out.data;
+    } catch (err) {
+      if (!signal.aborted) throw dockerError(`follow the logs of "${name}"`, this.opts.socketPath, err);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      stream.destroy();
+    }
   }
 
   // ---- helpers ----

@@ -16,13 +16,24 @@ import {
   type ContainerUsage,
   type ExecOutput,
   type Limits,
+  type LogsOptions,
+  type ExitInfo,
 } from "@corral/wire";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ExitReasons, type LiveLimits, type ProbeResult } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
 import { LxcConfig, setCgroupDirs } from "./config.js";
 import { LxcTools } from "./tools.js";
 import { LxcUsage } from "./usage.js";
+import { copyIntoRoot, tarFromRoot, type CopyTarget } from "../../files/container-copy.js";
+import { fileLogs, tailOfBuffer } from "../../files/file-logs.js";
+import type { TarOut } from "../../archive/tar-stream.js";
+
+/** The console log in the container's directory: `ct logs` reads it, and it moves with the container. */
+const CONSOLE_LOG = "console.log";
+/** lxc's log of the last start (errors only), whose tail a failed start reports. */
+const START_LOG = "start.log";
+const EXIT_LOG_LINES = 10;
 
 export interface LxcBackendOptions {
   /** LXC's lxcpath (`lxc-* -P`); default `<stateDir>/lxc`. */
@@ -31,12 +42,14 @@ export interface LxcBackendOptions {
 
 const TEMPLATE_DIR = "/usr/share/lxc/templates";
 
-export class LxcBackend implements Backend, LiveLimits {
+export class LxcBackend implements Backend, LiveLimits, ExitReasons {
   readonly name = "lxc" as const;
   readonly archiveFormat = ARCHIVE_FORMAT;
   private readonly path: string;
   private readonly tools: LxcTools;
   private readonly sampler: LxcUsage;
+  /** The last failed start of each container, kept by this agent for ct show. */
+  private readonly exits = new Map<string, ExitInfo>();
 
   constructor(
     private readonly ctx: BackendContext,
@@ -91,6 +104,7 @@ export class LxcBackend implements Backend, LiveLimits {
     cfg.remove("lxc.net", true).remove("lxc.apparmor", true);
     cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
     setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
+    cfg.set("lxc.console.logfile", join(this.dir(spec.name), CONSOLE_LOG));
     await writeFile(cfgPath, cfg.toString());
     if (template === "busybox") await this.dropDhcp(spec.name);
     return this.inspect(spec.name);
@@ -108,8 +122,18 @@ export class LxcBackend implements Backend, LiveLimits {
     this.mustExist(name);
     const st = await this.inspect(name);
     if (st.state === "running") return st;
-    const r = await this.lxc("start", ["-n", name, "-d"]);
-    if (r.code !== 0) throw new CorralError("internal", `lxc-start ${name} failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
+    // lxc's own log of this start, so a failure says what went wrong instead of naming a file on
+    // this host that the user cannot see.
+    const startLog = join(this.dir(name), START_LOG);
+    await writeFile(startLog, "");
+    const r = await this.lxc("start", ["-n", name, "-d", "-o", startLog, "-l", "ERROR"]);
+    if (r.code !== 0) {
+      const logTail = tailOfBuffer(await readFile(startLog).catch(() => Buffer.alloc(0)), EXIT_LOG_LINES).toString("utf8");
+      const why = lastLine(logTail) || lastLine(r.stderr) || `exit ${r.code}`;
+      const exit: ExitInfo = { exitCode: -1, atUnixMs: Date.now(), reason: `lxc-start failed: ${why}`, logTail };
+      this.exits.set(name, exit);
+      throw new CorralError("internal", `lxc-start ${name} failed: ${why}${logTail ? `\nlxc's log:\n${logTail.trimEnd()}` : ""}`);
+    }
     await this.lxc("wait", ["-n", name, "-s", "RUNNING", "-t", "10"]);
     return this.inspect(name);
   }
@@ -131,6 +155,7 @@ export class LxcBackend implements Backend, LiveLimits {
 
   async remove(name: string): Promise<void> {
     this.mustExist(name);
+    this.exits.delete(name);
     if ((await this.inspect(name)).state === "running") await this.lxc("stop", ["-n", name, "-k"]);
     const r = await this.lxc("destroy", ["-n", name]);
     if (r.code !== 0 && this.exists(name)) {
@@ -181,6 +206,34 @@ export class LxcBackend implements Backend, LiveLimits {
     }
     await writeFile(cfgPath, cfg.toString());
     return this.inspect(name);
+  }
+
+  async lastExit(name: string): Promise<ExitInfo | undefined> {
+    return this.exits.get(name);
+  }
+
+  async copyIn(name: string, target: CopyTarget, tar: Readable): Promise<void> {
+    this.mustExist(name);
+    await copyIntoRoot(await this.rootfs(name), target, tar);
+  }
+
+  async copyOut(name: string, path: string): Promise<TarOut> {
+    this.mustExist(name);
+    return tarFromRoot(await this.rootfs(name), path);
+  }
+
+  logs(name: string, opts: LogsOptions, signal: AbortSignal): AsyncIterable<Buffer> {
+    this.mustExist(name);
+    return fileLogs(join(this.dir(name), CONSOLE_LOG), opts, signal);
+  }
+
+  /** The rootfs directory from lxc.rootfs.path ("dir:" or a bare path); other storage is refused. */
+  private async rootfs(name: string): Promise<string> {
+    const cfg = new LxcConfig(await readFile(join(this.dir(name), "config"), "utf8"));
+    const raw = cfg.get("lxc.rootfs.path") ?? join(this.dir(name), "rootfs");
+    const path = raw.startsWith("dir:") ? raw.slice(4) : raw;
+    if (!path.startsWith("/")) throw failedPrecondition(`container "${name}" has a rootfs on ${raw}; only directory rootfs can be copied to`);
+    return path;
   }
 
   async usage(): Promise<ContainerUsage[]> {

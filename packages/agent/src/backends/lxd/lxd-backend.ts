@@ -1,11 +1,16 @@
 // LXD system containers through the REST API on LXD's unix socket. Several emulated hosts may share
 // one daemon: instances are named `<host>-<name>` and tagged with user.corral.host.
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { join, posix } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits } from "@corral/wire";
+import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits, type LogsOptions } from "@corral/wire";
+import { landing, stageCopy, type CopyTarget } from "../../files/container-copy.js";
+import { tailOfBuffer } from "../../files/file-logs.js";
+import { createTarStream, type TarOut } from "../../archive/tar-stream.js";
+import { LxdFiles } from "./files.js";
 import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
@@ -238,6 +243,63 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     return join(this.ctx.stateDir, "lxd", "staging");
   }
 
+  // ---- files and logs ----
+
+  async copyIn(name: string, target: CopyTarget, tar: Readable): Promise<void> {
+    await this.inspect(name);
+    const files = new LxdFiles(this.client, runtimeName(this.ctx.hostName, name));
+    const { dir, name: final } = await landing(target, (p) => files.kind(p));
+    const staging = await this.copyStaging("in-");
+    try {
+      const staged = await stageCopy(tar, target.sourceName, staging);
+      await files.push(staged, `${dir.replace(/\/$/, "")}/${final}`);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  async copyOut(name: string, path: string): Promise<TarOut> {
+    await this.inspect(name);
+    const files = new LxdFiles(this.client, runtimeName(this.ctx.hostName, name));
+    const normal = posixNormal(path);
+    const base = normal.slice(normal.lastIndexOf("/") + 1);
+    if (!base) throw invalidArgument("copy a path below / (the root directory is the whole container)");
+    const staging = await this.copyStaging("out-");
+    try {
+      await files.pull(normal, join(staging, base));
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
+    const out = createTarStream(staging, [base]);
+    const finished = out.finished.finally(() => rm(staging, { recursive: true, force: true }));
+    return { stream: out.stream, finished };
+  }
+
+  private async copyStaging(prefix: string): Promise<string> {
+    const root = join(this.ctx.stateDir, "lxd", "cp");
+    await mkdir(root, { recursive: true });
+    return mkdtemp(join(root, prefix));
+  }
+
+  /** LXD's console log (`lxc console --show-log`); follow polls it and sends what was added. */
+  async *logs(name: string, opts: LogsOptions, signal: AbortSignal): AsyncIterable<Buffer> {
+    await this.inspect(name);
+    const path = `/1.0/instances/${runtimeName(this.ctx.hostName, name)}/console`;
+    const read = (): Promise<Buffer> => this.client.downloadText(path).catch(() => Buffer.alloc(0));
+    let last = await read();
+    const first = tailOfBuffer(last, opts.tail);
+    if (first.length) yield first;
+    while (opts.follow && !signal.aborted) {
+      await sleep(300, undefined, { signal }).catch(() => undefined);
+      const now = await read();
+      // The console log is a ring buffer: what was seen is a prefix until it wraps.
+      const fresh = now.subarray(0, last.length).equals(last) ? now.subarray(last.length) : now;
+      if (fresh.length) yield fresh;
+      last = now;
+    }
+  }
+
   /** Closes the keep-alive connections to LXD (tests, agent shutdown). */
   close(): void {
     this.client.close();
@@ -308,3 +370,5 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     return alreadyExists(`container "${name}" already exists on ${this.ctx.hostName}`, cause);
   }
 }
+
+const posixNormal = (p: string): string => posix.normalize(p).replace(/(.)\/$/, "$1");

@@ -16,10 +16,13 @@ import {
   type ContainerUsage,
   type ExecOutput,
   type Limits,
+  type LogsOptions,
   type RuntimeState,
 } from "@corral/wire";
 import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
-import { createTarStream, treeSize } from "../../archive/tar-stream.js";
+import { createTarStream, treeSize, type TarOut } from "../../archive/tar-stream.js";
+import { copyIntoRoot, tarFromRoot, type CopyTarget } from "../../files/container-copy.js";
+import { fileLogs } from "../../files/file-logs.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
 import { streamChild } from "../../process/run.js";
 import { CtidMap } from "./ctid-map.js";
@@ -237,6 +240,32 @@ export class OpenvzBackend implements Backend, LiveLimits {
     const words = [...(env.length ? ["env", ...env] : []), ...argv].map(shellQuote);
     const child = this.tools.spawnVzctl(["exec2", String(ctid), `exec ${words.join(" ")}`]);
     yield* streamChild(child, signal, `exec in container "${name}" failed`, killGroup);
+  }
+
+  // ---- files and logs ----
+
+  /** Into the private area, which a running CT sees bind-mounted as its root. */
+  async copyIn(name: string, target: CopyTarget, tar: Readable): Promise<void> {
+    await copyIntoRoot(await this.privateArea(name), target, tar);
+  }
+
+  async copyOut(name: string, path: string): Promise<TarOut> {
+    return tarFromRoot(await this.privateArea(name), path);
+  }
+
+  /**
+   * The CT's console. OpenVZ itself keeps no console log (`vzctl console` attaches to a live tty);
+   * the stand-in writes what its init prints to var/log/vz-console/CTID.log under VZ_ROOT.
+   */
+  async *logs(name: string, opts: LogsOptions, signal: AbortSignal): AsyncIterable<Buffer> {
+    const ctid = await this.ctid(name);
+    yield* fileLogs(this.path("var/log/vz-console", `${ctid}.log`), opts, signal);
+  }
+
+  private async privateArea(name: string): Promise<string> {
+    const ctid = await this.ctid(name);
+    const conf = parseConfig(await readFile(this.confPath(ctid), "utf8"));
+    return substVeid(conf.get("VE_PRIVATE") ?? this.defaultPrivate(), ctid);
   }
 
   async usage(): Promise<ContainerUsage[]> {

@@ -55,7 +55,22 @@ export interface ContainerStatus {
   /** running | stopped | unknown */
   state: string;
   initPid: number;
-  limits: Limits | undefined;
+  limits:
+    | Limits
+    | undefined;
+  /** InspectContainer only: how it last ended or failed to start */
+  lastExit: ExitInfo | undefined;
+}
+
+/** How a container last ended, or why it last failed to start, as its runtime tells it (ct show). */
+export interface ExitInfo {
+  /** -1: it did not start */
+  exitCode: number;
+  atUnixMs: number;
+  /** the runtime's own error */
+  reason: string;
+  /** the last lines of the runtime's log for it */
+  logTail: string;
 }
 
 export interface ContainerUsage {
@@ -113,6 +128,24 @@ export interface ImageHeader {
   sizeBytes: number;
   /** controller only: limit the import to these hosts */
   hosts: string[];
+}
+
+/** `ct cp` into a container: one header saying where, then the tar stream's bytes. */
+export interface CopyInChunk {
+  kind: { $case: "header"; value: CopyInHeader } | { $case: "data"; value: Buffer } | undefined;
+}
+
+export interface CopyInHeader {
+  container: string;
+  /** agent only: the controller fills it from its state */
+  backend: string;
+  /**
+   * Destination inside the container: an existing directory receives the archive's top member;
+   * otherwise the top member lands under this name, in its parent directory.
+   */
+  path: string;
+  /** The archive's one top-level member (the source's base name). */
+  sourceName: string;
 }
 
 export interface ImageInfo {
@@ -649,7 +682,7 @@ export const ContainerSpec_LabelsEntry: MessageFns<ContainerSpec_LabelsEntry> = 
 };
 
 function createBaseContainerStatus(): ContainerStatus {
-  return { name: "", backend: "", state: "", initPid: 0, limits: undefined };
+  return { name: "", backend: "", state: "", initPid: 0, limits: undefined, lastExit: undefined };
 }
 
 export const ContainerStatus: MessageFns<ContainerStatus> = {
@@ -668,6 +701,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     if (message.limits !== undefined) {
       Limits.encode(message.limits, writer.uint32(42).fork()).join();
+    }
+    if (message.lastExit !== undefined) {
+      ExitInfo.encode(message.lastExit, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -725,6 +761,14 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.limits = Limits.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.lastExit = ExitInfo.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -748,6 +792,11 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
         ? globalThis.Number(object.init_pid)
         : 0,
       limits: isSet(object.limits) ? Limits.fromJSON(object.limits) : undefined,
+      lastExit: isSet(object.lastExit)
+        ? ExitInfo.fromJSON(object.lastExit)
+        : isSet(object.last_exit)
+        ? ExitInfo.fromJSON(object.last_exit)
+        : undefined,
     };
   },
 
@@ -768,6 +817,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.limits !== undefined) {
       obj.limits = Limits.toJSON(message.limits);
     }
+    if (message.lastExit !== undefined) {
+      obj.lastExit = ExitInfo.toJSON(message.lastExit);
+    }
     return obj;
   },
 
@@ -783,6 +835,138 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.limits = (object.limits !== undefined && object.limits !== null)
       ? Limits.fromPartial(object.limits)
       : undefined;
+    message.lastExit = (object.lastExit !== undefined && object.lastExit !== null)
+      ? ExitInfo.fromPartial(object.lastExit)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExitInfo(): ExitInfo {
+  return { exitCode: 0, atUnixMs: 0, reason: "", logTail: "" };
+}
+
+export const ExitInfo: MessageFns<ExitInfo> = {
+  encode(message: ExitInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exitCode !== 0) {
+      writer.uint32(8).int32(message.exitCode);
+    }
+    if (message.atUnixMs !== 0) {
+      writer.uint32(16).int64(message.atUnixMs);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.logTail !== "") {
+      writer.uint32(34).string(message.logTail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExitInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExitInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.atUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.logTail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExitInfo {
+    return {
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      atUnixMs: isSet(object.atUnixMs)
+        ? globalThis.Number(object.atUnixMs)
+        : isSet(object.at_unix_ms)
+        ? globalThis.Number(object.at_unix_ms)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      logTail: isSet(object.logTail)
+        ? globalThis.String(object.logTail)
+        : isSet(object.log_tail)
+        ? globalThis.String(object.log_tail)
+        : "",
+    };
+  },
+
+  toJSON(message: ExitInfo): unknown {
+    const obj: any = {};
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.atUnixMs !== 0) {
+      obj.atUnixMs = Math.round(message.atUnixMs);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.logTail !== "") {
+      obj.logTail = message.logTail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExitInfo>, I>>(base?: I): ExitInfo {
+    return ExitInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExitInfo>, I>>(object: I): ExitInfo {
+    const message = createBaseExitInfo();
+    message.exitCode = object.exitCode ?? 0;
+    message.atUnixMs = object.atUnixMs ?? 0;
+    message.reason = object.reason ?? "";
+    message.logTail = object.logTail ?? "";
     return message;
   },
 };
@@ -1746,6 +1930,228 @@ export const ImageHeader: MessageFns<ImageHeader> = {
     message.backend = object.backend ?? "";
     message.sizeBytes = object.sizeBytes ?? 0;
     message.hosts = object.hosts?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseCopyInChunk(): CopyInChunk {
+  return { kind: undefined };
+}
+
+export const CopyInChunk: MessageFns<CopyInChunk> = {
+  encode(message: CopyInChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "header":
+        CopyInHeader.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.kind.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyInChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyInChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "header", value: CopyInHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyInChunk {
+    return {
+      kind: isSet(object.header)
+        ? { $case: "header", value: CopyInHeader.fromJSON(object.header) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CopyInChunk): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "header") {
+      obj.header = CopyInHeader.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "data") {
+      obj.data = base64FromBytes(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyInChunk>, I>>(base?: I): CopyInChunk {
+    return CopyInChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyInChunk>, I>>(object: I): CopyInChunk {
+    const message = createBaseCopyInChunk();
+    switch (object.kind?.$case) {
+      case "header": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "header", value: CopyInHeader.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "data", value: object.kind.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseCopyInHeader(): CopyInHeader {
+  return { container: "", backend: "", path: "", sourceName: "" };
+}
+
+export const CopyInHeader: MessageFns<CopyInHeader> = {
+  encode(message: CopyInHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.backend !== "") {
+      writer.uint32(18).string(message.backend);
+    }
+    if (message.path !== "") {
+      writer.uint32(26).string(message.path);
+    }
+    if (message.sourceName !== "") {
+      writer.uint32(34).string(message.sourceName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyInHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyInHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.backend = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sourceName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyInHeader {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      backend: isSet(object.backend) ? globalThis.String(object.backend) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      sourceName: isSet(object.sourceName)
+        ? globalThis.String(object.sourceName)
+        : isSet(object.source_name)
+        ? globalThis.String(object.source_name)
+        : "",
+    };
+  },
+
+  toJSON(message: CopyInHeader): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.backend !== "") {
+      obj.backend = message.backend;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.sourceName !== "") {
+      obj.sourceName = message.sourceName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyInHeader>, I>>(base?: I): CopyInHeader {
+    return CopyInHeader.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyInHeader>, I>>(object: I): CopyInHeader {
+    const message = createBaseCopyInHeader();
+    message.container = object.container ?? "";
+    message.backend = object.backend ?? "";
+    message.path = object.path ?? "";
+    message.sourceName = object.sourceName ?? "";
     return message;
   },
 };

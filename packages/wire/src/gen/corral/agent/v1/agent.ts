@@ -22,7 +22,16 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ContainerSpec, ContainerStatus, ExecOutput, HostInfo, ImageChunk, ImageInfo, Limits } from "../../v1/types.js";
+import {
+  ContainerSpec,
+  ContainerStatus,
+  CopyInChunk,
+  ExecOutput,
+  HostInfo,
+  ImageChunk,
+  ImageInfo,
+  Limits,
+} from "../../v1/types.js";
 
 export const protobufPackage = "corral.agent.v1";
 
@@ -207,6 +216,33 @@ export interface SendArchiveResponse {
   done: boolean;
   /** set when done: the digest both ends agreed on */
   sha256: string;
+}
+
+export interface CopyInRequest {
+  chunk: CopyInChunk | undefined;
+}
+
+export interface CopyInResponse {
+}
+
+export interface CopyOutRequest {
+  ref: ContainerRef | undefined;
+  path: string;
+}
+
+export interface CopyOutResponse {
+  data: Buffer;
+}
+
+export interface ContainerLogsRequest {
+  ref: ContainerRef | undefined;
+  follow: boolean;
+  /** the last N lines; -1: all */
+  tail: number;
+}
+
+export interface ContainerLogsResponse {
+  data: Buffer;
 }
 
 function createBaseGetHostInfoRequest(): GetHostInfoRequest {
@@ -2992,6 +3028,447 @@ export const SendArchiveResponse: MessageFns<SendArchiveResponse> = {
   },
 };
 
+function createBaseCopyInRequest(): CopyInRequest {
+  return { chunk: undefined };
+}
+
+export const CopyInRequest: MessageFns<CopyInRequest> = {
+  encode(message: CopyInRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunk !== undefined) {
+      CopyInChunk.encode(message.chunk, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyInRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyInRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunk = CopyInChunk.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyInRequest {
+    return { chunk: isSet(object.chunk) ? CopyInChunk.fromJSON(object.chunk) : undefined };
+  },
+
+  toJSON(message: CopyInRequest): unknown {
+    const obj: any = {};
+    if (message.chunk !== undefined) {
+      obj.chunk = CopyInChunk.toJSON(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyInRequest>, I>>(base?: I): CopyInRequest {
+    return CopyInRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyInRequest>, I>>(object: I): CopyInRequest {
+    const message = createBaseCopyInRequest();
+    message.chunk = (object.chunk !== undefined && object.chunk !== null)
+      ? CopyInChunk.fromPartial(object.chunk)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCopyInResponse(): CopyInResponse {
+  return {};
+}
+
+export const CopyInResponse: MessageFns<CopyInResponse> = {
+  encode(_: CopyInResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyInResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyInResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CopyInResponse {
+    return {};
+  },
+
+  toJSON(_: CopyInResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyInResponse>, I>>(base?: I): CopyInResponse {
+    return CopyInResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyInResponse>, I>>(_: I): CopyInResponse {
+    const message = createBaseCopyInResponse();
+    return message;
+  },
+};
+
+function createBaseCopyOutRequest(): CopyOutRequest {
+  return { ref: undefined, path: "" };
+}
+
+export const CopyOutRequest: MessageFns<CopyOutRequest> = {
+  encode(message: CopyOutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyOutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyOutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ContainerRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyOutRequest {
+    return {
+      ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: CopyOutRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ContainerRef.toJSON(message.ref);
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyOutRequest>, I>>(base?: I): CopyOutRequest {
+    return CopyOutRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyOutRequest>, I>>(object: I): CopyOutRequest {
+    const message = createBaseCopyOutRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseCopyOutResponse(): CopyOutResponse {
+  return { data: Buffer.alloc(0) };
+}
+
+export const CopyOutResponse: MessageFns<CopyOutResponse> = {
+  encode(message: CopyOutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyOutResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyOutResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyOutResponse {
+    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: CopyOutResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyOutResponse>, I>>(base?: I): CopyOutResponse {
+    return CopyOutResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyOutResponse>, I>>(object: I): CopyOutResponse {
+    const message = createBaseCopyOutResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseContainerLogsRequest(): ContainerLogsRequest {
+  return { ref: undefined, follow: false, tail: 0 };
+}
+
+export const ContainerLogsRequest: MessageFns<ContainerLogsRequest> = {
+  encode(message: ContainerLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.follow !== false) {
+      writer.uint32(16).bool(message.follow);
+    }
+    if (message.tail !== 0) {
+      writer.uint32(24).int32(message.tail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ContainerRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tail = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerLogsRequest {
+    return {
+      ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined,
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : 0,
+    };
+  },
+
+  toJSON(message: ContainerLogsRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ContainerRef.toJSON(message.ref);
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    if (message.tail !== 0) {
+      obj.tail = Math.round(message.tail);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerLogsRequest>, I>>(base?: I): ContainerLogsRequest {
+    return ContainerLogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerLogsRequest>, I>>(object: I): ContainerLogsRequest {
+    const message = createBaseContainerLogsRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
+    message.follow = object.follow ?? false;
+    message.tail = object.tail ?? 0;
+    return message;
+  },
+};
+
+function createBaseContainerLogsResponse(): ContainerLogsResponse {
+  return { data: Buffer.alloc(0) };
+}
+
+export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
+  encode(message: ContainerLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerLogsResponse {
+    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: ContainerLogsResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerLogsResponse>, I>>(base?: I): ContainerLogsResponse {
+    return ContainerLogsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerLogsResponse>, I>>(object: I): ContainerLogsResponse {
+    const message = createBaseContainerLogsResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 /** Served by every agent. Called by the controller, and for archive transfer by another agent. */
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
@@ -3097,6 +3574,35 @@ export const AgentServiceService = {
     responseSerialize: (value: ImportImageResponse): Buffer => Buffer.from(ImportImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ImportImageResponse => ImportImageResponse.decode(value),
   },
+  /** Files in and out of a container as tar (`ct cp`), and its log (`ct logs`). */
+  copyIn: {
+    path: "/corral.agent.v1.AgentService/CopyIn" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: CopyInRequest): Buffer => Buffer.from(CopyInRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyInRequest => CopyInRequest.decode(value),
+    responseSerialize: (value: CopyInResponse): Buffer => Buffer.from(CopyInResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyInResponse => CopyInResponse.decode(value),
+  },
+  copyOut: {
+    path: "/corral.agent.v1.AgentService/CopyOut" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: CopyOutRequest): Buffer => Buffer.from(CopyOutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyOutRequest => CopyOutRequest.decode(value),
+    responseSerialize: (value: CopyOutResponse): Buffer => Buffer.from(CopyOutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyOutResponse => CopyOutResponse.decode(value),
+  },
+  containerLogs: {
+    path: "/corral.agent.v1.AgentService/ContainerLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ContainerLogsRequest): Buffer => Buffer.from(ContainerLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerLogsRequest => ContainerLogsRequest.decode(value),
+    responseSerialize: (value: ContainerLogsResponse): Buffer =>
+      Buffer.from(ContainerLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerLogsResponse => ContainerLogsResponse.decode(value),
+  },
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).
@@ -3166,6 +3672,10 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
   importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
+  /** Files in and out of a container as tar (`ct cp`), and its log (`ct logs`). */
+  copyIn: handleClientStreamingCall<CopyInRequest, CopyInResponse>;
+  copyOut: handleServerStreamingCall<CopyOutRequest, CopyOutResponse>;
+  containerLogs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogsResponse>;
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).
@@ -3324,6 +3834,36 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
   ): ClientWritableStream<ImportImageRequest>;
+  /** Files in and out of a container as tar (`ct cp`), and its log (`ct logs`). */
+  copyIn(callback: (error: ServiceError | null, response: CopyInResponse) => void): ClientWritableStream<CopyInRequest>;
+  copyIn(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CopyInResponse) => void,
+  ): ClientWritableStream<CopyInRequest>;
+  copyIn(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyInResponse) => void,
+  ): ClientWritableStream<CopyInRequest>;
+  copyIn(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyInResponse) => void,
+  ): ClientWritableStream<CopyInRequest>;
+  copyOut(request: CopyOutRequest, options?: Partial<CallOptions>): ClientReadableStream<CopyOutResponse>;
+  copyOut(
+    request: CopyOutRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyOutResponse>;
+  containerLogs(
+    request: ContainerLogsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerLogsResponse>;
+  containerLogs(
+    request: ContainerLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerLogsResponse>;
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).

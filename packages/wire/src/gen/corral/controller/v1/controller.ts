@@ -26,7 +26,9 @@ import {
   BackendInfo,
   ContainerSpec,
   ContainerUsage,
+  CopyInChunk,
   ExecOutput,
+  ExitInfo,
   HostInfo,
   ImageChunk,
   ImageInfo,
@@ -100,6 +102,8 @@ export interface Container {
   createdUnixMs: number;
   /** when its host last reported it; 0: never */
   lastReportUnixMs: number;
+  /** GetContainer only, fetched from its agent */
+  lastExit: ExitInfo | undefined;
 }
 
 export interface ListHostsRequest {
@@ -472,6 +476,33 @@ export interface Event {
   atUnixMs: number;
   /** the event's payload as JSON */
   dataJson: string;
+}
+
+export interface CopyToContainerRequest {
+  chunk: CopyInChunk | undefined;
+}
+
+export interface CopyToContainerResponse {
+}
+
+export interface CopyFromContainerRequest {
+  name: string;
+  path: string;
+}
+
+export interface CopyFromContainerResponse {
+  data: Buffer;
+}
+
+export interface ContainerLogsRequest {
+  name: string;
+  follow: boolean;
+  /** the last N lines; -1: all */
+  tail: number;
+}
+
+export interface ContainerLogsResponse {
+  data: Buffer;
 }
 
 function createBaseJoinRequest(): JoinRequest {
@@ -1418,6 +1449,7 @@ function createBaseContainer(): Container {
     usage: undefined,
     createdUnixMs: 0,
     lastReportUnixMs: 0,
+    lastExit: undefined,
   };
 }
 
@@ -1449,6 +1481,9 @@ export const Container: MessageFns<Container> = {
     }
     if (message.lastReportUnixMs !== 0) {
       writer.uint32(72).int64(message.lastReportUnixMs);
+    }
+    if (message.lastExit !== undefined) {
+      ExitInfo.encode(message.lastExit, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1538,6 +1573,14 @@ export const Container: MessageFns<Container> = {
             message.lastReportUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.lastExit = ExitInfo.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1573,6 +1616,11 @@ export const Container: MessageFns<Container> = {
         : isSet(object.last_report_unix_ms)
         ? globalThis.Number(object.last_report_unix_ms)
         : 0,
+      lastExit: isSet(object.lastExit)
+        ? ExitInfo.fromJSON(object.lastExit)
+        : isSet(object.last_exit)
+        ? ExitInfo.fromJSON(object.last_exit)
+        : undefined,
     };
   },
 
@@ -1605,6 +1653,9 @@ export const Container: MessageFns<Container> = {
     if (message.lastReportUnixMs !== 0) {
       obj.lastReportUnixMs = Math.round(message.lastReportUnixMs);
     }
+    if (message.lastExit !== undefined) {
+      obj.lastExit = ExitInfo.toJSON(message.lastExit);
+    }
     return obj;
   },
 
@@ -1626,6 +1677,9 @@ export const Container: MessageFns<Container> = {
       : undefined;
     message.createdUnixMs = object.createdUnixMs ?? 0;
     message.lastReportUnixMs = object.lastReportUnixMs ?? 0;
+    message.lastExit = (object.lastExit !== undefined && object.lastExit !== null)
+      ? ExitInfo.fromPartial(object.lastExit)
+      : undefined;
     return message;
   },
 };
@@ -7305,6 +7359,447 @@ export const Event: MessageFns<Event> = {
   },
 };
 
+function createBaseCopyToContainerRequest(): CopyToContainerRequest {
+  return { chunk: undefined };
+}
+
+export const CopyToContainerRequest: MessageFns<CopyToContainerRequest> = {
+  encode(message: CopyToContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunk !== undefined) {
+      CopyInChunk.encode(message.chunk, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunk = CopyInChunk.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToContainerRequest {
+    return { chunk: isSet(object.chunk) ? CopyInChunk.fromJSON(object.chunk) : undefined };
+  },
+
+  toJSON(message: CopyToContainerRequest): unknown {
+    const obj: any = {};
+    if (message.chunk !== undefined) {
+      obj.chunk = CopyInChunk.toJSON(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyToContainerRequest>, I>>(base?: I): CopyToContainerRequest {
+    return CopyToContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyToContainerRequest>, I>>(object: I): CopyToContainerRequest {
+    const message = createBaseCopyToContainerRequest();
+    message.chunk = (object.chunk !== undefined && object.chunk !== null)
+      ? CopyInChunk.fromPartial(object.chunk)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCopyToContainerResponse(): CopyToContainerResponse {
+  return {};
+}
+
+export const CopyToContainerResponse: MessageFns<CopyToContainerResponse> = {
+  encode(_: CopyToContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CopyToContainerResponse {
+    return {};
+  },
+
+  toJSON(_: CopyToContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyToContainerResponse>, I>>(base?: I): CopyToContainerResponse {
+    return CopyToContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyToContainerResponse>, I>>(_: I): CopyToContainerResponse {
+    const message = createBaseCopyToContainerResponse();
+    return message;
+  },
+};
+
+function createBaseCopyFromContainerRequest(): CopyFromContainerRequest {
+  return { name: "", path: "" };
+}
+
+export const CopyFromContainerRequest: MessageFns<CopyFromContainerRequest> = {
+  encode(message: CopyFromContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyFromContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyFromContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyFromContainerRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: CopyFromContainerRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyFromContainerRequest>, I>>(base?: I): CopyFromContainerRequest {
+    return CopyFromContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyFromContainerRequest>, I>>(object: I): CopyFromContainerRequest {
+    const message = createBaseCopyFromContainerRequest();
+    message.name = object.name ?? "";
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseCopyFromContainerResponse(): CopyFromContainerResponse {
+  return { data: Buffer.alloc(0) };
+}
+
+export const CopyFromContainerResponse: MessageFns<CopyFromContainerResponse> = {
+  encode(message: CopyFromContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyFromContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyFromContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyFromContainerResponse {
+    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: CopyFromContainerResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyFromContainerResponse>, I>>(base?: I): CopyFromContainerResponse {
+    return CopyFromContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyFromContainerResponse>, I>>(object: I): CopyFromContainerResponse {
+    const message = createBaseCopyFromContainerResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseContainerLogsRequest(): ContainerLogsRequest {
+  return { name: "", follow: false, tail: 0 };
+}
+
+export const ContainerLogsRequest: MessageFns<ContainerLogsRequest> = {
+  encode(message: ContainerLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.follow !== false) {
+      writer.uint32(16).bool(message.follow);
+    }
+    if (message.tail !== 0) {
+      writer.uint32(24).int32(message.tail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tail = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerLogsRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : 0,
+    };
+  },
+
+  toJSON(message: ContainerLogsRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    if (message.tail !== 0) {
+      obj.tail = Math.round(message.tail);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerLogsRequest>, I>>(base?: I): ContainerLogsRequest {
+    return ContainerLogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerLogsRequest>, I>>(object: I): ContainerLogsRequest {
+    const message = createBaseContainerLogsRequest();
+    message.name = object.name ?? "";
+    message.follow = object.follow ?? false;
+    message.tail = object.tail ?? 0;
+    return message;
+  },
+};
+
+function createBaseContainerLogsResponse(): ContainerLogsResponse {
+  return { data: Buffer.alloc(0) };
+}
+
+export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
+  encode(message: ContainerLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerLogsResponse {
+    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: ContainerLogsResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerLogsResponse>, I>>(base?: I): ContainerLogsResponse {
+    return ContainerLogsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerLogsResponse>, I>>(object: I): ContainerLogsResponse {
+    const message = createBaseContainerLogsResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 /** Agents call this: registration, then one long-lived usage stream that is also the heartbeat. */
 export type RegistryServiceService = typeof RegistryServiceService;
 export const RegistryServiceService = {
@@ -7560,6 +8055,39 @@ export const ControllerServiceService = {
     responseSerialize: (value: ImportImageResponse): Buffer => Buffer.from(ImportImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ImportImageResponse => ImportImageResponse.decode(value),
   },
+  /** `ct cp`: a tar stream relayed to or from the container's agent, with back-pressure end to end. */
+  copyToContainer: {
+    path: "/corral.controller.v1.ControllerService/CopyToContainer" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: CopyToContainerRequest): Buffer =>
+      Buffer.from(CopyToContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyToContainerRequest => CopyToContainerRequest.decode(value),
+    responseSerialize: (value: CopyToContainerResponse): Buffer =>
+      Buffer.from(CopyToContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyToContainerResponse => CopyToContainerResponse.decode(value),
+  },
+  copyFromContainer: {
+    path: "/corral.controller.v1.ControllerService/CopyFromContainer" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: CopyFromContainerRequest): Buffer =>
+      Buffer.from(CopyFromContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyFromContainerRequest => CopyFromContainerRequest.decode(value),
+    responseSerialize: (value: CopyFromContainerResponse): Buffer =>
+      Buffer.from(CopyFromContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyFromContainerResponse => CopyFromContainerResponse.decode(value),
+  },
+  containerLogs: {
+    path: "/corral.controller.v1.ControllerService/ContainerLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ContainerLogsRequest): Buffer => Buffer.from(ContainerLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerLogsRequest => ContainerLogsRequest.decode(value),
+    responseSerialize: (value: ContainerLogsResponse): Buffer =>
+      Buffer.from(ContainerLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerLogsResponse => ContainerLogsResponse.decode(value),
+  },
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken: {
     path: "/corral.controller.v1.ControllerService/CreateToken" as const,
@@ -7717,6 +8245,10 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   /** Removes the source copy a --keep-source migration kept. */
   finishMigration: handleUnaryCall<FinishMigrationRequest, FinishMigrationResponse>;
   importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
+  /** `ct cp`: a tar stream relayed to or from the container's agent, with back-pressure end to end. */
+  copyToContainer: handleClientStreamingCall<CopyToContainerRequest, CopyToContainerResponse>;
+  copyFromContainer: handleServerStreamingCall<CopyFromContainerRequest, CopyFromContainerResponse>;
+  containerLogs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogsResponse>;
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
   listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
@@ -7934,6 +8466,41 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
   ): ClientWritableStream<ImportImageRequest>;
+  /** `ct cp`: a tar stream relayed to or from the container's agent, with back-pressure end to end. */
+  copyToContainer(
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyToContainer(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyToContainer(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyToContainer(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyFromContainer(
+    request: CopyFromContainerRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyFromContainerResponse>;
+  copyFromContainer(
+    request: CopyFromContainerRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyFromContainerResponse>;
+  containerLogs(
+    request: ContainerLogsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerLogsResponse>;
+  containerLogs(
+    request: ContainerLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerLogsResponse>;
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken(
     request: CreateTokenRequest,
@@ -8132,6 +8699,14 @@ export const ControllerServiceClient = makeGenericClientConstructor(
   service: typeof ControllerServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
