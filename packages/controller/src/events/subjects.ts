@@ -5,6 +5,7 @@ export const SUBJECTS = {
   hostUp: "corral.host.up",
   hostLabels: "corral.host.labels",
   hostState: "corral.host.state",
+  hostOvercommit: "corral.host.overcommit",
   clusterSetting: "corral.cluster.setting",
   hostRemoved: "corral.host.removed",
   containerCreated: "corral.container.created",

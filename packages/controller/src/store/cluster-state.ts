@@ -438,5 +438,6 @@ export function hostOf(h: HostView): Host {
     containers: h.containers,
     lastSeenUnixMs: h.lastSeenUnixMs,
     labels: h.labels,
+    overcommit: h.overcommit,
   };
 }

@@ -44,6 +44,7 @@ export interface ControllerHandlers {
   revokeToken(id: string): Promise<TokenInfo>;
   explainPlacement(req: Omit<d.CreateRequest, "start">): Promise<d.PlacementExplanation>;
   labelHost(host: string, set: Record<string, string>, remove: string[]): Promise<d.Host>;
+  setHostOvercommit(host: string, ratio: number): Promise<d.Host>;
   cordonHost(host: string): Promise<d.Host>;
   uncordonHost(host: string): Promise<d.Host>;
   drainHost(host: string, parallel: number, deadlineSeconds: number, signal: AbortSignal): AsyncIterable<d.HostMoveProgress>;
@@ -123,6 +124,7 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
       explanationToProto(await h.explainPlacement({ ...placementFromProto(r), spec: specFromProto(r.spec), host: r.host })),
     ),
     labelHost: unaryHandler(async (r: pb.LabelHostRequest) => ({ host: hostToProto(await h.labelHost(r.host, r.set, r.remove)) })),
+    setHostOvercommit: unaryHandler(async (r: pb.SetHostOvercommitRequest) => ({ host: hostToProto(await h.setHostOvercommit(r.host, r.ratio)) })),
     cordonHost: unaryHandler(async (r: pb.CordonHostRequest) => ({ host: hostToProto(await h.cordonHost(r.host)) })),
     uncordonHost: unaryHandler(async (r: pb.UncordonHostRequest) => ({ host: hostToProto(await h.uncordonHost(r.host)) })),
     drainHost: serverStreamHandler((r: pb.DrainHostRequest, signal) =>
