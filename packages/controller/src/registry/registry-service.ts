@@ -36,7 +36,9 @@ async function register(ctx: ControllerContext, info: HostInfo, peer: string): P
   validateName("host", info.name);
   const address = dialAddress(info.address, peer);
   const host = { ...info, address };
-  const { previous } = ctx.store.tx(() => {
+  // Group commit: the registrations of one turn of the loop share a transaction (and its WAL write),
+  // as a restarted controller's thousands of hosts arrive together.
+  const { previous } = await ctx.store.grouped.run(() => {
     const r = upsertHost(ctx.store.db, host, Date.now());
     ctx.store.emit(SUBJECTS.hostRegistered, { host: info.name, address, agentVersion: info.agentVersion });
     if (r.previous === "down") ctx.store.emit(SUBJECTS.hostUp, { host: info.name });

@@ -3,7 +3,7 @@
 // It is loaded from SQLite once when the store opens; after that every store function that writes a
 // row it mirrors updates it in the same call. Inside a transaction each change logs its inverse, so a
 // rollback leaves memory as SQLite is. Heartbeat times and free disk live only here: usage is not state.
-import type { BackendInfo, ContainerState, ContainerUsage, Host, HostState } from "@corral/wire";
+import type { BackendInfo, ContainerState, ContainerUsage, DesiredState, Host, HostState } from "@corral/wire";
 import type { Db } from "./store.js";
 
 /** What an operator chose; what is stored in hosts.admin_state. */
@@ -35,6 +35,10 @@ interface ContainerView {
   group: string;
   /** actual_state as stored. */
   state: ContainerState;
+  /** desired_state as stored: the reconciler reads it here every second, not from 50,000 rows. */
+  desired: DesiredState;
+  /** created_ms as stored: a container never reported is judged from its creation. */
+  createdMs: number;
 }
 
 const states = new WeakMap<Db, ClusterState>();
@@ -100,13 +104,15 @@ export class ClusterState {
         overcommit: r.overcommit,
       });
     }
-    const rows = db.prepare("SELECT name, host, placement, actual_state FROM containers").all() as {
+    const rows = db.prepare("SELECT name, host, placement, actual_state, desired_state, created_ms FROM containers").all() as {
       name: string;
       host: string;
       placement: string;
       actual_state: ContainerState;
+      desired_state: DesiredState;
+      created_ms: number;
     }[];
-    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state);
+    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state, c.desired_state, c.created_ms);
     const res = db.prepare("SELECT host, container, migration_id, memory_bytes, cpus FROM reservations").all() as {
       host: string;
       container: string;
@@ -256,8 +262,8 @@ export class ClusterState {
     h.diskFreeBytes = diskFreeBytes;
   }
 
-  addContainer(name: string, host: string, group: string, state: ContainerState): void {
-    this.containerViews.set(name, { host, group, state });
+  addContainer(name: string, host: string, group: string, state: ContainerState, desired: DesiredState, createdMs: number): void {
+    this.containerViews.set(name, { host, group, state, desired, createdMs });
     this.count(host, group, +1);
     this.undoable(() => {
       this.containerViews.delete(name);
@@ -285,12 +291,18 @@ export class ClusterState {
     return this.containerViews.get(name);
   }
 
-  setContainerState(name: string, state: ContainerState): void {
+  setContainerState(name: string, state: ContainerState, desired?: DesiredState): void {
     const c = this.containerViews.get(name);
-    if (!c || c.state === state) return;
-    const before = c.state;
+    if (!c || (c.state === state && (desired === undefined || c.desired === desired))) return;
+    const before = { state: c.state, desired: c.desired };
     c.state = state;
-    this.undoable(() => (c.state = before));
+    if (desired !== undefined) c.desired = desired;
+    this.undoable(() => Object.assign(c, before));
+  }
+
+  /** Every container as the state holds it, in no particular order (the reconciler's pass). */
+  containers(): IterableIterator<[string, Readonly<ContainerView>]> {
+    return this.containerViews.entries();
   }
 
   /**
