@@ -1,5 +1,5 @@
 // RegistryService: agents register, then stream usage reports that double as heartbeats.
-import { failedPrecondition, permissionDenied, validateName, type HostInfo, type RegistryHandlers, type UsageReport } from "@corral/wire";
+import { failedPrecondition, permissionDenied, receivedAt, validateName, type HostInfo, type RegistryHandlers, type UsageReport } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { hostView, touchHost, upsertHost } from "../store/hosts.js";
 import { loopLag } from "./loop-lag.js";
@@ -21,6 +21,8 @@ export function registryHandlers(ctx: ControllerContext): RegistryHandlers {
       for await (const report of reports) {
         speakingFor(caller, report.host, "report usage");
         applyReport(ctx, report);
+        const at = receivedAt(report);
+        if (at !== undefined) ctx.metrics.reportApplied(at);
       }
     },
     join: (req) => joinHost(ctx, req),

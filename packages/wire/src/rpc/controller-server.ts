@@ -4,6 +4,7 @@ import type * as d from "../domain/types.js";
 import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter } from "./iter.js";
+import { carryReceipt, stampingReceipt } from "./received-at.js";
 import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
 import {
   containerToProto,
@@ -68,7 +69,14 @@ export interface RegistryHandlers {
 }
 
 export const ControllerServiceDefinition = pb.ControllerServiceService;
-export const RegistryServiceDefinition = pb.RegistryServiceService;
+// Usage reports are stamped as they are decoded, so that the controller can time report → state.
+export const RegistryServiceDefinition: typeof pb.RegistryServiceService = {
+  ...pb.RegistryServiceService,
+  reportUsage: {
+    ...pb.RegistryServiceService.reportUsage,
+    requestDeserialize: stampingReceipt(pb.RegistryServiceService.reportUsage.requestDeserialize),
+  },
+};
 
 export function controllerServiceImplementation(h: ControllerHandlers, authorize: Authorize): pb.ControllerServiceServer {
   return authorizeEach(controllerService(h), ControllerServiceDefinition, authorize);
@@ -166,7 +174,7 @@ export function registryServiceImplementation(h: RegistryHandlers, authorize: Au
         reportIntervalMs: await h.register(hostInfoFromProto(r.host), peer.address, hostOf(peer, "registration")),
       })),
       reportUsage: clientStreamHandler(async (reports: AsyncIterable<pb.ReportUsageRequest>, peer) => {
-        await h.reportUsage(mapIter(reports, usageReportFromProto), hostOf(peer, "usage reporting"));
+        await h.reportUsage(mapIter(reports, (r) => carryReceipt(r, usageReportFromProto(r))), hostOf(peer, "usage reporting"));
         return {};
       }),
       join: unaryHandler(async (r: pb.JoinRequest) => h.join({ token: r.token, host: r.host, csrPem: r.csrPem })),
