@@ -73,6 +73,8 @@ export class ClusterState {
   private readonly byName = new Map<string, HostView>();
   /** Hosts sorted by name (plain code-unit order): the scheduler's stable visiting order. */
   private sorted: HostView[] = [];
+  /** key=value → the hosts so labelled, in name order (hostsLabelled). */
+  private readonly labelIndex = new Map<string, HostView[]>();
   private readonly containerViews = new Map<string, ContainerView>();
   private readonly placements = new Map<string, Held>();
   private readonly holds = new Map<string, MigrationHold>();
@@ -195,10 +197,14 @@ export class ClusterState {
 
   addHost(h: Omit<HostView, "reservedMemoryBytes" | "reservedCpus" | "containers" | "groups">): HostView {
     const existing = this.byName.get(h.name);
+    this.labelIndex.clear();
     if (existing) {
       const before = { ...existing };
       Object.assign(existing, h);
-      this.undoable(() => Object.assign(existing, before));
+      this.undoable(() => {
+        Object.assign(existing, before);
+        this.labelIndex.clear();
+      });
       return existing;
     }
     // Every field written out in one literal: V8 then keeps them all in-object, which placement (tens
@@ -227,6 +233,7 @@ export class ClusterState {
     this.undoable(() => {
       this.byName.delete(h.name);
       this.sorted.splice(this.sorted.indexOf(view), 1);
+      this.labelIndex.clear();
     });
     return view;
   }
@@ -238,9 +245,11 @@ export class ClusterState {
     const i = this.sorted.indexOf(view);
     this.byName.delete(name);
     this.sorted.splice(i, 1);
+    this.labelIndex.clear();
     this.undoable(() => {
       this.byName.set(name, view);
       this.sorted.splice(insertionIndex(this.sorted, name), 0, view);
+      this.labelIndex.clear();
     });
   }
 
@@ -251,7 +260,25 @@ export class ClusterState {
     const before: Partial<HostView> = {};
     for (const k of Object.keys(patch) as (keyof typeof patch)[]) (before as Record<string, unknown>)[k] = h[k];
     Object.assign(h, patch);
-    this.undoable(() => Object.assign(h, before));
+    if (patch.labels) this.labelIndex.clear();
+    this.undoable(() => {
+      Object.assign(h, before);
+      this.labelIndex.clear();
+    });
+  }
+
+  /**
+   * The hosts labelled key=value, in name order: a constrained placement visits only these instead of
+   * sampling past every host of the other zones. Built on first ask, dropped when hosts or labels change.
+   */
+  hostsLabelled(key: string, value: string): readonly HostView[] {
+    const k = `${key}\u0000${value}`;
+    let hosts = this.labelIndex.get(k);
+    if (!hosts) {
+      hosts = this.sorted.filter((h) => h.labels[key] === value);
+      this.labelIndex.set(k, hosts);
+    }
+    return hosts;
   }
 
   /** Heartbeat facts: not state, never rolled back, never written per report. */
