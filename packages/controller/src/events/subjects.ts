@@ -14,6 +14,7 @@ export const SUBJECTS = {
   containerRemoved: "corral.container.removed",
   containerLimits: "corral.container.limits",
   containerLost: "corral.container.lost",
+  containerFound: "corral.container.found",
   migrationStarted: "corral.migration.started",
   migrationProgress: "corral.migration.progress",
   migrationDone: "corral.migration.done",
