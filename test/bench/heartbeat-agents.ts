@@ -14,7 +14,9 @@ const CONTAINERS = Number(containersArg);
 const STOP_AFTER = Number(stopAfterArg);
 const STOP_COUNT = Number(stopCountArg);
 
-const hostName = (i: number) => `sim${String(i).padStart(5, "0")}`;
+// A host whose join was cut after the controller recorded it joins again under another name.
+const hostNames = Array.from({ length: AGENTS }, (_, i) => `sim${String(i).padStart(5, "0")}`);
+const hostName = (i: number) => hostNames[i] as string;
 const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 function usage(host: string, k: number, at: number): ContainerUsage {
@@ -39,8 +41,10 @@ async function join(i: number, attempt = 1): Promise<TlsCredentials> {
     const { token } = await admin.createJoinToken(3600);
     return await joinWithToken(address, adminCredentials.ca, token, hostName(i));
   } catch (err) {
-    if (attempt >= 3 || !isCode(err, "unavailable", "deadline_exceeded")) throw err;
+    if (attempt >= 3 || !isCode(err, "unavailable", "deadline_exceeded", "already_exists")) throw err;
     say({ joinRetry: hostName(i), error: String(err) });
+    // The cut join may have been recorded: the retry cannot reuse the name without its key.
+    hostNames[i] = `${hostName(i).replace(/r\d+$/, "")}r${attempt}`;
     return join(i, attempt + 1);
   }
 }
