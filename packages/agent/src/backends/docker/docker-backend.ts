@@ -344,8 +344,9 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport, ExitReas
       // Go's os.ModeDir is the top bit of a uint32.
       return Math.floor(mode / 2 ** 31) % 2 === 1 ? "dir" : "other";
     } catch (err) {
-      // 500 "not a directory": a component on the way is a file, so nothing below it exists.
-      if (statusOf(err) === 404 || /not a directory/i.test(daemonMessage(err))) return "missing";
+      // A HEAD answer has no body: dockerd's 500 for a path below a file ("not a directory") says
+      // only "server error". Nothing is there; the caller's check of the parent names the cause.
+      if (statusOf(err) === 404 || statusOf(err) === 500) return "missing";
       throw dockerError(`stat ${path} in container "${name}"`, this.opts.socketPath, err);
     }
   }
