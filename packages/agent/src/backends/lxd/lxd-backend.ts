@@ -30,6 +30,8 @@ export interface LxdBackendOptions {
   pool?: string;
   /** Compression of LXD's backup tarball. zstd by default: measured faster end to end here and 3x fewer bytes to move. */
   backupCompression?: BackupCompression;
+  /** The bridge instance NICs hang on; default the host network's Corral bridge. */
+  bridge?: string;
 }
 
 export class LxdBackend implements Backend, LiveLimits, ImageImport {
