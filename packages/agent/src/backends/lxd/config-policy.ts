@@ -2,9 +2,9 @@
 // (maybe zstd/gzip inside) that LXD unpacks itself, so it is decompressed here (size-capped),
 // checked by the same strict tar reader as every other archive, and staged as the plain tar that was
 // checked. Its instance config may hold only what Corral writes: limits, user.*, environment.*,
-// image metadata and LXD's own volatile keys (id maps onto subordinate ids only); raw.*,
-// security.* (other than "false") and devices other than Corral's port proxies and the root disk
-// are refused with the key named.
+// image metadata, LXD's own volatile keys (id maps onto subordinate ids only) and Corral's NIC with
+// the one raw.lxc that gives it its address; other raw.*, security.* (other than "false") and devices
+// other than Corral's NIC, port proxies and the root disk are refused with the key named.
 import { isNicRawLxc } from "./config.js";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
