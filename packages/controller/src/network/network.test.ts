@@ -2,7 +2,8 @@
 // (SQLite, in-memory state) and scripted agents: one pool, no address twice, freed on rm.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startCluster } from "../test-support/cluster.js";
+import { CorralError } from "@corral/wire";
+import { collect, startCluster } from "../test-support/cluster.js";
 import { specOf } from "../test-support/scripted-agent.js";
 import { ClusterState } from "../store/cluster-state.js";
 import { Pool } from "./pool.js";
@@ -92,4 +93,19 @@ test("an address asked for must be in the pool and free; without a pool none is 
   const d = await plain.client.create({ spec: small("d"), host: "", start: false });
   assert.equal(d.spec.ipv4, undefined);
   assert.equal((await plain.client.showNetwork()).pool, "");
+});
+
+test("a migration to a host where another container publishes the same port is refused before anything moves", async (t) => {
+  const cl = await startCluster(["host1", "host2"], { network: { pool: "10.252.0.0/24" } });
+  t.after(() => cl.close());
+  const port = [{ hostPort: 8080, containerPort: 80, protocol: "tcp" as const }];
+  await cl.client.create({ spec: { ...small("a"), ports: port }, host: "host1", start: true });
+  await cl.client.create({ spec: { ...small("b"), ports: port }, host: "host2", start: true });
+  const { items, error } = await collect(cl.client.migrate("b", "host1", "none"));
+  assert.equal(items.length, 0);
+  assert.ok(error instanceof CorralError);
+  assert.equal(error.code, "failed_precondition");
+  assert.equal(error.message, 'cannot migrate b to host1: port 8080/tcp is already published on host1 by container "a"');
+  assert.deepEqual(cl.agents.host2?.calls.filter((c) => c.startsWith("stop")), []);
+  assert.equal((await cl.client.get("b")).host, "host2");
 });
