@@ -1,12 +1,13 @@
 // The controller's side of placement: turn a request into an ask, run the pure scheduler over the
 // in-memory state, and record the plan (container row, reservation, seed and strategy) with group
 // commit. Create, dry-run explain, drain and the scheduler bench all go through here.
-import { alreadyExists, invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
+import { alreadyExists, failedPrecondition, invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
 import type { Store } from "../store/store.js";
 import { insertContainer, type PlacementRecord } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
 import { chooseContainerAddress, holdContainerAddress } from "../network/addresses.js";
 import type { NetworkSettings } from "../network/pool.js";
+import { portClash } from "../network/ports.js";
 import { getSetting } from "../store/settings.js";
 import { ALGORITHMS, NoPlacementError, parseConstraint, place, type Algorithm, type PlacementAsk, type Plan } from "../scheduler/index.js";
 
@@ -99,7 +100,9 @@ export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, des
       constraints: req.constraints ?? [],
       antiAffinity: ask.antiAffinity ?? "",
     };
-    // Chosen before any write, so this change stays atomic (see below).
+    // Checked and chosen before any write, so this change stays atomic (see below).
+    const clash = portClash(ctx.store.db, req.spec, plan.host);
+    if (clash) throw failedPrecondition(`cannot place ${req.spec.name} on ${plan.host}: ${clash}`);
     const spec = chooseContainerAddress(ctx.store.db, ctx.network, req.spec);
     try {
       insertContainer(ctx.store.db, spec, plan.host, desired, Date.now(), record);

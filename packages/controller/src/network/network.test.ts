@@ -95,7 +95,7 @@ test("an address asked for must be in the pool and free; without a pool none is 
   assert.equal((await plain.client.showNetwork()).pool, "");
 });
 
-test("a migration to a host where another container publishes the same port is refused before anything moves", async (t) => {
+test("a create or a migration onto a host where another container publishes the same port is refused before anything moves", async (t) => {
   const cl = await startCluster(["host1", "host2"], { network: { pool: "10.252.0.0/24" } });
   t.after(() => cl.close());
   const port = [{ hostPort: 8080, containerPort: 80, protocol: "tcp" as const }];
@@ -108,4 +108,9 @@ test("a migration to a host where another container publishes the same port is r
   assert.equal(error.message, 'cannot migrate b to host1: port 8080/tcp is already published on host1 by container "a"');
   assert.deepEqual(cl.agents.host2?.calls.filter((c) => c.startsWith("stop")), []);
   assert.equal((await cl.client.get("b")).host, "host2");
+  await assert.rejects(cl.client.create({ spec: { ...small("c"), ports: port }, host: "host1", start: false }), {
+    code: "failed_precondition",
+    message: 'cannot place c on host1: port 8080/tcp is already published on host1 by container "a"',
+  });
+  assert.deepEqual(cl.agents.host1?.calls.filter((c) => c === "create c"), []);
 });
