@@ -121,7 +121,7 @@ export class HostNetwork {
    * something already listens on. Ports of LXC, LXD and OpenVZ need the container network (they are
    * forwarded to the container's address).
    */
-  async checkPorts(spec: ContainerSpec): Promise<void> {
+  async checkPorts(spec: ContainerSpec, exists: (a: Attachment) => Promise<boolean> = async () => true): Promise<void> {
     if (spec.ports.length === 0) return;
     if (DNAT_BACKENDS.has(spec.backend) && !spec.ipv4) {
       throw failedPrecondition(`publishing ports of a ${spec.backend} container needs the cluster network, and the controller gave "${spec.name}" no address`);
@@ -134,6 +134,11 @@ export class HostNetwork {
       for (const a of this.attachments.values()) {
         if (a.name === spec.name) continue;
         if (a.ports.some((q) => q.hostPort === p.hostPort && q.protocol === p.protocol)) {
+          // A container removed while this agent was away still holds its ports here: let them go.
+          if (!(await exists(a))) {
+            await this.detach(a.name);
+            continue;
+          }
           throw failedPrecondition(`port ${key} is already published on ${this.hostName} by container "${a.name}"`);
         }
       }

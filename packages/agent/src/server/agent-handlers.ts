@@ -2,7 +2,7 @@
 // the backend and delegates.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { dataOf, failedPrecondition, invalidArgument, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
+import { dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
 import { hasImageImport, hasLiveLimits } from "../backends/backend.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
@@ -27,12 +27,15 @@ export function agentHandlers(
     return (await Promise.all(bs.map((b) => b.list()))).flat();
   };
   const backendOf = (ref: ContainerRef) => registry.get(checkRef(ref).backend);
+  /** Whether a container the network remembers is still on this host (not_found: it is not). */
+  const stillHere = async (a: { name: string; backend: ContainerRef["backend"] }) =>
+    (async () => registry.get(a.backend).inspect(a.name))().then(() => true, (err: unknown) => !isCode(err, "not_found"));
   return {
     hostInfo: () => hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry),
     create: async (spec) => {
       checkSpec(spec);
       const b = registry.get(spec.backend);
-      await network.checkPorts(spec);
+      await network.checkPorts(spec, stillHere);
       const st = await b.create(spec);
       try {
         await network.attach(spec);
@@ -84,7 +87,7 @@ export function agentHandlers(
       if (p.spec) {
         if (p.spec.name !== p.ref.name || p.spec.backend !== p.ref.backend) throw invalidArgument("the spec sent with a receive names another container");
         checkSpec(p.spec);
-        await network.checkPorts(p.spec);
+        await network.checkPorts(p.spec, stillHere);
       }
       await receiver.prepare(p);
       if (p.spec && (p.spec.ipv4 || p.spec.ports.length > 0)) {
