@@ -1,5 +1,4 @@
 // Wires the controller together: store, registry, scheduler settings, migrations, events, gRPC.
-import { DEFAULT_MTU, DEFAULT_VNI, Pool } from "./network/pool.js";
 import { Server } from "@grpc/grpc-js";
 import { pino, type Logger } from "pino";
 import {
@@ -31,6 +30,7 @@ import { CertificateRecords } from "./pki/revocation.js";
 import { controllerAccess, registryAccess } from "./pki/access.js";
 import { ControllerMetrics } from "./metrics/controller-metrics.js";
 import { EventReader } from "./events/event-reader.js";
+import { DEFAULT_MTU, DEFAULT_VNI, Pool } from "./network/pool.js";
 
 export interface ControllerOptions {
   /** HOST:PORT; port 0 picks a free one (see the returned address). */
