@@ -15,7 +15,7 @@ import {
   specToProto,
   statusFromProto,
 } from "../convert/types.js";
-import { archiveChunkToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
+import { archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
 
 
 export class AgentClient {
@@ -85,6 +85,11 @@ export class AgentClient {
   logs(ref: d.ContainerRef, opts: d.LogsOptions): AsyncGenerator<Buffer> {
     const stream = this.c.containerLogs({ ref: refToProto(ref), ...opts });
     return mapIter(readServerStream<pb.ContainerLogsResponse>(this.peer, stream), (r) => r.data);
+  }
+  /** Returns the bridge's name on the host. */
+  async configureNetwork(n: d.HostNetworkConfig): Promise<string> {
+    const res: pb.ConfigureNetworkResponse = await callUnary(this.peer, this.c.configureNetwork.bind(this.c), networkConfigToProto(n));
+    return res.bridge;
   }
   async prepareReceive(p: d.PrepareReceive): Promise<void> {
     await callUnary<pb.PrepareReceiveRequest, pb.PrepareReceiveResponse>(this.peer, this.c.prepareReceive.bind(this.c), prepareReceiveToProto(p));

@@ -15,7 +15,7 @@ import {
   specFromProto,
   statusToProto,
 } from "../convert/types.js";
-import { archiveChunkFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
+import { archiveChunkFromProto, networkConfigFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
 
 export interface AgentHandlers {
   hostInfo(): Promise<d.HostInfo>;
@@ -31,6 +31,8 @@ export interface AgentHandlers {
   copyIn(chunks: AsyncIterable<d.CopyInChunk>): Promise<void>;
   copyOut(ref: d.ContainerRef, path: string, signal: AbortSignal): AsyncIterable<Buffer>;
   logs(ref: d.ContainerRef, opts: d.LogsOptions, signal: AbortSignal): AsyncIterable<Buffer>;
+  /** Applies the cluster network; returns the bridge's name. */
+  configureNetwork(n: d.HostNetworkConfig): Promise<string>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
   /** `peerHost` is the verified host identity of the sending agent. */
   receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>, peerHost: string): Promise<d.TransferTrailer>;
@@ -91,6 +93,7 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     containerLogs: serverStreamHandler((r: pb.ContainerLogsRequest, signal) =>
       mapIter(h.logs(refFromProto(r.ref), { follow: r.follow, tail: r.tail }, signal), (data): pb.ContainerLogsResponse => ({ data })),
     ),
+    configureNetwork: unaryHandler(async (r: pb.ConfigureNetworkRequest) => ({ bridge: await h.configureNetwork(networkConfigFromProto(r)) })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));
       return {};
