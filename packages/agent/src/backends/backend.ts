@@ -83,6 +83,17 @@ export interface ImageImport {
   importImage(name: string, tarball: Readable): Promise<ImageInfo>;
 }
 
+/**
+ * Optional: the cgroup that holds a container's processes (relative to the hierarchy root), for
+ * `ct top` and `host pid`; undefined when the container is not running. A backend without it is
+ * found through its init's group (inspect's initPid), which serves Docker and LXD.
+ */
+export interface ProcessGroups {
+  processGroup(name: string): Promise<string | undefined>;
+}
+
+export const hasProcessGroups = (b: Backend): b is Backend & ProcessGroups =>
+  typeof (b as Partial<ProcessGroups>).processGroup === "function";
 export const hasLiveLimits = (b: Backend): b is Backend & LiveLimits =>
   typeof (b as Partial<LiveLimits>).setLimits === "function";
 export const hasImageImport = (b: Backend): b is Backend & ImageImport =>

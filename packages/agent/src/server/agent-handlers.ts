@@ -3,7 +3,8 @@
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { dataOf, failedPrecondition, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
-import { hasImageImport, hasLiveLimits } from "../backends/backend.js";
+import { hasImageImport, hasLiveLimits, hasProcessGroups, type Backend } from "../backends/backend.js";
+import { pidInside, ProcessReader, withinGroup } from "../process/container-processes.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
 import { sendArchive } from "../transfer/sender.js";
@@ -17,6 +18,12 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
     return (await Promise.all(bs.map((b) => b.list()))).flat();
   };
   const backendOf = (ref: ContainerRef) => registry.get(checkRef(ref).backend);
+  const procs = new ProcessReader();
+  /** A container's process group: the backend's own answer, else its init's group. */
+  const groupOf = async (b: Backend, name: string, initPid?: number): Promise<string | undefined> => {
+    if (hasProcessGroups(b)) return b.processGroup(name);
+    return procs.groupOfInit(initPid || (await b.inspect(name)).initPid);
+  };
   return {
     hostInfo: () => hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry),
     create: async (spec) => {
@@ -40,6 +47,27 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
       validateLimits(limits);
       if (!hasLiveLimits(b)) throw failedPrecondition(`backend ${b.name} cannot change limits live`);
       return b.setLimits(ref.name, limits);
+    },
+    listProcesses: async (ref) => {
+      const b = backendOf(ref);
+      const group = await groupOf(b, ref.name);
+      if (group === undefined) throw failedPrecondition(`container ${ref.name} is not running`);
+      return procs.processesOf({ rel: group });
+    },
+    findPidOwner: async (pid) => {
+      const group = await procs.groupOfPid(pid);
+      if (group === undefined) return undefined;
+      for (const b of registry.available()) {
+        for (const st of await b.list()) {
+          if (st.state !== "running") continue;
+          const g = await groupOf(b, st.name, st.initPid).catch(() => undefined);
+          if (g && withinGroup(group, g)) {
+            const inside = await pidInside(pid);
+            return inside === undefined ? undefined : { container: st.name, backend: b.name, pid: inside };
+          }
+        }
+      }
+      return undefined;
     },
     importImage: async (chunks) => {
       const { header, rest } = await splitHeader<ImageHeader, ImageChunk>(chunks, "image");

@@ -12,6 +12,7 @@ import * as hostJoinToken from "./host-join-token.js";
 import * as hostRm from "./host-rm.js";
 import * as clusterInit from "./cluster-init.js";
 import * as hostShow from "./host-show.js";
+import * as hostPid from "./host-pid.js";
 import * as ctCreate from "./ct-create.js";
 import * as ctList from "./ct-list.js";
 import * as ctStats from "./ct-stats.js";
@@ -22,6 +23,7 @@ import * as ctRestart from "./ct-restart.js";
 import * as ctRm from "./ct-rm.js";
 import * as ctSet from "./ct-set.js";
 import * as ctExec from "./ct-exec.js";
+import * as ctTop from "./ct-top.js";
 import * as ctMigrate from "./ct-migrate.js";
 import * as migrationList from "./migration-list.js";
 import * as migrationShow from "./migration-show.js";
@@ -46,6 +48,7 @@ export const COMMANDS: readonly CommandModule[] = [
   hostJoinToken,
   hostRm,
   hostShow,
+  hostPid,
   ctCreate,
   ctList,
   ctStats,
@@ -56,6 +59,7 @@ export const COMMANDS: readonly CommandModule[] = [
   ctRm,
   ctSet,
   ctExec,
+  ctTop,
   ctMigrate,
   migrationList,
   migrationShow,

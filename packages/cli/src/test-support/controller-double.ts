@@ -38,6 +38,8 @@ import {
   type TokenRole,
   type HostMoveProgress,
   type PlacementExplanation,
+  type PidOwner,
+  type ProcessInfo,
 } from "@corral/wire";
 
 export interface RecordedCall {
@@ -120,6 +122,20 @@ export class ControllerDouble implements ControllerHandlers {
     // Merged as the controller does: a limit not given keeps its value.
     c.spec = { ...c.spec, limits: { memoryBytes: limits.memoryBytes ?? c.spec.limits.memoryBytes, cpus: limits.cpus ?? c.spec.limits.cpus } };
     return c;
+  }
+  /** What listProcesses answers for any container. */
+  processes: ProcessInfo[] = [{ hostPid: 31337, pid: 1, user: "root", hostUid: 100000, cpuSeconds: 0.25, command: "/sbin/init" }];
+  async listProcesses(name: string): Promise<ProcessInfo[]> {
+    this.record("listProcesses", name);
+    this.must(name);
+    return this.processes;
+  }
+  /** Host PID 31337 belongs to the first container of that host. */
+  async findPidOwner(host: string, pid: number): Promise<PidOwner> {
+    this.record("findPidOwner", host, pid);
+    const c = [...this.containers.values()].find((x) => x.host === host);
+    if (pid !== 31337 || !c) throw notFound(`no container on ${host} owns PID ${pid}`);
+    return { container: c.name, host, backend: c.backend, pid: 1 };
   }
   async listMigrations(container: string): Promise<Migration[]> {
     this.record("listMigrations", container);

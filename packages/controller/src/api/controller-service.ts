@@ -11,6 +11,7 @@ import { createContainer } from "./container-create.js";
 import { removeContainer, startContainer, stopContainer } from "./container-lifecycle.js";
 import { setLimits } from "./container-limits.js";
 import { execInContainer } from "./container-exec.js";
+import { findPidOwner, listProcesses } from "./container-processes.js";
 import { importImage } from "./image-import.js";
 import { requireContainer } from "./lookup.js";
 import { controllerVersion } from "../version.js";
@@ -34,6 +35,8 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     remove: (name, force) => removeContainer(ctx, name, force),
     exec: (name, argv, env, signal) => execInContainer(ctx, name, argv, env, signal),
     setLimits: (name, limits) => setLimits(ctx, name, limits),
+    listProcesses: (name) => listProcesses(ctx, name),
+    findPidOwner: (host, pid) => findPidOwner(ctx, host, pid),
     migrate: (name, target, opts, signal) => migrate(ctx, migrations, name, target, opts, signal),
     listMigrations: async (container) => listMigrations(db(), container).map(toMigration),
     watchMigration: (id, follow, signal) => watchMigration(migrations, id, follow, signal),

@@ -18,6 +18,9 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   GetVersion: { needs: "read", action: "read the controller's version" },
   WatchEvents: { needs: "read", action: "watch events" },
   WatchMigration: { needs: "read", action: "show migrations" },
+  // docker top is a read; so is naming the container that owns a PID.
+  ListProcesses: { needs: "read", action: "list processes" },
+  FindPidOwner: { needs: "read", action: "look up PIDs" },
   CreateContainer: { needs: "admin", action: "create containers" },
   StartContainer: { needs: "admin", action: "start containers" },
   StopContainer: { needs: "admin", action: "stop containers" },

@@ -65,6 +65,9 @@ export function statusFromProto(s: pb.ContainerStatus | undefined): d.ContainerS
   return { ...refFromProto(s), state: runtimeState(s.state), initPid: s.initPid, limits: limitsFromProto(s.limits) };
 }
 
+export const processToProto = (p: d.ProcessInfo): pb.ProcessInfo => ({ ...p });
+export const processFromProto = (p: pb.ProcessInfo): d.ProcessInfo => ({ ...p });
+
 export const usageToProto = (u: d.ContainerUsage): pb.ContainerUsage => ({ ...u });
 export const usageFromProto = (u: pb.ContainerUsage): d.ContainerUsage => ({
   ...u,

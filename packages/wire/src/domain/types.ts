@@ -49,6 +49,26 @@ export interface ContainerStatus extends ContainerRef {
   limits: Limits;
 }
 
+/** One process of a container (`corral ct top`). */
+export interface ProcessInfo {
+  hostPid: number;
+  /** The PID in the container's own PID namespace. */
+  pid: number;
+  /** The user's name inside (from the container's /etc/passwd), or the uid inside when it has none. */
+  user: string;
+  hostUid: number;
+  cpuSeconds: number;
+  command: string;
+}
+
+/** The container that owns a host PID (`corral host pid`); `pid` is the PID inside it. */
+export interface PidOwner {
+  container: string;
+  host: string;
+  backend: BackendName;
+  pid: number;
+}
+
 export interface ContainerUsage extends ContainerRef {
   state: RuntimeState;
   cpuNanos: number;

@@ -5,11 +5,13 @@ import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { mapIter } from "./iter.js";
 import { CHANNEL_OPTIONS, clientCredentials, type ClientTls, type ExpectedServer } from "./channel.js";
 import {
+  backendFromProto,
   execOutputFromProto,
   hostInfoFromProto,
   imageChunkToProto,
   imageInfoFromProto,
   limitsToProto,
+  processFromProto,
   refToProto,
   specToProto,
   statusFromProto,
@@ -67,6 +69,15 @@ export class AgentClient {
     const req = { ref: refToProto(ref), limits: limitsToProto(limits) };
     const res: pb.SetLimitsResponse = await callUnary(this.peer, this.c.setLimits.bind(this.c), req);
     return statusFromProto(res.status);
+  }
+  async listProcesses(ref: d.ContainerRef): Promise<d.ProcessInfo[]> {
+    const res: pb.ListProcessesResponse = await callUnary(this.peer, this.c.listProcesses.bind(this.c), { ref: refToProto(ref) });
+    return res.processes.map(processFromProto);
+  }
+  /** The container of this host that owns host PID `pid`, or undefined when none does. */
+  async findPidOwner(pid: number): Promise<{ container: string; backend: d.BackendName; pid: number } | undefined> {
+    const res: pb.FindPidOwnerResponse = await callUnary(this.peer, this.c.findPidOwner.bind(this.c), { pid });
+    return res.container ? { container: res.container, backend: backendFromProto(res.backend), pid: res.pid } : undefined;
   }
   async importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo> {
     const requests = mapIter(chunks, (c): pb.ImportImageRequest => ({ chunk: imageChunkToProto(c) }));

@@ -10,6 +10,7 @@ import {
   imageChunkFromProto,
   imageInfoToProto,
   limitsFromProto,
+  processToProto,
   refFromProto,
   specFromProto,
   statusToProto,
@@ -27,6 +28,9 @@ export interface AgentHandlers {
   exec(req: d.ExecRequest, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
   setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo>;
+  listProcesses(ref: d.ContainerRef): Promise<d.ProcessInfo[]>;
+  /** The container of this host that owns host PID `pid`, or undefined when none does. */
+  findPidOwner(pid: number): Promise<{ container: string; backend: d.BackendName; pid: number } | undefined>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
   /** `peerHost` is the verified host identity of the sending agent. */
   receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>, peerHost: string): Promise<d.TransferTrailer>;
@@ -74,6 +78,13 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     setLimits: unaryHandler(async (r: pb.SetLimitsRequest) => ({
       status: statusToProto(await h.setLimits(refFromProto(r.ref), limitsFromProto(r.limits))),
     })),
+    listProcesses: unaryHandler(async (r: pb.ListProcessesRequest) => ({
+      processes: (await h.listProcesses(refFromProto(r.ref))).map(processToProto),
+    })),
+    findPidOwner: unaryHandler(async (r: pb.FindPidOwnerRequest) => {
+      const o = await h.findPidOwner(r.pid);
+      return o ? { container: o.container, backend: o.backend, pid: o.pid } : { container: "", backend: "", pid: 0 };
+    }),
     importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
       image: imageInfoToProto(await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))),
     })),

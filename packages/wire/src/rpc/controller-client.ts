@@ -6,7 +6,7 @@ import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, clientCredentials, type ClientTls } from "./channel.js";
 import { CONTROLLER_IDENTITY } from "./identity.js";
 import { mapIter } from "./iter.js";
-import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
+import { backendFromProto, execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, processFromProto, specToProto } from "../convert/types.js";
 import {
   containerFromProto,
   explanationFromProto,
@@ -116,6 +116,14 @@ export class ControllerClient {
   async setLimits(name: string, limits: d.LimitsPatch): Promise<d.Container> {
     const res: pb.SetLimitsResponse = await callUnary(this.peer, this.c.setLimits.bind(this.c), setRequestToProto(name, limits));
     return containerFromProto(res.container);
+  }
+  async listProcesses(name: string): Promise<d.ProcessInfo[]> {
+    const res: pb.ListProcessesResponse = await callUnary(this.peer, this.c.listProcesses.bind(this.c), { name });
+    return res.processes.map(processFromProto);
+  }
+  async findPidOwner(host: string, pid: number): Promise<d.PidOwner> {
+    const res: pb.FindPidOwnerResponse = await callUnary(this.peer, this.c.findPidOwner.bind(this.c), { host, pid });
+    return { container: res.container, host: res.host, backend: backendFromProto(res.backend), pid: res.pid };
   }
   migrate(name: string, targetHost: string, opts: d.Compression | Partial<d.MigrateOptions> = {}): AsyncGenerator<d.MigrationUpdate> {
     const o = typeof opts === "string" ? { compression: opts } : opts;

@@ -4,7 +4,7 @@ import type * as d from "../domain/types.js";
 import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter } from "./iter.js";
-import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
+import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, processToProto, specFromProto } from "../convert/types.js";
 import {
   containerToProto,
   explanationToProto,
@@ -32,6 +32,9 @@ export interface ControllerHandlers {
   remove(name: string, force: boolean): Promise<void>;
   exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<d.ExecOutput>;
   setLimits(name: string, limits: d.LimitsPatch): Promise<d.Container>;
+  listProcesses(name: string): Promise<d.ProcessInfo[]>;
+  /** Fails with not_found when no container of `host` owns host PID `pid`. */
+  findPidOwner(host: string, pid: number): Promise<d.PidOwner>;
   migrate(name: string, targetHost: string, opts: d.MigrateOptions, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
   listMigrations(container: string): Promise<d.Migration[]>;
   /** The current state; with follow, then every update until the migration ends. */
@@ -98,6 +101,8 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
     setLimits: unaryHandler(async (r: pb.SetLimitsRequest) => ({
       container: containerToProto(await h.setLimits(r.name, limitsPatchFromProto(r))),
     })),
+    listProcesses: unaryHandler(async (r: pb.ListProcessesRequest) => ({ processes: (await h.listProcesses(r.name)).map(processToProto) })),
+    findPidOwner: unaryHandler(async (r: pb.FindPidOwnerRequest) => ({ ...(await h.findPidOwner(r.host, r.pid)) })),
     migrateContainer: serverStreamHandler((r: pb.MigrateContainerRequest, signal) =>
       mapIter(h.migrate(r.name, r.targetHost, migrateOptionsFromProto(r), signal), (u): pb.MigrateContainerResponse => ({
         update: migrationUpdateToProto(u),

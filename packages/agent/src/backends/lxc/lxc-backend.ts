@@ -17,10 +17,11 @@ import {
   type ExecOutput,
   type Limits,
 } from "@corral/wire";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
-import { LxcConfig, setCgroupDirs } from "./config.js";
+import { cgroupDir, LxcConfig, setCgroupDirs } from "./config.js";
+import { ProcessReader } from "../../process/container-processes.js";
 import { LxcTools } from "./tools.js";
 import { LxcUsage } from "./usage.js";
 
@@ -31,12 +32,13 @@ export interface LxcBackendOptions {
 
 const TEMPLATE_DIR = "/usr/share/lxc/templates";
 
-export class LxcBackend implements Backend, LiveLimits {
+export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
   readonly name = "lxc" as const;
   readonly archiveFormat = ARCHIVE_FORMAT;
   private readonly path: string;
   private readonly tools: LxcTools;
   private readonly sampler: LxcUsage;
+  private readonly procs = new ProcessReader();
 
   constructor(
     private readonly ctx: BackendContext,
@@ -163,6 +165,12 @@ export class LxcBackend implements Backend, LiveLimits {
     this.mustExist(name);
     if (argv.length === 0) throw invalidArgument("exec needs a command");
     return this.tools.attach(name, argv, env, signal);
+  }
+
+  /** The fixed group every container of this host gets (lxc.cgroup.dir.container), while it exists. */
+  async processGroup(name: string): Promise<string | undefined> {
+    const rel = cgroupDir(this.ctx.hostName, name);
+    return (await this.procs.hasGroup(rel)) ? rel : undefined;
   }
 
   async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {

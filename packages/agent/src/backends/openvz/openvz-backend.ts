@@ -18,7 +18,8 @@ import {
   type Limits,
   type RuntimeState,
 } from "@corral/wire";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { ProcessReader } from "../../process/container-processes.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
 import { streamChild } from "../../process/run.js";
@@ -50,10 +51,11 @@ export interface OpenvzBackendOptions {
 
 const ctRef = (name: string, ctid: number) => `container "${name}" (CT ${ctid})`;
 
-export class OpenvzBackend implements Backend, LiveLimits {
+export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
   readonly name = "openvz" as const;
   readonly archiveFormat = OPENVZ_ARCHIVE_FORMAT;
   private readonly tools: VzTools;
+  private readonly procs = new ProcessReader();
   private readonly map: CtidMap;
   private readonly vzRoot: string;
   private readonly ctidBase: number;
@@ -216,6 +218,16 @@ export class OpenvzBackend implements Backend, LiveLimits {
       out.push({ name, backend: "openvz", state: row.state, initPid, limits: row.limits });
     }
     return out;
+  }
+
+  /**
+   * The CT's group as /proc/PID/cgroup names it: its init's (the init joined the CT's group first).
+   * On a real OpenVZ kernel this is where /proc/vz/fairsched/CTID/cgroup.procs would be read.
+   */
+  async processGroup(name: string): Promise<string | undefined> {
+    const ctid = await this.ctid(name);
+    const s = await runState(this.cgRoot, this.cgPath(ctid));
+    return s.running ? this.procs.groupOfPid(s.initPid) : undefined;
   }
 
   async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {

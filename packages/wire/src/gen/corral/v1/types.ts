@@ -136,6 +136,18 @@ export interface ErrorDetails {
   verdicts: PlacementVerdict[];
 }
 
+/** One process of a container, as `corral ct top` shows it. */
+export interface ProcessInfo {
+  hostPid: number;
+  /** in the container's PID namespace */
+  pid: number;
+  /** the user's name inside (from the container's /etc/passwd), or the uid inside */
+  user: string;
+  hostUid: number;
+  cpuSeconds: number;
+  command: string;
+}
+
 function createBaseLimits(): Limits {
   return { memoryBytes: 0, cpus: 0 };
 }
@@ -2071,6 +2083,167 @@ export const ErrorDetails: MessageFns<ErrorDetails> = {
   fromPartial<I extends Exact<DeepPartial<ErrorDetails>, I>>(object: I): ErrorDetails {
     const message = createBaseErrorDetails();
     message.verdicts = object.verdicts?.map((e) => PlacementVerdict.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProcessInfo(): ProcessInfo {
+  return { hostPid: 0, pid: 0, user: "", hostUid: 0, cpuSeconds: 0, command: "" };
+}
+
+export const ProcessInfo: MessageFns<ProcessInfo> = {
+  encode(message: ProcessInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostPid !== 0) {
+      writer.uint32(8).uint32(message.hostPid);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(16).uint32(message.pid);
+    }
+    if (message.user !== "") {
+      writer.uint32(26).string(message.user);
+    }
+    if (message.hostUid !== 0) {
+      writer.uint32(32).uint32(message.hostUid);
+    }
+    if (message.cpuSeconds !== 0) {
+      writer.uint32(41).double(message.cpuSeconds);
+    }
+    if (message.command !== "") {
+      writer.uint32(50).string(message.command);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.hostPid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.hostUid = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.cpuSeconds = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessInfo {
+    return {
+      hostPid: isSet(object.hostPid)
+        ? globalThis.Number(object.hostPid)
+        : isSet(object.host_pid)
+        ? globalThis.Number(object.host_pid)
+        : 0,
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      hostUid: isSet(object.hostUid)
+        ? globalThis.Number(object.hostUid)
+        : isSet(object.host_uid)
+        ? globalThis.Number(object.host_uid)
+        : 0,
+      cpuSeconds: isSet(object.cpuSeconds)
+        ? globalThis.Number(object.cpuSeconds)
+        : isSet(object.cpu_seconds)
+        ? globalThis.Number(object.cpu_seconds)
+        : 0,
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+    };
+  },
+
+  toJSON(message: ProcessInfo): unknown {
+    const obj: any = {};
+    if (message.hostPid !== 0) {
+      obj.hostPid = Math.round(message.hostPid);
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.hostUid !== 0) {
+      obj.hostUid = Math.round(message.hostUid);
+    }
+    if (message.cpuSeconds !== 0) {
+      obj.cpuSeconds = floatToJson(message.cpuSeconds);
+    }
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProcessInfo>, I>>(base?: I): ProcessInfo {
+    return ProcessInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProcessInfo>, I>>(object: I): ProcessInfo {
+    const message = createBaseProcessInfo();
+    message.hostPid = object.hostPid ?? 0;
+    message.pid = object.pid ?? 0;
+    message.user = object.user ?? "";
+    message.hostUid = object.hostUid ?? 0;
+    message.cpuSeconds = object.cpuSeconds ?? 0;
+    message.command = object.command ?? "";
     return message;
   },
 };

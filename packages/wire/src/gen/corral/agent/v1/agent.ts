@@ -22,7 +22,16 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ContainerSpec, ContainerStatus, ExecOutput, HostInfo, ImageChunk, ImageInfo, Limits } from "../../v1/types.js";
+import {
+  ContainerSpec,
+  ContainerStatus,
+  ExecOutput,
+  HostInfo,
+  ImageChunk,
+  ImageInfo,
+  Limits,
+  ProcessInfo,
+} from "../../v1/types.js";
 
 export const protobufPackage = "corral.agent.v1";
 
@@ -78,6 +87,27 @@ export interface InspectContainerRequest {
 
 export interface InspectContainerResponse {
   status: ContainerStatus | undefined;
+}
+
+export interface ListProcessesRequest {
+  ref: ContainerRef | undefined;
+}
+
+export interface ListProcessesResponse {
+  processes: ProcessInfo[];
+}
+
+export interface FindPidOwnerRequest {
+  /** a PID of the agent's host */
+  pid: number;
+}
+
+/** Empty container when no container of this host owns the PID. */
+export interface FindPidOwnerResponse {
+  container: string;
+  backend: string;
+  /** the PID inside the container */
+  pid: number;
 }
 
 export interface ListContainersRequest {
@@ -1096,6 +1126,312 @@ export const InspectContainerResponse: MessageFns<InspectContainerResponse> = {
     message.status = (object.status !== undefined && object.status !== null)
       ? ContainerStatus.fromPartial(object.status)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseListProcessesRequest(): ListProcessesRequest {
+  return { ref: undefined };
+}
+
+export const ListProcessesRequest: MessageFns<ListProcessesRequest> = {
+  encode(message: ListProcessesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ContainerRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProcessesRequest {
+    return { ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined };
+  },
+
+  toJSON(message: ListProcessesRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ContainerRef.toJSON(message.ref);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(base?: I): ListProcessesRequest {
+    return ListProcessesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(object: I): ListProcessesRequest {
+    const message = createBaseListProcessesRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
+    return message;
+  },
+};
+
+function createBaseListProcessesResponse(): ListProcessesResponse {
+  return { processes: [] };
+}
+
+export const ListProcessesResponse: MessageFns<ListProcessesResponse> = {
+  encode(message: ListProcessesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.processes) {
+      ProcessInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.processes.push(ProcessInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProcessesResponse {
+    return {
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => ProcessInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListProcessesResponse): unknown {
+    const obj: any = {};
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => ProcessInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(base?: I): ListProcessesResponse {
+    return ListProcessesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(object: I): ListProcessesResponse {
+    const message = createBaseListProcessesResponse();
+    message.processes = object.processes?.map((e) => ProcessInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFindPidOwnerRequest(): FindPidOwnerRequest {
+  return { pid: 0 };
+}
+
+export const FindPidOwnerRequest: MessageFns<FindPidOwnerRequest> = {
+  encode(message: FindPidOwnerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindPidOwnerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindPidOwnerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindPidOwnerRequest {
+    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
+  },
+
+  toJSON(message: FindPidOwnerRequest): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindPidOwnerRequest>, I>>(base?: I): FindPidOwnerRequest {
+    return FindPidOwnerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindPidOwnerRequest>, I>>(object: I): FindPidOwnerRequest {
+    const message = createBaseFindPidOwnerRequest();
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseFindPidOwnerResponse(): FindPidOwnerResponse {
+  return { container: "", backend: "", pid: 0 };
+}
+
+export const FindPidOwnerResponse: MessageFns<FindPidOwnerResponse> = {
+  encode(message: FindPidOwnerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.backend !== "") {
+      writer.uint32(18).string(message.backend);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(24).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindPidOwnerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindPidOwnerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.backend = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindPidOwnerResponse {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      backend: isSet(object.backend) ? globalThis.String(object.backend) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+    };
+  },
+
+  toJSON(message: FindPidOwnerResponse): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.backend !== "") {
+      obj.backend = message.backend;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindPidOwnerResponse>, I>>(base?: I): FindPidOwnerResponse {
+    return FindPidOwnerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindPidOwnerResponse>, I>>(object: I): FindPidOwnerResponse {
+    const message = createBaseFindPidOwnerResponse();
+    message.container = object.container ?? "";
+    message.backend = object.backend ?? "";
+    message.pid = object.pid ?? 0;
     return message;
   },
 };
@@ -3097,6 +3433,27 @@ export const AgentServiceService = {
     responseSerialize: (value: ImportImageResponse): Buffer => Buffer.from(ImportImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ImportImageResponse => ImportImageResponse.decode(value),
   },
+  /** Processes, read from cgroup membership. */
+  listProcesses: {
+    path: "/corral.agent.v1.AgentService/ListProcesses" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListProcessesRequest): Buffer => Buffer.from(ListProcessesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListProcessesRequest => ListProcessesRequest.decode(value),
+    responseSerialize: (value: ListProcessesResponse): Buffer =>
+      Buffer.from(ListProcessesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListProcessesResponse => ListProcessesResponse.decode(value),
+  },
+  findPidOwner: {
+    path: "/corral.agent.v1.AgentService/FindPidOwner" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindPidOwnerRequest): Buffer => Buffer.from(FindPidOwnerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindPidOwnerRequest => FindPidOwnerRequest.decode(value),
+    responseSerialize: (value: FindPidOwnerResponse): Buffer =>
+      Buffer.from(FindPidOwnerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindPidOwnerResponse => FindPidOwnerResponse.decode(value),
+  },
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).
@@ -3166,6 +3523,9 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
   importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
+  /** Processes, read from cgroup membership. */
+  listProcesses: handleUnaryCall<ListProcessesRequest, ListProcessesResponse>;
+  findPidOwner: handleUnaryCall<FindPidOwnerRequest, FindPidOwnerResponse>;
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).
@@ -3324,6 +3684,37 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
   ): ClientWritableStream<ImportImageRequest>;
+  /** Processes, read from cgroup membership. */
+  listProcesses(
+    request: ListProcessesRequest,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).

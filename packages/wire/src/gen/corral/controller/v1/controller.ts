@@ -31,6 +31,7 @@ import {
   ImageChunk,
   ImageInfo,
   PlacementVerdict,
+  ProcessInfo,
 } from "../../v1/types.js";
 
 export const protobufPackage = "corral.controller.v1";
@@ -137,6 +138,27 @@ export interface ListContainersResponse {
   containers: Container[];
   /** Containers hosts report that the controller does not manage there (never destroyed silently). */
   drift: Container[];
+}
+
+export interface ListProcessesRequest {
+  name: string;
+}
+
+export interface ListProcessesResponse {
+  processes: ProcessInfo[];
+}
+
+export interface FindPidOwnerRequest {
+  host: string;
+  pid: number;
+}
+
+export interface FindPidOwnerResponse {
+  container: string;
+  host: string;
+  backend: string;
+  /** the PID inside the container */
+  pid: number;
 }
 
 export interface GetContainerRequest {
@@ -2125,6 +2147,346 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     const message = createBaseListContainersResponse();
     message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
     message.drift = object.drift?.map((e) => Container.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListProcessesRequest(): ListProcessesRequest {
+  return { name: "" };
+}
+
+export const ListProcessesRequest: MessageFns<ListProcessesRequest> = {
+  encode(message: ListProcessesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProcessesRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: ListProcessesRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(base?: I): ListProcessesRequest {
+    return ListProcessesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(object: I): ListProcessesRequest {
+    const message = createBaseListProcessesRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseListProcessesResponse(): ListProcessesResponse {
+  return { processes: [] };
+}
+
+export const ListProcessesResponse: MessageFns<ListProcessesResponse> = {
+  encode(message: ListProcessesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.processes) {
+      ProcessInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.processes.push(ProcessInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProcessesResponse {
+    return {
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => ProcessInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListProcessesResponse): unknown {
+    const obj: any = {};
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => ProcessInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(base?: I): ListProcessesResponse {
+    return ListProcessesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(object: I): ListProcessesResponse {
+    const message = createBaseListProcessesResponse();
+    message.processes = object.processes?.map((e) => ProcessInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFindPidOwnerRequest(): FindPidOwnerRequest {
+  return { host: "", pid: 0 };
+}
+
+export const FindPidOwnerRequest: MessageFns<FindPidOwnerRequest> = {
+  encode(message: FindPidOwnerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(16).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindPidOwnerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindPidOwnerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindPidOwnerRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+    };
+  },
+
+  toJSON(message: FindPidOwnerRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindPidOwnerRequest>, I>>(base?: I): FindPidOwnerRequest {
+    return FindPidOwnerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindPidOwnerRequest>, I>>(object: I): FindPidOwnerRequest {
+    const message = createBaseFindPidOwnerRequest();
+    message.host = object.host ?? "";
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseFindPidOwnerResponse(): FindPidOwnerResponse {
+  return { container: "", host: "", backend: "", pid: 0 };
+}
+
+export const FindPidOwnerResponse: MessageFns<FindPidOwnerResponse> = {
+  encode(message: FindPidOwnerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.backend !== "") {
+      writer.uint32(26).string(message.backend);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(32).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindPidOwnerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindPidOwnerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.backend = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindPidOwnerResponse {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      backend: isSet(object.backend) ? globalThis.String(object.backend) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+    };
+  },
+
+  toJSON(message: FindPidOwnerResponse): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.backend !== "") {
+      obj.backend = message.backend;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindPidOwnerResponse>, I>>(base?: I): FindPidOwnerResponse {
+    return FindPidOwnerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindPidOwnerResponse>, I>>(object: I): FindPidOwnerResponse {
+    const message = createBaseFindPidOwnerResponse();
+    message.container = object.container ?? "";
+    message.host = object.host ?? "";
+    message.backend = object.backend ?? "";
+    message.pid = object.pid ?? 0;
     return message;
   },
 };
@@ -7505,6 +7867,27 @@ export const ControllerServiceService = {
     responseSerialize: (value: SetLimitsResponse): Buffer => Buffer.from(SetLimitsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetLimitsResponse => SetLimitsResponse.decode(value),
   },
+  /** Processes of a container, and the container that owns a host PID (from cgroup membership). */
+  listProcesses: {
+    path: "/corral.controller.v1.ControllerService/ListProcesses" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListProcessesRequest): Buffer => Buffer.from(ListProcessesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListProcessesRequest => ListProcessesRequest.decode(value),
+    responseSerialize: (value: ListProcessesResponse): Buffer =>
+      Buffer.from(ListProcessesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListProcessesResponse => ListProcessesResponse.decode(value),
+  },
+  findPidOwner: {
+    path: "/corral.controller.v1.ControllerService/FindPidOwner" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindPidOwnerRequest): Buffer => Buffer.from(FindPidOwnerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindPidOwnerRequest => FindPidOwnerRequest.decode(value),
+    responseSerialize: (value: FindPidOwnerResponse): Buffer =>
+      Buffer.from(FindPidOwnerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindPidOwnerResponse => FindPidOwnerResponse.decode(value),
+  },
   migrateContainer: {
     path: "/corral.controller.v1.ControllerService/MigrateContainer" as const,
     requestStream: false as const,
@@ -7710,6 +8093,9 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
   execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
+  /** Processes of a container, and the container that owns a host PID (from cgroup membership). */
+  listProcesses: handleUnaryCall<ListProcessesRequest, ListProcessesResponse>;
+  findPidOwner: handleUnaryCall<FindPidOwnerRequest, FindPidOwnerResponse>;
   migrateContainer: handleServerStreamingCall<MigrateContainerRequest, MigrateContainerResponse>;
   listMigrations: handleUnaryCall<ListMigrationsRequest, ListMigrationsResponse>;
   /** One migration: its current state, then (with follow) every update until it ends. */
@@ -7867,6 +8253,37 @@ export interface ControllerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
+  ): ClientUnaryCall;
+  /** Processes of a container, and the container that owns a host PID (from cgroup membership). */
+  listProcesses(
+    request: ListProcessesRequest,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
   ): ClientUnaryCall;
   migrateContainer(
     request: MigrateContainerRequest,
