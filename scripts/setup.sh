@@ -14,7 +14,7 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (installs packages, starts dockerd and LXD)"
 
 # 1. Debian packages.
-PKGS=(lxc lxd docker.io nats-server zstd busybox-static iptables iproute2 jq curl debootstrap)
+PKGS=(lxc lxd lxcfs docker.io nats-server zstd busybox-static iptables iproute2 jq curl debootstrap)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -89,5 +89,17 @@ command -v lxc-create >/dev/null 2>&1 || die "lxc-create is missing (package lxc
 [ -x /usr/share/lxc/templates/lxc-busybox ] || die "the LXC busybox template is missing (/usr/share/lxc/templates/lxc-busybox)"
 [ -x /bin/busybox ] || die "busybox is missing (package busybox-static)"
 step "lxc" "lxc-create and the busybox template present"
+
+# 8. lxcfs: LXC containers include its mount hook (lxc.include of 00-lxcfs.conf), which binds its
+#    /proc/meminfo and friends over theirs, so `free` inside shows the container's own limit.
+if mountpoint -q /var/lib/lxcfs 2>/dev/null; then
+  step "lxcfs" "running"
+else
+  mkdir -p /var/lib/lxcfs
+  nohup lxcfs /var/lib/lxcfs >>/var/log/lxcfs.log 2>&1 </dev/null &
+  for _ in $(seq 1 100); do mountpoint -q /var/lib/lxcfs && break; sleep 0.1; done
+  mountpoint -q /var/lib/lxcfs || { tail -20 /var/log/lxcfs.log >&2; die "lxcfs did not start (log: /var/log/lxcfs.log)"; }
+  step "lxcfs" "started on /var/lib/lxcfs (log /var/log/lxcfs.log)"
+fi
 
 step "done" "in $((SECONDS - T0))s"

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { invalidArgument } from "@corral/wire";
 import type { CheckedArchive } from "../../archive/safe-extract.js";
 import type { TarPolicy } from "../../archive/tar-guard.js";
+import { LXCFS_INCLUDE } from "./config.js";
 
 /** setuid files are normal in a rootfs (the busybox template makes busybox setuid); checked against the id map below. */
 export const LXC_TAR_POLICY: TarPolicy = { setid: "allow" };
@@ -60,8 +61,9 @@ const ALLOWED: Record<string, Check> = {
     const m = /^[ug] (\d+) (\d+) (\d+)$/.exec(v);
     return !!m && Number(m[2]) >= 65536 && Number(m[3]) > 0;
   },
-  // The stock per-distribution includes that templates write; nesting.conf and others are refused.
-  "lxc.include": (v) => /^\/usr\/share\/lxc\/config\/([a-z]+\.)?(common|userns)\.conf$/.test(v),
+  // The stock per-distribution includes that templates write, and lxcfs's (its hooks are the
+  // package's own files); nesting.conf and others are refused.
+  "lxc.include": (v) => /^\/usr\/share\/lxc\/config\/([a-z]+\.)?(common|userns)\.conf$/.test(v) || v === LXCFS_INCLUDE,
 };
 
 /** Checks a config from an archive; throws naming the first key that Corral would not have written. */

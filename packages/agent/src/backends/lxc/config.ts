@@ -37,6 +37,16 @@ export class LxcConfig {
     return this;
   }
 
+  /** Adds `key = value` unless that exact line is there (keys such as lxc.include repeat). */
+  add(key: string, value: string): this {
+    const has = this.lines.some((l) => {
+      const m = /^\s*([^#=\s]+)\s*=\s*(.*?)\s*$/.exec(l);
+      return m?.[1] === key && m[2] === value;
+    });
+    if (!has) this.lines.push(`${key} = ${value}`);
+    return this;
+  }
+
   limits(): Limits {
     const mem = Number(this.get("lxc.cgroup.memory.limit_in_bytes") ?? this.get("lxc.cgroup2.memory.max") ?? 0);
     const quota = Number(this.get("lxc.cgroup.cpu.cfs_quota_us") ?? 0);
@@ -70,6 +80,13 @@ export class LxcConfig {
 export const cpuQuotaUs = (cpus: number): number => Math.round(cpus * CPU_PERIOD_US);
 
 /** The cgroup directory of a container, fixed per host so emulated hosts never collide (recipes). */
+/**
+ * lxcfs's own LXC include (Debian's lxcfs package): its mount hook binds /var/lib/lxcfs/proc/meminfo
+ * and friends over the container's, so `free` inside shows the container's limit. The hook does
+ * nothing when lxcfs is not running, so including it is always safe.
+ */
+export const LXCFS_INCLUDE = "/usr/share/lxc/config/common.conf.d/00-lxcfs.conf";
+
 export const cgroupDir = (host: string, name: string): string => `corral/${host}/${name}`;
 
 /** Sets the three fixed cgroup paths; LXC refuses one without the others. */
