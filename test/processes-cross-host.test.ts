@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import type { ProcessInfo } from "@corral/wire";
 import { buildBusyboxRootfs, type BusyboxRootfs } from "@corral/agent/test-support";
 import { TestCluster } from "./support/cluster.js";
 
@@ -14,14 +15,7 @@ const LXD_CT = `top-lxd-${process.pid}`;
 let appImage: BusyboxRootfs;
 let bootImage: BusyboxRootfs;
 
-interface Proc {
-  hostPid: number;
-  pid: number;
-  user: string;
-  hostUid: number;
-  cpuSeconds: number;
-  command: string;
-}
+type Proc = ProcessInfo;
 
 before(async () => {
   appImage = buildBusyboxRootfs();
