@@ -16,6 +16,8 @@ let appImage: BusyboxRootfs;
 let bootImage: BusyboxRootfs;
 
 type Proc = ProcessInfo;
+// Five containers on one 2-CPU host: each reserves a tenth of a CPU, not the default one.
+const SMALL = ["--cpus", "0.1"];
 
 before(async () => {
   appImage = buildBusyboxRootfs();
@@ -57,20 +59,20 @@ async function topAndBack(name: string, backend: string, command: RegExp): Promi
 }
 
 test("lxc: ct top shows the container's init, user root inside; host pid maps every PID back", async () => {
-  await ok(["ct", "create", "top-lxc", "--host", "host1"]);
+  await ok(["ct", "create", "top-lxc", "--host", "host1", ...SMALL]);
   const init = await topAndBack("top-lxc", "lxc", /init|sh|sleep/);
   assert.equal(init.user, "root");
 });
 
 test("docker: the image's command is PID 1 inside; host pid maps it back", async () => {
   await ok(["image", "import", appImage.tarball, "--name", "topapp", "--backend", "docker"]);
-  await ok(["ct", "create", "top-docker", "--backend", "docker", "--image", "topapp", "--host", "host1", "--cmd", "sleep 1000000"]);
+  await ok(["ct", "create", "top-docker", "--backend", "docker", "--image", "topapp", "--host", "host1", "--cmd", "sleep 1000000", ...SMALL]);
   const init = await topAndBack("top-docker", "docker", /^sleep 1000000$/);
   assert.deepEqual([init.user, init.hostUid], ["root", 0]);
 });
 
 test("openvz (stand-in): the CT's init is PID 1 inside; host pid maps it back", async () => {
-  await ok(["ct", "create", "top-vz", "--backend", "openvz", "--template", "busybox", "--host", "host1"]);
+  await ok(["ct", "create", "top-vz", "--backend", "openvz", "--template", "busybox", "--host", "host1", ...SMALL]);
   await topAndBack("top-vz", "openvz", /init/);
 });
 
@@ -78,7 +80,7 @@ test("lxd: the instance's init is PID 1 inside; host pid maps it back", async (t
   const hosts = await cluster.json<{ backends: string[] }[]>(["host", "list"]);
   if (!hosts.every((h) => h.backends.includes("lxd"))) return t.skip("LXD is not running on this machine");
   await ok(["image", "import", bootImage.tarball, "--name", "topsys", "--backend", "lxd"]);
-  await ok(["ct", "create", LXD_CT, "--backend", "lxd", "--image", "topsys", "--host", "host1"]);
+  await ok(["ct", "create", LXD_CT, "--backend", "lxd", "--image", "topsys", "--host", "host1", ...SMALL]);
   const init = await topAndBack(LXD_CT, "lxd", /init/);
   assert.equal(init.user, "root");
 });
@@ -92,7 +94,7 @@ test("lxcfs: free inside an LXC container shows its memory limit, not the host's
     // not mounted
   }
   if (!mounted) return t.skip("lxcfs is not running here (bash scripts/setup.sh starts it on /var/lib/lxcfs)");
-  await ok(["ct", "create", "top-free", "--host", "host1", "--memory", "96M"]);
+  await ok(["ct", "create", "top-free", "--host", "host1", "--memory", "96M", ...SMALL]);
   const free = await ok(["ct", "exec", "top-free", "--", "free"]);
   // busybox free prints KiB: "Mem:  total used free …".
   const total = Number(/^Mem:\s+(\d+)/m.exec(free.stdout)?.[1]);

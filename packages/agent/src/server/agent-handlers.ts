@@ -2,7 +2,7 @@
 // the backend and delegates.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { dataOf, failedPrecondition, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
+import { dataOf, failedPrecondition, parseBackend, splitHeader, validateBackendLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
 import { hasImageImport, hasLiveLimits, hasProcessGroups, type Backend } from "../backends/backend.js";
 import { pidInside, ProcessReader, withinGroup } from "../process/container-processes.js";
 import type { BackendRegistry } from "../backends/registry.js";
@@ -44,7 +44,7 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
     },
     setLimits: async (ref, limits) => {
       const b = backendOf(ref);
-      validateLimits(limits);
+      validateBackendLimits(b.name, limits);
       if (!hasLiveLimits(b)) throw failedPrecondition(`backend ${b.name} cannot change limits live`);
       return b.setLimits(ref.name, limits);
     },

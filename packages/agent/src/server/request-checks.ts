@@ -3,7 +3,7 @@
 import {
   invalidArgument,
   parseBackend,
-  validateLimits,
+  validateBackendLimits,
   validateName,
   type ContainerRef,
   type ContainerSpec,
@@ -53,7 +53,7 @@ export function checkImage(image: string, what = "image"): void {
 
 export function checkSpec(spec: ContainerSpec): void {
   checkRef(spec);
-  validateLimits(spec.limits);
+  validateBackendLimits(spec.backend, spec.limits);
   if (spec.template !== "" && !/^[a-z0-9-]{1,63}$/.test(spec.template)) throw invalidArgument(`invalid template "${spec.template.slice(0, 80)}"`);
   checkImage(spec.image);
   checkEnv(spec.env);
