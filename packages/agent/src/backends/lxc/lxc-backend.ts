@@ -20,7 +20,7 @@ import {
 import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
-import { cgroupDir, LXCFS_INCLUDE, LxcConfig, setCgroupDirs } from "./config.js";
+import { cgroupDir, LxcConfig, setCgroupDirs } from "./config.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { LxcTools } from "./tools.js";
 import { LxcUsage } from "./usage.js";
@@ -92,7 +92,6 @@ export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
     // No lxcbr0 here; containers get an empty network namespace (recipes: "LXC networking").
     cfg.remove("lxc.net", true).remove("lxc.apparmor", true);
     cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
-    if (existsSync(LXCFS_INCLUDE)) cfg.add("lxc.include", LXCFS_INCLUDE);
     setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
     await writeFile(cfgPath, cfg.toString());
     if (template === "busybox") await this.dropDhcp(spec.name);
