@@ -21,6 +21,12 @@ export function configuredBackends(cfg: AgentConfig, log: Logger): Backend[] {
       ...(cfg.dockerCgroupParent ? { cgroupParent: cfg.dockerCgroupParent } : {}),
     }),
     createLxdBackend(ctx("lxd"), { socketPath: cfg.lxdSocket }),
-    createOpenvzBackend(ctx("openvz"), { vzctl: cfg.vzctl, vzlist: cfg.vzlist, vzRoot: cfg.vzRoot }),
+    createOpenvzBackend(ctx("openvz"), {
+      vzctl: cfg.vzctl,
+      vzlist: cfg.vzlist,
+      vzRoot: cfg.vzRoot,
+      vzConf: cfg.openvzConf,
+      procRoot: cfg.openvzProcRoot,
+    }),
   ];
 }

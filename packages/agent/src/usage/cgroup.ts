@@ -35,7 +35,7 @@ const num = (s: string | undefined): number => {
   return Number.isFinite(v) ? v : 0;
 };
 
-function sumBlkioV1(text: string | undefined): { read: number; write: number } {
+export function sumBlkioV1(text: string | undefined): { read: number; write: number } {
   let read = 0;
   let write = 0;
   for (const line of (text ?? "").split("\n")) {
