@@ -5,7 +5,7 @@
 // 042stab kernel; golden/ holds transcribed real outputs that these parsers are tested against.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { sumBlkioV1, type CgroupSample } from "../../usage/cgroup.js";
+import type { CgroupSample } from "../../usage/cgroup.js";
 import { PAGE_SIZE, UNLIMITED_PAGES } from "./config.js";
 
 /** One /proc/vz/veinfo line: `%10u %5u %5u` (CTID, class, processes), then one ` %15s` per IP. */
@@ -135,7 +135,7 @@ export class OpenvzProc {
     ]);
     const phys = bc?.get("physpages");
     const numproc = bc?.get("numproc");
-    const io = sumBlkioV1(blkio);
+    const io = sumBlkio(blkio);
     return {
       cpuNanos: Number(cpu?.trim()) || 0,
       memoryBytes: (phys?.held ?? 0) * PAGE_SIZE,
@@ -148,3 +148,15 @@ export class OpenvzProc {
   }
 }
 
+
+/** Read and Write bytes of a v1 blkio.io_service_bytes ("8:0 Read 4096" lines). */
+function sumBlkio(text: string | undefined): { read: number; write: number } {
+  let read = 0;
+  let write = 0;
+  for (const line of (text ?? "").split("\n")) {
+    const [, op, v] = line.trim().split(/\s+/);
+    if (op === "Read") read += Number(v) || 0;
+    else if (op === "Write") write += Number(v) || 0;
+  }
+  return { read, write };
+}
