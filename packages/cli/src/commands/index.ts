@@ -28,6 +28,7 @@ import * as migrationList from "./migration-list.js";
 import * as migrationShow from "./migration-show.js";
 import * as migrationFinish from "./migration-finish.js";
 import * as imageImport from "./image-import.js";
+import * as networkShow from "./network-show.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
 import * as tokenRevoke from "./token-revoke.js";
@@ -63,6 +64,7 @@ export const COMMANDS: readonly CommandModule[] = [
   migrationShow,
   migrationFinish,
   imageImport,
+  networkShow,
   tokenCreate,
   tokenList,
   tokenRevoke,
@@ -79,6 +81,7 @@ export const NOUNS: Record<string, string> = {
   ct: "containers",
   migration: "container moves between hosts",
   image: "images on the hosts",
+  network: "the container network: addresses and bridges",
   token: "bearer tokens for people using the CLI",
   cluster: "the cluster's identity (CA and credentials) and its settings",
 };

@@ -5,6 +5,7 @@
 // done as vzmigrate does it: stop, tar of the private area (its real directory, with numeric
 // owners), CTID.conf and the in-CT action scripts, copy, extract, quota init, start.
 import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { copyFile, mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -14,13 +15,14 @@ import {
   failedPrecondition,
   invalidArgument,
   notFound,
+  messageOf,
   type ContainerSpec,
   type ContainerStatus,
   type ContainerUsage,
   type ExecOutput,
   type Limits,
 } from "@corral/wire";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
 import { streamChild } from "../../process/run.js";
@@ -33,6 +35,8 @@ import { usageFromCgroup } from "../../usage/container-usage.js";
 import { OpenvzProc, type VeinfoRow } from "./proc-files.js";
 import { confOf, findTemplate, privateOf, readVzPaths, TEMPLATE_EXTENSIONS, vzctlVersion, type VzPaths } from "./vz-conf.js";
 import { OPENVZ_TAR_POLICY, IN_CT_ACTION_SCRIPTS, checkStagedOpenvz, renumberNetif } from "./config-policy.js";
+import { ip } from "../../network/net-tools.js";
+import type { Nic } from "../../network/nic.js";
 
 export const OPENVZ_ARCHIVE_FORMAT = "openvz-private-tar/1";
 
@@ -83,7 +87,15 @@ export class OpenvzBackend implements Backend, LiveLimits {
     this.tools = new VzTools({
       vzctl: opts.vzctl ?? "vzctl",
       vzlist: opts.vzlist ?? "vzlist",
-      env: { VZ_ROOT: this.vzRoot, VZ_PROC_ROOT: this.proc.root, VZ_CGROUP_PREFIX: opts.cgroupPrefix ?? `vz/${ctx.hostName}` },
+      env: {
+        VZ_ROOT: this.vzRoot,
+        VZ_PROC_ROOT: this.proc.root,
+        // Emulated hosts (a VZ root of their own) of two clusters on one machine share host names and
+        // CTIDs: the root's hash keeps their cgroups apart (CT 101 of another cluster's host1 is not ours).
+        VZ_CGROUP_PREFIX:
+          opts.cgroupPrefix ??
+          (this.vzRoot === "/" ? `vz/${ctx.hostName}` : `vz/${ctx.hostName}-${createHash("sha256").update(this.vzRoot).digest("hex").slice(0, 8)}`),
+      },
     });
     this.map = new CtidMap(join(ctx.stateDir, "openvz", "ctids.json"));
   }
@@ -147,7 +159,6 @@ export class OpenvzBackend implements Backend, LiveLimits {
     if (!spec.template) throw invalidArgument("openvz containers need --template (an OS template in the template cache)");
     if (spec.image) throw invalidArgument("openvz containers are made from an OS template, not an --image");
     if (spec.cmd.length) throw invalidArgument("openvz containers run their template's /sbin/init; --cmd is not supported");
-    if (spec.ports.length) throw invalidArgument("openvz containers have no port publishing; --port is not supported");
     const paths = await this.paths();
     if (!findTemplate(paths, spec.template)) {
       throw invalidArgument(
@@ -168,7 +179,9 @@ export class OpenvzBackend implements Backend, LiveLimits {
           throw invalidArgument(`OS template "${spec.template}" not found: ${lastLine(created)}`);
         }
         this.check(created, `create ${ctRef(spec.name, ctid)}`);
-        const set = await this.tools.vzctl(["set", String(ctid), ...limArgs, "--save"]);
+        // The seed's veth on a bridge (vzctl set --netif_add eth0,,vethN.0,,br0), on this host's Corral bridge.
+        const nic = spec.ipv4 ? requireNetwork(this.ctx).nic(spec.ipv4) : undefined;
+        const set = await this.tools.vzctl(["set", String(ctid), ...limArgs, ...netifArgs(ctid, nic), "--save"]);
         this.check(set, `set limits on ${ctRef(spec.name, ctid)}`);
       } catch (err) {
         await this.tools.vzctl(["destroy", String(ctid)]).catch(() => undefined);
@@ -183,6 +196,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
     const ctid = await this.ctid(name);
     const r = await this.tools.vzctl(["start", String(ctid)]);
     if (r.code !== VZ_EXIT.running) this.check(r, `start ${ctRef(name, ctid)}`);
+    await this.configureAddress(name, ctid);
     return this.status(name, ctid);
   }
 
@@ -319,7 +333,15 @@ export class OpenvzBackend implements Backend, LiveLimits {
       // Keep the source's CTID when it is free here, as vzmigrate does; else take a free one and
       // rename the CT's host-side veth devices after it.
       const ctid = (await this.ctidFree(staged.ctid, paths)) ? staged.ctid : await this.freeCtid(paths);
-      let confText = rewriteConfigForHost(staged.confText, { VE_PRIVATE: paths.privateTemplate, VE_ROOT: paths.rootTemplate }, ["NAME"]);
+      // On the cluster network the CT gets this host's veth on the Corral bridge (its NETIF is
+      // replaced); without it the CT's own NETIF stays, renamed after a new CTID.
+      const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
+      const nic = ipv4 ? requireNetwork(this.ctx).nic(ipv4) : undefined;
+      let confText = rewriteConfigForHost(
+        staged.confText,
+        { VE_PRIVATE: paths.privateTemplate, VE_ROOT: paths.rootTemplate },
+        nic ? ["NAME", "NETIF"] : ["NAME"],
+      );
       if (ctid !== staged.ctid) confText = renumberNetif(confText, staged.ctid, ctid);
       const priv = privateOf(paths, ctid);
       const confFile = confOf(paths, ctid);
@@ -336,7 +358,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
           await copyFile(script.path, to);
           installed.push(to);
         }
-        this.check(await this.tools.vzctl(["set", String(ctid), "--name", name, "--save"]), `name ${ctRef(name, ctid)}`);
+        this.check(await this.tools.vzctl(["set", String(ctid), "--name", name, ...netifArgs(ctid, nic), "--save"]), `name ${ctRef(name, ctid)}`);
         // vzmigrate initialises the disk quota of a moved simfs CT on the target.
         if (paths.diskQuota) this.check(await this.tools.vzctl(["quotainit", String(ctid)]), `initialise the disk quota of ${ctRef(name, ctid)}`);
         await this.map.set(name, ctid);
@@ -394,6 +416,21 @@ export class OpenvzBackend implements Backend, LiveLimits {
       const holder = holders.get(ip);
       if (holder) throw failedPrecondition(`IP address ${ip} of container "${name}" is already in use on ${this.ctx.hostName} by ${holder}`);
     }
+  }
+
+  /**
+   * As the seed does once the CT runs (vzctl exec 1 "ifconfig eth0 …"): the address, MTU and route
+   * inside, and the host side's MTU (OpenVZ's NETIF has no MTU field).
+   */
+  private async configureAddress(name: string, ctid: number): Promise<void> {
+    const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
+    if (!ipv4) return;
+    const nic = requireNetwork(this.ctx).nic(ipv4);
+    await ip("link", "set", hostIfname(ctid), "mtu", String(nic.mtu)).catch((err: unknown) =>
+      this.ctx.log.warn({ ctid, err: messageOf(err) }, "cannot set the MTU of the CT's host-side veth"),
+    );
+    const script = `ip link set eth0 mtu ${nic.mtu} up && ip addr replace ${nic.address} dev eth0 && ip route replace default via ${nic.gateway}`;
+    this.check(await this.tools.vzctl(["exec", String(ctid), script]), `configure the address of ${ctRef(name, ctid)}`);
   }
 
   // ---- helpers ----
@@ -454,4 +491,13 @@ export class OpenvzBackend implements Backend, LiveLimits {
     if (r.code === 0) return;
     throw new CorralError("internal", `could not ${what} on ${this.ctx.hostName}: ${lastLine(r)} (${vzExit(r.code)})`);
   }
+}
+
+/** The host side of CT N's eth0, as vzctl names it by default (veth1.0 for CT 1). */
+const hostIfname = (ctid: number): string => `veth${ctid}.0`;
+
+/** --netif_del all, then (with a nic) the one veth on the Corral bridge with the address's MAC. */
+function netifArgs(ctid: number, nic: Nic | undefined): string[] {
+  if (!nic) return [];
+  return ["--netif_del", "all", "--netif_add", `eth0,${nic.mac},${hostIfname(ctid)},,${nic.bridge}`];
 }

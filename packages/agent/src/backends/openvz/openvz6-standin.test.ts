@@ -91,11 +91,12 @@ describe("openvz 6 interfaces on the vzctl stand-in (not OpenVZ)", { skip: stand
     mkdirSync(join(up.vzBase, "big-disk"), { recursive: true });
     renameSync(join(up.vzBase, "private/101"), real);
     symlinkSync(real, join(up.vzBase, "private/101"));
-    assert.equal(vzctl(up, ["set", "101", "--ipadd", "10.77.0.5", "--netif_add", "eth0", "--save"]).status, 0);
     writeFileSync(join(up.vzRoot, "etc/vz/conf/101.start"), "#!/bin/sh\necho started > /root/start-ran\n");
     await up.backend.start("web");
     assert.equal((await execCollect(up.backend, "web", ["sh", "-c", "echo data > /root/f && chown 1234:2345 /root/f"])).code, 0);
     await up.backend.stop("web", 5);
+    // Set while stopped: the stand-in makes real veth pairs at start, and this test stays off the host's links.
+    assert.equal(vzctl(up, ["set", "101", "--ipadd", "10.77.0.5", "--netif_add", "eth0", "--save"]).status, 0);
     await deb.backend.create(busyboxSpec("other")); // CTID 101 is taken on the target
     // An IP already held on the target is refused before anything is installed.
     assert.equal(vzctl(deb, ["set", "101", "--ipadd", "10.77.0.5", "--save"]).status, 0);
@@ -123,6 +124,7 @@ describe("openvz 6 interfaces on the vzctl stand-in (not OpenVZ)", { skip: stand
     assert.equal(readFileSync(join(deb.vzRoot, "etc/vz/conf/102.start"), "utf8"), readFileSync(join(up.vzRoot, "etc/vz/conf/101.start"), "utf8"));
     assert.match(readFileSync(join(deb.vzRoot, "var/vzquota/quota.102"), "utf8"), /^DISKSPACE=2G:2.2G$/m);
     assert.equal(execFileSync("stat", ["-c", "%u:%g %F", join(deb.vzBase, "private/102/root/f")]).toString().trim(), "1234:2345 regular file");
+    assert.equal(vzctl(deb, ["set", "102", "--netif_del", "all", "--save"]).status, 0);
     await deb.backend.start("web");
     assert.deepEqual(await execCollect(deb.backend, "web", ["cat", "/root/f"]), { stdout: "data\n", stderr: "", code: 0 });
     await deb.backend.remove("web");
@@ -140,6 +142,7 @@ describe("openvz 6 interfaces on the vzctl stand-in (not OpenVZ)", { skip: stand
     writeFileSync(join(staging, "etc/vz/conf/101.mount"), "#!/bin/sh\n");
     await assert.rejects(deb.backend.commitRestore("web2", staging), /host-side action script "101\.mount"/);
     rmSync(staging, { recursive: true, force: true });
+    assert.equal(vzctl(up, ["set", "101", "--netif_del", "all", "--save"]).status, 0);
     await up.backend.start("web");
     const killed = vzctl(up, ["stop", "101"], { STANDIN_DIE_BEFORE_UMOUNT: "1" });
     assert.equal(killed.status, 137);
