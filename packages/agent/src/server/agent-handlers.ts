@@ -11,14 +11,21 @@ import { hostInfo } from "../host-info.js";
 import type { AgentConfig } from "../config.js";
 import { checkExec, checkImage, checkRef, checkSend, checkSpec, checkTimeout } from "./request-checks.js";
 
-export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, receiver: ReceiveManager, log: Logger, tls: TlsCredentials): AgentHandlers {
+export function agentHandlers(
+  cfg: AgentConfig,
+  registry: BackendRegistry,
+  receiver: ReceiveManager,
+  log: Logger,
+  tls: TlsCredentials,
+  dataAddress?: string,
+): AgentHandlers {
   const all = async (backend: string): Promise<ContainerStatus[]> => {
     const bs = backend ? [registry.get(parseBackend(backend))] : registry.available();
     return (await Promise.all(bs.map((b) => b.list()))).flat();
   };
   const backendOf = (ref: ContainerRef) => registry.get(checkRef(ref).backend);
   return {
-    hostInfo: () => hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry),
+    hostInfo: async () => ({ ...(await hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry)), ...(dataAddress ? { dataAddress } : {}) }),
     create: async (spec) => {
       checkSpec(spec);
       return registry.get(spec.backend).create(spec);

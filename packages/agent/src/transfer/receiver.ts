@@ -178,8 +178,12 @@ export class ReceiveManager {
     return r;
   }
 
-  /** `peerHost`: the authenticated host name of the caller (mTLS), when known. */
-  async receive(chunks: AsyncIterable<ArchiveChunk>, peerHost?: string): Promise<TransferTrailer> {
+  /**
+   * `peerHost`: the authenticated host name of the caller (mTLS), when known. `onAdmitted` runs once
+   * the header passed every check and staging exists (the data connection then tells the source to
+   * start sending).
+   */
+  async receive(chunks: AsyncIterable<ArchiveChunk>, peerHost?: string, onAdmitted?: () => void): Promise<TransferTrailer> {
     const { header, rest } = await splitHeader<TransferHeader, ArchiveChunk>(chunks, "archive");
     const r = this.admit(header, peerHost);
     r.phase = "receiving";
@@ -195,6 +199,7 @@ export class ReceiveManager {
       this.receives.delete(r.id);
       throw err;
     }
+    onAdmitted?.();
     const pt = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
     const plain = decompress(pt, r.compression);
     const cap = new ByteCap(limit.bytes, limit.what);

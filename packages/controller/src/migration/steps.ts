@@ -111,7 +111,9 @@ export async function stopSource(env: StepEnv, m: MigrationRecord): Promise<Migr
 /** Source streams straight to target; we follow the progress and keep the journal current. */
 export async function transfer(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const { client } = agent(env.ctx, m.sourceHost);
-  const target = agent(env.ctx, m.targetHost).host;
+  const { host: target, client: targetClient } = agent(env.ctx, m.targetHost);
+  // The bytes go to the target's data listener (direct mutual TLS); an agent without one gets gRPC.
+  const { dataAddress } = await on(m.targetHost, () => targetClient.hostInfo());
   const meter = new ProgressMeter();
   const last = { persist: 0, caller: 0, nats: 0 };
   const started = Date.now();
@@ -122,6 +124,7 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
     token: transferToken(env.ctx, m.id),
     compression: m.compression,
     bwlimitBytesPerSecond: m.bwlimitBytesPerSecond,
+    ...(dataAddress ? { dataAddress } : {}),
   };
   try {
     for await (const p of client.sendArchive(req)) {

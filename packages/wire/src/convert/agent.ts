@@ -47,11 +47,13 @@ export const sendArchiveToProto = (s: d.SendArchive): pb.SendArchiveRequest => (
   ...s,
   ref: refToProto(s.ref),
   bwlimitBytesPerSecond: s.bwlimitBytesPerSecond ?? 0,
+  dataAddress: s.dataAddress ?? "",
 });
-export const sendArchiveFromProto = (s: pb.SendArchiveRequest): d.SendArchive => ({
+export const sendArchiveFromProto = ({ dataAddress, ...s }: pb.SendArchiveRequest): d.SendArchive => ({
   ...s,
   ref: refFromProto(s.ref),
   compression: parseCompression(s.compression),
+  ...(dataAddress ? { dataAddress } : {}),
 });
 
 export const progressToProto = (p: d.TransferProgress): pb.SendArchiveResponse => ({ ...p });

@@ -75,10 +75,11 @@ export const usageFromProto = (u: pb.ContainerUsage): d.ContainerUsage => ({
 export const backendInfoToProto = (b: d.BackendInfo): pb.BackendInfo => ({ ...b, capabilities: [...b.capabilities] });
 export const backendInfoFromProto = (b: pb.BackendInfo): d.BackendInfo => ({ ...b, capabilities: [...b.capabilities] });
 
-export const hostInfoToProto = (h: d.HostInfo): pb.HostInfo => ({ ...h, backends: h.backends.map(backendInfoToProto) });
+export const hostInfoToProto = (h: d.HostInfo): pb.HostInfo => ({ ...h, backends: h.backends.map(backendInfoToProto), dataAddress: h.dataAddress ?? "" });
 export function hostInfoFromProto(h: pb.HostInfo | undefined): d.HostInfo {
   if (!h) throw new TypeError("host info missing");
-  return { ...h, backends: h.backends.map(backendInfoFromProto) };
+  const { dataAddress, ...rest } = h;
+  return { ...rest, backends: h.backends.map(backendInfoFromProto), ...(dataAddress ? { dataAddress } : {}) };
 }
 
 export function execOutputToProto(o: d.ExecOutput): pb.ExecOutput {

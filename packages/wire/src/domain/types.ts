@@ -78,6 +78,8 @@ export interface HostInfo {
   diskFreeBytes: number;
   backends: BackendInfo[];
   agentVersion: string;
+  /** host:port of the agent's data listener (agent-to-agent bulk bytes); absent: none. */
+  dataAddress?: string;
 }
 
 export type ExecOutput =
@@ -147,6 +149,8 @@ export interface SendArchive {
   compression: Compression;
   /** Absent or 0: unlimited. */
   bwlimitBytesPerSecond?: number;
+  /** The target's data listener; absent: the archive goes over gRPC ReceiveArchive. */
+  dataAddress?: string;
 }
 
 export interface TransferProgress {

@@ -91,6 +91,11 @@ export interface HostInfo {
   diskFreeBytes: number;
   backends: BackendInfo[];
   agentVersion: string;
+  /**
+   * host:port of the agent's data listener: bulk migration bytes between agents, mutual TLS, opened
+   * with a transfer token. Empty: this agent has none (a peer then streams over gRPC).
+   */
+  dataAddress: string;
 }
 
 /** Output of a non-interactive exec, streamed. */
@@ -1206,6 +1211,7 @@ function createBaseHostInfo(): HostInfo {
     diskFreeBytes: 0,
     backends: [],
     agentVersion: "",
+    dataAddress: "",
   };
 }
 
@@ -1234,6 +1240,9 @@ export const HostInfo: MessageFns<HostInfo> = {
     }
     if (message.agentVersion !== "") {
       writer.uint32(66).string(message.agentVersion);
+    }
+    if (message.dataAddress !== "") {
+      writer.uint32(74).string(message.dataAddress);
     }
     return writer;
   },
@@ -1315,6 +1324,14 @@ export const HostInfo: MessageFns<HostInfo> = {
             message.agentVersion = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.dataAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1355,6 +1372,11 @@ export const HostInfo: MessageFns<HostInfo> = {
         : isSet(object.agent_version)
         ? globalThis.String(object.agent_version)
         : "",
+      dataAddress: isSet(object.dataAddress)
+        ? globalThis.String(object.dataAddress)
+        : isSet(object.data_address)
+        ? globalThis.String(object.data_address)
+        : "",
     };
   },
 
@@ -1384,6 +1406,9 @@ export const HostInfo: MessageFns<HostInfo> = {
     if (message.agentVersion !== "") {
       obj.agentVersion = message.agentVersion;
     }
+    if (message.dataAddress !== "") {
+      obj.dataAddress = message.dataAddress;
+    }
     return obj;
   },
 
@@ -1400,6 +1425,7 @@ export const HostInfo: MessageFns<HostInfo> = {
     message.diskFreeBytes = object.diskFreeBytes ?? 0;
     message.backends = object.backends?.map((e) => BackendInfo.fromPartial(e)) || [];
     message.agentVersion = object.agentVersion ?? "";
+    message.dataAddress = object.dataAddress ?? "";
     return message;
   },
 };

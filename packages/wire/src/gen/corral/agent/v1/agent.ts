@@ -197,6 +197,11 @@ export interface SendArchiveRequest {
   targetHost: string;
   /** 0: unlimited */
   bwlimitBytesPerSecond: number;
+  /**
+   * The target's data listener (HostInfo.data_address): the archive goes there over mutual TLS
+   * instead of the ReceiveArchive stream. Empty: ReceiveArchive.
+   */
+  dataAddress: string;
 }
 
 export interface SendArchiveResponse {
@@ -2711,7 +2716,15 @@ export const AbortReceiveResponse: MessageFns<AbortReceiveResponse> = {
 };
 
 function createBaseSendArchiveRequest(): SendArchiveRequest {
-  return { ref: undefined, targetAddress: "", token: "", compression: "", targetHost: "", bwlimitBytesPerSecond: 0 };
+  return {
+    ref: undefined,
+    targetAddress: "",
+    token: "",
+    compression: "",
+    targetHost: "",
+    bwlimitBytesPerSecond: 0,
+    dataAddress: "",
+  };
 }
 
 export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
@@ -2733,6 +2746,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     }
     if (message.bwlimitBytesPerSecond !== 0) {
       writer.uint32(48).uint64(message.bwlimitBytesPerSecond);
+    }
+    if (message.dataAddress !== "") {
+      writer.uint32(58).string(message.dataAddress);
     }
     return writer;
   },
@@ -2798,6 +2814,14 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
             message.bwlimitBytesPerSecond = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.dataAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2830,6 +2854,11 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
         : isSet(object.bwlimit_bytes_per_second)
         ? globalThis.Number(object.bwlimit_bytes_per_second)
         : 0,
+      dataAddress: isSet(object.dataAddress)
+        ? globalThis.String(object.dataAddress)
+        : isSet(object.data_address)
+        ? globalThis.String(object.data_address)
+        : "",
     };
   },
 
@@ -2853,6 +2882,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     if (message.bwlimitBytesPerSecond !== 0) {
       obj.bwlimitBytesPerSecond = Math.round(message.bwlimitBytesPerSecond);
     }
+    if (message.dataAddress !== "") {
+      obj.dataAddress = message.dataAddress;
+    }
     return obj;
   },
 
@@ -2867,6 +2899,7 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     message.compression = object.compression ?? "";
     message.targetHost = object.targetHost ?? "";
     message.bwlimitBytesPerSecond = object.bwlimitBytesPerSecond ?? 0;
+    message.dataAddress = object.dataAddress ?? "";
     return message;
   },
 };
