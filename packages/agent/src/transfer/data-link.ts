@@ -238,7 +238,8 @@ export async function writeAll(sock: TLSSocket, ...parts: Buffer[]): Promise<voi
     const done = (err?: Error) => {
       sock.off("drain", ok);
       sock.off("close", closed);
-      err ? reject(err) : resolve();
+      if (err) reject(err);
+      else resolve();
     };
     const ok = () => done();
     const closed = () => done(new CorralError("aborted", "data connection closed"));
