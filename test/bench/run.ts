@@ -14,7 +14,7 @@ import { benchOpenvzLatency } from "./openvz-latency.js";
 import { Report } from "./report.js";
 import { ms } from "./stats.js";
 
-const SECTIONS = ["migrate", "migrate-a", "migrate-b", "migrate-b-zstd", "lxc", "docker", "lxd", "openvz"];
+const SECTIONS = ["migrate", "migrate-a", "migrate-b", "migrate-b-zstd", "migrate-c", "lxc", "docker", "lxd", "openvz"];
 const { values } = parseArgs({
   options: { iterations: { type: "string", short: "n", default: "10" }, only: { type: "string" } },
 });
