@@ -22,6 +22,16 @@ const MAX_CONTROL = 64 * 1024;
 export const MAX_DATA_FRAME = 4 * 1024 * 1024;
 const HEADER = 5;
 const HANDSHAKE_MS = 15_000;
+/**
+ * A connection on which nothing moves for this long is cut (a link that went down leaves writes
+ * unacknowledged, and TCP alone would wait many minutes): like the gRPC keepalive it replaces
+ * (15 s + 5 s), so a short cut is ridden out and a long one fails the copy.
+ */
+export const IDLE_MS = 20_000;
+
+/** The reason a socket was destroyed, or a plain "closed". */
+const closedError = (s: Readable | TLSSocket, what: string): Error =>
+  (s as { errored?: Error | null }).errored ?? new CorralError("aborted", `data connection closed ${what}`);
 
 export function frameHeader(kind: FrameKind, length: number): Buffer {
   const h = Buffer.allocUnsafe(HEADER);
@@ -45,10 +55,10 @@ async function readExactly(s: Readable, n: number, what: string): Promise<Buffer
   for (;;) {
     const b = s.readableEnded ? null : (s.read(n) as Buffer | null);
     if (b !== null) {
-      if (b.length < n) throw new CorralError("aborted", `data connection closed in the middle of ${what}`);
+      if (b.length < n) throw closedError(s, `in the middle of ${what}`);
       return b;
     }
-    if (s.readableEnded || s.destroyed) throw new CorralError("aborted", `data connection closed before ${what}`);
+    if (s.readableEnded || s.destroyed) throw closedError(s, `before ${what}`);
     await new Promise<void>((resolve) => {
       const done = () => {
         s.off("readable", done);
@@ -167,6 +177,7 @@ export async function listenData(host: string, tls: TlsCredentials, handle: (soc
     sock.on("error", () => undefined); // reported through the handler's reads
     sock.setKeepAlive(true, 15_000);
     sock.setNoDelay(true);
+    sock.setTimeout(IDLE_MS, () => sock.destroy(new CorralError("unavailable", `no bytes moved on the data connection from ${sock.remoteAddress} for ${IDLE_MS / 1000} s`)));
     sock.pause();
     const id = identityOfCertificate(sock.getPeerCertificate());
     if (!id || id.kind !== "host") {
@@ -224,6 +235,7 @@ export async function dialData(address: string, tls: TlsCredentials, targetHost:
     signal?.removeEventListener("abort", abort);
   }
   sock.setKeepAlive(true, 15_000);
+  sock.setTimeout(IDLE_MS, () => sock.destroy(new CorralError("unavailable", `no bytes moved on the data connection to ${targetHost} at ${address} for ${IDLE_MS / 1000} s`)));
   sock.pause();
   return sock;
 }
@@ -233,7 +245,7 @@ export async function writeAll(sock: TLSSocket, ...parts: Buffer[]): Promise<voi
   let ok = true;
   for (const p of parts) ok = sock.write(p) && ok;
   if (ok) return;
-  if (sock.destroyed) throw new CorralError("aborted", "data connection closed");
+  if (sock.destroyed) throw closedError(sock, "while sending");
   await new Promise<void>((resolve, reject) => {
     const done = (err?: Error) => {
       sock.off("drain", ok);
@@ -242,7 +254,7 @@ export async function writeAll(sock: TLSSocket, ...parts: Buffer[]): Promise<voi
       else resolve();
     };
     const ok = () => done();
-    const closed = () => done(new CorralError("aborted", "data connection closed"));
+    const closed = () => done(closedError(sock, "while sending"));
     sock.on("drain", ok);
     sock.on("close", closed);
   });
