@@ -240,11 +240,18 @@ export async function dialData(address: string, tls: TlsCredentials, targetHost:
   return sock;
 }
 
-/** Writes, waiting for the socket to drain when it asks to; fails if it closed. */
+/**
+ * Below this much queued, a writer does not wait for the socket to drain: waiting at the socket's
+ * own 16 KiB mark would turn the copy into a ping-pong between the pipe from tar and the socket.
+ */
+const WRITE_AHEAD = 2 * 1024 * 1024;
+
+/** Writes the parts as one TLS write, waiting for the socket to drain past WRITE_AHEAD; fails if it closed. */
 export async function writeAll(sock: TLSSocket, ...parts: Buffer[]): Promise<void> {
-  let ok = true;
-  for (const p of parts) ok = sock.write(p) && ok;
-  if (ok) return;
+  sock.cork();
+  for (const p of parts) sock.write(p);
+  sock.uncork();
+  if (sock.writableLength < WRITE_AHEAD && !sock.destroyed) return;
   if (sock.destroyed) throw closedError(sock, "while sending");
   await new Promise<void>((resolve, reject) => {
     const done = (err?: Error) => {
