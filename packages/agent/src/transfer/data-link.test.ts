@@ -27,7 +27,7 @@ import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
 import { ustar } from "../archive/test-ustar.js";
 import { extractTarSafely } from "../archive/safe-extract.js";
-import { FRAME, dialData, frameHeader, readControl, writeAll, writeControl } from "./data-link.js";
+import { FRAME, dialData, frameHeader, listenData, readControl, writeAll, writeControl } from "./data-link.js";
 
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-datalink-"));
@@ -231,4 +231,33 @@ test("--bwlimit paces the data connection", async () => {
   assert.ok(last?.done);
   assert.ok(took >= ((last.bytes - 256 * 1024) * 1000) / limit, `${last.bytes} bytes took ${took} ms at ${limit} B/s`);
   assert.equal((await b.client.commitReceive(t)).state, "stopped");
+});
+
+test("a target that resets the connection mid-copy fails the send with a reason, and the source agent lives on", async () => {
+  const [a] = hosts as [Host, Host];
+  const ref: ContainerRef = { name: "dlreset", backend: "lxc" };
+  await a.client.create({ name: ref.name, backend: "lxc", template: "busybox", image: "", limits: { memoryBytes: 64 << 20, cpus: 1 }, env: [], cmd: [], ports: [], labels: {} });
+  // A target (host x) that admits the stream, takes some bytes, then resets the connection.
+  const target = await listenData(
+    "127.0.0.1",
+    hostX,
+    async (sock) => {
+      await readControl(sock, "header");
+      writeControl(sock, FRAME.admitted, {});
+      for await (const _ of sock) {
+        sock.resetAndDestroy();
+        break;
+      }
+    },
+    () => undefined,
+  );
+  try {
+    await assert.rejects(async () => {
+      for await (const _ of a.client.sendArchive({ ref, targetAddress: "127.0.0.1:1", targetHost: "x", token: token(), compression: "none", dataAddress: `127.0.0.1:${target.port}` }));
+    }, /sending dlreset to 127\.0\.0\.1:1 failed: .*(ECONNRESET|closed)/);
+    assert.equal((await a.client.hostInfo()).name, a.name, "the source agent still answers");
+  } finally {
+    await target.close();
+    await a.client.remove(ref).catch(() => undefined);
+  }
 });

@@ -234,6 +234,8 @@ export async function dialData(address: string, tls: TlsCredentials, targetHost:
     clearTimeout(timer);
     signal?.removeEventListener("abort", abort);
   }
+  // A reset by the peer must not take the agent down: reads and writes report it (closedError).
+  sock.on("error", () => undefined);
   sock.setKeepAlive(true, 15_000);
   sock.setTimeout(IDLE_MS, () => sock.destroy(new CorralError("unavailable", `no bytes moved on the data connection to ${targetHost} at ${address} for ${IDLE_MS / 1000} s`)));
   sock.pause();

@@ -80,10 +80,12 @@ export async function* sendArchive(
       await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS))]);
       if (!settled) yield { bytes: s.flow.bytes, totalBytes: header.totalBytes, done: false, sha256: "" };
     }
-    const theirs = await result.catch((err: CorralError) => {
+    const theirs = await result.catch((err: Error) => {
       // Kill tar if the target failed first, so nothing keeps reading the container.
       out.stream.destroy();
-      throw new CorralError(err.code ?? "aborted", `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
+      // A socket's own errors (ECONNRESET…) carry codes that are not ours.
+      const code = err instanceof CorralError ? err.code : "aborted";
+      throw new CorralError(code, `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
     });
     const ours = { sha256: s.flow.hash.digest("hex"), bytes: s.flow.bytes };
     if (theirs.sha256 !== ours.sha256 || theirs.bytes !== ours.bytes) {
