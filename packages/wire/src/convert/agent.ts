@@ -33,14 +33,17 @@ export function archiveChunkFromProto(c: pb.ReceiveArchiveRequest): d.ArchiveChu
   }
 }
 
-export const prepareReceiveToProto = (p: d.PrepareReceive): pb.PrepareReceiveRequest => ({
+export const prepareReceiveToProto = ({ grants, ...p }: d.PrepareReceive): pb.PrepareReceiveRequest => ({
   ...p,
   ref: refToProto(p.ref),
+  privileged: grants?.privileged ?? false,
+  nesting: grants?.nesting ?? false,
 });
-export const prepareReceiveFromProto = (p: pb.PrepareReceiveRequest): d.PrepareReceive => ({
+export const prepareReceiveFromProto = ({ privileged, nesting, ...p }: pb.PrepareReceiveRequest): d.PrepareReceive => ({
   ...p,
   ref: refFromProto(p.ref),
   compression: parseCompression(p.compression),
+  grants: { privileged, nesting },
 });
 
 export const sendArchiveToProto = (s: d.SendArchive): pb.SendArchiveRequest => ({

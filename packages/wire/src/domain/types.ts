@@ -34,6 +34,10 @@ export interface ContainerSpec {
   cmd: string[];
   ports: PortMapping[];
   labels: Record<string, string>;
+  /** LXC: no id map, so root inside is root on the host (asked for, never the default); LXD: security.privileged. Absent: false. */
+  privileged?: boolean;
+  /** LXC/LXD: what a container engine inside needs (the seed's `-p docker` profile). Absent: false. */
+  nesting?: boolean;
 }
 
 export type RuntimeState = "running" | "stopped" | "unknown";
@@ -136,7 +140,17 @@ export interface PrepareReceive {
   migrationId: string;
   sourceHost: string;
   targetHost: string;
+  /** What the container's spec grants (the controller's word, not the source's): see RestoreGrants. */
+  grants?: RestoreGrants;
 }
+
+/** What a restored container may be granted: its archive may carry these settings only when set. */
+export interface RestoreGrants {
+  privileged: boolean;
+  nesting: boolean;
+}
+
+export const NO_GRANTS: RestoreGrants = Object.freeze({ privileged: false, nesting: false });
 
 export interface SendArchive {
   ref: ContainerRef;

@@ -1,8 +1,9 @@
 // LXC system containers through the real lxc-* tools, each call with an explicit `-P lxcpath`
 // so several agents (emulated hosts) on one machine keep separate container sets.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import {
   messageOf,
@@ -16,11 +17,13 @@ import {
   type ContainerUsage,
   type ExecOutput,
   type Limits,
+  type RestoreGrants,
 } from "@corral/wire";
 import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
-import { LxcConfig, setCgroupDirs } from "./config.js";
+import { LxcConfig, setCgroupDirs, setNesting } from "./config.js";
+import { hostIdMap, idMapLines } from "./id-map.js";
 import { LxcTools } from "./tools.js";
 import { LxcUsage } from "./usage.js";
 
@@ -66,6 +69,7 @@ export class LxcBackend implements Backend, LiveLimits {
     try {
       await mkdir(this.path, { recursive: true });
       await mkdir(this.stagingRoot(), { recursive: true });
+      await searchableByMappedRoot(this.path, this.ctx.stateDir);
     } catch (err) {
       return { available: false, reason: `cannot create lxcpath ${this.path}: ${messageOf(err)}` };
     }
@@ -80,7 +84,18 @@ export class LxcBackend implements Backend, LiveLimits {
     if (this.exists(spec.name) || existsSync(this.dir(spec.name))) {
       throw alreadyExists(`container "${spec.name}" already exists on ${this.ctx.hostName}`);
     }
-    const r = await this.lxc("create", ["-n", spec.name, "-t", template]);
+    // Unprivileged unless asked: with lxc.idmap in the config lxc-create is given, the template
+    // runs in the user namespace and the rootfs is owned by the mapped ids (seed: "unprivileged").
+    const idMap = spec.privileged ? undefined : await hostIdMap();
+    const createArgs = ["-n", spec.name, "-t", template];
+    let defaults: string | undefined;
+    if (idMap) {
+      await mkdir(this.stagingRoot(), { recursive: true });
+      defaults = join(this.stagingRoot(), `${spec.name}.create.conf`);
+      await writeFile(defaults, idMapLines(idMap).map(([k, v]) => `${k} = ${v}\n`).join(""));
+      createArgs.push("-f", defaults);
+    }
+    const r = await this.lxc("create", createArgs).finally(() => (defaults ? rm(defaults, { force: true }) : undefined));
     if (r.code !== 0) {
       await rm(this.dir(spec.name), { recursive: true, force: true });
       throw new CorralError("internal", `lxc-create ${spec.name} failed: ${lastLine(r.stderr || r.stdout)}`);
@@ -90,6 +105,7 @@ export class LxcBackend implements Backend, LiveLimits {
     // No lxcbr0 here; containers get an empty network namespace (recipes: "LXC networking").
     cfg.remove("lxc.net", true).remove("lxc.apparmor", true);
     cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
+    if (spec.nesting) setNesting(cfg);
     setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
     await writeFile(cfgPath, cfg.toString());
     if (template === "busybox") await this.dropDhcp(spec.name);
@@ -108,8 +124,18 @@ export class LxcBackend implements Backend, LiveLimits {
     this.mustExist(name);
     const st = await this.inspect(name);
     if (st.state === "running") return st;
-    const r = await this.lxc("start", ["-n", name, "-d"]);
-    if (r.code !== 0) throw new CorralError("internal", `lxc-start ${name} failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
+    // lxc-start's own stderr only says to look at a log: keep one for this start (outside the
+    // container's directory, so it never travels) and report its first error, e.g. a path the
+    // mapped root cannot reach.
+    const log = join(tmpdir(), `corral-lxc-start-${process.pid}-${this.ctx.hostName}-${name}.log`);
+    const r = await this.lxc("start", ["-n", name, "-d", "-l", "ERROR", "-o", log]);
+    const logText = await readFile(log, "utf8").catch(() => "");
+    await rm(log, { force: true });
+    if (r.code !== 0) {
+      const first = logText.split("\n").find((l) => / ERROR /.test(l));
+      const why = first?.replace(/^.*? ERROR\s+\S+ - \S+ - /, "") || lastLine(r.stderr) || `exit ${r.code}`;
+      throw new CorralError("internal", `lxc-start ${name} failed: ${why}`);
+    }
     await this.lxc("wait", ["-n", name, "-s", "RUNNING", "-t", "10"]);
     return this.inspect(name);
   }
@@ -193,20 +219,38 @@ export class LxcBackend implements Backend, LiveLimits {
     return archiveDir(this.path, name);
   }
 
-  async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
+  async stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {
     assertArchiveFormat(this, format);
-    await stageDir(name, input, stagingDir);
+    await stageDir(name, input, stagingDir, grants);
   }
 
-  async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
+  async commitRestore(name: string, stagingDir: string, grants?: RestoreGrants): Promise<ContainerStatus> {
     if (existsSync(this.dir(name))) throw alreadyExists(`container "${name}" already exists on ${this.ctx.hostName}`);
     const staged = join(stagingDir, name);
-    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name));
+    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name), grants);
     await rename(staged, this.dir(name));
     return this.inspect(name);
   }
 
   stagingRoot(): string {
     return join(this.path, ".corral-staging");
+  }
+}
+
+/**
+ * An unprivileged container's root is a subordinate uid on the host, neither owner nor group of
+ * the agent's directories, so lxc-start needs the "other" search bit on every directory above the
+ * rootfs. The agent's state directory is made 0700 with its keys (the keys themselves stay in tls/,
+ * 0700): give search, never listing, to the directories the agent owns (lxcpath up to its state
+ * directory). Directories above those are the operator's; lxc-start names one it cannot pass.
+ */
+async function searchableByMappedRoot(lxcPath: string, stateDir: string): Promise<void> {
+  const top = resolve(stateDir);
+  for (let dir = resolve(lxcPath); ; dir = dirname(dir)) {
+    const inside = dir === top || dir.startsWith(`${top}/`) || dir === resolve(lxcPath);
+    if (!inside) return;
+    const st = await stat(dir);
+    if (!(st.mode & 0o001)) await chmod(dir, (st.mode & 0o7777) | 0o001);
+    if (dir === top || dir === "/") return;
   }
 }

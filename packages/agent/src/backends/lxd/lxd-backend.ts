@@ -5,7 +5,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits } from "@corral/wire";
+import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits, type RestoreGrants } from "@corral/wire";
 import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
@@ -208,10 +208,10 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     return exportBackup(this.client, runtimeName(this.ctx.hostName, name), this.compression);
   }
 
-  async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
+  async stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {
     assertArchiveFormat(this, format);
     runtimeName(this.ctx.hostName, name);
-    await stageBackup(input, stagingDir);
+    await stageBackup(input, stagingDir, grants);
   }
 
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {

@@ -41,6 +41,10 @@ export interface ContainerSpec {
   cmd: string[];
   ports: PortMapping[];
   labels: { [key: string]: string };
+  /** lxc: run without an id map (root inside is root on the host); lxd: security.privileged. */
+  privileged: boolean;
+  /** lxc/lxd: the settings a container engine inside needs (nesting, cgroup mounts, the tun device). */
+  nesting: boolean;
 }
 
 export interface ContainerSpec_LabelsEntry {
@@ -335,7 +339,19 @@ export const PortMapping: MessageFns<PortMapping> = {
 };
 
 function createBaseContainerSpec(): ContainerSpec {
-  return { name: "", backend: "", template: "", image: "", limits: undefined, env: [], cmd: [], ports: [], labels: {} };
+  return {
+    name: "",
+    backend: "",
+    template: "",
+    image: "",
+    limits: undefined,
+    env: [],
+    cmd: [],
+    ports: [],
+    labels: {},
+    privileged: false,
+    nesting: false,
+  };
 }
 
 export const ContainerSpec: MessageFns<ContainerSpec> = {
@@ -367,6 +383,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       ContainerSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.privileged !== false) {
+      writer.uint32(160).bool(message.privileged);
+    }
+    if (message.nesting !== false) {
+      writer.uint32(168).bool(message.nesting);
+    }
     return writer;
   },
 
@@ -458,6 +480,22 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             }
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.nesting = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -494,6 +532,8 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
           {},
         )
         : {},
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      nesting: isSet(object.nesting) ? globalThis.Boolean(object.nesting) : false,
     };
   },
 
@@ -532,6 +572,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         });
       }
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.nesting !== false) {
+      obj.nesting = message.nesting;
+    }
     return obj;
   },
 
@@ -559,6 +605,8 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       },
       {},
     );
+    message.privileged = object.privileged ?? false;
+    message.nesting = object.nesting ?? false;
     return message;
   },
 };

@@ -132,6 +132,12 @@ export interface PrepareReceiveRequest {
   migrationId: string;
   sourceHost: string;
   targetHost: string;
+  /**
+   * What the controller's spec grants the container: the archive's runtime config may carry the
+   * settings of --privileged (no id map) and --nesting only when these say so.
+   */
+  privileged: boolean;
+  nesting: boolean;
 }
 
 export interface PrepareReceiveResponse {
@@ -1711,6 +1717,8 @@ function createBasePrepareReceiveRequest(): PrepareReceiveRequest {
     migrationId: "",
     sourceHost: "",
     targetHost: "",
+    privileged: false,
+    nesting: false,
   };
 }
 
@@ -1736,6 +1744,12 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     }
     if (message.targetHost !== "") {
       writer.uint32(58).string(message.targetHost);
+    }
+    if (message.privileged !== false) {
+      writer.uint32(64).bool(message.privileged);
+    }
+    if (message.nesting !== false) {
+      writer.uint32(72).bool(message.nesting);
     }
     return writer;
   },
@@ -1809,6 +1823,22 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
             message.targetHost = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.nesting = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1846,6 +1876,8 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
         : isSet(object.target_host)
         ? globalThis.String(object.target_host)
         : "",
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      nesting: isSet(object.nesting) ? globalThis.Boolean(object.nesting) : false,
     };
   },
 
@@ -1872,6 +1904,12 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     if (message.targetHost !== "") {
       obj.targetHost = message.targetHost;
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.nesting !== false) {
+      obj.nesting = message.nesting;
+    }
     return obj;
   },
 
@@ -1887,6 +1925,8 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     message.migrationId = object.migrationId ?? "";
     message.sourceHost = object.sourceHost ?? "";
     message.targetHost = object.targetHost ?? "";
+    message.privileged = object.privileged ?? false;
+    message.nesting = object.nesting ?? false;
     return message;
   },
 };
