@@ -27,6 +27,7 @@ import * as migrationList from "./migration-list.js";
 import * as migrationShow from "./migration-show.js";
 import * as migrationFinish from "./migration-finish.js";
 import * as imageImport from "./image-import.js";
+import * as imageBuild from "./image-build.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
 import * as tokenRevoke from "./token-revoke.js";
@@ -61,6 +62,7 @@ export const COMMANDS: readonly CommandModule[] = [
   migrationShow,
   migrationFinish,
   imageImport,
+  imageBuild,
   tokenCreate,
   tokenList,
   tokenRevoke,

@@ -99,5 +99,6 @@ export const NESTING_LINES: readonly [string, string][] = [
 export function setNesting(cfg: LxcConfig): LxcConfig {
   cfg.remove("lxc.mount.auto");
   for (const [k, v] of NESTING_LINES) cfg.add(k, v);
-  return cfg;
+  // nesting.conf names an AppArmor profile; Corral's containers stay unconfined (set after the include).
+  return cfg.set("lxc.apparmor.profile", "unconfined");
 }
