@@ -85,6 +85,16 @@ export interface ImageImport {
   importImage(name: string, tarball: Readable): Promise<ImageInfo>;
 }
 
+/** Optional: list and remove the images this backend holds on this host. */
+export interface ImageStore {
+  listImages(): Promise<ImageInfo[]>;
+  /** Throws not_found for an image this host does not hold. */
+  removeImage(name: string): Promise<void>;
+}
+
+export const hasImageStore = (b: Backend): b is Backend & ImageStore =>
+  typeof (b as Partial<ImageStore>).listImages === "function" && typeof (b as Partial<ImageStore>).removeImage === "function";
+
 export const hasLiveLimits = (b: Backend): b is Backend & LiveLimits =>
   typeof (b as Partial<LiveLimits>).setLimits === "function";
 export const hasImageImport = (b: Backend): b is Backend & ImageImport =>

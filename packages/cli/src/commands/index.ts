@@ -28,6 +28,8 @@ import * as migrationShow from "./migration-show.js";
 import * as migrationFinish from "./migration-finish.js";
 import * as imageImport from "./image-import.js";
 import * as imageBuild from "./image-build.js";
+import * as imageList from "./image-list.js";
+import * as imageRm from "./image-rm.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
 import * as tokenRevoke from "./token-revoke.js";
@@ -63,6 +65,8 @@ export const COMMANDS: readonly CommandModule[] = [
   migrationFinish,
   imageImport,
   imageBuild,
+  imageList,
+  imageRm,
   tokenCreate,
   tokenList,
   tokenRevoke,

@@ -4,12 +4,12 @@
 // namespace (lxc-usernsexec, as LXC's own templates do), so container id N lands as host id base+N.
 import { createHash } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { chmod, chown, lstat, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
-import { CorralError, failedPrecondition, invalidArgument, type ImageInfo } from "@corral/wire";
+import { CorralError, failedPrecondition, invalidArgument, notFound, type ImageInfo } from "@corral/wire";
 import { run, lastLine } from "../../process/run.js";
 import type { IdMap } from "./id-map.js";
 
@@ -72,10 +72,24 @@ export class LxcImageStore {
     }
   }
 
-  async info(name: string): Promise<ImageInfo> {
-    const m = JSON.parse(await readFile(this.metaFile(name), "utf8")) as Meta;
+  async list(): Promise<ImageInfo[]> {
+    const files = await readdir(this.dir).catch(() => [] as string[]);
+    const metas = files.filter((f) => f.endsWith(".tar.json"));
+    return Promise.all(metas.map(async (f) => this.infoOf(join(this.dir, f))));
+  }
+
+  async remove(name: string): Promise<void> {
+    checkImageName(name);
+    if (!this.has(name)) throw notFound(`image "${name}" is not on host ${this.hostName} (lxc)`);
+    await rm(this.metaFile(name), { force: true });
+    await rm(this.file(name), { force: true });
+  }
+
+  private async infoOf(metaFile: string): Promise<ImageInfo> {
+    const m = JSON.parse(await readFile(metaFile, "utf8")) as Meta;
     return { name: m.name, backend: "lxc", host: this.hostName, sizeBytes: m.sizeBytes, id: `sha256:${m.sha256}` };
   }
+
 
   /**
    * Extracts image `name` into `rootfs` (which must not exist yet). With an id map the rootfs

@@ -20,7 +20,7 @@ import {
   type Limits,
   type RestoreGrants,
 } from "@corral/wire";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
 import { LxcConfig, setCgroupDirs, setNesting } from "./config.js";
@@ -36,7 +36,7 @@ export interface LxcBackendOptions {
 
 const TEMPLATE_DIR = "/usr/share/lxc/templates";
 
-export class LxcBackend implements Backend, LiveLimits, ImageImport {
+export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore {
   readonly name = "lxc" as const;
   readonly archiveFormat = ARCHIVE_FORMAT;
   private readonly path: string;
@@ -154,6 +154,12 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport {
 
   async importImage(name: string, tarball: Readable): Promise<ImageInfo> {
     return this.images.put(name, tarball);
+  }
+  listImages(): Promise<ImageInfo[]> {
+    return this.images.list();
+  }
+  removeImage(name: string): Promise<void> {
+    return this.images.remove(name);
   }
 
   /** busybox's rcS runs udhcpc, which blocks init with no network and makes lxc-stop wait out its timeout. */
