@@ -31,8 +31,16 @@ export const hostRow = (h: Host): string[] => [
   formatBytes(h.memoryBytes),
   `${formatBytes(h.reservedMemoryBytes)}, ${trimNumber(h.reservedCpus)} cpu`,
   String(h.containers),
+  labelsText(h.labels, "-"),
 ];
-export const HOST_HEADERS = ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS"];
+export const HOST_HEADERS = ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS", "LABELS"];
+
+/** `disk=ssd zone=eu`, sorted by key; `none` when there are none. */
+export const labelsText = (labels: Record<string, string>, none = "no labels"): string =>
+  Object.entries(labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ") || none;
 
 /** `unknown (42s)`: a down host's container, with the age of the last report about it. */
 export function containerStateCell(c: Container, now = Date.now()): string {

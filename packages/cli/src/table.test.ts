@@ -26,8 +26,9 @@ test("colour wraps padded cells, so columns stay aligned on a terminal, and is a
 
 test("host and container rows show what the tables promise", () => {
   const h = sampleHost("host1", "10.77.0.11:7401");
-  assert.deepEqual(HOST_HEADERS, ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS"]);
-  assert.deepEqual(hostRow(h), ["host1", "10.77.0.11:7401", "ready", "lxc", "2", "4.0 GiB", "512 MiB, 1.5 cpu", "2"]);
+  assert.deepEqual(HOST_HEADERS, ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS", "LABELS"]);
+  assert.deepEqual(hostRow(h), ["host1", "10.77.0.11:7401", "ready", "lxc", "2", "4.0 GiB", "512 MiB, 1.5 cpu", "2", "-"]);
+  assert.equal(hostRow({ ...h, labels: { zone: "eu", disk: "ssd" } })[8], "disk=ssd zone=eu");
   assert.deepEqual(hostJson(h).backends, ["lxc"]);
   assert.equal(hostJson(h).backendDetails.length, 2);
 

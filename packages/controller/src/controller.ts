@@ -57,6 +57,8 @@ export interface RunningController {
   store: Store;
   /** http://HOST:PORT/metrics when --metrics-listen was given. */
   metricsUrl: string | undefined;
+  /** What the controller measures of itself (benches read report → state here). */
+  metrics: ControllerMetrics;
   close(): Promise<void>;
 }
 
@@ -130,7 +132,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       store.close();
       log.info("controller stopped");
     })());
-  return { address, metricsUrl: metricsEndpoint?.url, close, store };
+  return { address, metricsUrl: metricsEndpoint?.url, metrics: ctx.metrics, close, store };
 }
 
 /**

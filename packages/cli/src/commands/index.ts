@@ -3,6 +3,7 @@ import type { CommandModule } from "../command.js";
 import * as hostList from "./host-list.js";
 import * as hostLabel from "./host-label.js";
 import * as hostUnlabel from "./host-unlabel.js";
+import * as hostSet from "./host-set.js";
 import * as hostCordon from "./host-cordon.js";
 import * as hostUncordon from "./host-uncordon.js";
 import * as hostDrain from "./host-drain.js";
@@ -42,6 +43,7 @@ export const COMMANDS: readonly CommandModule[] = [
   hostList,
   hostLabel,
   hostUnlabel,
+  hostSet,
   hostCordon,
   hostUncordon,
   hostDrain,

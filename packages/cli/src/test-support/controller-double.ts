@@ -253,6 +253,12 @@ export class ControllerDouble implements ControllerHandlers {
     h.labels = labels;
     return h;
   }
+  async setHostOvercommit(host: string, ratio: number): Promise<Host> {
+    this.record("setHostOvercommit", host, ratio);
+    const h = this.mustHost(host);
+    h.overcommit = ratio;
+    return h;
+  }
   async cordonHost(host: string): Promise<Host> {
     this.record("cordonHost", host);
     const h = this.mustHost(host);
@@ -353,6 +359,7 @@ export function sampleContainer(name: string, host: string, over: Partial<Contai
 export function sampleHost(name: string, address: string): Host {
   return {
     labels: {},
+    overcommit: 1,
     name,
     address,
     state: "ready",

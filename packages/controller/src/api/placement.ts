@@ -6,7 +6,7 @@ import type { Store } from "../store/store.js";
 import { insertContainer, type PlacementRecord } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
 import { getSetting } from "../store/settings.js";
-import { ALGORITHMS, NoPlacementError, parseConstraint, place, type Algorithm, type PlacementAsk, type Plan } from "../scheduler/index.js";
+import { ALGORITHMS, NoPlacementError, parseConstraint, place, type Algorithm, type HostSnapshot, type PlacementAsk, type Plan } from "../scheduler/index.js";
 
 /** What placement needs of the controller: its store and its scheduler settings. */
 export interface PlacementContext {
@@ -55,14 +55,32 @@ export function validatePlacement(ctx: PlacementContext, req: PlacementRequest):
 
 /** Runs the scheduler over the in-memory state; pure with respect to the store. */
 export function planFor(ctx: PlacementContext, req: PlacementRequest, ask = askOf(req)): Plan {
-  return place(ctx.store.state.hosts(), ask, {
+  const opts = {
     sorted: true,
     algorithm: strategyOf(ctx, req.strategy),
     seed: req.seed ?? ctx.settings.schedulerSeed,
     host: req.host || undefined,
     explain: req.explain,
     verdicts: req.explain === true,
-  });
+  };
+  // An ask with key=value can only land on hosts so labelled: visit those alone (the same seed over
+  // the same state still gives the same plan). When none fits, every host is visited below, so that
+  // the error names each one's filter.
+  const narrowed = !req.explain && !req.host ? labelledHosts(ctx.store, ask) : undefined;
+  if (narrowed) {
+    try {
+      return place(narrowed, ask, opts);
+    } catch (err) {
+      if (!(err instanceof NoPlacementError)) throw err;
+    }
+  }
+  return place(ctx.store.state.hosts(), ask, opts);
+}
+
+/** The hosts carrying the ask's first key=value constraint, or undefined when it has none. */
+function labelledHosts(store: Store, ask: PlacementAsk): readonly HostSnapshot[] | undefined {
+  const c = ask.constraints?.find((x) => x.op === "=");
+  return c ? store.state.hostsLabelled(c.key, c.value) : undefined;
 }
 
 /** The verdict of every host, and the host that would be chosen; nothing changes. */

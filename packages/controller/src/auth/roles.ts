@@ -36,6 +36,7 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   // A dry run changes nothing: reading the scheduler's verdicts is a read.
   ExplainPlacement: { needs: "read", action: "explain placements" },
   LabelHost: { needs: "admin", action: "label hosts" },
+  SetHostOvercommit: { needs: "admin", action: "set host overcommit" },
   CordonHost: { needs: "admin", action: "cordon hosts" },
   UncordonHost: { needs: "admin", action: "uncordon hosts" },
   DrainHost: { needs: "admin", action: "drain hosts" },

@@ -3,7 +3,7 @@
 // It is loaded from SQLite once when the store opens; after that every store function that writes a
 // row it mirrors updates it in the same call. Inside a transaction each change logs its inverse, so a
 // rollback leaves memory as SQLite is. Heartbeat times and free disk live only here: usage is not state.
-import type { BackendInfo, ContainerState, ContainerUsage, Host, HostState } from "@corral/wire";
+import type { BackendInfo, ContainerState, ContainerUsage, DesiredState, Host, HostState } from "@corral/wire";
 import type { Db } from "./store.js";
 
 /** What an operator chose; what is stored in hosts.admin_state. */
@@ -35,6 +35,10 @@ interface ContainerView {
   group: string;
   /** actual_state as stored. */
   state: ContainerState;
+  /** desired_state as stored: the reconciler reads it here every second, not from 50,000 rows. */
+  desired: DesiredState;
+  /** created_ms as stored: a container never reported is judged from its creation. */
+  createdMs: number;
 }
 
 const states = new WeakMap<Db, ClusterState>();
@@ -69,6 +73,8 @@ export class ClusterState {
   private readonly byName = new Map<string, HostView>();
   /** Hosts sorted by name (plain code-unit order): the scheduler's stable visiting order. */
   private sorted: HostView[] = [];
+  /** key=value → the hosts so labelled, in name order (hostsLabelled). */
+  private readonly labelIndex = new Map<string, HostView[]>();
   private readonly containerViews = new Map<string, ContainerView>();
   private readonly placements = new Map<string, Held>();
   private readonly holds = new Map<string, MigrationHold>();
@@ -100,13 +106,15 @@ export class ClusterState {
         overcommit: r.overcommit,
       });
     }
-    const rows = db.prepare("SELECT name, host, placement, actual_state FROM containers").all() as {
+    const rows = db.prepare("SELECT name, host, placement, actual_state, desired_state, created_ms FROM containers").all() as {
       name: string;
       host: string;
       placement: string;
       actual_state: ContainerState;
+      desired_state: DesiredState;
+      created_ms: number;
     }[];
-    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state);
+    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state, c.desired_state, c.created_ms);
     const res = db.prepare("SELECT host, container, migration_id, memory_bytes, cpus FROM reservations").all() as {
       host: string;
       container: string;
@@ -189,10 +197,14 @@ export class ClusterState {
 
   addHost(h: Omit<HostView, "reservedMemoryBytes" | "reservedCpus" | "containers" | "groups">): HostView {
     const existing = this.byName.get(h.name);
+    this.labelIndex.clear();
     if (existing) {
       const before = { ...existing };
       Object.assign(existing, h);
-      this.undoable(() => Object.assign(existing, before));
+      this.undoable(() => {
+        Object.assign(existing, before);
+        this.labelIndex.clear();
+      });
       return existing;
     }
     // Every field written out in one literal: V8 then keeps them all in-object, which placement (tens
@@ -221,6 +233,7 @@ export class ClusterState {
     this.undoable(() => {
       this.byName.delete(h.name);
       this.sorted.splice(this.sorted.indexOf(view), 1);
+      this.labelIndex.clear();
     });
     return view;
   }
@@ -232,9 +245,11 @@ export class ClusterState {
     const i = this.sorted.indexOf(view);
     this.byName.delete(name);
     this.sorted.splice(i, 1);
+    this.labelIndex.clear();
     this.undoable(() => {
       this.byName.set(name, view);
       this.sorted.splice(insertionIndex(this.sorted, name), 0, view);
+      this.labelIndex.clear();
     });
   }
 
@@ -245,7 +260,25 @@ export class ClusterState {
     const before: Partial<HostView> = {};
     for (const k of Object.keys(patch) as (keyof typeof patch)[]) (before as Record<string, unknown>)[k] = h[k];
     Object.assign(h, patch);
-    this.undoable(() => Object.assign(h, before));
+    if (patch.labels) this.labelIndex.clear();
+    this.undoable(() => {
+      Object.assign(h, before);
+      this.labelIndex.clear();
+    });
+  }
+
+  /**
+   * The hosts labelled key=value, in name order: a constrained placement visits only these instead of
+   * sampling past every host of the other zones. Built on first ask, dropped when hosts or labels change.
+   */
+  hostsLabelled(key: string, value: string): readonly HostView[] {
+    const k = `${key}\u0000${value}`;
+    let hosts = this.labelIndex.get(k);
+    if (!hosts) {
+      hosts = this.sorted.filter((h) => h.labels[key] === value);
+      this.labelIndex.set(k, hosts);
+    }
+    return hosts;
   }
 
   /** Heartbeat facts: not state, never rolled back, never written per report. */
@@ -256,8 +289,8 @@ export class ClusterState {
     h.diskFreeBytes = diskFreeBytes;
   }
 
-  addContainer(name: string, host: string, group: string, state: ContainerState): void {
-    this.containerViews.set(name, { host, group, state });
+  addContainer(name: string, host: string, group: string, state: ContainerState, desired: DesiredState, createdMs: number): void {
+    this.containerViews.set(name, { host, group, state, desired, createdMs });
     this.count(host, group, +1);
     this.undoable(() => {
       this.containerViews.delete(name);
@@ -285,12 +318,18 @@ export class ClusterState {
     return this.containerViews.get(name);
   }
 
-  setContainerState(name: string, state: ContainerState): void {
+  setContainerState(name: string, state: ContainerState, desired?: DesiredState): void {
     const c = this.containerViews.get(name);
-    if (!c || c.state === state) return;
-    const before = c.state;
+    if (!c || (c.state === state && (desired === undefined || c.desired === desired))) return;
+    const before = { state: c.state, desired: c.desired };
     c.state = state;
-    this.undoable(() => (c.state = before));
+    if (desired !== undefined) c.desired = desired;
+    this.undoable(() => Object.assign(c, before));
+  }
+
+  /** Every container as the state holds it, in no particular order (the reconciler's pass). */
+  containers(): IterableIterator<[string, Readonly<ContainerView>]> {
+    return this.containerViews.entries();
   }
 
   /**
@@ -438,5 +477,6 @@ export function hostOf(h: HostView): Host {
     containers: h.containers,
     lastSeenUnixMs: h.lastSeenUnixMs,
     labels: h.labels,
+    overcommit: h.overcommit,
   };
 }

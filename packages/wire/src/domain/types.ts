@@ -194,6 +194,8 @@ export interface Host {
   containers: number;
   lastSeenUnixMs: number;
   labels: Record<string, string>;
+  /** Placement fills memory and CPUs up to capacity × overcommit (1.0: never beyond capacity). */
+  overcommit: number;
 }
 
 /** lost: its host answers but no longer has it (destroyed behind the controller's back). */

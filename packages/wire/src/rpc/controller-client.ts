@@ -68,6 +68,10 @@ export class ControllerClient {
     const res: pb.LabelHostResponse = await callUnary(this.peer, this.c.labelHost.bind(this.c), { host, set, remove });
     return hostFromProto(required(res.host));
   }
+  async setHostOvercommit(host: string, ratio: number): Promise<d.Host> {
+    const res: pb.SetHostOvercommitResponse = await callUnary(this.peer, this.c.setHostOvercommit.bind(this.c), { host, ratio });
+    return hostFromProto(required(res.host));
+  }
   async cordonHost(host: string): Promise<d.Host> {
     const res: pb.CordonHostResponse = await callUnary(this.peer, this.c.cordonHost.bind(this.c), { host });
     return hostFromProto(required(res.host));

@@ -81,6 +81,8 @@ export interface Host {
   containers: number;
   lastSeenUnixMs: number;
   labels: { [key: string]: string };
+  /** placement's ceiling: capacity × overcommit (1.0 unless set) */
+  overcommit: number;
 }
 
 export interface Host_LabelsEntry {
@@ -374,6 +376,15 @@ export interface LabelHostRequest_SetEntry {
 }
 
 export interface LabelHostResponse {
+  host: Host | undefined;
+}
+
+export interface SetHostOvercommitRequest {
+  host: string;
+  ratio: number;
+}
+
+export interface SetHostOvercommitResponse {
   host: Host | undefined;
 }
 
@@ -1021,6 +1032,7 @@ function createBaseHost(): Host {
     containers: 0,
     lastSeenUnixMs: 0,
     labels: {},
+    overcommit: 0,
   };
 }
 
@@ -1065,6 +1077,9 @@ export const Host: MessageFns<Host> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       Host_LabelsEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
     });
+    if (message.overcommit !== 0) {
+      writer.uint32(113).double(message.overcommit);
+    }
     return writer;
   },
 
@@ -1188,6 +1203,14 @@ export const Host: MessageFns<Host> = {
             }
             continue;
           }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.overcommit = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1254,6 +1277,7 @@ export const Host: MessageFns<Host> = {
           {},
         )
         : {},
+      overcommit: isSet(object.overcommit) ? globalThis.Number(object.overcommit) : 0,
     };
   },
 
@@ -1304,6 +1328,9 @@ export const Host: MessageFns<Host> = {
         });
       }
     }
+    if (message.overcommit !== 0) {
+      obj.overcommit = floatToJson(message.overcommit);
+    }
     return obj;
   },
 
@@ -1333,6 +1360,7 @@ export const Host: MessageFns<Host> = {
       },
       {},
     );
+    message.overcommit = object.overcommit ?? 0;
     return message;
   },
 };
@@ -5894,6 +5922,158 @@ export const LabelHostResponse: MessageFns<LabelHostResponse> = {
   },
 };
 
+function createBaseSetHostOvercommitRequest(): SetHostOvercommitRequest {
+  return { host: "", ratio: 0 };
+}
+
+export const SetHostOvercommitRequest: MessageFns<SetHostOvercommitRequest> = {
+  encode(message: SetHostOvercommitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.ratio !== 0) {
+      writer.uint32(17).double(message.ratio);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetHostOvercommitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetHostOvercommitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.ratio = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetHostOvercommitRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      ratio: isSet(object.ratio) ? globalThis.Number(object.ratio) : 0,
+    };
+  },
+
+  toJSON(message: SetHostOvercommitRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.ratio !== 0) {
+      obj.ratio = floatToJson(message.ratio);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetHostOvercommitRequest>, I>>(base?: I): SetHostOvercommitRequest {
+    return SetHostOvercommitRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetHostOvercommitRequest>, I>>(object: I): SetHostOvercommitRequest {
+    const message = createBaseSetHostOvercommitRequest();
+    message.host = object.host ?? "";
+    message.ratio = object.ratio ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetHostOvercommitResponse(): SetHostOvercommitResponse {
+  return { host: undefined };
+}
+
+export const SetHostOvercommitResponse: MessageFns<SetHostOvercommitResponse> = {
+  encode(message: SetHostOvercommitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== undefined) {
+      Host.encode(message.host, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetHostOvercommitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetHostOvercommitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = Host.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetHostOvercommitResponse {
+    return { host: isSet(object.host) ? Host.fromJSON(object.host) : undefined };
+  },
+
+  toJSON(message: SetHostOvercommitResponse): unknown {
+    const obj: any = {};
+    if (message.host !== undefined) {
+      obj.host = Host.toJSON(message.host);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetHostOvercommitResponse>, I>>(base?: I): SetHostOvercommitResponse {
+    return SetHostOvercommitResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetHostOvercommitResponse>, I>>(object: I): SetHostOvercommitResponse {
+    const message = createBaseSetHostOvercommitResponse();
+    message.host = (object.host !== undefined && object.host !== null) ? Host.fromPartial(object.host) : undefined;
+    return message;
+  },
+};
+
 function createBaseCordonHostRequest(): CordonHostRequest {
   return { host: "" };
 }
@@ -7903,6 +8083,18 @@ export const ControllerServiceService = {
     responseSerialize: (value: LabelHostResponse): Buffer => Buffer.from(LabelHostResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LabelHostResponse => LabelHostResponse.decode(value),
   },
+  /** How far placement may overcommit a host's memory and CPUs (1.0: not at all). */
+  setHostOvercommit: {
+    path: "/corral.controller.v1.ControllerService/SetHostOvercommit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetHostOvercommitRequest): Buffer =>
+      Buffer.from(SetHostOvercommitRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetHostOvercommitRequest => SetHostOvercommitRequest.decode(value),
+    responseSerialize: (value: SetHostOvercommitResponse): Buffer =>
+      Buffer.from(SetHostOvercommitResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetHostOvercommitResponse => SetHostOvercommitResponse.decode(value),
+  },
   cordonHost: {
     path: "/corral.controller.v1.ControllerService/CordonHost" as const,
     requestStream: false as const,
@@ -8024,6 +8216,8 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   /** Scheduler and maintenance. */
   explainPlacement: handleUnaryCall<ExplainPlacementRequest, ExplainPlacementResponse>;
   labelHost: handleUnaryCall<LabelHostRequest, LabelHostResponse>;
+  /** How far placement may overcommit a host's memory and CPUs (1.0: not at all). */
+  setHostOvercommit: handleUnaryCall<SetHostOvercommitRequest, SetHostOvercommitResponse>;
   cordonHost: handleUnaryCall<CordonHostRequest, CordonHostResponse>;
   uncordonHost: handleUnaryCall<UncordonHostRequest, UncordonHostResponse>;
   drainHost: handleServerStreamingCall<DrainHostRequest, DrainHostResponse>;
@@ -8344,6 +8538,22 @@ export interface ControllerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LabelHostResponse) => void,
+  ): ClientUnaryCall;
+  /** How far placement may overcommit a host's memory and CPUs (1.0: not at all). */
+  setHostOvercommit(
+    request: SetHostOvercommitRequest,
+    callback: (error: ServiceError | null, response: SetHostOvercommitResponse) => void,
+  ): ClientUnaryCall;
+  setHostOvercommit(
+    request: SetHostOvercommitRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetHostOvercommitResponse) => void,
+  ): ClientUnaryCall;
+  setHostOvercommit(
+    request: SetHostOvercommitRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetHostOvercommitResponse) => void,
   ): ClientUnaryCall;
   cordonHost(
     request: CordonHostRequest,
