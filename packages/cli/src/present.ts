@@ -14,11 +14,15 @@ export const hostJson = (h: Host): HostJson => ({
   backendDetails: h.backends,
 });
 
-/** Containers in JSON: the domain object, with `usage: null` rather than a missing key. */
-export const containerJson = (c: Container): Omit<Container, "usage"> & { usage: Container["usage"] | null } => ({
+/** Containers in JSON: the domain object, with `usage: null` rather than a missing key, and its addresses. */
+export const containerJson = (c: Container): Omit<Container, "usage"> & { usage: Container["usage"] | null; ipv4: string[] } => ({
   ...c,
   usage: c.usage ?? null,
+  ipv4: ipv4Of(c),
 });
+
+/** The container's addresses on the cluster network, without prefix lengths (as `lxc list` shows them). */
+export const ipv4Of = (c: Container): string[] => (c.spec.ipv4 ? [c.spec.ipv4.split("/")[0] ?? c.spec.ipv4] : []);
 
 export const availableBackends = (h: Host): string[] => h.backends.filter((b) => b.available).map((b) => b.name);
 
@@ -63,12 +67,13 @@ export const containerRow = (c: Container): string[] => {
     c.host || "-",
     c.backend,
     containerStateCell(c),
+    ipv4Of(c).join(",") || "-",
     live ? c.usage!.cpuPercent.toFixed(1) : "-",
     live ? formatBytes(c.usage!.memoryBytes) : "-",
     live ? String(c.usage!.pids) : "-",
   ];
 };
-export const CONTAINER_HEADERS = ["NAME", "HOST", "BACKEND", "STATE", "CPU%", "MEMORY", "PIDS"];
+export const CONTAINER_HEADERS = ["NAME", "HOST", "BACKEND", "STATE", "IPV4", "CPU%", "MEMORY", "PIDS"];
 
 export const migrationRow = (m: Migration): string[] => [
   m.id,

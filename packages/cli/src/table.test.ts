@@ -37,7 +37,11 @@ test("host and container rows show what the tables promise", () => {
     memoryBytes: 3 * 1024 * 1024, memoryLimitBytes: 256 * 1024 * 1024, pids: 4,
     blockReadBytes: 0, blockWriteBytes: 0, netRxBytes: 0, netTxBytes: 0,
   };
-  assert.deepEqual(CONTAINER_HEADERS, ["NAME", "HOST", "BACKEND", "STATE", "CPU%", "MEMORY", "PIDS"]);
-  assert.deepEqual(containerRow(sampleContainer("c1", "host1", { usage })), ["c1", "host1", "lxc", "running", "12.3", "3.0 MiB", "4"]);
-  assert.deepEqual(containerRow(sampleContainer("c2", "host2", { state: "stopped" })), ["c2", "host2", "lxc", "stopped", "-", "-", "-"]);
+  assert.deepEqual(CONTAINER_HEADERS, ["NAME", "HOST", "BACKEND", "STATE", "IPV4", "CPU%", "MEMORY", "PIDS"]);
+  assert.deepEqual(containerRow(sampleContainer("c1", "host1", { usage })), ["c1", "host1", "lxc", "running", "-", "12.3", "3.0 MiB", "4"]);
+  assert.deepEqual(containerRow(sampleContainer("c2", "host2", { state: "stopped" })), ["c2", "host2", "lxc", "stopped", "-", "-", "-", "-"]);
+  // The address without its prefix length, as `lxc list` shows it.
+  const addressed = sampleContainer("c3", "host1", { state: "stopped" });
+  addressed.spec.ipv4 = "10.240.0.7/16";
+  assert.equal(containerRow(addressed)[4], "10.240.0.7");
 });

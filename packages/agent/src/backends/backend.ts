@@ -12,8 +12,9 @@ import type {
   Limits,
   RestoreGrants,
 } from "@corral/wire";
-import { invalidArgument } from "@corral/wire";
+import { failedPrecondition, invalidArgument } from "@corral/wire";
 import type { Logger } from "pino";
+import type { HostNetwork } from "../network/host-network.js";
 
 export interface BackendContext {
   /** This host's name: part of fixed cgroup paths and of runtime object names. */
@@ -21,6 +22,14 @@ export interface BackendContext {
   /** The agent's own state directory; each backend may use `<stateDir>/<backend>/`. */
   stateDir: string;
   log: Logger;
+  /** The cluster network on this host: the bridge, the gateway, the addresses of containers restored here. */
+  network?: HostNetwork;
+}
+
+/** The host network of a backend that was given a container address; absent only in tests that give none. */
+export function requireNetwork(ctx: BackendContext): HostNetwork {
+  if (!ctx.network) throw failedPrecondition(`the agent of ${ctx.hostName} runs without a container network`);
+  return ctx.network;
 }
 
 export interface ProbeResult {

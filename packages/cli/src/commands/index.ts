@@ -31,6 +31,7 @@ import * as imageImport from "./image-import.js";
 import * as imageBuild from "./image-build.js";
 import * as imageList from "./image-list.js";
 import * as imageRm from "./image-rm.js";
+import * as networkShow from "./network-show.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
 import * as tokenRevoke from "./token-revoke.js";
@@ -69,6 +70,7 @@ export const COMMANDS: readonly CommandModule[] = [
   imageBuild,
   imageList,
   imageRm,
+  networkShow,
   tokenCreate,
   tokenList,
   tokenRevoke,
@@ -85,6 +87,7 @@ export const NOUNS: Record<string, string> = {
   ct: "containers",
   migration: "container moves between hosts",
   image: "images on the hosts",
+  network: "the container network: addresses and bridges",
   token: "bearer tokens for people using the CLI",
   cluster: "the cluster's identity (CA and credentials) and its settings",
 };

@@ -38,6 +38,7 @@ import {
   type TokenRole,
   type HostMoveProgress,
   type PlacementExplanation,
+  type NetworkView,
 } from "@corral/wire";
 
 export interface RecordedCall {
@@ -162,6 +163,12 @@ export class ControllerDouble implements ControllerHandlers {
   }
   /** How long `stop` takes, as a slow runtime's would. */
   stopDelayMs = 0;
+  /** What showNetwork answers. */
+  network: NetworkView = { pool: "", vni: 0, mtu: 0, addresses: [], free: 0 };
+  async showNetwork(): Promise<NetworkView> {
+    this.record("showNetwork");
+    return this.network;
+  }
   async getVersion(): Promise<string> {
     this.record("getVersion");
     return this.version;

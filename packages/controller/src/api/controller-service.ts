@@ -22,6 +22,7 @@ import { cordonHost, labelHost, setClusterSetting, setHostOvercommit, uncordonHo
 import { drainHost, restoreHost } from "./host-drain.js";
 import { createJoinToken, DEFAULT_JOIN_TTL_MS } from "../pki/join-tokens.js";
 import { removeHost } from "../pki/host-remove.js";
+import { networkView } from "../network/network-service.js";
 
 export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService, events: EventReader): ControllerHandlers {
   const db = () => ctx.store.db;
@@ -57,6 +58,7 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
       createJoinToken(db(), ctx.identity.pki.fingerprint, ttlSeconds > 0 ? ttlSeconds * 1000 : DEFAULT_JOIN_TTL_MS),
     removeHost: async (name) => removeHost(ctx, name),
     getVersion: async () => controllerVersion(),
+    showNetwork: async () => networkView(ctx),
     watchEvents: (q, signal) => events.read(q, signal),
   };
 }

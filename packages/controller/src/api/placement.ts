@@ -1,10 +1,13 @@
 // The controller's side of placement: turn a request into an ask, run the pure scheduler over the
 // in-memory state, and record the plan (container row, reservation, seed and strategy) with group
 // commit. Create, dry-run explain, drain and the scheduler bench all go through here.
-import { alreadyExists, invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
+import { alreadyExists, failedPrecondition, invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
 import type { Store } from "../store/store.js";
 import { insertContainer, type PlacementRecord } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
+import { chooseContainerAddress, holdContainerAddress } from "../network/addresses.js";
+import type { NetworkSettings } from "../network/pool.js";
+import { portClash } from "../network/ports.js";
 import { getSetting } from "../store/settings.js";
 import { ALGORITHMS, NoPlacementError, parseConstraint, place, type Algorithm, type HostSnapshot, type PlacementAsk, type Plan } from "../scheduler/index.js";
 
@@ -12,6 +15,8 @@ import { ALGORITHMS, NoPlacementError, parseConstraint, place, type Algorithm, t
 export interface PlacementContext {
   store: Store;
   settings: { algorithm: Algorithm; schedulerSeed: number | undefined };
+  /** The container network: a placed container gets its address in the same transaction. */
+  network?: NetworkSettings | undefined;
 }
 
 export interface PlacementRequest extends PlacementOptions {
@@ -100,9 +105,10 @@ const sortVerdicts = <T extends { host: string }>(v: T[]): T[] => [...v].sort((a
 /**
  * Places and records in one group-committed transaction: the plan is made inside it, against the
  * state that includes every placement before it, so two concurrent creates never overcommit a host.
- * Resolves once the row and the reservation are durable.
+ * Its address is allocated in the same transaction, so two concurrent creates never share one either.
+ * Resolves once the row, the reservation and the address are durable, with the spec as recorded.
  */
-export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, desired: DesiredState): Promise<Plan> {
+export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, desired: DesiredState): Promise<Plan & { spec: ContainerSpec }> {
   const ask = askOf(req);
   return ctx.store.grouped.run(() => {
     const plan = planFor(ctx, req, ask);
@@ -112,8 +118,12 @@ export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, des
       constraints: req.constraints ?? [],
       antiAffinity: ask.antiAffinity ?? "",
     };
+    // Checked and chosen before any write, so this change stays atomic (see below).
+    const clash = portClash(ctx.store.db, req.spec, plan.host);
+    if (clash) throw failedPrecondition(`cannot place ${req.spec.name} on ${plan.host}: ${clash}`);
+    const spec = chooseContainerAddress(ctx.store.db, ctx.network, req.spec);
     try {
-      insertContainer(ctx.store.db, req.spec, plan.host, desired, Date.now(), record);
+      insertContainer(ctx.store.db, spec, plan.host, desired, Date.now(), record);
     } catch (err) {
       // Two creates of one name in the same batch: the second is told so, not given SQLite's words.
       if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
@@ -122,7 +132,8 @@ export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, des
       throw err;
     }
     reservePlacement(ctx.store.db, plan.host, req.spec.name, req.spec.limits);
-    return plan;
-    // Atomic: place() throws before any write; the insert fails (name taken) as one statement.
+    holdContainerAddress(ctx.store.db, spec);
+    return { ...plan, spec };
+    // Atomic: place() and the address choice throw before any write; the insert fails (name taken) as one statement.
   }, { atomic: true });
 }

@@ -17,6 +17,7 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   GetContainer: { needs: "read", action: "show containers" },
   ListMigrations: { needs: "read", action: "list migrations" },
   GetVersion: { needs: "read", action: "read the controller's version" },
+  ShowNetwork: { needs: "read", action: "show the network" },
   WatchEvents: { needs: "read", action: "watch events" },
   WatchMigration: { needs: "read", action: "show migrations" },
   CreateContainer: { needs: "admin", action: "create containers" },

@@ -84,6 +84,8 @@ export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<M
       sourceHost: m.sourceHost,
       targetHost: m.targetHost,
       grants,
+      // Its address and ports: the target refuses ports it cannot publish before anything moves.
+      spec: getContainer(env.ctx.store.db, m.container)?.spec,
     }),
   );
   return {};

@@ -1,7 +1,7 @@
 // RegistryService: agents register, then stream usage reports that double as heartbeats.
 import { failedPrecondition, permissionDenied, receivedAt, validateName, type HostInfo, type RegistryHandlers, type UsageReport } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import { hostView, touchHost, upsertHost } from "../store/hosts.js";
+import { hostView, listHosts, touchHost, upsertHost } from "../store/hosts.js";
 import { loopLag } from "./loop-lag.js";
 import { getContainer, recordUsage } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
@@ -12,6 +12,7 @@ import { SUBJECTS } from "../events/subjects.js";
 import { dialAddress } from "./agent-address.js";
 import { retryCleanups } from "../migration/cleanups.js";
 import { joinHost } from "../pki/join-service.js";
+import { pushNetwork } from "../network/network-service.js";
 
 export function registryHandlers(ctx: ControllerContext): RegistryHandlers {
   return {
@@ -52,6 +53,10 @@ async function register(ctx: ControllerContext, info: HostInfo, peer: string): P
   // the failure it saw while the agent was away.
   ctx.agents.renew({ name: info.name, address });
   ctx.log.info({ host: info.name, address, previous: previous ?? "new" }, "host registered");
+  // Its network first, so that the first create placed there finds its bridge; then every other
+  // host, whose peer list may just have gained this one.
+  await pushNetwork(ctx, [info.name]);
+  void pushNetwork(ctx, listHosts(ctx.store.db).map((h) => h.name).filter((n) => n !== info.name));
   // Leftovers of rolled-back migrations wait for this host; do not hold the agent's call for them.
   void retryCleanups(ctx, info.name).catch((err: unknown) =>
     ctx.log.warn({ host: info.name, err }, "cleanup retry failed"),

@@ -30,6 +30,11 @@ interface Held {
 interface MigrationHold extends Held {
   container: string;
 }
+export interface AddressHold {
+  kind: "container" | "host";
+  holder: string;
+}
+
 interface ContainerView {
   host: string;
   group: string;
@@ -83,6 +88,9 @@ export class ClusterState {
   private readonly usages = new Map<string, ContainerUsage>();
   /** When each container's host last reported it: how old a down host's word is (reconcile/). */
   private readonly lastReports = new Map<string, number>();
+  /** Addresses of the container network → who holds each; and the reverse, by "kind:holder". */
+  private readonly addressHolders = new Map<string, AddressHold>();
+  private readonly addressByHolder = new Map<string, string>();
   private log: (() => void)[] | undefined;
 
   /** Reads everything the state mirrors from SQLite. */
@@ -129,6 +137,9 @@ export class ClusterState {
     }
     for (const r of db.prepare("SELECT key, value FROM settings").all() as { key: string; value: string }[]) {
       s.settingValues.set(r.key, r.value);
+    }
+    for (const r of db.prepare("SELECT address, kind, holder FROM addresses").all() as ({ address: string } & AddressHold)[]) {
+      s.holdAddress(r.address, { kind: r.kind, holder: r.holder });
     }
     return s;
   }
@@ -190,6 +201,7 @@ export class ClusterState {
       placements: sortedEntries(this.placements),
       holds: sortedEntries(this.holds),
       settings: sortedEntries(this.settingValues),
+      addresses: sortedEntries(this.addressHolders),
     };
   }
 
@@ -240,6 +252,7 @@ export class ClusterState {
 
   /** Forgets a host (`host rm`: down and empty, checked by the caller); logged for rollback. */
   removeHost(name: string): void {
+    this.releaseAddress({ kind: "host", holder: name });
     const view = this.byName.get(name);
     if (!view) return;
     const i = this.sorted.indexOf(view);
@@ -312,6 +325,44 @@ export class ClusterState {
     }
     this.releasePlacement(name);
     for (const [id, hold] of this.holds) if (hold.container === name) this.releaseMigration(id);
+    this.releaseAddress({ kind: "container", holder: name });
+  }
+
+  // ---- the container network's addresses (a removed container or host frees its own, as the triggers do) ----
+
+  holderOf(address: string): Readonly<AddressHold> | undefined {
+    return this.addressHolders.get(address);
+  }
+  addressOf(hold: AddressHold): string | undefined {
+    return this.addressByHolder.get(`${hold.kind}:${hold.holder}`);
+  }
+  /** Every held address with its holder, in no particular order. */
+  heldAddresses(): IterableIterator<[string, Readonly<AddressHold>]> {
+    return this.addressHolders.entries();
+  }
+  get addressCount(): number {
+    return this.addressHolders.size;
+  }
+  holdAddress(address: string, hold: AddressHold): void {
+    const key = `${hold.kind}:${hold.holder}`;
+    this.addressHolders.set(address, hold);
+    this.addressByHolder.set(key, address);
+    this.undoable(() => {
+      this.addressHolders.delete(address);
+      this.addressByHolder.delete(key);
+    });
+  }
+  releaseAddress(hold: AddressHold): void {
+    const key = `${hold.kind}:${hold.holder}`;
+    const address = this.addressByHolder.get(key);
+    if (address === undefined) return;
+    const was = this.addressHolders.get(address)!;
+    this.addressHolders.delete(address);
+    this.addressByHolder.delete(key);
+    this.undoable(() => {
+      this.addressHolders.set(address, was);
+      this.addressByHolder.set(key, address);
+    });
   }
 
   container(name: string): Readonly<ContainerView> | undefined {

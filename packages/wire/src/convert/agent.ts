@@ -3,7 +3,7 @@ import type * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
 import { parseCompression } from "../domain/validate.js";
 import { invalidArgument } from "../domain/errors.js";
-import { refFromProto, refToProto } from "./types.js";
+import { refFromProto, refToProto, specFromProto, specToProto } from "./types.js";
 
 export function transferHeaderFromProto(h: pb.TransferHeader): d.TransferHeader {
   return { ...h, ref: refFromProto(h.ref), compression: parseCompression(h.compression) };
@@ -38,13 +38,21 @@ export const prepareReceiveToProto = ({ grants, ...p }: d.PrepareReceive): pb.Pr
   ref: refToProto(p.ref),
   privileged: grants?.privileged ?? false,
   nesting: grants?.nesting ?? false,
+  spec: p.spec ? specToProto(p.spec) : undefined,
 });
-export const prepareReceiveFromProto = ({ privileged, nesting, ...p }: pb.PrepareReceiveRequest): d.PrepareReceive => ({
-  ...p,
-  ref: refFromProto(p.ref),
-  compression: parseCompression(p.compression),
-  grants: { privileged, nesting },
-});
+export const prepareReceiveFromProto = (p: pb.PrepareReceiveRequest): d.PrepareReceive => {
+  const { spec, privileged, nesting, ...rest } = p;
+  return {
+    ...rest,
+    ref: refFromProto(p.ref),
+    compression: parseCompression(p.compression),
+    grants: { privileged, nesting },
+    ...(spec ? { spec: specFromProto(spec) } : {}),
+  };
+};
+
+export const networkConfigToProto = (n: d.HostNetworkConfig): pb.ConfigureNetworkRequest => ({ ...n, peers: [...n.peers] });
+export const networkConfigFromProto = (n: pb.ConfigureNetworkRequest): d.HostNetworkConfig => ({ ...n, peers: [...n.peers] });
 
 export const sendArchiveToProto = (s: d.SendArchive): pb.SendArchiveRequest => ({
   ...s,

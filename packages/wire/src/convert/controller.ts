@@ -155,3 +155,9 @@ export const eventFromProto = (e: pb.Event | undefined): CorralEvent => {
   }
   return { seq: e.seq, subject: e.subject, atUnixMs: e.atUnixMs, data };
 };
+
+export const networkViewToProto = (n: d.NetworkView): pb.ShowNetworkResponse => ({ ...n, addresses: n.addresses.map((a) => ({ ...a })) });
+export const networkViewFromProto = (n: pb.ShowNetworkResponse): d.NetworkView => ({
+  ...n,
+  addresses: n.addresses.map((a) => ({ ...a, kind: a.kind === "host" ? "host" : "container" })),
+});

@@ -27,6 +27,7 @@ export function specToProto(s: d.ContainerSpec): pb.ContainerSpec {
     labels: s.labels,
     privileged: s.privileged ?? false,
     nesting: s.nesting ?? false,
+    ipv4: s.ipv4 ?? "",
   };
 }
 
@@ -49,6 +50,7 @@ export function specFromProto(s: pb.ContainerSpec | undefined): d.ContainerSpec 
     // Only when asked for: specs without them stay as they were (stored JSON, equality in tests).
     ...(s.privileged ? { privileged: true } : {}),
     ...(s.nesting ? { nesting: true } : {}),
+    ...(s.ipv4 ? { ipv4: s.ipv4 } : {}),
   };
 }
 

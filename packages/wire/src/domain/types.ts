@@ -38,6 +38,8 @@ export interface ContainerSpec {
   privileged?: boolean;
   /** LXC/LXD: what a container engine inside needs (the seed's `-p docker` profile). Absent: false. */
   nesting?: boolean;
+  /** Address on the cluster network, CIDR ("10.240.0.5/16"), allocated by the controller; absent: none. */
+  ipv4?: string;
 }
 
 export type RuntimeState = "running" | "stopped" | "unknown";
@@ -142,6 +144,8 @@ export interface PrepareReceive {
   targetHost: string;
   /** What the container's spec grants (the controller's word, not the source's): see RestoreGrants. */
   grants?: RestoreGrants;
+  /** The container's spec, when the controller sends it: the target checks ports and keeps the address. */
+  spec?: ContainerSpec;
 }
 
 /** What a restored container may be granted: its archive may carry these settings only when set. */
@@ -363,4 +367,33 @@ export interface JoinResponse {
 export interface JoinToken {
   token: string;
   expiresUnixMs: number;
+}
+
+/** The cluster network as one host needs it (pushed by the controller, applied by the agent). */
+export interface HostNetworkConfig {
+  /** This host's address on the container network, CIDR: the containers' gateway. */
+  bridgeAddress: string;
+  vni: number;
+  mtu: number;
+  /** This host's own (underlay) address. */
+  localIp: string;
+  /** The other hosts' underlay addresses: one VXLAN flood entry each. */
+  peers: string[];
+}
+
+/** Who holds an address of the pool: a container, or a host's bridge. */
+export interface AddressHolder {
+  address: string;
+  kind: "container" | "host";
+  holder: string;
+  host: string;
+}
+
+export interface NetworkView {
+  /** CIDR; "" when the controller runs without a container network. */
+  pool: string;
+  vni: number;
+  mtu: number;
+  addresses: AddressHolder[];
+  free: number;
 }

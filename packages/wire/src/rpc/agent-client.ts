@@ -14,7 +14,7 @@ import {
   specToProto,
   statusFromProto,
 } from "../convert/types.js";
-import { archiveChunkToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
+import { archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
 
 
 export class AgentClient {
@@ -79,6 +79,11 @@ export class AgentClient {
   }
   async removeImage(name: string, backend: d.BackendName): Promise<void> {
     await callUnary<pb.RemoveImageRequest, pb.RemoveImageResponse>(this.peer, this.c.removeImage.bind(this.c), { name, backend });
+  }
+  /** Returns the bridge's name on the host. */
+  async configureNetwork(n: d.HostNetworkConfig): Promise<string> {
+    const res: pb.ConfigureNetworkResponse = await callUnary(this.peer, this.c.configureNetwork.bind(this.c), networkConfigToProto(n));
+    return res.bridge;
   }
   async prepareReceive(p: d.PrepareReceive): Promise<void> {
     await callUnary<pb.PrepareReceiveRequest, pb.PrepareReceiveResponse>(this.peer, this.c.prepareReceive.bind(this.c), prepareReceiveToProto(p));

@@ -14,7 +14,7 @@ import {
   specFromProto,
   statusToProto,
 } from "../convert/types.js";
-import { archiveChunkFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
+import { archiveChunkFromProto, networkConfigFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
 
 export interface AgentHandlers {
   hostInfo(): Promise<d.HostInfo>;
@@ -30,6 +30,8 @@ export interface AgentHandlers {
   /** Optional so that test doubles need not serve them; an agent without them answers "unimplemented". */
   listImages?(): Promise<d.ImageInfo[]>;
   removeImage?(name: string, backend: string): Promise<void>;
+  /** Applies the cluster network; returns the bridge's name. */
+  configureNetwork(n: d.HostNetworkConfig): Promise<string>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
   /** `peerHost` is the verified host identity of the sending agent. */
   receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>, peerHost: string): Promise<d.TransferTrailer>;
@@ -85,6 +87,7 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
       await (h.removeImage ?? notServed("RemoveImage"))(r.name, r.backend);
       return {};
     }),
+    configureNetwork: unaryHandler(async (r: pb.ConfigureNetworkRequest) => ({ bridge: await h.configureNetwork(networkConfigFromProto(r)) })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));
       return {};

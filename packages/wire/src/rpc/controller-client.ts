@@ -8,6 +8,7 @@ import { CONTROLLER_IDENTITY } from "./identity.js";
 import { mapIter } from "./iter.js";
 import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
 import {
+  networkViewFromProto,
   containerFromProto,
   explanationFromProto,
   hostFromProto,
@@ -177,6 +178,10 @@ export class ControllerClient {
   watchEvents(q: EventQuery): AsyncGenerator<CorralEvent> {
     const stream = this.c.watchEvents({ sinceSeq: q.sinceSeq, sinceUnixMs: q.sinceUnixMs, subjects: q.subjects, follow: q.follow });
     return mapIter(readServerStream<pb.WatchEventsResponse>(this.peer, stream), (r) => eventFromProto(r.event));
+  }
+  async showNetwork(): Promise<d.NetworkView> {
+    const res: pb.ShowNetworkResponse = await callUnary(this.peer, this.c.showNetwork.bind(this.c), {});
+    return networkViewFromProto(res);
   }
   async getVersion(): Promise<string> {
     const res: pb.GetVersionResponse = await callUnary(this.peer, this.c.getVersion.bind(this.c), {});

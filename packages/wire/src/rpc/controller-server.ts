@@ -19,6 +19,7 @@ import {
   restoreProgressToProto,
   tokenInfoToProto,
   usageReportFromProto,
+  networkViewToProto,
 } from "../convert/controller.js";
 import { parseRole, type IssuedToken, type TokenInfo, type TokenRole } from "../domain/tokens.js";
 import type { CorralEvent, EventQuery } from "../domain/events.js";
@@ -58,6 +59,7 @@ export interface ControllerHandlers {
   /** Returns the serial of the certificate revoked ("" when none was on record). */
   removeHost(name: string): Promise<string>;
   getVersion(): Promise<string>;
+  showNetwork(): Promise<d.NetworkView>;
   watchEvents(q: EventQuery, signal: AbortSignal): AsyncIterable<CorralEvent>;
 }
 
@@ -155,6 +157,7 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
     createJoinToken: unaryHandler(async (r: pb.CreateJoinTokenRequest) => h.createJoinToken(r.ttlSeconds)),
     removeHost: unaryHandler(async (r: pb.RemoveHostRequest) => ({ revokedSerial: await h.removeHost(r.name) })),
     getVersion: unaryHandler(async () => ({ version: await h.getVersion() })),
+    showNetwork: unaryHandler(async () => networkViewToProto(await h.showNetwork())),
     watchEvents: serverStreamHandler((r: pb.WatchEventsRequest, signal) =>
       mapIter(h.watchEvents({ sinceSeq: r.sinceSeq, sinceUnixMs: r.sinceUnixMs, subjects: r.subjects, follow: r.follow }, signal), (e): pb.WatchEventsResponse => ({
         event: eventToProto(e),

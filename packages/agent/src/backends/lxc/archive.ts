@@ -7,7 +7,8 @@ import type { Readable } from "node:stream";
 import type { ArchiveOut } from "../backend.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
-import { LxcConfig, setCgroupDirs } from "./config.js";
+import { LxcConfig, setCgroupDirs, setNic } from "./config.js";
+import type { Nic } from "../../network/nic.js";
 import { LXC_TAR_POLICY, checkStagedLxc } from "./config-policy.js";
 import { hostIdMap, idMapLines, idMapOfConfig, shiftOwners } from "./id-map.js";
 import { invalidArgument, NO_GRANTS, type RestoreGrants } from "@corral/wire";
@@ -25,8 +26,8 @@ export async function stageDir(name: string, input: Readable, stagingDir: string
   await checkStagedLxc(name, stagingDir, await extractTarSafely(input, stagingDir, LXC_TAR_POLICY), grants);
 }
 
-/** Rewrites the staged config for this host: the source's paths and cgroup dirs become ours. */
-export async function rewriteStagedConfig(stagingDir: string, name: string, hostName: string, targetDir: string, grants: RestoreGrants = NO_GRANTS): Promise<void> {
+/** Rewrites the staged config for this host: the source's paths, cgroup dirs, network and id map become ours. */
+export async function rewriteStagedConfig(stagingDir: string, name: string, hostName: string, targetDir: string, nic: Nic | undefined, grants: RestoreGrants = NO_GRANTS): Promise<void> {
   const staged = join(stagingDir, name);
   const cfgPath = join(staged, "config");
   // Read through the policy: never through a symlink, and only the keys Corral writes.
@@ -46,5 +47,6 @@ export async function rewriteStagedConfig(stagingDir: string, name: string, host
   const rootfs = cfg.get("lxc.rootfs.path")?.replace(/^dir:/, "");
   if (rootfs?.endsWith(`/${name}/rootfs`)) cfg.replaceInValues(rootfs.slice(0, -"/rootfs".length), targetDir);
   setCgroupDirs(cfg, hostName, name);
+  setNic(cfg, nic);
   await writeFile(cfgPath, cfg.toString());
 }

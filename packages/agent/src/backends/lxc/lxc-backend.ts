@@ -20,10 +20,10 @@ import {
   type Limits,
   type RestoreGrants,
 } from "@corral/wire";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
-import { LxcConfig, setCgroupDirs, setNesting } from "./config.js";
+import { LxcConfig, setCgroupDirs, setNesting, setNic } from "./config.js";
 import { hostIdMap, idMapLines } from "./id-map.js";
 import { LxcImageStore, checkImageName } from "./image-store.js";
 import { LxcTools } from "./tools.js";
@@ -62,6 +62,9 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore 
   }
   private mustExist(name: string): void {
     if (!this.exists(name)) throw notFound(`container "${name}" not found on ${this.ctx.hostName}`);
+  }
+  private network() {
+    return requireNetwork(this.ctx);
   }
   private lxc(tool: string, args: string[], timeoutMs?: number) {
     return this.tools.run(tool, args, timeoutMs);
@@ -107,9 +110,9 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore 
     }
     const cfgPath = join(this.dir(spec.name), "config");
     const cfg = new LxcConfig(await readFile(cfgPath, "utf8"));
-    // No lxcbr0 here; containers get an empty network namespace (recipes: "LXC networking").
-    cfg.remove("lxc.net", true).remove("lxc.apparmor", true);
-    cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
+    // Not the template's lxcbr0: a veth on this host's Corral bridge, or no network without an address.
+    setNic(cfg, spec.ipv4 ? this.network().nic(spec.ipv4) : undefined);
+    cfg.remove("lxc.apparmor", true).set("lxc.apparmor.profile", "unconfined");
     if (spec.nesting) setNesting(cfg);
     setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
     await writeFile(cfgPath, cfg.toString());
@@ -277,7 +280,8 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore 
   async commitRestore(name: string, stagingDir: string, grants?: RestoreGrants): Promise<ContainerStatus> {
     if (existsSync(this.dir(name))) throw alreadyExists(`container "${name}" already exists on ${this.ctx.hostName}`);
     const staged = join(stagingDir, name);
-    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name), grants);
+    const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
+    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name), ipv4 ? this.network().nic(ipv4) : undefined, grants);
     await rename(staged, this.dir(name));
     return this.inspect(name);
   }

@@ -45,6 +45,11 @@ export interface ContainerSpec {
   privileged: boolean;
   /** lxc/lxd: the settings a container engine inside needs (nesting, cgroup mounts, the tun device). */
   nesting: boolean;
+  /**
+   * The container's address on the cluster network, CIDR ("10.240.0.5/16"), allocated by the
+   * controller; empty: no cluster network (the controller has no pool).
+   */
+  ipv4: string;
 }
 
 export interface ContainerSpec_LabelsEntry {
@@ -351,6 +356,7 @@ function createBaseContainerSpec(): ContainerSpec {
     labels: {},
     privileged: false,
     nesting: false,
+    ipv4: "",
   };
 }
 
@@ -384,10 +390,13 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       ContainerSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
     if (message.privileged !== false) {
-      writer.uint32(160).bool(message.privileged);
+      writer.uint32(168).bool(message.privileged);
     }
     if (message.nesting !== false) {
-      writer.uint32(168).bool(message.nesting);
+      writer.uint32(176).bool(message.nesting);
+    }
+    if (message.ipv4 !== "") {
+      writer.uint32(162).string(message.ipv4);
     }
     return writer;
   },
@@ -480,20 +489,28 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             }
             continue;
           }
-          case 20: {
-            if (tag !== 160) {
+          case 21: {
+            if (tag !== 168) {
               break;
             }
 
             message.privileged = reader.bool();
             continue;
           }
-          case 21: {
-            if (tag !== 168) {
+          case 22: {
+            if (tag !== 176) {
               break;
             }
 
             message.nesting = reader.bool();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.ipv4 = reader.string();
             continue;
           }
         }
@@ -534,6 +551,7 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         : {},
       privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
       nesting: isSet(object.nesting) ? globalThis.Boolean(object.nesting) : false,
+      ipv4: isSet(object.ipv4) ? globalThis.String(object.ipv4) : "",
     };
   },
 
@@ -578,6 +596,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.nesting !== false) {
       obj.nesting = message.nesting;
     }
+    if (message.ipv4 !== "") {
+      obj.ipv4 = message.ipv4;
+    }
     return obj;
   },
 
@@ -607,6 +628,7 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     );
     message.privileged = object.privileged ?? false;
     message.nesting = object.nesting ?? false;
+    message.ipv4 = object.ipv4 ?? "";
     return message;
   },
 };

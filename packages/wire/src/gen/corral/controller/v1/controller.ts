@@ -500,6 +500,30 @@ export interface Event {
   dataJson: string;
 }
 
+export interface ShowNetworkRequest {
+}
+
+export interface ShowNetworkResponse {
+  /** CIDR; empty: no container network */
+  pool: string;
+  vni: number;
+  mtu: number;
+  addresses: AddressHolder[];
+  /** addresses left in the pool */
+  free: number;
+}
+
+export interface AddressHolder {
+  /** without the prefix length */
+  address: string;
+  /** container | host (a host's bridge) */
+  kind: string;
+  /** container or host name */
+  holder: string;
+  /** where it lives now */
+  host: string;
+}
+
 function createBaseJoinRequest(): JoinRequest {
   return { token: "", host: "", csrPem: "" };
 }
@@ -7757,6 +7781,310 @@ export const Event: MessageFns<Event> = {
   },
 };
 
+function createBaseShowNetworkRequest(): ShowNetworkRequest {
+  return {};
+}
+
+export const ShowNetworkRequest: MessageFns<ShowNetworkRequest> = {
+  encode(_: ShowNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShowNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShowNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ShowNetworkRequest {
+    return {};
+  },
+
+  toJSON(_: ShowNetworkRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShowNetworkRequest>, I>>(base?: I): ShowNetworkRequest {
+    return ShowNetworkRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShowNetworkRequest>, I>>(_: I): ShowNetworkRequest {
+    const message = createBaseShowNetworkRequest();
+    return message;
+  },
+};
+
+function createBaseShowNetworkResponse(): ShowNetworkResponse {
+  return { pool: "", vni: 0, mtu: 0, addresses: [], free: 0 };
+}
+
+export const ShowNetworkResponse: MessageFns<ShowNetworkResponse> = {
+  encode(message: ShowNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pool !== "") {
+      writer.uint32(10).string(message.pool);
+    }
+    if (message.vni !== 0) {
+      writer.uint32(16).uint32(message.vni);
+    }
+    if (message.mtu !== 0) {
+      writer.uint32(24).uint32(message.mtu);
+    }
+    for (const v of message.addresses) {
+      AddressHolder.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.free !== 0) {
+      writer.uint32(40).uint32(message.free);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShowNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShowNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pool = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.vni = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mtu = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.addresses.push(AddressHolder.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.free = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShowNetworkResponse {
+    return {
+      pool: isSet(object.pool) ? globalThis.String(object.pool) : "",
+      vni: isSet(object.vni) ? globalThis.Number(object.vni) : 0,
+      mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => AddressHolder.fromJSON(e))
+        : [],
+      free: isSet(object.free) ? globalThis.Number(object.free) : 0,
+    };
+  },
+
+  toJSON(message: ShowNetworkResponse): unknown {
+    const obj: any = {};
+    if (message.pool !== "") {
+      obj.pool = message.pool;
+    }
+    if (message.vni !== 0) {
+      obj.vni = Math.round(message.vni);
+    }
+    if (message.mtu !== 0) {
+      obj.mtu = Math.round(message.mtu);
+    }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses.map((e) => AddressHolder.toJSON(e));
+    }
+    if (message.free !== 0) {
+      obj.free = Math.round(message.free);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShowNetworkResponse>, I>>(base?: I): ShowNetworkResponse {
+    return ShowNetworkResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShowNetworkResponse>, I>>(object: I): ShowNetworkResponse {
+    const message = createBaseShowNetworkResponse();
+    message.pool = object.pool ?? "";
+    message.vni = object.vni ?? 0;
+    message.mtu = object.mtu ?? 0;
+    message.addresses = object.addresses?.map((e) => AddressHolder.fromPartial(e)) || [];
+    message.free = object.free ?? 0;
+    return message;
+  },
+};
+
+function createBaseAddressHolder(): AddressHolder {
+  return { address: "", kind: "", holder: "", host: "" };
+}
+
+export const AddressHolder: MessageFns<AddressHolder> = {
+  encode(message: AddressHolder, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.holder !== "") {
+      writer.uint32(26).string(message.holder);
+    }
+    if (message.host !== "") {
+      writer.uint32(34).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddressHolder {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddressHolder();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.holder = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddressHolder {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      holder: isSet(object.holder) ? globalThis.String(object.holder) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+    };
+  },
+
+  toJSON(message: AddressHolder): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.holder !== "") {
+      obj.holder = message.holder;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddressHolder>, I>>(base?: I): AddressHolder {
+    return AddressHolder.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddressHolder>, I>>(object: I): AddressHolder {
+    const message = createBaseAddressHolder();
+    message.address = object.address ?? "";
+    message.kind = object.kind ?? "";
+    message.holder = object.holder ?? "";
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
 /** Agents call this: registration, then one long-lived usage stream that is also the heartbeat. */
 export type RegistryServiceService = typeof RegistryServiceService;
 export const RegistryServiceService = {
@@ -8184,6 +8512,16 @@ export const ControllerServiceService = {
     responseSerialize: (value: WatchEventsResponse): Buffer => Buffer.from(WatchEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchEventsResponse => WatchEventsResponse.decode(value),
   },
+  /** The container network: its pool, who holds each address, each host's bridge. */
+  showNetwork: {
+    path: "/corral.controller.v1.ControllerService/ShowNetwork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ShowNetworkRequest): Buffer => Buffer.from(ShowNetworkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ShowNetworkRequest => ShowNetworkRequest.decode(value),
+    responseSerialize: (value: ShowNetworkResponse): Buffer => Buffer.from(ShowNetworkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ShowNetworkResponse => ShowNetworkResponse.decode(value),
+  },
 } as const;
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
@@ -8230,6 +8568,8 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   getVersion: handleUnaryCall<GetVersionRequest, GetVersionResponse>;
   /** Events from the JetStream stream the controller publishes to: a replay, then (follow) live. */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
+  /** The container network: its pool, who holds each address, each host's bridge. */
+  showNetwork: handleUnaryCall<ShowNetworkRequest, ShowNetworkResponse>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -8666,6 +9006,22 @@ export interface ControllerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchEventsResponse>;
+  /** The container network: its pool, who holds each address, each host's bridge. */
+  showNetwork(
+    request: ShowNetworkRequest,
+    callback: (error: ServiceError | null, response: ShowNetworkResponse) => void,
+  ): ClientUnaryCall;
+  showNetwork(
+    request: ShowNetworkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ShowNetworkResponse) => void,
+  ): ClientUnaryCall;
+  showNetwork(
+    request: ShowNetworkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ShowNetworkResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ControllerServiceClient = makeGenericClientConstructor(
