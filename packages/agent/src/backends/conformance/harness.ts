@@ -211,7 +211,7 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
       await s.done;
       assert.equal(s.code, 0, s.output);
       assert.match(s.output, new RegExp(`second-read\\n\\s*${blob.length}\\n$`));
-      const sum = await new ExecSession(source, name, ["sha256sum"], {});
+      const sum = new ExecSession(source, name, ["sha256sum"], {});
       sum.send({ kind: "stdin", data: blob });
       sum.send({ kind: "eof" });
       await sum.done;

@@ -76,7 +76,7 @@ export async function* execWebsocket(
     });
   }
   for (const ws of sockets) ws.on("error", () => undefined); // each socket's end is seen by 'close'
-  const closed = Promise.all(outputs.map(([ws]) => (ws.readyState === ws.CLOSED ? undefined : once(ws, "close"))));
+  const closed = Promise.all(outputs.map(([ws]) => (ws.readyState === ws.CLOSED ? Promise.resolve() : once(ws, "close"))));
   void (async () => {
     try {
       const done = await client.waitOperation(opPath);
