@@ -233,8 +233,7 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
       await c.waitFor(/ready/);
       c.type("\x03");
       await c.done;
-      assert.match(c.output, /caught-int/);
-      assert.equal(c.code, 4, c.output);
+      assert.equal(c.code, 4, c.output); // only the INT trap exits 4: Ctrl-C reached the command
     });
 
     test("a login shell gives a prompt on a terminal and runs what is typed", { timeout: 30_000 }, async () => {

@@ -173,11 +173,20 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
     signal.addEventListener("abort", onAbort, { once: true });
     stream.on("error", () => undefined); // surfaced by the read loop below
     const stop = new AbortController();
-    const resize = (size: TerminalSize): void => {
+    const resize = (size: TerminalSize): Promise<void> => {
       const c = clampSize(size);
-      exec.resize({ h: c.rows, w: c.cols }).catch(() => undefined); // the exec may have ended
+      return exec.resize({ h: c.rows, w: c.cols });
     };
-    if (tty) resize(tty);
+    // Docker starts the process after answering the start call, and API 1.41 has no ConsoleSize:
+    // the first size is set once the process runs, retried as the docker CLI does (initTtySize).
+    if (tty) {
+      void (async () => {
+        for (let i = 1; i <= 10 && !stop.signal.aborted; i++) {
+          if (await resize(tty).then(() => true, () => false)) return;
+          await new Promise((r) => setTimeout(r, 10 * i));
+        }
+      })();
+    }
     void pumpInput(
       io?.input,
       {
@@ -191,7 +200,7 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
           if (tty) stream.write("\x04");
           else stream.end();
         },
-        resize,
+        resize: (size) => void resize(size).catch(() => undefined), // the exec may have ended
       },
       stop.signal,
     );

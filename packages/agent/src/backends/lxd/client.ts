@@ -84,9 +84,11 @@ export class LxdClient {
     return { path: env.operation, op: env.metadata as LxdOperation };
   }
 
-  /** A websocket of an operation (`/1.0/operations/ID/websocket?secret=S`) over the unix socket, once open. */
-  async websocket(path: string): Promise<WebSocket> {
+  /** A websocket of an operation (`/1.0/operations/ID/websocket?secret=S`) over the unix socket, once open; `onMessage` sees every message. */
+  async websocket(path: string, onMessage?: (data: Buffer) => void): Promise<WebSocket> {
     const ws = new WebSocket(`ws+unix://${this.socketPath}:${path}`);
+    // Listening from the start: LXD may send output as soon as the last socket of an exec connects.
+    if (onMessage) ws.on("message", (data: Buffer) => onMessage(data));
     try {
       await once(ws, "open");
     } catch (err) {

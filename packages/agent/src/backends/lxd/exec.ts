@@ -49,10 +49,25 @@ export async function* execWebsocket(
     signal,
   });
   const fds = (op.metadata as ExecFds | null)?.fds ?? {};
+  // The queue exists before the sockets do, so no early output is lost; pausing acts on the output sockets.
+  const outputs: WebSocket[] = [];
+  const out = new OutputQueue(
+    () => outputs.forEach((ws) => ws.pause()),
+    () => outputs.forEach((ws) => ws.resume()),
+  );
+  // On a terminal, fd 0 carries both ways (LXD sends its output as text frames); otherwise stdout
+  // and stderr have their own sockets.
+  const kindOf: Record<string, "stdout" | "stderr" | undefined> = size ? { "0": "stdout" } : { "1": "stdout", "2": "stderr" };
   const socket = (fd: string): Promise<WebSocket> => {
     const secret = fds[fd];
     if (!secret) throw new CorralError("internal", `LXD exec in ${instance} offered no websocket for fd ${fd}`);
-    return client.websocket(`${opPath}/websocket?secret=${encodeURIComponent(secret)}`);
+    const kind = kindOf[fd];
+    const onMessage = kind
+      ? (data: Buffer) => {
+          if (data.length > 0) out.push({ kind, data });
+        }
+      : undefined;
+    return client.websocket(`${opPath}/websocket?secret=${encodeURIComponent(secret)}`, onMessage);
   };
   const names = size ? ["control", "0"] : ["control", "0", "1", "2"];
   const opened = await Promise.allSettled(names.map(socket));
@@ -64,19 +79,9 @@ export async function* execWebsocket(
     throw failed.reason;
   }
   const [control, stdin, ...rest] = sockets as [WebSocket, WebSocket, ...WebSocket[]];
-  // On a terminal, fd 0 carries both ways; otherwise stdout and stderr have their own sockets.
-  const outputs: [WebSocket, "stdout" | "stderr"][] = size ? [[stdin, "stdout"]] : [[rest[0]!, "stdout"], [rest[1]!, "stderr"]];
-  const out = new OutputQueue(
-    () => outputs.forEach(([ws]) => ws.pause()),
-    () => outputs.forEach(([ws]) => ws.resume()),
-  );
-  for (const [ws, kind] of outputs) {
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (isBinary && data.length) out.push({ kind, data });
-    });
-  }
+  outputs.push(...(size ? [stdin] : rest));
   for (const ws of sockets) ws.on("error", () => undefined); // each socket's end is seen by 'close'
-  const closed = Promise.all(outputs.map(([ws]) => (ws.readyState === ws.CLOSED ? Promise.resolve() : once(ws, "close"))));
+  const closed = Promise.all(outputs.map((ws) => (ws.readyState === ws.CLOSED ? Promise.resolve() : once(ws, "close"))));
   void (async () => {
     try {
       const done = await client.waitOperation(opPath);
