@@ -5,7 +5,7 @@ import { UsageError } from "../usage-error.js";
 import { runExec } from "../exec-session.js";
 
 export const name = "ct exec";
-export const synopsis = "Run a command in a container: stdin in, output out, its exit code is ours";
+export const synopsis = "Run a command in a container; its output streams through and its exit code is ours";
 export const help = `Usage: corral ct exec [-i] [-t] NAME [--env K=V]... -- CMD [ARGS...]
 
 Runs CMD inside the container. Piped stdin is forwarded (and its end reaches CMD as EOF);
