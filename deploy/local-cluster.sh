@@ -93,6 +93,40 @@ veth_of() {
   if [ ${#v} -gt 15 ]; then v="cv$(printf '%s' "$PREFIX" | md5sum | cut -c1-8)-$1"; fi
   echo "$v"
 }
+# LXD is one daemon in the root namespace for every emulated host: each host gets a root-side bridge
+# for its LXD containers' NICs (agent --lxd-bridge), joined to the host's Corral bridge by a veth whose
+# other end is "corral-lxd" inside the host (agent --bridge-ports). A real host needs neither.
+lxd_br_of() {
+  local v="${PREFIX}$1lx"
+  if [ ${#v} -gt 15 ]; then v="cl$(printf '%s' "$PREFIX" | md5sum | cut -c1-8)-$1"; fi
+  echo "$v"
+}
+lxd_veth_of() {
+  local v="${PREFIX}$1lv"
+  if [ ${#v} -gt 15 ]; then v="cw$(printf '%s' "$PREFIX" | md5sum | cut -c1-8)-$1"; fi
+  echo "$v"
+}
+
+lxd_link_up() {
+  local i=$1 ns lb lv; ns=$(ns_of "$i"); lb=$(lxd_br_of "$i"); lv=$(lxd_veth_of "$i")
+  if ! ip link show "$lb" >/dev/null 2>&1; then
+    ip link add "$lb" type bridge
+    ip link set "$lb" mtu 1450 up
+  fi
+  iptables -C FORWARD -i "$lb" -o "$lb" -j ACCEPT 2>/dev/null || iptables -I FORWARD -i "$lb" -o "$lb" -j ACCEPT
+  ip -n "$ns" link show corral-lxd >/dev/null 2>&1 && return 0
+  ip link del "$lv" 2>/dev/null || true
+  ip link add "$lv" mtu 1450 type veth peer name corral-lxd mtu 1450 netns "$ns"
+  ip link set "$lv" master "$lb" up
+}
+
+lxd_link_down() {
+  local lb; lb=$(lxd_br_of "$1")
+  ip link del "$(lxd_veth_of "$1")" 2>/dev/null || true
+  while iptables -D FORWARD -i "$lb" -o "$lb" -j ACCEPT 2>/dev/null; do :; done
+  ip link del "$lb" 2>/dev/null || true
+}
+
 # Each host's dockerd gets its own bridge subnet, derived from the cluster's subnet (10.77.0 -> 10.77.21.1/24 for host1).
 docker_bip_of() {
   local a b c; IFS=. read -r a b c <<<"$SUBNET"
@@ -212,6 +246,7 @@ net_up() {
     ip -n "$ns" link set eth0 up
     ip -n "$ns" route add default via "${SUBNET}.1"
   done
+  for ((i = 1; i <= N; i++)); do lxd_link_up "$i"; done
 }
 
 nats_up() {
@@ -254,7 +289,8 @@ agent_up() {
   pid_of "agent-host$i" corral-agent.js >/dev/null && return 0
   mkdir -p "$hd/lxc"
   local args=(--name "host$i" --listen "$(ip_of "$i"):$APORT" --controller "${SUBNET}.1:$CPORT"
-    --state-dir "$hd" --lxc-path "$hd/lxc" --log-level "$LOG_LEVEL" --metrics-listen "$(ip_of "$i"):$AMPORT")
+    --state-dir "$hd" --lxc-path "$hd/lxc" --log-level "$LOG_LEVEL" --metrics-listen "$(ip_of "$i"):$AMPORT"
+    --bridge-ports corral-lxd --lxd-bridge "$(lxd_br_of "$i")")
   [ "$DOCKER" = 1 ] && args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
   # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT.
   openvz_root "$i"
@@ -447,6 +483,7 @@ cmd_down() {
     ns=$(ns_of "$i")
     ns_exists "$ns" && ip netns del "$ns" 2>/dev/null || true
     ip link del "$(veth_of "$i")" 2>/dev/null || true
+    lxd_link_down "$i"
   done
   while iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; do :; done
   ip link del "$BRIDGE" 2>/dev/null || true

@@ -4,7 +4,7 @@
 // Prints one JSON line per event for the parent: {"joined":…}, {"registered":…}, {"stopped":[…]}.
 //   node heartbeat-agents.js ADDRESS STATE_DIR AGENTS INTERVAL_MS CONTAINERS STOP_AFTER_MS STOP_COUNT
 // STATE_DIR: the cluster's state directory, for the admin credentials that make the join tokens.
-import { ControllerClient, readAdminCredentials, RegistryClient, type ContainerUsage, type TlsCredentials, type UsageReport } from "@corral/wire";
+import { ControllerClient, isCode, readAdminCredentials, RegistryClient, type ContainerUsage, type TlsCredentials, type UsageReport } from "@corral/wire";
 import { joinWithToken } from "@corral/controller/bench-support";
 
 const [address = "", stateDir = "", agentsArg = "5000", intervalArg = "5000", containersArg = "10", stopAfterArg = "0", stopCountArg = "0"] = process.argv.slice(2);
@@ -14,7 +14,9 @@ const CONTAINERS = Number(containersArg);
 const STOP_AFTER = Number(stopAfterArg);
 const STOP_COUNT = Number(stopCountArg);
 
-const hostName = (i: number) => `sim${String(i).padStart(5, "0")}`;
+// A host whose join was cut after the controller recorded it joins again under another name.
+const hostNames = Array.from({ length: AGENTS }, (_, i) => `sim${String(i).padStart(5, "0")}`);
+const hostName = (i: number) => hostNames[i] as string;
 const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 function usage(host: string, k: number, at: number): ContainerUsage {
@@ -32,16 +34,27 @@ function usage(host: string, k: number, at: number): ContainerUsage {
 // registration, and done before the controller's CPU is measured.
 const JOIN_PARALLEL = 50;
 const adminCredentials = readAdminCredentials(stateDir);
+// On a machine shared with other work a connection can drop mid-join (a keepalive unanswered in
+// time): that host joins again with a fresh token, as a real agent would be restarted with one.
+async function join(i: number, attempt = 1): Promise<TlsCredentials> {
+  try {
+    const { token } = await admin.createJoinToken(3600);
+    return await joinWithToken(address, adminCredentials.ca, token, hostName(i));
+  } catch (err) {
+    if (attempt >= 3 || !isCode(err, "unavailable", "deadline_exceeded", "already_exists")) throw err;
+    say({ joinRetry: hostName(i), error: String(err) });
+    // The cut join may have been recorded: the retry cannot reuse the name without its key.
+    hostNames[i] = `${hostName(i).replace(/r\d+$/, "")}r${attempt}`;
+    return join(i, attempt + 1);
+  }
+}
 const admin = new ControllerClient(address, adminCredentials);
 const credentials: TlsCredentials[] = new Array<TlsCredentials>(AGENTS);
 const tj = performance.now();
 let nextJoin = 0;
 await Promise.all(
   Array.from({ length: Math.min(JOIN_PARALLEL, AGENTS) }, async () => {
-    for (let i = nextJoin++; i < AGENTS; i = nextJoin++) {
-      const { token } = await admin.createJoinToken(3600);
-      credentials[i] = await joinWithToken(address, adminCredentials.ca, token, hostName(i));
-    }
+    for (let i = nextJoin++; i < AGENTS; i = nextJoin++) credentials[i] = await join(i);
   }),
 );
 admin.close();

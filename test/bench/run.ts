@@ -13,8 +13,9 @@ import { benchMigration } from "./migration-bench.js";
 import { benchOpenvzLatency } from "./openvz-latency.js";
 import { Report } from "./report.js";
 import { ms } from "./stats.js";
+import { benchUsageSampling } from "./usage-sampling.js";
 
-const SECTIONS = ["migrate", "migrate-a", "migrate-b", "migrate-b-zstd", "lxc", "docker", "lxd", "openvz"];
+const SECTIONS = ["usage", "migrate", "migrate-a", "migrate-b", "migrate-b-zstd", "lxc", "docker", "lxd", "openvz"];
 const { values } = parseArgs({
   options: { iterations: { type: "string", short: "n", default: "10" }, only: { type: "string" } },
 });
@@ -56,6 +57,8 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 let failed = false;
 try {
   console.log(`corral bench: ${new Date().toISOString()}, node ${process.version}, ${iterations} iterations per latency figure, ${load()}`);
+  // Needs no cluster: synthetic cgroup trees under a temp dir.
+  if (!only || only.has("usage")) await benchUsageSampling(1000, 10, report);
   await cluster.up();
   console.log(`cluster up in ${ms(performance.now() - t0)}: controller ${cluster.controller}, nats ${cluster.natsUrl}, root ${cluster.root}`);
   ctx = new BenchContext(cluster, { iterations, only });

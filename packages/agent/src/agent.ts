@@ -14,6 +14,7 @@ import { ReceiveManager, type ReceiveOptions } from "./transfer/receiver.js";
 import { agentHandlers } from "./server/agent-handlers.js";
 import { collectUsage, runReporter } from "./reporter.js";
 import { hostCredentials } from "./join.js";
+import { HostNetwork } from "./network/host-network.js";
 
 export interface RunningAgent {
   /** The bound address (useful with port 0). */
@@ -27,13 +28,16 @@ export interface RunningAgent {
 export async function startAgent(
   cfg: AgentConfig,
   log: Logger,
-  opts: { report?: boolean; backends?: Backend[]; receive?: Partial<ReceiveOptions> } = {},
+  opts: { report?: boolean; backends?: Backend[]; receive?: Partial<ReceiveOptions>; network?: HostNetwork } = {},
 ): Promise<RunningAgent> {
   await mkdir(cfg.stateDir, { recursive: true });
   // Before anything else: a host without its certificate can serve nothing and register nowhere.
   const tls = await hostCredentials(cfg, log);
   const registry = new BackendRegistry(cfg.name);
-  await registry.probeAll(opts.backends ?? configuredBackends(cfg, log));
+  // Before the backends: a restart puts the bridge, overlay and published ports back first.
+  const network = opts.network ?? new HostNetwork(cfg.stateDir, log.child({ part: "network" }), { bridgePorts: cfg.bridgePorts, hostName: cfg.name });
+  await network.restore();
+  await registry.probeAll(opts.backends ?? configuredBackends(cfg, log, network));
   for (const b of registry.infos()) log.info(b, b.available ? "backend available" : "backend unavailable");
   const receiver = new ReceiveManager(registry, join(cfg.stateDir, "receives"), log, { hostName: cfg.name, ...opts.receive });
   await receiver.cleanupStaging();
@@ -45,7 +49,7 @@ export async function startAgent(
   );
   const address = cfg.listen.replace(/:\d+$/, `:${port}`);
   const effective = { ...cfg, advertise: cfg.advertise.endsWith(":0") ? address : cfg.advertise };
-  server.addService(AgentServiceDefinition, agentServiceImplementation(agentHandlers(effective, registry, receiver, log, tls)));
+  server.addService(AgentServiceDefinition, agentServiceImplementation(agentHandlers(effective, registry, receiver, log, tls, network)));
   log.info({ listen: address, advertise: effective.advertise }, "agent serving");
 
   const metrics = cfg.metricsListen

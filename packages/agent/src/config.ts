@@ -21,6 +21,10 @@ export interface AgentConfig {
   join: string | undefined;
   /** HOST:PORT for plain-HTTP Prometheus /metrics; "" serves none. */
   metricsListen: string;
+  /** Links put on the Corral bridge besides the overlay (an uplink to an LXD bridge in another namespace). */
+  bridgePorts: string[];
+  /** The bridge LXD's NICs hang on; "" means the Corral bridge itself (LXD in the agent's namespace). */
+  lxdBridge: string;
 }
 
 const FLAGS: Record<string, keyof AgentConfig> = {
@@ -39,15 +43,21 @@ const FLAGS: Record<string, keyof AgentConfig> = {
   "--log-level": "logLevel",
   "--join": "join",
   "--metrics-listen": "metricsListen",
+  "--bridge-ports": "bridgePorts",
+  "--lxd-bridge": "lxdBridge",
 };
 
 export const AGENT_USAGE = `usage: corral-agent --name NAME --listen HOST:PORT --controller HOST:PORT --state-dir DIR
                     [--advertise HOST:PORT] [--lxc-path DIR] [--docker-socket PATH] [--docker-cgroup-parent CG]
                     [--lxd-socket PATH] [--vzctl PATH] [--vzlist PATH] [--vz-root DIR] [--log-level info]
-                    [--join TOKEN] [--metrics-listen HOST:PORT] [--config FILE.json]
+                    [--join TOKEN] [--metrics-listen HOST:PORT] [--bridge-ports IF,...] [--lxd-bridge BR]
+                    [--config FILE.json]
 
   --join TOKEN   first start only: get this host's certificate from the controller with a token from
-                 "corral host join-token"; it is stored in STATE-DIR/tls and used from then on`;
+                 "corral host join-token"; it is stored in STATE-DIR/tls and used from then on
+  --bridge-ports IF,...  links to put on the Corral bridge (corral0) beside the overlay
+  --lxd-bridge BR        the bridge LXD's container NICs use (default corral0; another one when LXD runs in
+                         another network namespace and BR reaches corral0 through a --bridge-ports link)`;
 
 export function parseAgentConfig(argv: string[]): AgentConfig {
   const given: Partial<AgentConfig> = {};
@@ -63,7 +73,7 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     const key = FLAGS[flag];
     if (!key) throw invalidArgument(`unknown flag ${flag}\n${AGENT_USAGE}`);
     if (value === undefined) throw invalidArgument(`${flag} needs a value`);
-    given[key] = value;
+    (given as Record<string, unknown>)[key] = value;
   }
   for (const k of ["name", "listen", "controller", "stateDir"] as const) {
     if (!given[k]) throw invalidArgument(`missing --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}\n${AGENT_USAGE}`);
@@ -87,5 +97,13 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     logLevel: given.logLevel || "info",
     join: given.join || process.env.CORRAL_JOIN_TOKEN || undefined,
     metricsListen: given.metricsListen || "",
+    bridgePorts: listOf(given.bridgePorts),
+    lxdBridge: typeof given.lxdBridge === "string" ? given.lxdBridge : "",
   };
+}
+
+/** A flag's comma list, or the JSON config's array. */
+function listOf(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map(String).filter(Boolean);
+  return typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : [];
 }

@@ -54,8 +54,8 @@ test("host list prints an aligned table for people and names plus details for sc
   const table = await corral(["host", "list"]);
   assert.equal(table.code, 0, table.stderr);
   const lines = table.stdout.toString("utf8").trimEnd().split("\n");
-  assert.match(lines[0] as string, /^NAME\s+ADDRESS\s+STATE\s+BACKENDS\s+CPUS\s+MEMORY\s+RESERVED\s+CONTAINERS$/);
-  assert.match(lines[1] as string, /^host1\s+10\.77\.0\.11:7401\s+ready\s+lxc\s+2\s+4\.0 GiB\s+512 MiB, 1\.5 cpu\s+2$/);
+  assert.match(lines[0] as string, /^NAME\s+ADDRESS\s+STATE\s+BACKENDS\s+CPUS\s+MEMORY\s+RESERVED\s+CONTAINERS\s+LABELS$/);
+  assert.match(lines[1] as string, /^host1\s+10\.77\.0\.11:7401\s+ready\s+lxc\s+2\s+4\.0 GiB\s+512 MiB, 1\.5 cpu\s+2\s+-$/);
   assert.equal(lines.length, 3);
   assert.ok(!table.stdout.includes("\x1b["), "no colour in a pipe");
   const json = await corral(["host", "list", "--json"]);

@@ -14,11 +14,15 @@ export const hostJson = (h: Host): HostJson => ({
   backendDetails: h.backends,
 });
 
-/** Containers in JSON: the domain object, with `usage: null` rather than a missing key. */
-export const containerJson = (c: Container): Omit<Container, "usage"> & { usage: Container["usage"] | null } => ({
+/** Containers in JSON: the domain object, with `usage: null` rather than a missing key, and its addresses. */
+export const containerJson = (c: Container): Omit<Container, "usage"> & { usage: Container["usage"] | null; ipv4: string[] } => ({
   ...c,
   usage: c.usage ?? null,
+  ipv4: ipv4Of(c),
 });
+
+/** The container's addresses on the cluster network, without prefix lengths (as `lxc list` shows them). */
+export const ipv4Of = (c: Container): string[] => (c.spec.ipv4 ? [c.spec.ipv4.split("/")[0] ?? c.spec.ipv4] : []);
 
 export const availableBackends = (h: Host): string[] => h.backends.filter((b) => b.available).map((b) => b.name);
 
@@ -31,8 +35,16 @@ export const hostRow = (h: Host): string[] => [
   formatBytes(h.memoryBytes),
   `${formatBytes(h.reservedMemoryBytes)}, ${trimNumber(h.reservedCpus)} cpu`,
   String(h.containers),
+  labelsText(h.labels, "-"),
 ];
-export const HOST_HEADERS = ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS"];
+export const HOST_HEADERS = ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS", "LABELS"];
+
+/** `disk=ssd zone=eu`, sorted by key; `none` when there are none. */
+export const labelsText = (labels: Record<string, string>, none = "no labels"): string =>
+  Object.entries(labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ") || none;
 
 /** `unknown (42s)`: a down host's container, with the age of the last report about it. */
 export function containerStateCell(c: Container, now = Date.now()): string {
@@ -55,12 +67,13 @@ export const containerRow = (c: Container): string[] => {
     c.host || "-",
     c.backend,
     containerStateCell(c),
+    ipv4Of(c).join(",") || "-",
     live ? c.usage!.cpuPercent.toFixed(1) : "-",
     live ? formatBytes(c.usage!.memoryBytes) : "-",
     live ? String(c.usage!.pids) : "-",
   ];
 };
-export const CONTAINER_HEADERS = ["NAME", "HOST", "BACKEND", "STATE", "CPU%", "MEMORY", "PIDS"];
+export const CONTAINER_HEADERS = ["NAME", "HOST", "BACKEND", "STATE", "IPV4", "CPU%", "MEMORY", "PIDS"];
 
 export const migrationRow = (m: Migration): string[] => [
   m.id,

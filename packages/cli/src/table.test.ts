@@ -26,8 +26,9 @@ test("colour wraps padded cells, so columns stay aligned on a terminal, and is a
 
 test("host and container rows show what the tables promise", () => {
   const h = sampleHost("host1", "10.77.0.11:7401");
-  assert.deepEqual(HOST_HEADERS, ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS"]);
-  assert.deepEqual(hostRow(h), ["host1", "10.77.0.11:7401", "ready", "lxc", "2", "4.0 GiB", "512 MiB, 1.5 cpu", "2"]);
+  assert.deepEqual(HOST_HEADERS, ["NAME", "ADDRESS", "STATE", "BACKENDS", "CPUS", "MEMORY", "RESERVED", "CONTAINERS", "LABELS"]);
+  assert.deepEqual(hostRow(h), ["host1", "10.77.0.11:7401", "ready", "lxc", "2", "4.0 GiB", "512 MiB, 1.5 cpu", "2", "-"]);
+  assert.equal(hostRow({ ...h, labels: { zone: "eu", disk: "ssd" } })[8], "disk=ssd zone=eu");
   assert.deepEqual(hostJson(h).backends, ["lxc"]);
   assert.equal(hostJson(h).backendDetails.length, 2);
 
@@ -36,7 +37,11 @@ test("host and container rows show what the tables promise", () => {
     memoryBytes: 3 * 1024 * 1024, memoryLimitBytes: 256 * 1024 * 1024, pids: 4,
     blockReadBytes: 0, blockWriteBytes: 0, netRxBytes: 0, netTxBytes: 0,
   };
-  assert.deepEqual(CONTAINER_HEADERS, ["NAME", "HOST", "BACKEND", "STATE", "CPU%", "MEMORY", "PIDS"]);
-  assert.deepEqual(containerRow(sampleContainer("c1", "host1", { usage })), ["c1", "host1", "lxc", "running", "12.3", "3.0 MiB", "4"]);
-  assert.deepEqual(containerRow(sampleContainer("c2", "host2", { state: "stopped" })), ["c2", "host2", "lxc", "stopped", "-", "-", "-"]);
+  assert.deepEqual(CONTAINER_HEADERS, ["NAME", "HOST", "BACKEND", "STATE", "IPV4", "CPU%", "MEMORY", "PIDS"]);
+  assert.deepEqual(containerRow(sampleContainer("c1", "host1", { usage })), ["c1", "host1", "lxc", "running", "-", "12.3", "3.0 MiB", "4"]);
+  assert.deepEqual(containerRow(sampleContainer("c2", "host2", { state: "stopped" })), ["c2", "host2", "lxc", "stopped", "-", "-", "-", "-"]);
+  // The address without its prefix length, as `lxc list` shows it.
+  const addressed = sampleContainer("c3", "host1", { state: "stopped" });
+  addressed.spec.ipv4 = "10.240.0.7/16";
+  assert.equal(containerRow(addressed)[4], "10.240.0.7");
 });

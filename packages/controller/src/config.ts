@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 
 import { messageOf, invalidArgument, parseListen } from "@corral/wire";
 import type { Algorithm } from "./scheduler/index.js";
+import { DEFAULT_MTU, DEFAULT_POOL, DEFAULT_VNI, Pool } from "./network/pool.js";
 
 export interface ControllerConfig {
   listen: string;
@@ -17,6 +18,10 @@ export interface ControllerConfig {
   scheduler: Algorithm;
   /** HOST:PORT for plain-HTTP Prometheus /metrics; undefined serves none. */
   metricsListen?: string;
+  /** The container network's pool, CIDR; undefined ("none"): containers get no address. */
+  networkPool: string | undefined;
+  networkVni: number;
+  networkMtu: number;
   /** --issue-admin-token: print a new admin token and exit instead of serving. */
   issueAdminToken: boolean;
 }
@@ -31,6 +36,10 @@ export const USAGE = `usage: corral-controller --db FILE [options]
   --heartbeat-timeout-ms N    a host silent this long is marked down (default 10000)
   --scheduler binpack|spread  placement strategy (default binpack)
   --metrics-listen ADDR       serve Prometheus metrics over plain HTTP at http://ADDR/metrics (default: none)
+  --network-pool CIDR         addresses for containers and host bridges, one VXLAN overlay (default 10.240.0.0/16;
+                              "none": containers get no network)
+  --network-vni N             the overlay's VXLAN id (default 4242)
+  --network-mtu N             bridge and container MTU (default 1450: 1500 less VXLAN's 50 bytes)
   --log-level LEVEL           trace|debug|info|warn|error (default info)
   --config FILE               JSON file with the same settings in camelCase; flags override it
   --issue-admin-token         create an admin token in --db, print it alone on stdout and exit
@@ -61,6 +70,9 @@ export function parseConfig(argv: string[]): ControllerConfig | "help" {
       scheduler: { type: "string" },
       "log-level": { type: "string" },
       "metrics-listen": { type: "string" },
+      "network-pool": { type: "string" },
+      "network-vni": { type: "string" },
+      "network-mtu": { type: "string" },
       config: { type: "string" },
       "issue-admin-token": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -81,7 +93,12 @@ export function parseConfig(argv: string[]): ControllerConfig | "help" {
     logLevel: pick(values["log-level"], "logLevel") ?? DEFAULTS.logLevel,
     scheduler: (pick(values.scheduler, "scheduler") ?? DEFAULTS.scheduler) as Algorithm,
     issueAdminToken: values["issue-admin-token"] === true,
+    networkPool: networkPool(pick(values["network-pool"], "networkPool")),
+    networkVni: positiveInt("--network-vni", pick(values["network-vni"], "networkVni"), DEFAULT_VNI),
+    networkMtu: positiveInt("--network-mtu", pick(values["network-mtu"], "networkMtu"), DEFAULT_MTU),
   };
+  if (cfg.networkVni > 16_777_215) throw invalidArgument(`invalid --network-vni ${cfg.networkVni}: a VXLAN id is at most 16777215`);
+  if (cfg.networkMtu < 576 || cfg.networkMtu > 9000) throw invalidArgument(`invalid --network-mtu ${cfg.networkMtu}: expected 576..9000`);
   if (!LOG_LEVELS.includes(cfg.logLevel)) throw invalidArgument(`invalid --log-level "${cfg.logLevel}": expected one of ${LOG_LEVELS.join(", ")}`);
   if (cfg.scheduler !== "binpack" && cfg.scheduler !== "spread") throw invalidArgument(`invalid --scheduler "${String(cfg.scheduler)}": expected binpack or spread`);
   // Only present when given, so a config without metrics reads as it always did.
@@ -105,6 +122,14 @@ function readConfigFile(path: string): Record<string, unknown> {
   } catch (err) {
     throw invalidArgument(`config file ${path} is not valid JSON: ${messageOf(err)}`);
   }
+}
+
+/** "none" turns the network off; anything else must parse as a pool (checked here, at start-up). */
+function networkPool(text: string | undefined): string | undefined {
+  if (text === "none") return undefined;
+  const cidr = text ?? DEFAULT_POOL;
+  new Pool(cidr);
+  return cidr;
 }
 
 function positiveInt(flag: string, text: string | undefined, fallback: number): number {

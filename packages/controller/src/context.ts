@@ -7,6 +7,7 @@ import type { Algorithm } from "./scheduler/index.js";
 import type { ClusterPki } from "@corral/wire";
 import type { CertificateRecords } from "./pki/revocation.js";
 import type { ControllerMetrics } from "./metrics/controller-metrics.js";
+import type { NetworkSettings } from "./network/pool.js";
 
 /** Direct, best-effort publishing for high-rate events (migration progress) that skip the outbox. */
 export interface EventSink {
@@ -22,6 +23,8 @@ export interface ControllerContext {
   /** The cluster CA and the controller's credentials; host certificates on record and revoked. */
   identity: { pki: ClusterPki; certs: CertificateRecords };
   metrics: ControllerMetrics;
+  /** The container network; undefined: containers get no address (no pool configured). */
+  network: NetworkSettings | undefined;
   settings: {
     reportIntervalMs: number;
     heartbeatTimeoutMs: number;

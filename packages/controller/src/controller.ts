@@ -30,6 +30,7 @@ import { CertificateRecords } from "./pki/revocation.js";
 import { controllerAccess, registryAccess } from "./pki/access.js";
 import { ControllerMetrics } from "./metrics/controller-metrics.js";
 import { EventReader } from "./events/event-reader.js";
+import { DEFAULT_MTU, DEFAULT_VNI, Pool } from "./network/pool.js";
 
 export interface ControllerOptions {
   /** HOST:PORT; port 0 picks a free one (see the returned address). */
@@ -48,6 +49,8 @@ export interface ControllerOptions {
   logger?: Logger;
   /** HOST:PORT for plain-HTTP Prometheus /metrics; none served when undefined. */
   metricsListen?: string | undefined;
+  /** The container network's pool (CIDR), VXLAN id and MTU; no pool: containers get no address. */
+  network?: { pool: string; vni?: number; mtu?: number } | undefined;
 }
 
 export interface RunningController {
@@ -57,6 +60,8 @@ export interface RunningController {
   store: Store;
   /** http://HOST:PORT/metrics when --metrics-listen was given. */
   metricsUrl: string | undefined;
+  /** What the controller measures of itself (benches read report → state here). */
+  metrics: ControllerMetrics;
   close(): Promise<void>;
 }
 
@@ -74,6 +79,9 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     events: publisher ?? NO_EVENTS,
     identity: { pki, certs },
     metrics: new ControllerMetrics(() => store.db),
+    network: opts.network
+      ? { pool: new Pool(opts.network.pool), vni: opts.network.vni ?? DEFAULT_VNI, mtu: opts.network.mtu ?? DEFAULT_MTU }
+      : undefined,
     settings: {
       reportIntervalMs: opts.reportIntervalMs ?? 2000,
       heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 10_000,
@@ -130,7 +138,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       store.close();
       log.info("controller stopped");
     })());
-  return { address, metricsUrl: metricsEndpoint?.url, close, store };
+  return { address, metricsUrl: metricsEndpoint?.url, metrics: ctx.metrics, close, store };
 }
 
 /**

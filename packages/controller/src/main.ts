@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     scheduler: cfg.scheduler,
     logLevel: cfg.logLevel,
     metricsListen: cfg.metricsListen,
+    network: cfg.networkPool ? { pool: cfg.networkPool, vni: cfg.networkVni, mtu: cfg.networkMtu } : undefined,
   });
   const stop = () => {
     controller.close().then(

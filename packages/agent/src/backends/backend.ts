@@ -11,8 +11,9 @@ import type {
   ImageInfo,
   Limits,
 } from "@corral/wire";
-import { invalidArgument } from "@corral/wire";
+import { failedPrecondition, invalidArgument } from "@corral/wire";
 import type { Logger } from "pino";
+import type { HostNetwork } from "../network/host-network.js";
 import type { ExecIo } from "../process/exec-io.js";
 
 export type { ExecIo } from "../process/exec-io.js";
@@ -23,6 +24,14 @@ export interface BackendContext {
   /** The agent's own state directory; each backend may use `<stateDir>/<backend>/`. */
   stateDir: string;
   log: Logger;
+  /** The cluster network on this host: the bridge, the gateway, the addresses of containers restored here. */
+  network?: HostNetwork;
+}
+
+/** The host network of a backend that was given a container address; absent only in tests that give none. */
+export function requireNetwork(ctx: BackendContext): HostNetwork {
+  if (!ctx.network) throw failedPrecondition(`the agent of ${ctx.hostName} runs without a container network`);
+  return ctx.network;
 }
 
 export interface ProbeResult {

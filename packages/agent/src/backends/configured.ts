@@ -3,16 +3,18 @@
 import type { Logger } from "pino";
 import type { AgentConfig } from "../config.js";
 import type { Backend, BackendContext } from "./backend.js";
+import type { HostNetwork } from "../network/host-network.js";
 import { createLxcBackend } from "./lxc/index.js";
 import { createDockerBackend } from "./docker/index.js";
 import { createLxdBackend } from "./lxd/index.js";
 import { createOpenvzBackend } from "./openvz/index.js";
 
-export function configuredBackends(cfg: AgentConfig, log: Logger): Backend[] {
+export function configuredBackends(cfg: AgentConfig, log: Logger, network?: HostNetwork): Backend[] {
   const ctx = (name: string): BackendContext => ({
     hostName: cfg.name,
     stateDir: cfg.stateDir,
     log: log.child({ backend: name }),
+    ...(network ? { network } : {}),
   });
   return [
     createLxcBackend(ctx("lxc"), { lxcPath: cfg.lxcPath }),
@@ -20,7 +22,7 @@ export function configuredBackends(cfg: AgentConfig, log: Logger): Backend[] {
       socketPath: cfg.dockerSocket,
       ...(cfg.dockerCgroupParent ? { cgroupParent: cfg.dockerCgroupParent } : {}),
     }),
-    createLxdBackend(ctx("lxd"), { socketPath: cfg.lxdSocket }),
+    createLxdBackend(ctx("lxd"), { socketPath: cfg.lxdSocket, ...(cfg.lxdBridge ? { bridge: cfg.lxdBridge } : {}) }),
     createOpenvzBackend(ctx("openvz"), { vzctl: cfg.vzctl, vzlist: cfg.vzlist, vzRoot: cfg.vzRoot }),
   ];
 }

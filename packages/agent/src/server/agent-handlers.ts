@@ -2,34 +2,66 @@
 // the backend and delegates.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { dataOf, failedPrecondition, invalidArgument, parseBackend, PLAIN_EXEC, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
+import { dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, PLAIN_EXEC, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
 import { hasImageImport, hasLiveLimits, type ExecIo } from "../backends/backend.js";
 import { LOGIN_SHELL_ARGV } from "../process/exec-io.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
 import { sendArchive } from "../transfer/sender.js";
 import { hostInfo } from "../host-info.js";
+import type { HostNetwork } from "../network/host-network.js";
 import type { AgentConfig } from "../config.js";
 import { checkExec, checkImage, checkRef, checkSend, checkSpec, checkTimeout } from "./request-checks.js";
 
-export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, receiver: ReceiveManager, log: Logger, tls: TlsCredentials): AgentHandlers {
+export function agentHandlers(
+  cfg: AgentConfig,
+  registry: BackendRegistry,
+  receiver: ReceiveManager,
+  log: Logger,
+  tls: TlsCredentials,
+  network: HostNetwork,
+): AgentHandlers {
+  /** Receives that brought an address or ports, by token: an abort takes their attachment back. */
+  const receiving = new Map<string, string>();
   const all = async (backend: string): Promise<ContainerStatus[]> => {
     const bs = backend ? [registry.get(parseBackend(backend))] : registry.available();
     return (await Promise.all(bs.map((b) => b.list()))).flat();
   };
   const backendOf = (ref: ContainerRef) => registry.get(checkRef(ref).backend);
+  /** Whether a container the network remembers is still on this host (not_found: it is not). */
+  const stillHere = async (a: { name: string; backend: ContainerRef["backend"] }) =>
+    (async () => registry.get(a.backend).inspect(a.name))().then(() => true, (err: unknown) => !isCode(err, "not_found"));
   return {
     hostInfo: () => hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry),
     create: async (spec) => {
       checkSpec(spec);
-      return registry.get(spec.backend).create(spec);
+      const b = registry.get(spec.backend);
+      await network.checkPorts(spec, stillHere);
+      const st = await b.create(spec);
+      try {
+        await network.attach(spec);
+      } catch (err) {
+        // A port that cannot be published is not a container half made: it goes again.
+        await b.remove(spec.name).catch(() => undefined);
+        throw err;
+      }
+      return st;
     },
-    start: async (ref) => backendOf(ref).start(ref.name),
+    start: async (ref) => {
+      const b = backendOf(ref);
+      const st = await b.start(ref.name);
+      const ipv4 = network.attachment(ref.name)?.ipv4;
+      if (ipv4) await network.announce(st.initPid || (await b.inspect(ref.name)).initPid, ipv4);
+      return st;
+    },
     stop: async (ref, timeout) => {
       checkTimeout(timeout);
       return backendOf(ref).stop(ref.name, timeout);
     },
-    remove: async (ref) => backendOf(ref).remove(ref.name),
+    remove: async (ref) => {
+      await backendOf(ref).remove(ref.name);
+      await network.detach(ref.name);
+    },
     inspect: async (ref) => backendOf(ref).inspect(ref.name),
     list: all,
     exec: (req, input, signal) => {
@@ -55,10 +87,33 @@ export function agentHandlers(cfg: AgentConfig, registry: BackendRegistry, recei
       const info = await b.importImage(header.name, Readable.from(dataOf(rest)));
       return { ...info, host: cfg.name };
     },
-    prepareReceive: (p) => receiver.prepare(p),
+    configureNetwork: (n) => network.configure(n),
+    prepareReceive: async (p) => {
+      // Its ports must be free here before anything moves; its address is kept for the commit.
+      if (p.spec) {
+        if (p.spec.name !== p.ref.name || p.spec.backend !== p.ref.backend) throw invalidArgument("the spec sent with a receive names another container");
+        checkSpec(p.spec);
+        await network.checkPorts(p.spec, stillHere);
+      }
+      await receiver.prepare(p);
+      if (p.spec && (p.spec.ipv4 || p.spec.ports.length > 0)) {
+        await network.attach(p.spec);
+        receiving.set(p.token, p.spec.name);
+      }
+    },
     receiveArchive: (chunks, peerHost) => receiver.receive(chunks, peerHost),
-    commitReceive: (token) => receiver.commit(token),
-    abortReceive: (token, ref) => receiver.abort(token, ref),
+    commitReceive: async (token) => {
+      const st = await receiver.commit(token);
+      receiving.delete(token);
+      return st;
+    },
+    abortReceive: async (token, ref) => {
+      const r = await receiver.abort(token, ref);
+      const name = receiving.get(token);
+      receiving.delete(token);
+      if (name) await network.detach(name);
+      return r;
+    },
     sendArchive: (req, signal) => {
       checkSend(req);
       return sendArchive(req, registry, cfg.name, tls, log, signal);

@@ -18,3 +18,5 @@ export { createDockerBackend } from "../backends/docker/index.js";
 export { createOptions } from "../backends/docker/config.js";
 export { runtimeName as dockerRuntimeName } from "../backends/docker/runtime-names.js";
 export { createLxdBackend, LxdBackend } from "../backends/lxd/index.js";
+export { syntheticGroup, writeSyntheticGroup, writeSyntheticTree, type SyntheticGroup } from "./cgroup-tree.js";
+export { CgroupReader, emptySample, type CgroupSample, type CgroupVersion } from "../usage/cgroup.js";

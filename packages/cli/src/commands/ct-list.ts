@@ -7,7 +7,8 @@ export const name = "ct list";
 export const synopsis = "List containers on all hosts, with live CPU, memory and pids";
 export const help = `Usage: corral ct list [--host HOST] [--drift] [--json]
 
-Lists every container the controller manages. CPU%, MEMORY and PIDS come from the
+Lists every container the controller manages. IPV4 is its address on the cluster network
+(reachable from every host, kept across migration). CPU%, MEMORY and PIDS come from the
 hosts' latest usage reports and show "-" for containers that are not running. A container
 on a host that is down shows as "unknown (AGE)", AGE being how old its last report is; one
 its host no longer has shows as "lost". --drift lists instead what hosts run that the
@@ -42,7 +43,7 @@ export async function run(ctx: Context): Promise<void> {
   cts.sort((a, b) => a.name.localeCompare(b.name));
   if (ctx.json) return ctx.printJson(cts.map(containerJson));
   const lines = formatTable(CONTAINER_HEADERS, cts.map(containerRow), {
-    align: ["left", "left", "left", "left", "right", "right", "right"],
+    align: ["left", "left", "left", "left", "left", "right", "right", "right"],
     paint: (cell, raw, col) => (col === 3 ? colourise(ctx.colour, stateColour(raw.split(" ")[0] ?? raw), cell) : cell),
   });
   for (const l of lines) ctx.print(l);

@@ -33,6 +33,7 @@ export function describeContainer(c: Container): string[] {
     ["CPUs", limit(s.limits.cpus, trimNumber)],
     ["Command", s.cmd.length ? s.cmd.join(" ") : "-"],
     ["Env", s.env.length ? s.env.join(" ") : "-"],
+    ["Interfaces", s.ipv4 ? `eth0 ${s.ipv4}` : "-"],
     ["Ports", s.ports.length ? s.ports.map((p) => `${p.hostPort}:${p.containerPort}/${p.protocol}`).join(" ") : "-"],
     ["Labels", Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "-"],
     ["Created", c.createdUnixMs ? new Date(c.createdUnixMs).toISOString() : "-"],

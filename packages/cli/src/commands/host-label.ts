@@ -1,5 +1,5 @@
 import type { Context } from "../command.js";
-import { hostJson } from "../present.js";
+import { hostJson, labelsText } from "../present.js";
 import { UsageError } from "../usage-error.js";
 import { labelFlag, nameArg } from "../flag-values.js";
 
@@ -23,8 +23,3 @@ export async function run(ctx: Context): Promise<void> {
   ctx.print(`${h.name}: ${labelsText(h.labels)}`);
 }
 
-export const labelsText = (labels: Record<string, string>): string =>
-  Object.entries(labels)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(" ") || "no labels";

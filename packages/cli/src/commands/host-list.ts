@@ -21,7 +21,7 @@ export async function run(ctx: Context): Promise<void> {
   hosts.sort((a, b) => a.name.localeCompare(b.name));
   if (ctx.json) return ctx.printJson(hosts.map(hostJson));
   const lines = formatTable(HOST_HEADERS, hosts.map(hostRow), {
-    align: ["left", "left", "left", "left", "right", "right", "left", "right"],
+    align: ["left", "left", "left", "left", "right", "right", "left", "right", "left"],
     paint: (cell, raw, col) => (col === 2 ? colourise(ctx.colour, stateColour(raw), cell) : cell),
   });
   for (const l of lines) ctx.print(l);

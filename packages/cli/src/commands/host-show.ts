@@ -21,6 +21,8 @@ export interface HostShowJson {
   lastSeenUnixMs: number;
   capacity: { cpus: number; memoryBytes: number; diskBytes: number };
   reserved: { cpus: number; memoryBytes: number };
+  /** Reservations may reach capacity × overcommit. */
+  overcommit: number;
   used: { cpus: number; memoryBytes: number; diskBytes: number };
   backends: BackendInfo[];
   containers: { name: string; backend: string; state: string; desiredState: string }[];
@@ -48,6 +50,7 @@ export function hostShowJson(h: Host, cts: readonly Container[]): HostShowJson {
     lastSeenUnixMs: h.lastSeenUnixMs,
     capacity: { cpus: h.cpus, memoryBytes: h.memoryBytes, diskBytes: h.diskBytes },
     reserved: { cpus: h.reservedCpus, memoryBytes: h.reservedMemoryBytes },
+    overcommit: h.overcommit,
     used: {
       cpus: Math.round(running.reduce((n, c) => n + (c.usage?.cpuPercent ?? 0), 0)) / 100,
       memoryBytes: running.reduce((n, c) => n + (c.usage?.memoryBytes ?? 0), 0),
@@ -66,6 +69,8 @@ export function describeHost(d: HostShowJson, colour = false): string[] {
     `Address:   ${d.address}`,
     `State:     ${colourise(colour, stateColour(d.state), d.state)}`,
     `Last seen: ${d.lastSeenUnixMs ? isoTime(d.lastSeenUnixMs) : "never"}`,
+    // Only when set: 1.0 (never beyond capacity) is what everyone expects.
+    ...(d.overcommit !== 1 ? [`Overcommit: ×${trimNumber(d.overcommit)} (reservations may reach capacity × ${trimNumber(d.overcommit)})`] : []),
     "",
     ...formatTable(
       ["", "CAPACITY", "RESERVED", "USED"],

@@ -1,8 +1,7 @@
 import type { Context } from "../command.js";
-import { hostJson } from "../present.js";
+import { hostJson, labelsText } from "../present.js";
 import { UsageError } from "../usage-error.js";
 import { nameArg } from "../flag-values.js";
-import { labelsText } from "./host-label.js";
 
 export const name = "host unlabel";
 export const synopsis = "Remove labels from a host";

@@ -3,6 +3,7 @@ import type { CommandModule } from "../command.js";
 import * as hostList from "./host-list.js";
 import * as hostLabel from "./host-label.js";
 import * as hostUnlabel from "./host-unlabel.js";
+import * as hostSet from "./host-set.js";
 import * as hostCordon from "./host-cordon.js";
 import * as hostUncordon from "./host-uncordon.js";
 import * as hostDrain from "./host-drain.js";
@@ -28,6 +29,7 @@ import * as migrationList from "./migration-list.js";
 import * as migrationShow from "./migration-show.js";
 import * as migrationFinish from "./migration-finish.js";
 import * as imageImport from "./image-import.js";
+import * as networkShow from "./network-show.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
 import * as tokenRevoke from "./token-revoke.js";
@@ -40,6 +42,7 @@ export const COMMANDS: readonly CommandModule[] = [
   hostList,
   hostLabel,
   hostUnlabel,
+  hostSet,
   hostCordon,
   hostUncordon,
   hostDrain,
@@ -63,6 +66,7 @@ export const COMMANDS: readonly CommandModule[] = [
   migrationShow,
   migrationFinish,
   imageImport,
+  networkShow,
   tokenCreate,
   tokenList,
   tokenRevoke,
@@ -79,6 +83,7 @@ export const NOUNS: Record<string, string> = {
   ct: "containers",
   migration: "container moves between hosts",
   image: "images on the hosts",
+  network: "the container network: addresses and bridges",
   token: "bearer tokens for people using the CLI",
   cluster: "the cluster's identity (CA and credentials) and its settings",
 };

@@ -42,6 +42,7 @@ import {
   type TokenRole,
   type HostMoveProgress,
   type PlacementExplanation,
+  type NetworkView,
 } from "@corral/wire";
 
 export interface RecordedCall {
@@ -166,6 +167,12 @@ export class ControllerDouble implements ControllerHandlers {
   }
   /** How long `stop` takes, as a slow runtime's would. */
   stopDelayMs = 0;
+  /** What showNetwork answers. */
+  network: NetworkView = { pool: "", vni: 0, mtu: 0, addresses: [], free: 0 };
+  async showNetwork(): Promise<NetworkView> {
+    this.record("showNetwork");
+    return this.network;
+  }
   async getVersion(): Promise<string> {
     this.record("getVersion");
     return this.version;
@@ -273,6 +280,12 @@ export class ControllerDouble implements ControllerHandlers {
     h.labels = labels;
     return h;
   }
+  async setHostOvercommit(host: string, ratio: number): Promise<Host> {
+    this.record("setHostOvercommit", host, ratio);
+    const h = this.mustHost(host);
+    h.overcommit = ratio;
+    return h;
+  }
   async cordonHost(host: string): Promise<Host> {
     this.record("cordonHost", host);
     const h = this.mustHost(host);
@@ -373,6 +386,7 @@ export function sampleContainer(name: string, host: string, over: Partial<Contai
 export function sampleHost(name: string, address: string): Host {
   return {
     labels: {},
+    overcommit: 1,
     name,
     address,
     state: "ready",

@@ -8,7 +8,7 @@ import { SUBJECTS } from "../events/subjects.js";
 import { requireContainer } from "./lookup.js";
 
 export async function createContainer(ctx: ControllerContext, req: CreateRequest): Promise<Container> {
-  const { spec } = req;
+  let { spec } = req;
   validateName("container", spec.name);
   validateLimits(spec.limits);
   validatePlacement(ctx, req);
@@ -19,6 +19,7 @@ export async function createContainer(ctx: ControllerContext, req: CreateRequest
   try {
     // Placed against the in-memory state, recorded (row, reservation, seed, strategy) by group commit.
     const plan = await ctx.metrics.timePlacement(() => placeAndRecord(ctx, req, req.start ? "running" : "stopped"));
+    spec = plan.spec; // with its address
     ctx.log.info({ container: spec.name, host: plan.host, reason: plan.reason, seed: plan.seed }, "placed");
     revert.add(() => ctx.store.tx(() => deleteContainer(ctx.store.db, spec.name)));
     const agent = ctx.agents.forHost(plan.host);

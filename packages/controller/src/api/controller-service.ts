@@ -17,10 +17,11 @@ import { controllerVersion } from "../version.js";
 import type { EventReader } from "../events/event-reader.js";
 import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";
 import { explainPlacement } from "./placement.js";
-import { cordonHost, labelHost, setClusterSetting, uncordonHost } from "./host-maintenance.js";
+import { cordonHost, labelHost, setClusterSetting, setHostOvercommit, uncordonHost } from "./host-maintenance.js";
 import { drainHost, restoreHost } from "./host-drain.js";
 import { createJoinToken, DEFAULT_JOIN_TTL_MS } from "../pki/join-tokens.js";
 import { removeHost } from "../pki/host-remove.js";
+import { networkView } from "../network/network-service.js";
 
 export function controllerHandlers(ctx: ControllerContext, migrations: MigrationService, events: EventReader): ControllerHandlers {
   const db = () => ctx.store.db;
@@ -44,6 +45,7 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     revokeToken: async (id) => revokeToken(ctx.store, id),
     explainPlacement: async (req) => explainPlacement(ctx, req),
     labelHost: async (host, set, remove) => labelHost(ctx, host, set, remove),
+    setHostOvercommit: async (host, ratio) => setHostOvercommit(ctx, host, ratio),
     cordonHost: async (host) => cordonHost(ctx, host),
     uncordonHost: async (host) => uncordonHost(ctx, host),
     drainHost: (host, parallel, deadlineSeconds, signal) => drainHost(ctx, migrations, host, parallel, deadlineSeconds, signal),
@@ -53,6 +55,7 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
       createJoinToken(db(), ctx.identity.pki.fingerprint, ttlSeconds > 0 ? ttlSeconds * 1000 : DEFAULT_JOIN_TTL_MS),
     removeHost: async (name) => removeHost(ctx, name),
     getVersion: async () => controllerVersion(),
+    showNetwork: async () => networkView(ctx),
     watchEvents: (q, signal) => events.read(q, signal),
   };
 }

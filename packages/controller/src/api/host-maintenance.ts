@@ -2,7 +2,7 @@
 // together with their event.
 import { invalidArgument, notFound, validateName, type Host } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import { getHost, hostView, listHosts, setAdminState, setHostLabels } from "../store/hosts.js";
+import { getHost, hostView, listHosts, setAdminState, setHostLabels, setOvercommit } from "../store/hosts.js";
 import { setSetting } from "../store/settings.js";
 import type { AdminState } from "../store/cluster-state.js";
 import { ALGORITHMS } from "../scheduler/index.js";
@@ -37,6 +37,28 @@ export function labelHost(ctx: ControllerContext, name: string, set: Record<stri
     setHostLabels(ctx.store.db, name, labels);
     ctx.store.emit(SUBJECTS.hostLabels, { host: name, labels });
   });
+  return requireHost(ctx, name);
+}
+
+/** Above this, a ratio is more likely a typo (15 for 1.5) than a plan. */
+const MAX_OVERCOMMIT = 10;
+
+/**
+ * How far placement may fill a host's memory and CPUs beyond its capacity. Lowering it below what is
+ * already reserved moves nothing; it only keeps new placements off until the host is under it again.
+ */
+export function setHostOvercommit(ctx: ControllerContext, name: string, ratio: number): Host {
+  validateName("host", name);
+  const before = requireHost(ctx, name).overcommit;
+  // Below 1.0 keeps headroom free (0.8: placement stops at 80 % of capacity).
+  if (!Number.isFinite(ratio) || ratio <= 0 || ratio > MAX_OVERCOMMIT) {
+    throw invalidArgument(`overcommit ${String(ratio)} must be a number above 0 and at most ${MAX_OVERCOMMIT} (1.0: never beyond capacity)`);
+  }
+  ctx.store.tx(() => {
+    setOvercommit(ctx.store.db, name, ratio);
+    ctx.store.emit(SUBJECTS.hostOvercommit, { host: name, from: before, to: ratio });
+  });
+  ctx.log.info({ host: name, from: before, to: ratio }, "host overcommit set");
   return requireHost(ctx, name);
 }
 

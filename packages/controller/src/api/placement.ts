@@ -1,17 +1,22 @@
 // The controller's side of placement: turn a request into an ask, run the pure scheduler over the
 // in-memory state, and record the plan (container row, reservation, seed and strategy) with group
 // commit. Create, dry-run explain, drain and the scheduler bench all go through here.
-import { alreadyExists, invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
+import { alreadyExists, failedPrecondition, invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
 import type { Store } from "../store/store.js";
 import { insertContainer, type PlacementRecord } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
+import { chooseContainerAddress, holdContainerAddress } from "../network/addresses.js";
+import type { NetworkSettings } from "../network/pool.js";
+import { portClash } from "../network/ports.js";
 import { getSetting } from "../store/settings.js";
-import { ALGORITHMS, NoPlacementError, parseConstraint, place, type Algorithm, type PlacementAsk, type Plan } from "../scheduler/index.js";
+import { ALGORITHMS, NoPlacementError, parseConstraint, place, type Algorithm, type HostSnapshot, type PlacementAsk, type Plan } from "../scheduler/index.js";
 
 /** What placement needs of the controller: its store and its scheduler settings. */
 export interface PlacementContext {
   store: Store;
   settings: { algorithm: Algorithm; schedulerSeed: number | undefined };
+  /** The container network: a placed container gets its address in the same transaction. */
+  network?: NetworkSettings | undefined;
 }
 
 export interface PlacementRequest extends PlacementOptions {
@@ -55,14 +60,32 @@ export function validatePlacement(ctx: PlacementContext, req: PlacementRequest):
 
 /** Runs the scheduler over the in-memory state; pure with respect to the store. */
 export function planFor(ctx: PlacementContext, req: PlacementRequest, ask = askOf(req)): Plan {
-  return place(ctx.store.state.hosts(), ask, {
+  const opts = {
     sorted: true,
     algorithm: strategyOf(ctx, req.strategy),
     seed: req.seed ?? ctx.settings.schedulerSeed,
     host: req.host || undefined,
     explain: req.explain,
     verdicts: req.explain === true,
-  });
+  };
+  // An ask with key=value can only land on hosts so labelled: visit those alone (the same seed over
+  // the same state still gives the same plan). When none fits, every host is visited below, so that
+  // the error names each one's filter.
+  const narrowed = !req.explain && !req.host ? labelledHosts(ctx.store, ask) : undefined;
+  if (narrowed) {
+    try {
+      return place(narrowed, ask, opts);
+    } catch (err) {
+      if (!(err instanceof NoPlacementError)) throw err;
+    }
+  }
+  return place(ctx.store.state.hosts(), ask, opts);
+}
+
+/** The hosts carrying the ask's first key=value constraint, or undefined when it has none. */
+function labelledHosts(store: Store, ask: PlacementAsk): readonly HostSnapshot[] | undefined {
+  const c = ask.constraints?.find((x) => x.op === "=");
+  return c ? store.state.hostsLabelled(c.key, c.value) : undefined;
 }
 
 /** The verdict of every host, and the host that would be chosen; nothing changes. */
@@ -82,9 +105,10 @@ const sortVerdicts = <T extends { host: string }>(v: T[]): T[] => [...v].sort((a
 /**
  * Places and records in one group-committed transaction: the plan is made inside it, against the
  * state that includes every placement before it, so two concurrent creates never overcommit a host.
- * Resolves once the row and the reservation are durable.
+ * Its address is allocated in the same transaction, so two concurrent creates never share one either.
+ * Resolves once the row, the reservation and the address are durable, with the spec as recorded.
  */
-export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, desired: DesiredState): Promise<Plan> {
+export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, desired: DesiredState): Promise<Plan & { spec: ContainerSpec }> {
   const ask = askOf(req);
   return ctx.store.grouped.run(() => {
     const plan = planFor(ctx, req, ask);
@@ -94,8 +118,12 @@ export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, des
       constraints: req.constraints ?? [],
       antiAffinity: ask.antiAffinity ?? "",
     };
+    // Checked and chosen before any write, so this change stays atomic (see below).
+    const clash = portClash(ctx.store.db, req.spec, plan.host);
+    if (clash) throw failedPrecondition(`cannot place ${req.spec.name} on ${plan.host}: ${clash}`);
+    const spec = chooseContainerAddress(ctx.store.db, ctx.network, req.spec);
     try {
-      insertContainer(ctx.store.db, req.spec, plan.host, desired, Date.now(), record);
+      insertContainer(ctx.store.db, spec, plan.host, desired, Date.now(), record);
     } catch (err) {
       // Two creates of one name in the same batch: the second is told so, not given SQLite's words.
       if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
@@ -104,7 +132,8 @@ export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, des
       throw err;
     }
     reservePlacement(ctx.store.db, plan.host, req.spec.name, req.spec.limits);
-    return plan;
-    // Atomic: place() throws before any write; the insert fails (name taken) as one statement.
+    holdContainerAddress(ctx.store.db, spec);
+    return { ...plan, spec };
+    // Atomic: place() and the address choice throw before any write; the insert fails (name taken) as one statement.
   }, { atomic: true });
 }

@@ -133,3 +133,30 @@ test("drain moves every container off a host, honouring anti-affinity; restore b
   }
   assert.equal((await cl.client.listHosts()).find((h) => h.name === "host1")?.state, "ready");
 });
+
+test("a host's overcommit ratio lets placement promise capacity × ratio and never more", async (t) => {
+  const cl = await startCluster(["host1"]);
+  t.after(() => cl.close());
+  const GiB = 1024 ** 3;
+  const big = (name: string) => ({ ...specOf(name), limits: { memoryBytes: 2 * GiB, cpus: 0.5 } });
+  // 4 GiB of memory: two 2 GiB containers fit, the third does not at 1.0 (the default).
+  assert.equal((await cl.client.listHosts())[0]?.overcommit, 1);
+  for (const n of ["a", "b"]) await cl.client.create({ spec: big(n), host: "", start: true });
+  const full = await rejected(cl.client.create({ spec: big("c"), host: "", start: true }));
+  assert.match(full.message, /not enough memory: 0 B free of 4\.0 GiB, 2\.0 GiB requested/);
+
+  const h = await cl.client.setHostOvercommit("host1", 1.5);
+  assert.equal(h.overcommit, 1.5);
+  await cl.client.create({ spec: big("c"), host: "", start: true });
+  const over = await rejected(cl.client.create({ spec: big("d"), host: "", start: true }));
+  assert.equal(over.code, "resource_exhausted");
+  assert.match(over.message, /not enough memory: 0 B free of 6\.0 GiB, 2\.0 GiB requested/);
+  assert.equal((await cl.client.listHosts())[0]?.reservedMemoryBytes, 6 * GiB);
+
+  await assert.rejects(cl.client.setHostOvercommit("host1", 0), { code: "invalid_argument", message: /must be a number above 0 and at most 10/ });
+  await assert.rejects(cl.client.setHostOvercommit("host1", 15), { code: "invalid_argument" });
+  await assert.rejects(cl.client.setHostOvercommit("ghost", 2), { code: "not_found" });
+  // Lowering it moves nothing; it only keeps new containers off.
+  assert.equal((await cl.client.setHostOvercommit("host1", 1)).reservedMemoryBytes, 6 * GiB);
+  await rejected(cl.client.create({ spec: { ...specOf("e"), limits: { memoryBytes: 64 * 1024 ** 2, cpus: 0 } }, host: "", start: true }));
+});

@@ -16,6 +16,7 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   GetContainer: { needs: "read", action: "show containers" },
   ListMigrations: { needs: "read", action: "list migrations" },
   GetVersion: { needs: "read", action: "read the controller's version" },
+  ShowNetwork: { needs: "read", action: "show the network" },
   WatchEvents: { needs: "read", action: "watch events" },
   WatchMigration: { needs: "read", action: "show migrations" },
   CreateContainer: { needs: "admin", action: "create containers" },
@@ -34,6 +35,7 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   // A dry run changes nothing: reading the scheduler's verdicts is a read.
   ExplainPlacement: { needs: "read", action: "explain placements" },
   LabelHost: { needs: "admin", action: "label hosts" },
+  SetHostOvercommit: { needs: "admin", action: "set host overcommit" },
   CordonHost: { needs: "admin", action: "cordon hosts" },
   UncordonHost: { needs: "admin", action: "uncordon hosts" },
   DrainHost: { needs: "admin", action: "drain hosts" },

@@ -2,6 +2,7 @@
 // SQLite when scraped, so they are right after a restart and never drift from the state; only
 // placement latency is observed as it happens. Names follow Prometheus conventions: the
 // `corral_` prefix, base units in the name, `_total` on counters.
+import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Db } from "../store/store.js";
 
@@ -15,6 +16,9 @@ const MiB = 1024 * 1024;
 export class ControllerMetrics {
   readonly registry = new Registry();
   private readonly placement: Histogram;
+  private readonly reportLatency: Histogram;
+  /** Report → state in microseconds, exact percentiles (the bench reads them; Prometheus has buckets). */
+  readonly reportToStateUs: RecordableHistogram = createHistogram();
 
   constructor(db: () => Db) {
     collectDefaultMetrics({ register: this.registry });
@@ -83,6 +87,19 @@ export class ControllerMetrics {
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
       registers: [this.registry],
     });
+    this.reportLatency = new Histogram({
+      name: "corral_report_to_state_seconds",
+      help: "Time from the controller decoding a usage report off its connection to its state holding it",
+      buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+      registers: [this.registry],
+    });
+  }
+
+  /** A report decoded at `receivedAt` (performance.now()) is now in the state. */
+  reportApplied(receivedAt: number): void {
+    const ms = performance.now() - receivedAt;
+    this.reportToStateUs.record(Math.max(1, Math.round(ms * 1000)));
+    this.reportLatency.observe(ms / 1000);
   }
 
   /** Runs a placement and records how long it took, whether it placed or refused. */

@@ -4,6 +4,7 @@
 import { messageOf, isCode, type ContainerState, type MigrationUpdate } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getHost } from "../store/hosts.js";
+import { getContainer } from "../store/containers.js";
 import { migrationRef, toMigration, type MigrationPatch, type MigrationRecord } from "../store/migrations.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { transferToken } from "./transfer-token.js";
@@ -78,6 +79,8 @@ export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<M
       migrationId: m.id,
       sourceHost: m.sourceHost,
       targetHost: m.targetHost,
+      // Its address and ports: the target refuses ports it cannot publish before anything moves.
+      spec: getContainer(env.ctx.store.db, m.container)?.spec,
     }),
   );
   return {};

@@ -11,6 +11,7 @@ import type { ControllerContext } from "../context.js";
 import { getContainer } from "../store/containers.js";
 import { getHost, listHosts } from "../store/hosts.js";
 import { checkHost } from "../scheduler/index.js";
+import { portClash } from "../network/ports.js";
 
 export interface ValidMigration {
   container: Container;
@@ -39,6 +40,8 @@ export function validateMigration(ctx: ControllerContext, name: string, targetNa
   if (receiving?.available && !receiving.capabilities.includes("migrate")) {
     throw failedPrecondition(`cannot migrate ${name} to ${target.name}: its ${container.backend} backend cannot receive a migration`);
   }
+  const clash = portClash(db, container.spec, target.name);
+  if (clash) throw failedPrecondition(`cannot migrate ${name} to ${target.name}: ${clash}`);
   const ask = { name, backend: container.backend, ...container.spec.limits };
   const rejection = checkHost(target, ask);
   if (rejection) throw new CorralError(rejection.code, `cannot migrate ${name} to ${target.name}: ${rejection.reason}`);

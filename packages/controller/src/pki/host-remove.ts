@@ -5,6 +5,7 @@ import type { ControllerContext } from "../context.js";
 import { deleteHost, getHost, listHosts } from "../store/hosts.js";
 import { listContainers } from "../store/containers.js";
 import { SUBJECTS } from "../events/subjects.js";
+import { pushNetwork } from "../network/network-service.js";
 
 export function removeHost(ctx: ControllerContext, name: string): string {
   const db = ctx.store.db;
@@ -32,6 +33,8 @@ export function removeHost(ctx: ControllerContext, name: string): string {
     return revoked;
   });
   ctx.agents.forget(name);
+  // The others drop its flood entry: nothing is sent to an address that may be reused.
+  void pushNetwork(ctx);
   ctx.log.info({ host: name, revokedSerial: serial || null }, "host removed");
   return serial;
 }

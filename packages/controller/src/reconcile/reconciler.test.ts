@@ -2,6 +2,7 @@
 // through the real RegistryService stream, as an agent's do.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import Database from "better-sqlite3";
 import { RegistryClient, type ContainerUsage, type UsageReport } from "@corral/wire";
 import { collect, startCluster, waitFor, type InProcessCluster } from "../test-support/cluster.js";
 import { ScriptedAgent, specOf } from "../test-support/scripted-agent.js";
@@ -43,6 +44,7 @@ test("a container destroyed behind the controller's back is lost: reservation fr
   const r = report(cl, host1, 100);
   t.after(() => r.stop());
   await waitFor("usage recorded", async () => ((await cl.client.get("gone")).usage ? true : undefined));
+  const gone = host1.containers.get("gone")!;
   host1.containers.delete("gone");
   const lost = await waitFor("marked lost", async () => {
     const c = await cl.client.get("gone");
@@ -52,7 +54,45 @@ test("a container destroyed behind the controller's back is lost: reservation fr
   const h = (await cl.client.listHosts()).find((x) => x.name === "host1");
   assert.equal(h?.reservedMemoryBytes, 256 * MiB, "only the container still there holds a reservation");
   assert.equal((await cl.client.get("kept")).state, "running");
+
+  // It comes back (its host reports it again): reserved again, since the room is still free.
+  host1.containers.set("gone", { ...gone, state: "running" });
+  await waitFor("lost container back", async () => ((await cl.client.get("gone")).state === "running" ? true : undefined));
+  const back = (await cl.client.listHosts()).find((x) => x.name === "host1");
+  assert.equal(back?.reservedMemoryBytes, 512 * MiB, "the returned container holds its reservation again");
+  assert.deepEqual(foundEvents(cl), [{ container: "gone", host: "host1", reserved: true, reason: "" }]);
 });
+
+test("a lost container that comes back to a host now full runs unreserved, said by an event; nothing is overcommitted", async (t) => {
+  const cl = await startCluster(["host1"], { reportIntervalMs: 100 });
+  t.after(() => cl.close());
+  const host1 = cl.agents.host1!;
+  await cl.client.create({ spec: specOf("gone"), host: "host1", start: true });
+  const r = report(cl, host1, 100);
+  t.after(() => r.stop());
+  const gone = host1.containers.get("gone")!;
+  host1.containers.delete("gone");
+  await waitFor("marked lost", async () => ((await cl.client.get("gone")).state === "lost" ? true : undefined));
+  // Its room goes to another container (the host has 4 GiB).
+  await cl.client.create({ spec: { ...specOf("big"), limits: { memoryBytes: 4096 * MiB, cpus: 1 } }, host: "host1", start: true });
+  host1.containers.set("gone", { ...gone, state: "running" });
+  await waitFor("lost container back", async () => ((await cl.client.get("gone")).state === "running" ? true : undefined));
+  const h = (await cl.client.listHosts()).find((x) => x.name === "host1");
+  assert.equal(h?.reservedMemoryBytes, 4096 * MiB, "not overcommitted for the returned container");
+  const [found] = foundEvents(cl);
+  assert.equal(found?.reserved, false);
+  assert.match(String(found?.reason), /^no room to reserve it again: not enough memory: 0 B free of 4\.0 GiB, 256 MiB requested$/);
+});
+
+function foundEvents(cl: InProcessCluster): Record<string, unknown>[] {
+  const db = new Database(cl.dbPath, { readonly: true });
+  try {
+    const rows = db.prepare("SELECT payload FROM events WHERE subject = 'corral.container.found' ORDER BY id").all() as { payload: string }[];
+    return rows.map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+  } finally {
+    db.close();
+  }
+}
 
 test("a container missing from reports but still on its host is not lost (the host is asked)", async (t) => {
   const cl = await startCluster(["host1"], { reportIntervalMs: 100 });

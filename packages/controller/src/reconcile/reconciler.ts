@@ -2,9 +2,10 @@
 // state, migrations' leftovers) with what the hosts report, and acts until they agree. Each
 // thing it acts on backs off on its own (2 s doubling to 60 s), so one stuck host never slows
 // the rest. Only hosts that are up are acted on: a down host's containers are `unknown`.
+import { setImmediate as yieldLoop } from "node:timers/promises";
 import { isCode, messageOf } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import { listContainers, markLost } from "../store/containers.js";
+import { getContainer, markLost } from "../store/containers.js";
 import { getHost } from "../store/hosts.js";
 import { hostsWithPendingCleanups, pendingSourceCleanups, pendingTargetCleanups } from "../store/migrations.js";
 import { releasePlacement } from "../store/reservations.js";
@@ -15,6 +16,8 @@ import { refOf } from "../api/lookup.js";
 import { Backoff } from "./backoff.js";
 
 const RECHECK_PRESENT_MS = 30_000;
+/** Containers looked at between two turns of the event loop: a pass over 50,000 never holds it for long. */
+const SLICE = 2000;
 
 /** States that say the host has the container (as opposed to creating, migrating, lost). */
 const SETTLED = new Set(["running", "stopped", "unknown", "error"]);
@@ -70,14 +73,28 @@ export class Reconciler {
    */
   private async findLost(now: number): Promise<void> {
     const silentAfter = 3 * this.ctx.settings.reportIntervalMs;
-    for (const c of listContainers(this.ctx.store.db)) {
-      if (!SETTLED.has(c.state) || this.ctx.locks.actionOf(c.name) !== undefined) continue;
+    // The pass reads the in-memory state: with 50,000 containers, reading and parsing every row each
+    // second stalled the event loop (and with it every heartbeat) for hundreds of milliseconds.
+    const state = this.ctx.store.state;
+    const silent: string[] = [];
+    let seen = 0;
+    for (const [name, c] of state.containers()) {
+      if (++seen % SLICE === 0) await yieldLoop();
+      if (!SETTLED.has(c.state)) continue;
+      const host = state.host(c.host);
+      if (!host || host.state === "down") continue;
+      const lastHeard = Math.max(state.lastReportOf(name) ?? 0, c.createdMs);
+      if (host.lastSeenUnixMs - lastHeard < silentAfter) continue;
+      if (this.ctx.locks.actionOf(name) !== undefined || !this.backoff.due(`lost/${name}`, now)) continue;
+      silent.push(name);
+    }
+    for (const name of silent) {
+      // Awaits below let the state change: look again before acting.
+      const c = getContainer(this.ctx.store.db, name);
+      if (!c || !SETTLED.has(c.state) || this.ctx.locks.actionOf(c.name) !== undefined) continue;
       const host = getHost(this.ctx.store.db, c.host);
       if (!host || host.state === "down") continue;
-      const lastHeard = Math.max(c.lastReportUnixMs, c.createdUnixMs);
-      if (host.lastSeenUnixMs - lastHeard < silentAfter) continue;
       const key = `lost/${c.name}`;
-      if (!this.backoff.due(key, now)) continue;
       try {
         await this.ctx.agents.of(host).inspect(refOf(c));
         // Still there, only unreported (a backend whose usage read leaves it out): ask again later.
@@ -100,8 +117,15 @@ export class Reconciler {
 
   /** A container that should run and does not is started (the source after a failed rollback, a host back). */
   private async startWanted(now: number): Promise<void> {
-    for (const c of listContainers(this.ctx.store.db)) {
-      if (c.desiredState !== "running" || (c.state !== "stopped" && c.state !== "error")) continue;
+    const wanted: string[] = [];
+    let seen = 0;
+    for (const [name, c] of this.ctx.store.state.containers()) {
+      if (++seen % SLICE === 0) await yieldLoop();
+      if (c.desired === "running" && (c.state === "stopped" || c.state === "error")) wanted.push(name);
+    }
+    for (const name of wanted) {
+      const c = getContainer(this.ctx.store.db, name);
+      if (!c || c.desiredState !== "running" || (c.state !== "stopped" && c.state !== "error")) continue;
       if (this.ctx.locks.actionOf(c.name) !== undefined) continue;
       const host = getHost(this.ctx.store.db, c.host);
       const key = `start/${c.name}`;

@@ -3,7 +3,7 @@
 // It is loaded from SQLite once when the store opens; after that every store function that writes a
 // row it mirrors updates it in the same call. Inside a transaction each change logs its inverse, so a
 // rollback leaves memory as SQLite is. Heartbeat times and free disk live only here: usage is not state.
-import type { BackendInfo, ContainerState, ContainerUsage, Host, HostState } from "@corral/wire";
+import type { BackendInfo, ContainerState, ContainerUsage, DesiredState, Host, HostState } from "@corral/wire";
 import type { Db } from "./store.js";
 
 /** What an operator chose; what is stored in hosts.admin_state. */
@@ -30,11 +30,20 @@ interface Held {
 interface MigrationHold extends Held {
   container: string;
 }
+export interface AddressHold {
+  kind: "container" | "host";
+  holder: string;
+}
+
 interface ContainerView {
   host: string;
   group: string;
   /** actual_state as stored. */
   state: ContainerState;
+  /** desired_state as stored: the reconciler reads it here every second, not from 50,000 rows. */
+  desired: DesiredState;
+  /** created_ms as stored: a container never reported is judged from its creation. */
+  createdMs: number;
 }
 
 const states = new WeakMap<Db, ClusterState>();
@@ -69,6 +78,8 @@ export class ClusterState {
   private readonly byName = new Map<string, HostView>();
   /** Hosts sorted by name (plain code-unit order): the scheduler's stable visiting order. */
   private sorted: HostView[] = [];
+  /** key=value → the hosts so labelled, in name order (hostsLabelled). */
+  private readonly labelIndex = new Map<string, HostView[]>();
   private readonly containerViews = new Map<string, ContainerView>();
   private readonly placements = new Map<string, Held>();
   private readonly holds = new Map<string, MigrationHold>();
@@ -77,6 +88,9 @@ export class ClusterState {
   private readonly usages = new Map<string, ContainerUsage>();
   /** When each container's host last reported it: how old a down host's word is (reconcile/). */
   private readonly lastReports = new Map<string, number>();
+  /** Addresses of the container network → who holds each; and the reverse, by "kind:holder". */
+  private readonly addressHolders = new Map<string, AddressHold>();
+  private readonly addressByHolder = new Map<string, string>();
   private log: (() => void)[] | undefined;
 
   /** Reads everything the state mirrors from SQLite. */
@@ -100,13 +114,15 @@ export class ClusterState {
         overcommit: r.overcommit,
       });
     }
-    const rows = db.prepare("SELECT name, host, placement, actual_state FROM containers").all() as {
+    const rows = db.prepare("SELECT name, host, placement, actual_state, desired_state, created_ms FROM containers").all() as {
       name: string;
       host: string;
       placement: string;
       actual_state: ContainerState;
+      desired_state: DesiredState;
+      created_ms: number;
     }[];
-    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state);
+    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state, c.desired_state, c.created_ms);
     const res = db.prepare("SELECT host, container, migration_id, memory_bytes, cpus FROM reservations").all() as {
       host: string;
       container: string;
@@ -121,6 +137,9 @@ export class ClusterState {
     }
     for (const r of db.prepare("SELECT key, value FROM settings").all() as { key: string; value: string }[]) {
       s.settingValues.set(r.key, r.value);
+    }
+    for (const r of db.prepare("SELECT address, kind, holder FROM addresses").all() as ({ address: string } & AddressHold)[]) {
+      s.holdAddress(r.address, { kind: r.kind, holder: r.holder });
     }
     return s;
   }
@@ -182,6 +201,7 @@ export class ClusterState {
       placements: sortedEntries(this.placements),
       holds: sortedEntries(this.holds),
       settings: sortedEntries(this.settingValues),
+      addresses: sortedEntries(this.addressHolders),
     };
   }
 
@@ -189,10 +209,14 @@ export class ClusterState {
 
   addHost(h: Omit<HostView, "reservedMemoryBytes" | "reservedCpus" | "containers" | "groups">): HostView {
     const existing = this.byName.get(h.name);
+    this.labelIndex.clear();
     if (existing) {
       const before = { ...existing };
       Object.assign(existing, h);
-      this.undoable(() => Object.assign(existing, before));
+      this.undoable(() => {
+        Object.assign(existing, before);
+        this.labelIndex.clear();
+      });
       return existing;
     }
     // Every field written out in one literal: V8 then keeps them all in-object, which placement (tens
@@ -221,20 +245,24 @@ export class ClusterState {
     this.undoable(() => {
       this.byName.delete(h.name);
       this.sorted.splice(this.sorted.indexOf(view), 1);
+      this.labelIndex.clear();
     });
     return view;
   }
 
   /** Forgets a host (`host rm`: down and empty, checked by the caller); logged for rollback. */
   removeHost(name: string): void {
+    this.releaseAddress({ kind: "host", holder: name });
     const view = this.byName.get(name);
     if (!view) return;
     const i = this.sorted.indexOf(view);
     this.byName.delete(name);
     this.sorted.splice(i, 1);
+    this.labelIndex.clear();
     this.undoable(() => {
       this.byName.set(name, view);
       this.sorted.splice(insertionIndex(this.sorted, name), 0, view);
+      this.labelIndex.clear();
     });
   }
 
@@ -245,7 +273,25 @@ export class ClusterState {
     const before: Partial<HostView> = {};
     for (const k of Object.keys(patch) as (keyof typeof patch)[]) (before as Record<string, unknown>)[k] = h[k];
     Object.assign(h, patch);
-    this.undoable(() => Object.assign(h, before));
+    if (patch.labels) this.labelIndex.clear();
+    this.undoable(() => {
+      Object.assign(h, before);
+      this.labelIndex.clear();
+    });
+  }
+
+  /**
+   * The hosts labelled key=value, in name order: a constrained placement visits only these instead of
+   * sampling past every host of the other zones. Built on first ask, dropped when hosts or labels change.
+   */
+  hostsLabelled(key: string, value: string): readonly HostView[] {
+    const k = `${key}\u0000${value}`;
+    let hosts = this.labelIndex.get(k);
+    if (!hosts) {
+      hosts = this.sorted.filter((h) => h.labels[key] === value);
+      this.labelIndex.set(k, hosts);
+    }
+    return hosts;
   }
 
   /** Heartbeat facts: not state, never rolled back, never written per report. */
@@ -256,8 +302,8 @@ export class ClusterState {
     h.diskFreeBytes = diskFreeBytes;
   }
 
-  addContainer(name: string, host: string, group: string, state: ContainerState): void {
-    this.containerViews.set(name, { host, group, state });
+  addContainer(name: string, host: string, group: string, state: ContainerState, desired: DesiredState, createdMs: number): void {
+    this.containerViews.set(name, { host, group, state, desired, createdMs });
     this.count(host, group, +1);
     this.undoable(() => {
       this.containerViews.delete(name);
@@ -279,18 +325,62 @@ export class ClusterState {
     }
     this.releasePlacement(name);
     for (const [id, hold] of this.holds) if (hold.container === name) this.releaseMigration(id);
+    this.releaseAddress({ kind: "container", holder: name });
+  }
+
+  // ---- the container network's addresses (a removed container or host frees its own, as the triggers do) ----
+
+  holderOf(address: string): Readonly<AddressHold> | undefined {
+    return this.addressHolders.get(address);
+  }
+  addressOf(hold: AddressHold): string | undefined {
+    return this.addressByHolder.get(`${hold.kind}:${hold.holder}`);
+  }
+  /** Every held address with its holder, in no particular order. */
+  heldAddresses(): IterableIterator<[string, Readonly<AddressHold>]> {
+    return this.addressHolders.entries();
+  }
+  get addressCount(): number {
+    return this.addressHolders.size;
+  }
+  holdAddress(address: string, hold: AddressHold): void {
+    const key = `${hold.kind}:${hold.holder}`;
+    this.addressHolders.set(address, hold);
+    this.addressByHolder.set(key, address);
+    this.undoable(() => {
+      this.addressHolders.delete(address);
+      this.addressByHolder.delete(key);
+    });
+  }
+  releaseAddress(hold: AddressHold): void {
+    const key = `${hold.kind}:${hold.holder}`;
+    const address = this.addressByHolder.get(key);
+    if (address === undefined) return;
+    const was = this.addressHolders.get(address)!;
+    this.addressHolders.delete(address);
+    this.addressByHolder.delete(key);
+    this.undoable(() => {
+      this.addressHolders.set(address, was);
+      this.addressByHolder.set(key, address);
+    });
   }
 
   container(name: string): Readonly<ContainerView> | undefined {
     return this.containerViews.get(name);
   }
 
-  setContainerState(name: string, state: ContainerState): void {
+  setContainerState(name: string, state: ContainerState, desired?: DesiredState): void {
     const c = this.containerViews.get(name);
-    if (!c || c.state === state) return;
-    const before = c.state;
+    if (!c || (c.state === state && (desired === undefined || c.desired === desired))) return;
+    const before = { state: c.state, desired: c.desired };
     c.state = state;
-    this.undoable(() => (c.state = before));
+    if (desired !== undefined) c.desired = desired;
+    this.undoable(() => Object.assign(c, before));
+  }
+
+  /** Every container as the state holds it, in no particular order (the reconciler's pass). */
+  containers(): IterableIterator<[string, Readonly<ContainerView>]> {
+    return this.containerViews.entries();
   }
 
   /**
@@ -438,5 +528,6 @@ export function hostOf(h: HostView): Host {
     containers: h.containers,
     lastSeenUnixMs: h.lastSeenUnixMs,
     labels: h.labels,
+    overcommit: h.overcommit,
   };
 }

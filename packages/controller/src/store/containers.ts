@@ -67,7 +67,7 @@ export function insertContainer(
     `INSERT INTO containers (name, host, backend, spec, desired_state, actual_state, created_ms, updated_ms, placement)
      VALUES (?, ?, ?, ?, ?, 'creating', ?, ?, ?)`,
   ).run(spec.name, host, spec.backend, JSON.stringify(spec), desired, now, now, JSON.stringify(placement ?? {}));
-  stateOf(db).addContainer(spec.name, host, placement?.antiAffinity ?? "", "creating");
+  stateOf(db).addContainer(spec.name, host, placement?.antiAffinity ?? "", "creating", desired, now);
 }
 
 /** The placement record of a container, or undefined when it was placed before they were kept. */
@@ -87,7 +87,7 @@ export function setContainerState(db: Db, name: string, actual: ContainerState, 
     db,
     "UPDATE containers SET actual_state = ?, desired_state = COALESCE(?, desired_state), updated_ms = ? WHERE name = ?",
   ).run(actual, desired ?? null, Date.now(), name);
-  stateOf(db).setContainerState(name, actual);
+  stateOf(db).setContainerState(name, actual, desired);
 }
 
 export function setContainerSpec(db: Db, name: string, spec: ContainerSpec): void {

@@ -151,5 +151,20 @@ export const SCHEMA_STEPS: readonly string[] = [
     seen_ms INTEGER NOT NULL,
     PRIMARY KEY (host, name, backend)
   ) STRICT;
+  `,  // The container network (network/): who holds each address of the pool, a container or a host's
+  // bridge. A removed container or host frees its address with its row.
+  `
+  CREATE TABLE addresses (
+    address TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('container', 'host')),
+    holder TEXT NOT NULL,
+    UNIQUE (kind, holder)
+  ) STRICT;
+  CREATE TRIGGER containers_free_address AFTER DELETE ON containers BEGIN
+    DELETE FROM addresses WHERE kind = 'container' AND holder = OLD.name;
+  END;
+  CREATE TRIGGER hosts_free_address AFTER DELETE ON hosts BEGIN
+    DELETE FROM addresses WHERE kind = 'host' AND holder = OLD.name;
+  END;
   `,
 ];

@@ -17,6 +17,7 @@ import {
   type ContainerSpec,
   type ContainerStatus,
   type HostInfo,
+  type HostNetworkConfig,
   type ImageChunk,
   type ImageInfo,
   type TlsCredentials,
@@ -45,6 +46,8 @@ interface FakeContainer {
 export class ScriptedAgent {
   readonly containers = new Map<string, FakeContainer>();
   readonly calls: string[] = [];
+  /** The last network the controller pushed (ConfigureNetwork). */
+  network: HostNetworkConfig | undefined;
   readonly images: string[] = [];
   script: AgentScript = { chunks: 4, chunkBytes: 64 * 1024, chunkDelayMs: 5 };
   /** What this host reports its lxc backend can do (an agent derives it from the backend's interfaces). */
@@ -149,6 +152,11 @@ export class ScriptedAgent {
         return this.status(ref.name);
       },
       importImage: (chunks) => this.importImage(chunks),
+      // Not in `calls`: it comes on every registration, and call-order tests are about containers.
+      configureNetwork: async (n) => {
+        this.network = n;
+        return "corral0";
+      },
       prepareReceive: async (p) => {
         log(`prepareReceive ${p.ref.name}`);
         this.prepared.set(p.token, p.ref);

@@ -3,7 +3,7 @@ import type * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
 import { parseCompression } from "../domain/validate.js";
 import { invalidArgument } from "../domain/errors.js";
-import { execInputFromProto, execInputToProto, execOptionsFromProto, execOptionsToProto, refFromProto, refToProto } from "./types.js";
+import { execInputFromProto, execInputToProto, execOptionsFromProto, execOptionsToProto, refFromProto, refToProto, specFromProto, specToProto } from "./types.js";
 
 export function transferHeaderFromProto(h: pb.TransferHeader): d.TransferHeader {
   return { ...h, ref: refFromProto(h.ref), compression: parseCompression(h.compression) };
@@ -36,12 +36,20 @@ export function archiveChunkFromProto(c: pb.ReceiveArchiveRequest): d.ArchiveChu
 export const prepareReceiveToProto = (p: d.PrepareReceive): pb.PrepareReceiveRequest => ({
   ...p,
   ref: refToProto(p.ref),
+  spec: p.spec ? specToProto(p.spec) : undefined,
 });
-export const prepareReceiveFromProto = (p: pb.PrepareReceiveRequest): d.PrepareReceive => ({
-  ...p,
-  ref: refFromProto(p.ref),
-  compression: parseCompression(p.compression),
-});
+export const prepareReceiveFromProto = (p: pb.PrepareReceiveRequest): d.PrepareReceive => {
+  const { spec, ...rest } = p;
+  return {
+    ...rest,
+    ref: refFromProto(p.ref),
+    compression: parseCompression(p.compression),
+    ...(spec ? { spec: specFromProto(spec) } : {}),
+  };
+};
+
+export const networkConfigToProto = (n: d.HostNetworkConfig): pb.ConfigureNetworkRequest => ({ ...n, peers: [...n.peers] });
+export const networkConfigFromProto = (n: pb.ConfigureNetworkRequest): d.HostNetworkConfig => ({ ...n, peers: [...n.peers] });
 
 export const sendArchiveToProto = (s: d.SendArchive): pb.SendArchiveRequest => ({
   ...s,

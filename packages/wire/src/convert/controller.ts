@@ -178,3 +178,8 @@ export function execMessageFromProto(r: pb.ExecContainerRequest): ExecMessage<d.
       throw invalidArgument("empty exec request message");
   }
 }
+export const networkViewToProto = (n: d.NetworkView): pb.ShowNetworkResponse => ({ ...n, addresses: n.addresses.map((a) => ({ ...a })) });
+export const networkViewFromProto = (n: pb.ShowNetworkResponse): d.NetworkView => ({
+  ...n,
+  addresses: n.addresses.map((a) => ({ ...a, kind: a.kind === "host" ? "host" : "container" })),
+});

@@ -26,6 +26,7 @@ export function specToProto(s: d.ContainerSpec): pb.ContainerSpec {
     cmd: s.cmd,
     ports: s.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })),
     labels: s.labels,
+    ipv4: s.ipv4 ?? "",
   };
 }
 
@@ -45,6 +46,7 @@ export function specFromProto(s: pb.ContainerSpec | undefined): d.ContainerSpec 
       protocol: p.protocol === "udp" ? "udp" : "tcp",
     })),
     labels: { ...s.labels },
+    ...(s.ipv4 ? { ipv4: s.ipv4 } : {}),
   };
 }
 

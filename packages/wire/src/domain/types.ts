@@ -34,6 +34,8 @@ export interface ContainerSpec {
   cmd: string[];
   ports: PortMapping[];
   labels: Record<string, string>;
+  /** Address on the cluster network, CIDR ("10.240.0.5/16"), allocated by the controller; absent: none. */
+  ipv4?: string;
 }
 
 export type RuntimeState = "running" | "stopped" | "unknown";
@@ -164,6 +166,8 @@ export interface PrepareReceive {
   migrationId: string;
   sourceHost: string;
   targetHost: string;
+  /** The container's spec, when the controller sends it: the target checks ports and keeps the address. */
+  spec?: ContainerSpec;
 }
 
 export interface SendArchive {
@@ -208,6 +212,8 @@ export interface Host {
   containers: number;
   lastSeenUnixMs: number;
   labels: Record<string, string>;
+  /** Placement fills memory and CPUs up to capacity × overcommit (1.0: never beyond capacity). */
+  overcommit: number;
 }
 
 /** lost: its host answers but no longer has it (destroyed behind the controller's back). */
@@ -375,4 +381,33 @@ export interface JoinResponse {
 export interface JoinToken {
   token: string;
   expiresUnixMs: number;
+}
+
+/** The cluster network as one host needs it (pushed by the controller, applied by the agent). */
+export interface HostNetworkConfig {
+  /** This host's address on the container network, CIDR: the containers' gateway. */
+  bridgeAddress: string;
+  vni: number;
+  mtu: number;
+  /** This host's own (underlay) address. */
+  localIp: string;
+  /** The other hosts' underlay addresses: one VXLAN flood entry each. */
+  peers: string[];
+}
+
+/** Who holds an address of the pool: a container, or a host's bridge. */
+export interface AddressHolder {
+  address: string;
+  kind: "container" | "host";
+  holder: string;
+  host: string;
+}
+
+export interface NetworkView {
+  /** CIDR; "" when the controller runs without a container network. */
+  pool: string;
+  vni: number;
+  mtu: number;
+  addresses: AddressHolder[];
+  free: number;
 }

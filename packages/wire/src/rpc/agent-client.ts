@@ -14,7 +14,7 @@ import {
   specToProto,
   statusFromProto,
 } from "../convert/types.js";
-import { agentExecInputToProto, agentExecStartToProto, archiveChunkToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
+import { agentExecInputToProto, agentExecStartToProto, archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
 
 
 export class AgentClient {
@@ -75,6 +75,11 @@ export class AgentClient {
     const requests = mapIter(chunks, (c): pb.ImportImageRequest => ({ chunk: imageChunkToProto(c) }));
     const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), requests);
     return imageInfoFromProto(res.image);
+  }
+  /** Returns the bridge's name on the host. */
+  async configureNetwork(n: d.HostNetworkConfig): Promise<string> {
+    const res: pb.ConfigureNetworkResponse = await callUnary(this.peer, this.c.configureNetwork.bind(this.c), networkConfigToProto(n));
+    return res.bridge;
   }
   async prepareReceive(p: d.PrepareReceive): Promise<void> {
     await callUnary<pb.PrepareReceiveRequest, pb.PrepareReceiveResponse>(this.peer, this.c.prepareReceive.bind(this.c), prepareReceiveToProto(p));

@@ -14,7 +14,7 @@ import {
   specFromProto,
   statusToProto,
 } from "../convert/types.js";
-import { agentExecFromProto, archiveChunkFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
+import { agentExecFromProto, archiveChunkFromProto, networkConfigFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
 
 export interface AgentHandlers {
   hostInfo(): Promise<d.HostInfo>;
@@ -28,6 +28,8 @@ export interface AgentHandlers {
   exec(req: d.ExecRequest, input: AsyncIterable<d.ExecInput>, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
   setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo>;
+  /** Applies the cluster network; returns the bridge's name. */
+  configureNetwork(n: d.HostNetworkConfig): Promise<string>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
   /** `peerHost` is the verified host identity of the sending agent. */
   receiveArchive(chunks: AsyncIterable<d.ArchiveChunk>, peerHost: string): Promise<d.TransferTrailer>;
@@ -78,6 +80,7 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
       image: imageInfoToProto(await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))),
     })),
+    configureNetwork: unaryHandler(async (r: pb.ConfigureNetworkRequest) => ({ bridge: await h.configureNetwork(networkConfigFromProto(r)) })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));
       return {};

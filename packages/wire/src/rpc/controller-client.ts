@@ -11,6 +11,7 @@ import { execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromP
 import {
   execInputMessageToProto,
   execStartToProto,
+  networkViewFromProto,
   containerFromProto,
   explanationFromProto,
   hostFromProto,
@@ -69,6 +70,10 @@ export class ControllerClient {
   }
   async labelHost(host: string, set: Record<string, string>, remove: string[]): Promise<d.Host> {
     const res: pb.LabelHostResponse = await callUnary(this.peer, this.c.labelHost.bind(this.c), { host, set, remove });
+    return hostFromProto(required(res.host));
+  }
+  async setHostOvercommit(host: string, ratio: number): Promise<d.Host> {
+    const res: pb.SetHostOvercommitResponse = await callUnary(this.peer, this.c.setHostOvercommit.bind(this.c), { host, ratio });
     return hostFromProto(required(res.host));
   }
   async cordonHost(host: string): Promise<d.Host> {
@@ -179,6 +184,10 @@ export class ControllerClient {
   watchEvents(q: EventQuery): AsyncGenerator<CorralEvent> {
     const stream = this.c.watchEvents({ sinceSeq: q.sinceSeq, sinceUnixMs: q.sinceUnixMs, subjects: q.subjects, follow: q.follow });
     return mapIter(readServerStream<pb.WatchEventsResponse>(this.peer, stream), (r) => eventFromProto(r.event));
+  }
+  async showNetwork(): Promise<d.NetworkView> {
+    const res: pb.ShowNetworkResponse = await callUnary(this.peer, this.c.showNetwork.bind(this.c), {});
+    return networkViewFromProto(res);
   }
   async getVersion(): Promise<string> {
     const res: pb.GetVersionResponse = await callUnary(this.peer, this.c.getVersion.bind(this.c), {});

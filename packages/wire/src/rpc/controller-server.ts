@@ -4,6 +4,7 @@ import type * as d from "../domain/types.js";
 import { authorizeEach, bidiStreamHandler, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter, splitExec } from "./iter.js";
+import { carryReceipt, stampingReceipt } from "./received-at.js";
 import { execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
 import {
   execMessageFromProto,
@@ -19,6 +20,7 @@ import {
   restoreProgressToProto,
   tokenInfoToProto,
   usageReportFromProto,
+  networkViewToProto,
 } from "../convert/controller.js";
 import { parseRole, type IssuedToken, type TokenInfo, type TokenRole } from "../domain/tokens.js";
 import type { CorralEvent, EventQuery } from "../domain/events.js";
@@ -46,6 +48,7 @@ export interface ControllerHandlers {
   revokeToken(id: string): Promise<TokenInfo>;
   explainPlacement(req: Omit<d.CreateRequest, "start">): Promise<d.PlacementExplanation>;
   labelHost(host: string, set: Record<string, string>, remove: string[]): Promise<d.Host>;
+  setHostOvercommit(host: string, ratio: number): Promise<d.Host>;
   cordonHost(host: string): Promise<d.Host>;
   uncordonHost(host: string): Promise<d.Host>;
   drainHost(host: string, parallel: number, deadlineSeconds: number, signal: AbortSignal): AsyncIterable<d.HostMoveProgress>;
@@ -55,6 +58,7 @@ export interface ControllerHandlers {
   /** Returns the serial of the certificate revoked ("" when none was on record). */
   removeHost(name: string): Promise<string>;
   getVersion(): Promise<string>;
+  showNetwork(): Promise<d.NetworkView>;
   watchEvents(q: EventQuery, signal: AbortSignal): AsyncIterable<CorralEvent>;
 }
 
@@ -69,7 +73,14 @@ export interface RegistryHandlers {
 }
 
 export const ControllerServiceDefinition = pb.ControllerServiceService;
-export const RegistryServiceDefinition = pb.RegistryServiceService;
+// Usage reports are stamped as they are decoded, so that the controller can time report → state.
+export const RegistryServiceDefinition: typeof pb.RegistryServiceService = {
+  ...pb.RegistryServiceService,
+  reportUsage: {
+    ...pb.RegistryServiceService.reportUsage,
+    requestDeserialize: stampingReceipt(pb.RegistryServiceService.reportUsage.requestDeserialize),
+  },
+};
 
 export function controllerServiceImplementation(h: ControllerHandlers, authorize: Authorize): pb.ControllerServiceServer {
   return authorizeEach(controllerService(h), ControllerServiceDefinition, authorize);
@@ -125,6 +136,7 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
       explanationToProto(await h.explainPlacement({ ...placementFromProto(r), spec: specFromProto(r.spec), host: r.host })),
     ),
     labelHost: unaryHandler(async (r: pb.LabelHostRequest) => ({ host: hostToProto(await h.labelHost(r.host, r.set, r.remove)) })),
+    setHostOvercommit: unaryHandler(async (r: pb.SetHostOvercommitRequest) => ({ host: hostToProto(await h.setHostOvercommit(r.host, r.ratio)) })),
     cordonHost: unaryHandler(async (r: pb.CordonHostRequest) => ({ host: hostToProto(await h.cordonHost(r.host)) })),
     uncordonHost: unaryHandler(async (r: pb.UncordonHostRequest) => ({ host: hostToProto(await h.uncordonHost(r.host)) })),
     drainHost: serverStreamHandler((r: pb.DrainHostRequest, signal) =>
@@ -140,6 +152,7 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
     createJoinToken: unaryHandler(async (r: pb.CreateJoinTokenRequest) => h.createJoinToken(r.ttlSeconds)),
     removeHost: unaryHandler(async (r: pb.RemoveHostRequest) => ({ revokedSerial: await h.removeHost(r.name) })),
     getVersion: unaryHandler(async () => ({ version: await h.getVersion() })),
+    showNetwork: unaryHandler(async () => networkViewToProto(await h.showNetwork())),
     watchEvents: serverStreamHandler((r: pb.WatchEventsRequest, signal) =>
       mapIter(h.watchEvents({ sinceSeq: r.sinceSeq, sinceUnixMs: r.sinceUnixMs, subjects: r.subjects, follow: r.follow }, signal), (e): pb.WatchEventsResponse => ({
         event: eventToProto(e),
@@ -171,7 +184,7 @@ export function registryServiceImplementation(h: RegistryHandlers, authorize: Au
         reportIntervalMs: await h.register(hostInfoFromProto(r.host), peer.address, hostOf(peer, "registration")),
       })),
       reportUsage: clientStreamHandler(async (reports: AsyncIterable<pb.ReportUsageRequest>, peer) => {
-        await h.reportUsage(mapIter(reports, usageReportFromProto), hostOf(peer, "usage reporting"));
+        await h.reportUsage(mapIter(reports, (r) => carryReceipt(r, usageReportFromProto(r))), hostOf(peer, "usage reporting"));
         return {};
       }),
       join: unaryHandler(async (r: pb.JoinRequest) => h.join({ token: r.token, host: r.host, csrPem: r.csrPem })),

@@ -3,18 +3,20 @@
 import type { ContainerSpec, ContainerStatus, Limits, PortMapping, RuntimeState } from "@corral/wire";
 import type Docker from "dockerode";
 import { LABEL_HOST, LABEL_NAME, LABEL_SPEC, runtimeName } from "./runtime-names.js";
+import type { Nic } from "../../network/nic.js";
 
 export type PortBindings = Record<string, { HostIp?: string; HostPort?: string }[]>;
 export type ExposedPorts = Record<string, Record<string, never>>;
 
-export function portBindings(ports: readonly PortMapping[]): { bindings: PortBindings; exposed: ExposedPorts } {
+/** `hostIp`: publish on the host's own address only ("" = every address, as Docker's default). */
+export function portBindings(ports: readonly PortMapping[], hostIp = ""): { bindings: PortBindings; exposed: ExposedPorts } {
   const bindings: PortBindings = {};
   const exposed: ExposedPorts = {};
   for (const p of ports) {
     const key = `${p.containerPort}/${p.protocol}`;
     exposed[key] = {};
     // HostPort "" lets dockerd pick a free port, which is what 0 means.
-    (bindings[key] ??= []).push({ HostPort: p.hostPort ? String(p.hostPort) : "" });
+    (bindings[key] ??= []).push({ ...(hostIp ? { HostIp: hostIp } : {}), HostPort: p.hostPort ? String(p.hostPort) : "" });
   }
   return { bindings, exposed };
 }
@@ -35,13 +37,30 @@ export function corralLabels(hostName: string, spec: ContainerSpec): Record<stri
   return { ...spec.labels, [LABEL_HOST]: hostName, [LABEL_NAME]: spec.name, [LABEL_SPEC]: JSON.stringify(spec) };
 }
 
+/** The Docker network every Corral container joins: a bridge network on the host's Corral bridge. */
+export const CORRAL_NETWORK = "corral";
+
+/** NetworkMode and the static address on the Corral network (Docker API 1.41: the MAC is container-wide). */
+export function networkFields(nic: Nic | undefined): Pick<Docker.ContainerCreateOptions, "NetworkingConfig" | "MacAddress"> & { NetworkMode?: string } {
+  if (!nic) return {};
+  return {
+    NetworkMode: CORRAL_NETWORK,
+    MacAddress: nic.mac,
+    NetworkingConfig: { EndpointsConfig: { [CORRAL_NETWORK]: { IPAMConfig: { IPv4Address: nic.ip } } } },
+  };
+}
+
 export function createOptions(
   hostName: string,
   spec: ContainerSpec,
   cgroupParent: string | undefined,
+  nic?: Nic,
+  hostIp = "",
 ): Docker.ContainerCreateOptions {
-  const { bindings, exposed } = portBindings(spec.ports);
+  const { bindings, exposed } = portBindings(spec.ports, hostIp);
+  const { NetworkMode, ...net } = networkFields(nic);
   return {
+    ...net,
     name: runtimeName(hostName, spec.name),
     Image: spec.image,
     ...(spec.cmd.length ? { Cmd: spec.cmd } : {}),
@@ -54,6 +73,7 @@ export function createOptions(
       PortBindings: bindings,
       RestartPolicy: { Name: "no" },
       ...(cgroupParent ? { CgroupParent: cgroupParent } : {}),
+      ...(NetworkMode ? { NetworkMode } : {}),
     },
   };
 }

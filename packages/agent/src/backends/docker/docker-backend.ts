@@ -23,8 +23,10 @@ import {
   type TerminalSize,
 } from "@corral/wire";
 import Docker from "dockerode";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
-import { corralLabels, createOptions, resourceFields, statusFromInspect } from "./config.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { CORRAL_NETWORK, corralLabels, createOptions, networkFields, portBindings, resourceFields, statusFromInspect, type PortBindings } from "./config.js";
+import type { Nic } from "../../network/nic.js";
+import { networkOf } from "../../network/host-network.js";
 import { daemonMessage, dockerError, statusOf } from "./errors.js";
 import { demuxFrames, rawOutput } from "./exec-stream.js";
 import { clampSize, pumpInput } from "../../process/exec-io.js";
@@ -91,8 +93,9 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
 
   async create(spec: ContainerSpec): Promise<ContainerStatus> {
     if (!spec.image) throw invalidArgument("docker containers need --image");
+    const nic = spec.ipv4 ? await this.corralNetwork(spec.ipv4) : undefined;
     try {
-      await this.docker.createContainer(createOptions(this.ctx.hostName, spec, this.opts.cgroupParent));
+      await this.docker.createContainer(createOptions(this.ctx.hostName, spec, this.opts.cgroupParent, nic, this.ctx.network?.hostIp ?? ""));
     } catch (err) {
       throw this.createError(spec.name, spec.image, err);
     }
@@ -255,6 +258,12 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
     } catch (err) {
       throw failedPrecondition(`no staged docker archive for "${name}" in ${stagingDir}`, err);
     }
+    // Its address and ports as the controller sent them (the archive's are the source host's).
+    const attached = this.ctx.network?.attachment(name);
+    const nic = attached?.ipv4 ? await this.corralNetwork(attached.ipv4) : undefined;
+    const hostIp = this.ctx.network?.hostIp ?? "";
+    const bindings = attached ? portBindings(attached.ports, hostIp).bindings : withoutHostIp(config.hostConfig.PortBindings);
+    const { NetworkMode, ...net } = networkFields(nic);
     const ref = { repo: migratedImageRepo(this.ctx.hostName, name), tag: randomBytes(6).toString("hex") };
     const imageRef = `${ref.repo}:${ref.tag}`;
     await this.wrap(`import the filesystem of "${name}"`, () =>
@@ -276,11 +285,13 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
         Labels: { ...c.Labels, ...corralLabels(this.ctx.hostName, spec) },
         ExposedPorts: c.ExposedPorts,
         Tty: false,
+        ...net,
         HostConfig: {
           ...resourceFields({ memoryBytes: config.hostConfig.Memory, cpus: config.hostConfig.NanoCpus / 1e9 }),
-          PortBindings: config.hostConfig.PortBindings,
+          PortBindings: bindings,
           RestartPolicy: { Name: "no" },
           ...(this.opts.cgroupParent ? { CgroupParent: this.opts.cgroupParent } : {}),
+          ...(NetworkMode ? { NetworkMode } : {}),
         },
       });
     } catch (err) {
@@ -288,6 +299,36 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
       throw this.createError(name, imageRef, err);
     }
     return this.inspect(name);
+  }
+
+  /**
+   * The Docker network on this host's Corral bridge (Docker uses a bridge of that name when it
+   * exists), made on first use; the nic for `ipv4` on it.
+   */
+  private async corralNetwork(ipv4: string): Promise<Nic> {
+    const nic = requireNetwork(this.ctx).nic(ipv4);
+    const subnet = networkOf(requireNetwork(this.ctx).configured!.bridgeAddress);
+    const existing = await this.docker
+      .getNetwork(CORRAL_NETWORK)
+      .inspect()
+      .catch(() => undefined) as { IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] } } | undefined;
+    const cfg = existing?.IPAM?.Config?.[0];
+    if (existing && (cfg?.Subnet !== subnet || cfg?.Gateway !== nic.gateway)) {
+      // The bridge's address changed (a new pool): the network follows, if nothing is on it.
+      await this.wrap("replace the corral network", () => this.docker.getNetwork(CORRAL_NETWORK).remove());
+    }
+    if (!existing || cfg?.Subnet !== subnet || cfg?.Gateway !== nic.gateway) {
+      await this.wrap("create the corral network", () =>
+        this.docker.createNetwork({
+          Name: CORRAL_NETWORK,
+          Driver: "bridge",
+          IPAM: { Driver: "default", Config: [{ Subnet: subnet, Gateway: nic.gateway }] },
+          Options: { "com.docker.network.bridge.name": nic.bridge, "com.docker.network.driver.mtu": String(nic.mtu) },
+          Labels: { "corral.network": "1" },
+        }),
+      );
+    }
+    return nic;
   }
 
   stagingRoot(): string {
@@ -399,4 +440,11 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
       // Already gone, or not in our pid namespace: nothing more we can do.
     }
   }
+}
+
+/** Another host's port bindings without its address: published on every address here instead. */
+function withoutHostIp(b: PortBindings | undefined): PortBindings {
+  const out: PortBindings = {};
+  for (const [k, v] of Object.entries(b ?? {})) out[k] = v.map((x) => ({ HostPort: x.HostPort ?? "" }));
+  return out;
 }

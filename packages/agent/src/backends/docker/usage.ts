@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { ContainerUsage } from "@corral/wire";
 import type Docker from "dockerode";
-import { CpuPercent, detectCgroupVersion, readCgroup, readNetDev, type CgroupVersion } from "../../usage/cgroup.js";
+import { CgroupReader, CpuPercent, emptySample, readNetDev, type CgroupVersion } from "../../usage/cgroup.js";
 import { idleUsage, usageFromCgroup } from "../../usage/container-usage.js";
 import { runtimeState } from "./config.js";
 import { LABEL_NAME, hostFilter } from "./runtime-names.js";
@@ -24,7 +24,10 @@ export function cgroupPathOf(procCgroup: string, version: CgroupVersion): string
 export class UsageSampler {
   private readonly pids = new Map<string, number>();
   private readonly cpu = new CpuPercent();
-  private readonly version = detectCgroupVersion();
+  private readonly reader = new CgroupReader();
+  private get version(): CgroupVersion {
+    return this.reader.version;
+  }
 
   constructor(
     private readonly docker: Docker,
@@ -36,17 +39,23 @@ export class UsageSampler {
     const running = new Set(list.filter((c) => runtimeState(c.State) === "running").map((c) => c.Id));
     for (const id of this.pids.keys()) if (!running.has(id)) this.pids.delete(id);
     this.cpu.forgetExcept(running);
-    return Promise.all(list.map((c) => this.one(c)));
+    const rels = new Set<string>();
+    const rows = await Promise.all(list.map((c) => this.one(c, rels)));
+    this.reader.retain(rels);
+    return rows;
   }
 
-  private async one(c: Docker.ContainerInfo): Promise<ContainerUsage> {
+  private async one(c: Docker.ContainerInfo, rels: Set<string>): Promise<ContainerUsage> {
     const name = c.Labels[LABEL_NAME] ?? c.Names[0]?.replace(/^\//, "") ?? c.Id;
     const state = runtimeState(c.State);
     if (state !== "running") return idleUsage(name, "docker", state);
     const located = await this.locate(c.Id);
     if (!located) return idleUsage(name, "docker", state);
-    const [s, net] = await Promise.all([readCgroup(located.rel, this.version), readNetDev(located.pid)]);
-    return usageFromCgroup(name, "docker", s, this.cpu, c.Id, net);
+    rels.add(located.rel);
+    const s = emptySample();
+    const found = this.reader.read(located.rel, s);
+    const net = await readNetDev(located.pid);
+    return usageFromCgroup(name, "docker", found ? s : undefined, this.cpu, c.Id, net);
   }
 
   /** The container's init pid and cgroup path, inspecting only when the cached pid is stale. */

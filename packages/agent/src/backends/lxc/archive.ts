@@ -7,7 +7,8 @@ import type { Readable } from "node:stream";
 import type { ArchiveOut } from "../backend.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
-import { LxcConfig, setCgroupDirs } from "./config.js";
+import { LxcConfig, setCgroupDirs, setNic } from "./config.js";
+import type { Nic } from "../../network/nic.js";
 import { LXC_TAR_POLICY, checkStagedLxc } from "./config-policy.js";
 
 export const ARCHIVE_FORMAT = "lxc-dir-tar/1";
@@ -23,8 +24,8 @@ export async function stageDir(name: string, input: Readable, stagingDir: string
   await checkStagedLxc(name, stagingDir, await extractTarSafely(input, stagingDir, LXC_TAR_POLICY));
 }
 
-/** Rewrites the staged config for this host: the source's paths and cgroup dirs become ours. */
-export async function rewriteStagedConfig(stagingDir: string, name: string, hostName: string, targetDir: string): Promise<void> {
+/** Rewrites the staged config for this host: the source's paths, cgroup dirs and network become ours. */
+export async function rewriteStagedConfig(stagingDir: string, name: string, hostName: string, targetDir: string, nic: Nic | undefined): Promise<void> {
   const staged = join(stagingDir, name);
   const cfgPath = join(staged, "config");
   // Read through the policy: never through a symlink, and only the keys Corral writes.
@@ -32,5 +33,6 @@ export async function rewriteStagedConfig(stagingDir: string, name: string, host
   const rootfs = cfg.get("lxc.rootfs.path")?.replace(/^dir:/, "");
   if (rootfs?.endsWith(`/${name}/rootfs`)) cfg.replaceInValues(rootfs.slice(0, -"/rootfs".length), targetDir);
   setCgroupDirs(cfg, hostName, name);
+  setNic(cfg, nic);
   await writeFile(cfgPath, cfg.toString());
 }

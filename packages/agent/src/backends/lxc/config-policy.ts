@@ -44,8 +44,16 @@ const ALLOWED: Record<string, Check> = {
   "lxc.cap.drop": (v) => /^[a-z_ ]*$/.test(v),
   "lxc.mount.auto": (v) => v.split(/\s+/).every((t) => MOUNT_AUTO.has(t)),
   "lxc.mount.entry": (v) => TEMPLATE_MOUNTS.has(v.split(/\s+/).join(" ")),
-  // What Corral's create writes: no network, and the one AppArmor setting it uses everywhere.
-  "lxc.net.0.type": (v) => v === "empty",
+  // What Corral's create writes: no network or a veth on the Corral bridge (the target rewrites
+  // every lxc.net key for itself on commit), and the one AppArmor setting it uses everywhere.
+  "lxc.net.0.type": (v) => v === "empty" || v === "veth",
+  "lxc.net.0.link": (v) => /^[A-Za-z0-9_.-]{1,15}$/.test(v),
+  "lxc.net.0.flags": (v) => v === "up",
+  "lxc.net.0.name": (v) => v === "eth0",
+  "lxc.net.0.mtu": (v) => /^\d{3,4}$/.test(v),
+  "lxc.net.0.hwaddr": (v) => /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(v),
+  "lxc.net.0.ipv4.address": (v) => /^[\d.]{7,15}\/\d{1,2}$/.test(v),
+  "lxc.net.0.ipv4.gateway": (v) => /^[\d.]{7,15}$/.test(v),
   "lxc.apparmor.profile": (v) => v === "unconfined",
   // The target rewrites these three for itself on commit.
   "lxc.cgroup.dir.container": (v) => /^corral\/[a-z0-9.-]+\/[a-z0-9.-]+$/.test(v),

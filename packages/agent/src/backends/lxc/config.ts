@@ -1,5 +1,6 @@
 // Reading and editing an LXC container's `config` file (key = value lines, keys may repeat).
 import type { Limits } from "@corral/wire";
+import type { Nic } from "../../network/nic.js";
 
 const CPU_PERIOD_US = 100_000;
 
@@ -78,4 +79,23 @@ export function setCgroupDirs(cfg: LxcConfig, host: string, name: string): LxcCo
     .set("lxc.cgroup.dir.container", cgroupDir(host, name))
     .set("lxc.cgroup.dir.monitor", `corral/${host}/${name}.monitor`)
     .set("lxc.cgroup.dir.monitor.pivot", `corral/${host}/pivot`);
+}
+
+/**
+ * The container's network: a veth on this host's bridge with the controller's address, or (no
+ * address) an empty network namespace. Replaces whatever lxc.net keys were there, so a config from
+ * another host leaves with this host's bridge and gateway.
+ */
+export function setNic(cfg: LxcConfig, nic: Nic | undefined): LxcConfig {
+  cfg.remove("lxc.net", true);
+  if (!nic) return cfg.set("lxc.net.0.type", "empty");
+  return cfg
+    .set("lxc.net.0.type", "veth")
+    .set("lxc.net.0.link", nic.bridge)
+    .set("lxc.net.0.flags", "up")
+    .set("lxc.net.0.name", "eth0")
+    .set("lxc.net.0.mtu", String(nic.mtu))
+    .set("lxc.net.0.hwaddr", nic.mac)
+    .set("lxc.net.0.ipv4.address", nic.address)
+    .set("lxc.net.0.ipv4.gateway", nic.gateway);
 }

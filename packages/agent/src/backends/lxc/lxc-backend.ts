@@ -17,10 +17,10 @@ import {
   type ExecOutput,
   type Limits,
 } from "@corral/wire";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
-import { LxcConfig, setCgroupDirs } from "./config.js";
+import { LxcConfig, setCgroupDirs, setNic } from "./config.js";
 import { LxcTools } from "./tools.js";
 import { LxcUsage } from "./usage.js";
 
@@ -56,6 +56,9 @@ export class LxcBackend implements Backend, LiveLimits {
   private mustExist(name: string): void {
     if (!this.exists(name)) throw notFound(`container "${name}" not found on ${this.ctx.hostName}`);
   }
+  private network() {
+    return requireNetwork(this.ctx);
+  }
   private lxc(tool: string, args: string[], timeoutMs?: number) {
     return this.tools.run(tool, args, timeoutMs);
   }
@@ -87,9 +90,9 @@ export class LxcBackend implements Backend, LiveLimits {
     }
     const cfgPath = join(this.dir(spec.name), "config");
     const cfg = new LxcConfig(await readFile(cfgPath, "utf8"));
-    // No lxcbr0 here; containers get an empty network namespace (recipes: "LXC networking").
-    cfg.remove("lxc.net", true).remove("lxc.apparmor", true);
-    cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
+    // Not the template's lxcbr0: a veth on this host's Corral bridge, or no network without an address.
+    setNic(cfg, spec.ipv4 ? this.network().nic(spec.ipv4) : undefined);
+    cfg.remove("lxc.apparmor", true).set("lxc.apparmor.profile", "unconfined");
     setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
     await writeFile(cfgPath, cfg.toString());
     if (template === "busybox") await this.dropDhcp(spec.name);
@@ -201,7 +204,8 @@ export class LxcBackend implements Backend, LiveLimits {
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
     if (existsSync(this.dir(name))) throw alreadyExists(`container "${name}" already exists on ${this.ctx.hostName}`);
     const staged = join(stagingDir, name);
-    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name));
+    const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
+    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name), ipv4 ? this.network().nic(ipv4) : undefined);
     await rename(staged, this.dir(name));
     return this.inspect(name);
   }

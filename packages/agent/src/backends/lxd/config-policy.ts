@@ -2,9 +2,10 @@
 // (maybe zstd/gzip inside) that LXD unpacks itself, so it is decompressed here (size-capped),
 // checked by the same strict tar reader as every other archive, and staged as the plain tar that was
 // checked. Its instance config may hold only what Corral writes: limits, user.*, environment.*,
-// image metadata and LXD's own volatile keys (id maps onto subordinate ids only); raw.*,
-// security.* (other than "false") and devices other than Corral's port proxies and the root disk
-// are refused with the key named.
+// image metadata, LXD's own volatile keys (id maps onto subordinate ids only) and Corral's NIC with
+// the one raw.lxc that gives it its address; other raw.*, security.* (other than "false") and devices
+// other than Corral's NIC, port proxies and the root disk are refused with the key named.
+import { isNicRawLxc } from "./config.js";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { parse } from "yaml";
@@ -38,6 +39,8 @@ function checkConfigKey(where: string, key: string, value: unknown): void {
   const refuse = (why = "which Corral does not carry across hosts") => {
     throw invalidArgument(`LXD backup sets ${where} "${key}", ${why}`);
   };
+  // The one raw key Corral writes: the address of its NIC (config.ts, nicRawLxc); the target rewrites it.
+  if (key === "raw.lxc" && isNicRawLxc(v)) return;
   if (key.startsWith("raw.")) refuse();
   if (key.startsWith("security.")) return v === "false" ? undefined : refuse();
   if (key === "limits.memory" || key === "limits.cpu" || key === "limits.cpu.allowance") return;
@@ -57,6 +60,21 @@ function checkDevice(where: string, name: string, d: unknown): void {
     // The root disk only: a disk with a host `source` would mount a host path into the container.
     if (keys === "path,pool,type" && d.path === "/" && typeof d.pool === "string") return;
     throw invalidArgument(`LXD backup ${where} device "${name}" is a disk other than the root disk (keys ${keys})`);
+  }
+  if (d.type === "nic") {
+    // Corral's NIC (config.ts, nicDevices): bridged, nothing else; the target points it at its own bridge.
+    const ok =
+      keys === "hwaddr,mtu,name,nictype,parent,type" &&
+      d.nictype === "bridged" &&
+      d.name === "eth0" &&
+      typeof d.parent === "string" &&
+      /^[A-Za-z0-9_.-]{1,15}$/.test(d.parent) &&
+      typeof d.mtu === "string" &&
+      /^\d{3,4}$/.test(d.mtu) &&
+      typeof d.hwaddr === "string" &&
+      /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(d.hwaddr);
+    if (ok) return;
+    throw invalidArgument(`LXD backup ${where} device "${name}" is a NIC Corral did not write`);
   }
   if (d.type === "proxy") {
     // Corral's published ports: listen on the host, connect inside the container, nothing else.

@@ -1,6 +1,7 @@
 // Maps Corral's names, specs and limits to LXD instance names and config keys, and back.
 import { type ContainerSpec, type ContainerStatus, type Limits, invalidArgument, parseSize } from "@corral/wire";
 import { totalmem } from "node:os";
+import type { Nic } from "../../network/nic.js";
 
 /** Keys that mark an instance as Corral's, and whose host owns it (hosts may share one daemon). */
 export const KEY_HOST = "user.corral.host";
@@ -98,17 +99,25 @@ export function specToConfig(hostName: string, spec: ContainerSpec): Record<stri
   return cfg;
 }
 
-/** Published ports as LXD proxy devices (they work without any instance network). */
-export function portDevices(spec: ContainerSpec): Record<string, Record<string, string>> {
-  const devices: Record<string, Record<string, string>> = {};
-  for (const p of spec.ports) {
-    devices[`corral-port-${p.protocol}-${p.hostPort}`] = {
-      type: "proxy",
-      listen: `${p.protocol}:0.0.0.0:${p.hostPort}`,
-      connect: `${p.protocol}:127.0.0.1:${p.containerPort}`,
-    };
-  }
-  return devices;
+/**
+ * The container's NIC: bridged to `parent` (the Corral bridge, or the bridge reaching it when LXD
+ * lives in another network namespace), with the MAC derived from its address.
+ */
+export function nicDevices(nic: Nic, parent: string): Record<string, Record<string, string>> {
+  return { eth0: { type: "nic", nictype: "bridged", parent, name: "eth0", mtu: String(nic.mtu), hwaddr: nic.mac } };
+}
+
+/**
+ * LXD sets ipv4.address only on its own managed bridges; on an unmanaged parent the address goes in
+ * through raw.lxc, whose interface-specific ipv4 keys LXD allows (the only raw.lxc Corral writes).
+ */
+export function nicRawLxc(nic: Nic): string {
+  return `lxc.net.0.ipv4.address = ${nic.address}\nlxc.net.0.ipv4.gateway = ${nic.gateway}\n`;
+}
+
+/** True for exactly what nicRawLxc writes. */
+export function isNicRawLxc(text: string): boolean {
+  return /^lxc\.net\.0\.ipv4\.address = [\d.]{7,15}\/\d{1,2}\nlxc\.net\.0\.ipv4\.gateway = [\d.]{7,15}\n?$/.test(text);
 }
 
 export function runtimeState(status: string): ContainerStatus["state"] {

@@ -6,14 +6,15 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits } from "@corral/wire";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
   KEY_HOST,
   KEY_NAME,
   type LxdInstance,
   limitsToConfig,
-  portDevices,
+  nicDevices,
+  nicRawLxc,
   runtimeName,
   specToConfig,
   toStatus,
@@ -30,6 +31,8 @@ export interface LxdBackendOptions {
   pool?: string;
   /** Compression of LXD's backup tarball. zstd by default: measured faster end to end here and 3x fewer bytes to move. */
   backupCompression?: BackupCompression;
+  /** The bridge instance NICs hang on; default the host network's Corral bridge. */
+  bridge?: string;
 }
 
 export class LxdBackend implements Backend, LiveLimits, ImageImport {
@@ -39,6 +42,8 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   private readonly pool: string;
   private readonly compression: BackupCompression;
   private readonly sampler = new UsageSampler();
+  /** The NICs' parent; undefined: the host network's bridge. */
+  private readonly bridge: string | undefined;
 
   constructor(
     private readonly ctx: BackendContext,
@@ -47,6 +52,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     this.client = new LxdClient(opts.socketPath);
     this.pool = opts.pool ?? "default";
     this.compression = opts.backupCompression ?? "zstd";
+    this.bridge = opts.bridge;
   }
 
   async probe(): Promise<ProbeResult> {
@@ -74,6 +80,10 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     const rt = runtimeName(this.ctx.hostName, spec.name);
     if (await this.find(rt)) throw this.exists(spec.name);
     const alias = await this.resolveImage(image);
+    // Ports are DNAT rules on the host's address (network/host-network.ts): an LXD proxy device
+    // listens in LXD's network namespace, which is not the host's when hosts are emulated.
+    if (spec.ports.length > 0 && !spec.ipv4) throw failedPrecondition(`publishing ports of "${spec.name}" needs the cluster network`);
+    const nic = spec.ipv4 ? requireNetwork(this.ctx).nic(spec.ipv4) : undefined;
     try {
       await this.client.call("POST", "/1.0/instances", {
         body: {
@@ -81,8 +91,8 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
           type: "container",
           source: { type: "image", alias },
           profiles: ["default"],
-          config: specToConfig(this.ctx.hostName, spec),
-          devices: portDevices(spec),
+          config: { ...specToConfig(this.ctx.hostName, spec), ...(nic ? { "raw.lxc": nicRawLxc(nic) } : {}) },
+          devices: nic ? nicDevices(nic, this.bridge ?? nic.bridge) : {},
         },
       });
     } catch (err) {
@@ -223,6 +233,10 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
       throw new CorralError(err instanceof CorralError ? err.code : "internal", `cannot restore container "${name}" on ${this.ctx.hostName}: ${lxdMessageOf(err)}`, { cause: err });
     }
     const config: Record<string, string> = { [KEY_HOST]: this.ctx.hostName, [KEY_NAME]: name };
+    // This host's bridge and gateway, for the address the controller sent with the receive.
+    const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
+    const nic = ipv4 ? requireNetwork(this.ctx).nic(ipv4) : undefined;
+    if (nic) config["raw.lxc"] = nicRawLxc(nic);
     // Source and target may be one daemon (emulated hosts): two instances must not share a UUID.
     const inst = await this.find(rt);
     const uuid = inst?.config["volatile.uuid"];
@@ -230,7 +244,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
       const all = await this.client.call<LxdInstance[]>("GET", "/1.0/instances?recursion=1");
       if (all.some((o) => o.name !== rt && o.config["volatile.uuid"] === uuid)) config["volatile.uuid"] = randomUUID();
     }
-    await this.instanceCall(name, "PATCH", "", { config });
+    await this.instanceCall(name, "PATCH", "", { config, ...(nic ? { devices: nicDevices(nic, this.bridge ?? nic.bridge) } : {}) });
     return this.inspect(name);
   }
 

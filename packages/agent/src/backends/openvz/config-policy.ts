@@ -23,6 +23,8 @@ const ALLOWED_KEYS = new Set([
   ...["DGRAMRCVBUF", "NUMOTHERSOCK", "DCACHESIZE", "NUMFILE", "AVNUMPROC", "NUMIPTENT"],
   ...["NETFILTER", "VE_ROOT", "VE_PRIVATE", "VE_LAYOUT", "OSTEMPLATE", "ORIGIN_SAMPLE"],
   ...["HOSTNAME", "DESCRIPTION", "IP_ADDRESS", "NAME", "ONBOOT", "STOP_TIMEOUT", "NAMESERVER", "SEARCHDOMAIN"],
+  // The veth on the Corral bridge; the target drops it and adds its own (openvz-backend.ts, commitRestore).
+  "NETIF",
 ]);
 
 export function checkOpenvzConfig(text: string): void {

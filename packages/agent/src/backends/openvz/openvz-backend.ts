@@ -2,6 +2,7 @@
 // /etc/vz/conf/CTID.conf (relocated under `vzRoot`). Migration is the seed's manual sequence: stop,
 // tar the private area with numeric owners plus CTID.conf, copy, extract, start.
 import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Readable } from "node:stream";
@@ -11,6 +12,7 @@ import {
   failedPrecondition,
   invalidArgument,
   notFound,
+  messageOf,
   type ContainerSpec,
   type ContainerStatus,
   type ContainerUsage,
@@ -18,7 +20,7 @@ import {
   type Limits,
   type RuntimeState,
 } from "@corral/wire";
-import { assertArchiveFormat, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult } from "../backend.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
 import { execTool } from "../../process/exec-io.js";
@@ -29,6 +31,8 @@ import { CpuPercent } from "../../usage/cgroup.js";
 import { usageFromCgroup } from "../../usage/container-usage.js";
 import { readSample, runState } from "./usage.js";
 import { OPENVZ_TAR_POLICY, checkStagedOpenvz } from "./config-policy.js";
+import { ip } from "../../network/net-tools.js";
+import type { Nic } from "../../network/nic.js";
 
 export const OPENVZ_ARCHIVE_FORMAT = "openvz-private-tar/1";
 
@@ -66,7 +70,9 @@ export class OpenvzBackend implements Backend, LiveLimits {
   ) {
     this.vzRoot = (opts.vzRoot ?? "/").replace(/\/+$/, "") || "/";
     this.ctidBase = opts.ctidBase ?? 101;
-    this.cgPrefix = opts.cgroupPrefix ?? `vz/${ctx.hostName}`;
+    // Emulated hosts (a VZ root of their own) of two clusters on one machine share host names and
+    // CTIDs: the root's hash keeps their cgroups apart (CT 101 of another cluster's host1 is not ours).
+    this.cgPrefix = opts.cgroupPrefix ?? (this.vzRoot === "/" ? `vz/${ctx.hostName}` : `vz/${ctx.hostName}-${createHash("sha256").update(this.vzRoot).digest("hex").slice(0, 8)}`);
     this.cgRoot = opts.cgroupRoot ?? "/sys/fs/cgroup";
     this.tools = new VzTools({
       vzctl: opts.vzctl ?? "vzctl",
@@ -130,7 +136,6 @@ export class OpenvzBackend implements Backend, LiveLimits {
     if (!spec.template) throw invalidArgument("openvz containers need --template (an OS template in the template cache)");
     if (spec.image) throw invalidArgument("openvz containers are made from an OS template, not an --image");
     if (spec.cmd.length) throw invalidArgument("openvz containers run their template's /sbin/init; --cmd is not supported");
-    if (spec.ports.length) throw invalidArgument("openvz containers have no port publishing; --port is not supported");
     const tmpl = this.path("var/lib/vz/template/cache", `${spec.template}.tar.gz`);
     if (!/^[A-Za-z0-9._-]+$/.test(spec.template) || !existsSync(tmpl)) {
       throw invalidArgument(`OS template "${spec.template}" not found in ${this.path("var/lib/vz/template/cache")}`);
@@ -149,7 +154,9 @@ export class OpenvzBackend implements Backend, LiveLimits {
           throw invalidArgument(`OS template "${spec.template}" not found: ${lastLine(created)}`);
         }
         this.check(created, `create ${ctRef(spec.name, ctid)}`);
-        const set = await this.tools.vzctl(["set", String(ctid), ...limArgs, "--save"]);
+        // The seed's veth on a bridge (vzctl set --netif_add eth0,,vethN.0,,br0), on this host's Corral bridge.
+        const nic = spec.ipv4 ? requireNetwork(this.ctx).nic(spec.ipv4) : undefined;
+        const set = await this.tools.vzctl(["set", String(ctid), ...limArgs, ...netifArgs(ctid, nic), "--save"]);
         this.check(set, `set limits on ${ctRef(spec.name, ctid)}`);
       } catch (err) {
         await this.tools.vzctl(["destroy", String(ctid)]).catch(() => undefined);
@@ -164,6 +171,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
     const ctid = await this.ctid(name);
     const r = await this.tools.vzctl(["start", String(ctid)]);
     if (r.code !== VZ_EXIT.running) this.check(r, `start ${ctRef(name, ctid)}`);
+    await this.configureAddress(name, ctid);
     return this.status(name, ctid);
   }
 
@@ -286,7 +294,7 @@ export class OpenvzBackend implements Backend, LiveLimits {
       const confText = rewriteConfigForHost(
         staged.confText,
         { VE_PRIVATE: this.defaultPrivate(), VE_ROOT: this.defaultRoot() },
-        ["NAME"],
+        ["NAME", "NETIF"],
       );
       const priv = substVeid(this.defaultPrivate(), ctid);
       await mkdir(this.path("var/lib/vz/private"), { recursive: true });
@@ -296,7 +304,10 @@ export class OpenvzBackend implements Backend, LiveLimits {
         const tmp = `${this.confPath(ctid)}.corral-tmp`;
         await writeFile(tmp, confText);
         await rename(tmp, this.confPath(ctid));
-        this.check(await this.tools.vzctl(["set", String(ctid), "--name", name, "--save"]), `name ${ctRef(name, ctid)}`);
+        // This host's bridge, for the address the controller sent with the receive.
+        const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
+        const nic = ipv4 ? requireNetwork(this.ctx).nic(ipv4) : undefined;
+        this.check(await this.tools.vzctl(["set", String(ctid), "--name", name, ...netifArgs(ctid, nic), "--save"]), `name ${ctRef(name, ctid)}`);
         await this.map.set(name, ctid);
       } catch (err) {
         await rm(this.confPath(ctid), { force: true });
@@ -320,6 +331,21 @@ export class OpenvzBackend implements Backend, LiveLimits {
     const st = await stat(privateDir).catch(() => undefined);
     if (!st?.isDirectory()) throw invalidArgument(`archive for container "${name}" has no private area var/lib/vz/private/${ctid}`);
     return { ctid, confText, privateDir };
+  }
+
+  /**
+   * As the seed does once the CT runs (vzctl exec 1 "ifconfig eth0 …"): the address, MTU and route
+   * inside, and the host side's MTU (OpenVZ's NETIF has no MTU field).
+   */
+  private async configureAddress(name: string, ctid: number): Promise<void> {
+    const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
+    if (!ipv4) return;
+    const nic = requireNetwork(this.ctx).nic(ipv4);
+    await ip("link", "set", hostIfname(ctid), "mtu", String(nic.mtu)).catch((err: unknown) =>
+      this.ctx.log.warn({ ctid, err: messageOf(err) }, "cannot set the MTU of the CT's host-side veth"),
+    );
+    const script = `ip link set eth0 mtu ${nic.mtu} up && ip addr replace ${nic.address} dev eth0 && ip route replace default via ${nic.gateway}`;
+    this.check(await this.tools.vzctl(["exec", String(ctid), script]), `configure the address of ${ctRef(name, ctid)}`);
   }
 
   // ---- helpers ----
@@ -385,4 +411,13 @@ export class OpenvzBackend implements Backend, LiveLimits {
     if (r.code === 0) return;
     throw new CorralError("internal", `could not ${what} on ${this.ctx.hostName}: ${lastLine(r)} (vzctl exit ${r.code})`);
   }
+}
+
+/** The host side of CT N's eth0, as vzctl names it by default (veth1.0 for CT 1). */
+const hostIfname = (ctid: number): string => `veth${ctid}.0`;
+
+/** --netif_del all, then (with a nic) the one veth on the Corral bridge with the address's MAC. */
+function netifArgs(ctid: number, nic: Nic | undefined): string[] {
+  if (!nic) return [];
+  return ["--netif_del", "all", "--netif_add", `eth0,${nic.mac},${hostIfname(ctid)},,${nic.bridge}`];
 }

@@ -41,6 +41,11 @@ export interface ContainerSpec {
   cmd: string[];
   ports: PortMapping[];
   labels: { [key: string]: string };
+  /**
+   * The container's address on the cluster network, CIDR ("10.240.0.5/16"), allocated by the
+   * controller; empty: no cluster network (the controller has no pool).
+   */
+  ipv4: string;
 }
 
 export interface ContainerSpec_LabelsEntry {
@@ -360,7 +365,18 @@ export const PortMapping: MessageFns<PortMapping> = {
 };
 
 function createBaseContainerSpec(): ContainerSpec {
-  return { name: "", backend: "", template: "", image: "", limits: undefined, env: [], cmd: [], ports: [], labels: {} };
+  return {
+    name: "",
+    backend: "",
+    template: "",
+    image: "",
+    limits: undefined,
+    env: [],
+    cmd: [],
+    ports: [],
+    labels: {},
+    ipv4: "",
+  };
 }
 
 export const ContainerSpec: MessageFns<ContainerSpec> = {
@@ -392,6 +408,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       ContainerSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.ipv4 !== "") {
+      writer.uint32(162).string(message.ipv4);
+    }
     return writer;
   },
 
@@ -483,6 +502,14 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             }
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.ipv4 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -519,6 +546,7 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
           {},
         )
         : {},
+      ipv4: isSet(object.ipv4) ? globalThis.String(object.ipv4) : "",
     };
   },
 
@@ -557,6 +585,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         });
       }
     }
+    if (message.ipv4 !== "") {
+      obj.ipv4 = message.ipv4;
+    }
     return obj;
   },
 
@@ -584,6 +615,7 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       },
       {},
     );
+    message.ipv4 = object.ipv4 ?? "";
     return message;
   },
 };

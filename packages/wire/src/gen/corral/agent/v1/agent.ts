@@ -154,6 +154,8 @@ export interface PrepareReceiveRequest {
   migrationId: string;
   sourceHost: string;
   targetHost: string;
+  /** The container's spec: the target checks its published ports are free and gives it its address. */
+  spec: ContainerSpec | undefined;
 }
 
 export interface PrepareReceiveResponse {
@@ -229,6 +231,24 @@ export interface SendArchiveResponse {
   done: boolean;
   /** set when done: the digest both ends agreed on */
   sha256: string;
+}
+
+export interface ConfigureNetworkRequest {
+  /** this host's address on the container network, CIDR ("10.240.0.1/16") */
+  bridgeAddress: string;
+  /** VXLAN network identifier */
+  vni: number;
+  /** of the bridge and every container interface (underlay MTU - 50) */
+  mtu: number;
+  /** this host's own address (the underlay), as the controller reaches it */
+  localIp: string;
+  /** the other hosts' underlay addresses */
+  peers: string[];
+}
+
+export interface ConfigureNetworkResponse {
+  /** the bridge's name on this host */
+  bridge: string;
 }
 
 function createBaseGetHostInfoRequest(): GetHostInfoRequest {
@@ -1852,6 +1872,7 @@ function createBasePrepareReceiveRequest(): PrepareReceiveRequest {
     migrationId: "",
     sourceHost: "",
     targetHost: "",
+    spec: undefined,
   };
 }
 
@@ -1877,6 +1898,9 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     }
     if (message.targetHost !== "") {
       writer.uint32(58).string(message.targetHost);
+    }
+    if (message.spec !== undefined) {
+      ContainerSpec.encode(message.spec, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1950,6 +1974,14 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
             message.targetHost = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.spec = ContainerSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1987,6 +2019,7 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
         : isSet(object.target_host)
         ? globalThis.String(object.target_host)
         : "",
+      spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
     };
   },
 
@@ -2013,6 +2046,9 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     if (message.targetHost !== "") {
       obj.targetHost = message.targetHost;
     }
+    if (message.spec !== undefined) {
+      obj.spec = ContainerSpec.toJSON(message.spec);
+    }
     return obj;
   },
 
@@ -2028,6 +2064,9 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     message.migrationId = object.migrationId ?? "";
     message.sourceHost = object.sourceHost ?? "";
     message.targetHost = object.targetHost ?? "";
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? ContainerSpec.fromPartial(object.spec)
+      : undefined;
     return message;
   },
 };
@@ -3133,6 +3172,214 @@ export const SendArchiveResponse: MessageFns<SendArchiveResponse> = {
   },
 };
 
+function createBaseConfigureNetworkRequest(): ConfigureNetworkRequest {
+  return { bridgeAddress: "", vni: 0, mtu: 0, localIp: "", peers: [] };
+}
+
+export const ConfigureNetworkRequest: MessageFns<ConfigureNetworkRequest> = {
+  encode(message: ConfigureNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bridgeAddress !== "") {
+      writer.uint32(10).string(message.bridgeAddress);
+    }
+    if (message.vni !== 0) {
+      writer.uint32(16).uint32(message.vni);
+    }
+    if (message.mtu !== 0) {
+      writer.uint32(24).uint32(message.mtu);
+    }
+    if (message.localIp !== "") {
+      writer.uint32(34).string(message.localIp);
+    }
+    for (const v of message.peers) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigureNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigureNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bridgeAddress = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.vni = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mtu = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.localIp = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.peers.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigureNetworkRequest {
+    return {
+      bridgeAddress: isSet(object.bridgeAddress)
+        ? globalThis.String(object.bridgeAddress)
+        : isSet(object.bridge_address)
+        ? globalThis.String(object.bridge_address)
+        : "",
+      vni: isSet(object.vni) ? globalThis.Number(object.vni) : 0,
+      mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      localIp: isSet(object.localIp)
+        ? globalThis.String(object.localIp)
+        : isSet(object.local_ip)
+        ? globalThis.String(object.local_ip)
+        : "",
+      peers: globalThis.Array.isArray(object?.peers) ? object.peers.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ConfigureNetworkRequest): unknown {
+    const obj: any = {};
+    if (message.bridgeAddress !== "") {
+      obj.bridgeAddress = message.bridgeAddress;
+    }
+    if (message.vni !== 0) {
+      obj.vni = Math.round(message.vni);
+    }
+    if (message.mtu !== 0) {
+      obj.mtu = Math.round(message.mtu);
+    }
+    if (message.localIp !== "") {
+      obj.localIp = message.localIp;
+    }
+    if (message.peers?.length) {
+      obj.peers = message.peers;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigureNetworkRequest>, I>>(base?: I): ConfigureNetworkRequest {
+    return ConfigureNetworkRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigureNetworkRequest>, I>>(object: I): ConfigureNetworkRequest {
+    const message = createBaseConfigureNetworkRequest();
+    message.bridgeAddress = object.bridgeAddress ?? "";
+    message.vni = object.vni ?? 0;
+    message.mtu = object.mtu ?? 0;
+    message.localIp = object.localIp ?? "";
+    message.peers = object.peers?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseConfigureNetworkResponse(): ConfigureNetworkResponse {
+  return { bridge: "" };
+}
+
+export const ConfigureNetworkResponse: MessageFns<ConfigureNetworkResponse> = {
+  encode(message: ConfigureNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bridge !== "") {
+      writer.uint32(10).string(message.bridge);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigureNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigureNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bridge = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigureNetworkResponse {
+    return { bridge: isSet(object.bridge) ? globalThis.String(object.bridge) : "" };
+  },
+
+  toJSON(message: ConfigureNetworkResponse): unknown {
+    const obj: any = {};
+    if (message.bridge !== "") {
+      obj.bridge = message.bridge;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigureNetworkResponse>, I>>(base?: I): ConfigureNetworkResponse {
+    return ConfigureNetworkResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigureNetworkResponse>, I>>(object: I): ConfigureNetworkResponse {
+    const message = createBaseConfigureNetworkResponse();
+    message.bridge = object.bridge ?? "";
+    return message;
+  },
+};
+
 /** Served by every agent. Called by the controller, and for archive transfer by another agent. */
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
@@ -3240,6 +3487,21 @@ export const AgentServiceService = {
     responseDeserialize: (value: Buffer): ImportImageResponse => ImportImageResponse.decode(value),
   },
   /**
+   * The cluster network as the controller sees it: this host's bridge address and its peers.
+   * Sent on every registration and whenever the host list changes; applying it twice is a no-op.
+   */
+  configureNetwork: {
+    path: "/corral.agent.v1.AgentService/ConfigureNetwork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConfigureNetworkRequest): Buffer =>
+      Buffer.from(ConfigureNetworkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConfigureNetworkRequest => ConfigureNetworkRequest.decode(value),
+    responseSerialize: (value: ConfigureNetworkResponse): Buffer =>
+      Buffer.from(ConfigureNetworkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConfigureNetworkResponse => ConfigureNetworkResponse.decode(value),
+  },
+  /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).
    */
@@ -3309,6 +3571,11 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
   importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
+  /**
+   * The cluster network as the controller sees it: this host's bridge address and its peers.
+   * Sent on every registration and whenever the host list changes; applying it twice is a no-op.
+   */
+  configureNetwork: handleUnaryCall<ConfigureNetworkRequest, ConfigureNetworkResponse>;
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).
@@ -3465,6 +3732,25 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
   ): ClientWritableStream<ImportImageRequest>;
+  /**
+   * The cluster network as the controller sees it: this host's bridge address and its peers.
+   * Sent on every registration and whenever the host list changes; applying it twice is a no-op.
+   */
+  configureNetwork(
+    request: ConfigureNetworkRequest,
+    callback: (error: ServiceError | null, response: ConfigureNetworkResponse) => void,
+  ): ClientUnaryCall;
+  configureNetwork(
+    request: ConfigureNetworkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConfigureNetworkResponse) => void,
+  ): ClientUnaryCall;
+  configureNetwork(
+    request: ConfigureNetworkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConfigureNetworkResponse) => void,
+  ): ClientUnaryCall;
   /**
    * Migration, target side: announce a one-use token, receive the archive (from the source agent),
    * then commit (rename staging into place) or abort (remove staging and anything committed).

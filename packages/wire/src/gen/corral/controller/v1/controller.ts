@@ -85,6 +85,8 @@ export interface Host {
   containers: number;
   lastSeenUnixMs: number;
   labels: { [key: string]: string };
+  /** placement's ceiling: capacity × overcommit (1.0 unless set) */
+  overcommit: number;
 }
 
 export interface Host_LabelsEntry {
@@ -376,6 +378,15 @@ export interface LabelHostResponse {
   host: Host | undefined;
 }
 
+export interface SetHostOvercommitRequest {
+  host: string;
+  ratio: number;
+}
+
+export interface SetHostOvercommitResponse {
+  host: Host | undefined;
+}
+
 export interface CordonHostRequest {
   host: string;
 }
@@ -486,6 +497,30 @@ export interface Event {
   atUnixMs: number;
   /** the event's payload as JSON */
   dataJson: string;
+}
+
+export interface ShowNetworkRequest {
+}
+
+export interface ShowNetworkResponse {
+  /** CIDR; empty: no container network */
+  pool: string;
+  vni: number;
+  mtu: number;
+  addresses: AddressHolder[];
+  /** addresses left in the pool */
+  free: number;
+}
+
+export interface AddressHolder {
+  /** without the prefix length */
+  address: string;
+  /** container | host (a host's bridge) */
+  kind: string;
+  /** container or host name */
+  holder: string;
+  /** where it lives now */
+  host: string;
 }
 
 function createBaseJoinRequest(): JoinRequest {
@@ -1020,6 +1055,7 @@ function createBaseHost(): Host {
     containers: 0,
     lastSeenUnixMs: 0,
     labels: {},
+    overcommit: 0,
   };
 }
 
@@ -1064,6 +1100,9 @@ export const Host: MessageFns<Host> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       Host_LabelsEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
     });
+    if (message.overcommit !== 0) {
+      writer.uint32(113).double(message.overcommit);
+    }
     return writer;
   },
 
@@ -1187,6 +1226,14 @@ export const Host: MessageFns<Host> = {
             }
             continue;
           }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.overcommit = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1253,6 +1300,7 @@ export const Host: MessageFns<Host> = {
           {},
         )
         : {},
+      overcommit: isSet(object.overcommit) ? globalThis.Number(object.overcommit) : 0,
     };
   },
 
@@ -1303,6 +1351,9 @@ export const Host: MessageFns<Host> = {
         });
       }
     }
+    if (message.overcommit !== 0) {
+      obj.overcommit = floatToJson(message.overcommit);
+    }
     return obj;
   },
 
@@ -1332,6 +1383,7 @@ export const Host: MessageFns<Host> = {
       },
       {},
     );
+    message.overcommit = object.overcommit ?? 0;
     return message;
   },
 };
@@ -5755,6 +5807,158 @@ export const LabelHostResponse: MessageFns<LabelHostResponse> = {
   },
 };
 
+function createBaseSetHostOvercommitRequest(): SetHostOvercommitRequest {
+  return { host: "", ratio: 0 };
+}
+
+export const SetHostOvercommitRequest: MessageFns<SetHostOvercommitRequest> = {
+  encode(message: SetHostOvercommitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.ratio !== 0) {
+      writer.uint32(17).double(message.ratio);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetHostOvercommitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetHostOvercommitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.ratio = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetHostOvercommitRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      ratio: isSet(object.ratio) ? globalThis.Number(object.ratio) : 0,
+    };
+  },
+
+  toJSON(message: SetHostOvercommitRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.ratio !== 0) {
+      obj.ratio = floatToJson(message.ratio);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetHostOvercommitRequest>, I>>(base?: I): SetHostOvercommitRequest {
+    return SetHostOvercommitRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetHostOvercommitRequest>, I>>(object: I): SetHostOvercommitRequest {
+    const message = createBaseSetHostOvercommitRequest();
+    message.host = object.host ?? "";
+    message.ratio = object.ratio ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetHostOvercommitResponse(): SetHostOvercommitResponse {
+  return { host: undefined };
+}
+
+export const SetHostOvercommitResponse: MessageFns<SetHostOvercommitResponse> = {
+  encode(message: SetHostOvercommitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== undefined) {
+      Host.encode(message.host, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetHostOvercommitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetHostOvercommitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = Host.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetHostOvercommitResponse {
+    return { host: isSet(object.host) ? Host.fromJSON(object.host) : undefined };
+  },
+
+  toJSON(message: SetHostOvercommitResponse): unknown {
+    const obj: any = {};
+    if (message.host !== undefined) {
+      obj.host = Host.toJSON(message.host);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetHostOvercommitResponse>, I>>(base?: I): SetHostOvercommitResponse {
+    return SetHostOvercommitResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetHostOvercommitResponse>, I>>(object: I): SetHostOvercommitResponse {
+    const message = createBaseSetHostOvercommitResponse();
+    message.host = (object.host !== undefined && object.host !== null) ? Host.fromPartial(object.host) : undefined;
+    return message;
+  },
+};
+
 function createBaseCordonHostRequest(): CordonHostRequest {
   return { host: "" };
 }
@@ -7438,6 +7642,310 @@ export const Event: MessageFns<Event> = {
   },
 };
 
+function createBaseShowNetworkRequest(): ShowNetworkRequest {
+  return {};
+}
+
+export const ShowNetworkRequest: MessageFns<ShowNetworkRequest> = {
+  encode(_: ShowNetworkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShowNetworkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShowNetworkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ShowNetworkRequest {
+    return {};
+  },
+
+  toJSON(_: ShowNetworkRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShowNetworkRequest>, I>>(base?: I): ShowNetworkRequest {
+    return ShowNetworkRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShowNetworkRequest>, I>>(_: I): ShowNetworkRequest {
+    const message = createBaseShowNetworkRequest();
+    return message;
+  },
+};
+
+function createBaseShowNetworkResponse(): ShowNetworkResponse {
+  return { pool: "", vni: 0, mtu: 0, addresses: [], free: 0 };
+}
+
+export const ShowNetworkResponse: MessageFns<ShowNetworkResponse> = {
+  encode(message: ShowNetworkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pool !== "") {
+      writer.uint32(10).string(message.pool);
+    }
+    if (message.vni !== 0) {
+      writer.uint32(16).uint32(message.vni);
+    }
+    if (message.mtu !== 0) {
+      writer.uint32(24).uint32(message.mtu);
+    }
+    for (const v of message.addresses) {
+      AddressHolder.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.free !== 0) {
+      writer.uint32(40).uint32(message.free);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShowNetworkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShowNetworkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pool = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.vni = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mtu = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.addresses.push(AddressHolder.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.free = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShowNetworkResponse {
+    return {
+      pool: isSet(object.pool) ? globalThis.String(object.pool) : "",
+      vni: isSet(object.vni) ? globalThis.Number(object.vni) : 0,
+      mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => AddressHolder.fromJSON(e))
+        : [],
+      free: isSet(object.free) ? globalThis.Number(object.free) : 0,
+    };
+  },
+
+  toJSON(message: ShowNetworkResponse): unknown {
+    const obj: any = {};
+    if (message.pool !== "") {
+      obj.pool = message.pool;
+    }
+    if (message.vni !== 0) {
+      obj.vni = Math.round(message.vni);
+    }
+    if (message.mtu !== 0) {
+      obj.mtu = Math.round(message.mtu);
+    }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses.map((e) => AddressHolder.toJSON(e));
+    }
+    if (message.free !== 0) {
+      obj.free = Math.round(message.free);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShowNetworkResponse>, I>>(base?: I): ShowNetworkResponse {
+    return ShowNetworkResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShowNetworkResponse>, I>>(object: I): ShowNetworkResponse {
+    const message = createBaseShowNetworkResponse();
+    message.pool = object.pool ?? "";
+    message.vni = object.vni ?? 0;
+    message.mtu = object.mtu ?? 0;
+    message.addresses = object.addresses?.map((e) => AddressHolder.fromPartial(e)) || [];
+    message.free = object.free ?? 0;
+    return message;
+  },
+};
+
+function createBaseAddressHolder(): AddressHolder {
+  return { address: "", kind: "", holder: "", host: "" };
+}
+
+export const AddressHolder: MessageFns<AddressHolder> = {
+  encode(message: AddressHolder, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.holder !== "") {
+      writer.uint32(26).string(message.holder);
+    }
+    if (message.host !== "") {
+      writer.uint32(34).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddressHolder {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddressHolder();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.holder = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddressHolder {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      holder: isSet(object.holder) ? globalThis.String(object.holder) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+    };
+  },
+
+  toJSON(message: AddressHolder): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.holder !== "") {
+      obj.holder = message.holder;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddressHolder>, I>>(base?: I): AddressHolder {
+    return AddressHolder.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddressHolder>, I>>(object: I): AddressHolder {
+    const message = createBaseAddressHolder();
+    message.address = object.address ?? "";
+    message.kind = object.kind ?? "";
+    message.holder = object.holder ?? "";
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
 /** Agents call this: registration, then one long-lived usage stream that is also the heartbeat. */
 export type RegistryServiceService = typeof RegistryServiceService;
 export const RegistryServiceService = {
@@ -7743,6 +8251,18 @@ export const ControllerServiceService = {
     responseSerialize: (value: LabelHostResponse): Buffer => Buffer.from(LabelHostResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LabelHostResponse => LabelHostResponse.decode(value),
   },
+  /** How far placement may overcommit a host's memory and CPUs (1.0: not at all). */
+  setHostOvercommit: {
+    path: "/corral.controller.v1.ControllerService/SetHostOvercommit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetHostOvercommitRequest): Buffer =>
+      Buffer.from(SetHostOvercommitRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetHostOvercommitRequest => SetHostOvercommitRequest.decode(value),
+    responseSerialize: (value: SetHostOvercommitResponse): Buffer =>
+      Buffer.from(SetHostOvercommitResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetHostOvercommitResponse => SetHostOvercommitResponse.decode(value),
+  },
   cordonHost: {
     path: "/corral.controller.v1.ControllerService/CordonHost" as const,
     requestStream: false as const,
@@ -7832,6 +8352,16 @@ export const ControllerServiceService = {
     responseSerialize: (value: WatchEventsResponse): Buffer => Buffer.from(WatchEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchEventsResponse => WatchEventsResponse.decode(value),
   },
+  /** The container network: its pool, who holds each address, each host's bridge. */
+  showNetwork: {
+    path: "/corral.controller.v1.ControllerService/ShowNetwork" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ShowNetworkRequest): Buffer => Buffer.from(ShowNetworkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ShowNetworkRequest => ShowNetworkRequest.decode(value),
+    responseSerialize: (value: ShowNetworkResponse): Buffer => Buffer.from(ShowNetworkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ShowNetworkResponse => ShowNetworkResponse.decode(value),
+  },
 } as const;
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
@@ -7859,6 +8389,8 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   /** Scheduler and maintenance. */
   explainPlacement: handleUnaryCall<ExplainPlacementRequest, ExplainPlacementResponse>;
   labelHost: handleUnaryCall<LabelHostRequest, LabelHostResponse>;
+  /** How far placement may overcommit a host's memory and CPUs (1.0: not at all). */
+  setHostOvercommit: handleUnaryCall<SetHostOvercommitRequest, SetHostOvercommitResponse>;
   cordonHost: handleUnaryCall<CordonHostRequest, CordonHostResponse>;
   uncordonHost: handleUnaryCall<UncordonHostRequest, UncordonHostResponse>;
   drainHost: handleServerStreamingCall<DrainHostRequest, DrainHostResponse>;
@@ -7871,6 +8403,8 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   getVersion: handleUnaryCall<GetVersionRequest, GetVersionResponse>;
   /** Events from the JetStream stream the controller publishes to: a replay, then (follow) live. */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
+  /** The container network: its pool, who holds each address, each host's bridge. */
+  showNetwork: handleUnaryCall<ShowNetworkRequest, ShowNetworkResponse>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -8144,6 +8678,22 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LabelHostResponse) => void,
   ): ClientUnaryCall;
+  /** How far placement may overcommit a host's memory and CPUs (1.0: not at all). */
+  setHostOvercommit(
+    request: SetHostOvercommitRequest,
+    callback: (error: ServiceError | null, response: SetHostOvercommitResponse) => void,
+  ): ClientUnaryCall;
+  setHostOvercommit(
+    request: SetHostOvercommitRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetHostOvercommitResponse) => void,
+  ): ClientUnaryCall;
+  setHostOvercommit(
+    request: SetHostOvercommitRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetHostOvercommitResponse) => void,
+  ): ClientUnaryCall;
   cordonHost(
     request: CordonHostRequest,
     callback: (error: ServiceError | null, response: CordonHostResponse) => void,
@@ -8255,6 +8805,22 @@ export interface ControllerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchEventsResponse>;
+  /** The container network: its pool, who holds each address, each host's bridge. */
+  showNetwork(
+    request: ShowNetworkRequest,
+    callback: (error: ServiceError | null, response: ShowNetworkResponse) => void,
+  ): ClientUnaryCall;
+  showNetwork(
+    request: ShowNetworkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ShowNetworkResponse) => void,
+  ): ClientUnaryCall;
+  showNetwork(
+    request: ShowNetworkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ShowNetworkResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ControllerServiceClient = makeGenericClientConstructor(
