@@ -238,7 +238,7 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
 
     test("a login shell gives a prompt on a terminal and runs what is typed", { timeout: 30_000 }, async () => {
       const s = new ExecSession(source, name, [...LOGIN_SHELL_ARGV], { tty: { cols: 80, rows: 24 }, login: true });
-      await s.waitFor(/[#$] (\x1b\[6n)?$/); // busybox ash asks where the cursor is after its prompt
+      await s.waitFor(/[#$] /); // the prompt (busybox ash may follow it with cursor queries and a redraw)
       s.type("echo in-$((6*7))\r");
       await s.waitFor(/in-42/);
       s.type("exit 5\r");
