@@ -90,4 +90,13 @@ command -v lxc-create >/dev/null 2>&1 || die "lxc-create is missing (package lxc
 [ -x /bin/busybox ] || die "busybox is missing (package busybox-static)"
 step "lxc" "lxc-create and the busybox template present"
 
+# 8. A subordinate id range for root: LXC containers are unprivileged, their ids mapped onto it.
+for f in /etc/subuid /etc/subgid; do
+  if ! grep -Eq '^(root|0):[0-9]+:[0-9]+$' "$f" 2>/dev/null || ! awk -F: '($1=="root"||$1=="0") && $2>=65536 && $3>=65536 {ok=1} END {exit !ok}' "$f"; then
+    echo "root:100000:65536" >> "$f"
+    step "$(basename "$f")" "added root:100000:65536 (unprivileged LXC containers)"
+  fi
+done
+step "id maps" "root has subordinate ids in /etc/subuid and /etc/subgid"
+
 step "done" "in $((SECONDS - T0))s"

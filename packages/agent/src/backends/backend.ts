@@ -10,6 +10,7 @@ import type {
   ExecOutput,
   ImageInfo,
   Limits,
+  RestoreGrants,
 } from "@corral/wire";
 import { failedPrecondition, invalidArgument } from "@corral/wire";
 import type { Logger } from "pino";
@@ -79,11 +80,12 @@ export interface Backend {
   archive(name: string): Promise<ArchiveOut>;
   /**
    * Restore, step 1: consume an archive (already checked for path escapes by the caller when it is a
-   * tar stream) into `stagingDir`, which the caller created and removes on failure.
+   * tar stream) into `stagingDir`, which the caller created and removes on failure. `grants` (the
+   * controller's word) says whether the archive's config may hold --privileged's or --nesting's settings.
    */
-  stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void>;
+  stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void>;
   /** Restore, step 2: make the staged container real under `name` (rename, rewrite config). Stopped. */
-  commitRestore(name: string, stagingDir: string): Promise<ContainerStatus>;
+  commitRestore(name: string, stagingDir: string, grants?: RestoreGrants): Promise<ContainerStatus>;
   /** Where staging directories go: on the same filesystem as the backend's containers, so rename works. */
   stagingRoot(): string;
 }
@@ -97,6 +99,16 @@ export interface LiveLimits {
 export interface ImageImport {
   importImage(name: string, tarball: Readable): Promise<ImageInfo>;
 }
+
+/** Optional: list and remove the images this backend holds on this host. */
+export interface ImageStore {
+  listImages(): Promise<ImageInfo[]>;
+  /** Throws not_found for an image this host does not hold. */
+  removeImage(name: string): Promise<void>;
+}
+
+export const hasImageStore = (b: Backend): b is Backend & ImageStore =>
+  typeof (b as Partial<ImageStore>).listImages === "function" && typeof (b as Partial<ImageStore>).removeImage === "function";
 
 export const hasLiveLimits = (b: Backend): b is Backend & LiveLimits =>
   typeof (b as Partial<LiveLimits>).setLimits === "function";

@@ -3,7 +3,7 @@
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, PLAIN_EXEC, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
-import { hasImageImport, hasLiveLimits, type ExecIo } from "../backends/backend.js";
+import { hasImageImport, hasImageStore, hasLiveLimits, type ExecIo } from "../backends/backend.js";
 import { LOGIN_SHELL_ARGV } from "../process/exec-io.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
@@ -86,6 +86,16 @@ export function agentHandlers(
       if (!hasImageImport(b)) throw failedPrecondition(`backend ${b.name} cannot import images`);
       const info = await b.importImage(header.name, Readable.from(dataOf(rest)));
       return { ...info, host: cfg.name };
+    },
+    listImages: async () => {
+      const lists = await Promise.all(registry.available().filter(hasImageStore).map((b) => b.listImages()));
+      return lists.flat().map((i) => ({ ...i, host: cfg.name }));
+    },
+    removeImage: async (name, backend) => {
+      checkImage(name, "image name");
+      const b = registry.get(parseBackend(backend));
+      if (!hasImageStore(b)) throw failedPrecondition(`backend ${b.name} does not keep images`);
+      await b.removeImage(name);
     },
     configureNetwork: (n) => network.configure(n),
     prepareReceive: async (p) => {

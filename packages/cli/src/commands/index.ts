@@ -29,6 +29,9 @@ import * as migrationList from "./migration-list.js";
 import * as migrationShow from "./migration-show.js";
 import * as migrationFinish from "./migration-finish.js";
 import * as imageImport from "./image-import.js";
+import * as imageBuild from "./image-build.js";
+import * as imageList from "./image-list.js";
+import * as imageRm from "./image-rm.js";
 import * as networkShow from "./network-show.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
@@ -66,6 +69,9 @@ export const COMMANDS: readonly CommandModule[] = [
   migrationShow,
   migrationFinish,
   imageImport,
+  imageBuild,
+  imageList,
+  imageRm,
   networkShow,
   tokenCreate,
   tokenList,

@@ -12,6 +12,7 @@ import { removeContainer, startContainer, stopContainer } from "./container-life
 import { setLimits } from "./container-limits.js";
 import { execInContainer } from "./container-exec.js";
 import { importImage } from "./image-import.js";
+import { listImages, removeImage } from "./image-catalog.js";
 import { requireContainer } from "./lookup.js";
 import { controllerVersion } from "../version.js";
 import type { EventReader } from "../events/event-reader.js";
@@ -40,6 +41,8 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     watchMigration: (id, follow, signal) => watchMigration(migrations, id, follow, signal),
     finishMigration: async (id) => toMigration(await migrations.finish(id)),
     importImage: (chunks) => importImage(ctx, chunks),
+    listImages: () => listImages(ctx),
+    removeImage: (name) => removeImage(ctx, name),
     createToken: async (role, ttlSeconds) => issueToken(ctx.store, role, ttlSeconds * 1000),
     listTokens: async () => listTokens(db()),
     revokeToken: async (id) => revokeToken(ctx.store, id),

@@ -69,6 +69,10 @@ function agent(ctx: ControllerContext, hostName: string) {
 
 export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const { client } = agent(env.ctx, m.targetHost);
+  // What the spec grants travels from here, not from the source: the target refuses an archive
+  // whose config takes more (a privileged or nesting config for a container that asked for neither).
+  const spec = getContainer(env.ctx.store.db, m.container)?.spec;
+  const grants = { privileged: spec?.privileged ?? false, nesting: spec?.nesting ?? false };
   // The target binds the token to this migration and its two hosts; size unknown yet (0: capped by free space).
   await on(m.targetHost, () =>
     client.prepareReceive({
@@ -79,6 +83,7 @@ export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<M
       migrationId: m.id,
       sourceHost: m.sourceHost,
       targetHost: m.targetHost,
+      grants,
       // Its address and ports: the target refuses ports it cannot publish before anything moves.
       spec: getContainer(env.ctx.store.db, m.container)?.spec,
     }),

@@ -33,17 +33,20 @@ export function archiveChunkFromProto(c: pb.ReceiveArchiveRequest): d.ArchiveChu
   }
 }
 
-export const prepareReceiveToProto = (p: d.PrepareReceive): pb.PrepareReceiveRequest => ({
+export const prepareReceiveToProto = ({ grants, ...p }: d.PrepareReceive): pb.PrepareReceiveRequest => ({
   ...p,
   ref: refToProto(p.ref),
+  privileged: grants?.privileged ?? false,
+  nesting: grants?.nesting ?? false,
   spec: p.spec ? specToProto(p.spec) : undefined,
 });
 export const prepareReceiveFromProto = (p: pb.PrepareReceiveRequest): d.PrepareReceive => {
-  const { spec, ...rest } = p;
+  const { spec, privileged, nesting, ...rest } = p;
   return {
     ...rest,
     ref: refFromProto(p.ref),
     compression: parseCompression(p.compression),
+    grants: { privileged, nesting },
     ...(spec ? { spec: specFromProto(spec) } : {}),
   };
 };

@@ -26,6 +26,8 @@ export function specToProto(s: d.ContainerSpec): pb.ContainerSpec {
     cmd: s.cmd,
     ports: s.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })),
     labels: s.labels,
+    privileged: s.privileged ?? false,
+    nesting: s.nesting ?? false,
     ipv4: s.ipv4 ?? "",
   };
 }
@@ -46,6 +48,9 @@ export function specFromProto(s: pb.ContainerSpec | undefined): d.ContainerSpec 
       protocol: p.protocol === "udp" ? "udp" : "tcp",
     })),
     labels: { ...s.labels },
+    // Only when asked for: specs without them stay as they were (stored JSON, equality in tests).
+    ...(s.privileged ? { privileged: true } : {}),
+    ...(s.nesting ? { nesting: true } : {}),
     ...(s.ipv4 ? { ipv4: s.ipv4 } : {}),
   };
 }

@@ -34,6 +34,10 @@ export interface ContainerSpec {
   cmd: string[];
   ports: PortMapping[];
   labels: Record<string, string>;
+  /** LXC: no id map, so root inside is root on the host (asked for, never the default); LXD: security.privileged. Absent: false. */
+  privileged?: boolean;
+  /** LXC/LXD: what a container engine inside needs (the seed's `-p docker` profile). Absent: false. */
+  nesting?: boolean;
   /** Address on the cluster network, CIDR ("10.240.0.5/16"), allocated by the controller; absent: none. */
   ipv4?: string;
 }
@@ -166,9 +170,19 @@ export interface PrepareReceive {
   migrationId: string;
   sourceHost: string;
   targetHost: string;
+  /** What the container's spec grants (the controller's word, not the source's): see RestoreGrants. */
+  grants?: RestoreGrants;
   /** The container's spec, when the controller sends it: the target checks ports and keeps the address. */
   spec?: ContainerSpec;
 }
+
+/** What a restored container may be granted: its archive may carry these settings only when set. */
+export interface RestoreGrants {
+  privileged: boolean;
+  nesting: boolean;
+}
+
+export const NO_GRANTS: RestoreGrants = Object.freeze({ privileged: false, nesting: false });
 
 export interface SendArchive {
   ref: ContainerRef;

@@ -16,6 +16,7 @@ import {
 } from "@grpc/grpc-js";
 import { once } from "node:events";
 import { fromServiceError, toServiceError } from "./status.js";
+import { CorralError } from "../domain/errors.js";
 import { peerOf, type Peer } from "./identity.js";
 
 export function unaryHandler<Req, Res>(fn: (req: Req, peer: Peer) => Promise<Res>): handleUnaryCall<Req, Res> {
@@ -202,3 +203,10 @@ export async function* duplexCall<Req, Res>(
     done.abort();
   }
 }
+
+/** The handler of an optional RPC a server was built without (a test double): a clear refusal. */
+export const notServed =
+  (rpc: string) =>
+  (): never => {
+    throw new CorralError("failed_precondition", `${rpc} is not served here`);
+  };

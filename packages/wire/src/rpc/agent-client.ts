@@ -76,6 +76,13 @@ export class AgentClient {
     const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), requests);
     return imageInfoFromProto(res.image);
   }
+  async listImages(): Promise<d.ImageInfo[]> {
+    const res: pb.ListImagesResponse = await callUnary(this.peer, this.c.listImages.bind(this.c), {});
+    return res.images.map(imageInfoFromProto);
+  }
+  async removeImage(name: string, backend: d.BackendName): Promise<void> {
+    await callUnary<pb.RemoveImageRequest, pb.RemoveImageResponse>(this.peer, this.c.removeImage.bind(this.c), { name, backend });
+  }
   /** Returns the bridge's name on the host. */
   async configureNetwork(n: d.HostNetworkConfig): Promise<string> {
     const res: pb.ConfigureNetworkResponse = await callUnary(this.peer, this.c.configureNetwork.bind(this.c), networkConfigToProto(n));

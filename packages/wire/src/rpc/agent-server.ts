@@ -1,7 +1,7 @@
 // Adapts a domain-typed implementation to the generated AgentService server interface.
 import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
-import { authorizeEach, bidiStreamHandler, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { authorizeEach, bidiStreamHandler, clientStreamHandler, notServed, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter, splitExec } from "./iter.js";
 import {
@@ -28,6 +28,9 @@ export interface AgentHandlers {
   exec(req: d.ExecRequest, input: AsyncIterable<d.ExecInput>, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
   setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo>;
+  /** Optional so that test doubles need not serve them; an agent without them answers "unimplemented". */
+  listImages?(): Promise<d.ImageInfo[]>;
+  removeImage?(name: string, backend: string): Promise<void>;
   /** Applies the cluster network; returns the bridge's name. */
   configureNetwork(n: d.HostNetworkConfig): Promise<string>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
@@ -80,6 +83,11 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
       image: imageInfoToProto(await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))),
     })),
+    listImages: unaryHandler(async () => ({ images: (await (h.listImages ?? notServed("ListImages"))()).map(imageInfoToProto) })),
+    removeImage: unaryHandler(async (r: pb.RemoveImageRequest) => {
+      await (h.removeImage ?? notServed("RemoveImage"))(r.name, r.backend);
+      return {};
+    }),
     configureNetwork: unaryHandler(async (r: pb.ConfigureNetworkRequest) => ({ bridge: await h.configureNetwork(networkConfigFromProto(r)) })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));

@@ -167,6 +167,14 @@ export class ControllerClient {
     const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), requests);
     return res.images.map(imageInfoFromProto);
   }
+  async listImages(): Promise<d.ImageInfo[]> {
+    const res: pb.ListImagesResponse = await callUnary(this.peer, this.c.listImages.bind(this.c), {});
+    return res.images.map(imageInfoFromProto);
+  }
+  async removeImage(name: string): Promise<d.ImageInfo[]> {
+    const res: pb.RemoveImageResponse = await callUnary(this.peer, this.c.removeImage.bind(this.c), { name });
+    return res.removed.map(imageInfoFromProto);
+  }
   /** ttlSeconds 0: never expires. */
   async createToken(role: TokenRole, ttlSeconds = 0): Promise<IssuedToken> {
     const res: pb.CreateTokenResponse = await callUnary(this.peer, this.c.createToken.bind(this.c), { role, ttlSeconds });

@@ -1,7 +1,7 @@
 // Adapts domain-typed implementations to the generated ControllerService and RegistryService.
 import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
-import { authorizeEach, bidiStreamHandler, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { authorizeEach, bidiStreamHandler, clientStreamHandler, notServed, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter, splitExec } from "./iter.js";
 import { carryReceipt, stampingReceipt } from "./received-at.js";
@@ -42,6 +42,9 @@ export interface ControllerHandlers {
   watchMigration(id: string, follow: boolean, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
   finishMigration(id: string): Promise<d.Migration>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo[]>;
+  /** Optional so that test doubles need not serve them; a controller without them answers "unimplemented". */
+  listImages?(): Promise<d.ImageInfo[]>;
+  removeImage?(name: string): Promise<d.ImageInfo[]>;
   /** ttlSeconds 0: never expires. */
   createToken(role: TokenRole, ttlSeconds: number): Promise<IssuedToken>;
   listTokens(): Promise<TokenInfo[]>;
@@ -125,6 +128,10 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
     })),
     importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
       images: (await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))).map(imageInfoToProto),
+    })),
+    listImages: unaryHandler(async () => ({ images: (await (h.listImages ?? notServed("ListImages"))()).map(imageInfoToProto) })),
+    removeImage: unaryHandler(async (r: pb.RemoveImageRequest) => ({
+      removed: (await (h.removeImage ?? notServed("RemoveImage"))(r.name)).map(imageInfoToProto),
     })),
     createToken: unaryHandler(async (r: pb.CreateTokenRequest) => {
       const issued = await h.createToken(parseRole(r.role), r.ttlSeconds);

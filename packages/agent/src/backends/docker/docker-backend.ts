@@ -364,6 +364,17 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport {
     return { name, backend: "docker", host: this.ctx.hostName, sizeBytes: image.Size, id };
   }
 
+  async listImages(): Promise<ImageInfo[]> {
+    const images = await this.wrap("list images", () => this.docker.listImages());
+    return images.flatMap((i) =>
+      (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").map((t) => ({ name: t.replace(/:latest$/, ""), backend: "docker" as const, host: this.ctx.hostName, sizeBytes: i.Size, id: i.Id })),
+    );
+  }
+
+  async removeImage(name: string): Promise<void> {
+    await this.wrap(`remove image "${name}"`, () => this.docker.getImage(name).remove());
+  }
+
   // ---- helpers ----
 
   private container(name: string): Docker.Container {

@@ -41,6 +41,10 @@ export interface ContainerSpec {
   cmd: string[];
   ports: PortMapping[];
   labels: { [key: string]: string };
+  /** lxc: run without an id map (root inside is root on the host); lxd: security.privileged. */
+  privileged: boolean;
+  /** lxc/lxd: the settings a container engine inside needs (nesting, cgroup mounts, the tun device). */
+  nesting: boolean;
   /**
    * The container's address on the cluster network, CIDR ("10.240.0.5/16"), allocated by the
    * controller; empty: no cluster network (the controller has no pool).
@@ -375,6 +379,8 @@ function createBaseContainerSpec(): ContainerSpec {
     cmd: [],
     ports: [],
     labels: {},
+    privileged: false,
+    nesting: false,
     ipv4: "",
   };
 }
@@ -408,6 +414,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       ContainerSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.privileged !== false) {
+      writer.uint32(168).bool(message.privileged);
+    }
+    if (message.nesting !== false) {
+      writer.uint32(176).bool(message.nesting);
+    }
     if (message.ipv4 !== "") {
       writer.uint32(162).string(message.ipv4);
     }
@@ -502,6 +514,22 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             }
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.nesting = reader.bool();
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -546,6 +574,8 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
           {},
         )
         : {},
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      nesting: isSet(object.nesting) ? globalThis.Boolean(object.nesting) : false,
       ipv4: isSet(object.ipv4) ? globalThis.String(object.ipv4) : "",
     };
   },
@@ -585,6 +615,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         });
       }
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.nesting !== false) {
+      obj.nesting = message.nesting;
+    }
     if (message.ipv4 !== "") {
       obj.ipv4 = message.ipv4;
     }
@@ -615,6 +651,8 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       },
       {},
     );
+    message.privileged = object.privileged ?? false;
+    message.nesting = object.nesting ?? false;
     message.ipv4 = object.ipv4 ?? "";
     return message;
   },
