@@ -108,7 +108,8 @@ export class LxcImageStore {
       await chmod(rootfs, 0o755);
       const m = [`u:0:${map.uid}:${map.count}`, `g:0:${map.gid}:${map.count}`].flatMap((x) => ["-m", x]);
       // stdin is the tarball, opened by root: the mapped root never needs to reach the image store.
-      r = await run("sh", ["-c", `exec lxc-usernsexec ${m.join(" ")} -- tar ${args.join(" ")} < "$0"`, this.file(name)], { timeoutMs: 900_000 });
+      // cd as root first: the container's directory above the rootfs is 0770, closed to the mapped root.
+      r = await run("sh", ["-c", `cd "$1" && exec lxc-usernsexec ${m.join(" ")} -- tar ${args.filter((a) => a !== "-C" && a !== rootfs).join(" ")} < "$0"`, this.file(name), rootfs], { timeoutMs: 900_000 });
     } else {
       r = await run("sh", ["-c", `exec tar ${args.join(" ")} < "$0"`, this.file(name)], { timeoutMs: 900_000 });
     }
