@@ -28,7 +28,6 @@ import { extractTarSafely } from "../../archive/safe-extract.js";
 import { execTool } from "../../process/exec-io.js";
 import { CtidMap } from "./ctid-map.js";
 import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./config.js";
-import { killGroup } from "../../process/tree.js";
 import { lastLine, shellQuote, VZ_EXIT, vzExit, VzTools, type VzCommand } from "./tools.js";
 import { CpuPercent } from "../../usage/cgroup.js";
 import { usageFromCgroup } from "../../usage/container-usage.js";
