@@ -15,6 +15,9 @@ import type {
 import { failedPrecondition, invalidArgument } from "@corral/wire";
 import type { Logger } from "pino";
 import type { HostNetwork } from "../network/host-network.js";
+import type { ExecIo } from "../process/exec-io.js";
+
+export type { ExecIo } from "../process/exec-io.js";
 
 export interface BackendContext {
   /** This host's name: part of fixed cgroup paths and of runtime object names. */
@@ -66,8 +69,11 @@ export interface Backend {
   /** Throws CorralError "not_found" for an unknown container. */
   inspect(name: string): Promise<ContainerStatus>;
   list(): Promise<ContainerStatus[]>;
-  /** Non-interactive exec: streams stdout/stderr and ends with the exit code. */
-  exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput>;
+  /**
+   * Runs argv in the running container: streams stdout/stderr and ends with the exit code. `io`
+   * brings the caller's stdin (absent: empty), a terminal, and whether argv is the login shell.
+   */
+  exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput>;
   /** Usage of every container of this backend. Must be cheap: read files, spawn nothing. */
   usage(): Promise<ContainerUsage[]>;
   /** Archive a stopped container. */

@@ -2,8 +2,9 @@
 // the backend and delegates.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
-import { hasImageImport, hasImageStore, hasLiveLimits } from "../backends/backend.js";
+import { dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, PLAIN_EXEC, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
+import { hasImageImport, hasImageStore, hasLiveLimits, type ExecIo } from "../backends/backend.js";
+import { LOGIN_SHELL_ARGV } from "../process/exec-io.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
 import { sendArchive } from "../transfer/sender.js";
@@ -64,9 +65,14 @@ export function agentHandlers(
     },
     inspect: async (ref) => backendOf(ref).inspect(ref.name),
     list: all,
-    exec: (req, signal) => {
-      checkExec(req);
-      return registry.get(req.ref.backend).exec(req.ref.name, req.argv, req.env, signal);
+    exec: (req, input, signal) => {
+      const opts = req.options ?? PLAIN_EXEC;
+      // A login shell is the agent's to pick: the caller names none.
+      if (opts.login && req.argv.length) throw invalidArgument("a login shell takes no command");
+      const argv = opts.login ? [...LOGIN_SHELL_ARGV] : req.argv;
+      checkExec({ ...req, argv });
+      const io: ExecIo = { input, login: opts.login, ...(opts.tty ? { tty: opts.size } : {}) };
+      return registry.get(req.ref.backend).exec(req.ref.name, argv, req.env, signal, io);
     },
     setLimits: async (ref, limits) => {
       const b = backendOf(ref);

@@ -23,6 +23,7 @@ import * as ctRestart from "./ct-restart.js";
 import * as ctRm from "./ct-rm.js";
 import * as ctSet from "./ct-set.js";
 import * as ctExec from "./ct-exec.js";
+import * as ctShell from "./ct-shell.js";
 import * as ctMigrate from "./ct-migrate.js";
 import * as migrationList from "./migration-list.js";
 import * as migrationShow from "./migration-show.js";
@@ -62,6 +63,7 @@ export const COMMANDS: readonly CommandModule[] = [
   ctRm,
   ctSet,
   ctExec,
+  ctShell,
   ctMigrate,
   migrationList,
   migrationShow,

@@ -34,7 +34,7 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     start: (name) => startContainer(ctx, name),
     stop: (name, timeout) => stopContainer(ctx, name, timeout),
     remove: (name, force) => removeContainer(ctx, name, force),
-    exec: (name, argv, env, signal) => execInContainer(ctx, name, argv, env, signal),
+    exec: (req, input, signal) => execInContainer(ctx, req, input, signal),
     setLimits: (name, limits) => setLimits(ctx, name, limits),
     migrate: (name, target, opts, signal) => migrate(ctx, migrations, name, target, opts, signal),
     listMigrations: async (container) => listMigrations(db(), container).map(toMigration),

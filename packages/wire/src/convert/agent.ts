@@ -3,7 +3,7 @@ import type * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
 import { parseCompression } from "../domain/validate.js";
 import { invalidArgument } from "../domain/errors.js";
-import { refFromProto, refToProto, specFromProto, specToProto } from "./types.js";
+import { execInputFromProto, execInputToProto, execOptionsFromProto, execOptionsToProto, refFromProto, refToProto, specFromProto, specToProto } from "./types.js";
 
 export function transferHeaderFromProto(h: pb.TransferHeader): d.TransferHeader {
   return { ...h, ref: refFromProto(h.ref), compression: parseCompression(h.compression) };
@@ -69,3 +69,23 @@ export const sendArchiveFromProto = ({ dataAddress, ...s }: pb.SendArchiveReques
 
 export const progressToProto = (p: d.TransferProgress): pb.SendArchiveResponse => ({ ...p });
 export const progressFromProto = (p: pb.SendArchiveResponse): d.TransferProgress => ({ ...p });
+
+/** An exec request stream in domain terms: one start (a "header", so splitHeader splits it off), then input. */
+export type ExecMessage<S> = { kind: "header"; header: S } | d.ExecInput;
+
+export const agentExecStartToProto = (r: d.ExecRequest): pb.ExecContainerRequest => ({
+  kind: { $case: "start", value: { ref: refToProto(r.ref), argv: [...r.argv], env: [...r.env], options: execOptionsToProto(r.options) } },
+});
+export const agentExecInputToProto = (i: d.ExecInput): pb.ExecContainerRequest => ({ kind: { $case: "input", value: execInputToProto(i) } });
+export function agentExecFromProto(r: pb.ExecContainerRequest): ExecMessage<d.ExecRequest> {
+  switch (r.kind?.$case) {
+    case "start": {
+      const s = r.kind.value;
+      return { kind: "header", header: { ref: refFromProto(s.ref), argv: s.argv, env: s.env, options: execOptionsFromProto(s.options) } };
+    }
+    case "input":
+      return execInputFromProto(r.kind.value);
+    default:
+      throw invalidArgument("empty exec request message");
+  }
+}

@@ -3,6 +3,7 @@ import * as pb from "../gen/corral/v1/types.js";
 import type * as d from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
 import { invalidArgument } from "../domain/errors.js";
+import { PLAIN_EXEC } from "../domain/types.js";
 
 export { parseBackend as backendFromProto, parseCompression as compressionFromProto };
 
@@ -109,6 +110,39 @@ export function execOutputFromProto(o: pb.ExecOutput | undefined): d.ExecOutput 
       return { kind: "exit", code: o.kind.value };
     default:
       throw new TypeError("empty exec output message");
+  }
+}
+
+export const execOptionsToProto = (o: d.ExecOptions | undefined): pb.ExecOptions => {
+  const x = o ?? PLAIN_EXEC;
+  return { tty: x.tty, size: { ...x.size }, login: x.login };
+};
+export const execOptionsFromProto = (o: pb.ExecOptions | undefined): d.ExecOptions => ({
+  tty: o?.tty ?? false,
+  size: { cols: o?.size?.cols ?? 0, rows: o?.size?.rows ?? 0 },
+  login: o?.login ?? false,
+});
+
+export function execInputToProto(i: d.ExecInput): pb.ExecInput {
+  switch (i.kind) {
+    case "stdin":
+      return { kind: { $case: "stdin", value: i.data } };
+    case "eof":
+      return { kind: { $case: "stdinClose", value: true } };
+    case "resize":
+      return { kind: { $case: "resize", value: { ...i.size } } };
+  }
+}
+export function execInputFromProto(i: pb.ExecInput | undefined): d.ExecInput {
+  switch (i?.kind?.$case) {
+    case "stdin":
+      return { kind: "stdin", data: i.kind.value };
+    case "stdinClose":
+      return { kind: "eof" };
+    case "resize":
+      return { kind: "resize", size: { cols: i.kind.value.cols, rows: i.kind.value.rows } };
+    default:
+      throw invalidArgument("empty exec input message");
   }
 }
 

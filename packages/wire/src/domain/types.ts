@@ -93,10 +93,38 @@ export type ExecOutput =
   | { kind: "stderr"; data: Buffer }
   | { kind: "exit"; code: number };
 
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+/** How an exec runs. `login`: argv is empty and the container's login shell is opened (`vzctl enter`). */
+export interface ExecOptions {
+  tty: boolean;
+  size: TerminalSize;
+  login: boolean;
+}
+
+/** A command with no terminal, whose stdin is whatever input follows (or empty). */
+export const PLAIN_EXEC: ExecOptions = { tty: false, size: { cols: 0, rows: 0 }, login: false };
+
+/** What the caller sends into a running exec. */
+export type ExecInput = { kind: "stdin"; data: Buffer } | { kind: "eof" } | { kind: "resize"; size: TerminalSize };
+
 export interface ExecRequest {
   ref: ContainerRef;
   argv: string[];
   env: string[];
+  /** Absent: PLAIN_EXEC. */
+  options?: ExecOptions;
+}
+
+/** The controller's form of an exec: the container by name. */
+export interface ExecStart {
+  name: string;
+  argv: string[];
+  env: string[];
+  options: ExecOptions;
 }
 
 export interface ImageHeader {

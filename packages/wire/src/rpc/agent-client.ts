@@ -1,8 +1,8 @@
 // Typed client of an agent's gRPC service, in domain types.
 import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
-import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
-import { mapIter } from "./iter.js";
+import { callUnary, duplexCall, readServerStream, writeClientStream } from "./adapters.js";
+import { mapIter, noInput } from "./iter.js";
 import { CHANNEL_OPTIONS, clientCredentials, type ClientTls, type ExpectedServer } from "./channel.js";
 import {
   execOutputFromProto,
@@ -14,7 +14,7 @@ import {
   specToProto,
   statusFromProto,
 } from "../convert/types.js";
-import { archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
+import { agentExecInputToProto, agentExecStartToProto, archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
 
 
 export class AgentClient {
@@ -59,9 +59,12 @@ export class AgentClient {
     const res: pb.ListContainersResponse = await callUnary(this.peer, this.c.listContainers.bind(this.c), { backend });
     return res.containers.map(statusFromProto);
   }
-  exec(req: d.ExecRequest): AsyncGenerator<d.ExecOutput> {
-    const stream = this.c.execContainer({ ref: refToProto(req.ref), argv: req.argv, env: req.env });
-    return mapIter(readServerStream<pb.ExecContainerResponse>(this.peer, stream), (r) => execOutputFromProto(r.output));
+  /** Runs a command; `input` (stdin, EOF, resizes) is sent as the agent takes it. No input: stdin is empty. */
+  exec(req: d.ExecRequest, input: AsyncIterable<d.ExecInput> = noInput(), signal?: AbortSignal): AsyncGenerator<d.ExecOutput> {
+    const call = this.c.execContainer();
+    const start = agentExecStartToProto(req);
+    const responses = duplexCall<pb.ExecContainerRequest, pb.ExecContainerResponse>(this.peer, call, start, mapIter(input, agentExecInputToProto), signal);
+    return mapIter(responses, (r) => execOutputFromProto(r.output));
   }
   async setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus> {
     const req = { ref: refToProto(ref), limits: limitsToProto(limits) };

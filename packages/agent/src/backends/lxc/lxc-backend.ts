@@ -20,7 +20,7 @@ import {
   type Limits,
   type RestoreGrants,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
 import { LxcConfig, setCgroupDirs, setNesting, setNic } from "./config.js";
@@ -238,10 +238,10 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore 
     return Promise.all((await this.names()).map((n) => this.inspect(n)));
   }
 
-  exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput> {
     this.mustExist(name);
     if (argv.length === 0) throw invalidArgument("exec needs a command");
-    return this.tools.attach(name, argv, env, signal);
+    return this.tools.attach(name, argv, env, signal, io);
   }
 
   async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits, type RestoreGrants } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
   KEY_HOST,
@@ -19,7 +19,7 @@ import {
   specToConfig,
   toStatus,
 } from "./config.js";
-import { execRecorded } from "./exec.js";
+import { execWebsocket } from "./exec.js";
 import { metadataTar, splitImageBody } from "./image.js";
 import { UsageSampler } from "./usage.js";
 import { ARCHIVE_FORMAT, type BackupCompression, exportBackup, importBackup, stageBackup } from "./archive.js";
@@ -167,10 +167,10 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     return (await this.owned()).map(({ name, inst }) => toStatus(name, inst));
   }
 
-  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput> {
     const st = await this.inspect(name);
     if (st.state !== "running") throw failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`);
-    yield* execRecorded(this.client, runtimeName(this.ctx.hostName, name), argv, env, signal);
+    yield* execWebsocket(this.client, runtimeName(this.ctx.hostName, name), argv, env, signal, io);
   }
 
   async usage(): Promise<ContainerUsage[]> {

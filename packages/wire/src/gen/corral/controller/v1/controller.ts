@@ -10,10 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -26,6 +28,8 @@ import {
   BackendInfo,
   ContainerSpec,
   ContainerUsage,
+  ExecInput,
+  ExecOptions,
   ExecOutput,
   HostInfo,
   ImageChunk,
@@ -176,9 +180,19 @@ export interface RemoveContainerResponse {
 }
 
 export interface ExecContainerRequest {
+  kind:
+    | //
+    /** first, and only first */
+    { $case: "start"; value: ExecStart }
+    | { $case: "input"; value: ExecInput }
+    | undefined;
+}
+
+export interface ExecStart {
   name: string;
   argv: string[];
   env: string[];
+  options: ExecOptions | undefined;
 }
 
 export interface ExecContainerResponse {
@@ -2764,19 +2778,18 @@ export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
 };
 
 function createBaseExecContainerRequest(): ExecContainerRequest {
-  return { name: "", argv: [], env: [] };
+  return { kind: undefined };
 }
 
 export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
   encode(message: ExecContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== "") {
-      writer.uint32(10).string(message.name);
-    }
-    for (const v of message.argv) {
-      writer.uint32(18).string(v!);
-    }
-    for (const v of message.env) {
-      writer.uint32(26).string(v!);
+    switch (message.kind?.$case) {
+      case "start":
+        ExecStart.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "input":
+        ExecInput.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2791,6 +2804,111 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseExecContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "start", value: ExecStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "input", value: ExecInput.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerRequest {
+    return {
+      kind: isSet(object.start)
+        ? { $case: "start", value: ExecStart.fromJSON(object.start) }
+        : isSet(object.input)
+        ? { $case: "input", value: ExecInput.fromJSON(object.input) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecContainerRequest): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "start") {
+      obj.start = ExecStart.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "input") {
+      obj.input = ExecInput.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
+    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
+    const message = createBaseExecContainerRequest();
+    switch (object.kind?.$case) {
+      case "start": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "start", value: ExecStart.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "input": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "input", value: ExecInput.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStart(): ExecStart {
+  return { name: "", argv: [], env: [], options: undefined };
+}
+
+export const ExecStart: MessageFns<ExecStart> = {
+  encode(message: ExecStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.argv) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.env) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.options !== undefined) {
+      ExecOptions.encode(message.options, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStart();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2818,6 +2936,14 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
             message.env.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.options = ExecOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2830,15 +2956,16 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): ExecContainerRequest {
+  fromJSON(object: any): ExecStart {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       argv: globalThis.Array.isArray(object?.argv) ? object.argv.map((e: any) => globalThis.String(e)) : [],
       env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
+      options: isSet(object.options) ? ExecOptions.fromJSON(object.options) : undefined,
     };
   },
 
-  toJSON(message: ExecContainerRequest): unknown {
+  toJSON(message: ExecStart): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
@@ -2849,17 +2976,23 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     if (message.env?.length) {
       obj.env = message.env;
     }
+    if (message.options !== undefined) {
+      obj.options = ExecOptions.toJSON(message.options);
+    }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
-    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ExecStart>, I>>(base?: I): ExecStart {
+    return ExecStart.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
-    const message = createBaseExecContainerRequest();
+  fromPartial<I extends Exact<DeepPartial<ExecStart>, I>>(object: I): ExecStart {
+    const message = createBaseExecStart();
     message.name = object.name ?? "";
     message.argv = object.argv?.map((e) => e) || [];
     message.env = object.env?.map((e) => e) || [];
+    message.options = (object.options !== undefined && object.options !== null)
+      ? ExecOptions.fromPartial(object.options)
+      : undefined;
     return message;
   },
 };
@@ -8266,9 +8399,10 @@ export const ControllerServiceService = {
       Buffer.from(RemoveContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
   },
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
   execContainer: {
     path: "/corral.controller.v1.ControllerService/ExecContainer" as const,
-    requestStream: false as const,
+    requestStream: true as const,
     responseStream: true as const,
     requestSerialize: (value: ExecContainerRequest): Buffer => Buffer.from(ExecContainerRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ExecContainerRequest => ExecContainerRequest.decode(value),
@@ -8532,7 +8666,8 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   startContainer: handleUnaryCall<StartContainerRequest, StartContainerResponse>;
   stopContainer: handleUnaryCall<StopContainerRequest, StopContainerResponse>;
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
-  execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
   migrateContainer: handleServerStreamingCall<MigrateContainerRequest, MigrateContainerResponse>;
   listMigrations: handleUnaryCall<ListMigrationsRequest, ListMigrationsResponse>;
@@ -8678,15 +8813,13 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer(): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  execContainer(options: Partial<CallOptions>): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   execContainer(
-    request: ExecContainerRequest,
+    metadata: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
-  execContainer(
-    request: ExecContainerRequest,
-    metadata?: Metadata,
-    options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
+  ): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   setLimits(
     request: SetLimitsRequest,
     callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
