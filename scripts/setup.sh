@@ -101,5 +101,13 @@ else
   mountpoint -q /var/lib/lxcfs || { tail -20 /var/log/lxcfs.log >&2; die "lxcfs did not start (log: /var/log/lxcfs.log)"; }
   step "lxcfs" "started on /var/lib/lxcfs (log /var/log/lxcfs.log)"
 fi
+# 9. A subordinate id range for root: LXC containers are unprivileged, their ids mapped onto it.
+for f in /etc/subuid /etc/subgid; do
+  if ! grep -Eq '^(root|0):[0-9]+:[0-9]+$' "$f" 2>/dev/null || ! awk -F: '($1=="root"||$1=="0") && $2>=65536 && $3>=65536 {ok=1} END {exit !ok}' "$f"; then
+    echo "root:100000:65536" >> "$f"
+    step "$(basename "$f")" "added root:100000:65536 (unprivileged LXC containers)"
+  fi
+done
+step "id maps" "root has subordinate ids in /etc/subuid and /etc/subgid"
 
 step "done" "in $((SECONDS - T0))s"

@@ -2,9 +2,10 @@
 // the backend and delegates.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, splitHeader, validateBackendLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
-import { hasImageImport, hasLiveLimits, hasProcessGroups, type Backend } from "../backends/backend.js";
+import { dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, PLAIN_EXEC, splitHeader, validateBackendLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
+import { hasImageImport, hasImageStore, hasLiveLimits, hasProcessGroups, type Backend, type ExecIo } from "../backends/backend.js";
 import { pidInside, ProcessReader, withinGroup } from "../process/container-processes.js";
+import { LOGIN_SHELL_ARGV } from "../process/exec-io.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
 import { sendArchive } from "../transfer/sender.js";
@@ -20,6 +21,7 @@ export function agentHandlers(
   log: Logger,
   tls: TlsCredentials,
   network: HostNetwork,
+  dataAddress?: string,
 ): AgentHandlers {
   /** Receives that brought an address or ports, by token: an abort takes their attachment back. */
   const receiving = new Map<string, string>();
@@ -38,7 +40,7 @@ export function agentHandlers(
   const stillHere = async (a: { name: string; backend: ContainerRef["backend"] }) =>
     (async () => registry.get(a.backend).inspect(a.name))().then(() => true, (err: unknown) => !isCode(err, "not_found"));
   return {
-    hostInfo: () => hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry),
+    hostInfo: async () => ({ ...(await hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry)), ...(dataAddress ? { dataAddress } : {}) }),
     create: async (spec) => {
       checkSpec(spec);
       const b = registry.get(spec.backend);
@@ -70,9 +72,14 @@ export function agentHandlers(
     },
     inspect: async (ref) => backendOf(ref).inspect(ref.name),
     list: all,
-    exec: (req, signal) => {
-      checkExec(req);
-      return registry.get(req.ref.backend).exec(req.ref.name, req.argv, req.env, signal);
+    exec: (req, input, signal) => {
+      const opts = req.options ?? PLAIN_EXEC;
+      // A login shell is the agent's to pick: the caller names none.
+      if (opts.login && req.argv.length) throw invalidArgument("a login shell takes no command");
+      const argv = opts.login ? [...LOGIN_SHELL_ARGV] : req.argv;
+      checkExec({ ...req, argv });
+      const io: ExecIo = { input, login: opts.login, ...(opts.tty ? { tty: opts.size } : {}) };
+      return registry.get(req.ref.backend).exec(req.ref.name, argv, req.env, signal, io);
     },
     setLimits: async (ref, limits) => {
       const b = backendOf(ref);
@@ -108,6 +115,16 @@ export function agentHandlers(
       if (!hasImageImport(b)) throw failedPrecondition(`backend ${b.name} cannot import images`);
       const info = await b.importImage(header.name, Readable.from(dataOf(rest)));
       return { ...info, host: cfg.name };
+    },
+    listImages: async () => {
+      const lists = await Promise.all(registry.available().filter(hasImageStore).map((b) => b.listImages()));
+      return lists.flat().map((i) => ({ ...i, host: cfg.name }));
+    },
+    removeImage: async (name, backend) => {
+      checkImage(name, "image name");
+      const b = registry.get(parseBackend(backend));
+      if (!hasImageStore(b)) throw failedPrecondition(`backend ${b.name} does not keep images`);
+      await b.removeImage(name);
     },
     configureNetwork: (n) => network.configure(n),
     prepareReceive: async (p) => {

@@ -97,4 +97,5 @@ export function checkSend(req: SendArchive): void {
   checkRef(req.ref);
   checkToken(req.token);
   if (!ADDRESS_RE.test(req.targetAddress)) throw invalidArgument(`invalid target address "${req.targetAddress.slice(0, 80)}"`);
+  if (req.dataAddress !== undefined && !ADDRESS_RE.test(req.dataAddress)) throw invalidArgument(`invalid data address "${req.dataAddress.slice(0, 80)}"`);
 }

@@ -57,6 +57,8 @@ const prepared = (t: string, ref: ContainerRef, compression: Compression = "none
   migrationId: `m-${randomBytes(6).toString("hex")}`,
   sourceHost: SOURCE,
   targetHost: TARGET,
+  // The benign LXC config has no id map: it stands for a container created --privileged.
+  grants: { privileged: ref.backend === "lxc", nesting: false },
 });
 
 // ---- what must not change ----

@@ -25,11 +25,15 @@ import * as ctRm from "./ct-rm.js";
 import * as ctSet from "./ct-set.js";
 import * as ctExec from "./ct-exec.js";
 import * as ctTop from "./ct-top.js";
+import * as ctShell from "./ct-shell.js";
 import * as ctMigrate from "./ct-migrate.js";
 import * as migrationList from "./migration-list.js";
 import * as migrationShow from "./migration-show.js";
 import * as migrationFinish from "./migration-finish.js";
 import * as imageImport from "./image-import.js";
+import * as imageBuild from "./image-build.js";
+import * as imageList from "./image-list.js";
+import * as imageRm from "./image-rm.js";
 import * as networkShow from "./network-show.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
@@ -63,11 +67,15 @@ export const COMMANDS: readonly CommandModule[] = [
   ctSet,
   ctExec,
   ctTop,
+  ctShell,
   ctMigrate,
   migrationList,
   migrationShow,
   migrationFinish,
   imageImport,
+  imageBuild,
+  imageList,
+  imageRm,
   networkShow,
   tokenCreate,
   tokenList,

@@ -23,7 +23,11 @@ import {
   type ContainerList,
   type ControllerHandlers,
   type CreateRequest,
+  type ExecInput,
+  type ExecOptions,
   type ExecOutput,
+  type ExecStart,
+  type TerminalSize,
   type Host,
   type ImageChunk,
   type ImageHeader,
@@ -190,11 +194,27 @@ export class ControllerDouble implements ControllerHandlers {
     return this.version;
   }
 
-  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  /** The options of the last exec (tty, size, login), and the resizes it was sent. */
+  execOptions: ExecOptions | undefined;
+  execResizes: TerminalSize[] = [];
+  async *exec(req: ExecStart, input: AsyncIterable<ExecInput>, signal: AbortSignal): AsyncIterable<ExecOutput> {
+    const { name, argv, env } = req;
     this.record("exec", name, argv, env);
+    this.execOptions = req.options;
+    this.execResizes = [];
     this.must(name);
     const extra = Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
-    const child = spawn(argv[0] as string, argv.slice(1), { env: { ...process.env, ...extra }, signal });
+    // A login shell (ct shell) names no command: the double runs a local one.
+    const cmd = req.options.login ? ["sh", "-l"] : argv;
+    const child = spawn(cmd[0] as string, cmd.slice(1), { env: { ...process.env, ...extra }, signal });
+    child.stdin.on("error", () => undefined);
+    void (async () => {
+      for await (const i of input) {
+        if (i.kind === "stdin") child.stdin.write(i.data);
+        else if (i.kind === "eof") child.stdin.end();
+        else this.execResizes.push(i.size);
+      }
+    })().catch(() => undefined);
     // Interleave both pipes in arrival order, as an agent would.
     const queue: ExecOutput[] = [];
     let wake: (() => void) | undefined;

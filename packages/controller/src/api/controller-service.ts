@@ -13,6 +13,7 @@ import { setLimits } from "./container-limits.js";
 import { execInContainer } from "./container-exec.js";
 import { findPidOwner, listProcesses } from "./container-processes.js";
 import { importImage } from "./image-import.js";
+import { listImages, removeImage } from "./image-catalog.js";
 import { requireContainer } from "./lookup.js";
 import { controllerVersion } from "../version.js";
 import type { EventReader } from "../events/event-reader.js";
@@ -34,7 +35,7 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     start: (name) => startContainer(ctx, name),
     stop: (name, timeout) => stopContainer(ctx, name, timeout),
     remove: (name, force) => removeContainer(ctx, name, force),
-    exec: (name, argv, env, signal) => execInContainer(ctx, name, argv, env, signal),
+    exec: (req, input, signal) => execInContainer(ctx, req, input, signal),
     setLimits: (name, limits) => setLimits(ctx, name, limits),
     listProcesses: (name) => listProcesses(ctx, name),
     findPidOwner: (host, pid) => findPidOwner(ctx, host, pid),
@@ -43,6 +44,8 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     watchMigration: (id, follow, signal) => watchMigration(migrations, id, follow, signal),
     finishMigration: async (id) => toMigration(await migrations.finish(id)),
     importImage: (chunks) => importImage(ctx, chunks),
+    listImages: () => listImages(ctx),
+    removeImage: (name) => removeImage(ctx, name),
     createToken: async (role, ttlSeconds) => issueToken(ctx.store, role, ttlSeconds * 1000),
     listTokens: async () => listTokens(db()),
     revokeToken: async (id) => revokeToken(ctx.store, id),

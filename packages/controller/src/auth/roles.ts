@@ -12,6 +12,7 @@ export interface RpcRule {
 
 export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   ListHosts: { needs: "read", action: "list hosts" },
+  ListImages: { needs: "read", action: "list images" },
   ListContainers: { needs: "read", action: "list containers" },
   GetContainer: { needs: "read", action: "show containers" },
   ListMigrations: { needs: "read", action: "list migrations" },
@@ -31,6 +32,7 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   MigrateContainer: { needs: "admin", action: "migrate containers" },
   FinishMigration: { needs: "admin", action: "finish migrations" },
   ImportImage: { needs: "admin", action: "import images" },
+  RemoveImage: { needs: "admin", action: "remove images" },
   // Token ids and roles are the map of who can do what: admins only.
   CreateToken: { needs: "admin", action: "create tokens" },
   ListTokens: { needs: "admin", action: "list tokens" },

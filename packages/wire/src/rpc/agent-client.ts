@@ -1,8 +1,8 @@
 // Typed client of an agent's gRPC service, in domain types.
 import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
-import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
-import { mapIter } from "./iter.js";
+import { callUnary, duplexCall, readServerStream, writeClientStream } from "./adapters.js";
+import { mapIter, noInput } from "./iter.js";
 import { CHANNEL_OPTIONS, clientCredentials, type ClientTls, type ExpectedServer } from "./channel.js";
 import {
   backendFromProto,
@@ -16,7 +16,7 @@ import {
   specToProto,
   statusFromProto,
 } from "../convert/types.js";
-import { archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
+import { agentExecInputToProto, agentExecStartToProto, archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
 
 
 export class AgentClient {
@@ -61,9 +61,12 @@ export class AgentClient {
     const res: pb.ListContainersResponse = await callUnary(this.peer, this.c.listContainers.bind(this.c), { backend });
     return res.containers.map(statusFromProto);
   }
-  exec(req: d.ExecRequest): AsyncGenerator<d.ExecOutput> {
-    const stream = this.c.execContainer({ ref: refToProto(req.ref), argv: req.argv, env: req.env });
-    return mapIter(readServerStream<pb.ExecContainerResponse>(this.peer, stream), (r) => execOutputFromProto(r.output));
+  /** Runs a command; `input` (stdin, EOF, resizes) is sent as the agent takes it. No input: stdin is empty. */
+  exec(req: d.ExecRequest, input: AsyncIterable<d.ExecInput> = noInput(), signal?: AbortSignal): AsyncGenerator<d.ExecOutput> {
+    const call = this.c.execContainer();
+    const start = agentExecStartToProto(req);
+    const responses = duplexCall<pb.ExecContainerRequest, pb.ExecContainerResponse>(this.peer, call, start, mapIter(input, agentExecInputToProto), signal);
+    return mapIter(responses, (r) => execOutputFromProto(r.output));
   }
   async setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus> {
     const req = { ref: refToProto(ref), limits: limitsToProto(limits) };
@@ -83,6 +86,13 @@ export class AgentClient {
     const requests = mapIter(chunks, (c): pb.ImportImageRequest => ({ chunk: imageChunkToProto(c) }));
     const res: pb.ImportImageResponse = await writeClientStream(this.peer, (cb) => this.c.importImage(cb), requests);
     return imageInfoFromProto(res.image);
+  }
+  async listImages(): Promise<d.ImageInfo[]> {
+    const res: pb.ListImagesResponse = await callUnary(this.peer, this.c.listImages.bind(this.c), {});
+    return res.images.map(imageInfoFromProto);
+  }
+  async removeImage(name: string, backend: d.BackendName): Promise<void> {
+    await callUnary<pb.RemoveImageRequest, pb.RemoveImageResponse>(this.peer, this.c.removeImage.bind(this.c), { name, backend });
   }
   /** Returns the bridge's name on the host. */
   async configureNetwork(n: d.HostNetworkConfig): Promise<string> {

@@ -1,9 +1,9 @@
 // Adapts a domain-typed implementation to the generated AgentService server interface.
 import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
-import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { authorizeEach, bidiStreamHandler, clientStreamHandler, notServed, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { requireIdentity, type Peer } from "./identity.js";
-import { mapIter } from "./iter.js";
+import { mapIter, splitExec } from "./iter.js";
 import {
   execOutputToProto,
   hostInfoToProto,
@@ -15,7 +15,7 @@ import {
   specFromProto,
   statusToProto,
 } from "../convert/types.js";
-import { archiveChunkFromProto, networkConfigFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
+import { agentExecFromProto, archiveChunkFromProto, networkConfigFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
 
 export interface AgentHandlers {
   hostInfo(): Promise<d.HostInfo>;
@@ -25,12 +25,16 @@ export interface AgentHandlers {
   remove(ref: d.ContainerRef): Promise<void>;
   inspect(ref: d.ContainerRef): Promise<d.ContainerStatus>;
   list(backend: string): Promise<d.ContainerStatus[]>;
-  exec(req: d.ExecRequest, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
+  /** `input`: what the caller sends after the start (stdin, EOF, resizes), pulled as the command takes it. */
+  exec(req: d.ExecRequest, input: AsyncIterable<d.ExecInput>, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
   setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo>;
   listProcesses(ref: d.ContainerRef): Promise<d.ProcessInfo[]>;
   /** The container of this host that owns host PID `pid`, or undefined when none does. */
   findPidOwner(pid: number): Promise<{ container: string; backend: d.BackendName; pid: number } | undefined>;
+  /** Optional so that test doubles need not serve them; an agent without them answers "unimplemented". */
+  listImages?(): Promise<d.ImageInfo[]>;
+  removeImage?(name: string, backend: string): Promise<void>;
   /** Applies the cluster network; returns the bridge's name. */
   configureNetwork(n: d.HostNetworkConfig): Promise<string>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
@@ -74,8 +78,8 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     listContainers: unaryHandler(async (r: pb.ListContainersRequest) => ({
       containers: (await h.list(r.backend)).map(statusToProto),
     })),
-    execContainer: serverStreamHandler((r: pb.ExecContainerRequest, signal) =>
-      mapIter(h.exec({ ref: refFromProto(r.ref), argv: r.argv, env: r.env }, signal), (o): pb.ExecContainerResponse => ({ output: execOutputToProto(o) })),
+    execContainer: bidiStreamHandler((reqs: AsyncIterable<pb.ExecContainerRequest>, signal) =>
+      mapIter(execOf(h, reqs, signal), (o): pb.ExecContainerResponse => ({ output: execOutputToProto(o) })),
     ),
     setLimits: unaryHandler(async (r: pb.SetLimitsRequest) => ({
       status: statusToProto(await h.setLimits(refFromProto(r.ref), limitsFromProto(r.limits))),
@@ -90,6 +94,11 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
       image: imageInfoToProto(await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))),
     })),
+    listImages: unaryHandler(async () => ({ images: (await (h.listImages ?? notServed("ListImages"))()).map(imageInfoToProto) })),
+    removeImage: unaryHandler(async (r: pb.RemoveImageRequest) => {
+      await (h.removeImage ?? notServed("RemoveImage"))(r.name, r.backend);
+      return {};
+    }),
     configureNetwork: unaryHandler(async (r: pb.ConfigureNetworkRequest) => ({ bridge: await h.configureNetwork(networkConfigFromProto(r)) })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));
@@ -106,4 +115,9 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
       mapIter(h.sendArchive(sendArchiveFromProto(r), signal), progressToProto),
     ),
   };
+}
+
+async function* execOf(h: AgentHandlers, reqs: AsyncIterable<pb.ExecContainerRequest>, signal: AbortSignal): AsyncGenerator<d.ExecOutput> {
+  const { start, input } = await splitExec(mapIter(reqs, agentExecFromProto));
+  yield* h.exec(start, input, signal);
 }

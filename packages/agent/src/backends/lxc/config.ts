@@ -34,11 +34,9 @@ export class LxcConfig {
 
   set(key: string, value: string): this {
     this.remove(key);
-    this.lines.push(`${key} = ${value}`);
-    return this;
+    return this.add(key, value);
   }
-
-  /** Adds `key = value` unless that exact line is there (keys such as lxc.include repeat). */
+  /** Adds `key = value` unless that exact line is there (keys such as lxc.include and lxc.idmap repeat). */
   add(key: string, value: string): this {
     const has = this.lines.some((l) => {
       const m = /^\s*([^#=\s]+)\s*=\s*(.*?)\s*$/.exec(l);
@@ -97,6 +95,25 @@ export function setCgroupDirs(cfg: LxcConfig, host: string, name: string): LxcCo
     .set("lxc.cgroup.dir.container", cgroupDir(host, name))
     .set("lxc.cgroup.dir.monitor", `corral/${host}/${name}.monitor`)
     .set("lxc.cgroup.dir.monitor.pivot", `corral/${host}/pivot`);
+}
+
+/**
+ * The seed's `-p docker` profile for LXC, as proven on this kernel (shared/recipes, nesting/):
+ * nesting.conf, the cgroup hierarchies writable and mounted separately (`:force`, or docker inside
+ * cannot set CPU limits), proc and sys writable, and the tun device, without which every inner
+ * `docker run` fails writing "c 10:200 rwm".
+ */
+export const NESTING_LINES: readonly [string, string][] = [
+  ["lxc.include", "/usr/share/lxc/config/nesting.conf"],
+  ["lxc.mount.auto", "cgroup:rw:force proc:rw sys:rw"],
+  ["lxc.cgroup.devices.allow", "c 10:200 rwm"],
+];
+
+export function setNesting(cfg: LxcConfig): LxcConfig {
+  cfg.remove("lxc.mount.auto");
+  for (const [k, v] of NESTING_LINES) cfg.add(k, v);
+  // nesting.conf names an AppArmor profile; Corral's containers stay unconfined (set after the include).
+  return cfg.set("lxc.apparmor.profile", "unconfined");
 }
 
 /**

@@ -1,8 +1,9 @@
 // LXC system containers through the real lxc-* tools, each call with an explicit `-P lxcpath`
 // so several agents (emulated hosts) on one machine keep separate container sets.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import {
   messageOf,
@@ -15,12 +16,16 @@ import {
   type ContainerStatus,
   type ContainerUsage,
   type ExecOutput,
+  type ImageInfo,
   type Limits,
+  type RestoreGrants,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
-import { cgroupDir, LxcConfig, setCgroupDirs, setNic } from "./config.js";
+import { cgroupDir, LxcConfig, setCgroupDirs, setNesting, setNic } from "./config.js";
+import { hostIdMap, idMapLines } from "./id-map.js";
+import { LxcImageStore, checkImageName } from "./image-store.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { LxcTools } from "./tools.js";
 import { LxcUsage } from "./usage.js";
@@ -32,13 +37,14 @@ export interface LxcBackendOptions {
 
 const TEMPLATE_DIR = "/usr/share/lxc/templates";
 
-export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
+export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore, ProcessGroups {
   readonly name = "lxc" as const;
   readonly archiveFormat = ARCHIVE_FORMAT;
   private readonly path: string;
   private readonly tools: LxcTools;
   private readonly sampler: LxcUsage;
   private readonly procs = new ProcessReader();
+  private readonly images: LxcImageStore;
 
   constructor(
     private readonly ctx: BackendContext,
@@ -47,6 +53,7 @@ export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
     this.path = opts.lxcPath || join(ctx.stateDir, "lxc");
     this.tools = new LxcTools(this.path);
     this.sampler = new LxcUsage(ctx.hostName);
+    this.images = new LxcImageStore(join(this.path, ".corral-images"), ctx.hostName);
   }
 
   private dir(name: string): string {
@@ -71,6 +78,7 @@ export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
     try {
       await mkdir(this.path, { recursive: true });
       await mkdir(this.stagingRoot(), { recursive: true });
+      await searchableByMappedRoot(this.path, this.ctx.stateDir);
     } catch (err) {
       return { available: false, reason: `cannot create lxcpath ${this.path}: ${messageOf(err)}` };
     }
@@ -78,6 +86,7 @@ export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
   }
 
   async create(spec: ContainerSpec): Promise<ContainerStatus> {
+    if (spec.image) return this.createFromImage(spec);
     const template = spec.template || "busybox";
     if (!/^[a-z0-9-]+$/.test(template) || !existsSync(join(TEMPLATE_DIR, `lxc-${template}`))) {
       throw invalidArgument(`unknown LXC template "${template}" (templates live in ${TEMPLATE_DIR})`);
@@ -85,7 +94,18 @@ export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
     if (this.exists(spec.name) || existsSync(this.dir(spec.name))) {
       throw alreadyExists(`container "${spec.name}" already exists on ${this.ctx.hostName}`);
     }
-    const r = await this.lxc("create", ["-n", spec.name, "-t", template]);
+    // Unprivileged unless asked: with lxc.idmap in the config lxc-create is given, the template
+    // runs in the user namespace and the rootfs is owned by the mapped ids (seed: "unprivileged").
+    const idMap = spec.privileged ? undefined : await hostIdMap();
+    const createArgs = ["-n", spec.name, "-t", template];
+    let defaults: string | undefined;
+    if (idMap) {
+      await mkdir(this.stagingRoot(), { recursive: true });
+      defaults = join(this.stagingRoot(), `${spec.name}.create.conf`);
+      await writeFile(defaults, idMapLines(idMap).map(([k, v]) => `${k} = ${v}\n`).join(""));
+      createArgs.push("-f", defaults);
+    }
+    const r = await this.lxc("create", createArgs).finally(() => (defaults ? rm(defaults, { force: true }) : undefined));
     if (r.code !== 0) {
       await rm(this.dir(spec.name), { recursive: true, force: true });
       throw new CorralError("internal", `lxc-create ${spec.name} failed: ${lastLine(r.stderr || r.stdout)}`);
@@ -95,10 +115,56 @@ export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
     // Not the template's lxcbr0: a veth on this host's Corral bridge, or no network without an address.
     setNic(cfg, spec.ipv4 ? this.network().nic(spec.ipv4) : undefined);
     cfg.remove("lxc.apparmor", true).set("lxc.apparmor.profile", "unconfined");
+    if (spec.nesting) setNesting(cfg);
     setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
     await writeFile(cfgPath, cfg.toString());
     if (template === "busybox") await this.dropDhcp(spec.name);
     return this.inspect(spec.name);
+  }
+
+  /**
+   * A container from an image (`image import`/`image build` for lxc): the rootfs extracted with
+   * mapped owners, and a config written here, as LXC's download template would: the stock
+   * common.conf, the image's systemd halted by SIGRTMIN+3, and the same network, AppArmor, nesting
+   * and cgroup settings as a template's container.
+   */
+  private async createFromImage(spec: ContainerSpec): Promise<ContainerStatus> {
+    if (spec.template) throw invalidArgument("give --image or --template for an LXC container, not both");
+    checkImageName(spec.image);
+    if (this.exists(spec.name) || existsSync(this.dir(spec.name))) {
+      throw alreadyExists(`container "${spec.name}" already exists on ${this.ctx.hostName}`);
+    }
+    const idMap = spec.privileged ? undefined : await hostIdMap();
+    const dir = this.dir(spec.name);
+    try {
+      await mkdir(dir, { mode: 0o770 });
+      await this.images.extract(spec.image, join(dir, "rootfs"), idMap);
+      const cfg = new LxcConfig("");
+      cfg.add("lxc.include", "/usr/share/lxc/config/common.conf");
+      cfg.add("lxc.arch", "x86_64");
+      cfg.add("lxc.rootfs.path", `dir:${join(dir, "rootfs")}`);
+      cfg.add("lxc.uts.name", spec.name);
+      cfg.add("lxc.signal.halt", "SIGRTMIN+3");
+      if (idMap) for (const [k, v] of idMapLines(idMap)) cfg.add(k, v);
+      cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
+      if (spec.nesting) setNesting(cfg);
+      setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
+      await writeFile(join(dir, "config"), cfg.toString());
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    return this.inspect(spec.name);
+  }
+
+  async importImage(name: string, tarball: Readable): Promise<ImageInfo> {
+    return this.images.put(name, tarball);
+  }
+  listImages(): Promise<ImageInfo[]> {
+    return this.images.list();
+  }
+  removeImage(name: string): Promise<void> {
+    return this.images.remove(name);
   }
 
   /** busybox's rcS runs udhcpc, which blocks init with no network and makes lxc-stop wait out its timeout. */
@@ -113,8 +179,18 @@ export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
     this.mustExist(name);
     const st = await this.inspect(name);
     if (st.state === "running") return st;
-    const r = await this.lxc("start", ["-n", name, "-d"]);
-    if (r.code !== 0) throw new CorralError("internal", `lxc-start ${name} failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
+    // lxc-start's own stderr only says to look at a log: keep one for this start (outside the
+    // container's directory, so it never travels) and report its first error, e.g. a path the
+    // mapped root cannot reach.
+    const log = join(tmpdir(), `corral-lxc-start-${process.pid}-${this.ctx.hostName}-${name}.log`);
+    const r = await this.lxc("start", ["-n", name, "-d", "-l", "ERROR", "-o", log]);
+    const logText = await readFile(log, "utf8").catch(() => "");
+    await rm(log, { force: true });
+    if (r.code !== 0) {
+      const first = logText.split("\n").find((l) => / ERROR /.test(l));
+      const why = first?.replace(/^.*? ERROR\s+\S+ - \S+ - /, "") || lastLine(r.stderr) || `exit ${r.code}`;
+      throw new CorralError("internal", `lxc-start ${name} failed: ${why}`);
+    }
     await this.lxc("wait", ["-n", name, "-s", "RUNNING", "-t", "10"]);
     return this.inspect(name);
   }
@@ -164,10 +240,10 @@ export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
     return Promise.all((await this.names()).map((n) => this.inspect(n)));
   }
 
-  exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput> {
     this.mustExist(name);
     if (argv.length === 0) throw invalidArgument("exec needs a command");
-    return this.tools.attach(name, argv, env, signal);
+    return this.tools.attach(name, argv, env, signal, io);
   }
 
   /** The fixed group every container of this host gets (lxc.cgroup.dir.container), while it exists. */
@@ -204,21 +280,39 @@ export class LxcBackend implements Backend, LiveLimits, ProcessGroups {
     return archiveDir(this.path, name);
   }
 
-  async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
+  async stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {
     assertArchiveFormat(this, format);
-    await stageDir(name, input, stagingDir);
+    await stageDir(name, input, stagingDir, grants);
   }
 
-  async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
+  async commitRestore(name: string, stagingDir: string, grants?: RestoreGrants): Promise<ContainerStatus> {
     if (existsSync(this.dir(name))) throw alreadyExists(`container "${name}" already exists on ${this.ctx.hostName}`);
     const staged = join(stagingDir, name);
     const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
-    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name), ipv4 ? this.network().nic(ipv4) : undefined);
+    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name), ipv4 ? this.network().nic(ipv4) : undefined, grants);
     await rename(staged, this.dir(name));
     return this.inspect(name);
   }
 
   stagingRoot(): string {
     return join(this.path, ".corral-staging");
+  }
+}
+
+/**
+ * An unprivileged container's root is a subordinate uid on the host, neither owner nor group of
+ * the agent's directories, so lxc-start needs the "other" search bit on every directory above the
+ * rootfs. The agent's state directory is made 0700 with its keys (the keys themselves stay in tls/,
+ * 0700): give search, never listing, to the directories the agent owns (lxcpath up to its state
+ * directory). Directories above those are the operator's; lxc-start names one it cannot pass.
+ */
+async function searchableByMappedRoot(lxcPath: string, stateDir: string): Promise<void> {
+  const top = resolve(stateDir);
+  for (let dir = resolve(lxcPath); ; dir = dirname(dir)) {
+    const inside = dir === top || dir.startsWith(`${top}/`) || dir === resolve(lxcPath);
+    if (!inside) return;
+    const st = await stat(dir);
+    if (!(st.mode & 0o001)) await chmod(dir, (st.mode & 0o7777) | 0o001);
+    if (dir === top || dir === "/") return;
   }
 }

@@ -22,14 +22,13 @@ import {
   type ExecOutput,
   type Limits,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
-import { streamChild } from "../../process/run.js";
+import { execTool } from "../../process/exec-io.js";
 import { CtidMap } from "./ctid-map.js";
 import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./config.js";
-import { killGroup } from "../../process/tree.js";
 import { lastLine, shellQuote, VZ_EXIT, vzExit, VzTools, type VzCommand } from "./tools.js";
 import { CpuPercent } from "../../usage/cgroup.js";
 import { usageFromCgroup } from "../../usage/container-usage.js";
@@ -270,7 +269,7 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
     return this.status(name, ctid);
   }
 
-  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput> {
     if (!argv.length) throw invalidArgument("exec needs a command");
     const ctid = await this.ctid(name);
     if (!(await this.runningRow(ctid))) {
@@ -281,8 +280,9 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
     // exec2 (unlike exec, which says 8) exits with the command's own status, and 3 when the
     // command was killed by a signal.
     const words = [...(env.length ? ["env", ...env] : []), ...argv].map(shellQuote);
-    const child = this.tools.spawnVzctl(["exec2", String(ctid), `exec ${words.join(" ")}`]);
-    yield* streamChild(child, signal, `exec in container "${name}" failed`, killGroup);
+    // A login shell on a terminal is what `vzctl enter` is for; anything else is exec2.
+    const args = io?.login && io.tty ? ["enter", String(ctid)] : ["exec2", String(ctid), `exec ${words.join(" ")}`];
+    yield* execTool(this.tools.vzctlCommand(args), io, signal, `exec in container "${name}" failed`);
   }
 
   async usage(): Promise<ContainerUsage[]> {

@@ -1,6 +1,6 @@
 // Runs vzctl and vzlist as child processes. Real vzctl has no daemon and no API: its command line,
 // output and exit status (vzctl(8), EXIT STATUS) are the contract, for the real tools and the stand-in.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ToolCommand } from "../../process/exec-io.js";
 import { lastLine as lastLineOf, run, type RunResult } from "../../process/run.js";
 
 /** Exit codes from vzctl(8) that the backend acts on. */
@@ -133,8 +133,9 @@ export class VzTools {
   }
 
   /** Spawns vzctl with piped stdout/stderr in its own process group, for exec and killable stops. */
-  spawnVzctl(args: string[]): ChildProcess {
-    return spawn(this.opts.vzctl, args, { env: this.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  /** vzctl with this host's environment, for execTool (piped or on a pty). */
+  vzctlCommand(args: string[]): ToolCommand {
+    return { cmd: this.opts.vzctl, args, env: this.env };
   }
 
   /** Resolves with the exit code and output; rejects only when the tool cannot be started at all. */

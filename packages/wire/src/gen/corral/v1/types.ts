@@ -41,6 +41,10 @@ export interface ContainerSpec {
   cmd: string[];
   ports: PortMapping[];
   labels: { [key: string]: string };
+  /** lxc: run without an id map (root inside is root on the host); lxd: security.privileged. */
+  privileged: boolean;
+  /** lxc/lxd: the settings a container engine inside needs (nesting, cgroup mounts, the tun device). */
+  nesting: boolean;
   /**
    * The container's address on the cluster network, CIDR ("10.240.0.5/16"), allocated by the
    * controller; empty: no cluster network (the controller has no pool).
@@ -96,15 +100,45 @@ export interface HostInfo {
   diskFreeBytes: number;
   backends: BackendInfo[];
   agentVersion: string;
+  /**
+   * host:port of the agent's data listener: bulk migration bytes between agents, mutual TLS, opened
+   * with a transfer token. Empty: this agent has none (a peer then streams over gRPC).
+   */
+  dataAddress: string;
 }
 
-/** Output of a non-interactive exec, streamed. */
+/** Output of an exec, streamed. With a terminal, stdout carries everything the terminal prints. */
 export interface ExecOutput {
   kind:
     | { $case: "stdout"; value: Buffer }
     | { $case: "stderr"; value: Buffer }
     | { $case: "exitCode"; value: number }
     | undefined;
+}
+
+/** How an exec runs: on a pseudo-terminal or not, and whether argv is the container's login shell. */
+export interface ExecOptions {
+  tty: boolean;
+  /** the terminal's first size, with tty */
+  size:
+    | TerminalSize
+    | undefined;
+  /** argv is empty: open the container's login shell, as `vzctl enter` does */
+  login: boolean;
+}
+
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+/** What the caller sends into a running exec, after the start message. */
+export interface ExecInput {
+  kind: { $case: "stdin"; value: Buffer } | //
+  /** end of input: the command reads EOF */
+  { $case: "stdinClose"; value: boolean } | //
+  /** the caller's terminal changed size (tty only) */
+  { $case: "resize"; value: TerminalSize } | undefined;
 }
 
 /** A piece of an image tarball being imported. */
@@ -362,6 +396,8 @@ function createBaseContainerSpec(): ContainerSpec {
     cmd: [],
     ports: [],
     labels: {},
+    privileged: false,
+    nesting: false,
     ipv4: "",
   };
 }
@@ -395,6 +431,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       ContainerSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.privileged !== false) {
+      writer.uint32(168).bool(message.privileged);
+    }
+    if (message.nesting !== false) {
+      writer.uint32(176).bool(message.nesting);
+    }
     if (message.ipv4 !== "") {
       writer.uint32(162).string(message.ipv4);
     }
@@ -489,6 +531,22 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             }
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.nesting = reader.bool();
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -533,6 +591,8 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
           {},
         )
         : {},
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      nesting: isSet(object.nesting) ? globalThis.Boolean(object.nesting) : false,
       ipv4: isSet(object.ipv4) ? globalThis.String(object.ipv4) : "",
     };
   },
@@ -572,6 +632,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         });
       }
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.nesting !== false) {
+      obj.nesting = message.nesting;
+    }
     if (message.ipv4 !== "") {
       obj.ipv4 = message.ipv4;
     }
@@ -602,6 +668,8 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       },
       {},
     );
+    message.privileged = object.privileged ?? false;
+    message.nesting = object.nesting ?? false;
     message.ipv4 = object.ipv4 ?? "";
     return message;
   },
@@ -1250,6 +1318,7 @@ function createBaseHostInfo(): HostInfo {
     diskFreeBytes: 0,
     backends: [],
     agentVersion: "",
+    dataAddress: "",
   };
 }
 
@@ -1278,6 +1347,9 @@ export const HostInfo: MessageFns<HostInfo> = {
     }
     if (message.agentVersion !== "") {
       writer.uint32(66).string(message.agentVersion);
+    }
+    if (message.dataAddress !== "") {
+      writer.uint32(74).string(message.dataAddress);
     }
     return writer;
   },
@@ -1359,6 +1431,14 @@ export const HostInfo: MessageFns<HostInfo> = {
             message.agentVersion = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.dataAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1399,6 +1479,11 @@ export const HostInfo: MessageFns<HostInfo> = {
         : isSet(object.agent_version)
         ? globalThis.String(object.agent_version)
         : "",
+      dataAddress: isSet(object.dataAddress)
+        ? globalThis.String(object.dataAddress)
+        : isSet(object.data_address)
+        ? globalThis.String(object.data_address)
+        : "",
     };
   },
 
@@ -1428,6 +1513,9 @@ export const HostInfo: MessageFns<HostInfo> = {
     if (message.agentVersion !== "") {
       obj.agentVersion = message.agentVersion;
     }
+    if (message.dataAddress !== "") {
+      obj.dataAddress = message.dataAddress;
+    }
     return obj;
   },
 
@@ -1444,6 +1532,7 @@ export const HostInfo: MessageFns<HostInfo> = {
     message.diskFreeBytes = object.diskFreeBytes ?? 0;
     message.backends = object.backends?.map((e) => BackendInfo.fromPartial(e)) || [];
     message.agentVersion = object.agentVersion ?? "";
+    message.dataAddress = object.dataAddress ?? "";
     return message;
   },
 };
@@ -1564,6 +1653,318 @@ export const ExecOutput: MessageFns<ExecOutput> = {
       case "exitCode": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "exitCode", value: object.kind.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecOptions(): ExecOptions {
+  return { tty: false, size: undefined, login: false };
+}
+
+export const ExecOptions: MessageFns<ExecOptions> = {
+  encode(message: ExecOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tty !== false) {
+      writer.uint32(8).bool(message.tty);
+    }
+    if (message.size !== undefined) {
+      TerminalSize.encode(message.size, writer.uint32(18).fork()).join();
+    }
+    if (message.login !== false) {
+      writer.uint32(24).bool(message.login);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.size = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.login = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecOptions {
+    return {
+      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
+      size: isSet(object.size) ? TerminalSize.fromJSON(object.size) : undefined,
+      login: isSet(object.login) ? globalThis.Boolean(object.login) : false,
+    };
+  },
+
+  toJSON(message: ExecOptions): unknown {
+    const obj: any = {};
+    if (message.tty !== false) {
+      obj.tty = message.tty;
+    }
+    if (message.size !== undefined) {
+      obj.size = TerminalSize.toJSON(message.size);
+    }
+    if (message.login !== false) {
+      obj.login = message.login;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecOptions>, I>>(base?: I): ExecOptions {
+    return ExecOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecOptions>, I>>(object: I): ExecOptions {
+    const message = createBaseExecOptions();
+    message.tty = object.tty ?? false;
+    message.size = (object.size !== undefined && object.size !== null)
+      ? TerminalSize.fromPartial(object.size)
+      : undefined;
+    message.login = object.login ?? false;
+    return message;
+  },
+};
+
+function createBaseTerminalSize(): TerminalSize {
+  return { cols: 0, rows: 0 };
+}
+
+export const TerminalSize: MessageFns<TerminalSize> = {
+  encode(message: TerminalSize, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cols !== 0) {
+      writer.uint32(8).uint32(message.cols);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).uint32(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TerminalSize {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTerminalSize();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TerminalSize {
+    return {
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+    };
+  },
+
+  toJSON(message: TerminalSize): unknown {
+    const obj: any = {};
+    if (message.cols !== 0) {
+      obj.cols = Math.round(message.cols);
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TerminalSize>, I>>(base?: I): TerminalSize {
+    return TerminalSize.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TerminalSize>, I>>(object: I): TerminalSize {
+    const message = createBaseTerminalSize();
+    message.cols = object.cols ?? 0;
+    message.rows = object.rows ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecInput(): ExecInput {
+  return { kind: undefined };
+}
+
+export const ExecInput: MessageFns<ExecInput> = {
+  encode(message: ExecInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "stdin":
+        writer.uint32(10).bytes(message.kind.value);
+        break;
+      case "stdinClose":
+        writer.uint32(16).bool(message.kind.value);
+        break;
+      case "resize":
+        TerminalSize.encode(message.kind.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = { $case: "stdinClose", value: reader.bool() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = { $case: "resize", value: TerminalSize.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecInput {
+    return {
+      kind: isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.stdinClose)
+        ? { $case: "stdinClose", value: globalThis.Boolean(object.stdinClose) }
+        : isSet(object.stdin_close)
+        ? { $case: "stdinClose", value: globalThis.Boolean(object.stdin_close) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecInput): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.kind.value);
+    } else if (message.kind?.$case === "stdinClose") {
+      obj.stdinClose = message.kind.value;
+    } else if (message.kind?.$case === "resize") {
+      obj.resize = TerminalSize.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecInput>, I>>(base?: I): ExecInput {
+    return ExecInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecInput>, I>>(object: I): ExecInput {
+    const message = createBaseExecInput();
+    switch (object.kind?.$case) {
+      case "stdin": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "stdin", value: object.kind.value };
+        }
+        break;
+      }
+      case "stdinClose": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "stdinClose", value: object.kind.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "resize", value: TerminalSize.fromPartial(object.kind.value) };
         }
         break;
       }

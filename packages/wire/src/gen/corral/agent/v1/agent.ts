@@ -10,10 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -25,6 +27,8 @@ import {
 import {
   ContainerSpec,
   ContainerStatus,
+  ExecInput,
+  ExecOptions,
   ExecOutput,
   HostInfo,
   ImageChunk,
@@ -120,9 +124,19 @@ export interface ListContainersResponse {
 }
 
 export interface ExecContainerRequest {
+  kind:
+    | //
+    /** first, and only first */
+    { $case: "start"; value: ExecStart }
+    | { $case: "input"; value: ExecInput }
+    | undefined;
+}
+
+export interface ExecStart {
   ref: ContainerRef | undefined;
   argv: string[];
   env: string[];
+  options: ExecOptions | undefined;
 }
 
 export interface ExecContainerResponse {
@@ -146,6 +160,21 @@ export interface ImportImageResponse {
   image: ImageInfo | undefined;
 }
 
+export interface ListImagesRequest {
+}
+
+export interface ListImagesResponse {
+  images: ImageInfo[];
+}
+
+export interface RemoveImageRequest {
+  name: string;
+  backend: string;
+}
+
+export interface RemoveImageResponse {
+}
+
 export interface PrepareReceiveRequest {
   token: string;
   ref:
@@ -162,6 +191,12 @@ export interface PrepareReceiveRequest {
   migrationId: string;
   sourceHost: string;
   targetHost: string;
+  /**
+   * What the controller's spec grants the container: the archive's runtime config may carry the
+   * settings of --privileged (no id map) and --nesting only when these say so.
+   */
+  privileged: boolean;
+  nesting: boolean;
   /** The container's spec: the target checks its published ports are free and gives it its address. */
   spec: ContainerSpec | undefined;
 }
@@ -229,6 +264,11 @@ export interface SendArchiveRequest {
   targetHost: string;
   /** 0: unlimited */
   bwlimitBytesPerSecond: number;
+  /**
+   * The target's data listener (HostInfo.data_address): the archive goes there over mutual TLS
+   * instead of the ReceiveArchive stream. Empty: ReceiveArchive.
+   */
+  dataAddress: string;
 }
 
 export interface SendArchiveResponse {
@@ -1595,19 +1635,18 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
 };
 
 function createBaseExecContainerRequest(): ExecContainerRequest {
-  return { ref: undefined, argv: [], env: [] };
+  return { kind: undefined };
 }
 
 export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
   encode(message: ExecContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.ref !== undefined) {
-      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
-    }
-    for (const v of message.argv) {
-      writer.uint32(18).string(v!);
-    }
-    for (const v of message.env) {
-      writer.uint32(26).string(v!);
+    switch (message.kind?.$case) {
+      case "start":
+        ExecStart.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "input":
+        ExecInput.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1622,6 +1661,111 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseExecContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "start", value: ExecStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "input", value: ExecInput.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerRequest {
+    return {
+      kind: isSet(object.start)
+        ? { $case: "start", value: ExecStart.fromJSON(object.start) }
+        : isSet(object.input)
+        ? { $case: "input", value: ExecInput.fromJSON(object.input) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecContainerRequest): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "start") {
+      obj.start = ExecStart.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "input") {
+      obj.input = ExecInput.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
+    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
+    const message = createBaseExecContainerRequest();
+    switch (object.kind?.$case) {
+      case "start": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "start", value: ExecStart.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "input": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "input", value: ExecInput.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStart(): ExecStart {
+  return { ref: undefined, argv: [], env: [], options: undefined };
+}
+
+export const ExecStart: MessageFns<ExecStart> = {
+  encode(message: ExecStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.argv) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.env) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.options !== undefined) {
+      ExecOptions.encode(message.options, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStart();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1649,6 +1793,14 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
             message.env.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.options = ExecOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1661,15 +1813,16 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): ExecContainerRequest {
+  fromJSON(object: any): ExecStart {
     return {
       ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined,
       argv: globalThis.Array.isArray(object?.argv) ? object.argv.map((e: any) => globalThis.String(e)) : [],
       env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
+      options: isSet(object.options) ? ExecOptions.fromJSON(object.options) : undefined,
     };
   },
 
-  toJSON(message: ExecContainerRequest): unknown {
+  toJSON(message: ExecStart): unknown {
     const obj: any = {};
     if (message.ref !== undefined) {
       obj.ref = ContainerRef.toJSON(message.ref);
@@ -1680,17 +1833,23 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     if (message.env?.length) {
       obj.env = message.env;
     }
+    if (message.options !== undefined) {
+      obj.options = ExecOptions.toJSON(message.options);
+    }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
-    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ExecStart>, I>>(base?: I): ExecStart {
+    return ExecStart.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
-    const message = createBaseExecContainerRequest();
+  fromPartial<I extends Exact<DeepPartial<ExecStart>, I>>(object: I): ExecStart {
+    const message = createBaseExecStart();
     message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
     message.argv = object.argv?.map((e) => e) || [];
     message.env = object.env?.map((e) => e) || [];
+    message.options = (object.options !== undefined && object.options !== null)
+      ? ExecOptions.fromPartial(object.options)
+      : undefined;
     return message;
   },
 };
@@ -2058,6 +2217,264 @@ export const ImportImageResponse: MessageFns<ImportImageResponse> = {
   },
 };
 
+function createBaseListImagesRequest(): ListImagesRequest {
+  return {};
+}
+
+export const ListImagesRequest: MessageFns<ListImagesRequest> = {
+  encode(_: ListImagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListImagesRequest {
+    return {};
+  },
+
+  toJSON(_: ListImagesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesRequest>, I>>(base?: I): ListImagesRequest {
+    return ListImagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesRequest>, I>>(_: I): ListImagesRequest {
+    const message = createBaseListImagesRequest();
+    return message;
+  },
+};
+
+function createBaseListImagesResponse(): ListImagesResponse {
+  return { images: [] };
+}
+
+export const ListImagesResponse: MessageFns<ListImagesResponse> = {
+  encode(message: ListImagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.images) {
+      ImageInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.images.push(ImageInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListImagesResponse {
+    return {
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => ImageInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListImagesResponse): unknown {
+    const obj: any = {};
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => ImageInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesResponse>, I>>(base?: I): ListImagesResponse {
+    return ListImagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesResponse>, I>>(object: I): ListImagesResponse {
+    const message = createBaseListImagesResponse();
+    message.images = object.images?.map((e) => ImageInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveImageRequest(): RemoveImageRequest {
+  return { name: "", backend: "" };
+}
+
+export const RemoveImageRequest: MessageFns<RemoveImageRequest> = {
+  encode(message: RemoveImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.backend !== "") {
+      writer.uint32(18).string(message.backend);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.backend = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      backend: isSet(object.backend) ? globalThis.String(object.backend) : "",
+    };
+  },
+
+  toJSON(message: RemoveImageRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.backend !== "") {
+      obj.backend = message.backend;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(base?: I): RemoveImageRequest {
+    return RemoveImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(object: I): RemoveImageRequest {
+    const message = createBaseRemoveImageRequest();
+    message.name = object.name ?? "";
+    message.backend = object.backend ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveImageResponse(): RemoveImageResponse {
+  return {};
+}
+
+export const RemoveImageResponse: MessageFns<RemoveImageResponse> = {
+  encode(_: RemoveImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveImageResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveImageResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(base?: I): RemoveImageResponse {
+    return RemoveImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(_: I): RemoveImageResponse {
+    const message = createBaseRemoveImageResponse();
+    return message;
+  },
+};
+
 function createBasePrepareReceiveRequest(): PrepareReceiveRequest {
   return {
     token: "",
@@ -2067,6 +2484,8 @@ function createBasePrepareReceiveRequest(): PrepareReceiveRequest {
     migrationId: "",
     sourceHost: "",
     targetHost: "",
+    privileged: false,
+    nesting: false,
     spec: undefined,
   };
 }
@@ -2093,6 +2512,12 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     }
     if (message.targetHost !== "") {
       writer.uint32(58).string(message.targetHost);
+    }
+    if (message.privileged !== false) {
+      writer.uint32(64).bool(message.privileged);
+    }
+    if (message.nesting !== false) {
+      writer.uint32(72).bool(message.nesting);
     }
     if (message.spec !== undefined) {
       ContainerSpec.encode(message.spec, writer.uint32(162).fork()).join();
@@ -2169,6 +2594,22 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
             message.targetHost = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.nesting = reader.bool();
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -2214,6 +2655,8 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
         : isSet(object.target_host)
         ? globalThis.String(object.target_host)
         : "",
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      nesting: isSet(object.nesting) ? globalThis.Boolean(object.nesting) : false,
       spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
     };
   },
@@ -2241,6 +2684,12 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     if (message.targetHost !== "") {
       obj.targetHost = message.targetHost;
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.nesting !== false) {
+      obj.nesting = message.nesting;
+    }
     if (message.spec !== undefined) {
       obj.spec = ContainerSpec.toJSON(message.spec);
     }
@@ -2259,6 +2708,8 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     message.migrationId = object.migrationId ?? "";
     message.sourceHost = object.sourceHost ?? "";
     message.targetHost = object.targetHost ?? "";
+    message.privileged = object.privileged ?? false;
+    message.nesting = object.nesting ?? false;
     message.spec = (object.spec !== undefined && object.spec !== null)
       ? ContainerSpec.fromPartial(object.spec)
       : undefined;
@@ -3086,7 +3537,15 @@ export const AbortReceiveResponse: MessageFns<AbortReceiveResponse> = {
 };
 
 function createBaseSendArchiveRequest(): SendArchiveRequest {
-  return { ref: undefined, targetAddress: "", token: "", compression: "", targetHost: "", bwlimitBytesPerSecond: 0 };
+  return {
+    ref: undefined,
+    targetAddress: "",
+    token: "",
+    compression: "",
+    targetHost: "",
+    bwlimitBytesPerSecond: 0,
+    dataAddress: "",
+  };
 }
 
 export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
@@ -3108,6 +3567,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     }
     if (message.bwlimitBytesPerSecond !== 0) {
       writer.uint32(48).uint64(message.bwlimitBytesPerSecond);
+    }
+    if (message.dataAddress !== "") {
+      writer.uint32(58).string(message.dataAddress);
     }
     return writer;
   },
@@ -3173,6 +3635,14 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
             message.bwlimitBytesPerSecond = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.dataAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3205,6 +3675,11 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
         : isSet(object.bwlimit_bytes_per_second)
         ? globalThis.Number(object.bwlimit_bytes_per_second)
         : 0,
+      dataAddress: isSet(object.dataAddress)
+        ? globalThis.String(object.dataAddress)
+        : isSet(object.data_address)
+        ? globalThis.String(object.data_address)
+        : "",
     };
   },
 
@@ -3228,6 +3703,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     if (message.bwlimitBytesPerSecond !== 0) {
       obj.bwlimitBytesPerSecond = Math.round(message.bwlimitBytesPerSecond);
     }
+    if (message.dataAddress !== "") {
+      obj.dataAddress = message.dataAddress;
+    }
     return obj;
   },
 
@@ -3242,6 +3720,7 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     message.compression = object.compression ?? "";
     message.targetHost = object.targetHost ?? "";
     message.bwlimitBytesPerSecond = object.bwlimitBytesPerSecond ?? 0;
+    message.dataAddress = object.dataAddress ?? "";
     return message;
   },
 };
@@ -3652,9 +4131,10 @@ export const AgentServiceService = {
       Buffer.from(ListContainersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListContainersResponse => ListContainersResponse.decode(value),
   },
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
   execContainer: {
     path: "/corral.agent.v1.AgentService/ExecContainer" as const,
-    requestStream: false as const,
+    requestStream: true as const,
     responseStream: true as const,
     requestSerialize: (value: ExecContainerRequest): Buffer => Buffer.from(ExecContainerRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ExecContainerRequest => ExecContainerRequest.decode(value),
@@ -3700,6 +4180,25 @@ export const AgentServiceService = {
     responseSerialize: (value: FindPidOwnerResponse): Buffer =>
       Buffer.from(FindPidOwnerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FindPidOwnerResponse => FindPidOwnerResponse.decode(value),
+  },
+  /** The images this host holds, per backend; and removing one. */
+  listImages: {
+    path: "/corral.agent.v1.AgentService/ListImages" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListImagesRequest): Buffer => Buffer.from(ListImagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListImagesRequest => ListImagesRequest.decode(value),
+    responseSerialize: (value: ListImagesResponse): Buffer => Buffer.from(ListImagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListImagesResponse => ListImagesResponse.decode(value),
+  },
+  removeImage: {
+    path: "/corral.agent.v1.AgentService/RemoveImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveImageRequest): Buffer => Buffer.from(RemoveImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveImageRequest => RemoveImageRequest.decode(value),
+    responseSerialize: (value: RemoveImageResponse): Buffer => Buffer.from(RemoveImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveImageResponse => RemoveImageResponse.decode(value),
   },
   /**
    * The cluster network as the controller sees it: this host's bridge address and its peers.
@@ -3782,12 +4281,16 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
   inspectContainer: handleUnaryCall<InspectContainerRequest, InspectContainerResponse>;
   listContainers: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
-  execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
   importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
   /** Processes, read from cgroup membership. */
   listProcesses: handleUnaryCall<ListProcessesRequest, ListProcessesResponse>;
   findPidOwner: handleUnaryCall<FindPidOwnerRequest, FindPidOwnerResponse>;
+  /** The images this host holds, per backend; and removing one. */
+  listImages: handleUnaryCall<ListImagesRequest, ListImagesResponse>;
+  removeImage: handleUnaryCall<RemoveImageRequest, RemoveImageResponse>;
   /**
    * The cluster network as the controller sees it: this host's bridge address and its peers.
    * Sent on every registration and whenever the host list changes; applying it twice is a no-op.
@@ -3911,15 +4414,13 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListContainersResponse) => void,
   ): ClientUnaryCall;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer(): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  execContainer(options: Partial<CallOptions>): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   execContainer(
-    request: ExecContainerRequest,
+    metadata: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
-  execContainer(
-    request: ExecContainerRequest,
-    metadata?: Metadata,
-    options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
+  ): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   setLimits(
     request: SetLimitsRequest,
     callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
@@ -3981,6 +4482,37 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  /** The images this host holds, per backend; and removing one. */
+  listImages(
+    request: ListImagesRequest,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
   ): ClientUnaryCall;
   /**
    * The cluster network as the controller sees it: this host's bridge address and its peers.

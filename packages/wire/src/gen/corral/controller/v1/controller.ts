@@ -10,10 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -26,6 +28,8 @@ import {
   BackendInfo,
   ContainerSpec,
   ContainerUsage,
+  ExecInput,
+  ExecOptions,
   ExecOutput,
   HostInfo,
   ImageChunk,
@@ -198,9 +202,19 @@ export interface RemoveContainerResponse {
 }
 
 export interface ExecContainerRequest {
+  kind:
+    | //
+    /** first, and only first */
+    { $case: "start"; value: ExecStart }
+    | { $case: "input"; value: ExecInput }
+    | undefined;
+}
+
+export interface ExecStart {
   name: string;
   argv: string[];
   env: string[];
+  options: ExecOptions | undefined;
 }
 
 export interface ExecContainerResponse {
@@ -311,6 +325,21 @@ export interface ImportImageRequest {
 
 export interface ImportImageResponse {
   images: ImageInfo[];
+}
+
+export interface ListImagesRequest {
+}
+
+export interface ListImagesResponse {
+  images: ImageInfo[];
+}
+
+export interface RemoveImageRequest {
+  name: string;
+}
+
+export interface RemoveImageResponse {
+  removed: ImageInfo[];
 }
 
 /** A bearer token as the controller records it; the secret itself is never stored or listed. */
@@ -3111,19 +3140,18 @@ export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
 };
 
 function createBaseExecContainerRequest(): ExecContainerRequest {
-  return { name: "", argv: [], env: [] };
+  return { kind: undefined };
 }
 
 export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
   encode(message: ExecContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== "") {
-      writer.uint32(10).string(message.name);
-    }
-    for (const v of message.argv) {
-      writer.uint32(18).string(v!);
-    }
-    for (const v of message.env) {
-      writer.uint32(26).string(v!);
+    switch (message.kind?.$case) {
+      case "start":
+        ExecStart.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "input":
+        ExecInput.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
     }
     return writer;
   },
@@ -3138,6 +3166,111 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseExecContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "start", value: ExecStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "input", value: ExecInput.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerRequest {
+    return {
+      kind: isSet(object.start)
+        ? { $case: "start", value: ExecStart.fromJSON(object.start) }
+        : isSet(object.input)
+        ? { $case: "input", value: ExecInput.fromJSON(object.input) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecContainerRequest): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "start") {
+      obj.start = ExecStart.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "input") {
+      obj.input = ExecInput.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
+    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
+    const message = createBaseExecContainerRequest();
+    switch (object.kind?.$case) {
+      case "start": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "start", value: ExecStart.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "input": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "input", value: ExecInput.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStart(): ExecStart {
+  return { name: "", argv: [], env: [], options: undefined };
+}
+
+export const ExecStart: MessageFns<ExecStart> = {
+  encode(message: ExecStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.argv) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.env) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.options !== undefined) {
+      ExecOptions.encode(message.options, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStart();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -3165,6 +3298,14 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
             message.env.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.options = ExecOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3177,15 +3318,16 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): ExecContainerRequest {
+  fromJSON(object: any): ExecStart {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       argv: globalThis.Array.isArray(object?.argv) ? object.argv.map((e: any) => globalThis.String(e)) : [],
       env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
+      options: isSet(object.options) ? ExecOptions.fromJSON(object.options) : undefined,
     };
   },
 
-  toJSON(message: ExecContainerRequest): unknown {
+  toJSON(message: ExecStart): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
@@ -3196,17 +3338,23 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     if (message.env?.length) {
       obj.env = message.env;
     }
+    if (message.options !== undefined) {
+      obj.options = ExecOptions.toJSON(message.options);
+    }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
-    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ExecStart>, I>>(base?: I): ExecStart {
+    return ExecStart.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
-    const message = createBaseExecContainerRequest();
+  fromPartial<I extends Exact<DeepPartial<ExecStart>, I>>(object: I): ExecStart {
+    const message = createBaseExecStart();
     message.name = object.name ?? "";
     message.argv = object.argv?.map((e) => e) || [];
     message.env = object.env?.map((e) => e) || [];
+    message.options = (object.options !== undefined && object.options !== null)
+      ? ExecOptions.fromPartial(object.options)
+      : undefined;
     return message;
   },
 };
@@ -4915,6 +5063,263 @@ export const ImportImageResponse: MessageFns<ImportImageResponse> = {
   fromPartial<I extends Exact<DeepPartial<ImportImageResponse>, I>>(object: I): ImportImageResponse {
     const message = createBaseImportImageResponse();
     message.images = object.images?.map((e) => ImageInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListImagesRequest(): ListImagesRequest {
+  return {};
+}
+
+export const ListImagesRequest: MessageFns<ListImagesRequest> = {
+  encode(_: ListImagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListImagesRequest {
+    return {};
+  },
+
+  toJSON(_: ListImagesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesRequest>, I>>(base?: I): ListImagesRequest {
+    return ListImagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesRequest>, I>>(_: I): ListImagesRequest {
+    const message = createBaseListImagesRequest();
+    return message;
+  },
+};
+
+function createBaseListImagesResponse(): ListImagesResponse {
+  return { images: [] };
+}
+
+export const ListImagesResponse: MessageFns<ListImagesResponse> = {
+  encode(message: ListImagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.images) {
+      ImageInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.images.push(ImageInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListImagesResponse {
+    return {
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => ImageInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListImagesResponse): unknown {
+    const obj: any = {};
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => ImageInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesResponse>, I>>(base?: I): ListImagesResponse {
+    return ListImagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesResponse>, I>>(object: I): ListImagesResponse {
+    const message = createBaseListImagesResponse();
+    message.images = object.images?.map((e) => ImageInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveImageRequest(): RemoveImageRequest {
+  return { name: "" };
+}
+
+export const RemoveImageRequest: MessageFns<RemoveImageRequest> = {
+  encode(message: RemoveImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: RemoveImageRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(base?: I): RemoveImageRequest {
+    return RemoveImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(object: I): RemoveImageRequest {
+    const message = createBaseRemoveImageRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveImageResponse(): RemoveImageResponse {
+  return { removed: [] };
+}
+
+export const RemoveImageResponse: MessageFns<RemoveImageResponse> = {
+  encode(message: RemoveImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.removed) {
+      ImageInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.removed.push(ImageInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageResponse {
+    return {
+      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => ImageInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RemoveImageResponse): unknown {
+    const obj: any = {};
+    if (message.removed?.length) {
+      obj.removed = message.removed.map((e) => ImageInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(base?: I): RemoveImageResponse {
+    return RemoveImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(object: I): RemoveImageResponse {
+    const message = createBaseRemoveImageResponse();
+    message.removed = object.removed?.map((e) => ImageInfo.fromPartial(e)) || [];
     return message;
   },
 };
@@ -8356,9 +8761,10 @@ export const ControllerServiceService = {
       Buffer.from(RemoveContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
   },
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
   execContainer: {
     path: "/corral.controller.v1.ControllerService/ExecContainer" as const,
-    requestStream: false as const,
+    requestStream: true as const,
     responseStream: true as const,
     requestSerialize: (value: ExecContainerRequest): Buffer => Buffer.from(ExecContainerRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ExecContainerRequest => ExecContainerRequest.decode(value),
@@ -8450,6 +8856,28 @@ export const ControllerServiceService = {
     requestDeserialize: (value: Buffer): ImportImageRequest => ImportImageRequest.decode(value),
     responseSerialize: (value: ImportImageResponse): Buffer => Buffer.from(ImportImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ImportImageResponse => ImportImageResponse.decode(value),
+  },
+  /**
+   * Every image on every host that is up (one entry per host and backend); removing one everywhere,
+   * refused while a container uses it.
+   */
+  listImages: {
+    path: "/corral.controller.v1.ControllerService/ListImages" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListImagesRequest): Buffer => Buffer.from(ListImagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListImagesRequest => ListImagesRequest.decode(value),
+    responseSerialize: (value: ListImagesResponse): Buffer => Buffer.from(ListImagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListImagesResponse => ListImagesResponse.decode(value),
+  },
+  removeImage: {
+    path: "/corral.controller.v1.ControllerService/RemoveImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveImageRequest): Buffer => Buffer.from(RemoveImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveImageRequest => RemoveImageRequest.decode(value),
+    responseSerialize: (value: RemoveImageResponse): Buffer => Buffer.from(RemoveImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveImageResponse => RemoveImageResponse.decode(value),
   },
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken: {
@@ -8621,7 +9049,8 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   startContainer: handleUnaryCall<StartContainerRequest, StartContainerResponse>;
   stopContainer: handleUnaryCall<StopContainerRequest, StopContainerResponse>;
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
-  execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
   /** Processes of a container, and the container that owns a host PID (from cgroup membership). */
   listProcesses: handleUnaryCall<ListProcessesRequest, ListProcessesResponse>;
@@ -8633,6 +9062,12 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   /** Removes the source copy a --keep-source migration kept. */
   finishMigration: handleUnaryCall<FinishMigrationRequest, FinishMigrationResponse>;
   importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
+  /**
+   * Every image on every host that is up (one entry per host and backend); removing one everywhere,
+   * refused while a container uses it.
+   */
+  listImages: handleUnaryCall<ListImagesRequest, ListImagesResponse>;
+  removeImage: handleUnaryCall<RemoveImageRequest, RemoveImageResponse>;
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
   listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
@@ -8764,15 +9199,13 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer(): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  execContainer(options: Partial<CallOptions>): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   execContainer(
-    request: ExecContainerRequest,
+    metadata: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
-  execContainer(
-    request: ExecContainerRequest,
-    metadata?: Metadata,
-    options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
+  ): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   setLimits(
     request: SetLimitsRequest,
     callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
@@ -8885,6 +9318,40 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
   ): ClientWritableStream<ImportImageRequest>;
+  /**
+   * Every image on every host that is up (one entry per host and backend); removing one everywhere,
+   * refused while a container uses it.
+   */
+  listImages(
+    request: ListImagesRequest,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken(
     request: CreateTokenRequest,
