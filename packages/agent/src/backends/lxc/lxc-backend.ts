@@ -137,7 +137,10 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
     const idMap = spec.privileged ? undefined : await hostIdMap();
     const dir = this.dir(spec.name);
     try {
-      await mkdir(dir, { mode: 0o770 });
+      // The mapped root (a subordinate uid) must pass through to its rootfs, as lxc-create's
+      // chown to the mapped root allows: search for others, never listing.
+      await mkdir(dir, { mode: idMap ? 0o711 : 0o770 });
+      if (idMap) await chmod(dir, 0o711);
       await this.images.extract(spec.image, join(dir, "rootfs"), idMap);
       const cfg = new LxcConfig("");
       cfg.add("lxc.include", "/usr/share/lxc/config/common.conf");

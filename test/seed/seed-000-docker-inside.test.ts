@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { TestCluster, eventually } from "./support/cluster.js";
+import { TestCluster, eventually } from "../support/cluster.js";
 
 const run = promisify(execFile);
 const cluster = new TestCluster({ hosts: 2, slot: 9 });
