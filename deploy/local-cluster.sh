@@ -292,9 +292,11 @@ agent_up() {
     --state-dir "$hd" --lxc-path "$hd/lxc" --log-level "$LOG_LEVEL" --metrics-listen "$(ip_of "$i"):$AMPORT"
     --bridge-ports corral-lxd --lxd-bridge "$(lxd_br_of "$i")")
   [ "$DOCKER" = 1 ] && args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
-  # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT.
+  # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT and
+  # the emulated kernel files (/proc/vz/veinfo, /proc/bc, fairsched) under its own proc root.
   openvz_root "$i"
-  args+=(--vzctl "$DEPLOY/openvz-standin/vzctl" --vzlist "$DEPLOY/openvz-standin/vzlist" --vz-root "$hd/vz")
+  args+=(--vzctl "$DEPLOY/openvz-standin/vzctl" --vzlist "$DEPLOY/openvz-standin/vzlist" --vz-root "$hd/vz"
+    --openvz-proc-root "$hd/vzproc")
   # A host without its certificate joins with a fresh one-use token; later starts use $hd/tls.
   if [ ! -f "$hd/tls/host.pem" ]; then
     local token; token=$(cli host join-token --ttl 10m) || die "cannot get a join token for host$i from the controller"
@@ -415,12 +417,16 @@ lxc_down() {
   done
 }
 
-# The stand-in's template cache: a busybox OS template, built once per cluster and shared by its hosts.
+# The stand-in's vz.conf and template cache (a busybox OS template, built once per cluster and shared
+# by its hosts). host1 has vzctl's upstream /vz layout (RHEL/CentOS), the others Debian's /var/lib/vz.
 openvz_root() {
-  local vz; vz=$(host_dir "$1")/vz
-  mkdir -p "$vz/var/lib/vz/template/cache" "$vz/etc/vz/conf" "$vz/var/lib/vz/private" "$vz/var/lib/vz/root"
+  local hd vz base; hd=$(host_dir "$1"); vz=$hd/vz
+  if [ "$1" = 1 ]; then base=$vz/vz; else base=$vz/var/lib/vz; fi
+  mkdir -p "$base/template/cache" "$vz/etc/vz/conf" "$base/private" "$base/root" "$hd/vzproc"
+  printf '%s\n' "LOCKDIR=$base/lock" "DISK_QUOTA=yes" "TEMPLATE=$base/template" 'VE_ROOT='"$base"'/root/$VEID' \
+    'VE_PRIVATE='"$base"'/private/$VEID' 'CONFIGFILE="vswap-256m"' >"$vz/etc/vz/vz.conf"
   [ -f "$ROOT/busybox.tar.gz" ] || bash "$DEPLOY/openvz-standin/make-busybox-template.sh" "$ROOT/busybox.tar.gz" >/dev/null
-  ln -sf "$ROOT/busybox.tar.gz" "$vz/var/lib/vz/template/cache/busybox.tar.gz"
+  ln -sf "$ROOT/busybox.tar.gz" "$base/template/cache/busybox.tar.gz"
 }
 
 openvz_down() {
@@ -428,7 +434,7 @@ openvz_down() {
   for conf in "$vz"/etc/vz/conf/*.conf; do
     [ -f "$conf" ] || continue
     ctid=$(basename "$conf" .conf)
-    VZ_ROOT=$vz timeout 30 "$DEPLOY/openvz-standin/vzctl" stop "$ctid" --fast >/dev/null 2>&1 || true
+    VZ_ROOT=$vz VZ_PROC_ROOT=$(host_dir "$1")/vzproc timeout 30 "$DEPLOY/openvz-standin/vzctl" stop "$ctid" --fast >/dev/null 2>&1 || true
   done
 }
 

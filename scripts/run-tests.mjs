@@ -4,6 +4,7 @@
 //   conformance  packages/agent/lib/backends/conformance/*.test.js (real runtimes)
 //   cross        test/lib/*.test.js (several emulated hosts)
 //   faults       test/lib/faults/*.test.js (the fault matrix: real faults across emulated hosts)
+//   seed         test/lib/seed/*.test.js (seed 000 end to end; not yet part of npm test, see the README)
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -26,7 +27,8 @@ const pkgs = ["wire", "agent", "controller", "cli"].map((p) => join(root, "packa
 let files;
 if (suite === "unit") files = pkgs.flatMap((d) => walk(d)).filter((f) => !f.includes("/conformance/"));
 else if (suite === "conformance") files = walk(join(root, "packages/agent/lib/backends/conformance"));
-else if (suite === "cross") files = walk(join(root, "test/lib")).filter((f) => !f.includes("/bench/") && !f.includes("/faults/"));
+else if (suite === "cross") files = walk(join(root, "test/lib")).filter((f) => !f.includes("/bench/") && !f.includes("/faults/") && !f.includes("/seed/"));
+else if (suite === "seed") files = walk(join(root, "test/lib/seed"));
 else if (suite === "faults") files = walk(join(root, "test/lib/faults"));
 else {
   console.error(`unknown suite ${suite}`);

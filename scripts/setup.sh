@@ -14,7 +14,7 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (installs packages, starts dockerd and LXD)"
 
 # 1. Debian packages.
-PKGS=(lxc lxd docker.io nats-server zstd busybox-static iptables iproute2 jq curl debootstrap)
+PKGS=(lxc lxd lxcfs docker.io nats-server zstd busybox-static iptables iproute2 jq curl debootstrap)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -89,5 +89,30 @@ command -v lxc-create >/dev/null 2>&1 || die "lxc-create is missing (package lxc
 [ -x /usr/share/lxc/templates/lxc-busybox ] || die "the LXC busybox template is missing (/usr/share/lxc/templates/lxc-busybox)"
 [ -x /bin/busybox ] || die "busybox is missing (package busybox-static)"
 step "lxc" "lxc-create and the busybox template present"
+
+# 8. lxcfs: /proc/meminfo and friends as a container's own limits (LXD uses it when it runs).
+#    A killed lxcfs leaves its FUSE mount behind ("Transport endpoint is not connected"): unmount that
+#    first. Nothing Corral creates depends on it yet, so one that cannot start is said, not fatal.
+if mountpoint -q /var/lib/lxcfs 2>/dev/null; then
+  step "lxcfs" "running"
+else
+  umount -l /var/lib/lxcfs 2>/dev/null || true
+  mkdir -p /var/lib/lxcfs
+  nohup lxcfs /var/lib/lxcfs >>/var/log/lxcfs.log 2>&1 </dev/null &
+  for _ in $(seq 1 100); do mountpoint -q /var/lib/lxcfs && break; sleep 0.1; done
+  if mountpoint -q /var/lib/lxcfs; then
+    step "lxcfs" "started on /var/lib/lxcfs (log /var/log/lxcfs.log)"
+  else
+    step "lxcfs" "did not start (log /var/log/lxcfs.log); continuing without it"
+  fi
+fi
+# 9. A subordinate id range for root: LXC containers are unprivileged, their ids mapped onto it.
+for f in /etc/subuid /etc/subgid; do
+  if ! grep -Eq '^(root|0):[0-9]+:[0-9]+$' "$f" 2>/dev/null || ! awk -F: '($1=="root"||$1=="0") && $2>=65536 && $3>=65536 {ok=1} END {exit !ok}' "$f"; then
+    echo "root:100000:65536" >> "$f"
+    step "$(basename "$f")" "added root:100000:65536 (unprivileged LXC containers)"
+  fi
+done
+step "id maps" "root has subordinate ids in /etc/subuid and /etc/subgid"
 
 step "done" "in $((SECONDS - T0))s"

@@ -98,7 +98,8 @@ describe("openvz via the vzctl stand-in (not a real OpenVZ kernel): the seed's m
     assert.deepEqual([shown.host, shown.state], ["host2", "running"]);
     const r = await ok(["ct", "exec", "vz1", "--", "sh", "-c", "cat /root/v; stat -c %u:%g /root/v"]);
     assert.equal(r.stdout, "vz-data\n1234:2345\n");
-    const priv = (h: string) => `${cluster.hostDir(h)}/vz/var/lib/vz/private/101`;
+    // host1 has vzctl's upstream /vz layout, host2 Debian's /var/lib/vz (deploy/local-cluster.sh).
+    const priv = (h: string) => `${cluster.hostDir(h)}/vz/${h === "host1" ? "vz" : "var/lib/vz"}/private/101`;
     assert.equal(existsSync(priv("host1")), false, "the source private area must be gone");
     assert.equal(existsSync(priv("host2")), true);
   });

@@ -2,16 +2,7 @@
 // closing its file, strings split and parsed per sample), kept verbatim as the usage bench's
 // baseline. Not used by the agent.
 import { readFile } from "node:fs/promises";
-
-export interface LegacySample {
-  cpuNanos: number;
-  memoryBytes: number;
-  memoryLimitBytes: number;
-  pids: number;
-  blockReadBytes: number;
-  blockWriteBytes: number;
-  firstPid: number;
-}
+import type { CgroupSample as LegacySample } from "@corral/agent/test-support";
 
 const NO_LIMIT = 2 ** 62;
 

@@ -15,7 +15,7 @@ import { Report } from "./report.js";
 import { ms } from "./stats.js";
 import { benchUsageSampling } from "./usage-sampling.js";
 
-const SECTIONS = ["usage", "migrate", "migrate-a", "migrate-b", "migrate-b-zstd", "lxc", "docker", "lxd", "openvz"];
+const SECTIONS = ["usage", "migrate", "migrate-a", "migrate-b", "migrate-b-zstd", "migrate-c", "lxc", "docker", "lxd", "openvz"];
 const { values } = parseArgs({
   options: { iterations: { type: "string", short: "n", default: "10" }, only: { type: "string" } },
 });

@@ -105,10 +105,12 @@ export class TestCluster {
     }
   }
 
-  /** Runs the real `corral` binary against this cluster's controller. */
-  cli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  /** Runs the real `corral` binary against this cluster's controller, with `input` as its stdin. */
+  cli(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<CliResult> {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [CLI, "--controller", this.controller, ...args], { env: { ...this.env, ...opts.env } });
+      // stdin is `input`, then its end: `ct exec` forwards a piped stdin, so none may be left open.
+      child.stdin.end(opts.input ?? "");
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on("data", (d: Buffer) => out.push(d));

@@ -11,6 +11,8 @@ import type { Backend } from "./backends/backend.js";
 import { BackendRegistry } from "./backends/registry.js";
 import { configuredBackends } from "./backends/configured.js";
 import { ReceiveManager, type ReceiveOptions } from "./transfer/receiver.js";
+import { listenData } from "./transfer/data-link.js";
+import { dataConnectionHandler } from "./transfer/data-receive.js";
 import { agentHandlers } from "./server/agent-handlers.js";
 import { collectUsage, runReporter } from "./reporter.js";
 import { hostCredentials } from "./join.js";
@@ -49,14 +51,23 @@ export async function startAgent(
   );
   const address = cfg.listen.replace(/:\d+$/, `:${port}`);
   const effective = { ...cfg, advertise: cfg.advertise.endsWith(":0") ? address : cfg.advertise };
-  server.addService(AgentServiceDefinition, agentServiceImplementation(agentHandlers(effective, registry, receiver, log, tls, network)));
-  log.info({ listen: address, advertise: effective.advertise }, "agent serving");
+  // Bulk migration bytes from peer agents: a port of its own beside gRPC, on the same address.
+  const data = await listenData(cfg.listen.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1"), tls, dataConnectionHandler(receiver), (err) =>
+    log.warn({ err: messageOf(err) }, "data connection failed"),
+  ).catch((err: unknown) => {
+    server.forceShutdown();
+    throw err;
+  });
+  const dataAddress = effective.advertise.replace(/:\d+$/, `:${data.port}`);
+  server.addService(AgentServiceDefinition, agentServiceImplementation(agentHandlers(effective, registry, receiver, log, tls, network, dataAddress)));
+  log.info({ listen: address, advertise: effective.advertise, data: dataAddress }, "agent serving");
 
   const metrics = cfg.metricsListen
     ? await serveMetrics(cfg.metricsListen, new AgentMetrics(() => collectUsage(effective, registry, log)).registry, (err) =>
         log.warn({ err: messageOf(err) }, "metrics collection failed"),
       ).catch((err: unknown) => {
         server.forceShutdown();
+        void data.close();
         throw err;
       })
     : undefined;
@@ -72,6 +83,7 @@ export async function startAgent(
       receiver.close();
       await reporter;
       await metrics?.close();
+      await data.close();
       await new Promise<void>((r) => server.tryShutdown(() => r()));
     },
   };

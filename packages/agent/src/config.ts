@@ -16,6 +16,10 @@ export interface AgentConfig {
   vzctl: string;
   vzlist: string;
   vzRoot: string;
+  /** Where the OpenVZ kernel's files are read (vz/veinfo, bc/, vz/fairsched): /proc on a real host. */
+  openvzProcRoot: string;
+  /** The host's global OpenVZ configuration, vz.conf(5). */
+  openvzConf: string;
   logLevel: string;
   /** A join token: used once, when the state directory holds no host certificate yet. */
   join: string | undefined;
@@ -40,6 +44,8 @@ const FLAGS: Record<string, keyof AgentConfig> = {
   "--vzctl": "vzctl",
   "--vzlist": "vzlist",
   "--vz-root": "vzRoot",
+  "--openvz-proc-root": "openvzProcRoot",
+  "--openvz-conf": "openvzConf",
   "--log-level": "logLevel",
   "--join": "join",
   "--metrics-listen": "metricsListen",
@@ -50,6 +56,7 @@ const FLAGS: Record<string, keyof AgentConfig> = {
 export const AGENT_USAGE = `usage: corral-agent --name NAME --listen HOST:PORT --controller HOST:PORT --state-dir DIR
                     [--advertise HOST:PORT] [--lxc-path DIR] [--docker-socket PATH] [--docker-cgroup-parent CG]
                     [--lxd-socket PATH] [--vzctl PATH] [--vzlist PATH] [--vz-root DIR] [--log-level info]
+                    [--openvz-proc-root DIR (/proc)] [--openvz-conf FILE (/etc/vz/vz.conf)]
                     [--join TOKEN] [--metrics-listen HOST:PORT] [--bridge-ports IF,...] [--lxd-bridge BR]
                     [--config FILE.json]
 
@@ -94,6 +101,8 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     vzctl: given.vzctl || "vzctl",
     vzlist: given.vzlist || "vzlist",
     vzRoot: given.vzRoot || "/",
+    openvzProcRoot: given.openvzProcRoot || "/proc",
+    openvzConf: given.openvzConf || join(given.vzRoot || "/", "etc/vz/vz.conf"),
     logLevel: given.logLevel || "info",
     join: given.join || process.env.CORRAL_JOIN_TOKEN || undefined,
     metricsListen: given.metricsListen || "",

@@ -119,6 +119,12 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
       const short = tok.slice(1, 2);
       const spec = byShort.get(short);
       if (!spec) throw new UsageError(`unknown flag ${tok}`);
+      // Bundled boolean short flags, as docker takes them: `-it` is `-i -t`.
+      const bundle = [...tok.slice(1)].map((c) => byShort.get(c));
+      if (tok.length > 2 && bundle.every((s) => s?.kind === "boolean")) {
+        for (const [j, s] of bundle.entries()) set(s as FlagSpec, undefined, `-${tok[j + 1]}`);
+        continue;
+      }
       const attached = tok.length > 2 ? tok.slice(2).replace(/^=/, "") : undefined;
       if (spec.kind === "boolean" || attached !== undefined) set(spec, attached, `-${short}`);
       else {

@@ -161,3 +161,28 @@ test("ct stats --follow on a terminal redraws the table in place", async () => {
   const frames = text.split("\x1b[H\x1b[2J").slice(1, 3);
   for (const f of frames) assert.match(f, /^CONTAINER\s+HOST\s+CPU %.*\r?\nweb\s+host1\s+12\.35%/);
 });
+
+test("ct top prints each process's host PID, PID inside, user, uid, CPU time and command; --json the array", async () => {
+  const r = await corral(["ct", "top", "web"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(out(r).trimEnd().split("\n"), ["HOST PID  PID  USER     UID  TIME  COMMAND", "   31337    1  root  100000  0.25  /sbin/init"]);
+  const j = await corral(["ct", "top", "web", "--json"]);
+  assert.deepEqual(JSON.parse(out(j)), [{ hostPid: 31337, pid: 1, user: "root", hostUid: 100000, cpuSeconds: 0.25, command: "/sbin/init" }]);
+  const missing = await corral(["ct", "top", "nope"]);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /container "nope" not found/);
+});
+
+test("host pid names the owning container and the PID inside; a PID no container owns fails; a bad PID is a usage error", async () => {
+  const r = await corral(["host", "pid", "host1", "31337"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(out(r), "web (lxc on host1), PID 1 inside\n");
+  const j = await corral(["host", "pid", "host1", "31337", "--json"]);
+  assert.deepEqual(JSON.parse(out(j)), { container: "web", host: "host1", backend: "lxc", pid: 1 });
+  const none = await corral(["host", "pid", "host1", "4"]);
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, /no container on host1 owns PID 4/);
+  const bad = await corral(["host", "pid", "host1", "12abc"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /PID must be a positive integer, not "12abc"/);
+});

@@ -6,6 +6,20 @@ export interface Io {
   stdout: OutStream;
   stderr: OutStream;
   env: NodeJS.ProcessEnv;
+  /** What `ct exec` forwards; absent (tests, embedding): the command's stdin is empty. */
+  stdin?: InStream;
+}
+
+/** The CLI's stdin: a stream, and on a terminal the raw-mode switch. */
+export interface InStream extends AsyncIterable<Buffer | string> {
+  isTTY?: boolean;
+  setRawMode?(raw: boolean): unknown;
+  on(event: "data", listener: (chunk: Buffer | string) => void): unknown;
+  on(event: "end" | "close", listener: () => void): unknown;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
 }
 
 export interface OutStream {
@@ -13,6 +27,10 @@ export interface OutStream {
   once(event: "drain", listener: () => void): unknown;
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
+  /** A terminal's size changed (Node emits it on SIGWINCH for a TTY stdout). */
+  on?(event: "resize", listener: () => void): unknown;
+  removeListener?(event: "resize", listener: () => void): unknown;
 }
 
 export interface Context {

@@ -1,7 +1,7 @@
 // The `corral` binary as a user runs it, against a real grpc-js server scripted as the controller.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -29,10 +29,10 @@ after(async () => {
 });
 
 /** Runs `node bin/corral.js ARGS`, with a HOME that holds no config unless the test writes one. */
-function corral(args: string[], env: Record<string, string> = {}, withController = true): Promise<Run> {
+function corral(args: string[], env: Record<string, string> = {}, withController = true, input?: Buffer): Promise<Run> {
   const argv = withController ? ["--controller", server.address, ...args] : args;
   // The double's CA and the admin's certificate: every call runs over mutual TLS.
-  return runCorral(argv, { PATH: process.env.PATH ?? "", HOME: home, ...server.tlsEnv, ...env });
+  return runCorral(argv, { PATH: process.env.PATH ?? "", HOME: home, ...server.tlsEnv, ...env }, input);
 }
 
 const stderrLines = (r: Run) => r.stderr.split("\n").filter((l) => l !== "");
@@ -73,6 +73,29 @@ test("ct exec passes stdout and stderr bytes through and exits with the command'
   assert.equal(r.stderr, "warn: hi");
   const call = double.calls.findLast((c) => c.method === "exec");
   assert.deepEqual(call?.args, ["c1", ["sh", "-c", script], ["GREETING=hi"]]);
+});
+
+test("ct exec forwards piped stdin whole, and its end reaches the command as EOF", async () => {
+  const hello = await corral(["ct", "exec", "c1", "--", "cat"], {}, true, Buffer.from("hello\n"));
+  assert.deepEqual([hello.code, hello.stdout.toString("utf8"), hello.stderr], [0, "hello\n", ""]);
+  const blob = randomBytes(3 * MiB);
+  const sum = await corral(["ct", "exec", "c1", "--", "sh", "-c", "sha256sum; echo after-eof"], {}, true, blob);
+  assert.equal(sum.code, 0, sum.stderr);
+  assert.equal(sum.stdout.toString("utf8"), `${createHash("sha256").update(blob).digest("hex")}  -\nafter-eof\n`);
+  assert.deepEqual(double.execOptions, { tty: false, size: { cols: 0, rows: 0 }, login: false });
+});
+
+test("ct exec -it asks for a terminal of the local size (80x24 without one); ct shell for a login shell", async () => {
+  const it = await corral(["ct", "exec", "-it", "c1", "--", "true"]);
+  assert.equal(it.code, 0, it.stderr);
+  assert.deepEqual(double.execOptions, { tty: true, size: { cols: 80, rows: 24 }, login: false });
+  const bad = await corral(["ct", "exec", "-ix", "c1", "--", "true"]);
+  assert.equal(bad.code, 2, bad.stderr);
+  // Not a terminal: the shell reads its commands from stdin, with no terminal.
+  const shell = await corral(["ct", "shell", "c1"], {}, true, Buffer.from("echo shell-ran; exit 6\n"));
+  assert.deepEqual([shell.code, shell.stdout.toString("utf8")], [6, "shell-ran\n"]);
+  assert.deepEqual(double.execOptions, { tty: false, size: { cols: 0, rows: 0 }, login: true });
+  assert.deepEqual(double.calls.findLast((c) => c.method === "exec")?.args, ["c1", [], []]);
 });
 
 test("ct exec without -- takes the words after NAME as the command, like docker exec", async () => {

@@ -13,6 +13,6 @@ process.on("SIGINT", () => {
   process.exit(130);
 });
 
-const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin });
 // A call abandoned at its deadline may keep grpc-js busy; exit explicitly rather than hang.
 process.stdout.write("", () => process.exit(code));

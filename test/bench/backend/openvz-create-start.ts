@@ -34,7 +34,7 @@ async function main(): Promise<void> {
       const directly = async () => {
         const t0 = performance.now();
         await vz("create", ctid, "--ostemplate", STANDIN_TEMPLATE, "--layout", "simfs", "--name", name, "--hostname", name);
-        await vz("set", ctid, "--ram", "64M", "--cpus", "1", "--save");
+        await vz("set", ctid, "--ram", "64M", "--swap", "0", "--cpus", "1", "--save");
         await vz("start", ctid);
         td.push(performance.now() - t0);
       };

@@ -277,6 +277,9 @@ export class TarGuard extends Transform {
       if (this.zeroBlocks === 2) {
         this.ended = true;
         this.push(Buffer.alloc(2 * BLOCK));
+        // The extractor gets its end now. The record padding that follows (checked to be zeros)
+        // may come after a pause, when tar has already exited and closed its pipe.
+        this.push(null);
       }
       return;
     }

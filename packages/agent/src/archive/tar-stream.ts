@@ -29,14 +29,24 @@ export interface TarOut {
   finished: Promise<void>;
 }
 
+export interface TarCreateOptions {
+  /** GNU tar --transform expressions, applied to every member name in order. */
+  transforms?: string[];
+  /** Members of a second directory, in the same archive. */
+  more?: { dir: string; members: string[] };
+}
+
 /**
  * `tar -c` of `members` relative to `dir`, as a stream. No `--sparse`: the receiving guard refuses
  * sparse maps it cannot check, so a sparse file travels (and lands) whole.
  */
-export function createTarStream(dir: string, members: string[]): TarOut {
-  const child = spawn("tar", ["-c", ...TAR_COMMON, "-f", "-", "-C", dir, "--", ...members], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+export function createTarStream(dir: string, members: string[], opts: TarCreateOptions = {}): TarOut {
+  const names = (d: string, m: string[]) => ["-C", d, ...m.map((x) => (x.startsWith("-") ? `./${x}` : x))];
+  const args = [
+    "-c", ...TAR_COMMON, ...(opts.transforms ?? []).map((t) => `--transform=${t}`), "-f", "-",
+    ...(opts.more ? [...names(dir, members), ...names(opts.more.dir, opts.more.members)] : ["-C", dir, "--", ...members]),
+  ];
+  const child = spawn("tar", args, { stdio: ["ignore", "pipe", "pipe"] });
   return { stream: child.stdout!, finished: processDone(child, "tar -c") };
 }
 

@@ -12,12 +12,16 @@ import type {
   ImageInfo,
   Limits,
   LogsOptions,
+  RestoreGrants,
 } from "@corral/wire";
 import type { TarOut } from "../archive/tar-stream.js";
 import type { CopyTarget } from "../files/container-copy.js";
 import { failedPrecondition, invalidArgument } from "@corral/wire";
 import type { Logger } from "pino";
 import type { HostNetwork } from "../network/host-network.js";
+import type { ExecIo } from "../process/exec-io.js";
+
+export type { ExecIo } from "../process/exec-io.js";
 
 export interface BackendContext {
   /** This host's name: part of fixed cgroup paths and of runtime object names. */
@@ -69,8 +73,11 @@ export interface Backend {
   /** Throws CorralError "not_found" for an unknown container. */
   inspect(name: string): Promise<ContainerStatus>;
   list(): Promise<ContainerStatus[]>;
-  /** Non-interactive exec: streams stdout/stderr and ends with the exit code. */
-  exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput>;
+  /**
+   * Runs argv in the running container: streams stdout/stderr and ends with the exit code. `io`
+   * brings the caller's stdin (absent: empty), a terminal, and whether argv is the login shell.
+   */
+  exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput>;
   /**
    * ct cp in: `tar` is untrusted and holds one top-level member, target.sourceName; it lands by
    * docker cp's rule (files/container-copy.ts `landing`), owners kept. Checked like any archive.
@@ -86,11 +93,12 @@ export interface Backend {
   archive(name: string): Promise<ArchiveOut>;
   /**
    * Restore, step 1: consume an archive (already checked for path escapes by the caller when it is a
-   * tar stream) into `stagingDir`, which the caller created and removes on failure.
+   * tar stream) into `stagingDir`, which the caller created and removes on failure. `grants` (the
+   * controller's word) says whether the archive's config may hold --privileged's or --nesting's settings.
    */
-  stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void>;
+  stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void>;
   /** Restore, step 2: make the staged container real under `name` (rename, rewrite config). Stopped. */
-  commitRestore(name: string, stagingDir: string): Promise<ContainerStatus>;
+  commitRestore(name: string, stagingDir: string, grants?: RestoreGrants): Promise<ContainerStatus>;
   /** Where staging directories go: on the same filesystem as the backend's containers, so rename works. */
   stagingRoot(): string;
 }
@@ -109,6 +117,27 @@ export interface ExitReasons {
 export interface ImageImport {
   importImage(name: string, tarball: Readable): Promise<ImageInfo>;
 }
+
+/**
+ * Optional: the cgroup that holds a container's processes (relative to the hierarchy root), for
+ * `ct top` and `host pid`; undefined when the container is not running. A backend without it is
+ * found through its init's group (inspect's initPid), which serves Docker and LXD.
+ */
+export interface ProcessGroups {
+  processGroup(name: string): Promise<string | undefined>;
+}
+
+export const hasProcessGroups = (b: Backend): b is Backend & ProcessGroups =>
+  typeof (b as Partial<ProcessGroups>).processGroup === "function";
+/** Optional: list and remove the images this backend holds on this host. */
+export interface ImageStore {
+  listImages(): Promise<ImageInfo[]>;
+  /** Throws not_found for an image this host does not hold. */
+  removeImage(name: string): Promise<void>;
+}
+
+export const hasImageStore = (b: Backend): b is Backend & ImageStore =>
+  typeof (b as Partial<ImageStore>).listImages === "function" && typeof (b as Partial<ImageStore>).removeImage === "function";
 
 export const hasLiveLimits = (b: Backend): b is Backend & LiveLimits =>
   typeof (b as Partial<LiveLimits>).setLimits === "function";

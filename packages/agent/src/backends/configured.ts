@@ -23,6 +23,12 @@ export function configuredBackends(cfg: AgentConfig, log: Logger, network?: Host
       ...(cfg.dockerCgroupParent ? { cgroupParent: cfg.dockerCgroupParent } : {}),
     }),
     createLxdBackend(ctx("lxd"), { socketPath: cfg.lxdSocket, ...(cfg.lxdBridge ? { bridge: cfg.lxdBridge } : {}) }),
-    createOpenvzBackend(ctx("openvz"), { vzctl: cfg.vzctl, vzlist: cfg.vzlist, vzRoot: cfg.vzRoot }),
+    createOpenvzBackend(ctx("openvz"), {
+      vzctl: cfg.vzctl,
+      vzlist: cfg.vzlist,
+      vzRoot: cfg.vzRoot,
+      vzConf: cfg.openvzConf,
+      procRoot: cfg.openvzProcRoot,
+    }),
   ];
 }

@@ -1,7 +1,7 @@
 // A real agent with real LXC serves per-container metrics on --metrics-listen; scraped over HTTP.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -20,6 +20,7 @@ import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
 
 const root = mkdtempSync(join(tmpdir(), "corral-agent-metrics-"));
+chmodSync(root, 0o711); // the LXC container is unprivileged: its mapped root must reach the rootfs
 const hostName = `metrics${process.pid % 1000}`;
 const ref: ContainerRef = { name: `m${process.pid % 100000}`, backend: "lxc" };
 let agent: RunningAgent;

@@ -63,9 +63,13 @@ export const lastLine = (text: string): string =>
     .slice(-1)[0]
     ?.trim() ?? "";
 
+/** Output chunks queued before a producer is paused until the consumer catches up. */
+export const OUTPUT_HIGH_WATER = 32;
+
 /**
  * Streams a running child's stdout/stderr as ExecOutput, ending with its exit code. Aborting the
- * signal, or the consumer stopping early, kills it with `kill` (default: SIGKILL to the child).
+ * signal, or the consumer stopping early, kills it with `kill` (default: SIGKILL to the child). A
+ * slow consumer pauses the child's pipes (so the child blocks), never grows the queue without bound.
  */
 export async function* streamChild(
   child: ChildProcess,
@@ -73,43 +77,85 @@ export async function* streamChild(
   what: string,
   kill: (c: ChildProcess) => void = (c) => c.kill("SIGKILL"),
 ): AsyncGenerator<ExecOutput> {
-  const queue: ExecOutput[] = [];
-  let wake: (() => void) | undefined;
-  let finished = false;
-  let failure: Error | undefined;
-  const push = (o: ExecOutput) => {
-    queue.push(o);
-    wake?.();
-  };
-  child.stdout!.on("data", (d: Buffer) => push({ kind: "stdout", data: d }));
-  child.stderr!.on("data", (d: Buffer) => push({ kind: "stderr", data: d }));
-  child.on("error", (e) => {
-    failure = new CorralError("unavailable", `${what}: ${e.message}`, { cause: e });
-    finished = true;
-    wake?.();
+  const out = new OutputQueue(() => {
+    child.stdout!.pause();
+    child.stderr!.pause();
+  }, () => {
+    child.stdout!.resume();
+    child.stderr!.resume();
   });
-  child.on("close", (code, sig) => {
-    push({ kind: "exit", code: code ?? (sig ? 128 + 9 : 1) });
-    finished = true;
-    wake?.();
-  });
-  const onAbort = () => kill(child);
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    for (;;) {
-      const next = queue.shift();
-      if (next) {
-        yield next;
-        if (next.kind === "exit") return;
-        continue;
-      }
-      if (failure) throw failure;
-      if (finished && queue.length === 0) return;
-      await new Promise<void>((r) => (wake = r));
-      wake = undefined;
+  child.stdout!.on("data", (d: Buffer) => out.push({ kind: "stdout", data: d }));
+  child.stderr!.on("data", (d: Buffer) => out.push({ kind: "stderr", data: d }));
+  child.on("error", (e) => out.fail(new CorralError("unavailable", `${what}: ${e.message}`, { cause: e })));
+  child.on("close", (code, sig) => out.finish(code ?? (sig ? 128 + (constants.signals[sig] ?? 9) : 1)));
+  yield* out.drain(signal, () => kill(child));
+}
+
+/**
+ * The queue between a producer of exec output (a child's pipes, a pty, a websocket) and the one
+ * consumer: `pause` is called when it holds OUTPUT_HIGH_WATER chunks and `resume` once it is empty.
+ */
+export class OutputQueue {
+  private readonly queue: ExecOutput[] = [];
+  private wake: (() => void) | undefined;
+  private finished = false;
+  private paused = false;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly pause: () => void = () => undefined,
+    private readonly resume: () => void = () => undefined,
+  ) {}
+
+  push(o: ExecOutput): void {
+    this.queue.push(o);
+    if (!this.paused && this.queue.length >= OUTPUT_HIGH_WATER) {
+      this.paused = true;
+      this.pause();
     }
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    if (!finished) kill(child);
+    this.wake?.();
+  }
+
+  /** The command ended with `code`: queued output is delivered first. */
+  finish(code: number): void {
+    if (this.finished) return;
+    this.push({ kind: "exit", code });
+    this.finished = true;
+  }
+
+  fail(err: Error): void {
+    this.failure ??= err;
+    this.finished = true;
+    this.wake?.();
+  }
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** Yields everything until the exit code; aborting, or the consumer leaving early, calls `kill`. */
+  async *drain(signal: AbortSignal, kill: () => void): AsyncGenerator<ExecOutput> {
+    signal.addEventListener("abort", kill, { once: true });
+    try {
+      for (;;) {
+        const next = this.queue.shift();
+        if (next) {
+          if (this.paused && this.queue.length === 0) {
+            this.paused = false;
+            this.resume();
+          }
+          yield next;
+          if (next.kind === "exit") return;
+          continue;
+        }
+        if (this.failure) throw this.failure;
+        if (this.finished) return;
+        await new Promise<void>((r) => (this.wake = r));
+        this.wake = undefined;
+      }
+    } finally {
+      signal.removeEventListener("abort", kill);
+      if (!this.finished) kill();
+    }
   }
 }

@@ -2,8 +2,10 @@
 // the backend and delegates.
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import { checkCopyTarget, dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, splitHeader, validateLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type CopyInChunk, type CopyInHeader, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
-import { hasExitReasons, hasImageImport, hasLiveLimits, type Backend } from "../backends/backend.js";
+import { checkCopyTarget, dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, PLAIN_EXEC, splitHeader, validateBackendLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type CopyInChunk, type CopyInHeader, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
+import { hasExitReasons, hasImageImport, hasImageStore, hasLiveLimits, hasProcessGroups, type Backend, type ExecIo } from "../backends/backend.js";
+import { pidInside, ProcessReader, withinGroup } from "../process/container-processes.js";
+import { LOGIN_SHELL_ARGV } from "../process/exec-io.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
 import { sendArchive } from "../transfer/sender.js";
@@ -19,6 +21,7 @@ export function agentHandlers(
   log: Logger,
   tls: TlsCredentials,
   network: HostNetwork,
+  dataAddress?: string,
 ): AgentHandlers {
   /** Receives that brought an address or ports, by token: an abort takes their attachment back. */
   const receiving = new Map<string, string>();
@@ -27,11 +30,17 @@ export function agentHandlers(
     return (await Promise.all(bs.map((b) => b.list()))).flat();
   };
   const backendOf = (ref: ContainerRef) => registry.get(checkRef(ref).backend);
+  const procs = new ProcessReader();
+  /** A container's process group: the backend's own answer, else its init's group. */
+  const groupOf = async (b: Backend, name: string, initPid?: number): Promise<string | undefined> => {
+    if (hasProcessGroups(b)) return b.processGroup(name);
+    return procs.groupOfInit(initPid || (await b.inspect(name)).initPid);
+  };
   /** Whether a container the network remembers is still on this host (not_found: it is not). */
   const stillHere = async (a: { name: string; backend: ContainerRef["backend"] }) =>
     (async () => registry.get(a.backend).inspect(a.name))().then(() => true, (err: unknown) => !isCode(err, "not_found"));
   return {
-    hostInfo: () => hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry),
+    hostInfo: async () => ({ ...(await hostInfo(cfg.name, cfg.advertise, cfg.stateDir, registry)), ...(dataAddress ? { dataAddress } : {}) }),
     create: async (spec) => {
       checkSpec(spec);
       const b = registry.get(spec.backend);
@@ -72,15 +81,41 @@ export function agentHandlers(
       return st;
     },
     list: all,
-    exec: (req, signal) => {
-      checkExec(req);
-      return registry.get(req.ref.backend).exec(req.ref.name, req.argv, req.env, signal);
+    exec: (req, input, signal) => {
+      const opts = req.options ?? PLAIN_EXEC;
+      // A login shell is the agent's to pick: the caller names none.
+      if (opts.login && req.argv.length) throw invalidArgument("a login shell takes no command");
+      const argv = opts.login ? [...LOGIN_SHELL_ARGV] : req.argv;
+      checkExec({ ...req, argv });
+      const io: ExecIo = { input, login: opts.login, ...(opts.tty ? { tty: opts.size } : {}) };
+      return registry.get(req.ref.backend).exec(req.ref.name, argv, req.env, signal, io);
     },
     setLimits: async (ref, limits) => {
       const b = backendOf(ref);
-      validateLimits(limits);
+      validateBackendLimits(b.name, limits);
       if (!hasLiveLimits(b)) throw failedPrecondition(`backend ${b.name} cannot change limits live`);
       return b.setLimits(ref.name, limits);
+    },
+    listProcesses: async (ref) => {
+      const b = backendOf(ref);
+      const group = await groupOf(b, ref.name);
+      if (group === undefined) throw failedPrecondition(`container ${ref.name} is not running`);
+      return procs.processesOf({ rel: group });
+    },
+    findPidOwner: async (pid) => {
+      const group = await procs.groupOfPid(pid);
+      if (group === undefined) return undefined;
+      for (const b of registry.available()) {
+        for (const st of await b.list()) {
+          if (st.state !== "running") continue;
+          const g = await groupOf(b, st.name, st.initPid).catch(() => undefined);
+          if (g && withinGroup(group, g)) {
+            const inside = await pidInside(pid);
+            return inside === undefined ? undefined : { container: st.name, backend: b.name, pid: inside };
+          }
+        }
+      }
+      return undefined;
     },
     importImage: async (chunks) => {
       const { header, rest } = await splitHeader<ImageHeader, ImageChunk>(chunks, "image");
@@ -101,6 +136,16 @@ export function agentHandlers(
       return copyOut(backendOf(ref), ref.name, path, signal);
     },
     logs: (ref, opts, signal) => backendOf(ref).logs(ref.name, opts, signal),
+    listImages: async () => {
+      const lists = await Promise.all(registry.available().filter(hasImageStore).map((b) => b.listImages()));
+      return lists.flat().map((i) => ({ ...i, host: cfg.name }));
+    },
+    removeImage: async (name, backend) => {
+      checkImage(name, "image name");
+      const b = registry.get(parseBackend(backend));
+      if (!hasImageStore(b)) throw failedPrecondition(`backend ${b.name} does not keep images`);
+      await b.removeImage(name);
+    },
     configureNetwork: (n) => network.configure(n),
     prepareReceive: async (p) => {
       // Its ports must be free here before anything moves; its address is kept for the commit.

@@ -3,7 +3,7 @@
 import {
   invalidArgument,
   parseBackend,
-  validateLimits,
+  validateBackendLimits,
   validateName,
   type ContainerRef,
   type ContainerSpec,
@@ -53,7 +53,7 @@ export function checkImage(image: string, what = "image"): void {
 
 export function checkSpec(spec: ContainerSpec): void {
   checkRef(spec);
-  validateLimits(spec.limits);
+  validateBackendLimits(spec.backend, spec.limits);
   if (spec.template !== "" && !/^[a-z0-9-]{1,63}$/.test(spec.template)) throw invalidArgument(`invalid template "${spec.template.slice(0, 80)}"`);
   checkImage(spec.image);
   checkEnv(spec.env);
@@ -97,4 +97,5 @@ export function checkSend(req: SendArchive): void {
   checkRef(req.ref);
   checkToken(req.token);
   if (!ADDRESS_RE.test(req.targetAddress)) throw invalidArgument(`invalid target address "${req.targetAddress.slice(0, 80)}"`);
+  if (req.dataAddress !== undefined && !ADDRESS_RE.test(req.dataAddress)) throw invalidArgument(`invalid data address "${req.dataAddress.slice(0, 80)}"`);
 }

@@ -10,6 +10,7 @@ export {
   removeStandinHost,
   standinHost,
   standinSkipReason,
+  standinVzConf,
   STANDIN_TEMPLATE,
   STANDIN_VZCTL,
   type StandinHost,

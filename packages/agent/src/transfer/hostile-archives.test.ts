@@ -29,7 +29,7 @@ import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
 import { ReceiveManager } from "./receiver.js";
 import { paxRecords, tarBlocks, ustar, type TarEntry } from "../archive/test-ustar.js";
-import { STANDIN_VZCTL, STANDIN_VZLIST, standinSkipReason } from "../test-support/openvz-standin.js";
+import { STANDIN_VZCTL, STANDIN_VZLIST, standinSkipReason, standinVzConf } from "../test-support/openvz-standin.js";
 
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-hostile-"));
@@ -57,6 +57,8 @@ const prepared = (t: string, ref: ContainerRef, compression: Compression = "none
   migrationId: `m-${randomBytes(6).toString("hex")}`,
   sourceHost: SOURCE,
   targetHost: TARGET,
+  // The benign LXC config has no id map: it stands for a container created --privileged.
+  grants: { privileged: ref.backend === "lxc", nesting: false },
 });
 
 // ---- what must not change ----
@@ -271,9 +273,14 @@ before(async () => {
   writeFileSync(join(sentinel, "victim"), "original\n");
   mkdirSync(join(sentinel, "dir"));
   writeFileSync(join(sentinel, "dir", "inner"), "inner\n");
+  // The stand-in's host: a Debian vz.conf and its own proc root for the emulated kernel files.
+  mkdirSync(join(root, "vzroot/etc/vz/conf"), { recursive: true });
+  writeFileSync(join(root, "vzroot/etc/vz/vz.conf"), standinVzConf(join(root, "vzroot"), "debian"));
+  mkdirSync(join(root, "vzproc"), { recursive: true });
   const cfg = parseAgentConfig([
     ...["--name", TARGET, "--listen", "127.0.0.1:0", "--controller", "127.0.0.1:1", "--state-dir", join(root, "state")],
     ...["--vzctl", STANDIN_VZCTL, "--vzlist", STANDIN_VZLIST, "--vz-root", join(root, "vzroot")],
+    ...["--openvz-proc-root", join(root, "vzproc")],
   ]);
   ca = await createCertificateAuthority();
   controllerTls = await issueCredentials(ca, CONTROLLER_IDENTITY);

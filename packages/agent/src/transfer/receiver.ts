@@ -24,6 +24,8 @@ import {
   type ContainerRef,
   type ContainerStatus,
   type PrepareReceive,
+  type RestoreGrants,
+  NO_GRANTS,
   type TransferHeader,
   type TransferTrailer,
 } from "@corral/wire";
@@ -43,6 +45,8 @@ interface Receive {
   sourceHost: string;
   compression: PrepareReceive["compression"];
   expectedBytes: number;
+  /** What the controller's spec grants; the archive may not take more. */
+  grants: RestoreGrants;
   phase: Phase;
   stagingDir: string;
   /** Last sign of life (prepare, each chunk, end of receive): staging expires from here. */
@@ -152,6 +156,7 @@ export class ReceiveManager {
       sourceHost: p.sourceHost,
       compression: p.compression,
       expectedBytes: p.expectedBytes,
+      grants: p.grants ?? NO_GRANTS,
       phase: "prepared",
       // Named by the migration, never by the token.
       stagingDir: join(root, p.migrationId),
@@ -178,8 +183,12 @@ export class ReceiveManager {
     return r;
   }
 
-  /** `peerHost`: the authenticated host name of the caller (mTLS), when known. */
-  async receive(chunks: AsyncIterable<ArchiveChunk>, peerHost?: string): Promise<TransferTrailer> {
+  /**
+   * `peerHost`: the authenticated host name of the caller (mTLS), when known. `onAdmitted` runs once
+   * the header passed every check and staging exists (the data connection then tells the source to
+   * start sending).
+   */
+  async receive(chunks: AsyncIterable<ArchiveChunk>, peerHost?: string, onAdmitted?: () => void): Promise<TransferTrailer> {
     const { header, rest } = await splitHeader<TransferHeader, ArchiveChunk>(chunks, "archive");
     const r = this.admit(header, peerHost);
     r.phase = "receiving";
@@ -195,12 +204,13 @@ export class ReceiveManager {
       this.receives.delete(r.id);
       throw err;
     }
+    onAdmitted?.();
     const pt = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
     const plain = decompress(pt, r.compression);
     const cap = new ByteCap(limit.bytes, limit.what);
     plain.stream.on("error", (e: Error) => cap.destroy(e));
     plain.stream.pipe(cap);
-    const stage = backend.stageRestore(r.ref.name, header.archiveFormat, cap, r.stagingDir);
+    const stage = backend.stageRestore(r.ref.name, header.archiveFormat, cap, r.stagingDir, r.grants);
     // Never leave a promise unobserved while we are still feeding the stage.
     const stageSettled = stage.then(
       () => undefined,
@@ -289,7 +299,7 @@ export class ReceiveManager {
     r.phase = "committed"; // before the await: a second commit must not race this one
     const backend = this.registry.get(r.ref.backend);
     try {
-      const st = await backend.commitRestore(r.ref.name, r.stagingDir);
+      const st = await backend.commitRestore(r.ref.name, r.stagingDir, r.grants);
       // Remember across a restart that this container came from this token, so an abort can remove it.
       const marker: Marker = { migrationId: r.migrationId, ref: r.ref };
       await writeFile(this.marker(id), JSON.stringify(marker), { mode: 0o600 });

@@ -1,13 +1,52 @@
 // Source side of a migration: archive the stopped container and stream it straight to the target
-// agent (the controller never relays bytes), reporting progress back to the controller.
-import { createHash } from "node:crypto";
+// agent (the controller never relays bytes), reporting progress back to the controller. The bytes
+// go on the target's data listener (data-link.ts) when the controller names one, else on gRPC.
+import { createHash, type Hash } from "node:crypto";
 import type { Logger } from "pino";
-import { AgentClient, CorralError, type ArchiveChunk, type SendArchive, type TlsCredentials, type TransferProgress } from "@corral/wire";
+import {
+  AgentClient,
+  CorralError,
+  type ArchiveChunk,
+  type SendArchive,
+  type TlsCredentials,
+  type TransferHeader,
+  type TransferProgress,
+  type TransferTrailer,
+} from "@corral/wire";
 import type { BackendRegistry } from "../backends/registry.js";
-import { compress } from "./compression.js";
+import type { ArchiveOut } from "../backends/backend.js";
+import { compress, type Filtered } from "./compression.js";
 import { rechunk } from "./rechunk.js";
+import { FRAME, MAX_DATA_FRAME, dialData, frameHeader, readControl, writeAll, writeControl } from "./data-link.js";
 
 const PROGRESS_EVERY_MS = 250;
+
+/** Counts and hashes what leaves, and paces it for --bwlimit (the average stays at the limit). */
+class Outflow {
+  readonly hash: Hash = createHash("sha256");
+  bytes = 0;
+  private readonly began = Date.now();
+  constructor(private readonly limit: number) {}
+  async pace(): Promise<void> {
+    const ahead = this.limit > 0 ? (this.bytes * 1000) / this.limit - (Date.now() - this.began) : 0;
+    if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+  }
+  count(data: Buffer): Buffer {
+    this.hash.update(data);
+    this.bytes += data.length;
+    return data;
+  }
+}
+
+interface Sending {
+  req: SendArchive;
+  out: ArchiveOut;
+  wire: Filtered;
+  header: TransferHeader;
+  flow: Outflow;
+  tls: TlsCredentials;
+  signal: AbortSignal;
+}
 
 export async function* sendArchive(
   req: SendArchive,
@@ -23,78 +62,100 @@ export async function* sendArchive(
   // When the target refuses early, tar dies of a broken pipe: that outcome is reported via the call.
   out.finished.catch(() => undefined);
   wire.finished.catch(() => undefined);
-  const hash = createHash("sha256");
-  let bytes = 0;
-  let digest = "";
-  const totalBytes = out.estimatedBytes;
-
-  async function* chunks(): AsyncGenerator<ArchiveChunk> {
-    yield {
-      kind: "header",
-      header: {
-        token: req.token,
-        ref: req.ref,
-        compression: req.compression,
-        totalBytes,
-        sourceHost: hostName,
-        archiveFormat: out.format,
-      },
-    };
-    // --bwlimit: pace the chunks so the average stays at the limit (a few lines here; a throttling
-    // stream library would need one more stream stage). One chunk is held back so that the last two
-    // leave together: the receiving tar exits at the end-of-archive marker, and padding that
-    // arrives after a pause would then find its pipe closed ("Premature close").
-    const limit = req.bwlimitBytesPerSecond ?? 0;
-    const began = Date.now();
-    const pace = async () => {
-      const ahead = limit > 0 ? (bytes * 1000) / limit - (Date.now() - began) : 0;
-      if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
-    };
-    const emit = (data: Buffer): ArchiveChunk => {
-      hash.update(data);
-      bytes += data.length;
-      return { kind: "data", data };
-    };
-    let held: Buffer | undefined;
-    for await (const data of rechunk(wire.stream)) {
-      if (signal.aborted) throw new CorralError("cancelled", "transfer cancelled by the controller");
-      if (held) {
-        await pace();
-        yield emit(held);
-      }
-      held = data;
-    }
-    if (held) yield emit(held);
-    // Only a producer that exited cleanly may send the trailer; otherwise the target discards all.
-    await Promise.all([out.finished, wire.finished]);
-    digest = hash.digest("hex");
-    yield { kind: "trailer", trailer: { sha256: digest, bytes } };
-  }
-
-  // Dialled with this host's certificate (the target accepts archives only from a host identity), and
-  // the target must prove it is the host the controller named, whoever answers at the address.
-  const target = new AgentClient(req.targetAddress, tls, { kind: "host", name: req.targetHost }, `target agent ${req.targetHost} at ${req.targetAddress}`);
+  const header: TransferHeader = {
+    token: req.token,
+    ref: req.ref,
+    compression: req.compression,
+    totalBytes: out.estimatedBytes,
+    sourceHost: hostName,
+    archiveFormat: out.format,
+  };
+  const s: Sending = { req, out, wire, header, flow: new Outflow(req.bwlimitBytesPerSecond ?? 0), tls, signal };
+  const { sending, close } = req.dataAddress ? overDataLink(s) : overGrpc(s);
   let settled = false;
-  const result = target.receiveArchive(chunks()).finally(() => (settled = true));
+  const result = sending.finally(() => (settled = true));
   result.catch(() => undefined);
   try {
     while (!settled) {
       await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS))]);
-      if (!settled) yield { bytes, totalBytes, done: false, sha256: "" };
+      if (!settled) yield { bytes: s.flow.bytes, totalBytes: header.totalBytes, done: false, sha256: "" };
     }
-    const theirs = await result.catch((err: CorralError) => {
+    const theirs = await result.catch((err: Error) => {
       // Kill tar if the target failed first, so nothing keeps reading the container.
       out.stream.destroy();
-      throw new CorralError(err.code ?? "aborted", `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
+      // A socket's own errors (ECONNRESET…) carry codes that are not ours.
+      const code = err instanceof CorralError ? err.code : "aborted";
+      throw new CorralError(code, `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
     });
-    const ours = { sha256: digest, bytes };
+    const ours = { sha256: s.flow.hash.digest("hex"), bytes: s.flow.bytes };
     if (theirs.sha256 !== ours.sha256 || theirs.bytes !== ours.bytes) {
       throw new CorralError("aborted", `checksum mismatch: sent ${ours.bytes} bytes ${ours.sha256}, target got ${theirs.bytes} bytes ${theirs.sha256}`);
     }
-    log.info({ ct: req.ref.name, bytes, target: req.targetAddress }, "archive sent and verified by the target");
-    yield { bytes, totalBytes, done: true, sha256: ours.sha256 };
+    log.info({ ct: req.ref.name, bytes: ours.bytes, target: req.targetAddress, via: req.dataAddress ? "data link" : "grpc" }, "archive sent and verified by the target");
+    yield { bytes: ours.bytes, totalBytes: header.totalBytes, done: true, sha256: ours.sha256 };
   } finally {
     out.stream.destroy();
-    target.close();
+    close();
   }
+}
+
+const cancelled = () => new CorralError("cancelled", "transfer cancelled by the controller");
+
+/** The digest the trailer carries; only a producer that exited cleanly may send it. */
+async function trailerOf(s: Sending): Promise<TransferTrailer> {
+  await Promise.all([s.out.finished, s.wire.finished]);
+  return { sha256: s.flow.hash.copy().digest("hex"), bytes: s.flow.bytes };
+}
+
+function overDataLink(s: Sending): { sending: Promise<TransferTrailer>; close: () => void } {
+  const dialled = dialData(s.req.dataAddress!, s.tls, s.req.targetHost, s.signal);
+  const sending = (async () => {
+    const sock = await dialled;
+    writeControl(sock, FRAME.header, { mode: "archive", ...s.header });
+    const admission = await readControl(sock, "the target's admission");
+    if (admission.kind !== FRAME.admitted) throw new CorralError("aborted", "the target answered the header with something other than admission");
+    // The target may refuse mid-stream (size cap, unsafe archive): its answer ends the pump.
+    const answer = readControl(sock, "the target's result");
+    answer.catch(() => sock.destroy());
+    const pump = (async () => {
+      for await (const data of s.wire.stream as AsyncIterable<Buffer>) {
+        if (s.signal.aborted) throw cancelled();
+        await s.flow.pace();
+        for (let at = 0; at < data.length; at += MAX_DATA_FRAME) {
+          const part = s.flow.count(data.subarray(at, at + MAX_DATA_FRAME));
+          await writeAll(sock, frameHeader(FRAME.data, part.length), part);
+        }
+      }
+      writeControl(sock, FRAME.end, await trailerOf(s));
+    })();
+    await Promise.race([pump, answer]);
+    const { kind, value } = await answer;
+    if (kind !== FRAME.result) throw new CorralError("aborted", "the target ended the transfer without a result");
+    return { sha256: typeof value.sha256 === "string" ? value.sha256 : "", bytes: typeof value.bytes === "number" ? value.bytes : -1 };
+  })();
+  return { sending, close: () => void dialled.then((sock) => sock.destroy(), () => undefined) };
+}
+
+function overGrpc(s: Sending): { sending: Promise<TransferTrailer>; close: () => void } {
+  const { flow } = s;
+  async function* chunks(): AsyncGenerator<ArchiveChunk> {
+    yield { kind: "header", header: s.header };
+    // One chunk is held back so that the last two leave together (a receiver that does not drain
+    // tar's padding after the end-of-archive marker would otherwise see "Premature close").
+    let held: Buffer | undefined;
+    for await (const data of rechunk(s.wire.stream)) {
+      if (s.signal.aborted) throw cancelled();
+      if (held) {
+        await flow.pace();
+        yield { kind: "data", data: flow.count(held) };
+      }
+      held = data;
+    }
+    if (held) yield { kind: "data", data: flow.count(held) };
+    yield { kind: "trailer", trailer: await trailerOf(s) };
+  }
+  // Dialled with this host's certificate (the target accepts archives only from a host identity), and
+  // the target must prove it is the host the controller named, whoever answers at the address.
+  const target = new AgentClient(s.req.targetAddress, s.tls, { kind: "host", name: s.req.targetHost }, `target agent ${s.req.targetHost} at ${s.req.targetAddress}`);
+  return { sending: target.receiveArchive(chunks()), close: () => target.close() };
 }

@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -23,6 +23,7 @@ import { ustar } from "../archive/test-ustar.js";
 
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-transfer-"));
+chmodSync(root, 0o711); // LXC containers are unprivileged: their mapped root must reach the rootfs
 /** `client` drives an agent as the controller; `fromX` speaks to it as peer host "x" (archive streams). */
 const hosts: { name: string; agent: RunningAgent; client: AgentClient; fromX: AgentClient; lxcPath: string }[] = [];
 const ref: ContainerRef = { name: "mover", backend: "lxc" };

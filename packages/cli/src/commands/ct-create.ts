@@ -18,11 +18,22 @@ containers from an image imported with \`corral image import\`.
 Placement: --constraint matches host labels (\`corral host label\`), --anti-affinity keeps
 members of a group on different hosts, --strategy picks binpack (fill hosts) or spread.
 --dry-run --explain changes nothing and prints every host's verdict: the filter that rejected
-it and why, or its score. When nothing fits, the error prints the same table.`;
+it and why, or its score. When nothing fits, the error prints the same table.
+
+LXC containers are unprivileged: their ids are mapped onto the host's subordinate range
+(/etc/subuid, /etc/subgid), so root inside is an unprivileged uid on the host. LXD keeps its
+own unprivileged default. --privileged turns the mapping off. Warning: in a privileged
+container root inside is the same uid as root on the host, and there are many known ways out
+of a container; use it only if you would give the container's users root on the host.
+
+--nesting lets a container engine run inside a system container (the seed's \`-p docker\`
+profile): nesting, the cgroup hierarchies writable, the tun device; e.g. Docker in an LXC or
+LXD container made from a Debian image with docker.io.`;
 export const examples = [
   "corral ct create web --memory 512M --cpus 0.5",
   "corral ct create api --backend docker --image app:1 --port 8080:80 --env MODE=prod",
   "corral ct create db --host host2 --no-start",
+  "corral ct create legacy --privileged --no-start",
   "corral ct create web-2 --constraint zone=eu --anti-affinity web --dry-run --explain",
 ];
 
@@ -38,6 +49,8 @@ export const flags: FlagSpec[] = [
   { name: "cmd", kind: "string", value: '"CMD ARGS"', help: "command to run, split into words like a shell (no expansion)" },
   { name: "label", kind: "list", value: "k=v", help: "label" },
   { name: "no-start", kind: "boolean", help: "create only; do not start" },
+  { name: "privileged", kind: "boolean", help: "lxc/lxd: no id map; root inside is root on the host (see Warning above)" },
+  { name: "nesting", kind: "boolean", help: "lxc/lxd: allow a container engine (dockerd) inside" },
   { name: "constraint", kind: "list", value: "k=v|k!=v", help: "only hosts whose label k is (or is not) v" },
   { name: "anti-affinity", kind: "string", value: "GROUP", help: "at most one member of GROUP per host" },
   { name: "strategy", kind: "string", value: "binpack|spread", help: "placement strategy (default: the cluster's)" },
@@ -61,7 +74,12 @@ export function specFromArgs(ctx: Context): CreateRequest {
     cmd: a.has("cmd") ? splitCommand(a.string("cmd") as string) : [],
     ports: a.list("port").map(portFlag),
     labels: Object.fromEntries(a.list("label").map(labelFlag)),
+    ...(a.bool("privileged") ? { privileged: true } : {}),
+    ...(a.bool("nesting") ? { nesting: true } : {}),
   };
+  if ((spec.privileged || spec.nesting) && backend !== "lxc" && backend !== "lxd") {
+    throw new UsageError(`--${spec.privileged ? "privileged" : "nesting"} applies to lxc and lxd system containers, not ${backend}`);
+  }
   const strategy = a.string("strategy");
   return {
     spec,

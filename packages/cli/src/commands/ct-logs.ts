@@ -1,7 +1,7 @@
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
 import { UsageError } from "../usage-error.js";
-import { writeAll } from "./ct-exec.js";
+import { writeAll } from "../exec-session.js";
 
 export const name = "ct logs";
 export const synopsis = "Print a container's log (Docker's logs, the console log of LXC, LXD and OpenVZ)";

@@ -36,6 +36,7 @@ export function describeContainer(c: Container): string[] {
     ["Interfaces", s.ipv4 ? `eth0 ${s.ipv4}` : "-"],
     ["Ports", s.ports.length ? s.ports.map((p) => `${p.hostPort}:${p.containerPort}/${p.protocol}`).join(" ") : "-"],
     ["Labels", Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "-"],
+    ...systemRows(c),
     ["Created", c.createdUnixMs ? new Date(c.createdUnixMs).toISOString() : "-"],
   ];
   if (u && c.state === "running") {
@@ -57,4 +58,14 @@ export function describeContainer(c: Container): string[] {
   // The runtime's own words, indented under the table: the tail of its log for this container.
   if (x?.logTail.trim()) lines.push("Last log lines:", ...x.logTail.replace(/\r/g, "").trimEnd().split("\n").map((l) => `  ${l}`));
   return lines;
+}
+
+/** LXC and LXD say which they are: root inside mapped to an unprivileged host uid, or host root. */
+function systemRows(c: Container): [string, string][] {
+  if (c.backend !== "lxc" && c.backend !== "lxd") return [];
+  const rows: [string, string][] = [
+    ["Privileged", c.spec.privileged ? "yes: root inside is root on the host" : "no: ids mapped onto the host's subordinate range"],
+  ];
+  if (c.spec.nesting) rows.push(["Nesting", "yes: a container engine may run inside"]);
+  return rows;
 }

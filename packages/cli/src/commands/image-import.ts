@@ -1,6 +1,6 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
-import { BACKEND_NAMES, CorralError, formatBytes, parseBackend, type ImageChunk, type ImageHeader } from "@corral/wire";
+import { BACKEND_NAMES, CorralError, formatBytes, parseBackend, type ImageChunk, type ImageHeader, type ImageInfo } from "@corral/wire";
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
 import { UsageError, asUsage } from "../usage-error.js";
@@ -31,6 +31,16 @@ export async function run(ctx: Context): Promise<void> {
   if (!imageName) throw new UsageError("missing --name NAME for the image");
   const backend = asUsage(() => parseBackend(ctx.args.string("backend") ?? "docker"));
   const hosts = ctx.args.list("host");
+  const images = await uploadImage(ctx, file, { name: imageName, backend, sizeBytes: 0, hosts });
+  if (ctx.json) return ctx.printJson(images);
+  if (!images.length) ctx.print(`${basename(file)}: imported on no host`);
+  for (const i of images) ctx.print(importedLine(i));
+}
+
+export const importedLine = (i: ImageInfo): string => `${i.host}: imported ${i.name} (${i.backend}, ${formatBytes(i.sizeBytes)})${i.id ? ` ${i.id}` : ""}`;
+
+/** Streams `file` through the controller to the hosts `header` names (all with its backend when none). */
+export async function uploadImage(ctx: Context, file: string, header: ImageHeader): Promise<ImageInfo[]> {
   const fh = await open(file, "r").catch((err: NodeJS.ErrnoException) => {
     throw new CorralError(err.code === "ENOENT" ? "not_found" : "failed_precondition", `cannot read ${file}: ${err.code ?? err.message}`, { cause: err });
   });
@@ -38,11 +48,8 @@ export async function run(ctx: Context): Promise<void> {
     const { size } = await fh.stat();
     const conn = ctx.connection();
     const client = await conn.controller();
-    const upload = client.importImage(chunks(fh, { name: imageName, backend, sizeBytes: size, hosts }));
-    const images = await conn.waitFor(`importing ${basename(file)} (${formatBytes(size)})`, upload);
-    if (ctx.json) return ctx.printJson(images);
-    if (!images.length) ctx.print(`${basename(file)}: imported on no host`);
-    for (const i of images) ctx.print(`${i.host}: imported ${i.name} (${i.backend}, ${formatBytes(i.sizeBytes)})${i.id ? ` ${i.id}` : ""}`);
+    const upload = client.importImage(chunks(fh, { ...header, sizeBytes: size }));
+    return await conn.waitFor(`importing ${basename(file)} for ${header.backend} (${formatBytes(size)})`, upload);
   } finally {
     await fh.close();
   }

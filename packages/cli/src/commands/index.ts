@@ -13,6 +13,7 @@ import * as hostJoinToken from "./host-join-token.js";
 import * as hostRm from "./host-rm.js";
 import * as clusterInit from "./cluster-init.js";
 import * as hostShow from "./host-show.js";
+import * as hostPid from "./host-pid.js";
 import * as ctCreate from "./ct-create.js";
 import * as ctList from "./ct-list.js";
 import * as ctStats from "./ct-stats.js";
@@ -25,11 +26,16 @@ import * as ctSet from "./ct-set.js";
 import * as ctExec from "./ct-exec.js";
 import * as ctCp from "./ct-cp.js";
 import * as ctLogs from "./ct-logs.js";
+import * as ctTop from "./ct-top.js";
+import * as ctShell from "./ct-shell.js";
 import * as ctMigrate from "./ct-migrate.js";
 import * as migrationList from "./migration-list.js";
 import * as migrationShow from "./migration-show.js";
 import * as migrationFinish from "./migration-finish.js";
 import * as imageImport from "./image-import.js";
+import * as imageBuild from "./image-build.js";
+import * as imageList from "./image-list.js";
+import * as imageRm from "./image-rm.js";
 import * as networkShow from "./network-show.js";
 import * as tokenCreate from "./token-create.js";
 import * as tokenList from "./token-list.js";
@@ -51,6 +57,7 @@ export const COMMANDS: readonly CommandModule[] = [
   hostJoinToken,
   hostRm,
   hostShow,
+  hostPid,
   ctCreate,
   ctList,
   ctStats,
@@ -63,11 +70,16 @@ export const COMMANDS: readonly CommandModule[] = [
   ctExec,
   ctCp,
   ctLogs,
+  ctTop,
+  ctShell,
   ctMigrate,
   migrationList,
   migrationShow,
   migrationFinish,
   imageImport,
+  imageBuild,
+  imageList,
+  imageRm,
   networkShow,
   tokenCreate,
   tokenList,

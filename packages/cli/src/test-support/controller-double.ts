@@ -26,7 +26,11 @@ import {
   type ContainerList,
   type ControllerHandlers,
   type CreateRequest,
+  type ExecInput,
+  type ExecOptions,
   type ExecOutput,
+  type ExecStart,
+  type TerminalSize,
   type Host,
   type ImageChunk,
   type ImageHeader,
@@ -41,6 +45,8 @@ import {
   type TokenRole,
   type HostMoveProgress,
   type PlacementExplanation,
+  type PidOwner,
+  type ProcessInfo,
   type NetworkView,
 } from "@corral/wire";
 
@@ -125,6 +131,20 @@ export class ControllerDouble implements ControllerHandlers {
     c.spec = { ...c.spec, limits: { memoryBytes: limits.memoryBytes ?? c.spec.limits.memoryBytes, cpus: limits.cpus ?? c.spec.limits.cpus } };
     return c;
   }
+  /** What listProcesses answers for any container. */
+  processes: ProcessInfo[] = [{ hostPid: 31337, pid: 1, user: "root", hostUid: 100000, cpuSeconds: 0.25, command: "/sbin/init" }];
+  async listProcesses(name: string): Promise<ProcessInfo[]> {
+    this.record("listProcesses", name);
+    this.must(name);
+    return this.processes;
+  }
+  /** Host PID 31337 belongs to the first container of that host. */
+  async findPidOwner(host: string, pid: number): Promise<PidOwner> {
+    this.record("findPidOwner", host, pid);
+    const c = [...this.containers.values()].find((x) => x.host === host);
+    if (pid !== 31337 || !c) throw notFound(`no container on ${host} owns PID ${pid}`);
+    return { container: c.name, host, backend: c.backend, pid: 1 };
+  }
   async listMigrations(container: string): Promise<Migration[]> {
     this.record("listMigrations", container);
     return this.migrations.filter((m) => !container || m.container === container);
@@ -177,11 +197,27 @@ export class ControllerDouble implements ControllerHandlers {
     return this.version;
   }
 
-  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  /** The options of the last exec (tty, size, login), and the resizes it was sent. */
+  execOptions: ExecOptions | undefined;
+  execResizes: TerminalSize[] = [];
+  async *exec(req: ExecStart, input: AsyncIterable<ExecInput>, signal: AbortSignal): AsyncIterable<ExecOutput> {
+    const { name, argv, env } = req;
     this.record("exec", name, argv, env);
+    this.execOptions = req.options;
+    this.execResizes = [];
     this.must(name);
     const extra = Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
-    const child = spawn(argv[0] as string, argv.slice(1), { env: { ...process.env, ...extra }, signal });
+    // A login shell (ct shell) names no command: the double runs a local one.
+    const cmd = req.options.login ? ["sh", "-l"] : argv;
+    const child = spawn(cmd[0] as string, cmd.slice(1), { env: { ...process.env, ...extra }, signal });
+    child.stdin.on("error", () => undefined);
+    void (async () => {
+      for await (const i of input) {
+        if (i.kind === "stdin") child.stdin.write(i.data);
+        else if (i.kind === "eof") child.stdin.end();
+        else this.execResizes.push(i.size);
+      }
+    })().catch(() => undefined);
     // Interleave both pipes in arrival order, as an agent would.
     const queue: ExecOutput[] = [];
     let wake: (() => void) | undefined;

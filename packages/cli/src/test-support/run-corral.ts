@@ -11,14 +11,18 @@ export interface Run {
   ms: number;
 }
 
-/** `node bin/corral.js ARGV` with exactly `env` (no variables inherited beyond what it names). */
-export function runCorral(argv: readonly string[], env: Record<string, string>): Promise<Run> {
+/**
+ * `node bin/corral.js ARGV` with exactly `env` (no variables inherited beyond what it names); stdin
+ * is `input`, then its end (default: empty).
+ */
+export function runCorral(argv: readonly string[], env: Record<string, string>, input?: Buffer): Promise<Run> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [CORRAL_BIN, ...argv], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CORRAL_BIN, ...argv], { env, stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] });
+  if (input) child.stdin!.end(input);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout.on("data", (d: Buffer) => out.push(d));
-  child.stderr.on("data", (d: Buffer) => err.push(d));
+  child.stdout!.on("data", (d: Buffer) => out.push(d));
+  child.stderr!.on("data", (d: Buffer) => err.push(d));
   return new Promise((resolve) =>
     child.on("close", (code) =>
       resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8"), ms: Date.now() - t0 }),

@@ -1,6 +1,6 @@
 // Create: validate, place, record (row + reservation in one transaction), then ask the agent.
 // A failed create changes nothing: the Reverter undoes what was done, last first.
-import { alreadyExists, messageOf, Reverter, validateLimits, validateName, type Container, type CreateRequest } from "@corral/wire";
+import { alreadyExists, messageOf, Reverter, validateBackendLimits, validateName, type Container, type CreateRequest } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { deleteContainer, getContainer, setContainerState } from "../store/containers.js";
 import { placeAndRecord, validatePlacement } from "./placement.js";
@@ -10,7 +10,7 @@ import { requireContainer } from "./lookup.js";
 export async function createContainer(ctx: ControllerContext, req: CreateRequest): Promise<Container> {
   let { spec } = req;
   validateName("container", spec.name);
-  validateLimits(spec.limits);
+  validateBackendLimits(spec.backend, spec.limits);
   validatePlacement(ctx, req);
   const existing = getContainer(ctx.store.db, spec.name);
   if (existing) throw alreadyExists(`container "${spec.name}" already exists on ${existing.host}`);

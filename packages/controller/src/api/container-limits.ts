@@ -2,7 +2,7 @@
 // this container's own reservation), apply on the agent, then persist spec and reservation
 // together. The merge happens under the container's lock, so two partial updates cannot lose
 // each other's change (the CLI used to read, merge and write over two calls).
-import { CorralError, failedPrecondition, invalidArgument, validateLimits, type Container, type Limits, type LimitsPatch } from "@corral/wire";
+import { CorralError, failedPrecondition, invalidArgument, validateBackendLimits, validateLimits, type Container, type Limits, type LimitsPatch } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { setContainerSpec } from "../store/containers.js";
 import { getHost } from "../store/hosts.js";
@@ -23,6 +23,7 @@ export async function setLimits(ctx: ControllerContext, name: string, patch: Lim
       throw failedPrecondition(`backend ${c.backend} on ${c.host} cannot change limits live`);
     }
     const limits: Limits = { memoryBytes: patch.memoryBytes ?? c.spec.limits.memoryBytes, cpus: patch.cpus ?? c.spec.limits.cpus };
+    validateBackendLimits(c.backend, limits);
     assertFits(ctx, c, limits);
     await ctx.agents.forHost(c.host).setLimits(refOf(c), limits);
     ctx.store.tx(() => {

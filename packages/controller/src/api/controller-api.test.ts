@@ -174,3 +174,25 @@ test("image import fans the tarball out to every host that has the backend", asy
   assert.deepEqual(cl.agents.host1!.images, ["alpine"]);
   await assert.rejects(cl.client.importImage(upload(["nope"])), { code: "not_found" });
 });
+
+test("a memory limit below the runtime's minimum is refused at create, and nothing is made", async (t) => {
+  const cl = await startCluster(["host1"]);
+  t.after(() => cl.close());
+  await assert.rejects(cl.client.create({ spec: { ...specOf("d1"), backend: "docker", image: "app:1", limits: { memoryBytes: 4 * MiB, cpus: 0 } }, host: "host1", start: true }), {
+    code: "invalid_argument",
+    message: "memory limit 4.0 MiB is below docker's minimum of 6.0 MiB",
+  });
+  assert.equal((await cl.client.list()).length, 0);
+});
+
+test("ct top and host pid go to the container's agent; a PID of no managed container is not_found", async (t) => {
+  const cl = await startCluster(["host1"]);
+  t.after(() => cl.close());
+  await cl.client.create({ spec: specOf("c1"), host: "host1", start: true });
+  assert.deepEqual(await cl.client.listProcesses("c1"), [{ hostPid: 4242, pid: 1, user: "root", hostUid: 0, cpuSeconds: 0, command: "init" }]);
+  assert.deepEqual(await cl.client.findPidOwner("host1", 4242), { container: "c1", host: "host1", backend: "lxc", pid: 1 });
+  await assert.rejects(cl.client.findPidOwner("host1", 7), { code: "not_found", message: "no container on host1 owns PID 7" });
+  await assert.rejects(cl.client.findPidOwner("nohost", 7), { code: "not_found" });
+  await cl.client.stop("c1", 1);
+  await assert.rejects(cl.client.listProcesses("c1"), { code: "failed_precondition", message: "container c1 is stopped; start it first" });
+});

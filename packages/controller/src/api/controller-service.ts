@@ -14,6 +14,9 @@ import { execInContainer } from "./container-exec.js";
 import { containerLogs, copyIntoContainer, copyOutOfContainer } from "./container-files.js";
 import { importImage } from "./image-import.js";
 import { showContainer } from "./container-show.js";
+import { findPidOwner, listProcesses } from "./container-processes.js";
+import { listImages, removeImage } from "./image-catalog.js";
+import { requireContainer } from "./lookup.js";
 import { controllerVersion } from "../version.js";
 import type { EventReader } from "../events/event-reader.js";
 import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";
@@ -34,8 +37,10 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     start: (name) => startContainer(ctx, name),
     stop: (name, timeout) => stopContainer(ctx, name, timeout),
     remove: (name, force) => removeContainer(ctx, name, force),
-    exec: (name, argv, env, signal) => execInContainer(ctx, name, argv, env, signal),
+    exec: (req, input, signal) => execInContainer(ctx, req, input, signal),
     setLimits: (name, limits) => setLimits(ctx, name, limits),
+    listProcesses: (name) => listProcesses(ctx, name),
+    findPidOwner: (host, pid) => findPidOwner(ctx, host, pid),
     migrate: (name, target, opts, signal) => migrate(ctx, migrations, name, target, opts, signal),
     listMigrations: async (container) => listMigrations(db(), container).map(toMigration),
     watchMigration: (id, follow, signal) => watchMigration(migrations, id, follow, signal),
@@ -44,6 +49,8 @@ export function controllerHandlers(ctx: ControllerContext, migrations: Migration
     copyIn: (chunks) => copyIntoContainer(ctx, chunks),
     copyOut: (name, path, signal) => copyOutOfContainer(ctx, name, path, signal),
     logs: (name, opts, signal) => containerLogs(ctx, name, opts, signal),
+    listImages: () => listImages(ctx),
+    removeImage: (name) => removeImage(ctx, name),
     createToken: async (role, ttlSeconds) => issueToken(ctx.store, role, ttlSeconds * 1000),
     listTokens: async () => listTokens(db()),
     revokeToken: async (id) => revokeToken(ctx.store, id),

@@ -19,6 +19,6 @@ test("read-only may list, show, watch events and read the version, and nothing e
     .map(([rpc]) => rpc)
     .sort();
   // Watching events and reading the version are reads too (issue 9: read-only may list, show, stats and watch).
-  assert.deepEqual(readable, ["ContainerLogs", "ExplainPlacement", "GetContainer", "GetVersion", "ListContainers", "ListHosts", "ListMigrations", "ShowNetwork", "WatchEvents", "WatchMigration"]);
+  assert.deepEqual(readable, ["ContainerLogs", "ExplainPlacement", "FindPidOwner", "GetContainer", "GetVersion", "ListContainers", "ListHosts", "ListImages", "ListMigrations", "ListProcesses", "ShowNetwork", "WatchEvents", "WatchMigration"]);
   assert.ok(Object.values(RPC_ROLES).every((rule) => roleGrants("admin", rule.needs)));
 });

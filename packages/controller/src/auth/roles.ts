@@ -12,6 +12,7 @@ export interface RpcRule {
 
 export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   ListHosts: { needs: "read", action: "list hosts" },
+  ListImages: { needs: "read", action: "list images" },
   ListContainers: { needs: "read", action: "list containers" },
   GetContainer: { needs: "read", action: "show containers" },
   ListMigrations: { needs: "read", action: "list migrations" },
@@ -19,6 +20,9 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   ShowNetwork: { needs: "read", action: "show the network" },
   WatchEvents: { needs: "read", action: "watch events" },
   WatchMigration: { needs: "read", action: "show migrations" },
+  // docker top is a read; so is naming the container that owns a PID.
+  ListProcesses: { needs: "read", action: "list processes" },
+  FindPidOwner: { needs: "read", action: "look up PIDs" },
   CreateContainer: { needs: "admin", action: "create containers" },
   StartContainer: { needs: "admin", action: "start containers" },
   StopContainer: { needs: "admin", action: "stop containers" },
@@ -32,6 +36,7 @@ export const RPC_ROLES: Readonly<Record<string, RpcRule>> = {
   // Files may hold secrets that logs do not; reading them is as much as exec.
   CopyFromContainer: { needs: "admin", action: "copy files out of containers" },
   ContainerLogs: { needs: "read", action: "read container logs" },
+  RemoveImage: { needs: "admin", action: "remove images" },
   // Token ids and roles are the map of who can do what: admins only.
   CreateToken: { needs: "admin", action: "create tokens" },
   ListTokens: { needs: "admin", action: "list tokens" },

@@ -69,6 +69,10 @@ function agent(ctx: ControllerContext, hostName: string) {
 
 export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const { client } = agent(env.ctx, m.targetHost);
+  // What the spec grants travels from here, not from the source: the target refuses an archive
+  // whose config takes more (a privileged or nesting config for a container that asked for neither).
+  const spec = getContainer(env.ctx.store.db, m.container)?.spec;
+  const grants = { privileged: spec?.privileged ?? false, nesting: spec?.nesting ?? false };
   // The target binds the token to this migration and its two hosts; size unknown yet (0: capped by free space).
   await on(m.targetHost, () =>
     client.prepareReceive({
@@ -79,6 +83,7 @@ export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<M
       migrationId: m.id,
       sourceHost: m.sourceHost,
       targetHost: m.targetHost,
+      grants,
       // Its address and ports: the target refuses ports it cannot publish before anything moves.
       spec: getContainer(env.ctx.store.db, m.container)?.spec,
     }),
@@ -114,7 +119,10 @@ export async function stopSource(env: StepEnv, m: MigrationRecord): Promise<Migr
 /** Source streams straight to target; we follow the progress and keep the journal current. */
 export async function transfer(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const { client } = agent(env.ctx, m.sourceHost);
-  const target = agent(env.ctx, m.targetHost).host;
+  const { host: target, client: targetClient } = agent(env.ctx, m.targetHost);
+  // The bytes go to the target's data listener (direct mutual TLS) when CORRAL_DATA_LINK=1; gRPC
+  // otherwise, until the fault matrix has passed with the data link on (an agent without one gets gRPC too).
+  const dataAddress = process.env.CORRAL_DATA_LINK === "1" ? (await on(m.targetHost, () => targetClient.hostInfo())).dataAddress : undefined;
   const meter = new ProgressMeter();
   const last = { persist: 0, caller: 0, nats: 0 };
   const started = Date.now();
@@ -125,6 +133,7 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
     token: transferToken(env.ctx, m.id),
     compression: m.compression,
     bwlimitBytesPerSecond: m.bwlimitBytesPerSecond,
+    ...(dataAddress ? { dataAddress } : {}),
   };
   try {
     for await (const p of client.sendArchive(req)) {

@@ -151,6 +151,13 @@ export class ScriptedAgent {
         this.get(ref.name).spec.limits = limits;
         return this.status(ref.name);
       },
+      // Every running container has one process: host PID 4242, its init.
+      listProcesses: async (ref) =>
+        this.status(ref.name).state === "running" ? [{ hostPid: 4242, pid: 1, user: "root", hostUid: 0, cpuSeconds: 0, command: "init" }] : [],
+      findPidOwner: async (pid) => {
+        const running = [...this.containers.entries()].find(([, c]) => c.state === "running");
+        return pid === 4242 && running ? { container: running[0], backend: running[1].spec.backend, pid: 1 } : undefined;
+      },
       importImage: (chunks) => this.importImage(chunks),
       copyIn: async () => {
         throw failedPrecondition("the scripted agent keeps no files");

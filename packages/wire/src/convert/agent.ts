@@ -3,7 +3,7 @@ import type * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
 import { parseCompression } from "../domain/validate.js";
 import { invalidArgument } from "../domain/errors.js";
-import { refFromProto, refToProto, specFromProto, specToProto } from "./types.js";
+import { execInputFromProto, execInputToProto, execOptionsFromProto, execOptionsToProto, refFromProto, refToProto, specFromProto, specToProto } from "./types.js";
 
 export function transferHeaderFromProto(h: pb.TransferHeader): d.TransferHeader {
   return { ...h, ref: refFromProto(h.ref), compression: parseCompression(h.compression) };
@@ -33,17 +33,20 @@ export function archiveChunkFromProto(c: pb.ReceiveArchiveRequest): d.ArchiveChu
   }
 }
 
-export const prepareReceiveToProto = (p: d.PrepareReceive): pb.PrepareReceiveRequest => ({
+export const prepareReceiveToProto = ({ grants, ...p }: d.PrepareReceive): pb.PrepareReceiveRequest => ({
   ...p,
   ref: refToProto(p.ref),
+  privileged: grants?.privileged ?? false,
+  nesting: grants?.nesting ?? false,
   spec: p.spec ? specToProto(p.spec) : undefined,
 });
 export const prepareReceiveFromProto = (p: pb.PrepareReceiveRequest): d.PrepareReceive => {
-  const { spec, ...rest } = p;
+  const { spec, privileged, nesting, ...rest } = p;
   return {
     ...rest,
     ref: refFromProto(p.ref),
     compression: parseCompression(p.compression),
+    grants: { privileged, nesting },
     ...(spec ? { spec: specFromProto(spec) } : {}),
   };
 };
@@ -55,12 +58,34 @@ export const sendArchiveToProto = (s: d.SendArchive): pb.SendArchiveRequest => (
   ...s,
   ref: refToProto(s.ref),
   bwlimitBytesPerSecond: s.bwlimitBytesPerSecond ?? 0,
+  dataAddress: s.dataAddress ?? "",
 });
-export const sendArchiveFromProto = (s: pb.SendArchiveRequest): d.SendArchive => ({
+export const sendArchiveFromProto = ({ dataAddress, ...s }: pb.SendArchiveRequest): d.SendArchive => ({
   ...s,
   ref: refFromProto(s.ref),
   compression: parseCompression(s.compression),
+  ...(dataAddress ? { dataAddress } : {}),
 });
 
 export const progressToProto = (p: d.TransferProgress): pb.SendArchiveResponse => ({ ...p });
 export const progressFromProto = (p: pb.SendArchiveResponse): d.TransferProgress => ({ ...p });
+
+/** An exec request stream in domain terms: one start (a "header", so splitHeader splits it off), then input. */
+export type ExecMessage<S> = { kind: "header"; header: S } | d.ExecInput;
+
+export const agentExecStartToProto = (r: d.ExecRequest): pb.ExecContainerRequest => ({
+  kind: { $case: "start", value: { ref: refToProto(r.ref), argv: [...r.argv], env: [...r.env], options: execOptionsToProto(r.options) } },
+});
+export const agentExecInputToProto = (i: d.ExecInput): pb.ExecContainerRequest => ({ kind: { $case: "input", value: execInputToProto(i) } });
+export function agentExecFromProto(r: pb.ExecContainerRequest): ExecMessage<d.ExecRequest> {
+  switch (r.kind?.$case) {
+    case "start": {
+      const s = r.kind.value;
+      return { kind: "header", header: { ref: refFromProto(s.ref), argv: s.argv, env: s.env, options: execOptionsFromProto(s.options) } };
+    }
+    case "input":
+      return execInputFromProto(r.kind.value);
+    default:
+      throw invalidArgument("empty exec request message");
+  }
+}

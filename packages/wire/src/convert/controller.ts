@@ -5,10 +5,16 @@ import type * as d from "../domain/types.js";
 import { MIGRATION_PHASES } from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
 import { parseRole, type TokenInfo } from "../domain/tokens.js";
+import { invalidArgument } from "../domain/errors.js";
 import type { CorralEvent } from "../domain/events.js";
+import type { ExecMessage } from "./agent.js";
 import {
   backendInfoFromProto,
   backendInfoToProto,
+  execInputFromProto,
+  execInputToProto,
+  execOptionsFromProto,
+  execOptionsToProto,
   specFromProto,
   specToProto,
   usageFromProto,
@@ -159,6 +165,22 @@ export const eventFromProto = (e: pb.Event | undefined): CorralEvent => {
   return { seq: e.seq, subject: e.subject, atUnixMs: e.atUnixMs, data };
 };
 
+export const execStartToProto = (r: d.ExecStart): pb.ExecContainerRequest => ({
+  kind: { $case: "start", value: { name: r.name, argv: [...r.argv], env: [...r.env], options: execOptionsToProto(r.options) } },
+});
+export const execInputMessageToProto = (i: d.ExecInput): pb.ExecContainerRequest => ({ kind: { $case: "input", value: execInputToProto(i) } });
+export function execMessageFromProto(r: pb.ExecContainerRequest): ExecMessage<d.ExecStart> {
+  switch (r.kind?.$case) {
+    case "start": {
+      const s = r.kind.value;
+      return { kind: "header", header: { name: s.name, argv: s.argv, env: s.env, options: execOptionsFromProto(s.options) } };
+    }
+    case "input":
+      return execInputFromProto(r.kind.value);
+    default:
+      throw invalidArgument("empty exec request message");
+  }
+}
 export const networkViewToProto = (n: d.NetworkView): pb.ShowNetworkResponse => ({ ...n, addresses: n.addresses.map((a) => ({ ...a })) });
 export const networkViewFromProto = (n: pb.ShowNetworkResponse): d.NetworkView => ({
   ...n,

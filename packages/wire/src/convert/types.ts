@@ -3,6 +3,7 @@ import * as pb from "../gen/corral/v1/types.js";
 import type * as d from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
 import { invalidArgument } from "../domain/errors.js";
+import { PLAIN_EXEC } from "../domain/types.js";
 
 export { parseBackend as backendFromProto, parseCompression as compressionFromProto };
 
@@ -25,6 +26,8 @@ export function specToProto(s: d.ContainerSpec): pb.ContainerSpec {
     cmd: s.cmd,
     ports: s.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })),
     labels: s.labels,
+    privileged: s.privileged ?? false,
+    nesting: s.nesting ?? false,
     ipv4: s.ipv4 ?? "",
   };
 }
@@ -45,6 +48,9 @@ export function specFromProto(s: pb.ContainerSpec | undefined): d.ContainerSpec 
       protocol: p.protocol === "udp" ? "udp" : "tcp",
     })),
     labels: { ...s.labels },
+    // Only when asked for: specs without them stay as they were (stored JSON, equality in tests).
+    ...(s.privileged ? { privileged: true } : {}),
+    ...(s.nesting ? { nesting: true } : {}),
     ...(s.ipv4 ? { ipv4: s.ipv4 } : {}),
   };
 }
@@ -70,6 +76,9 @@ export function statusFromProto(s: pb.ContainerStatus | undefined): d.ContainerS
   return st;
 }
 
+export const processToProto = (p: d.ProcessInfo): pb.ProcessInfo => ({ ...p });
+export const processFromProto = (p: pb.ProcessInfo): d.ProcessInfo => ({ ...p });
+
 export const usageToProto = (u: d.ContainerUsage): pb.ContainerUsage => ({ ...u });
 export const usageFromProto = (u: pb.ContainerUsage): d.ContainerUsage => ({
   ...u,
@@ -80,10 +89,11 @@ export const usageFromProto = (u: pb.ContainerUsage): d.ContainerUsage => ({
 export const backendInfoToProto = (b: d.BackendInfo): pb.BackendInfo => ({ ...b, capabilities: [...b.capabilities] });
 export const backendInfoFromProto = (b: pb.BackendInfo): d.BackendInfo => ({ ...b, capabilities: [...b.capabilities] });
 
-export const hostInfoToProto = (h: d.HostInfo): pb.HostInfo => ({ ...h, backends: h.backends.map(backendInfoToProto) });
+export const hostInfoToProto = (h: d.HostInfo): pb.HostInfo => ({ ...h, backends: h.backends.map(backendInfoToProto), dataAddress: h.dataAddress ?? "" });
 export function hostInfoFromProto(h: pb.HostInfo | undefined): d.HostInfo {
   if (!h) throw new TypeError("host info missing");
-  return { ...h, backends: h.backends.map(backendInfoFromProto) };
+  const { dataAddress, ...rest } = h;
+  return { ...rest, backends: h.backends.map(backendInfoFromProto), ...(dataAddress ? { dataAddress } : {}) };
 }
 
 export function execOutputToProto(o: d.ExecOutput): pb.ExecOutput {
@@ -106,6 +116,39 @@ export function execOutputFromProto(o: pb.ExecOutput | undefined): d.ExecOutput 
       return { kind: "exit", code: o.kind.value };
     default:
       throw new TypeError("empty exec output message");
+  }
+}
+
+export const execOptionsToProto = (o: d.ExecOptions | undefined): pb.ExecOptions => {
+  const x = o ?? PLAIN_EXEC;
+  return { tty: x.tty, size: { ...x.size }, login: x.login };
+};
+export const execOptionsFromProto = (o: pb.ExecOptions | undefined): d.ExecOptions => ({
+  tty: o?.tty ?? false,
+  size: { cols: o?.size?.cols ?? 0, rows: o?.size?.rows ?? 0 },
+  login: o?.login ?? false,
+});
+
+export function execInputToProto(i: d.ExecInput): pb.ExecInput {
+  switch (i.kind) {
+    case "stdin":
+      return { kind: { $case: "stdin", value: i.data } };
+    case "eof":
+      return { kind: { $case: "stdinClose", value: true } };
+    case "resize":
+      return { kind: { $case: "resize", value: { ...i.size } } };
+  }
+}
+export function execInputFromProto(i: pb.ExecInput | undefined): d.ExecInput {
+  switch (i?.kind?.$case) {
+    case "stdin":
+      return { kind: "stdin", data: i.kind.value };
+    case "stdinClose":
+      return { kind: "eof" };
+    case "resize":
+      return { kind: "resize", size: { cols: i.kind.value.cols, rows: i.kind.value.rows } };
+    default:
+      throw invalidArgument("empty exec input message");
   }
 }
 

@@ -34,6 +34,10 @@ export interface ContainerSpec {
   cmd: string[];
   ports: PortMapping[];
   labels: Record<string, string>;
+  /** LXC: no id map, so root inside is root on the host (asked for, never the default); LXD: security.privileged. Absent: false. */
+  privileged?: boolean;
+  /** LXC/LXD: what a container engine inside needs (the seed's `-p docker` profile). Absent: false. */
+  nesting?: boolean;
   /** Address on the cluster network, CIDR ("10.240.0.5/16"), allocated by the controller; absent: none. */
   ipv4?: string;
 }
@@ -51,6 +55,26 @@ export interface ContainerStatus extends ContainerRef {
   limits: Limits;
   /** inspect only, where the backend knows it (ExitReasons). */
   lastExit?: ExitInfo;
+}
+
+/** One process of a container (`corral ct top`). */
+export interface ProcessInfo {
+  hostPid: number;
+  /** The PID in the container's own PID namespace. */
+  pid: number;
+  /** The user's name inside (from the container's /etc/passwd), or the uid inside when it has none. */
+  user: string;
+  hostUid: number;
+  cpuSeconds: number;
+  command: string;
+}
+
+/** The container that owns a host PID (`corral host pid`); `pid` is the PID inside it. */
+export interface PidOwner {
+  container: string;
+  host: string;
+  backend: BackendName;
+  pid: number;
 }
 
 export interface ContainerUsage extends ContainerRef {
@@ -82,6 +106,8 @@ export interface HostInfo {
   diskFreeBytes: number;
   backends: BackendInfo[];
   agentVersion: string;
+  /** host:port of the agent's data listener (agent-to-agent bulk bytes); absent: none. */
+  dataAddress?: string;
 }
 
 export type ExecOutput =
@@ -89,10 +115,38 @@ export type ExecOutput =
   | { kind: "stderr"; data: Buffer }
   | { kind: "exit"; code: number };
 
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+/** How an exec runs. `login`: argv is empty and the container's login shell is opened (`vzctl enter`). */
+export interface ExecOptions {
+  tty: boolean;
+  size: TerminalSize;
+  login: boolean;
+}
+
+/** A command with no terminal, whose stdin is whatever input follows (or empty). */
+export const PLAIN_EXEC: ExecOptions = { tty: false, size: { cols: 0, rows: 0 }, login: false };
+
+/** What the caller sends into a running exec. */
+export type ExecInput = { kind: "stdin"; data: Buffer } | { kind: "eof" } | { kind: "resize"; size: TerminalSize };
+
 export interface ExecRequest {
   ref: ContainerRef;
   argv: string[];
   env: string[];
+  /** Absent: PLAIN_EXEC. */
+  options?: ExecOptions;
+}
+
+/** The controller's form of an exec: the container by name. */
+export interface ExecStart {
+  name: string;
+  argv: string[];
+  env: string[];
+  options: ExecOptions;
 }
 
 export interface ImageHeader {
@@ -157,9 +211,19 @@ export interface PrepareReceive {
   migrationId: string;
   sourceHost: string;
   targetHost: string;
+  /** What the container's spec grants (the controller's word, not the source's): see RestoreGrants. */
+  grants?: RestoreGrants;
   /** The container's spec, when the controller sends it: the target checks ports and keeps the address. */
   spec?: ContainerSpec;
 }
+
+/** What a restored container may be granted: its archive may carry these settings only when set. */
+export interface RestoreGrants {
+  privileged: boolean;
+  nesting: boolean;
+}
+
+export const NO_GRANTS: RestoreGrants = Object.freeze({ privileged: false, nesting: false });
 
 export interface SendArchive {
   ref: ContainerRef;
@@ -170,6 +234,8 @@ export interface SendArchive {
   compression: Compression;
   /** Absent or 0: unlimited. */
   bwlimitBytesPerSecond?: number;
+  /** The target's data listener; absent: the archive goes over gRPC ReceiveArchive. */
+  dataAddress?: string;
 }
 
 export interface TransferProgress {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatBytes, parseCpus, parseSize, validateName } from "./validate.js";
+import { formatBytes, parseCpus, parseSize, validateBackendLimits, validateName } from "./validate.js";
 
 test("sizes in the units operators type", () => {
   assert.equal(parseSize("memory", "256M"), 256 * 1024 ** 2);
@@ -47,4 +47,14 @@ test("a size without a unit is refused with a hint when a unit is required", () 
   assert.throws(() => parseSize("memory", "0", { requireUnit: true }), /must be positive/);
   assert.equal(parseSize("memory", "256M", { requireUnit: true }), 256 * 1024 ** 2);
   assert.equal(parseSize("memory", "256"), 256, "runtimes' plain byte counts still parse");
+});
+
+test("a memory limit below the runtime's minimum is refused with the floor named; 0 (no limit) is not", () => {
+  assert.throws(
+    () => validateBackendLimits("docker", { memoryBytes: 4 * 1024 ** 2, cpus: 0 }),
+    (e: Error & { code?: string }) => e.code === "invalid_argument" && e.message === "memory limit 4.0 MiB is below docker's minimum of 6.0 MiB",
+  );
+  validateBackendLimits("docker", { memoryBytes: 6 * 1024 ** 2, cpus: 0 });
+  validateBackendLimits("docker", { memoryBytes: 0, cpus: 0 });
+  validateBackendLimits("lxc", { memoryBytes: 4 * 1024 ** 2, cpus: 0 });
 });

@@ -96,6 +96,21 @@ export function validateLimits(limits: Limits): void {
   }
 }
 
+/**
+ * The smallest memory limit each runtime accepts (0, no limit, is always accepted). Docker refuses
+ * less than 6 MiB ("Minimum memory limit allowed is 6MB"); the others have no documented floor.
+ */
+export const MIN_MEMORY_BYTES: Readonly<Partial<Record<BackendName, number>>> = { docker: 6 * 1024 * 1024 };
+
+/** validateLimits, and the backend's own minimums: refused with the floor named, before anything is changed. */
+export function validateBackendLimits(backend: BackendName, limits: Limits): void {
+  validateLimits(limits);
+  const min = MIN_MEMORY_BYTES[backend];
+  if (min !== undefined && limits.memoryBytes > 0 && limits.memoryBytes < min) {
+    throw invalidArgument(`memory limit ${formatBytes(limits.memoryBytes)} is below ${backend}'s minimum of ${formatBytes(min)}`);
+  }
+}
+
 const DURATION_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
 /**

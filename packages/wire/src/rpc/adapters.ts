@@ -1,18 +1,22 @@
 // Small generic bridges between grpc-js call objects and promise / async-iterable functions, so
 // handlers and clients are written with domain types only.
 import {
+  type ClientDuplexStream,
   type ClientReadableStream,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   type sendUnaryData,
+  type ServerDuplexStream,
   type ServerWritableStream,
   type ServiceDefinition,
   type ServiceError,
 } from "@grpc/grpc-js";
 import { once } from "node:events";
 import { fromServiceError, toServiceError } from "./status.js";
+import { CorralError } from "../domain/errors.js";
 import { peerOf, type Peer } from "./identity.js";
 
 export function unaryHandler<Req, Res>(fn: (req: Req, peer: Peer) => Promise<Res>): handleUnaryCall<Req, Res> {
@@ -30,19 +34,37 @@ export function serverStreamHandler<Req, Res>(
   return (call: ServerWritableStream<Req, Res>) => {
     const ac = new AbortController();
     call.on("cancelled", () => ac.abort(new Error("call cancelled by peer")));
-    void (async () => {
-      try {
-        for await (const item of fn(call.request, ac.signal, peerOf(call))) {
-          if (ac.signal.aborted) break;
-          if (!call.write(item)) await once(call, "drain", { signal: ac.signal });
-        }
-        if (!ac.signal.aborted) call.end();
-      } catch (err) {
-        // grpc-js turns an 'error' event into the call's status; destroy() would never send one.
-        if (!ac.signal.aborted) call.emit("error", toServiceError(err));
-      }
-    })();
+    void writeResponses(call, ac.signal, fn(call.request, ac.signal, peerOf(call)));
   };
+}
+
+/**
+ * A bidirectional call: the handler pulls requests as it is ready for them (so HTTP/2 flow control
+ * holds the caller back) and its responses are written with back-pressure, as a server stream's.
+ */
+export function bidiStreamHandler<Req, Res>(
+  fn: (reqs: AsyncIterable<Req>, signal: AbortSignal, peer: Peer) => AsyncIterable<Res>,
+): handleBidiStreamingCall<Req, Res> {
+  return (call: ServerDuplexStream<Req, Res>) => {
+    const ac = new AbortController();
+    call.on("cancelled", () => ac.abort(new Error("call cancelled by peer")));
+    // destroyOnReturn false: leaving the request loop early must not destroy the call (see below).
+    const requests: AsyncIterable<Req> = { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
+    void writeResponses(call, ac.signal, fn(requests, ac.signal, peerOf(call)));
+  };
+}
+
+async function writeResponses<Res>(call: ServerWritableStream<unknown, Res> | ServerDuplexStream<unknown, Res>, signal: AbortSignal, items: AsyncIterable<Res>): Promise<void> {
+  try {
+    for await (const item of items) {
+      if (signal.aborted) break;
+      if (!call.write(item)) await once(call, "drain", { signal });
+    }
+    if (!signal.aborted) call.end();
+  } catch (err) {
+    // grpc-js turns an 'error' event into the call's status; destroy() would never send one.
+    if (!signal.aborted) call.emit("error", toServiceError(err));
+  }
 }
 
 export function clientStreamHandler<Req, Res>(
@@ -139,3 +161,52 @@ export function writeClientStream<Req, Res>(
     })();
   });
 }
+
+/**
+ * A bidirectional call from the client side: sends `first`, then each of `rest` with back-pressure
+ * (half-closing when `rest` ends), and yields the responses. The call ends when the responses do;
+ * leaving the loop early, or aborting `signal`, cancels it. An error from `rest` cancels the call and
+ * is thrown here.
+ */
+export async function* duplexCall<Req, Res>(
+  peer: string,
+  call: ClientDuplexStream<Req, Res>,
+  first: Req,
+  rest: AsyncIterable<Req>,
+  signal?: AbortSignal,
+): AsyncGenerator<Res> {
+  const done = new AbortController();
+  let inputError: unknown;
+  // The caller went away (a relay whose own caller cancelled): cancel now, not at the next response.
+  const onAbort = () => call.cancel();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  call.write(first);
+  void (async () => {
+    try {
+      for await (const item of rest) {
+        if (done.signal.aborted) return;
+        if (!call.write(item)) await once(call, "drain", { signal: done.signal });
+      }
+      if (!done.signal.aborted) call.end();
+    } catch (err) {
+      if (done.signal.aborted) return;
+      inputError = err;
+      call.cancel();
+    }
+  })();
+  try {
+    yield* readServerStream(peer, call);
+  } catch (err) {
+    throw inputError ?? err;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    done.abort();
+  }
+}
+
+/** The handler of an optional RPC a server was built without (a test double): a clear refusal. */
+export const notServed =
+  (rpc: string) =>
+  (): never => {
+    throw new CorralError("failed_precondition", `${rpc} is not served here`);
+  };

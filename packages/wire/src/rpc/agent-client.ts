@@ -1,21 +1,23 @@
 // Typed client of an agent's gRPC service, in domain types.
 import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
-import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
-import { mapIter } from "./iter.js";
+import { callUnary, duplexCall, readServerStream, writeClientStream } from "./adapters.js";
+import { mapIter, noInput } from "./iter.js";
 import { CHANNEL_OPTIONS, clientCredentials, type ClientTls, type ExpectedServer } from "./channel.js";
 import {
   copyInChunkToProto,
+  backendFromProto,
   execOutputFromProto,
   hostInfoFromProto,
   imageChunkToProto,
   imageInfoFromProto,
   limitsToProto,
+  processFromProto,
   refToProto,
   specToProto,
   statusFromProto,
 } from "../convert/types.js";
-import { archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
+import { agentExecInputToProto, agentExecStartToProto, archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
 
 
 export class AgentClient {
@@ -60,14 +62,26 @@ export class AgentClient {
     const res: pb.ListContainersResponse = await callUnary(this.peer, this.c.listContainers.bind(this.c), { backend });
     return res.containers.map(statusFromProto);
   }
-  exec(req: d.ExecRequest): AsyncGenerator<d.ExecOutput> {
-    const stream = this.c.execContainer({ ref: refToProto(req.ref), argv: req.argv, env: req.env });
-    return mapIter(readServerStream<pb.ExecContainerResponse>(this.peer, stream), (r) => execOutputFromProto(r.output));
+  /** Runs a command; `input` (stdin, EOF, resizes) is sent as the agent takes it. No input: stdin is empty. */
+  exec(req: d.ExecRequest, input: AsyncIterable<d.ExecInput> = noInput(), signal?: AbortSignal): AsyncGenerator<d.ExecOutput> {
+    const call = this.c.execContainer();
+    const start = agentExecStartToProto(req);
+    const responses = duplexCall<pb.ExecContainerRequest, pb.ExecContainerResponse>(this.peer, call, start, mapIter(input, agentExecInputToProto), signal);
+    return mapIter(responses, (r) => execOutputFromProto(r.output));
   }
   async setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus> {
     const req = { ref: refToProto(ref), limits: limitsToProto(limits) };
     const res: pb.SetLimitsResponse = await callUnary(this.peer, this.c.setLimits.bind(this.c), req);
     return statusFromProto(res.status);
+  }
+  async listProcesses(ref: d.ContainerRef): Promise<d.ProcessInfo[]> {
+    const res: pb.ListProcessesResponse = await callUnary(this.peer, this.c.listProcesses.bind(this.c), { ref: refToProto(ref) });
+    return res.processes.map(processFromProto);
+  }
+  /** The container of this host that owns host PID `pid`, or undefined when none does. */
+  async findPidOwner(pid: number): Promise<{ container: string; backend: d.BackendName; pid: number } | undefined> {
+    const res: pb.FindPidOwnerResponse = await callUnary(this.peer, this.c.findPidOwner.bind(this.c), { pid });
+    return res.container ? { container: res.container, backend: backendFromProto(res.backend), pid: res.pid } : undefined;
   }
   async importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo> {
     const requests = mapIter(chunks, (c): pb.ImportImageRequest => ({ chunk: imageChunkToProto(c) }));
@@ -85,6 +99,13 @@ export class AgentClient {
   logs(ref: d.ContainerRef, opts: d.LogsOptions): AsyncGenerator<Buffer> {
     const stream = this.c.containerLogs({ ref: refToProto(ref), ...opts });
     return mapIter(readServerStream<pb.ContainerLogsResponse>(this.peer, stream), (r) => r.data);
+  }
+  async listImages(): Promise<d.ImageInfo[]> {
+    const res: pb.ListImagesResponse = await callUnary(this.peer, this.c.listImages.bind(this.c), {});
+    return res.images.map(imageInfoFromProto);
+  }
+  async removeImage(name: string, backend: d.BackendName): Promise<void> {
+    await callUnary<pb.RemoveImageRequest, pb.RemoveImageResponse>(this.peer, this.c.removeImage.bind(this.c), { name, backend });
   }
   /** Returns the bridge's name on the host. */
   async configureNetwork(n: d.HostNetworkConfig): Promise<string> {

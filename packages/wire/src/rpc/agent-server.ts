@@ -1,9 +1,9 @@
 // Adapts a domain-typed implementation to the generated AgentService server interface.
 import * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
-import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { authorizeEach, bidiStreamHandler, clientStreamHandler, notServed, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { requireIdentity, type Peer } from "./identity.js";
-import { mapIter } from "./iter.js";
+import { mapIter, splitExec } from "./iter.js";
 import {
   copyInChunkFromProto,
   execOutputToProto,
@@ -11,11 +11,12 @@ import {
   imageChunkFromProto,
   imageInfoToProto,
   limitsFromProto,
+  processToProto,
   refFromProto,
   specFromProto,
   statusToProto,
 } from "../convert/types.js";
-import { archiveChunkFromProto, networkConfigFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
+import { agentExecFromProto, archiveChunkFromProto, networkConfigFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
 
 export interface AgentHandlers {
   hostInfo(): Promise<d.HostInfo>;
@@ -25,12 +26,19 @@ export interface AgentHandlers {
   remove(ref: d.ContainerRef): Promise<void>;
   inspect(ref: d.ContainerRef): Promise<d.ContainerStatus>;
   list(backend: string): Promise<d.ContainerStatus[]>;
-  exec(req: d.ExecRequest, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
+  /** `input`: what the caller sends after the start (stdin, EOF, resizes), pulled as the command takes it. */
+  exec(req: d.ExecRequest, input: AsyncIterable<d.ExecInput>, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
   setLimits(ref: d.ContainerRef, limits: d.Limits): Promise<d.ContainerStatus>;
   importImage(chunks: AsyncIterable<d.ImageChunk>): Promise<d.ImageInfo>;
   copyIn(chunks: AsyncIterable<d.CopyInChunk>): Promise<void>;
   copyOut(ref: d.ContainerRef, path: string, signal: AbortSignal): AsyncIterable<Buffer>;
   logs(ref: d.ContainerRef, opts: d.LogsOptions, signal: AbortSignal): AsyncIterable<Buffer>;
+  listProcesses(ref: d.ContainerRef): Promise<d.ProcessInfo[]>;
+  /** The container of this host that owns host PID `pid`, or undefined when none does. */
+  findPidOwner(pid: number): Promise<{ container: string; backend: d.BackendName; pid: number } | undefined>;
+  /** Optional so that test doubles need not serve them; an agent without them answers "unimplemented". */
+  listImages?(): Promise<d.ImageInfo[]>;
+  removeImage?(name: string, backend: string): Promise<void>;
   /** Applies the cluster network; returns the bridge's name. */
   configureNetwork(n: d.HostNetworkConfig): Promise<string>;
   prepareReceive(p: d.PrepareReceive): Promise<void>;
@@ -74,12 +82,19 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     listContainers: unaryHandler(async (r: pb.ListContainersRequest) => ({
       containers: (await h.list(r.backend)).map(statusToProto),
     })),
-    execContainer: serverStreamHandler((r: pb.ExecContainerRequest, signal) =>
-      mapIter(h.exec({ ref: refFromProto(r.ref), argv: r.argv, env: r.env }, signal), (o): pb.ExecContainerResponse => ({ output: execOutputToProto(o) })),
+    execContainer: bidiStreamHandler((reqs: AsyncIterable<pb.ExecContainerRequest>, signal) =>
+      mapIter(execOf(h, reqs, signal), (o): pb.ExecContainerResponse => ({ output: execOutputToProto(o) })),
     ),
     setLimits: unaryHandler(async (r: pb.SetLimitsRequest) => ({
       status: statusToProto(await h.setLimits(refFromProto(r.ref), limitsFromProto(r.limits))),
     })),
+    listProcesses: unaryHandler(async (r: pb.ListProcessesRequest) => ({
+      processes: (await h.listProcesses(refFromProto(r.ref))).map(processToProto),
+    })),
+    findPidOwner: unaryHandler(async (r: pb.FindPidOwnerRequest) => {
+      const o = await h.findPidOwner(r.pid);
+      return o ? { container: o.container, backend: o.backend, pid: o.pid } : { container: "", backend: "", pid: 0 };
+    }),
     importImage: clientStreamHandler(async (requests: AsyncIterable<pb.ImportImageRequest>) => ({
       image: imageInfoToProto(await h.importImage(mapIter(requests, (r) => imageChunkFromProto(r.chunk)))),
     })),
@@ -93,6 +108,11 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     containerLogs: serverStreamHandler((r: pb.ContainerLogsRequest, signal) =>
       mapIter(h.logs(refFromProto(r.ref), { follow: r.follow, tail: r.tail }, signal), (data): pb.ContainerLogsResponse => ({ data })),
     ),
+    listImages: unaryHandler(async () => ({ images: (await (h.listImages ?? notServed("ListImages"))()).map(imageInfoToProto) })),
+    removeImage: unaryHandler(async (r: pb.RemoveImageRequest) => {
+      await (h.removeImage ?? notServed("RemoveImage"))(r.name, r.backend);
+      return {};
+    }),
     configureNetwork: unaryHandler(async (r: pb.ConfigureNetworkRequest) => ({ bridge: await h.configureNetwork(networkConfigFromProto(r)) })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));
@@ -109,4 +129,9 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
       mapIter(h.sendArchive(sendArchiveFromProto(r), signal), progressToProto),
     ),
   };
+}
+
+async function* execOf(h: AgentHandlers, reqs: AsyncIterable<pb.ExecContainerRequest>, signal: AbortSignal): AsyncGenerator<d.ExecOutput> {
+  const { start, input } = await splitExec(mapIter(reqs, agentExecFromProto));
+  yield* h.exec(start, input, signal);
 }

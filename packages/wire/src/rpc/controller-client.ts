@@ -2,12 +2,15 @@
 import type { ChannelOptions } from "@grpc/grpc-js";
 import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
-import { callUnary, readServerStream, writeClientStream } from "./adapters.js";
+import { PLAIN_EXEC } from "../domain/types.js";
+import { callUnary, duplexCall, readServerStream, writeClientStream } from "./adapters.js";
 import { CHANNEL_OPTIONS, clientCredentials, type ClientTls } from "./channel.js";
 import { CONTROLLER_IDENTITY } from "./identity.js";
-import { mapIter } from "./iter.js";
-import { copyInChunkToProto, execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, specToProto } from "../convert/types.js";
+import { mapIter, noInput } from "./iter.js";
+import { backendFromProto, copyInChunkToProto, execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, processFromProto, specToProto } from "../convert/types.js";
 import {
+  execInputMessageToProto,
+  execStartToProto,
   networkViewFromProto,
   containerFromProto,
   explanationFromProto,
@@ -113,14 +116,33 @@ export class ControllerClient {
   async remove(name: string, force: boolean): Promise<void> {
     await callUnary<pb.RemoveContainerRequest, pb.RemoveContainerResponse>(this.peer, this.c.removeContainer.bind(this.c), { name, force });
   }
-  exec(name: string, argv: string[], env: string[] = []): AsyncGenerator<d.ExecOutput> {
-    const stream = this.c.execContainer({ name, argv, env });
-    return mapIter(readServerStream<pb.ExecContainerResponse>(this.peer, stream), (r) => execOutputFromProto(r.output));
+  /**
+   * Runs a command in a container. `input` (stdin bytes, EOF, terminal resizes) is sent as the
+   * controller takes it; without it stdin is empty. The output ends with the exit code.
+   */
+  exec(
+    name: string,
+    argv: string[],
+    env: string[] = [],
+    io: { options?: d.ExecOptions; input?: AsyncIterable<d.ExecInput> } = {},
+  ): AsyncGenerator<d.ExecOutput> {
+    const start = execStartToProto({ name, argv, env, options: io.options ?? PLAIN_EXEC });
+    const input = mapIter(io.input ?? noInput(), execInputMessageToProto);
+    const responses = duplexCall<pb.ExecContainerRequest, pb.ExecContainerResponse>(this.peer, this.c.execContainer(), start, input);
+    return mapIter(responses, (r) => execOutputFromProto(r.output));
   }
   /** Changes only the limits given; the controller keeps the others. */
   async setLimits(name: string, limits: d.LimitsPatch): Promise<d.Container> {
     const res: pb.SetLimitsResponse = await callUnary(this.peer, this.c.setLimits.bind(this.c), setRequestToProto(name, limits));
     return containerFromProto(res.container);
+  }
+  async listProcesses(name: string): Promise<d.ProcessInfo[]> {
+    const res: pb.ListProcessesResponse = await callUnary(this.peer, this.c.listProcesses.bind(this.c), { name });
+    return res.processes.map(processFromProto);
+  }
+  async findPidOwner(host: string, pid: number): Promise<d.PidOwner> {
+    const res: pb.FindPidOwnerResponse = await callUnary(this.peer, this.c.findPidOwner.bind(this.c), { host, pid });
+    return { container: res.container, host: res.host, backend: backendFromProto(res.backend), pid: res.pid };
   }
   migrate(name: string, targetHost: string, opts: d.Compression | Partial<d.MigrateOptions> = {}): AsyncGenerator<d.MigrationUpdate> {
     const o = typeof opts === "string" ? { compression: opts } : opts;
@@ -164,6 +186,14 @@ export class ControllerClient {
   }
   logs(name: string, opts: d.LogsOptions): AsyncGenerator<Buffer> {
     return mapIter(readServerStream<pb.ContainerLogsResponse>(this.peer, this.c.containerLogs({ name, ...opts })), (r) => r.data);
+  }
+  async listImages(): Promise<d.ImageInfo[]> {
+    const res: pb.ListImagesResponse = await callUnary(this.peer, this.c.listImages.bind(this.c), {});
+    return res.images.map(imageInfoFromProto);
+  }
+  async removeImage(name: string): Promise<d.ImageInfo[]> {
+    const res: pb.RemoveImageResponse = await callUnary(this.peer, this.c.removeImage.bind(this.c), { name });
+    return res.removed.map(imageInfoFromProto);
   }
   /** ttlSeconds 0: never expires. */
   async createToken(role: TokenRole, ttlSeconds = 0): Promise<IssuedToken> {

@@ -1,12 +1,13 @@
 // Adapts domain-typed implementations to the generated ControllerService and RegistryService.
 import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
-import { authorizeEach, clientStreamHandler, serverStreamHandler, unaryHandler } from "./adapters.js";
+import { authorizeEach, bidiStreamHandler, clientStreamHandler, notServed, serverStreamHandler, unaryHandler } from "./adapters.js";
 import { requireIdentity, type Peer } from "./identity.js";
-import { mapIter } from "./iter.js";
-import { copyInChunkFromProto, execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, specFromProto } from "../convert/types.js";
+import { mapIter, splitExec } from "./iter.js";
+import { copyInChunkFromProto, execOutputToProto, hostInfoFromProto, imageChunkFromProto, imageInfoToProto, processToProto, specFromProto } from "../convert/types.js";
 import { carryReceipt, stampingReceipt } from "./received-at.js";
 import {
+  execMessageFromProto,
   containerToProto,
   explanationToProto,
   hostToProto,
@@ -32,8 +33,12 @@ export interface ControllerHandlers {
   start(name: string): Promise<d.Container>;
   stop(name: string, timeoutSeconds: number): Promise<d.Container>;
   remove(name: string, force: boolean): Promise<void>;
-  exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<d.ExecOutput>;
+  /** `input`: what the caller sends after the start (stdin, EOF, resizes), pulled as the command takes it. */
+  exec(req: d.ExecStart, input: AsyncIterable<d.ExecInput>, signal: AbortSignal): AsyncIterable<d.ExecOutput>;
   setLimits(name: string, limits: d.LimitsPatch): Promise<d.Container>;
+  listProcesses(name: string): Promise<d.ProcessInfo[]>;
+  /** Fails with not_found when no container of `host` owns host PID `pid`. */
+  findPidOwner(host: string, pid: number): Promise<d.PidOwner>;
   migrate(name: string, targetHost: string, opts: d.MigrateOptions, signal: AbortSignal): AsyncIterable<d.MigrationUpdate>;
   listMigrations(container: string): Promise<d.Migration[]>;
   /** The current state; with follow, then every update until the migration ends. */
@@ -43,6 +48,9 @@ export interface ControllerHandlers {
   copyIn(chunks: AsyncIterable<d.CopyInChunk>): Promise<void>;
   copyOut(name: string, path: string, signal: AbortSignal): AsyncIterable<Buffer>;
   logs(name: string, opts: d.LogsOptions, signal: AbortSignal): AsyncIterable<Buffer>;
+  /** Optional so that test doubles need not serve them; a controller without them answers "unimplemented". */
+  listImages?(): Promise<d.ImageInfo[]>;
+  removeImage?(name: string): Promise<d.ImageInfo[]>;
   /** ttlSeconds 0: never expires. */
   createToken(role: TokenRole, ttlSeconds: number): Promise<IssuedToken>;
   listTokens(): Promise<TokenInfo[]>;
@@ -106,12 +114,14 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
       await h.remove(r.name, r.force);
       return {};
     }),
-    execContainer: serverStreamHandler((r: pb.ExecContainerRequest, signal) =>
-      mapIter(h.exec(r.name, r.argv, r.env, signal), (o): pb.ExecContainerResponse => ({ output: execOutputToProto(o) })),
+    execContainer: bidiStreamHandler((reqs: AsyncIterable<pb.ExecContainerRequest>, signal) =>
+      mapIter(execOf(h, reqs, signal), (o): pb.ExecContainerResponse => ({ output: execOutputToProto(o) })),
     ),
     setLimits: unaryHandler(async (r: pb.SetLimitsRequest) => ({
       container: containerToProto(await h.setLimits(r.name, limitsPatchFromProto(r))),
     })),
+    listProcesses: unaryHandler(async (r: pb.ListProcessesRequest) => ({ processes: (await h.listProcesses(r.name)).map(processToProto) })),
+    findPidOwner: unaryHandler(async (r: pb.FindPidOwnerRequest) => ({ ...(await h.findPidOwner(r.host, r.pid)) })),
     migrateContainer: serverStreamHandler((r: pb.MigrateContainerRequest, signal) =>
       mapIter(h.migrate(r.name, r.targetHost, migrateOptionsFromProto(r), signal), (u): pb.MigrateContainerResponse => ({
         update: migrationUpdateToProto(u),
@@ -137,6 +147,10 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
     containerLogs: serverStreamHandler((r: pb.ContainerLogsRequest, signal) =>
       mapIter(h.logs(r.name, { follow: r.follow, tail: r.tail }, signal), (data): pb.ContainerLogsResponse => ({ data })),
     ),
+    listImages: unaryHandler(async () => ({ images: (await (h.listImages ?? notServed("ListImages"))()).map(imageInfoToProto) })),
+    removeImage: unaryHandler(async (r: pb.RemoveImageRequest) => ({
+      removed: (await (h.removeImage ?? notServed("RemoveImage"))(r.name)).map(imageInfoToProto),
+    })),
     createToken: unaryHandler(async (r: pb.CreateTokenRequest) => {
       const issued = await h.createToken(parseRole(r.role), r.ttlSeconds);
       return { info: tokenInfoToProto(issued.info), token: issued.token };
@@ -170,6 +184,11 @@ function controllerService(h: ControllerHandlers): pb.ControllerServiceServer {
       })),
     ),
   };
+}
+
+async function* execOf(h: ControllerHandlers, reqs: AsyncIterable<pb.ExecContainerRequest>, signal: AbortSignal): AsyncGenerator<d.ExecOutput> {
+  const { start, input } = await splitExec(mapIter(reqs, execMessageFromProto));
+  yield* h.exec(start, input, signal);
 }
 
 const placementFromProto = (r: { constraints: string[]; antiAffinity: string; strategy: string }): d.PlacementOptions => ({

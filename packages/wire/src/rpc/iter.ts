@@ -1,4 +1,6 @@
 import { invalidArgument } from "../domain/errors.js";
+import type { ExecInput } from "../domain/types.js";
+import type { ExecMessage } from "../convert/agent.js";
 
 export async function* mapIter<A, B>(src: AsyncIterable<A>, f: (a: A) => B): AsyncGenerator<B> {
   for await (const a of src) yield f(a);
@@ -33,4 +35,17 @@ export async function* dataOf(rest: AsyncIterator<{ kind: string; data?: Buffer 
   for (let c = await rest.next(); !c.done; c = await rest.next()) {
     if (c.value.kind === "data" && c.value.data) yield c.value.data;
   }
+}
+
+/** An exec request stream: its start message (first, and only first), then the caller's input. */
+export async function splitExec<S>(reqs: AsyncIterable<ExecMessage<S>>): Promise<{ start: S; input: AsyncIterable<ExecInput> }> {
+  const { header, rest } = await splitHeader<S, ExecMessage<S>>(reqs, "exec");
+  // splitHeader's rest throws on a second header, so what it yields is input.
+  return { start: header, input: { [Symbol.asyncIterator]: () => rest as AsyncIterator<ExecInput> } };
+}
+
+
+/** The input of an exec that reads nothing: EOF at once. */
+export async function* noInput(): AsyncGenerator<ExecInput> {
+  yield { kind: "eof" };
 }

@@ -5,9 +5,11 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import type { ContainerSpec, ExecOutput } from "@corral/wire";
+import { createHash, randomBytes } from "node:crypto";
+import type { ContainerSpec, ExecInput, ExecOutput, TerminalSize } from "@corral/wire";
 import type { Backend } from "../backend.js";
 import { capabilitiesOf, hasLiveLimits } from "../backend.js";
+import { LOGIN_SHELL_ARGV } from "../../process/exec-io.js";
 
 export interface ConformanceFixture {
   /** A reason to skip when this machine cannot run the backend. */
@@ -42,6 +44,67 @@ export async function execCollect(b: Backend, name: string, argv: string[]): Pro
 }
 
 const MiB = 1024 * 1024;
+
+/**
+ * An interactive session with a backend's exec, driven as a person would: send keys and resizes,
+ * wait for what the command prints. Output is collected as one string (a terminal's bytes).
+ */
+export class ExecSession {
+  private readonly queue: ExecInput[] = [];
+  private wake: (() => void) | undefined;
+  private closed = false;
+  output = "";
+  code: number | undefined;
+  readonly done: Promise<void>;
+
+  constructor(b: Backend, name: string, argv: string[], io: { tty?: TerminalSize; login?: boolean }) {
+    const input: AsyncIterable<ExecInput> = { [Symbol.asyncIterator]: () => this.inputs() };
+    this.done = (async () => {
+      for await (const o of b.exec(name, argv, [], new AbortController().signal, { ...io, input }) as AsyncIterable<ExecOutput>) {
+        if (o.kind === "exit") this.code = o.code;
+        else this.output += o.data.toString("utf8");
+      }
+      this.close();
+    })();
+  }
+
+  send(i: ExecInput): void {
+    this.queue.push(i);
+    this.wake?.();
+  }
+  type(text: string): void {
+    this.send({ kind: "stdin", data: Buffer.from(text) });
+  }
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  /** Waits until the output matches, or fails with what was seen. */
+  async waitFor(re: RegExp, ms = 10_000, poke?: () => void): Promise<void> {
+    const t0 = Date.now();
+    while (!re.test(this.output)) {
+      if (Date.now() - t0 > ms || this.code !== undefined) {
+        assert.fail(`waited for ${re} in exec output (exit ${this.code}): ${JSON.stringify(this.output.slice(-500))}`);
+      }
+      poke?.();
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+
+  private async *inputs(): AsyncGenerator<ExecInput> {
+    for (;;) {
+      const next = this.queue.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (this.closed) return;
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+}
 
 export function runConformance(backendName: string, fixture: ConformanceFixture): void {
   describe(`conformance: ${backendName}`, async () => {
@@ -133,6 +196,54 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
     test("exec passes stdout, stderr and the exit code", async () => {
       const r = await execCollect(source, name, ["sh", "-c", "echo out; echo err >&2; exit 3"]);
       assert.deepEqual(r, { stdout: "out\n", stderr: "err\n", code: 3 });
+    });
+
+    test("exec forwards stdin, back-pressured, and its EOF ends the command's input", { timeout: 60_000 }, async () => {
+      const s = new ExecSession(source, name, ["sh", "-c", "head -n 2; echo second-read; wc -c"], {});
+      s.type("hel");
+      s.type("lo\nwor");
+      s.type("ld\n");
+      await s.waitFor(/hello\nworld\nsecond-read\n/);
+      // 4 MiB more, in 64 KiB pieces: arrives whole, counted after EOF.
+      const blob = randomBytes(4 * MiB);
+      for (let off = 0; off < blob.length; off += 64 * 1024) s.send({ kind: "stdin", data: blob.subarray(off, off + 64 * 1024) });
+      s.send({ kind: "eof" });
+      await s.done;
+      assert.equal(s.code, 0, s.output);
+      assert.match(s.output, new RegExp(`second-read\\n\\s*${blob.length}\\n$`));
+      const sum = new ExecSession(source, name, ["sha256sum"], {});
+      sum.send({ kind: "stdin", data: blob });
+      sum.send({ kind: "eof" });
+      await sum.done;
+      assert.equal(sum.output.split(" ")[0], createHash("sha256").update(blob).digest("hex"));
+    });
+
+    test("exec on a terminal: its size and resizes, Ctrl-C inside, the exit code", { timeout: 60_000 }, async () => {
+      const s = new ExecSession(source, name, ["sh", "-c", "tty; echo ready; while read l; do stty size; done; exit 3"], { tty: { cols: 100, rows: 30 } });
+      await s.waitFor(/ready/);
+      assert.match(s.output, /^\/dev\/(pts\/\d+|console)/m, "a terminal inside");
+      await s.waitFor(/30 100/, 10_000, () => s.type("\r"));
+      s.send({ kind: "resize", size: { cols: 120, rows: 40 } });
+      await s.waitFor(/40 120/, 10_000, () => s.type("\r"));
+      s.send({ kind: "eof" }); // Ctrl-D: read sees the end, the loop ends
+      await s.done;
+      assert.equal(s.code, 3, s.output);
+
+      const c = new ExecSession(source, name, ["sh", "-c", "trap 'echo caught-int; exit 4' INT; echo ready; while :; do sleep 0.2; done"], { tty: { cols: 80, rows: 24 } });
+      await c.waitFor(/ready/);
+      c.type("\x03");
+      await c.done;
+      assert.equal(c.code, 4, c.output); // only the INT trap exits 4: Ctrl-C reached the command
+    });
+
+    test("a login shell gives a prompt on a terminal and runs what is typed", { timeout: 30_000 }, async () => {
+      const s = new ExecSession(source, name, [...LOGIN_SHELL_ARGV], { tty: { cols: 80, rows: 24 }, login: true });
+      await s.waitFor(/[#$] /); // the prompt (busybox ash may follow it with cursor queries and a redraw)
+      s.type("echo in-$((6*7))\r");
+      await s.waitFor(/in-42/);
+      s.type("exit 5\r");
+      await s.done;
+      assert.equal(s.code, 5, s.output);
     });
 
     test("aborting an exec ends it and kills what it started", { timeout: 30_000 }, async () => {

@@ -1,5 +1,5 @@
 // Conformance of the LXC backend against the real lxc-* tools: two lxcpaths stand for two hosts.
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../../process/run.js";
@@ -19,6 +19,7 @@ runConformance("lxc", {
   }),
   async setup() {
     const root = mkdtempSync(join(tmpdir(), "corral-conf-lxc-"));
+    chmodSync(root, 0o711); // containers are unprivileged: their mapped root must reach the rootfs
     const mk = (host: string) =>
       createLxcBackend(testContext(host, join(root, host)), { lxcPath: join(root, host, "lxc") });
     const source = mk(`confa${process.pid}`);

@@ -5,7 +5,8 @@ import { killTree } from "../../process/tree.js";
 import { createReadStream, mkdirSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, type Duplex } from "node:stream";
+import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import {
   CorralError,
@@ -21,16 +22,18 @@ import {
   type Limits,
   type LogsOptions,
   type ExitInfo,
+  type TerminalSize,
 } from "@corral/wire";
 import { landing, stageCopy, type CopyTarget } from "../../files/container-copy.js";
 import { createTarStream, type TarOut } from "../../archive/tar-stream.js";
 import Docker from "dockerode";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExitReasons, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ExitReasons, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { CORRAL_NETWORK, corralLabels, createOptions, networkFields, portBindings, resourceFields, statusFromInspect, type PortBindings } from "./config.js";
 import type { Nic } from "../../network/nic.js";
 import { networkOf } from "../../network/host-network.js";
 import { daemonMessage, dockerError, statusOf } from "./errors.js";
-import { demuxFrames } from "./exec-stream.js";
+import { demuxFrames, rawOutput } from "./exec-stream.js";
+import { clampSize, pumpInput } from "../../process/exec-io.js";
 import { imageChanges } from "./image-changes.js";
 import { importRootfs, sniffTarball, splitImageRef } from "./image-import.js";
 import {
@@ -150,36 +153,72 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport, ExitReas
     return out.filter((s): s is ContainerStatus => s !== undefined).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput> {
     if (!argv.length) throw invalidArgument(`exec in "${name}" needs a command`);
+    const tty = io?.tty;
+    const notRunning = { 409: () => failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`) };
     const exec = await this.call(
       name,
       "exec",
       () =>
         this.container(name).exec({
           Cmd: argv,
-          Env: env,
-          AttachStdin: false,
+          Env: tty && !env.some((e) => e.startsWith("TERM=")) ? [...env, "TERM=xterm"] : env,
+          AttachStdin: true,
           AttachStdout: true,
           AttachStderr: true,
-          Tty: false,
+          Tty: tty !== undefined,
         }),
       [],
-      { 409: () => failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`) },
+      notRunning,
     );
-    const stream = await this.call(name, "exec", () => exec.start({ hijack: true, stdin: false }), [], {
-      409: () => failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`),
-    });
+    // The hijacked connection carries stdin one way and the output the other; without a tty the
+    // output is multiplexed (stdout/stderr frames), with one it is the terminal's raw bytes.
+    const stream = (await this.call(name, "exec", () => exec.start({ hijack: true, stdin: true, Tty: tty !== undefined }), [], notRunning)) as Duplex;
     const cancelled = (): CorralError => new CorralError("cancelled", `exec in "${name}" was cancelled`);
     let exited = false;
     const onAbort = (): void => {
       stream.destroy();
     };
     signal.addEventListener("abort", onAbort, { once: true });
+    stream.on("error", () => undefined); // surfaced by the read loop below
+    const stop = new AbortController();
+    const resize = (size: TerminalSize): Promise<void> => {
+      const c = clampSize(size);
+      return exec.resize({ h: c.rows, w: c.cols });
+    };
+    // Docker starts the process after answering the start call, and API 1.41 has no ConsoleSize:
+    // the first size is set once the process runs, retried as the docker CLI does (initTtySize).
+    if (tty) {
+      void (async () => {
+        for (let i = 1; i <= 10 && !stop.signal.aborted; i++) {
+          if (await resize(tty).then(() => true, () => false)) return;
+          await new Promise((r) => setTimeout(r, 10 * i));
+        }
+      })();
+    }
+    void pumpInput(
+      io?.input,
+      {
+        write: async (data) => {
+          if (stream.destroyed || stream.writableEnded) return;
+          if (!stream.write(data)) await once(stream, "drain", { signal: stop.signal }).catch(() => undefined);
+        },
+        // Without a tty, half-close: Docker closes the command's stdin. On a terminal, EOF is Ctrl-D.
+        end: () => {
+          if (stream.destroyed || stream.writableEnded) return;
+          if (tty) stream.write("\x04");
+          else stream.end();
+        },
+        resize: (size) => void resize(size).catch(() => undefined), // the exec may have ended
+      },
+      stop.signal,
+    );
     try {
       if (signal.aborted) throw cancelled();
       try {
-        for await (const out of demuxFrames(stream)) yield out;
+        const output = tty ? rawOutput(stream) : demuxFrames(stream);
+        for await (const out of output) yield out;
       } catch (err) {
         if (signal.aborted) throw cancelled();
         throw dockerError(`read the output of exec in "${name}"`, this.opts.socketPath, err);
@@ -189,6 +228,7 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport, ExitReas
       exited = true;
       yield { kind: "exit", code };
     } finally {
+      stop.abort();
       signal.removeEventListener("abort", onAbort);
       stream.destroy();
       // Docker does not end an exec when its client goes away: kill it if we left early.
@@ -416,6 +456,17 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport, ExitReas
       signal.removeEventListener("abort", onAbort);
       stream.destroy();
     }
+  }
+
+  async listImages(): Promise<ImageInfo[]> {
+    const images = await this.wrap("list images", () => this.docker.listImages());
+    return images.flatMap((i) =>
+      (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").map((t) => ({ name: t.replace(/:latest$/, ""), backend: "docker" as const, host: this.ctx.hostName, sizeBytes: i.Size, id: i.Id })),
+    );
+  }
+
+  async removeImage(name: string): Promise<void> {
+    await this.wrap(`remove image "${name}"`, () => this.docker.getImage(name).remove());
   }
 
   // ---- helpers ----

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import type { ExecOutput } from "@corral/wire";
 import { demuxFrames } from "./exec-stream.js";
 import { imageChanges } from "./image-changes.js";
-import { cgroupPathOf } from "./usage.js";
+import { cgroupPathOf } from "../../process/container-processes.js";
 
 const frame = (type: number, text: string): Buffer => {
   const body = Buffer.from(text);

@@ -23,3 +23,11 @@ export async function* demuxFrames(source: AsyncIterable<Buffer | string>): Asyn
   }
   if (pending.length) throw new Error(`exec stream ended inside a frame (${pending.length} bytes left)`);
 }
+
+/** A tty exec's output: the terminal's bytes, as they come, all on stdout. */
+export async function* rawOutput(source: AsyncIterable<Buffer | string>): AsyncGenerator<ExecOutput> {
+  for await (const raw of source) {
+    const data = typeof raw === "string" ? Buffer.from(raw) : raw;
+    if (data.length) yield { kind: "stdout", data };
+  }
+}

@@ -9,17 +9,7 @@ import { CgroupReader, CpuPercent, emptySample, readNetDev, type CgroupVersion }
 import { idleUsage, usageFromCgroup } from "../../usage/container-usage.js";
 import { runtimeState } from "./config.js";
 import { LABEL_NAME, hostFilter } from "./runtime-names.js";
-
-/** The container's cgroup path relative to the hierarchy root, from /proc/<pid>/cgroup. */
-export function cgroupPathOf(procCgroup: string, version: CgroupVersion): string | undefined {
-  for (const line of procCgroup.split("\n")) {
-    const m = /^\d+:([^:]*):(.*)$/.exec(line);
-    if (!m) continue;
-    const controllers = (m[1] ?? "").split(",");
-    if (version === 2 ? m[1] === "" : controllers.includes("memory")) return (m[2] ?? "").replace(/^\//, "");
-  }
-  return undefined;
-}
+import { cgroupPathOf } from "../../process/container-processes.js";
 
 export class UsageSampler {
   private readonly pids = new Map<string, number>();

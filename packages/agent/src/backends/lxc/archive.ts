@@ -10,6 +10,8 @@ import { extractTarSafely } from "../../archive/safe-extract.js";
 import { LxcConfig, setCgroupDirs, setNic } from "./config.js";
 import type { Nic } from "../../network/nic.js";
 import { LXC_TAR_POLICY, checkStagedLxc } from "./config-policy.js";
+import { hostIdMap, idMapLines, idMapOfConfig, shiftOwners } from "./id-map.js";
+import { invalidArgument, NO_GRANTS, type RestoreGrants } from "@corral/wire";
 
 export const ARCHIVE_FORMAT = "lxc-dir-tar/1";
 
@@ -20,16 +22,28 @@ export async function archiveDir(lxcPath: string, name: string): Promise<Archive
 }
 
 /** Extracts the archive into `stagingDir` under the LXC tar policy, then checks what it holds (config-policy.ts). */
-export async function stageDir(name: string, input: Readable, stagingDir: string): Promise<void> {
-  await checkStagedLxc(name, stagingDir, await extractTarSafely(input, stagingDir, LXC_TAR_POLICY));
+export async function stageDir(name: string, input: Readable, stagingDir: string, grants: RestoreGrants = NO_GRANTS): Promise<void> {
+  await checkStagedLxc(name, stagingDir, await extractTarSafely(input, stagingDir, LXC_TAR_POLICY), grants);
 }
 
-/** Rewrites the staged config for this host: the source's paths, cgroup dirs and network become ours. */
-export async function rewriteStagedConfig(stagingDir: string, name: string, hostName: string, targetDir: string, nic: Nic | undefined): Promise<void> {
+/** Rewrites the staged config for this host: the source's paths, cgroup dirs, network and id map become ours. */
+export async function rewriteStagedConfig(stagingDir: string, name: string, hostName: string, targetDir: string, nic: Nic | undefined, grants: RestoreGrants = NO_GRANTS): Promise<void> {
   const staged = join(stagingDir, name);
   const cfgPath = join(staged, "config");
   // Read through the policy: never through a symlink, and only the keys Corral writes.
-  const cfg = new LxcConfig(await checkStagedLxc(name, stagingDir));
+  const text = await checkStagedLxc(name, stagingDir, undefined, grants);
+  const cfg = new LxcConfig(text);
+  const from = idMapOfConfig(text);
+  if (!from && !grants.privileged) {
+    throw invalidArgument(`archive's config for "${name}" has no id map (root inside would be root here), but the container was not created --privileged`);
+  }
+  if (from) {
+    // Owners stay the mapped ones; a host with another subordinate range gets them shifted onto its own.
+    const to = await hostIdMap();
+    await shiftOwners(join(staged, "rootfs"), from, to);
+    cfg.remove("lxc.idmap");
+    for (const [k, v] of idMapLines(to)) cfg.add(k, v);
+  }
   const rootfs = cfg.get("lxc.rootfs.path")?.replace(/^dir:/, "");
   if (rootfs?.endsWith(`/${name}/rootfs`)) cfg.replaceInValues(rootfs.slice(0, -"/rootfs".length), targetDir);
   setCgroupDirs(cfg, hostName, name);

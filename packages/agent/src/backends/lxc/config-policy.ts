@@ -5,9 +5,11 @@
 import { constants } from "node:fs";
 import { chmod, lstat, open } from "node:fs/promises";
 import { join } from "node:path";
-import { invalidArgument } from "@corral/wire";
+import { invalidArgument, NO_GRANTS, type RestoreGrants } from "@corral/wire";
 import type { CheckedArchive } from "../../archive/safe-extract.js";
 import type { TarPolicy } from "../../archive/tar-guard.js";
+import { LXCFS_INCLUDE } from "./config.js";
+import { NESTING_LINES } from "./config.js";
 
 /** setuid files are normal in a rootfs (the busybox template makes busybox setuid); checked against the id map below. */
 export const LXC_TAR_POLICY: TarPolicy = { setid: "allow" };
@@ -68,12 +70,13 @@ const ALLOWED: Record<string, Check> = {
     const m = /^[ug] (\d+) (\d+) (\d+)$/.exec(v);
     return !!m && Number(m[2]) >= 65536 && Number(m[3]) > 0;
   },
-  // The stock per-distribution includes that templates write; nesting.conf and others are refused.
-  "lxc.include": (v) => /^\/usr\/share\/lxc\/config\/([a-z]+\.)?(common|userns)\.conf$/.test(v),
+  // The stock per-distribution includes that templates write, and lxcfs's (its hooks are the
+  // package's own files); nesting.conf and others are refused.
+  "lxc.include": (v) => /^\/usr\/share\/lxc\/config\/([a-z]+\.)?(common|userns)\.conf$/.test(v) || v === LXCFS_INCLUDE,
 };
 
 /** Checks a config from an archive; throws naming the first key that Corral would not have written. */
-export function checkLxcConfig(text: string, name: string): void {
+export function checkLxcConfig(text: string, name: string, grants: RestoreGrants = NO_GRANTS): void {
   for (const raw of text.split("\n")) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
@@ -81,6 +84,8 @@ export function checkLxcConfig(text: string, name: string): void {
     if (!m) throw invalidArgument(`LXC config in the archive has a line that is not "key = value": ${JSON.stringify(line.slice(0, 80))}`);
     const key = m[1]!;
     const value = m[2]!;
+    // --nesting's lines, value for value, and only when the controller's spec asked for nesting.
+    if (grants.nesting && NESTING_LINES.some(([k, v]) => k === key && v === value)) continue;
     const check = ALLOWED[key];
     if (!check) throw invalidArgument(`LXC config in the archive sets "${key}", which Corral does not carry across hosts`);
     if (!check(value, name)) throw invalidArgument(`LXC config in the archive sets "${key}" to a value Corral does not carry: ${JSON.stringify(value.slice(0, 80))}`);
@@ -118,7 +123,7 @@ async function readNoFollow(path: string, what: string): Promise<string> {
  * `config` that passes checkLxcConfig and a real `rootfs/` directory. With an id map, setuid/setgid
  * files must belong to mapped ids. Run after extraction and again before commit.
  */
-export async function checkStagedLxc(name: string, stagingDir: string, checked?: CheckedArchive): Promise<string> {
+export async function checkStagedLxc(name: string, stagingDir: string, checked?: CheckedArchive, grants: RestoreGrants = NO_GRANTS): Promise<string> {
   const dir = join(stagingDir, name);
   const st = await lstat(dir).catch(() => undefined);
   if (!st) throw invalidArgument(`archive does not hold container "${name}" (no ${name}/config)`);
@@ -129,7 +134,7 @@ export async function checkStagedLxc(name: string, stagingDir: string, checked?:
   if (!rootfs?.isDirectory()) throw invalidArgument(`archive's "${name}/rootfs" is missing or not a directory`);
   if (!(await lstat(join(dir, "config")).catch(() => undefined))) throw invalidArgument(`archive does not hold container "${name}" (no ${name}/config)`);
   const text = await readNoFollow(join(dir, "config"), `archive's "${name}/config"`);
-  checkLxcConfig(text, name);
+  checkLxcConfig(text, name, grants);
   if (checked && checked.setid.length > 0) {
     const ids = idRanges(text);
     const privileged = ids.u.length === 0 && ids.g.length === 0;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LxcConfig, setCgroupDirs } from "./config.js";
+import { LXCFS_INCLUDE, LxcConfig, setCgroupDirs } from "./config.js";
 
 const SOURCE = `lxc.rootfs.path = dir:/var/lib/corral-local/hosts/host1/lxc/web/rootfs
 lxc.uts.name = "web"
@@ -31,4 +31,14 @@ test("a migrated config points at the target's lxcpath and cgroup, comments unto
   assert.equal(cfg.get("lxc.cgroup.dir.monitor.pivot"), "corral/host2/pivot");
   assert.match(text, /# lxc.rootfs.path = \/var\/lib\/corral-local\/hosts\/host1/);
   assert.equal(cfg.get("lxc.mount.entry"), "/lib lib none ro,bind 0 0");
+});
+
+test("lxcfs's include is added once beside the template's own, and an archive may carry it", async () => {
+  const cfg = new LxcConfig("lxc.include = /usr/share/lxc/config/common.conf\nlxc.uts.name = c1\n");
+  cfg.add("lxc.include", LXCFS_INCLUDE).add("lxc.include", LXCFS_INCLUDE);
+  const includes = cfg.toString().split("\n").filter((l) => l.startsWith("lxc.include"));
+  assert.deepEqual(includes, ["lxc.include = /usr/share/lxc/config/common.conf", `lxc.include = ${LXCFS_INCLUDE}`]);
+  const { checkLxcConfig } = await import("./config-policy.js");
+  checkLxcConfig(`lxc.include = ${LXCFS_INCLUDE}\n`, "c1");
+  assert.throws(() => checkLxcConfig("lxc.include = /usr/share/lxc/config/nesting.conf\n", "c1"), /lxc\.include/);
 });

@@ -34,7 +34,15 @@ export class LxcConfig {
 
   set(key: string, value: string): this {
     this.remove(key);
-    this.lines.push(`${key} = ${value}`);
+    return this.add(key, value);
+  }
+  /** Adds `key = value` unless that exact line is there (keys such as lxc.include and lxc.idmap repeat). */
+  add(key: string, value: string): this {
+    const has = this.lines.some((l) => {
+      const m = /^\s*([^#=\s]+)\s*=\s*(.*?)\s*$/.exec(l);
+      return m?.[1] === key && m[2] === value;
+    });
+    if (!has) this.lines.push(`${key} = ${value}`);
     return this;
   }
 
@@ -71,6 +79,14 @@ export class LxcConfig {
 export const cpuQuotaUs = (cpus: number): number => Math.round(cpus * CPU_PERIOD_US);
 
 /** The cgroup directory of a container, fixed per host so emulated hosts never collide (recipes). */
+/**
+ * lxcfs's own LXC include (Debian's lxcfs package): its mount hook binds /var/lib/lxcfs/proc/meminfo
+ * and friends over the container's. Accepted in a migrated config; not yet written by create: on
+ * the emulated hosts here `free` then still showed the host's MemTotal (only MemAvailable was the
+ * container's), so it is left out until that is understood.
+ */
+export const LXCFS_INCLUDE = "/usr/share/lxc/config/common.conf.d/00-lxcfs.conf";
+
 export const cgroupDir = (host: string, name: string): string => `corral/${host}/${name}`;
 
 /** Sets the three fixed cgroup paths; LXC refuses one without the others. */
@@ -79,6 +95,25 @@ export function setCgroupDirs(cfg: LxcConfig, host: string, name: string): LxcCo
     .set("lxc.cgroup.dir.container", cgroupDir(host, name))
     .set("lxc.cgroup.dir.monitor", `corral/${host}/${name}.monitor`)
     .set("lxc.cgroup.dir.monitor.pivot", `corral/${host}/pivot`);
+}
+
+/**
+ * The seed's `-p docker` profile for LXC, as proven on this kernel (shared/recipes, nesting/):
+ * nesting.conf, the cgroup hierarchies writable and mounted separately (`:force`, or docker inside
+ * cannot set CPU limits), proc and sys writable, and the tun device, without which every inner
+ * `docker run` fails writing "c 10:200 rwm".
+ */
+export const NESTING_LINES: readonly [string, string][] = [
+  ["lxc.include", "/usr/share/lxc/config/nesting.conf"],
+  ["lxc.mount.auto", "cgroup:rw:force proc:rw sys:rw"],
+  ["lxc.cgroup.devices.allow", "c 10:200 rwm"],
+];
+
+export function setNesting(cfg: LxcConfig): LxcConfig {
+  cfg.remove("lxc.mount.auto");
+  for (const [k, v] of NESTING_LINES) cfg.add(k, v);
+  // nesting.conf names an AppArmor profile; Corral's containers stay unconfined (set after the include).
+  return cfg.set("lxc.apparmor.profile", "unconfined");
 }
 
 /**

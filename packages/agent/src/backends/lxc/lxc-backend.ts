@@ -1,8 +1,9 @@
 // LXC system containers through the real lxc-* tools, each call with an explicit `-P lxcpath`
 // so several agents (emulated hosts) on one machine keep separate container sets.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import {
   messageOf,
@@ -15,14 +16,19 @@ import {
   type ContainerStatus,
   type ContainerUsage,
   type ExecOutput,
+  type ImageInfo,
   type Limits,
   type LogsOptions,
   type ExitInfo,
+  type RestoreGrants,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExitReasons, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ExitReasons, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
-import { LxcConfig, setCgroupDirs, setNic } from "./config.js";
+import { cgroupDir, LxcConfig, setCgroupDirs, setNesting, setNic } from "./config.js";
+import { hostIdMap, idMapLines } from "./id-map.js";
+import { LxcImageStore, checkImageName } from "./image-store.js";
+import { ProcessReader } from "../../process/container-processes.js";
 import { LxcTools } from "./tools.js";
 import { LxcUsage } from "./usage.js";
 import { copyIntoRoot, tarFromRoot, type CopyTarget } from "../../files/container-copy.js";
@@ -32,7 +38,6 @@ import type { TarOut } from "../../archive/tar-stream.js";
 /** The console log in the container's directory: `ct logs` reads it, and it moves with the container. */
 const CONSOLE_LOG = "console.log";
 /** lxc's log of the last start (errors only), whose tail a failed start reports. */
-const START_LOG = "start.log";
 const EXIT_LOG_LINES = 10;
 
 export interface LxcBackendOptions {
@@ -42,7 +47,7 @@ export interface LxcBackendOptions {
 
 const TEMPLATE_DIR = "/usr/share/lxc/templates";
 
-export class LxcBackend implements Backend, LiveLimits, ExitReasons {
+export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore, ProcessGroups, ExitReasons {
   readonly name = "lxc" as const;
   readonly archiveFormat = ARCHIVE_FORMAT;
   private readonly path: string;
@@ -50,6 +55,8 @@ export class LxcBackend implements Backend, LiveLimits, ExitReasons {
   private readonly sampler: LxcUsage;
   /** The last failed start of each container, kept by this agent for ct show. */
   private readonly exits = new Map<string, ExitInfo>();
+  private readonly procs = new ProcessReader();
+  private readonly images: LxcImageStore;
 
   constructor(
     private readonly ctx: BackendContext,
@@ -58,6 +65,7 @@ export class LxcBackend implements Backend, LiveLimits, ExitReasons {
     this.path = opts.lxcPath || join(ctx.stateDir, "lxc");
     this.tools = new LxcTools(this.path);
     this.sampler = new LxcUsage(ctx.hostName);
+    this.images = new LxcImageStore(join(this.path, ".corral-images"), ctx.hostName);
   }
 
   private dir(name: string): string {
@@ -82,6 +90,7 @@ export class LxcBackend implements Backend, LiveLimits, ExitReasons {
     try {
       await mkdir(this.path, { recursive: true });
       await mkdir(this.stagingRoot(), { recursive: true });
+      await searchableByMappedRoot(this.path, this.ctx.stateDir);
     } catch (err) {
       return { available: false, reason: `cannot create lxcpath ${this.path}: ${messageOf(err)}` };
     }
@@ -89,6 +98,7 @@ export class LxcBackend implements Backend, LiveLimits, ExitReasons {
   }
 
   async create(spec: ContainerSpec): Promise<ContainerStatus> {
+    if (spec.image) return this.createFromImage(spec);
     const template = spec.template || "busybox";
     if (!/^[a-z0-9-]+$/.test(template) || !existsSync(join(TEMPLATE_DIR, `lxc-${template}`))) {
       throw invalidArgument(`unknown LXC template "${template}" (templates live in ${TEMPLATE_DIR})`);
@@ -96,7 +106,18 @@ export class LxcBackend implements Backend, LiveLimits, ExitReasons {
     if (this.exists(spec.name) || existsSync(this.dir(spec.name))) {
       throw alreadyExists(`container "${spec.name}" already exists on ${this.ctx.hostName}`);
     }
-    const r = await this.lxc("create", ["-n", spec.name, "-t", template]);
+    // Unprivileged unless asked: with lxc.idmap in the config lxc-create is given, the template
+    // runs in the user namespace and the rootfs is owned by the mapped ids (seed: "unprivileged").
+    const idMap = spec.privileged ? undefined : await hostIdMap();
+    const createArgs = ["-n", spec.name, "-t", template];
+    let defaults: string | undefined;
+    if (idMap) {
+      await mkdir(this.stagingRoot(), { recursive: true });
+      defaults = join(this.stagingRoot(), `${spec.name}.create.conf`);
+      await writeFile(defaults, idMapLines(idMap).map(([k, v]) => `${k} = ${v}\n`).join(""));
+      createArgs.push("-f", defaults);
+    }
+    const r = await this.lxc("create", createArgs).finally(() => (defaults ? rm(defaults, { force: true }) : undefined));
     if (r.code !== 0) {
       await rm(this.dir(spec.name), { recursive: true, force: true });
       throw new CorralError("internal", `lxc-create ${spec.name} failed: ${lastLine(r.stderr || r.stdout)}`);
@@ -106,11 +127,60 @@ export class LxcBackend implements Backend, LiveLimits, ExitReasons {
     // Not the template's lxcbr0: a veth on this host's Corral bridge, or no network without an address.
     setNic(cfg, spec.ipv4 ? this.network().nic(spec.ipv4) : undefined);
     cfg.remove("lxc.apparmor", true).set("lxc.apparmor.profile", "unconfined");
+    if (spec.nesting) setNesting(cfg);
     setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
     cfg.set("lxc.console.logfile", join(this.dir(spec.name), CONSOLE_LOG));
     await writeFile(cfgPath, cfg.toString());
     if (template === "busybox") await this.dropDhcp(spec.name);
     return this.inspect(spec.name);
+  }
+
+  /**
+   * A container from an image (`image import`/`image build` for lxc): the rootfs extracted with
+   * mapped owners, and a config written here, as LXC's download template would: the stock
+   * common.conf, the image's systemd halted by SIGRTMIN+3, and the same network, AppArmor, nesting
+   * and cgroup settings as a template's container.
+   */
+  private async createFromImage(spec: ContainerSpec): Promise<ContainerStatus> {
+    if (spec.template) throw invalidArgument("give --image or --template for an LXC container, not both");
+    checkImageName(spec.image);
+    if (this.exists(spec.name) || existsSync(this.dir(spec.name))) {
+      throw alreadyExists(`container "${spec.name}" already exists on ${this.ctx.hostName}`);
+    }
+    const idMap = spec.privileged ? undefined : await hostIdMap();
+    const dir = this.dir(spec.name);
+    try {
+      // The mapped root (a subordinate uid) must pass through to its rootfs, as lxc-create's
+      // chown to the mapped root allows: search for others, never listing.
+      await mkdir(dir, { mode: idMap ? 0o711 : 0o770 });
+      if (idMap) await chmod(dir, 0o711);
+      await this.images.extract(spec.image, join(dir, "rootfs"), idMap);
+      const cfg = new LxcConfig("");
+      cfg.add("lxc.include", "/usr/share/lxc/config/common.conf");
+      cfg.add("lxc.arch", "x86_64");
+      cfg.add("lxc.rootfs.path", `dir:${join(dir, "rootfs")}`);
+      cfg.add("lxc.uts.name", spec.name);
+      cfg.add("lxc.signal.halt", "SIGRTMIN+3");
+      if (idMap) for (const [k, v] of idMapLines(idMap)) cfg.add(k, v);
+      cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
+      if (spec.nesting) setNesting(cfg);
+      setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
+      await writeFile(join(dir, "config"), cfg.toString());
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    return this.inspect(spec.name);
+  }
+
+  async importImage(name: string, tarball: Readable): Promise<ImageInfo> {
+    return this.images.put(name, tarball);
+  }
+  listImages(): Promise<ImageInfo[]> {
+    return this.images.list();
+  }
+  removeImage(name: string): Promise<void> {
+    return this.images.remove(name);
   }
 
   /** busybox's rcS runs udhcpc, which blocks init with no network and makes lxc-stop wait out its timeout. */
@@ -125,14 +195,18 @@ export class LxcBackend implements Backend, LiveLimits, ExitReasons {
     this.mustExist(name);
     const st = await this.inspect(name);
     if (st.state === "running") return st;
-    // lxc's own log of this start, so a failure says what went wrong instead of naming a file on
-    // this host that the user cannot see.
-    const startLog = join(this.dir(name), START_LOG);
-    await writeFile(startLog, "");
-    const r = await this.lxc("start", ["-n", name, "-d", "-o", startLog, "-l", "ERROR"]);
+    // lxc-start's own stderr only says to look at a log: keep one for this start (outside the
+    // container's directory, so it never travels), report its first error (e.g. a path the mapped
+    // root cannot reach), and keep its tail for ct show instead of naming a file on this host.
+    const log = join(tmpdir(), `corral-lxc-start-${process.pid}-${this.ctx.hostName}-${name}.log`);
+    const r = await this.lxc("start", ["-n", name, "-d", "-l", "ERROR", "-o", log]);
+    const logBytes = await readFile(log).catch(() => Buffer.alloc(0));
+    await rm(log, { force: true });
     if (r.code !== 0) {
-      const logTail = tailOfBuffer(await readFile(startLog).catch(() => Buffer.alloc(0)), EXIT_LOG_LINES).toString("utf8");
-      const why = lastLine(logTail) || lastLine(r.stderr) || `exit ${r.code}`;
+      const logText = logBytes.toString("utf8");
+      const logTail = tailOfBuffer(logBytes, EXIT_LOG_LINES).toString("utf8");
+      const first = logText.split("\n").find((l) => / ERROR /.test(l));
+      const why = first?.replace(/^.*? ERROR\s+\S+ - \S+ - /, "") || lastLine(r.stderr) || `exit ${r.code}`;
       const exit: ExitInfo = { exitCode: -1, atUnixMs: Date.now(), reason: `lxc-start failed: ${why}`, logTail };
       this.exits.set(name, exit);
       throw new CorralError("internal", `lxc-start ${name} failed: ${why}${logTail ? `\nlxc's log:\n${logTail.trimEnd()}` : ""}`);
@@ -187,10 +261,16 @@ export class LxcBackend implements Backend, LiveLimits, ExitReasons {
     return Promise.all((await this.names()).map((n) => this.inspect(n)));
   }
 
-  exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput> {
     this.mustExist(name);
     if (argv.length === 0) throw invalidArgument("exec needs a command");
-    return this.tools.attach(name, argv, env, signal);
+    return this.tools.attach(name, argv, env, signal, io);
+  }
+
+  /** The fixed group every container of this host gets (lxc.cgroup.dir.container), while it exists. */
+  async processGroup(name: string): Promise<string | undefined> {
+    const rel = cgroupDir(this.ctx.hostName, name);
+    return (await this.procs.hasGroup(rel)) ? rel : undefined;
   }
 
   async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {
@@ -249,21 +329,39 @@ export class LxcBackend implements Backend, LiveLimits, ExitReasons {
     return archiveDir(this.path, name);
   }
 
-  async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
+  async stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {
     assertArchiveFormat(this, format);
-    await stageDir(name, input, stagingDir);
+    await stageDir(name, input, stagingDir, grants);
   }
 
-  async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
+  async commitRestore(name: string, stagingDir: string, grants?: RestoreGrants): Promise<ContainerStatus> {
     if (existsSync(this.dir(name))) throw alreadyExists(`container "${name}" already exists on ${this.ctx.hostName}`);
     const staged = join(stagingDir, name);
     const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
-    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name), ipv4 ? this.network().nic(ipv4) : undefined);
+    await rewriteStagedConfig(stagingDir, name, this.ctx.hostName, this.dir(name), ipv4 ? this.network().nic(ipv4) : undefined, grants);
     await rename(staged, this.dir(name));
     return this.inspect(name);
   }
 
   stagingRoot(): string {
     return join(this.path, ".corral-staging");
+  }
+}
+
+/**
+ * An unprivileged container's root is a subordinate uid on the host, neither owner nor group of
+ * the agent's directories, so lxc-start needs the "other" search bit on every directory above the
+ * rootfs. The agent's state directory is made 0700 with its keys (the keys themselves stay in tls/,
+ * 0700): give search, never listing, to the directories the agent owns (lxcpath up to its state
+ * directory). Directories above those are the operator's; lxc-start names one it cannot pass.
+ */
+async function searchableByMappedRoot(lxcPath: string, stateDir: string): Promise<void> {
+  const top = resolve(stateDir);
+  for (let dir = resolve(lxcPath); ; dir = dirname(dir)) {
+    const inside = dir === top || dir.startsWith(`${top}/`) || dir === resolve(lxcPath);
+    if (!inside) return;
+    const st = await stat(dir);
+    if (!(st.mode & 0o001)) await chmod(dir, (st.mode & 0o7777) | 0o001);
+    if (dir === top || dir === "/") return;
   }
 }

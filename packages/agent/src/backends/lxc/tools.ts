@@ -1,9 +1,8 @@
 // The lxc-* tools, each call with an explicit `-P lxcpath` so several agents (emulated hosts) on
 // one machine keep separate container sets.
-import { spawn } from "node:child_process";
 import type { ExecOutput } from "@corral/wire";
-import { run, streamChild, type RunResult } from "../../process/run.js";
-import { killTree } from "../../process/tree.js";
+import { run, type RunResult } from "../../process/run.js";
+import { execTool, type ExecIo } from "../../process/exec-io.js";
 
 export class LxcTools {
   constructor(readonly lxcPath: string) {}
@@ -14,18 +13,15 @@ export class LxcTools {
   }
 
   /**
-   * lxc-attach with a clean environment, streamed. Aborting kills lxc-attach and every process it
-   * started in the container: killing lxc-attach alone leaves the command running inside.
+   * lxc-attach with a clean environment, streamed, with the caller's stdin. On a pty (io.tty)
+   * lxc-attach gives the command a terminal of its own inside and passes resizes on. Aborting kills
+   * lxc-attach and every process it started in the container: killing lxc-attach alone leaves the
+   * command running inside.
    */
-  attach(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncGenerator<ExecOutput> {
+  attach(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncGenerator<ExecOutput> {
     const envArgs = env.flatMap((e) => ["--set-var", e]);
-    const child = spawn("lxc-attach", ["-P", this.lxcPath, "-n", name, "--clear-env", ...envArgs, "--", ...argv], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    return streamChild(child, signal, "cannot run lxc-attach", (c) => {
-      if (c.pid === undefined) return;
-      killTree(c.pid).catch(() => c.kill("SIGKILL"));
-    });
+    const args = ["-P", this.lxcPath, "-n", name, "--clear-env", ...envArgs, "--", ...argv];
+    return execTool({ cmd: "lxc-attach", args }, io, signal, "cannot run lxc-attach");
   }
 
   /** Whether the lxc tools are installed, with a reason when not. */

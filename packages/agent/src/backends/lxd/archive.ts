@@ -4,6 +4,7 @@ import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { finished as streamFinished } from "node:stream/promises";
+import type { RestoreGrants } from "@corral/wire";
 import type { ArchiveOut } from "../backend.js";
 import type { LxdClient } from "./client.js";
 import { stageCheckedBackup } from "./config-policy.js";
@@ -51,8 +52,8 @@ export async function exportBackup(
 }
 
 /** Spools an incoming backup into the staging directory, checked (config-policy.ts). */
-export async function stageBackup(input: Readable, stagingDir: string): Promise<void> {
-  await stageCheckedBackup(input, join(stagingDir, STAGED_FILE), stagingDir);
+export async function stageBackup(input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {
+  await stageCheckedBackup(input, join(stagingDir, STAGED_FILE), stagingDir, grants);
 }
 
 /** Imports a staged backup under `instance` in `pool`; the instance arrives stopped. */

@@ -1,6 +1,8 @@
 // A small client for LXD's REST API over its unix socket: sync responses, async operations
 // waited on server-side, and raw streams for image upload and backup export/import.
 import http from "node:http";
+import { once } from "node:events";
+import { WebSocket } from "ws";
 import type { Readable } from "node:stream";
 import { messageOf, CorralError, type ErrorCode, unavailable } from "@corral/wire";
 
@@ -72,6 +74,28 @@ export class LxdClient {
       return (op.metadata ?? {}) as T;
     }
     return env.metadata as T;
+  }
+
+  /** An async call's operation, started but not waited on (exec with websockets). */
+  async startOperation(method: string, path: string, opts: RequestOptions = {}): Promise<{ path: string; op: LxdOperation }> {
+    const res = await this.send(method, path, opts);
+    const env = await this.readEnvelope(method, path, res);
+    if (env.type !== "async") throw new CorralError("internal", `LXD answered ${method} ${path} without an operation`);
+    return { path: env.operation, op: env.metadata as LxdOperation };
+  }
+
+  /** A websocket of an operation (`/1.0/operations/ID/websocket?secret=S`) over the unix socket, once open; `onMessage` sees every message. */
+  async websocket(path: string, onMessage?: (data: Buffer) => void): Promise<WebSocket> {
+    const ws = new WebSocket(`ws+unix://${this.socketPath}:${path}`);
+    // Listening from the start: LXD may send output as soon as the last socket of an exec connects.
+    if (onMessage) ws.on("message", (data: Buffer) => onMessage(data));
+    try {
+      await once(ws, "open");
+    } catch (err) {
+      ws.terminate();
+      throw unavailable(`cannot open LXD websocket ${path.replace(/secret=[^&]*/, "secret=…")}: ${messageOf(err)}`, err);
+    }
+    return ws;
   }
 
   /** Waits on an operation until it leaves the running state; throws with LXD's reason on failure. */

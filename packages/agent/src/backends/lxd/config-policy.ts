@@ -9,12 +9,13 @@ import { isNicRawLxc } from "./config.js";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { parse } from "yaml";
-import { invalidArgument } from "@corral/wire";
+import { invalidArgument, NO_GRANTS, type RestoreGrants } from "@corral/wire";
 import { ByteCap, freeBytes } from "../../archive/byte-cap.js";
 import { copyTarSafely } from "../../archive/safe-extract.js";
 import type { TarPolicy } from "../../archive/tar-guard.js";
 import { decompress } from "../../transfer/compression.js";
 import { sniffTarball } from "../docker/image-import.js";
+import { NESTING_CONFIG } from "./config.js";
 
 const INDEX = "backup/index.yaml";
 const INSTANCE = "backup/container/backup.yaml";
@@ -34,11 +35,14 @@ function subordinateIdmap(v: string): boolean {
   }
 }
 
-function checkConfigKey(where: string, key: string, value: unknown): void {
+function checkConfigKey(where: string, key: string, value: unknown, grants: RestoreGrants): void {
   const v = typeof value === "string" ? value : String(value);
   const refuse = (why = "which Corral does not carry across hosts") => {
     throw invalidArgument(`LXD backup sets ${where} "${key}", ${why}`);
   };
+  // What --nesting and --privileged write, value for value, only when the controller's spec grants it.
+  if (grants.nesting && NESTING_CONFIG[key] === v) return;
+  if (grants.privileged && key === "security.privileged" && v === "true") return;
   // The one raw key Corral writes: the address of its NIC (config.ts, nicRawLxc); the target rewrites it.
   if (key === "raw.lxc" && isNicRawLxc(v)) return;
   if (key.startsWith("raw.")) refuse();
@@ -91,12 +95,12 @@ function checkDevice(where: string, name: string, d: unknown): void {
 }
 
 /** Checks one instance description (index.yaml's config.container, or backup.yaml's container). */
-function checkInstance(where: string, inst: unknown): void {
+function checkInstance(where: string, inst: unknown, grants: RestoreGrants): void {
   if (!isRecord(inst)) throw invalidArgument(`LXD backup ${where} has no instance description`);
   for (const field of ["config", "expanded_config"]) {
     const cfg = inst[field] ?? {};
     if (!isRecord(cfg)) throw invalidArgument(`LXD backup ${where}.${field} is not a map`);
-    for (const [k, v] of Object.entries(cfg)) checkConfigKey(`${where}.${field}`, k, v);
+    for (const [k, v] of Object.entries(cfg)) checkConfigKey(`${where}.${field}`, k, v, grants);
   }
   for (const field of ["devices", "expanded_devices"]) {
     const devs = inst[field] ?? {};
@@ -123,21 +127,21 @@ function yamlOf(captured: Map<string, Buffer>, path: string): Record<string, unk
 }
 
 /** Throws naming the first setting in the backup's two instance descriptions that Corral would not write. */
-export function checkLxdBackup(captured: Map<string, Buffer>): void {
+export function checkLxdBackup(captured: Map<string, Buffer>, grants: RestoreGrants = NO_GRANTS): void {
   const index = yamlOf(captured, INDEX);
   if (index.snapshots !== undefined && !(Array.isArray(index.snapshots) && index.snapshots.length === 0)) {
     throw invalidArgument("LXD backup carries snapshots; Corral moves the instance only");
   }
-  checkInstance("index.yaml config.container", isRecord(index.config) ? index.config.container : undefined);
+  checkInstance("index.yaml config.container", isRecord(index.config) ? index.config.container : undefined, grants);
   const instance = yamlOf(captured, INSTANCE);
-  checkInstance("backup.yaml container", instance.container);
+  checkInstance("backup.yaml container", instance.container, grants);
 }
 
 /**
  * Stages an incoming backup as `file`: decompressed (capped at the free space of `dir`), checked by
  * the strict tar reader, its instance config checked, and only the checked tar bytes written.
  */
-export async function stageCheckedBackup(input: Readable, file: string, dir: string): Promise<void> {
+export async function stageCheckedBackup(input: Readable, file: string, dir: string, grants: RestoreGrants = NO_GRANTS): Promise<void> {
   let sniffed: Awaited<ReturnType<typeof sniffTarball>>;
   try {
     sniffed = await sniffTarball(input);
@@ -161,7 +165,7 @@ export async function stageCheckedBackup(input: Readable, file: string, dir: str
   try {
     const checked = await copyTarSafely(plain.pipe(cap), file, LXD_TAR_POLICY);
     await finished;
-    checkLxdBackup(checked.captured);
+    checkLxdBackup(checked.captured, grants);
   } finally {
     // A decompressor blocked on a full pipe would live on: close its output.
     plain.destroy();

@@ -96,8 +96,22 @@ export function specToConfig(hostName: string, spec: ContainerSpec): Record<stri
     if (eq <= 0) throw invalidArgument(`invalid environment entry "${kv}": expected KEY=VALUE`);
     cfg[`environment.${kv.slice(0, eq)}`] = kv.slice(eq + 1);
   }
+  // LXD's own default is unprivileged; privileged only when asked for.
+  if (spec.privileged) cfg["security.privileged"] = "true";
+  if (spec.nesting) Object.assign(cfg, NESTING_CONFIG);
   return cfg;
 }
+
+/**
+ * The seed's `-p docker` profile as proven on this kernel (shared/recipes, nesting/): nesting, the
+ * overlay module (modules are built in here, so only overlay may be listed) and the cgroup
+ * hierarchies mounted separately (`:force`), without which docker inside cannot set CPU limits.
+ */
+export const NESTING_CONFIG: Readonly<Record<string, string>> = {
+  "security.nesting": "true",
+  "linux.kernel_modules": "overlay",
+  "raw.lxc": "lxc.mount.auto = cgroup:mixed:force",
+};
 
 /**
  * The container's NIC: bridged to `parent` (the Corral bridge, or the bridge reaching it when LXD

@@ -1,26 +1,31 @@
-// Non-interactive exec without websockets: LXD records stdout/stderr to log files and puts the
-// exit code in the operation's metadata; we read both once the command has finished.
+// Exec over LXD's websockets (what `lxc exec` does): the command waits until we have opened every
+// websocket of its operation: stdin, stdout and stderr each on their own (or one for a terminal),
+// and a control socket that carries window resizes. The exit code is in the operation's metadata.
+import { once } from "node:events";
 import { randomUUID } from "node:crypto";
-import type { ExecOutput } from "@corral/wire";
-import { CorralError, invalidArgument } from "@corral/wire";
+import type { WebSocket } from "ws";
+import type { ExecOutput, TerminalSize } from "@corral/wire";
+import { CorralError, invalidArgument, messageOf } from "@corral/wire";
 import { killTree, pidsWithEnv } from "../../process/tree.js";
+import { OutputQueue } from "../../process/run.js";
+import { clampSize, pumpInput, type ExecIo } from "../../process/exec-io.js";
 import type { LxdClient } from "./client.js";
 
 /** Set in every exec's environment, so an aborted exec's processes can be found and killed. */
 export const EXEC_TAG = "CORRAL_EXEC_ID";
 
-interface ExecResult {
-  return?: number;
-  output?: Record<string, string>;
+interface ExecFds {
+  fds?: Record<string, string>;
 }
 
-export async function* execRecorded(
+export async function* execWebsocket(
   client: LxdClient,
   instance: string,
   argv: string[],
   env: string[],
   signal: AbortSignal,
-): AsyncIterable<ExecOutput> {
+  io?: ExecIo,
+): AsyncGenerator<ExecOutput> {
   if (argv.length === 0) throw invalidArgument("exec needs a command");
   const environment: Record<string, string> = {};
   for (const kv of env) {
@@ -30,43 +35,97 @@ export async function* execRecorded(
   }
   const tag = `${EXEC_TAG}=${randomUUID()}`;
   environment[EXEC_TAG] = tag.slice(EXEC_TAG.length + 1);
-  let result: ExecResult;
-  try {
-    result = await client.call<ExecResult>("POST", `/1.0/instances/${instance}/exec`, {
-      body: {
-        command: argv,
-        environment,
-        interactive: false,
-        "wait-for-websocket": false,
-        "record-output": true,
-      },
-      signal,
-    });
-  } catch (err) {
-    if (!signal.aborted) throw err;
-    // LXD cannot cancel a recorded exec: kill its processes (and what they started) ourselves.
+  const size = io?.tty ? clampSize(io.tty) : undefined;
+  if (size) environment.TERM ??= "xterm";
+  const { path: opPath, op } = await client.startOperation("POST", `/1.0/instances/${instance}/exec`, {
+    body: {
+      command: argv,
+      environment,
+      interactive: size !== undefined,
+      "wait-for-websocket": true,
+      "record-output": false,
+      ...(size ? { width: size.cols, height: size.rows } : {}),
+    },
+    signal,
+  });
+  const fds = (op.metadata as ExecFds | null)?.fds ?? {};
+  // The queue exists before the sockets do, so no early output is lost; pausing acts on the output sockets.
+  const outputs: WebSocket[] = [];
+  const out = new OutputQueue(
+    () => outputs.forEach((ws) => ws.pause()),
+    () => outputs.forEach((ws) => ws.resume()),
+  );
+  // On a terminal, fd 0 carries both ways (LXD sends its output as text frames); otherwise stdout
+  // and stderr have their own sockets.
+  const kindOf: Record<string, "stdout" | "stderr" | undefined> = size ? { "0": "stdout" } : { "1": "stdout", "2": "stderr" };
+  const socket = (fd: string): Promise<WebSocket> => {
+    const secret = fds[fd];
+    if (!secret) throw new CorralError("internal", `LXD exec in ${instance} offered no websocket for fd ${fd}`);
+    const kind = kindOf[fd];
+    const onMessage = kind
+      ? (data: Buffer) => {
+          if (data.length > 0) out.push({ kind, data });
+        }
+      : undefined;
+    return client.websocket(`${opPath}/websocket?secret=${encodeURIComponent(secret)}`, onMessage);
+  };
+  const names = size ? ["control", "0"] : ["control", "0", "1", "2"];
+  const opened = await Promise.allSettled(names.map(socket));
+  const sockets = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = opened.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    for (const ws of sockets) ws.terminate();
     await killTagged(tag);
-    throw new CorralError("cancelled", `exec in ${instance} was cancelled`, { cause: err });
+    throw failed.reason;
   }
-  const logs = result.output ?? {};
-  try {
-    for (const [fd, kind] of [
-      ["1", "stdout"],
-      ["2", "stderr"],
-    ] as const) {
-      const path = logs[fd];
-      if (!path) continue;
-      const data = await client.downloadText(path);
-      if (data.length > 0) yield { kind, data };
+  const [control, stdin, ...rest] = sockets as [WebSocket, WebSocket, ...WebSocket[]];
+  outputs.push(...(size ? [stdin] : rest));
+  for (const ws of sockets) ws.on("error", () => undefined); // each socket's end is seen by 'close'
+  const closed = Promise.all(outputs.map((ws) => (ws.readyState === ws.CLOSED ? Promise.resolve() : once(ws, "close"))));
+  void (async () => {
+    try {
+      const done = await client.waitOperation(opPath);
+      // Output still in flight when the command ended arrives before the sockets close.
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+      const code = (done.metadata as { return?: unknown } | null)?.return;
+      if (typeof code !== "number") throw new CorralError("internal", `LXD exec in ${instance} finished without an exit code`);
+      out.finish(code);
+    } catch (err) {
+      out.fail(err instanceof CorralError ? err : new CorralError("internal", `LXD exec in ${instance}: ${messageOf(err)}`, { cause: err }));
     }
+  })();
+  const stop = new AbortController();
+  const send = (ws: WebSocket, data: Buffer | string): Promise<void> =>
+    new Promise((resolve) => {
+      if (ws.readyState !== ws.OPEN) return resolve();
+      ws.send(data, { binary: typeof data !== "string" }, () => resolve());
+    });
+  void pumpInput(
+    io?.input,
+    {
+      write: (data) => send(stdin, data),
+      // LXD ends the command's stdin when its socket closes; on a terminal, EOF is Ctrl-D.
+      end: () => {
+        if (size) void send(stdin, Buffer.from("\x04"));
+        else if (stdin.readyState === stdin.OPEN) stdin.close(1000);
+      },
+      resize: (s: TerminalSize) => {
+        if (!size) return;
+        const c = clampSize(s);
+        void send(control, JSON.stringify({ command: "window-resize", args: { width: String(c.cols), height: String(c.rows) } }));
+      },
+    },
+    stop.signal,
+  );
+  try {
+    yield* out.drain(signal, () => {
+      // LXD cannot be told to kill a websocket exec's command: find its processes by tag ourselves.
+      void killTagged(tag);
+    });
   } finally {
-    // The recorded logs stay in LXD's log directory until deleted.
-    await Promise.all(Object.values(logs).map((p) => client.call("DELETE", p).catch(() => undefined)));
+    stop.abort();
+    for (const ws of sockets) ws.terminate();
   }
-  if (typeof result.return !== "number") {
-    throw new CorralError("internal", `LXD exec in ${instance} finished without an exit code`);
-  }
-  yield { kind: "exit", code: result.return };
 }
 
 /** Kills every process carrying `tag`, looking a few times in case LXD was still starting it. */

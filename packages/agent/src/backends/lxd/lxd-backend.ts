@@ -6,12 +6,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { join, posix } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits, type LogsOptions } from "@corral/wire";
+import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits, type LogsOptions, type RestoreGrants } from "@corral/wire";
 import { landing, stageCopy, type CopyTarget } from "../../files/container-copy.js";
 import { tailOfBuffer } from "../../files/file-logs.js";
 import { createTarStream, type TarOut } from "../../archive/tar-stream.js";
 import { LxdFiles } from "./files.js";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
   KEY_HOST,
@@ -24,7 +24,7 @@ import {
   specToConfig,
   toStatus,
 } from "./config.js";
-import { execRecorded } from "./exec.js";
+import { execWebsocket } from "./exec.js";
 import { metadataTar, splitImageBody } from "./image.js";
 import { UsageSampler } from "./usage.js";
 import { ARCHIVE_FORMAT, type BackupCompression, exportBackup, importBackup, stageBackup } from "./archive.js";
@@ -172,10 +172,10 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     return (await this.owned()).map(({ name, inst }) => toStatus(name, inst));
   }
 
-  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput> {
     const st = await this.inspect(name);
     if (st.state !== "running") throw failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`);
-    yield* execRecorded(this.client, runtimeName(this.ctx.hostName, name), argv, env, signal);
+    yield* execWebsocket(this.client, runtimeName(this.ctx.hostName, name), argv, env, signal, io);
   }
 
   async usage(): Promise<ContainerUsage[]> {
@@ -223,10 +223,10 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     return exportBackup(this.client, runtimeName(this.ctx.hostName, name), this.compression);
   }
 
-  async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
+  async stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {
     assertArchiveFormat(this, format);
     runtimeName(this.ctx.hostName, name);
-    await stageBackup(input, stagingDir);
+    await stageBackup(input, stagingDir, grants);
   }
 
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
@@ -320,6 +320,28 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   }
 
   // ---- helpers ----
+
+  /** Images are this host's aliases (LXD is one daemon for every emulated host: never another host's). */
+  async listImages(): Promise<ImageInfo[]> {
+    const prefix = this.imageAlias("");
+    const images = await this.client.call<{ fingerprint: string; size: number; aliases: { name: string }[] }[]>("GET", "/1.0/images?recursion=1");
+    return images.flatMap((img) =>
+      img.aliases
+        .filter((a) => a.name.startsWith(prefix))
+        .map((a) => ({ name: a.name.slice(prefix.length), backend: "lxd" as const, host: this.ctx.hostName, sizeBytes: img.size, id: img.fingerprint })),
+    );
+  }
+
+  /** Removes this host's alias, and the image itself once no alias (of any host) points at it. */
+  async removeImage(name: string): Promise<void> {
+    const alias = this.imageAlias(name);
+    const target = await this.client.call<{ target: string }>("GET", `/1.0/images/aliases/${encodeURIComponent(alias)}`).catch((err: unknown) => {
+      throw notFound(`image "${name}" is not on host ${this.ctx.hostName} (lxd)`, err);
+    });
+    await this.client.call("DELETE", `/1.0/images/aliases/${encodeURIComponent(alias)}`);
+    const img = await this.client.call<{ aliases: unknown[] }>("GET", `/1.0/images/${target.target}`);
+    if (img.aliases.length === 0) await this.client.call("DELETE", `/1.0/images/${target.target}`);
+  }
 
   private imageAlias(name: string): string {
     return `${this.ctx.hostName}-${name}`;

@@ -23,9 +23,29 @@ const ALLOWED_KEYS = new Set([
   ...["DGRAMRCVBUF", "NUMOTHERSOCK", "DCACHESIZE", "NUMFILE", "AVNUMPROC", "NUMIPTENT"],
   ...["NETFILTER", "VE_ROOT", "VE_PRIVATE", "VE_LAYOUT", "OSTEMPLATE", "ORIGIN_SAMPLE"],
   ...["HOSTNAME", "DESCRIPTION", "IP_ADDRESS", "NAME", "ONBOOT", "STOP_TIMEOUT", "NAMESERVER", "SEARCHDOMAIN"],
-  // The veth on the Corral bridge; the target drops it and adds its own (openvz-backend.ts, commitRestore).
+  // veth interfaces (vzctl --netif_add): names and MACs; host_ifname is renamed for a new CTID.
   "NETIF",
 ]);
+
+/**
+ * Action scripts vzmigrate carries with a CT. CTID.start and CTID.stop run inside the container
+ * (vzctl(8), ACTION SCRIPTS), with no more power than the CT has, so they move. CTID.mount,
+ * .umount, .premount and .postumount run as root on the host: from another host they would be
+ * code run here, so an archive holding one is refused with the script named.
+ */
+export const IN_CT_ACTION_SCRIPTS = ["start", "stop"] as const;
+const HOST_ACTION_SCRIPTS = ["mount", "umount", "premount", "postumount"] as const;
+
+/**
+ * A CT renumbered on the way (its CTID is taken here) gets its veth host-side names after the new
+ * CTID, as vzctl names them (veth<CTID>.<n>); names a user chose are kept.
+ */
+export function renumberNetif(confText: string, from: number, to: number): string {
+  return confText.replace(/^NETIF="(.*)"$/m, (_, v: string) => {
+    const renamed = v.replace(new RegExp(`(^|,)host_ifname=veth${from}\\.`, "g"), `$1host_ifname=veth${to}.`);
+    return `NETIF="${renamed}"`;
+  });
+}
 
 export function checkOpenvzConfig(text: string): void {
   for (const raw of text.split("\n")) {
@@ -44,6 +64,11 @@ async function realDir(path: string, what: string): Promise<void> {
   if (st && !st.isDirectory()) throw invalidArgument(`archive's "${what}" is not a directory (a symlink?)`);
 }
 
+async function regularFile(path: string, what: string): Promise<void> {
+  const st = await lstat(path);
+  if (!st.isFile() || st.size > MAX_CONFIG) throw invalidArgument(`archive's "${what}" is not a regular file of at most ${MAX_CONFIG} bytes`);
+}
+
 /**
  * Every directory on the way to the private area and the config is a real directory, the config
  * a regular file with allowed keys only. Run after extraction and again before commit.
@@ -53,7 +78,15 @@ export async function checkStagedOpenvz(stagingDir: string): Promise<void> {
     await realDir(join(stagingDir, rel), rel);
   }
   const confDir = join(stagingDir, "etc/vz/conf");
-  for (const f of await readdir(confDir).catch(() => [] as string[])) {
+  const files = await readdir(confDir).catch(() => [] as string[]);
+  for (const f of files) {
+    const action = /^\d+\.([a-z]+)$/.exec(f)?.[1];
+    if (action && (HOST_ACTION_SCRIPTS as readonly string[]).includes(action)) {
+      throw invalidArgument(`archive carries the host-side action script "${f}", which would run as root on this host: review it and copy it by hand`);
+    }
+    if (action && (IN_CT_ACTION_SCRIPTS as readonly string[]).includes(action)) await regularFile(join(confDir, f), `etc/vz/conf/${f}`);
+  }
+  for (const f of files) {
     if (!/^\d+\.conf$/.test(f)) continue;
     const fh = await open(join(confDir, f), constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
       throw invalidArgument(`archive's "etc/vz/conf/${f}" cannot be opened (${err.code ?? err.message}): is it a symlink?`, err);

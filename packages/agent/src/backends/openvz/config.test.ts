@@ -21,8 +21,9 @@ test("the seed's 1.conf reads as 1 GiB of RAM and 2 CPUs", () => {
 });
 
 test("Corral limits become vzctl set options and read back the same", () => {
-  assert.deepEqual(limitArgs({ memoryBytes: 64 * 1024 * 1024, cpus: 1 }), ["--ram", "16384P", "--cpus", "1", "--cpulimit", "0"]);
-  assert.deepEqual(limitArgs({ memoryBytes: 0, cpus: 0.5 }), ["--ram", "unlimited", "--cpus", "1", "--cpulimit", "50"]);
+  // --ram always travels with --swap: vzctl refuses to start a VSwap CT with PHYSPAGES but no SWAPPAGES (exit 28).
+  assert.deepEqual(limitArgs({ memoryBytes: 64 * 1024 * 1024, cpus: 1 }), ["--ram", "65536K", "--swap", "0", "--cpus", "1", "--cpulimit", "0"]);
+  assert.deepEqual(limitArgs({ memoryBytes: 0, cpus: 0.5 }), ["--ram", "unlimited", "--swap", "0", "--cpus", "1", "--cpulimit", "50"]);
   const half = parseConfig(`PHYSPAGES="0:unlimited"\nCPUS="1"\nCPULIMIT="50"\n`);
   assert.deepEqual(limitsFromConfig(half), { memoryBytes: 0, cpus: 0.5 });
 });

@@ -4,7 +4,11 @@ import type { Limits } from "@corral/wire";
 import { invalidArgument } from "@corral/wire";
 
 export const PAGE_SIZE = 4096;
-const UNLIMITED_PAGES = 9223372036854775807n;
+/**
+ * What vzctl 4.x saves for "unlimited" in a pages pair: LONG_MAX bytes in pages, rounded up
+ * (`--ram unlimited` is saved as "0:2251799813685248"). Any value this large means no limit.
+ */
+export const UNLIMITED_PAGES = 2251799813685248;
 
 export type CtConfig = Map<string, string>;
 
@@ -29,13 +33,26 @@ export function substVeid(value: string, ctid: number): string {
   return value.replace(/\$\{?VEID\}?|\$\{?VE_ID\}?/g, String(ctid));
 }
 
+const SUFFIX_BYTES: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/**
+ * One side of a PHYSPAGES/SWAPPAGES pair in pages, as ctid.conf(5) allows it: a plain number is
+ * pages, a K/M/G/T suffix means bytes (the sample configs say "0:256M"), P means pages. Undefined
+ * for "unlimited", vzctl's unlimited value, and anything that is not a size.
+ */
+export function pagesOf(value: string | undefined): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)([KMGTPkmgtp]?)$/.exec((value ?? "").trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2]!.toUpperCase();
+  const pages = unit === "" || unit === "P" ? n : Math.ceil((n * SUFFIX_BYTES[unit]!) / PAGE_SIZE);
+  return pages >= UNLIMITED_PAGES - 1 ? undefined : Math.floor(pages);
+}
+
 /** The limit part of a "barrier:limit" pair, in pages; undefined for unlimited or unset. */
-function limitPages(value: string | undefined): number | undefined {
+export function limitPages(value: string | undefined): number | undefined {
   if (!value) return undefined;
-  const limit = value.includes(":") ? value.slice(value.indexOf(":") + 1) : value;
-  if (limit === "unlimited" || !/^\d+$/.test(limit)) return undefined;
-  if (BigInt(limit) >= UNLIMITED_PAGES / BigInt(PAGE_SIZE)) return undefined;
-  return Number(limit);
+  return pagesOf(value.includes(":") ? value.slice(value.indexOf(":") + 1) : value);
 }
 
 /** Corral limits as the config states them: PHYSPAGES (RAM) and CPULIMIT, else CPUS. 0 = none. */
@@ -49,11 +66,15 @@ export function limitsFromConfig(conf: CtConfig): Limits {
   };
 }
 
-/** `vzctl set` options for Corral limits: --ram for memory; --cpus, plus --cpulimit for fractions. */
+/**
+ * `vzctl set` options for Corral limits: --ram with --swap (vzctl refuses to start a VSwap CT whose
+ * PHYSPAGES is set without SWAPPAGES, exit 28, when the sample config had no swap); --cpus, plus
+ * --cpulimit for fractions. Corral's memory limit is a hard one, so no swap is granted beyond it.
+ */
 export function limitArgs(limits: Limits): string[] {
   if (limits.memoryBytes < 0 || limits.cpus < 0) throw invalidArgument("limits must not be negative");
   const pages = Math.ceil(limits.memoryBytes / PAGE_SIZE);
-  const args = ["--ram", limits.memoryBytes > 0 ? `${pages}P` : "unlimited"];
+  const args = ["--ram", limits.memoryBytes > 0 ? `${pages * (PAGE_SIZE / 1024)}K` : "unlimited", "--swap", "0"];
   const whole = Number.isInteger(limits.cpus);
   args.push("--cpus", String(Math.ceil(limits.cpus)));
   args.push("--cpulimit", whole ? "0" : String(Math.round(limits.cpus * 100)));

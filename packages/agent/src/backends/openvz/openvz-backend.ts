@@ -1,10 +1,13 @@
-// OpenVZ through vzctl/vzlist, over the private area /var/lib/vz/private/CTID and the config
-// /etc/vz/conf/CTID.conf (relocated under `vzRoot`). Migration is the seed's manual sequence: stop,
-// tar the private area with numeric owners plus CTID.conf, copy, extract, start.
-import { existsSync } from "node:fs";
+// OpenVZ 6 through vzctl/vzlist (vzctl 4.x). Paths come from the host's vz.conf (VE_PRIVATE,
+// VE_ROOT, TEMPLATE, with $VEID); CTID.conf and the action scripts live in the conf directory beside
+// it. Which CTs run comes from /proc/vz/veinfo, usage from the beancounters and fairsched (see
+// proc-files.ts), under a proc root the agent is given. Migration is the seed's manual sequence
+// done as vzmigrate does it: stop, tar of the private area (its real directory, with numeric
+// owners), CTID.conf and the in-CT action scripts, copy, extract, quota init, start.
+import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { copyFile, mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import {
   alreadyExists,
@@ -21,20 +24,21 @@ import {
   type LogsOptions,
   type RuntimeState,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { ProcessReader } from "../../process/container-processes.js";
 import { createTarStream, treeSize, type TarOut } from "../../archive/tar-stream.js";
 import { copyIntoRoot, tarFromRoot, type CopyTarget } from "../../files/container-copy.js";
 import { fileLogs } from "../../files/file-logs.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
-import { streamChild } from "../../process/run.js";
+import { execTool } from "../../process/exec-io.js";
 import { CtidMap } from "./ctid-map.js";
 import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./config.js";
-import { killGroup } from "../../process/tree.js";
-import { lastLine, shellQuote, VZ_EXIT, VzTools, type VzCommand } from "./tools.js";
+import { lastLine, shellQuote, VZ_EXIT, vzExit, VzTools, type VzCommand } from "./tools.js";
 import { CpuPercent } from "../../usage/cgroup.js";
 import { usageFromCgroup } from "../../usage/container-usage.js";
-import { readSample, runState } from "./usage.js";
-import { OPENVZ_TAR_POLICY, checkStagedOpenvz } from "./config-policy.js";
+import { OpenvzProc, type VeinfoRow } from "./proc-files.js";
+import { confOf, findTemplate, privateOf, readVzPaths, TEMPLATE_EXTENSIONS, vzctlVersion, type VzPaths } from "./vz-conf.js";
+import { OPENVZ_TAR_POLICY, IN_CT_ACTION_SCRIPTS, checkStagedOpenvz, renumberNetif } from "./config-policy.js";
 import { ip } from "../../network/net-tools.js";
 import type { Nic } from "../../network/nic.js";
 
@@ -45,27 +49,36 @@ export interface OpenvzBackendOptions {
   vzctl?: string;
   /** vzlist binary (default "vzlist"). */
   vzlist?: string;
-  /** Root of the host's OpenVZ files (default "/"); the stand-in relocates by VZ_ROOT. */
+  /** Root the stand-in relocates its host under (VZ_ROOT, default "/"); real vzctl ignores it. */
   vzRoot?: string;
+  /** The host's global OpenVZ configuration (default `<vzRoot>/etc/vz/vz.conf`, i.e. /etc/vz/vz.conf). */
+  vzConf?: string;
+  /** Where the kernel's OpenVZ files are: vz/veinfo, bc/, user_beancounters, vz/fairsched (default /proc). */
+  procRoot?: string;
   /** Lowest CTID this backend allocates (default 101: OpenVZ reserves 0–100). */
   ctidBase?: number;
-  /** cgroup parent of this host's containers (default `vz/<hostName>`), passed as VZ_CGROUP_PREFIX. */
+  /** cgroup parent the stand-in puts its CTs under (default `vz/<hostName>`), passed as VZ_CGROUP_PREFIX. */
   cgroupPrefix?: string;
-  /** cgroup v1 mount root (default /sys/fs/cgroup). */
-  cgroupRoot?: string;
 }
 
 const ctRef = (name: string, ctid: number) => `container "${name}" (CT ${ctid})`;
 
-export class OpenvzBackend implements Backend, LiveLimits {
+/** Where the canonical archive keeps the CT, whatever the paths on either host: the seed's layout. */
+const ARCHIVE_CONF_DIR = "etc/vz/conf";
+const ARCHIVE_PRIVATE_DIR = "var/lib/vz/private";
+
+const sedEscape = (s: string) => s.replace(/[\\.*[\]^$,&]/g, "\\$&");
+
+export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
   readonly name = "openvz" as const;
   readonly archiveFormat = OPENVZ_ARCHIVE_FORMAT;
   private readonly tools: VzTools;
+  private readonly procs = new ProcessReader();
   private readonly map: CtidMap;
   private readonly vzRoot: string;
+  private readonly vzConf: string;
+  private readonly proc: OpenvzProc;
   private readonly ctidBase: number;
-  private readonly cgPrefix: string;
-  private readonly cgRoot: string;
   private readonly cpu = new CpuPercent();
 
   constructor(
@@ -73,64 +86,75 @@ export class OpenvzBackend implements Backend, LiveLimits {
     opts: OpenvzBackendOptions = {},
   ) {
     this.vzRoot = (opts.vzRoot ?? "/").replace(/\/+$/, "") || "/";
+    this.vzConf = opts.vzConf ?? join(this.vzRoot, "etc/vz/vz.conf");
+    this.proc = new OpenvzProc(opts.procRoot ?? "/proc");
     this.ctidBase = opts.ctidBase ?? 101;
-    // Emulated hosts (a VZ root of their own) of two clusters on one machine share host names and
-    // CTIDs: the root's hash keeps their cgroups apart (CT 101 of another cluster's host1 is not ours).
-    this.cgPrefix = opts.cgroupPrefix ?? (this.vzRoot === "/" ? `vz/${ctx.hostName}` : `vz/${ctx.hostName}-${createHash("sha256").update(this.vzRoot).digest("hex").slice(0, 8)}`);
-    this.cgRoot = opts.cgroupRoot ?? "/sys/fs/cgroup";
     this.tools = new VzTools({
       vzctl: opts.vzctl ?? "vzctl",
       vzlist: opts.vzlist ?? "vzlist",
-      env: { VZ_ROOT: this.vzRoot, VZ_CGROUP_PREFIX: this.cgPrefix },
+      env: {
+        VZ_ROOT: this.vzRoot,
+        VZ_PROC_ROOT: this.proc.root,
+        // Emulated hosts (a VZ root of their own) of two clusters on one machine share host names and
+        // CTIDs: the root's hash keeps their cgroups apart (CT 101 of another cluster's host1 is not ours).
+        VZ_CGROUP_PREFIX:
+          opts.cgroupPrefix ??
+          (this.vzRoot === "/" ? `vz/${ctx.hostName}` : `vz/${ctx.hostName}-${createHash("sha256").update(this.vzRoot).digest("hex").slice(0, 8)}`),
+      },
     });
     this.map = new CtidMap(join(ctx.stateDir, "openvz", "ctids.json"));
   }
 
   // ---- paths ----
-  private path(...parts: string[]): string {
-    return join(this.vzRoot, ...parts);
-  }
-  private confPath(ctid: number): string {
-    return this.path("etc/vz/conf", `${ctid}.conf`);
-  }
-  private defaultPrivate(): string {
-    return `${this.path("var/lib/vz/private")}/$VEID`;
-  }
-  private defaultRoot(): string {
-    return `${this.path("var/lib/vz/root")}/$VEID`;
-  }
-  private cgPath(ctid: number): string {
-    return `${this.cgPrefix}/${ctid}`;
+  private paths(): Promise<VzPaths> {
+    return readVzPaths(this.vzConf);
   }
 
   stagingRoot(): string {
-    // Beside the private areas, so commitRestore's rename stays on one filesystem.
-    return this.path("var/lib/vz/corral-staging");
+    // Beside the private areas (the parent of VE_PRIVATE), so commitRestore's rename stays on one
+    // filesystem. Read synchronously: the interface asks for a path, and vz.conf is tiny.
+    let privTemplate = join(this.vzRoot, "vz/private/$VEID");
+    try {
+      privTemplate = parseConfig(readFileSync(this.vzConf, "utf8")).get("VE_PRIVATE") ?? privTemplate;
+    } catch {
+      /* probe reports a missing vz.conf */
+    }
+    return join(dirname(privTemplate), "corral-staging");
   }
 
   async probe(): Promise<ProbeResult> {
     let version: VzCommand;
     try {
       version = await this.tools.vzctl(["--version"]);
-    } catch (err) {
+    } catch {
       return { available: false, reason: `vzctl not found (${this.tools.opts.vzctl})` };
     }
     const line = `${version.stdout}${version.stderr}`.trim().split("\n")[0] ?? "";
     if (version.code !== 0) return { available: false, reason: `vzctl --version failed: ${line}` };
+    const v = vzctlVersion(line);
+    if (!v) return { available: false, reason: `cannot read vzctl's version from "${line}"` };
+    // OpenVZ 7 (vzctl 7.x, libvzctl) is another system: ploop only (--layout simfs exits 20), no
+    // `vzlist -t`, CT cgroups under machine.slice, no beancounters in /proc/bc. Corral drives OpenVZ 6.
+    if (v.major >= 5) {
+      return {
+        available: false,
+        reason: `vzctl ${v.text} is OpenVZ 7 (ploop only, machine.slice cgroups): Corral supports OpenVZ 6 (vzctl 4.x) only`,
+      };
+    }
     try {
       await this.tools.vzlist(["--help"]);
     } catch {
       return { available: false, reason: `vzlist not found (${this.tools.opts.vzlist})` };
     }
-    if (/STAND-IN/.test(line)) {
-      if (!existsSync(join(this.cgRoot, "pids")) || !existsSync(join(this.cgRoot, "memory"))) {
-        return { available: false, reason: `vzctl stand-in needs cgroup v1 hierarchies under ${this.cgRoot}` };
-      }
-      return { available: true, reason: `stand-in, not OpenVZ: ${line}` };
+    try {
+      await this.paths();
+    } catch (err) {
+      return { available: false, reason: (err as Error).message };
     }
-    if (!existsSync("/proc/vz")) {
-      return { available: false, reason: `${line} found, but /proc/vz is missing: this is not an OpenVZ kernel` };
+    if (!(await this.proc.running())) {
+      return { available: false, reason: `vzctl ${v.text} found, but ${this.proc.root}/vz/veinfo is missing: this is not an OpenVZ kernel` };
     }
+    if (/STAND-IN/.test(line)) return { available: true, reason: `stand-in, not OpenVZ: ${line}` };
     return { available: true, reason: line };
   }
 
@@ -140,14 +164,16 @@ export class OpenvzBackend implements Backend, LiveLimits {
     if (!spec.template) throw invalidArgument("openvz containers need --template (an OS template in the template cache)");
     if (spec.image) throw invalidArgument("openvz containers are made from an OS template, not an --image");
     if (spec.cmd.length) throw invalidArgument("openvz containers run their template's /sbin/init; --cmd is not supported");
-    const tmpl = this.path("var/lib/vz/template/cache", `${spec.template}.tar.gz`);
-    if (!/^[A-Za-z0-9._-]+$/.test(spec.template) || !existsSync(tmpl)) {
-      throw invalidArgument(`OS template "${spec.template}" not found in ${this.path("var/lib/vz/template/cache")}`);
+    const paths = await this.paths();
+    if (!findTemplate(paths, spec.template)) {
+      throw invalidArgument(
+        `OS template "${spec.template}" not found in ${paths.templateCache} (as ${TEMPLATE_EXTENSIONS.map((e) => spec.template + e).join(", ")})`,
+      );
     }
     const limArgs = limitArgs(spec.limits);
     return this.map.locked(async () => {
       if (this.map.has(spec.name)) throw alreadyExists(`container "${spec.name}" already exists`);
-      const ctid = await this.freeCtid();
+      const ctid = await this.freeCtid(paths);
       await this.map.set(spec.name, ctid);
       try {
         const created = await this.tools.vzctl([
@@ -181,26 +207,34 @@ export class OpenvzBackend implements Backend, LiveLimits {
 
   async stop(name: string, timeoutSeconds: number): Promise<ContainerStatus> {
     const ctid = await this.ctid(name);
-    const sample = await runState(this.cgRoot, this.cgPath(ctid));
-    if (!sample.running) return this.status(name, ctid);
+    if (!(await this.runningRow(ctid))) return this.status(name, ctid);
     // vzctl stop runs halt inside the CT; past the caller's timeout it is killed (its lock goes
     // stale with it) and `vzctl stop --fast` kills the CT's init.
     const clean = await this.tools.vzctl(["stop", String(ctid)], { timeoutMs: Math.max(timeoutSeconds, 0) * 1000 + 1 });
     if (clean.code !== 0) {
       const fast = await this.tools.vzctl(["stop", String(ctid), "--fast"]);
-      this.check(fast, `stop ${ctRef(name, ctid)}`);
+      if (fast.code !== VZ_EXIT.notRunning) this.check(fast, `stop ${ctRef(name, ctid)}`);
     }
+    // A stop killed between the kill and the unmount leaves the private area mounted.
+    await this.umountIfMounted(ctid);
     return this.status(name, ctid);
   }
 
   async remove(name: string): Promise<void> {
     await this.map.locked(async () => {
       const ctid = this.mapped(name, await this.map.get(name));
-      const sample = await runState(this.cgRoot, this.cgPath(ctid));
-      if (sample.running) this.check(await this.tools.vzctl(["stop", String(ctid), "--fast"]), `stop ${ctRef(name, ctid)}`);
-      const r = await this.tools.vzctl(["destroy", String(ctid)]);
+      if (await this.runningRow(ctid)) {
+        const r = await this.tools.vzctl(["stop", String(ctid), "--fast"]);
+        if (r.code !== VZ_EXIT.notRunning) this.check(r, `stop ${ctRef(name, ctid)}`);
+      }
+      let r = await this.tools.vzctl(["destroy", String(ctid)]);
+      if (r.code === VZ_EXIT.mounted) {
+        // vzctl refuses to destroy a mounted CT (a stop that died before unmounting): unmount first.
+        this.check(await this.tools.vzctl(["umount", String(ctid)]), `unmount ${ctRef(name, ctid)}`);
+        r = await this.tools.vzctl(["destroy", String(ctid)]);
+      }
       // A private area already gone (removed by hand) is not a reason to keep the mapping.
-      if (r.code !== 0 && existsSync(this.confPath(ctid))) this.check(r, `destroy ${ctRef(name, ctid)}`);
+      if (r.code !== 0 && existsSync(confOf(await this.paths(), ctid))) this.check(r, `destroy ${ctRef(name, ctid)}`);
       await this.map.delete(name);
       this.cpu.forget(String(ctid));
     });
@@ -208,25 +242,28 @@ export class OpenvzBackend implements Backend, LiveLimits {
 
   async inspect(name: string): Promise<ContainerStatus> {
     const ctid = await this.ctid(name);
-    const rows = await this.vzlist([String(ctid)]);
-    const row = rows.get(ctid);
-    if (!row) throw notFound(`container "${name}" not found on ${this.ctx.hostName}`);
-    const sample = await runState(this.cgRoot, this.cgPath(ctid));
-    return { name, backend: "openvz", state: row.state, initPid: row.state === "running" ? sample.initPid : 0, limits: row.limits };
+    if (!existsSync(confOf(await this.paths(), ctid))) throw notFound(`container "${name}" not found on ${this.ctx.hostName}`);
+    return this.status(name, ctid);
   }
 
   async list(): Promise<ContainerStatus[]> {
     const entries = await this.map.entries();
     if (!entries.length) return [];
-    const rows = await this.vzlist([]);
+    const [paths, running] = await Promise.all([this.paths(), this.runningRows()]);
     const out: ContainerStatus[] = [];
     for (const [name, ctid] of entries) {
-      const row = rows.get(ctid);
-      if (!row) continue;
-      const initPid = row.state === "running" ? (await runState(this.cgRoot, this.cgPath(ctid))).initPid : 0;
-      out.push({ name, backend: "openvz", state: row.state, initPid, limits: row.limits });
+      if (!existsSync(confOf(paths, ctid))) continue;
+      out.push(await this.status(name, ctid, paths, running));
     }
     return out;
+  }
+
+  /**
+   * The CT's group as /proc/PID/cgroup names it: its init's (the init joined the CT's group first).
+   * On a real OpenVZ kernel this is where /proc/vz/fairsched/CTID/cgroup.procs would be read.
+   */
+  async processGroup(name: string): Promise<string | undefined> {
+    return this.procs.groupOfInit((await this.inspect(name)).initPid);
   }
 
   async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {
@@ -236,18 +273,20 @@ export class OpenvzBackend implements Backend, LiveLimits {
     return this.status(name, ctid);
   }
 
-  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal): AsyncIterable<ExecOutput> {
+  async *exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput> {
     if (!argv.length) throw invalidArgument("exec needs a command");
     const ctid = await this.ctid(name);
-    if (!(await runState(this.cgRoot, this.cgPath(ctid))).running) {
+    if (!(await this.runningRow(ctid))) {
       throw failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`);
     }
     for (const e of env) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw invalidArgument(`bad environment entry "${e}": use NAME=value`);
     // vzctl joins its arguments and runs them with a shell, so argv is quoted word by word;
-    // exec2 (unlike exec, which says 8) exits with the command's own status.
+    // exec2 (unlike exec, which says 8) exits with the command's own status, and 3 when the
+    // command was killed by a signal.
     const words = [...(env.length ? ["env", ...env] : []), ...argv].map(shellQuote);
-    const child = this.tools.spawnVzctl(["exec2", String(ctid), `exec ${words.join(" ")}`]);
-    yield* streamChild(child, signal, `exec in container "${name}" failed`, killGroup);
+    // A login shell on a terminal is what `vzctl enter` is for; anything else is exec2.
+    const args = io?.login && io.tty ? ["enter", String(ctid)] : ["exec2", String(ctid), `exec ${words.join(" ")}`];
+    yield* execTool(this.tools.vzctlCommand(args), io, signal, `exec in container "${name}" failed`);
   }
 
   // ---- files and logs ----
@@ -267,22 +306,23 @@ export class OpenvzBackend implements Backend, LiveLimits {
    */
   async *logs(name: string, opts: LogsOptions, signal: AbortSignal): AsyncIterable<Buffer> {
     const ctid = await this.ctid(name);
-    yield* fileLogs(this.path("var/log/vz-console", `${ctid}.log`), opts, signal);
+    yield* fileLogs(join(this.vzRoot, "var/log/vz-console", `${ctid}.log`), opts, signal);
   }
 
   private async privateArea(name: string): Promise<string> {
     const ctid = await this.ctid(name);
-    const conf = parseConfig(await readFile(this.confPath(ctid), "utf8"));
-    return substVeid(conf.get("VE_PRIVATE") ?? this.defaultPrivate(), ctid);
+    const paths = await this.paths();
+    const conf = parseConfig(await readFile(confOf(paths, ctid), "utf8"));
+    return substVeid(conf.get("VE_PRIVATE") ?? paths.privateTemplate, ctid);
   }
 
   async usage(): Promise<ContainerUsage[]> {
     const entries = this.map.snapshot();
+    const running = (await this.proc.running()) ?? new Map<number, VeinfoRow>();
     return Promise.all(
-      entries.map(async ([name, ctid]) => {
-        // The stand-in gives each CT its own empty network namespace (no venet/veth): no traffic to count.
-        return usageFromCgroup(name, "openvz", await readSample(this.cgRoot, this.cgPath(ctid)), this.cpu, String(ctid));
-      }),
+      entries.map(async ([name, ctid]) =>
+        usageFromCgroup(name, "openvz", await this.proc.sample(ctid, running.get(ctid)), this.cpu, String(ctid)),
+      ),
     );
   }
 
@@ -290,19 +330,29 @@ export class OpenvzBackend implements Backend, LiveLimits {
 
   async archive(name: string): Promise<ArchiveOut> {
     const ctid = await this.ctid(name);
-    if ((await runState(this.cgRoot, this.cgPath(ctid))).running) {
+    if (await this.runningRow(ctid)) {
       throw failedPrecondition(`container "${name}" is running; stop it before archiving`);
     }
-    const conf = parseConfig(await readFile(this.confPath(ctid), "utf8"));
-    const priv = substVeid(conf.get("VE_PRIVATE") ?? this.defaultPrivate(), ctid);
-    const rel = relative(this.vzRoot, priv);
-    if (rel.startsWith("..") || rel === "") {
-      throw failedPrecondition(`private area ${priv} of ${ctRef(name, ctid)} is outside ${this.vzRoot}`);
-    }
+    const paths = await this.paths();
+    const confFile = confOf(paths, ctid);
+    const conf = parseConfig(await readFile(confFile, "utf8"));
+    // A symlinked VE_PRIVATE is archived as the directory it points to, not as the link.
+    const priv = await realpath(substVeid(conf.get("VE_PRIVATE") ?? paths.privateTemplate, ctid)).catch((err: NodeJS.ErrnoException) => {
+      throw failedPrecondition(`private area of ${ctRef(name, ctid)} is missing (${err.code ?? err.message})`, err);
+    });
+    if (priv === "/") throw failedPrecondition(`private area of ${ctRef(name, ctid)} is the root directory`);
     const estimatedBytes = await treeSize(priv);
-    // One tar, rooted at the host's root: the private area (numeric owners) and its CTID.conf, the
-    // two things the seed copies by hand.
-    const { stream, finished } = createTarStream(this.vzRoot, [rel, relative(this.vzRoot, this.confPath(ctid))]);
+    const scripts = IN_CT_ACTION_SCRIPTS.map((a) => `${ctid}.${a}`).filter((f) => existsSync(join(paths.confDir, f)));
+    // One tar in the seed's layout whatever this host's paths: var/lib/vz/private/CTID (numeric
+    // owners) and etc/vz/conf/CTID.conf with the CT's in-CT action scripts.
+    const base = basename(priv);
+    const { stream, finished } = createTarStream(paths.confDir, [`${ctid}.conf`, ...scripts], {
+      transforms: [
+        `s,^${sedEscape(base)}\\(/\\|$\\),${ARCHIVE_PRIVATE_DIR}/${ctid}\\1,S`,
+        `s,^\\(${ctid}\\.[a-z]*\\)$,${ARCHIVE_CONF_DIR}/\\1,S`,
+      ],
+      more: { dir: dirname(priv), members: [base] },
+    });
     return { format: OPENVZ_ARCHIVE_FORMAT, estimatedBytes, stream, finished };
   }
 
@@ -310,36 +360,52 @@ export class OpenvzBackend implements Backend, LiveLimits {
     assertArchiveFormat(this, format);
     await extractTarSafely(input, stagingDir, OPENVZ_TAR_POLICY);
     await checkStagedOpenvz(stagingDir);
-    await this.stagedCt(name, stagingDir);
+    const staged = await this.stagedCt(name, stagingDir);
+    await this.refuseIpCollision(name, staged.confText);
   }
 
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
     await checkStagedOpenvz(stagingDir);
     const staged = await this.stagedCt(name, stagingDir);
+    const paths = await this.paths();
+    await this.refuseIpCollision(name, staged.confText);
     return this.map.locked(async () => {
       if (this.map.has(name)) throw alreadyExists(`container "${name}" already exists`);
-      // Keep the source's CTID when it is free here, as a hand migration would.
-      const ctid = (await this.ctidFree(staged.ctid)) ? staged.ctid : await this.freeCtid();
-      const confText = rewriteConfigForHost(
+      // Keep the source's CTID when it is free here, as vzmigrate does; else take a free one and
+      // rename the CT's host-side veth devices after it.
+      const ctid = (await this.ctidFree(staged.ctid, paths)) ? staged.ctid : await this.freeCtid(paths);
+      // On the cluster network the CT gets this host's veth on the Corral bridge (its NETIF is
+      // replaced); without it the CT's own NETIF stays, renamed after a new CTID.
+      const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
+      const nic = ipv4 ? requireNetwork(this.ctx).nic(ipv4) : undefined;
+      let confText = rewriteConfigForHost(
         staged.confText,
-        { VE_PRIVATE: this.defaultPrivate(), VE_ROOT: this.defaultRoot() },
-        ["NAME", "NETIF"],
+        { VE_PRIVATE: paths.privateTemplate, VE_ROOT: paths.rootTemplate },
+        nic ? ["NAME", "NETIF"] : ["NAME"],
       );
-      const priv = substVeid(this.defaultPrivate(), ctid);
-      await mkdir(this.path("var/lib/vz/private"), { recursive: true });
-      await mkdir(this.path("etc/vz/conf"), { recursive: true });
+      if (ctid !== staged.ctid) confText = renumberNetif(confText, staged.ctid, ctid);
+      const priv = privateOf(paths, ctid);
+      const confFile = confOf(paths, ctid);
+      await mkdir(dirname(priv), { recursive: true });
+      await mkdir(paths.confDir, { recursive: true });
       await rename(staged.privateDir, priv);
+      const installed: string[] = [];
       try {
-        const tmp = `${this.confPath(ctid)}.corral-tmp`;
+        const tmp = `${confFile}.corral-tmp`;
         await writeFile(tmp, confText);
-        await rename(tmp, this.confPath(ctid));
-        // This host's bridge, for the address the controller sent with the receive.
-        const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
-        const nic = ipv4 ? requireNetwork(this.ctx).nic(ipv4) : undefined;
+        await rename(tmp, confFile);
+        for (const script of staged.scripts) {
+          const to = join(paths.confDir, `${ctid}.${script.action}`);
+          await copyFile(script.path, to);
+          installed.push(to);
+        }
         this.check(await this.tools.vzctl(["set", String(ctid), "--name", name, ...netifArgs(ctid, nic), "--save"]), `name ${ctRef(name, ctid)}`);
+        // vzmigrate initialises the disk quota of a moved simfs CT on the target.
+        if (paths.diskQuota) this.check(await this.tools.vzctl(["quotainit", String(ctid)]), `initialise the disk quota of ${ctRef(name, ctid)}`);
         await this.map.set(name, ctid);
       } catch (err) {
-        await rm(this.confPath(ctid), { force: true });
+        for (const f of installed) await rm(f, { force: true });
+        await rm(confFile, { force: true });
         await rename(priv, staged.privateDir).catch(() => undefined);
         throw err;
       }
@@ -347,19 +413,50 @@ export class OpenvzBackend implements Backend, LiveLimits {
     });
   }
 
-  /** The one CT a staging directory holds: etc/vz/conf/N.conf and its private area. */
-  private async stagedCt(name: string, stagingDir: string): Promise<{ ctid: number; confText: string; privateDir: string }> {
-    const confDir = join(stagingDir, "etc/vz/conf");
-    const confs = (await readdir(confDir).catch(() => [] as string[])).filter((f) => /^\d+\.conf$/.test(f));
+  /** The one CT a staging directory holds: etc/vz/conf/N.conf, its action scripts and its private area. */
+  private async stagedCt(
+    name: string,
+    stagingDir: string,
+  ): Promise<{ ctid: number; confText: string; privateDir: string; scripts: { action: string; path: string }[] }> {
+    const confDir = join(stagingDir, ARCHIVE_CONF_DIR);
+    const files = await readdir(confDir).catch(() => [] as string[]);
+    const confs = files.filter((f) => /^\d+\.conf$/.test(f));
     if (confs.length !== 1) {
-      throw invalidArgument(`archive for container "${name}" must hold exactly one etc/vz/conf/CTID.conf (found ${confs.length})`);
+      throw invalidArgument(`archive for container "${name}" must hold exactly one ${ARCHIVE_CONF_DIR}/CTID.conf (found ${confs.length})`);
     }
     const ctid = Number(confs[0]!.slice(0, -5));
     const confText = await readFile(join(confDir, confs[0]!), "utf8");
-    const privateDir = join(stagingDir, "var/lib/vz/private", String(ctid));
+    const privateDir = join(stagingDir, ARCHIVE_PRIVATE_DIR, String(ctid));
     const st = await stat(privateDir).catch(() => undefined);
-    if (!st?.isDirectory()) throw invalidArgument(`archive for container "${name}" has no private area var/lib/vz/private/${ctid}`);
-    return { ctid, confText, privateDir };
+    if (!st?.isDirectory()) throw invalidArgument(`archive for container "${name}" has no private area ${ARCHIVE_PRIVATE_DIR}/${ctid}`);
+    const scripts = IN_CT_ACTION_SCRIPTS.filter((a) => files.includes(`${ctid}.${a}`)).map((action) => ({
+      action,
+      path: join(confDir, `${ctid}.${action}`),
+    }));
+    return { ctid, confText, privateDir, scripts };
+  }
+
+  /**
+   * vzmigrate's pre-flight: an IP address of the incoming CT that a CT of this host already has
+   * (running, in veinfo, or configured, in its CTID.conf) is refused before anything is installed.
+   */
+  private async refuseIpCollision(name: string, confText: string): Promise<void> {
+    const wanted = (parseConfig(confText).get("IP_ADDRESS") ?? "").split(/\s+/).filter(Boolean).map((ip) => ip.replace(/\/\d+$/, ""));
+    if (!wanted.length) return;
+    const paths = await this.paths();
+    const holders = new Map<string, string>();
+    for (const row of ((await this.proc.running()) ?? new Map<number, VeinfoRow>()).values()) {
+      for (const ip of row.ips) holders.set(ip, `CT ${row.ctid}`);
+    }
+    for (const f of await readdir(paths.confDir).catch(() => [] as string[])) {
+      if (!/^\d+\.conf$/.test(f)) continue;
+      const ips = parseConfig(await readFile(join(paths.confDir, f), "utf8").catch(() => "")).get("IP_ADDRESS") ?? "";
+      for (const ip of ips.split(/\s+/).filter(Boolean)) holders.set(ip.replace(/\/\d+$/, ""), `CT ${f.slice(0, -5)}`);
+    }
+    for (const ip of wanted) {
+      const holder = holders.get(ip);
+      if (holder) throw failedPrecondition(`IP address ${ip} of container "${name}" is already in use on ${this.ctx.hostName} by ${holder}`);
+    }
   }
 
   /**
@@ -388,57 +485,52 @@ export class OpenvzBackend implements Backend, LiveLimits {
     return ctid;
   }
 
+  private async runningRows(): Promise<Map<number, VeinfoRow>> {
+    const rows = await this.proc.running();
+    if (!rows) throw new CorralError("unavailable", `${this.proc.root}/vz/veinfo is missing on ${this.ctx.hostName}: not an OpenVZ kernel`);
+    return rows;
+  }
+
+  private async runningRow(ctid: number): Promise<VeinfoRow | undefined> {
+    return (await this.runningRows()).get(ctid);
+  }
+
+  private async umountIfMounted(ctid: number): Promise<void> {
+    const st = await this.tools.vzctl(["status", String(ctid)]);
+    if (st.code === 0 && / mounted /.test(` ${st.stdout.trim()} `) && !(await this.runningRow(ctid))) {
+      const r = await this.tools.vzctl(["umount", String(ctid)]);
+      if (r.code !== VZ_EXIT.notMounted) this.check(r, `unmount CT ${ctid}`);
+    }
+  }
+
   /** A CTID nobody uses here: not mapped, no config (live or destroyed-but-kept), no private area. */
-  private async ctidFree(ctid: number): Promise<boolean> {
+  private async ctidFree(ctid: number, paths: VzPaths): Promise<boolean> {
     return (
       ctid > 100 &&
       !this.map.usesCtid(ctid) &&
-      !existsSync(this.confPath(ctid)) &&
-      !existsSync(substVeid(this.defaultPrivate(), ctid))
+      !existsSync(confOf(paths, ctid)) &&
+      !existsSync(`${confOf(paths, ctid)}.destroyed`) &&
+      !existsSync(privateOf(paths, ctid))
     );
   }
 
-  private async freeCtid(): Promise<number> {
-    for (let ctid = this.ctidBase; ctid < 2147483644; ctid++) if (await this.ctidFree(ctid)) return ctid;
+  private async freeCtid(paths: VzPaths): Promise<number> {
+    for (let ctid = this.ctidBase; ctid < 2147483644; ctid++) if (await this.ctidFree(ctid, paths)) return ctid;
     throw new CorralError("resource_exhausted", "no free CTID left");
   }
 
-  private async status(name: string, ctid: number): Promise<ContainerStatus> {
-    const conf = parseConfig(await readFile(this.confPath(ctid), "utf8").catch(() => ""));
-    const s = await runState(this.cgRoot, this.cgPath(ctid));
-    return {
-      name,
-      backend: "openvz",
-      state: s.running ? "running" : "stopped",
-      initPid: s.running ? s.initPid : 0,
-      limits: limitsFromConfig(conf),
-    };
-  }
-
-  /** `vzlist -a -H -t -o ctid,status,physpages.l,cpus,cpulimit [CTID...]`, by CTID. */
-  private async vzlist(ctids: string[]): Promise<Map<number, { state: RuntimeState; limits: Limits }>> {
-    const r = await this.tools.vzlist(["-a", "-H", "-t", "-o", "ctid,status,physpages.l,cpus,cpulimit", ...ctids]);
-    const out = new Map<number, { state: RuntimeState; limits: Limits }>();
-    if (r.code !== 0) {
-      if (/Container\(s\) not found/.test(r.stderr)) return out;
-      throw new CorralError("internal", `vzlist failed on ${this.ctx.hostName}: ${lastLine(r)}`);
-    }
-    for (const line of r.stdout.split("\n")) {
-      const [id, status, physL, cpus, cpulimit] = line.trim().split(/\s+/);
-      if (!id || !/^\d+$/.test(id)) continue;
-      const conf = new Map<string, string>([
-        ["PHYSPAGES", `0:${physL}`],
-        ["CPUS", cpus === "-" ? "0" : (cpus ?? "0")],
-        ["CPULIMIT", cpulimit ?? "0"],
-      ]);
-      out.set(Number(id), { state: status === "running" ? "running" : "stopped", limits: limitsFromConfig(conf) });
-    }
-    return out;
+  /** State from /proc/vz/veinfo, limits from CTID.conf, init from fairsched's cgroup.procs. */
+  private async status(name: string, ctid: number, paths?: VzPaths, running?: Map<number, VeinfoRow>): Promise<ContainerStatus> {
+    const p = paths ?? (await this.paths());
+    const conf = parseConfig(await readFile(confOf(p, ctid), "utf8").catch(() => ""));
+    const row = (running ?? (await this.runningRows())).get(ctid);
+    const initPid = row ? ((await this.proc.procs(ctid))[0] ?? 0) : 0;
+    return { name, backend: "openvz", state: row ? "running" : "stopped", initPid, limits: limitsFromConfig(conf) };
   }
 
   private check(r: VzCommand, what: string): void {
     if (r.code === 0) return;
-    throw new CorralError("internal", `could not ${what} on ${this.ctx.hostName}: ${lastLine(r)} (vzctl exit ${r.code})`);
+    throw new CorralError("internal", `could not ${what} on ${this.ctx.hostName}: ${lastLine(r)} (${vzExit(r.code)})`);
   }
 }
 

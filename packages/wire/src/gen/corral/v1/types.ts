@@ -41,6 +41,10 @@ export interface ContainerSpec {
   cmd: string[];
   ports: PortMapping[];
   labels: { [key: string]: string };
+  /** lxc: run without an id map (root inside is root on the host); lxd: security.privileged. */
+  privileged: boolean;
+  /** lxc/lxd: the settings a container engine inside needs (nesting, cgroup mounts, the tun device). */
+  nesting: boolean;
   /**
    * The container's address on the cluster network, CIDR ("10.240.0.5/16"), allocated by the
    * controller; empty: no cluster network (the controller has no pool).
@@ -111,15 +115,45 @@ export interface HostInfo {
   diskFreeBytes: number;
   backends: BackendInfo[];
   agentVersion: string;
+  /**
+   * host:port of the agent's data listener: bulk migration bytes between agents, mutual TLS, opened
+   * with a transfer token. Empty: this agent has none (a peer then streams over gRPC).
+   */
+  dataAddress: string;
 }
 
-/** Output of a non-interactive exec, streamed. */
+/** Output of an exec, streamed. With a terminal, stdout carries everything the terminal prints. */
 export interface ExecOutput {
   kind:
     | { $case: "stdout"; value: Buffer }
     | { $case: "stderr"; value: Buffer }
     | { $case: "exitCode"; value: number }
     | undefined;
+}
+
+/** How an exec runs: on a pseudo-terminal or not, and whether argv is the container's login shell. */
+export interface ExecOptions {
+  tty: boolean;
+  /** the terminal's first size, with tty */
+  size:
+    | TerminalSize
+    | undefined;
+  /** argv is empty: open the container's login shell, as `vzctl enter` does */
+  login: boolean;
+}
+
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+/** What the caller sends into a running exec, after the start message. */
+export interface ExecInput {
+  kind: { $case: "stdin"; value: Buffer } | //
+  /** end of input: the command reads EOF */
+  { $case: "stdinClose"; value: boolean } | //
+  /** the caller's terminal changed size (tty only) */
+  { $case: "resize"; value: TerminalSize } | undefined;
 }
 
 /** A piece of an image tarball being imported. */
@@ -172,6 +206,18 @@ export interface PlacementVerdict {
 /** Structured data carried by an error in the `corral-error-details-bin` trailer. */
 export interface ErrorDetails {
   verdicts: PlacementVerdict[];
+}
+
+/** One process of a container, as `corral ct top` shows it. */
+export interface ProcessInfo {
+  hostPid: number;
+  /** in the container's PID namespace */
+  pid: number;
+  /** the user's name inside (from the container's /etc/passwd), or the uid inside */
+  user: string;
+  hostUid: number;
+  cpuSeconds: number;
+  command: string;
 }
 
 function createBaseLimits(): Limits {
@@ -383,6 +429,8 @@ function createBaseContainerSpec(): ContainerSpec {
     cmd: [],
     ports: [],
     labels: {},
+    privileged: false,
+    nesting: false,
     ipv4: "",
   };
 }
@@ -416,6 +464,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       ContainerSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.privileged !== false) {
+      writer.uint32(168).bool(message.privileged);
+    }
+    if (message.nesting !== false) {
+      writer.uint32(176).bool(message.nesting);
+    }
     if (message.ipv4 !== "") {
       writer.uint32(162).string(message.ipv4);
     }
@@ -510,6 +564,22 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             }
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.nesting = reader.bool();
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -554,6 +624,8 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
           {},
         )
         : {},
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      nesting: isSet(object.nesting) ? globalThis.Boolean(object.nesting) : false,
       ipv4: isSet(object.ipv4) ? globalThis.String(object.ipv4) : "",
     };
   },
@@ -593,6 +665,12 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         });
       }
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.nesting !== false) {
+      obj.nesting = message.nesting;
+    }
     if (message.ipv4 !== "") {
       obj.ipv4 = message.ipv4;
     }
@@ -623,6 +701,8 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       },
       {},
     );
+    message.privileged = object.privileged ?? false;
+    message.nesting = object.nesting ?? false;
     message.ipv4 = object.ipv4 ?? "";
     return message;
   },
@@ -1422,6 +1502,7 @@ function createBaseHostInfo(): HostInfo {
     diskFreeBytes: 0,
     backends: [],
     agentVersion: "",
+    dataAddress: "",
   };
 }
 
@@ -1450,6 +1531,9 @@ export const HostInfo: MessageFns<HostInfo> = {
     }
     if (message.agentVersion !== "") {
       writer.uint32(66).string(message.agentVersion);
+    }
+    if (message.dataAddress !== "") {
+      writer.uint32(74).string(message.dataAddress);
     }
     return writer;
   },
@@ -1531,6 +1615,14 @@ export const HostInfo: MessageFns<HostInfo> = {
             message.agentVersion = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.dataAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1571,6 +1663,11 @@ export const HostInfo: MessageFns<HostInfo> = {
         : isSet(object.agent_version)
         ? globalThis.String(object.agent_version)
         : "",
+      dataAddress: isSet(object.dataAddress)
+        ? globalThis.String(object.dataAddress)
+        : isSet(object.data_address)
+        ? globalThis.String(object.data_address)
+        : "",
     };
   },
 
@@ -1600,6 +1697,9 @@ export const HostInfo: MessageFns<HostInfo> = {
     if (message.agentVersion !== "") {
       obj.agentVersion = message.agentVersion;
     }
+    if (message.dataAddress !== "") {
+      obj.dataAddress = message.dataAddress;
+    }
     return obj;
   },
 
@@ -1616,6 +1716,7 @@ export const HostInfo: MessageFns<HostInfo> = {
     message.diskFreeBytes = object.diskFreeBytes ?? 0;
     message.backends = object.backends?.map((e) => BackendInfo.fromPartial(e)) || [];
     message.agentVersion = object.agentVersion ?? "";
+    message.dataAddress = object.dataAddress ?? "";
     return message;
   },
 };
@@ -1736,6 +1837,318 @@ export const ExecOutput: MessageFns<ExecOutput> = {
       case "exitCode": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "exitCode", value: object.kind.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecOptions(): ExecOptions {
+  return { tty: false, size: undefined, login: false };
+}
+
+export const ExecOptions: MessageFns<ExecOptions> = {
+  encode(message: ExecOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tty !== false) {
+      writer.uint32(8).bool(message.tty);
+    }
+    if (message.size !== undefined) {
+      TerminalSize.encode(message.size, writer.uint32(18).fork()).join();
+    }
+    if (message.login !== false) {
+      writer.uint32(24).bool(message.login);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.size = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.login = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecOptions {
+    return {
+      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
+      size: isSet(object.size) ? TerminalSize.fromJSON(object.size) : undefined,
+      login: isSet(object.login) ? globalThis.Boolean(object.login) : false,
+    };
+  },
+
+  toJSON(message: ExecOptions): unknown {
+    const obj: any = {};
+    if (message.tty !== false) {
+      obj.tty = message.tty;
+    }
+    if (message.size !== undefined) {
+      obj.size = TerminalSize.toJSON(message.size);
+    }
+    if (message.login !== false) {
+      obj.login = message.login;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecOptions>, I>>(base?: I): ExecOptions {
+    return ExecOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecOptions>, I>>(object: I): ExecOptions {
+    const message = createBaseExecOptions();
+    message.tty = object.tty ?? false;
+    message.size = (object.size !== undefined && object.size !== null)
+      ? TerminalSize.fromPartial(object.size)
+      : undefined;
+    message.login = object.login ?? false;
+    return message;
+  },
+};
+
+function createBaseTerminalSize(): TerminalSize {
+  return { cols: 0, rows: 0 };
+}
+
+export const TerminalSize: MessageFns<TerminalSize> = {
+  encode(message: TerminalSize, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cols !== 0) {
+      writer.uint32(8).uint32(message.cols);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).uint32(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TerminalSize {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTerminalSize();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TerminalSize {
+    return {
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+    };
+  },
+
+  toJSON(message: TerminalSize): unknown {
+    const obj: any = {};
+    if (message.cols !== 0) {
+      obj.cols = Math.round(message.cols);
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TerminalSize>, I>>(base?: I): TerminalSize {
+    return TerminalSize.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TerminalSize>, I>>(object: I): TerminalSize {
+    const message = createBaseTerminalSize();
+    message.cols = object.cols ?? 0;
+    message.rows = object.rows ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecInput(): ExecInput {
+  return { kind: undefined };
+}
+
+export const ExecInput: MessageFns<ExecInput> = {
+  encode(message: ExecInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "stdin":
+        writer.uint32(10).bytes(message.kind.value);
+        break;
+      case "stdinClose":
+        writer.uint32(16).bool(message.kind.value);
+        break;
+      case "resize":
+        TerminalSize.encode(message.kind.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = { $case: "stdinClose", value: reader.bool() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = { $case: "resize", value: TerminalSize.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecInput {
+    return {
+      kind: isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.stdinClose)
+        ? { $case: "stdinClose", value: globalThis.Boolean(object.stdinClose) }
+        : isSet(object.stdin_close)
+        ? { $case: "stdinClose", value: globalThis.Boolean(object.stdin_close) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecInput): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.kind.value);
+    } else if (message.kind?.$case === "stdinClose") {
+      obj.stdinClose = message.kind.value;
+    } else if (message.kind?.$case === "resize") {
+      obj.resize = TerminalSize.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecInput>, I>>(base?: I): ExecInput {
+    return ExecInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecInput>, I>>(object: I): ExecInput {
+    const message = createBaseExecInput();
+    switch (object.kind?.$case) {
+      case "stdin": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "stdin", value: object.kind.value };
+        }
+        break;
+      }
+      case "stdinClose": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "stdinClose", value: object.kind.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "resize", value: TerminalSize.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -2509,6 +2922,167 @@ export const ErrorDetails: MessageFns<ErrorDetails> = {
   fromPartial<I extends Exact<DeepPartial<ErrorDetails>, I>>(object: I): ErrorDetails {
     const message = createBaseErrorDetails();
     message.verdicts = object.verdicts?.map((e) => PlacementVerdict.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProcessInfo(): ProcessInfo {
+  return { hostPid: 0, pid: 0, user: "", hostUid: 0, cpuSeconds: 0, command: "" };
+}
+
+export const ProcessInfo: MessageFns<ProcessInfo> = {
+  encode(message: ProcessInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostPid !== 0) {
+      writer.uint32(8).uint32(message.hostPid);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(16).uint32(message.pid);
+    }
+    if (message.user !== "") {
+      writer.uint32(26).string(message.user);
+    }
+    if (message.hostUid !== 0) {
+      writer.uint32(32).uint32(message.hostUid);
+    }
+    if (message.cpuSeconds !== 0) {
+      writer.uint32(41).double(message.cpuSeconds);
+    }
+    if (message.command !== "") {
+      writer.uint32(50).string(message.command);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.hostPid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.hostUid = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.cpuSeconds = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessInfo {
+    return {
+      hostPid: isSet(object.hostPid)
+        ? globalThis.Number(object.hostPid)
+        : isSet(object.host_pid)
+        ? globalThis.Number(object.host_pid)
+        : 0,
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      hostUid: isSet(object.hostUid)
+        ? globalThis.Number(object.hostUid)
+        : isSet(object.host_uid)
+        ? globalThis.Number(object.host_uid)
+        : 0,
+      cpuSeconds: isSet(object.cpuSeconds)
+        ? globalThis.Number(object.cpuSeconds)
+        : isSet(object.cpu_seconds)
+        ? globalThis.Number(object.cpu_seconds)
+        : 0,
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+    };
+  },
+
+  toJSON(message: ProcessInfo): unknown {
+    const obj: any = {};
+    if (message.hostPid !== 0) {
+      obj.hostPid = Math.round(message.hostPid);
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.hostUid !== 0) {
+      obj.hostUid = Math.round(message.hostUid);
+    }
+    if (message.cpuSeconds !== 0) {
+      obj.cpuSeconds = floatToJson(message.cpuSeconds);
+    }
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProcessInfo>, I>>(base?: I): ProcessInfo {
+    return ProcessInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProcessInfo>, I>>(object: I): ProcessInfo {
+    const message = createBaseProcessInfo();
+    message.hostPid = object.hostPid ?? 0;
+    message.pid = object.pid ?? 0;
+    message.user = object.user ?? "";
+    message.hostUid = object.hostUid ?? 0;
+    message.cpuSeconds = object.cpuSeconds ?? 0;
+    message.command = object.command ?? "";
     return message;
   },
 };

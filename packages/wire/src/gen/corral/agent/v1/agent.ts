@@ -10,10 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -26,11 +28,14 @@ import {
   ContainerSpec,
   ContainerStatus,
   CopyInChunk,
+  ExecInput,
+  ExecOptions,
   ExecOutput,
   HostInfo,
   ImageChunk,
   ImageInfo,
   Limits,
+  ProcessInfo,
 } from "../../v1/types.js";
 
 export const protobufPackage = "corral.agent.v1";
@@ -89,6 +94,27 @@ export interface InspectContainerResponse {
   status: ContainerStatus | undefined;
 }
 
+export interface ListProcessesRequest {
+  ref: ContainerRef | undefined;
+}
+
+export interface ListProcessesResponse {
+  processes: ProcessInfo[];
+}
+
+export interface FindPidOwnerRequest {
+  /** a PID of the agent's host */
+  pid: number;
+}
+
+/** Empty container when no container of this host owns the PID. */
+export interface FindPidOwnerResponse {
+  container: string;
+  backend: string;
+  /** the PID inside the container */
+  pid: number;
+}
+
 export interface ListContainersRequest {
   /** empty: all backends */
   backend: string;
@@ -99,9 +125,19 @@ export interface ListContainersResponse {
 }
 
 export interface ExecContainerRequest {
+  kind:
+    | //
+    /** first, and only first */
+    { $case: "start"; value: ExecStart }
+    | { $case: "input"; value: ExecInput }
+    | undefined;
+}
+
+export interface ExecStart {
   ref: ContainerRef | undefined;
   argv: string[];
   env: string[];
+  options: ExecOptions | undefined;
 }
 
 export interface ExecContainerResponse {
@@ -125,6 +161,21 @@ export interface ImportImageResponse {
   image: ImageInfo | undefined;
 }
 
+export interface ListImagesRequest {
+}
+
+export interface ListImagesResponse {
+  images: ImageInfo[];
+}
+
+export interface RemoveImageRequest {
+  name: string;
+  backend: string;
+}
+
+export interface RemoveImageResponse {
+}
+
 export interface PrepareReceiveRequest {
   token: string;
   ref:
@@ -141,6 +192,12 @@ export interface PrepareReceiveRequest {
   migrationId: string;
   sourceHost: string;
   targetHost: string;
+  /**
+   * What the controller's spec grants the container: the archive's runtime config may carry the
+   * settings of --privileged (no id map) and --nesting only when these say so.
+   */
+  privileged: boolean;
+  nesting: boolean;
   /** The container's spec: the target checks its published ports are free and gives it its address. */
   spec: ContainerSpec | undefined;
 }
@@ -208,6 +265,11 @@ export interface SendArchiveRequest {
   targetHost: string;
   /** 0: unlimited */
   bwlimitBytesPerSecond: number;
+  /**
+   * The target's data listener (HostInfo.data_address): the archive goes there over mutual TLS
+   * instead of the ReceiveArchive stream. Empty: ReceiveArchive.
+   */
+  dataAddress: string;
 }
 
 export interface SendArchiveResponse {
@@ -1156,6 +1218,312 @@ export const InspectContainerResponse: MessageFns<InspectContainerResponse> = {
   },
 };
 
+function createBaseListProcessesRequest(): ListProcessesRequest {
+  return { ref: undefined };
+}
+
+export const ListProcessesRequest: MessageFns<ListProcessesRequest> = {
+  encode(message: ListProcessesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ContainerRef.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProcessesRequest {
+    return { ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined };
+  },
+
+  toJSON(message: ListProcessesRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ContainerRef.toJSON(message.ref);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(base?: I): ListProcessesRequest {
+    return ListProcessesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(object: I): ListProcessesRequest {
+    const message = createBaseListProcessesRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
+    return message;
+  },
+};
+
+function createBaseListProcessesResponse(): ListProcessesResponse {
+  return { processes: [] };
+}
+
+export const ListProcessesResponse: MessageFns<ListProcessesResponse> = {
+  encode(message: ListProcessesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.processes) {
+      ProcessInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.processes.push(ProcessInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProcessesResponse {
+    return {
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => ProcessInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListProcessesResponse): unknown {
+    const obj: any = {};
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => ProcessInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(base?: I): ListProcessesResponse {
+    return ListProcessesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(object: I): ListProcessesResponse {
+    const message = createBaseListProcessesResponse();
+    message.processes = object.processes?.map((e) => ProcessInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFindPidOwnerRequest(): FindPidOwnerRequest {
+  return { pid: 0 };
+}
+
+export const FindPidOwnerRequest: MessageFns<FindPidOwnerRequest> = {
+  encode(message: FindPidOwnerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindPidOwnerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindPidOwnerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindPidOwnerRequest {
+    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
+  },
+
+  toJSON(message: FindPidOwnerRequest): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindPidOwnerRequest>, I>>(base?: I): FindPidOwnerRequest {
+    return FindPidOwnerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindPidOwnerRequest>, I>>(object: I): FindPidOwnerRequest {
+    const message = createBaseFindPidOwnerRequest();
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseFindPidOwnerResponse(): FindPidOwnerResponse {
+  return { container: "", backend: "", pid: 0 };
+}
+
+export const FindPidOwnerResponse: MessageFns<FindPidOwnerResponse> = {
+  encode(message: FindPidOwnerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.backend !== "") {
+      writer.uint32(18).string(message.backend);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(24).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindPidOwnerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindPidOwnerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.backend = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindPidOwnerResponse {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      backend: isSet(object.backend) ? globalThis.String(object.backend) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+    };
+  },
+
+  toJSON(message: FindPidOwnerResponse): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.backend !== "") {
+      obj.backend = message.backend;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindPidOwnerResponse>, I>>(base?: I): FindPidOwnerResponse {
+    return FindPidOwnerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindPidOwnerResponse>, I>>(object: I): FindPidOwnerResponse {
+    const message = createBaseFindPidOwnerResponse();
+    message.container = object.container ?? "";
+    message.backend = object.backend ?? "";
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
 function createBaseListContainersRequest(): ListContainersRequest {
   return { backend: "" };
 }
@@ -1295,19 +1663,18 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
 };
 
 function createBaseExecContainerRequest(): ExecContainerRequest {
-  return { ref: undefined, argv: [], env: [] };
+  return { kind: undefined };
 }
 
 export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
   encode(message: ExecContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.ref !== undefined) {
-      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
-    }
-    for (const v of message.argv) {
-      writer.uint32(18).string(v!);
-    }
-    for (const v of message.env) {
-      writer.uint32(26).string(v!);
+    switch (message.kind?.$case) {
+      case "start":
+        ExecStart.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "input":
+        ExecInput.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1322,6 +1689,111 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseExecContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "start", value: ExecStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "input", value: ExecInput.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerRequest {
+    return {
+      kind: isSet(object.start)
+        ? { $case: "start", value: ExecStart.fromJSON(object.start) }
+        : isSet(object.input)
+        ? { $case: "input", value: ExecInput.fromJSON(object.input) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecContainerRequest): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "start") {
+      obj.start = ExecStart.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "input") {
+      obj.input = ExecInput.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
+    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
+    const message = createBaseExecContainerRequest();
+    switch (object.kind?.$case) {
+      case "start": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "start", value: ExecStart.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "input": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "input", value: ExecInput.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStart(): ExecStart {
+  return { ref: undefined, argv: [], env: [], options: undefined };
+}
+
+export const ExecStart: MessageFns<ExecStart> = {
+  encode(message: ExecStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.argv) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.env) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.options !== undefined) {
+      ExecOptions.encode(message.options, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStart();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1349,6 +1821,14 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
             message.env.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.options = ExecOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1361,15 +1841,16 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): ExecContainerRequest {
+  fromJSON(object: any): ExecStart {
     return {
       ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined,
       argv: globalThis.Array.isArray(object?.argv) ? object.argv.map((e: any) => globalThis.String(e)) : [],
       env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
+      options: isSet(object.options) ? ExecOptions.fromJSON(object.options) : undefined,
     };
   },
 
-  toJSON(message: ExecContainerRequest): unknown {
+  toJSON(message: ExecStart): unknown {
     const obj: any = {};
     if (message.ref !== undefined) {
       obj.ref = ContainerRef.toJSON(message.ref);
@@ -1380,17 +1861,23 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     if (message.env?.length) {
       obj.env = message.env;
     }
+    if (message.options !== undefined) {
+      obj.options = ExecOptions.toJSON(message.options);
+    }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
-    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ExecStart>, I>>(base?: I): ExecStart {
+    return ExecStart.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
-    const message = createBaseExecContainerRequest();
+  fromPartial<I extends Exact<DeepPartial<ExecStart>, I>>(object: I): ExecStart {
+    const message = createBaseExecStart();
     message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
     message.argv = object.argv?.map((e) => e) || [];
     message.env = object.env?.map((e) => e) || [];
+    message.options = (object.options !== undefined && object.options !== null)
+      ? ExecOptions.fromPartial(object.options)
+      : undefined;
     return message;
   },
 };
@@ -1758,6 +2245,264 @@ export const ImportImageResponse: MessageFns<ImportImageResponse> = {
   },
 };
 
+function createBaseListImagesRequest(): ListImagesRequest {
+  return {};
+}
+
+export const ListImagesRequest: MessageFns<ListImagesRequest> = {
+  encode(_: ListImagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListImagesRequest {
+    return {};
+  },
+
+  toJSON(_: ListImagesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesRequest>, I>>(base?: I): ListImagesRequest {
+    return ListImagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesRequest>, I>>(_: I): ListImagesRequest {
+    const message = createBaseListImagesRequest();
+    return message;
+  },
+};
+
+function createBaseListImagesResponse(): ListImagesResponse {
+  return { images: [] };
+}
+
+export const ListImagesResponse: MessageFns<ListImagesResponse> = {
+  encode(message: ListImagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.images) {
+      ImageInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.images.push(ImageInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListImagesResponse {
+    return {
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => ImageInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListImagesResponse): unknown {
+    const obj: any = {};
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => ImageInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesResponse>, I>>(base?: I): ListImagesResponse {
+    return ListImagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesResponse>, I>>(object: I): ListImagesResponse {
+    const message = createBaseListImagesResponse();
+    message.images = object.images?.map((e) => ImageInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveImageRequest(): RemoveImageRequest {
+  return { name: "", backend: "" };
+}
+
+export const RemoveImageRequest: MessageFns<RemoveImageRequest> = {
+  encode(message: RemoveImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.backend !== "") {
+      writer.uint32(18).string(message.backend);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.backend = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      backend: isSet(object.backend) ? globalThis.String(object.backend) : "",
+    };
+  },
+
+  toJSON(message: RemoveImageRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.backend !== "") {
+      obj.backend = message.backend;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(base?: I): RemoveImageRequest {
+    return RemoveImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(object: I): RemoveImageRequest {
+    const message = createBaseRemoveImageRequest();
+    message.name = object.name ?? "";
+    message.backend = object.backend ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveImageResponse(): RemoveImageResponse {
+  return {};
+}
+
+export const RemoveImageResponse: MessageFns<RemoveImageResponse> = {
+  encode(_: RemoveImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveImageResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveImageResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(base?: I): RemoveImageResponse {
+    return RemoveImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(_: I): RemoveImageResponse {
+    const message = createBaseRemoveImageResponse();
+    return message;
+  },
+};
+
 function createBasePrepareReceiveRequest(): PrepareReceiveRequest {
   return {
     token: "",
@@ -1767,6 +2512,8 @@ function createBasePrepareReceiveRequest(): PrepareReceiveRequest {
     migrationId: "",
     sourceHost: "",
     targetHost: "",
+    privileged: false,
+    nesting: false,
     spec: undefined,
   };
 }
@@ -1793,6 +2540,12 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     }
     if (message.targetHost !== "") {
       writer.uint32(58).string(message.targetHost);
+    }
+    if (message.privileged !== false) {
+      writer.uint32(64).bool(message.privileged);
+    }
+    if (message.nesting !== false) {
+      writer.uint32(72).bool(message.nesting);
     }
     if (message.spec !== undefined) {
       ContainerSpec.encode(message.spec, writer.uint32(162).fork()).join();
@@ -1869,6 +2622,22 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
             message.targetHost = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.nesting = reader.bool();
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -1914,6 +2683,8 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
         : isSet(object.target_host)
         ? globalThis.String(object.target_host)
         : "",
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      nesting: isSet(object.nesting) ? globalThis.Boolean(object.nesting) : false,
       spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
     };
   },
@@ -1941,6 +2712,12 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     if (message.targetHost !== "") {
       obj.targetHost = message.targetHost;
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.nesting !== false) {
+      obj.nesting = message.nesting;
+    }
     if (message.spec !== undefined) {
       obj.spec = ContainerSpec.toJSON(message.spec);
     }
@@ -1959,6 +2736,8 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     message.migrationId = object.migrationId ?? "";
     message.sourceHost = object.sourceHost ?? "";
     message.targetHost = object.targetHost ?? "";
+    message.privileged = object.privileged ?? false;
+    message.nesting = object.nesting ?? false;
     message.spec = (object.spec !== undefined && object.spec !== null)
       ? ContainerSpec.fromPartial(object.spec)
       : undefined;
@@ -2786,7 +3565,15 @@ export const AbortReceiveResponse: MessageFns<AbortReceiveResponse> = {
 };
 
 function createBaseSendArchiveRequest(): SendArchiveRequest {
-  return { ref: undefined, targetAddress: "", token: "", compression: "", targetHost: "", bwlimitBytesPerSecond: 0 };
+  return {
+    ref: undefined,
+    targetAddress: "",
+    token: "",
+    compression: "",
+    targetHost: "",
+    bwlimitBytesPerSecond: 0,
+    dataAddress: "",
+  };
 }
 
 export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
@@ -2808,6 +3595,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     }
     if (message.bwlimitBytesPerSecond !== 0) {
       writer.uint32(48).uint64(message.bwlimitBytesPerSecond);
+    }
+    if (message.dataAddress !== "") {
+      writer.uint32(58).string(message.dataAddress);
     }
     return writer;
   },
@@ -2873,6 +3663,14 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
             message.bwlimitBytesPerSecond = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.dataAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2905,6 +3703,11 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
         : isSet(object.bwlimit_bytes_per_second)
         ? globalThis.Number(object.bwlimit_bytes_per_second)
         : 0,
+      dataAddress: isSet(object.dataAddress)
+        ? globalThis.String(object.dataAddress)
+        : isSet(object.data_address)
+        ? globalThis.String(object.data_address)
+        : "",
     };
   },
 
@@ -2928,6 +3731,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     if (message.bwlimitBytesPerSecond !== 0) {
       obj.bwlimitBytesPerSecond = Math.round(message.bwlimitBytesPerSecond);
     }
+    if (message.dataAddress !== "") {
+      obj.dataAddress = message.dataAddress;
+    }
     return obj;
   },
 
@@ -2942,6 +3748,7 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     message.compression = object.compression ?? "";
     message.targetHost = object.targetHost ?? "";
     message.bwlimitBytesPerSecond = object.bwlimitBytesPerSecond ?? 0;
+    message.dataAddress = object.dataAddress ?? "";
     return message;
   },
 };
@@ -3793,9 +4600,10 @@ export const AgentServiceService = {
       Buffer.from(ListContainersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListContainersResponse => ListContainersResponse.decode(value),
   },
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
   execContainer: {
     path: "/corral.agent.v1.AgentService/ExecContainer" as const,
-    requestStream: false as const,
+    requestStream: true as const,
     responseStream: true as const,
     requestSerialize: (value: ExecContainerRequest): Buffer => Buffer.from(ExecContainerRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ExecContainerRequest => ExecContainerRequest.decode(value),
@@ -3849,6 +4657,46 @@ export const AgentServiceService = {
     responseSerialize: (value: ContainerLogsResponse): Buffer =>
       Buffer.from(ContainerLogsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ContainerLogsResponse => ContainerLogsResponse.decode(value),
+  },
+  /** Processes, read from cgroup membership. */
+  listProcesses: {
+    path: "/corral.agent.v1.AgentService/ListProcesses" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListProcessesRequest): Buffer => Buffer.from(ListProcessesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListProcessesRequest => ListProcessesRequest.decode(value),
+    responseSerialize: (value: ListProcessesResponse): Buffer =>
+      Buffer.from(ListProcessesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListProcessesResponse => ListProcessesResponse.decode(value),
+  },
+  findPidOwner: {
+    path: "/corral.agent.v1.AgentService/FindPidOwner" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindPidOwnerRequest): Buffer => Buffer.from(FindPidOwnerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindPidOwnerRequest => FindPidOwnerRequest.decode(value),
+    responseSerialize: (value: FindPidOwnerResponse): Buffer =>
+      Buffer.from(FindPidOwnerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindPidOwnerResponse => FindPidOwnerResponse.decode(value),
+  },
+  /** The images this host holds, per backend; and removing one. */
+  listImages: {
+    path: "/corral.agent.v1.AgentService/ListImages" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListImagesRequest): Buffer => Buffer.from(ListImagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListImagesRequest => ListImagesRequest.decode(value),
+    responseSerialize: (value: ListImagesResponse): Buffer => Buffer.from(ListImagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListImagesResponse => ListImagesResponse.decode(value),
+  },
+  removeImage: {
+    path: "/corral.agent.v1.AgentService/RemoveImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveImageRequest): Buffer => Buffer.from(RemoveImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveImageRequest => RemoveImageRequest.decode(value),
+    responseSerialize: (value: RemoveImageResponse): Buffer => Buffer.from(RemoveImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveImageResponse => RemoveImageResponse.decode(value),
   },
   /**
    * The cluster network as the controller sees it: this host's bridge address and its peers.
@@ -3931,13 +4779,20 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
   inspectContainer: handleUnaryCall<InspectContainerRequest, InspectContainerResponse>;
   listContainers: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
-  execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
   importImage: handleClientStreamingCall<ImportImageRequest, ImportImageResponse>;
   /** Files in and out of a container as tar (`ct cp`), and its log (`ct logs`). */
   copyIn: handleClientStreamingCall<CopyInRequest, CopyInResponse>;
   copyOut: handleServerStreamingCall<CopyOutRequest, CopyOutResponse>;
   containerLogs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogsResponse>;
+  /** Processes, read from cgroup membership. */
+  listProcesses: handleUnaryCall<ListProcessesRequest, ListProcessesResponse>;
+  findPidOwner: handleUnaryCall<FindPidOwnerRequest, FindPidOwnerResponse>;
+  /** The images this host holds, per backend; and removing one. */
+  listImages: handleUnaryCall<ListImagesRequest, ListImagesResponse>;
+  removeImage: handleUnaryCall<RemoveImageRequest, RemoveImageResponse>;
   /**
    * The cluster network as the controller sees it: this host's bridge address and its peers.
    * Sent on every registration and whenever the host list changes; applying it twice is a no-op.
@@ -4061,15 +4916,13 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListContainersResponse) => void,
   ): ClientUnaryCall;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer(): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  execContainer(options: Partial<CallOptions>): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   execContainer(
-    request: ExecContainerRequest,
+    metadata: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
-  execContainer(
-    request: ExecContainerRequest,
-    metadata?: Metadata,
-    options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
+  ): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   setLimits(
     request: SetLimitsRequest,
     callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
@@ -4131,6 +4984,68 @@ export interface AgentServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ContainerLogsResponse>;
+  /** Processes, read from cgroup membership. */
+  listProcesses(
+    request: ListProcessesRequest,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  /** The images this host holds, per backend; and removing one. */
+  listImages(
+    request: ListImagesRequest,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
   /**
    * The cluster network as the controller sees it: this host's bridge address and its peers.
    * Sent on every registration and whenever the host list changes; applying it twice is a no-op.

@@ -10,10 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -27,12 +29,15 @@ import {
   ContainerSpec,
   ContainerUsage,
   CopyInChunk,
+  ExecInput,
+  ExecOptions,
   ExecOutput,
   ExitInfo,
   HostInfo,
   ImageChunk,
   ImageInfo,
   PlacementVerdict,
+  ProcessInfo,
 } from "../../v1/types.js";
 
 export const protobufPackage = "corral.controller.v1";
@@ -145,6 +150,27 @@ export interface ListContainersResponse {
   drift: Container[];
 }
 
+export interface ListProcessesRequest {
+  name: string;
+}
+
+export interface ListProcessesResponse {
+  processes: ProcessInfo[];
+}
+
+export interface FindPidOwnerRequest {
+  host: string;
+  pid: number;
+}
+
+export interface FindPidOwnerResponse {
+  container: string;
+  host: string;
+  backend: string;
+  /** the PID inside the container */
+  pid: number;
+}
+
 export interface GetContainerRequest {
   name: string;
 }
@@ -180,9 +206,19 @@ export interface RemoveContainerResponse {
 }
 
 export interface ExecContainerRequest {
+  kind:
+    | //
+    /** first, and only first */
+    { $case: "start"; value: ExecStart }
+    | { $case: "input"; value: ExecInput }
+    | undefined;
+}
+
+export interface ExecStart {
   name: string;
   argv: string[];
   env: string[];
+  options: ExecOptions | undefined;
 }
 
 export interface ExecContainerResponse {
@@ -293,6 +329,21 @@ export interface ImportImageRequest {
 
 export interface ImportImageResponse {
   images: ImageInfo[];
+}
+
+export interface ListImagesRequest {
+}
+
+export interface ListImagesResponse {
+  images: ImageInfo[];
+}
+
+export interface RemoveImageRequest {
+  name: string;
+}
+
+export interface RemoveImageResponse {
+  removed: ImageInfo[];
 }
 
 /** A bearer token as the controller records it; the secret itself is never stored or listed. */
@@ -2235,6 +2286,346 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
   },
 };
 
+function createBaseListProcessesRequest(): ListProcessesRequest {
+  return { name: "" };
+}
+
+export const ListProcessesRequest: MessageFns<ListProcessesRequest> = {
+  encode(message: ListProcessesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProcessesRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: ListProcessesRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(base?: I): ListProcessesRequest {
+    return ListProcessesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesRequest>, I>>(object: I): ListProcessesRequest {
+    const message = createBaseListProcessesRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseListProcessesResponse(): ListProcessesResponse {
+  return { processes: [] };
+}
+
+export const ListProcessesResponse: MessageFns<ListProcessesResponse> = {
+  encode(message: ListProcessesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.processes) {
+      ProcessInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProcessesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProcessesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.processes.push(ProcessInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProcessesResponse {
+    return {
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => ProcessInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListProcessesResponse): unknown {
+    const obj: any = {};
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => ProcessInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(base?: I): ListProcessesResponse {
+    return ListProcessesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListProcessesResponse>, I>>(object: I): ListProcessesResponse {
+    const message = createBaseListProcessesResponse();
+    message.processes = object.processes?.map((e) => ProcessInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFindPidOwnerRequest(): FindPidOwnerRequest {
+  return { host: "", pid: 0 };
+}
+
+export const FindPidOwnerRequest: MessageFns<FindPidOwnerRequest> = {
+  encode(message: FindPidOwnerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(16).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindPidOwnerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindPidOwnerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindPidOwnerRequest {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+    };
+  },
+
+  toJSON(message: FindPidOwnerRequest): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindPidOwnerRequest>, I>>(base?: I): FindPidOwnerRequest {
+    return FindPidOwnerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindPidOwnerRequest>, I>>(object: I): FindPidOwnerRequest {
+    const message = createBaseFindPidOwnerRequest();
+    message.host = object.host ?? "";
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseFindPidOwnerResponse(): FindPidOwnerResponse {
+  return { container: "", host: "", backend: "", pid: 0 };
+}
+
+export const FindPidOwnerResponse: MessageFns<FindPidOwnerResponse> = {
+  encode(message: FindPidOwnerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.container !== "") {
+      writer.uint32(10).string(message.container);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.backend !== "") {
+      writer.uint32(26).string(message.backend);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(32).uint32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindPidOwnerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindPidOwnerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.backend = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindPidOwnerResponse {
+    return {
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      backend: isSet(object.backend) ? globalThis.String(object.backend) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+    };
+  },
+
+  toJSON(message: FindPidOwnerResponse): unknown {
+    const obj: any = {};
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.backend !== "") {
+      obj.backend = message.backend;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindPidOwnerResponse>, I>>(base?: I): FindPidOwnerResponse {
+    return FindPidOwnerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindPidOwnerResponse>, I>>(object: I): FindPidOwnerResponse {
+    const message = createBaseFindPidOwnerResponse();
+    message.container = object.container ?? "";
+    message.host = object.host ?? "";
+    message.backend = object.backend ?? "";
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
 function createBaseGetContainerRequest(): GetContainerRequest {
   return { name: "" };
 }
@@ -2803,19 +3194,18 @@ export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
 };
 
 function createBaseExecContainerRequest(): ExecContainerRequest {
-  return { name: "", argv: [], env: [] };
+  return { kind: undefined };
 }
 
 export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
   encode(message: ExecContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== "") {
-      writer.uint32(10).string(message.name);
-    }
-    for (const v of message.argv) {
-      writer.uint32(18).string(v!);
-    }
-    for (const v of message.env) {
-      writer.uint32(26).string(v!);
+    switch (message.kind?.$case) {
+      case "start":
+        ExecStart.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "input":
+        ExecInput.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2830,6 +3220,111 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseExecContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "start", value: ExecStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "input", value: ExecInput.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecContainerRequest {
+    return {
+      kind: isSet(object.start)
+        ? { $case: "start", value: ExecStart.fromJSON(object.start) }
+        : isSet(object.input)
+        ? { $case: "input", value: ExecInput.fromJSON(object.input) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecContainerRequest): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "start") {
+      obj.start = ExecStart.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "input") {
+      obj.input = ExecInput.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
+    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
+    const message = createBaseExecContainerRequest();
+    switch (object.kind?.$case) {
+      case "start": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "start", value: ExecStart.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "input": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "input", value: ExecInput.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStart(): ExecStart {
+  return { name: "", argv: [], env: [], options: undefined };
+}
+
+export const ExecStart: MessageFns<ExecStart> = {
+  encode(message: ExecStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.argv) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.env) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.options !== undefined) {
+      ExecOptions.encode(message.options, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStart();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2857,6 +3352,14 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
             message.env.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.options = ExecOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2869,15 +3372,16 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     }
   },
 
-  fromJSON(object: any): ExecContainerRequest {
+  fromJSON(object: any): ExecStart {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       argv: globalThis.Array.isArray(object?.argv) ? object.argv.map((e: any) => globalThis.String(e)) : [],
       env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
+      options: isSet(object.options) ? ExecOptions.fromJSON(object.options) : undefined,
     };
   },
 
-  toJSON(message: ExecContainerRequest): unknown {
+  toJSON(message: ExecStart): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
@@ -2888,17 +3392,23 @@ export const ExecContainerRequest: MessageFns<ExecContainerRequest> = {
     if (message.env?.length) {
       obj.env = message.env;
     }
+    if (message.options !== undefined) {
+      obj.options = ExecOptions.toJSON(message.options);
+    }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(base?: I): ExecContainerRequest {
-    return ExecContainerRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ExecStart>, I>>(base?: I): ExecStart {
+    return ExecStart.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ExecContainerRequest>, I>>(object: I): ExecContainerRequest {
-    const message = createBaseExecContainerRequest();
+  fromPartial<I extends Exact<DeepPartial<ExecStart>, I>>(object: I): ExecStart {
+    const message = createBaseExecStart();
     message.name = object.name ?? "";
     message.argv = object.argv?.map((e) => e) || [];
     message.env = object.env?.map((e) => e) || [];
+    message.options = (object.options !== undefined && object.options !== null)
+      ? ExecOptions.fromPartial(object.options)
+      : undefined;
     return message;
   },
 };
@@ -4607,6 +5117,263 @@ export const ImportImageResponse: MessageFns<ImportImageResponse> = {
   fromPartial<I extends Exact<DeepPartial<ImportImageResponse>, I>>(object: I): ImportImageResponse {
     const message = createBaseImportImageResponse();
     message.images = object.images?.map((e) => ImageInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListImagesRequest(): ListImagesRequest {
+  return {};
+}
+
+export const ListImagesRequest: MessageFns<ListImagesRequest> = {
+  encode(_: ListImagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListImagesRequest {
+    return {};
+  },
+
+  toJSON(_: ListImagesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesRequest>, I>>(base?: I): ListImagesRequest {
+    return ListImagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesRequest>, I>>(_: I): ListImagesRequest {
+    const message = createBaseListImagesRequest();
+    return message;
+  },
+};
+
+function createBaseListImagesResponse(): ListImagesResponse {
+  return { images: [] };
+}
+
+export const ListImagesResponse: MessageFns<ListImagesResponse> = {
+  encode(message: ListImagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.images) {
+      ImageInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListImagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListImagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.images.push(ImageInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListImagesResponse {
+    return {
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => ImageInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListImagesResponse): unknown {
+    const obj: any = {};
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => ImageInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListImagesResponse>, I>>(base?: I): ListImagesResponse {
+    return ListImagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListImagesResponse>, I>>(object: I): ListImagesResponse {
+    const message = createBaseListImagesResponse();
+    message.images = object.images?.map((e) => ImageInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveImageRequest(): RemoveImageRequest {
+  return { name: "" };
+}
+
+export const RemoveImageRequest: MessageFns<RemoveImageRequest> = {
+  encode(message: RemoveImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: RemoveImageRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(base?: I): RemoveImageRequest {
+    return RemoveImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageRequest>, I>>(object: I): RemoveImageRequest {
+    const message = createBaseRemoveImageRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveImageResponse(): RemoveImageResponse {
+  return { removed: [] };
+}
+
+export const RemoveImageResponse: MessageFns<RemoveImageResponse> = {
+  encode(message: RemoveImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.removed) {
+      ImageInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.removed.push(ImageInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveImageResponse {
+    return {
+      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => ImageInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RemoveImageResponse): unknown {
+    const obj: any = {};
+    if (message.removed?.length) {
+      obj.removed = message.removed.map((e) => ImageInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(base?: I): RemoveImageResponse {
+    return RemoveImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveImageResponse>, I>>(object: I): RemoveImageResponse {
+    const message = createBaseRemoveImageResponse();
+    message.removed = object.removed?.map((e) => ImageInfo.fromPartial(e)) || [];
     return message;
   },
 };
@@ -8489,9 +9256,10 @@ export const ControllerServiceService = {
       Buffer.from(RemoveContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveContainerResponse => RemoveContainerResponse.decode(value),
   },
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
   execContainer: {
     path: "/corral.controller.v1.ControllerService/ExecContainer" as const,
-    requestStream: false as const,
+    requestStream: true as const,
     responseStream: true as const,
     requestSerialize: (value: ExecContainerRequest): Buffer => Buffer.from(ExecContainerRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ExecContainerRequest => ExecContainerRequest.decode(value),
@@ -8507,6 +9275,27 @@ export const ControllerServiceService = {
     requestDeserialize: (value: Buffer): SetLimitsRequest => SetLimitsRequest.decode(value),
     responseSerialize: (value: SetLimitsResponse): Buffer => Buffer.from(SetLimitsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetLimitsResponse => SetLimitsResponse.decode(value),
+  },
+  /** Processes of a container, and the container that owns a host PID (from cgroup membership). */
+  listProcesses: {
+    path: "/corral.controller.v1.ControllerService/ListProcesses" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListProcessesRequest): Buffer => Buffer.from(ListProcessesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListProcessesRequest => ListProcessesRequest.decode(value),
+    responseSerialize: (value: ListProcessesResponse): Buffer =>
+      Buffer.from(ListProcessesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListProcessesResponse => ListProcessesResponse.decode(value),
+  },
+  findPidOwner: {
+    path: "/corral.controller.v1.ControllerService/FindPidOwner" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindPidOwnerRequest): Buffer => Buffer.from(FindPidOwnerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindPidOwnerRequest => FindPidOwnerRequest.decode(value),
+    responseSerialize: (value: FindPidOwnerResponse): Buffer =>
+      Buffer.from(FindPidOwnerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindPidOwnerResponse => FindPidOwnerResponse.decode(value),
   },
   migrateContainer: {
     path: "/corral.controller.v1.ControllerService/MigrateContainer" as const,
@@ -8595,6 +9384,28 @@ export const ControllerServiceService = {
     responseSerialize: (value: ContainerLogsResponse): Buffer =>
       Buffer.from(ContainerLogsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ContainerLogsResponse => ContainerLogsResponse.decode(value),
+  },
+  /**
+   * Every image on every host that is up (one entry per host and backend); removing one everywhere,
+   * refused while a container uses it.
+   */
+  listImages: {
+    path: "/corral.controller.v1.ControllerService/ListImages" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListImagesRequest): Buffer => Buffer.from(ListImagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListImagesRequest => ListImagesRequest.decode(value),
+    responseSerialize: (value: ListImagesResponse): Buffer => Buffer.from(ListImagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListImagesResponse => ListImagesResponse.decode(value),
+  },
+  removeImage: {
+    path: "/corral.controller.v1.ControllerService/RemoveImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveImageRequest): Buffer => Buffer.from(RemoveImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveImageRequest => RemoveImageRequest.decode(value),
+    responseSerialize: (value: RemoveImageResponse): Buffer => Buffer.from(RemoveImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveImageResponse => RemoveImageResponse.decode(value),
   },
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken: {
@@ -8766,8 +9577,12 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   startContainer: handleUnaryCall<StartContainerRequest, StartContainerResponse>;
   stopContainer: handleUnaryCall<StopContainerRequest, StopContainerResponse>;
   removeContainer: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
-  execContainer: handleServerStreamingCall<ExecContainerRequest, ExecContainerResponse>;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer: handleBidiStreamingCall<ExecContainerRequest, ExecContainerResponse>;
   setLimits: handleUnaryCall<SetLimitsRequest, SetLimitsResponse>;
+  /** Processes of a container, and the container that owns a host PID (from cgroup membership). */
+  listProcesses: handleUnaryCall<ListProcessesRequest, ListProcessesResponse>;
+  findPidOwner: handleUnaryCall<FindPidOwnerRequest, FindPidOwnerResponse>;
   migrateContainer: handleServerStreamingCall<MigrateContainerRequest, MigrateContainerResponse>;
   listMigrations: handleUnaryCall<ListMigrationsRequest, ListMigrationsResponse>;
   /** One migration: its current state, then (with follow) every update until it ends. */
@@ -8779,6 +9594,12 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   copyToContainer: handleClientStreamingCall<CopyToContainerRequest, CopyToContainerResponse>;
   copyFromContainer: handleServerStreamingCall<CopyFromContainerRequest, CopyFromContainerResponse>;
   containerLogs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogsResponse>;
+  /**
+   * Every image on every host that is up (one entry per host and backend); removing one everywhere,
+   * refused while a container uses it.
+   */
+  listImages: handleUnaryCall<ListImagesRequest, ListImagesResponse>;
+  removeImage: handleUnaryCall<RemoveImageRequest, RemoveImageResponse>;
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
   listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
@@ -8910,15 +9731,13 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveContainerResponse) => void,
   ): ClientUnaryCall;
+  /** Bidirectional: the first request starts the command, the rest carry stdin, EOF and resizes. */
+  execContainer(): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
+  execContainer(options: Partial<CallOptions>): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   execContainer(
-    request: ExecContainerRequest,
+    metadata: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
-  execContainer(
-    request: ExecContainerRequest,
-    metadata?: Metadata,
-    options?: Partial<CallOptions>,
-  ): ClientReadableStream<ExecContainerResponse>;
+  ): ClientDuplexStream<ExecContainerRequest, ExecContainerResponse>;
   setLimits(
     request: SetLimitsRequest,
     callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
@@ -8933,6 +9752,37 @@ export interface ControllerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetLimitsResponse) => void,
+  ): ClientUnaryCall;
+  /** Processes of a container, and the container that owns a host PID (from cgroup membership). */
+  listProcesses(
+    request: ListProcessesRequest,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  listProcesses(
+    request: ListProcessesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListProcessesResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
+  ): ClientUnaryCall;
+  findPidOwner(
+    request: FindPidOwnerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindPidOwnerResponse) => void,
   ): ClientUnaryCall;
   migrateContainer(
     request: MigrateContainerRequest,
@@ -9035,6 +9885,40 @@ export interface ControllerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ContainerLogsResponse>;
+  /**
+   * Every image on every host that is up (one entry per host and backend); removing one everywhere,
+   * refused while a container uses it.
+   */
+  listImages(
+    request: ListImagesRequest,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  listImages(
+    request: ListImagesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListImagesResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
+  removeImage(
+    request: RemoveImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveImageResponse) => void,
+  ): ClientUnaryCall;
   /** Bearer tokens for people; the secret is returned once, by CreateToken, and stored hashed. */
   createToken(
     request: CreateTokenRequest,

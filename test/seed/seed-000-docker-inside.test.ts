@@ -1,0 +1,115 @@
+// Seed 000 end to end, through the CLI: a Debian system image with Docker built by debootstrap
+// (cached between runs), an LXC system container made from it with --nesting, in which dockerd
+// runs; inside it two app containers from images made locally (no registry: `docker import` of a
+// busybox rootfs), one linked to the other as the seed's hello-world app and web. The web answers
+// on port 80 of the system container, at the address Corral reports (ct show --json ipv4) from
+// another host of the cluster when the cluster network gives one; then dockerhost is migrated and
+// the web answers again from its new host, with the inner containers' state intact.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { TestCluster, eventually } from "../support/cluster.js";
+
+const run = promisify(execFile);
+const cluster = new TestCluster({ hosts: 2, slot: 9 });
+const CT = "dockerhost";
+const IMAGE = "debian-docker";
+
+before(async () => {
+  await cluster.up();
+});
+after(async () => {
+  await cluster.cli(["ct", "rm", "--force", CT]);
+  await cluster.down();
+});
+
+const ok = async (args: string[], timeoutMs = 300_000) => {
+  const r = await cluster.cli(args, { timeoutMs });
+  assert.equal(r.code, 0, `corral ${args.join(" ")}: ${r.stderr}`);
+  return r;
+};
+/** A shell command inside dockerhost, through `corral ct exec`. */
+const inside = (script: string) => cluster.cli(["ct", "exec", CT, "--", "sh", "-c", script], { timeoutMs: 120_000 });
+
+// The seed's two images, made inside dockerhost from its own busybox: hello serves "Hello World!"
+// on 5000; web, linked to it as helloapp, answers on 80 with what the linked container said.
+const MAKE_IMAGES = `set -e
+rm -rf /tmp/img && mkdir -p /tmp/img/bin /tmp/img/www /tmp/img/data
+cp /bin/busybox /tmp/img/bin/ && for a in sh httpd nc cat printf tail sleep echo; do ln -sf busybox /tmp/img/bin/$a; done
+echo 'Hello World!' > /tmp/img/www/index.html
+tar -C /tmp/img -c . | docker import - corral/hello-world-app:1 >/dev/null
+tar -C /tmp/img -c . | docker import - corral/hello-world-web:1 >/dev/null
+docker images --format '{{.Repository}}' | sort`;
+const WEB_LOOP =
+  `while true; do said=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc helloapp 5000 | tail -n 1); ` +
+  `printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nThe linked container said... "%s"\\n' "$said" | nc -l -p 5000; done`;
+const RUN_APPS = `set -e
+docker run --detach --restart unless-stopped --name app -v appdata:/data corral/hello-world-app:1 httpd -f -p 5000 -h /www >/dev/null
+docker run --detach --restart unless-stopped --name web --link app:helloapp -p 80:5000 corral/hello-world-web:1 sh -c '${WEB_LOOP.replace(/'/g, "'\\''")}' >/dev/null
+docker exec app sh -c 'echo kept-across-hosts > /data/state'
+docker ps --format '{{.Names}}' | sort`;
+const EXPECTED = 'The linked container said... "Hello World!"';
+
+async function webAnswers(where: string): Promise<void> {
+  const shown = await cluster.json<{ host: string; ipv4?: string[] }>(["ct", "show", CT]);
+  // Inside the system container, at its port 80 (docker's own publishing).
+  await eventually(`web answers inside ${CT} on ${where}`, async () => {
+    const r = await inside("curl -s --max-time 5 http://127.0.0.1:80/");
+    return r.code === 0 && r.stdout.includes(EXPECTED);
+  }, 60_000);
+  // From another host of the cluster, at the address Corral reports (the cluster network's).
+  const address = shown.ipv4?.[0];
+  if (!address) {
+    console.error(`# ${CT} has no ipv4 in ct show --json: the cluster network is not there; checked inside only`);
+    return;
+  }
+  const other = shown.host === "host1" ? "2" : "1";
+  const ns = `${cluster.env.CORRAL_NS_PREFIX}${other}`;
+  await eventually(`web answers at ${address}:80 from host${other}`, async () => {
+    const r = await run("ip", ["netns", "exec", ns, "curl", "-s", "--max-time", "5", `http://${address}:80/`]).catch(() => undefined);
+    return !!r && r.stdout.includes(EXPECTED);
+  }, 60_000);
+}
+
+describe("seed 000: Docker inside an LXC system container, migrated", () => {
+  test("image build debian with docker.io is cached by its inputs", { timeout: 1_800_000 }, async () => {
+    const first = await cluster.cli(["image", "build", "debian", "--release", "bookworm", "--packages", "docker.io,busybox-static", "--name", IMAGE, "--backend", "lxc", "--json"], { timeoutMs: 1_800_000 });
+    assert.equal(first.code, 0, first.stderr);
+    const built = JSON.parse(first.stdout) as { sha256: string; images: { host: string; backend: string }[] };
+    assert.match(built.sha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual(built.images.map((i) => `${i.host}/${i.backend}`).sort(), ["host1/lxc", "host2/lxc"]);
+    // The same inputs again: from the cache, the same bytes.
+    const again = await cluster.cli(["image", "build", "debian", "--packages", "busybox-static", "--packages", "docker.io", "--name", IMAGE, "--backend", "lxc", "--host", "host1", "--json"], { timeoutMs: 600_000 });
+    assert.equal(again.code, 0, again.stderr);
+    const second = JSON.parse(again.stdout) as { sha256: string; cached: boolean };
+    assert.deepEqual([second.cached, second.sha256], [true, built.sha256]);
+  });
+
+  test("dockerhost runs dockerd; two linked app containers made locally serve the web", { timeout: 900_000 }, async () => {
+    await ok(["ct", "create", CT, "--image", IMAGE, "--nesting", "--host", "host1", "--memory", "1G", "--cpus", "1"]);
+    const shown = await ok(["ct", "show", CT]);
+    assert.match(shown.stdout, /Privileged:\s+no/);
+    assert.match(shown.stdout, /Nesting:\s+yes/);
+    await eventually("dockerd inside dockerhost", async () => (await inside("docker info >/dev/null 2>&1")).code === 0, 180_000);
+    const images = await inside(MAKE_IMAGES);
+    assert.equal(images.code, 0, images.stderr);
+    assert.equal(images.stdout, "corral/hello-world-app\ncorral/hello-world-web\n");
+    const apps = await inside(RUN_APPS);
+    assert.equal(apps.code, 0, apps.stderr);
+    assert.equal(apps.stdout, "app\nweb\n");
+    await webAnswers("host1");
+  });
+
+  test("dockerhost migrates; the web answers from the new host with the inner state intact", { timeout: 900_000 }, async () => {
+    const m = await ok(["ct", "migrate", CT, "--to", "host2", "--compression", "zstd"], 900_000);
+    assert.match(m.stdout + m.stderr, new RegExp(`${CT} migrated host1 → host2`));
+    const shown = await cluster.json<{ host: string; state: string }>(["ct", "show", CT]);
+    assert.deepEqual([shown.host, shown.state], ["host2", "running"]);
+    await eventually("dockerd inside dockerhost on host2", async () => (await inside("docker info >/dev/null 2>&1")).code === 0, 180_000);
+    await eventually("both app containers restarted", async () => (await inside("docker ps --format '{{.Names}}' | sort")).stdout === "app\nweb\n", 120_000);
+    const state = await inside("docker exec app cat /data/state");
+    assert.equal(state.stdout, "kept-across-hosts\n");
+    await webAnswers("host2");
+  });
+});
