@@ -16,7 +16,6 @@ import { importImage } from "./image-import.js";
 import { showContainer } from "./container-show.js";
 import { findPidOwner, listProcesses } from "./container-processes.js";
 import { listImages, removeImage } from "./image-catalog.js";
-import { requireContainer } from "./lookup.js";
 import { controllerVersion } from "../version.js";
 import type { EventReader } from "../events/event-reader.js";
 import { issueToken, listTokens, revokeToken } from "../auth/token-store.js";

@@ -22,7 +22,6 @@ import {
   type ExecOutput,
   type Limits,
   type LogsOptions,
-  type RuntimeState,
 } from "@corral/wire";
 import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { ProcessReader } from "../../process/container-processes.js";
