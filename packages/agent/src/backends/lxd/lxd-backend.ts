@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits, type RestoreGrants } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, TERMINAL_REFUSAL, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
   KEY_HOST,
@@ -170,6 +170,9 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   async *exec(name: string, argv: string[], env: string[], signal: AbortSignal, io?: ExecIo): AsyncIterable<ExecOutput> {
     const st = await this.inspect(name);
     if (st.state !== "running") throw failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`);
+    // The interactive websocket path passed by hand but timed out in the conformance suite: refused
+    // until it is proven, rather than accepted and left hanging.
+    if (io?.tty) throw failedPrecondition(TERMINAL_REFUSAL("LXD"));
     yield* execWebsocket(this.client, runtimeName(this.ctx.hostName, name), argv, env, signal, io);
   }
 
