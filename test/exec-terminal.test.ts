@@ -64,15 +64,15 @@ before(async () => {
     const r = await cluster.cli(args, { timeoutMs: 180_000 });
     assert.equal(r.code, 0, `corral ${args.join(" ")}: ${r.stderr}`);
   };
-  await ok(["ct", "create", "xlxc", "--host", "host1"]);
+  await ok(["ct", "create", "xlxc", "--host", "host1", "--cpus", "0.5"]);
   await ok(["image", "import", appImage.tarball, "--name", "xapp", "--backend", "docker"]);
-  await ok(["ct", "create", "xdock", "--backend", "docker", "--image", "xapp", "--cmd", "sleep 1000000", "--host", "host1"]);
-  await ok(["ct", "create", "xvz", "--backend", "openvz", "--template", "busybox", "--host", "host1"]);
+  await ok(["ct", "create", "xdock", "--backend", "docker", "--image", "xapp", "--cmd", "sleep 1000000", "--host", "host1", "--cpus", "0.5"]);
+  await ok(["ct", "create", "xvz", "--backend", "openvz", "--template", "busybox", "--host", "host1", "--cpus", "0.5"]);
   const hosts = await cluster.json<{ backends: string[] }[]>(["host", "list"]);
   lxd = hosts.every((h) => h.backends.includes("lxd"));
   if (lxd) {
     await ok(["image", "import", bootImage.tarball, "--name", "xsys", "--backend", "lxd"]);
-    await ok(["ct", "create", LXD_NAME, "--backend", "lxd", "--image", "xsys", "--host", "host1"]);
+    await ok(["ct", "create", LXD_NAME, "--backend", "lxd", "--image", "xsys", "--host", "host1", "--cpus", "0.5"]);
   }
 });
 after(async () => {

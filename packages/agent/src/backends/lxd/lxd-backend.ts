@@ -125,7 +125,13 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     }
     if (!clean) {
       const now = await this.quickStatus(name);
-      if (now.state !== "stopped") await this.state(name, { action: "stop", force: true });
+      // The clean stop may end between that look and the forced one ("The instance is already
+      // stopped"): a stop that finds the instance stopped has done its job.
+      if (now.state !== "stopped") {
+        await this.state(name, { action: "stop", force: true }).catch(async (err: unknown) => {
+          if ((await this.quickStatus(name)).state !== "stopped") throw err;
+        });
+      }
     }
     return this.quickStatus(name);
   }
