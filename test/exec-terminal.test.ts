@@ -64,15 +64,15 @@ before(async () => {
     const r = await cluster.cli(args, { timeoutMs: 180_000 });
     assert.equal(r.code, 0, `corral ${args.join(" ")}: ${r.stderr}`);
   };
-  await ok(["ct", "create", "xlxc", "--host", "host1"]);
+  await ok(["ct", "create", "xlxc", "--host", "host1", "--cpus", "0.5"]);
   await ok(["image", "import", appImage.tarball, "--name", "xapp", "--backend", "docker"]);
-  await ok(["ct", "create", "xdock", "--backend", "docker", "--image", "xapp", "--cmd", "sleep 1000000", "--host", "host1"]);
-  await ok(["ct", "create", "xvz", "--backend", "openvz", "--template", "busybox", "--host", "host1"]);
+  await ok(["ct", "create", "xdock", "--backend", "docker", "--image", "xapp", "--cmd", "sleep 1000000", "--host", "host1", "--cpus", "0.5"]);
+  await ok(["ct", "create", "xvz", "--backend", "openvz", "--template", "busybox", "--host", "host1", "--cpus", "0.5"]);
   const hosts = await cluster.json<{ backends: string[] }[]>(["host", "list"]);
   lxd = hosts.every((h) => h.backends.includes("lxd"));
   if (lxd) {
     await ok(["image", "import", bootImage.tarball, "--name", "xsys", "--backend", "lxd"]);
-    await ok(["ct", "create", LXD_NAME, "--backend", "lxd", "--image", "xsys", "--host", "host1"]);
+    await ok(["ct", "create", LXD_NAME, "--backend", "lxd", "--image", "xsys", "--host", "host1", "--cpus", "0.5"]);
   }
 });
 after(async () => {
@@ -82,14 +82,15 @@ after(async () => {
   bootImage?.cleanup();
 });
 
-const BACKENDS: [string, () => string | undefined][] = [
-  ["lxc", () => "xlxc"],
-  ["docker", () => "xdock"],
-  ["lxd", () => (lxd ? LXD_NAME : undefined)],
-  ["openvz (stand-in)", () => "xvz"],
+// The last field: whether exec on a terminal is proven on that backend (else it is refused).
+const BACKENDS: [string, () => string | undefined, boolean][] = [
+  ["lxc", () => "xlxc", true],
+  ["docker", () => "xdock", true],
+  ["lxd", () => (lxd ? LXD_NAME : undefined), false],
+  ["openvz (stand-in)", () => "xvz", false],
 ];
 
-for (const [backend, nameOf] of BACKENDS) {
+for (const [backend, nameOf, terminal] of BACKENDS) {
   describe(`exec on ${backend}`, () => {
     test("piped stdin reaches the command, its end is EOF, the exit code is ours", async (t) => {
       const ct = nameOf();
@@ -98,6 +99,19 @@ for (const [backend, nameOf] of BACKENDS) {
       assert.deepEqual([r.code, r.stdout, r.stderr], [3, "hello\nafter-eof\n", ""]);
     });
 
+    if (!terminal) {
+      test("-it and ct shell are refused with a clear reason", async (t) => {
+        const ct = nameOf();
+        if (!ct) return t.skip("LXD is not running on this machine");
+        for (const args of [["ct", "exec", "-it", ct, "--", "sh", "-c", "echo ran"], ["ct", "shell", ct]]) {
+          const term = new Terminal(args);
+          assert.notEqual(await term.exited, 0, term.output);
+          assert.match(term.output, /not supported on .* yet; run the command without -t/);
+          assert.doesNotMatch(term.output, /\bran\b/);
+        }
+      });
+      return;
+    }
     test("-it: a terminal of our size that follows a resize, Ctrl-C inside, exit code passed back", async (t) => {
       const ct = nameOf();
       if (!ct) return t.skip("LXD is not running on this machine");

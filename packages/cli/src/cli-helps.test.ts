@@ -108,7 +108,7 @@ test("__complete answers from the command tables and the controller's names", as
     return out(r).split("\n").filter(Boolean);
   };
   assert.deepEqual(await lines("c"), ["ct", "cluster", "completion"]);
-  assert.deepEqual(await lines("ct", "s"), ["stats", "show", "start", "stop", "set"]);
+  assert.deepEqual(await lines("ct", "s"), ["stats", "show", "start", "stop", "set", "shell"]);
   assert.deepEqual(await lines("ct", "show", ""), ["web", "worker"]);
   assert.deepEqual(await lines("ct", "migrate", "web", "--to", ""), ["host1", "host2"]);
   assert.deepEqual(await lines("ct", "create", "x", "--backend", "l"), ["lxc", "lxd"]);

@@ -16,6 +16,9 @@ test("flags, defaults, and a JSON config file that flags override", (t) => {
     logLevel: "info",
     scheduler: "binpack",
     issueAdminToken: false,
+    networkPool: "10.240.0.0/16",
+    networkVni: 4242,
+    networkMtu: 1450,
   });
   const dir = mkdtempSync(join(tmpdir(), "corral-cfg-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -31,6 +31,7 @@ import { FRAME, dialData, frameHeader, listenData, readControl, writeAll, writeC
 
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-datalink-"));
+chmodSync(root, 0o711); // LXC containers are unprivileged: their mapped root must reach the rootfs
 interface Host {
   name: string;
   agent: RunningAgent;

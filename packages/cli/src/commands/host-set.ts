@@ -28,7 +28,7 @@ export async function run(ctx: Context): Promise<void> {
     const [key, value] = [p.slice(0, eq), p.slice(eq + 1)];
     if (!SETTINGS.includes(key)) throw new UsageError(`unknown host setting "${key}" (settings: ${SETTINGS.join(", ")})`);
     // Number("") is 0 and Number("1.5x") NaN: only a plain decimal is a ratio.
-    if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`overcommit "${value}" is not a number (such as 1.5)`);
+    if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`overcommit "${value}" must be a positive ratio such as 1.5`);
     ratio = Number(value);
   }
   const h = await ctx.connection().call((c) => c.setHostOvercommit(host, ratio as number));

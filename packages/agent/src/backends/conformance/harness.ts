@@ -23,6 +23,8 @@ export interface ConformanceFixture {
    * setLimits must refuse a 0 with invalid_argument and change nothing.
    */
   cannotLiftLimits?: string;
+  /** False where exec on a terminal is not proven: then it must be refused with a clear reason. */
+  terminal?: boolean;
 }
 
 export interface ExecResult {
@@ -218,33 +220,47 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
       assert.equal(sum.output.split(" ")[0], createHash("sha256").update(blob).digest("hex"));
     });
 
-    test("exec on a terminal: its size and resizes, Ctrl-C inside, the exit code", { timeout: 60_000 }, async () => {
-      const s = new ExecSession(source, name, ["sh", "-c", "tty; echo ready; while read l; do stty size; done; exit 3"], { tty: { cols: 100, rows: 30 } });
-      await s.waitFor(/ready/);
-      assert.match(s.output, /^\/dev\/(pts\/\d+|console)/m, "a terminal inside");
-      await s.waitFor(/30 100/, 10_000, () => s.type("\r"));
-      s.send({ kind: "resize", size: { cols: 120, rows: 40 } });
-      await s.waitFor(/40 120/, 10_000, () => s.type("\r"));
-      s.send({ kind: "eof" }); // Ctrl-D: read sees the end, the loop ends
-      await s.done;
-      assert.equal(s.code, 3, s.output);
+    if (fixture.terminal === false) {
+      test("exec on a terminal is refused with a clear reason, and nothing runs", async () => {
+        for (const login of [false, true]) {
+          const s = new ExecSession(source, name, login ? [...LOGIN_SHELL_ARGV] : ["sh", "-c", "echo ran"], { tty: { cols: 80, rows: 24 }, login });
+          await assert.rejects(s.done, (e: Error & { code?: string }) => {
+            assert.equal(e.code, "failed_precondition");
+            assert.match(e.message, /not supported on .* yet; run the command without -t/);
+            return true;
+          });
+          assert.doesNotMatch(s.output, /ran/);
+        }
+      });
+    } else {
+      test("exec on a terminal: its size and resizes, Ctrl-C inside, the exit code", { timeout: 60_000 }, async () => {
+        const s = new ExecSession(source, name, ["sh", "-c", "tty; echo ready; while read l; do stty size; done; exit 3"], { tty: { cols: 100, rows: 30 } });
+        await s.waitFor(/ready/);
+        assert.match(s.output, /^\/dev\/(pts\/\d+|console)/m, "a terminal inside");
+        await s.waitFor(/30 100/, 10_000, () => s.type("\r"));
+        s.send({ kind: "resize", size: { cols: 120, rows: 40 } });
+        await s.waitFor(/40 120/, 10_000, () => s.type("\r"));
+        s.send({ kind: "eof" }); // Ctrl-D: read sees the end, the loop ends
+        await s.done;
+        assert.equal(s.code, 3, s.output);
 
-      const c = new ExecSession(source, name, ["sh", "-c", "trap 'echo caught-int; exit 4' INT; echo ready; while :; do sleep 0.2; done"], { tty: { cols: 80, rows: 24 } });
-      await c.waitFor(/ready/);
-      c.type("\x03");
-      await c.done;
-      assert.equal(c.code, 4, c.output); // only the INT trap exits 4: Ctrl-C reached the command
-    });
+        const c = new ExecSession(source, name, ["sh", "-c", "trap 'echo caught-int; exit 4' INT; echo ready; while :; do sleep 0.2; done"], { tty: { cols: 80, rows: 24 } });
+        await c.waitFor(/ready/);
+        c.type("\x03");
+        await c.done;
+        assert.equal(c.code, 4, c.output); // only the INT trap exits 4: Ctrl-C reached the command
+      });
 
-    test("a login shell gives a prompt on a terminal and runs what is typed", { timeout: 30_000 }, async () => {
-      const s = new ExecSession(source, name, [...LOGIN_SHELL_ARGV], { tty: { cols: 80, rows: 24 }, login: true });
-      await s.waitFor(/[#$] /); // the prompt (busybox ash may follow it with cursor queries and a redraw)
-      s.type("echo in-$((6*7))\r");
-      await s.waitFor(/in-42/);
-      s.type("exit 5\r");
-      await s.done;
-      assert.equal(s.code, 5, s.output);
-    });
+      test("a login shell gives a prompt on a terminal and runs what is typed", { timeout: 30_000 }, async () => {
+        const s = new ExecSession(source, name, [...LOGIN_SHELL_ARGV], { tty: { cols: 80, rows: 24 }, login: true });
+        await s.waitFor(/[#$] /); // the prompt (busybox ash may follow it with cursor queries and a redraw)
+        s.type("echo in-$((6*7))\r");
+        await s.waitFor(/in-42/);
+        s.type("exit 5\r");
+        await s.done;
+        assert.equal(s.code, 5, s.output);
+      });
+    }
 
     test("aborting an exec ends it and kills what it started", { timeout: 30_000 }, async () => {
       const ac = new AbortController();

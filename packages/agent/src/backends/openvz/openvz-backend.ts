@@ -23,7 +23,7 @@ import {
   type Limits,
   type LogsOptions,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, TERMINAL_REFUSAL, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { createTarStream, treeSize, type TarOut } from "../../archive/tar-stream.js";
 import { copyIntoRoot, tarFromRoot, type CopyTarget } from "../../files/container-copy.js";
@@ -279,6 +279,9 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
       throw failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`);
     }
     for (const e of env) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw invalidArgument(`bad environment entry "${e}": use NAME=value`);
+    // vzctl exec2 runs without a terminal, and `vzctl enter` did not pass its shell's exit code
+    // back through the stand-in: refused until both are proven.
+    if (io?.tty) throw failedPrecondition(TERMINAL_REFUSAL("OpenVZ"));
     // vzctl joins its arguments and runs them with a shell, so argv is quoted word by word;
     // exec2 (unlike exec, which says 8) exits with the command's own status, and 3 when the
     // command was killed by a signal.
