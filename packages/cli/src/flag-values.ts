@@ -1,9 +1,41 @@
 // Flag values checked on this side, so a typo fails at once with exit 2 and never reaches the controller.
-import { parseCpus, parseDuration, parseRole, parseSize, parseTtl, validateName, type PortMapping, type TokenRole } from "@corral/wire";
+import { MAX_CPU_SHARES, MAX_PIDS, parseCpus, parseDuration, parseRole, parseSize, parseTtl, validateName, type LimitsPatch, type PortMapping, type TokenRole } from "@corral/wire";
+import type { Args, FlagSpec } from "./args.js";
 import { UsageError, asUsage } from "./usage-error.js";
 
 export const memoryFlag = (text: string): number => asUsage(() => parseSize("memory", text, { requireUnit: true }));
 export const cpusFlag = (text: string): number => asUsage(() => parseCpus(text));
+/** The limit flags ct create and ct set share; `defaults` names create's defaults in the help. */
+export const limitFlags = (defaults: { memory?: string; cpus?: string } = {}): FlagSpec[] => [
+  { name: "memory", kind: "string", value: "SIZE", help: `memory limit such as 256M, 1G, 512MiB${defaults.memory ? ` (default ${defaults.memory})` : ""}` },
+  { name: "swap", kind: "string", value: "SIZE", help: "swap on top of --memory, such as 128M" },
+  { name: "cpus", kind: "string", value: "N", help: `CPU limit such as 1 or 0.5${defaults.cpus ? ` (default ${defaults.cpus})` : ""}` },
+  { name: "cpu-shares", kind: "string", value: "N", help: "relative CPU weight, 1024 is normal (as docker --cpu-shares)" },
+  { name: "pids", kind: "string", value: "N", help: "most processes and threads at once" },
+  { name: "disk", kind: "string", value: "SIZE", help: "root disk quota, such as 2G (lxd on a pool with quotas, openvz)" },
+];
+
+/** The limits given as flags (each left out when its flag is); sizes need a unit. */
+export function limitsFromFlags(a: Args): LimitsPatch {
+  const size = (flag: string, what: string): number | undefined => {
+    const v = a.string(flag);
+    return v === undefined ? undefined : asUsage(() => parseSize(what, v, { requireUnit: true }));
+  };
+  const count = (flag: string, max: number): number | undefined => {
+    const v = a.string(flag);
+    return v === undefined ? undefined : countFlag(flag, v, max);
+  };
+  const cpus = a.string("cpus");
+  const patch: LimitsPatch = {
+    memoryBytes: size("memory", "memory"),
+    swapBytes: size("swap", "swap"),
+    cpus: cpus === undefined ? undefined : cpusFlag(cpus),
+    cpuShares: count("cpu-shares", MAX_CPU_SHARES),
+    pidsMax: count("pids", MAX_PIDS),
+    diskBytes: size("disk", "disk limit"),
+  };
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as LimitsPatch;
+}
 export const nameArg = (kind: string, text: string): string => asUsage(() => validateName(kind, text));
 export const roleFlag = (text: string): TokenRole => asUsage(() => parseRole(text));
 /** Seconds. */

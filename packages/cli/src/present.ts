@@ -1,5 +1,5 @@
 // How domain objects look to people (table cells, one-line summaries) and to scripts (--json).
-import { formatBytes, tokenState, type BackendInfo, type Container, type Host, type Migration, type PlacementVerdict, type TokenInfo, type TokenState } from "@corral/wire";
+import { formatBytes, tokenState, type BackendInfo, type Container, type Host, type Limits, type Migration, type PlacementVerdict, type TokenInfo, type TokenState } from "@corral/wire";
 import { formatTable } from "./table.js";
 
 /** Hosts in JSON: `backends` lists the usable backend names; the probe details stay in `backendDetails`. */
@@ -168,3 +168,17 @@ export const explanationJson = (e: { host: string | null; verdicts: readonly Pla
   host: e.host,
   verdicts: e.verdicts.map((v) => ({ host: v.host, filter: v.filter, reason: v.reason, score: v.score })),
 });
+
+/** One line per limit, as ct set and ct show print them. */
+export function limitRows(l: Limits): [string, string][] {
+  const bytes = (v: number | undefined) => (v ? formatBytes(v) : "unlimited");
+  const plain = (v: number | undefined) => (v ? trimNumber(v) : "unlimited");
+  return [
+    ["Memory", bytes(l.memoryBytes)],
+    ["CPUs", plain(l.cpus)],
+    ["Swap", bytes(l.swapBytes)],
+    ["CPU shares", l.cpuShares ? String(l.cpuShares) : "default"],
+    ["Pids", plain(l.pidsMax)],
+    ["Disk", bytes(l.diskBytes)],
+  ];
+}

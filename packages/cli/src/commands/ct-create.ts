@@ -1,11 +1,11 @@
-import { BACKEND_NAMES, CorralError, parseBackend, type ContainerSpec, type CreateRequest } from "@corral/wire";
+import { BACKEND_NAMES, CorralError, mergeLimits, parseBackend, type ContainerSpec, type CreateRequest } from "@corral/wire";
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
 import { WRITE_DEADLINE_MS } from "../connection.js";
 import { containerJson, explanationJson, verdictLines } from "../present.js";
 import { asUsage } from "../usage-error.js";
 import { UsageError } from "../usage-error.js";
-import { constraintFlag, cpusFlag, envFlag, labelFlag, memoryFlag, nameArg, portFlag, splitCommand, strategyFlag } from "../flag-values.js";
+import { constraintFlag, envFlag, labelFlag, limitFlags, limitsFromFlags, memoryFlag, nameArg, portFlag, splitCommand, strategyFlag } from "../flag-values.js";
 
 export const name = "ct create";
 export const synopsis = "Create a container (and start it), placed by the scheduler or on --host";
@@ -31,6 +31,7 @@ profile): nesting, the cgroup hierarchies writable, the tun device; e.g. Docker 
 LXD container made from a Debian image with docker.io.`;
 export const examples = [
   "corral ct create web --memory 512M --cpus 0.5",
+  "corral ct create worker --memory 256M --swap 128M --cpu-shares 512 --pids 200",
   "corral ct create api --backend docker --image app:1 --port 8080:80 --env MODE=prod",
   "corral ct create db --host host2 --no-start",
   "corral ct create legacy --privileged --no-start",
@@ -41,8 +42,7 @@ export const flags: FlagSpec[] = [
   { name: "backend", kind: "string", value: "NAME", help: "lxc (default), docker, lxd or openvz", complete: BACKEND_NAMES },
   { name: "template", kind: "string", value: "NAME", help: "LXC template (default busybox for lxc)" },
   { name: "image", kind: "string", value: "IMAGE", help: "image to run (docker, lxd)" },
-  { name: "memory", kind: "string", value: "SIZE", help: "memory limit such as 256M, 1G, 512MiB (default 256M)" },
-  { name: "cpus", kind: "string", value: "N", help: "CPU limit such as 1 or 0.5 (default 1)" },
+  ...limitFlags({ memory: "256M", cpus: "1" }),
   { name: "host", kind: "string", value: "HOST", help: "place on this host instead of letting the scheduler choose", complete: "hosts" },
   { name: "env", kind: "list", value: "K=V", help: "environment variable" },
   { name: "port", kind: "list", value: "H:C[/udp]", help: "publish container port C on host port H" },
@@ -69,7 +69,7 @@ export function specFromArgs(ctx: Context): CreateRequest {
     backend,
     template: a.string("template") ?? (backend === "lxc" && !a.has("image") ? "busybox" : ""),
     image: a.string("image") ?? "",
-    limits: { memoryBytes: memoryFlag(a.string("memory") ?? "256M"), cpus: cpusFlag(a.string("cpus") ?? "1") },
+    limits: mergeLimits({ memoryBytes: memoryFlag("256M"), cpus: 1 }, limitsFromFlags(a)),
     env: a.list("env").map(envFlag),
     cmd: a.has("cmd") ? splitCommand(a.string("cmd") as string) : [],
     ports: a.list("port").map(portFlag),

@@ -1,6 +1,6 @@
 import { formatBytes, type Container } from "@corral/wire";
 import type { Context } from "../command.js";
-import { containerJson, trimNumber } from "../present.js";
+import { containerJson, limitRows } from "../present.js";
 
 export const name = "ct show";
 export const synopsis = "Show one container: spec, state and usage";
@@ -22,15 +22,13 @@ export async function run(ctx: Context): Promise<void> {
 export function describeContainer(c: Container): string[] {
   const s = c.spec;
   const u = c.usage;
-  const limit = (v: number, f: (n: number) => string) => (v > 0 ? f(v) : "unlimited");
   const rows: [string, string][] = [
     ["Name", c.name],
     ["Host", c.host || "-"],
     ["Backend", c.backend],
     ["State", c.state === c.desiredState ? c.state : `${c.state} (desired ${c.desiredState})`],
     [s.image ? "Image" : "Template", s.image || s.template || "-"],
-    ["Memory", limit(s.limits.memoryBytes, formatBytes)],
-    ["CPUs", limit(s.limits.cpus, trimNumber)],
+    ...limitRows(s.limits),
     ["Command", s.cmd.length ? s.cmd.join(" ") : "-"],
     ["Env", s.env.length ? s.env.join(" ") : "-"],
     ["Interfaces", s.ipv4 ? `eth0 ${s.ipv4}` : "-"],

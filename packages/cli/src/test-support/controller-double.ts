@@ -15,6 +15,7 @@ import {
   createCertificateAuthority,
   issueCredentials,
   notFound,
+  mergeLimits,
   failedPrecondition,
   type CopyInChunk,
   type LogsOptions,
@@ -128,7 +129,7 @@ export class ControllerDouble implements ControllerHandlers {
     this.record("setLimits", name, limits);
     const c = this.must(name);
     // Merged as the controller does: a limit not given keeps its value.
-    c.spec = { ...c.spec, limits: { memoryBytes: limits.memoryBytes ?? c.spec.limits.memoryBytes, cpus: limits.cpus ?? c.spec.limits.cpus } };
+    c.spec = { ...c.spec, limits: mergeLimits(c.spec.limits, limits) };
     return c;
   }
   /** What listProcesses answers for any container. */

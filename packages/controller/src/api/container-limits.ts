@@ -2,7 +2,7 @@
 // this container's own reservation), apply on the agent, then persist spec and reservation
 // together. The merge happens under the container's lock, so two partial updates cannot lose
 // each other's change (the CLI used to read, merge and write over two calls).
-import { CorralError, failedPrecondition, invalidArgument, validateBackendLimits, validateLimits, type Container, type Limits, type LimitsPatch } from "@corral/wire";
+import { CorralError, LIMIT_KEYS, failedPrecondition, invalidArgument, mergeLimits, validateBackendLimits, validateLimits, type Container, type Limits, type LimitsPatch } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { setContainerSpec } from "../store/containers.js";
 import { getHost } from "../store/hosts.js";
@@ -12,8 +12,10 @@ import { checkHost } from "../scheduler/index.js";
 import { refOf, requireContainer } from "./lookup.js";
 
 export async function setLimits(ctx: ControllerContext, name: string, patch: LimitsPatch): Promise<Container> {
-  if (patch.memoryBytes === undefined && patch.cpus === undefined) throw invalidArgument("nothing to set: give a memory and/or cpus limit");
-  validateLimits({ memoryBytes: patch.memoryBytes ?? 0, cpus: patch.cpus ?? 0 });
+  if (LIMIT_KEYS.every((k) => patch[k] === undefined)) throw invalidArgument("nothing to set: give a memory and/or cpus limit");
+  // The patch alone first (a malformed value is refused before the lock); swap against memory is
+  // checked on the merged limits below.
+  validateLimits({ ...patch, memoryBytes: patch.memoryBytes ?? 0, cpus: patch.cpus ?? 0, swapBytes: 0 });
   requireContainer(ctx, name);
   return ctx.locks.with(name, "setting limits", async () => {
     const c = requireContainer(ctx, name);
@@ -22,7 +24,7 @@ export async function setLimits(ctx: ControllerContext, name: string, patch: Lim
     if (info && !info.capabilities.includes("live-limits")) {
       throw failedPrecondition(`backend ${c.backend} on ${c.host} cannot change limits live`);
     }
-    const limits: Limits = { memoryBytes: patch.memoryBytes ?? c.spec.limits.memoryBytes, cpus: patch.cpus ?? c.spec.limits.cpus };
+    const limits: Limits = mergeLimits(c.spec.limits, patch);
     validateBackendLimits(c.backend, limits);
     assertFits(ctx, c, limits);
     await ctx.agents.forHost(c.host).setLimits(refOf(c), limits);

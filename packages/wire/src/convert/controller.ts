@@ -2,7 +2,7 @@
 import type * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as tpb from "../gen/corral/v1/types.js";
 import type * as d from "../domain/types.js";
-import { MIGRATION_PHASES } from "../domain/types.js";
+import { LIMIT_KEYS, MIGRATION_PHASES } from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
 import { parseRole, type TokenInfo } from "../domain/tokens.js";
 import { invalidArgument } from "../domain/errors.js";
@@ -27,8 +27,21 @@ const oneOf = <T extends string>(all: readonly T[], v: string, fallback: T): T =
   (all as readonly string[]).includes(v) ? (v as T) : fallback;
 
 /** A partial limits update: a limit absent on the wire stays absent (kept as it is), unlike 0 (unlimited). */
-export const setRequestToProto = (name: string, p: d.LimitsPatch): pb.SetLimitsRequest => ({ name, memoryBytes: p.memoryBytes, cpus: p.cpus });
-export const limitsPatchFromProto = (r: pb.SetLimitsRequest): d.LimitsPatch => ({ memoryBytes: r.memoryBytes, cpus: r.cpus });
+export const setRequestToProto = (name: string, p: d.LimitsPatch): pb.SetLimitsRequest => ({
+  name,
+  memoryBytes: p.memoryBytes,
+  cpus: p.cpus,
+  swapBytes: p.swapBytes,
+  cpuShares: p.cpuShares,
+  pidsMax: p.pidsMax,
+  diskBytes: p.diskBytes,
+});
+export const limitsPatchFromProto = (r: pb.SetLimitsRequest): d.LimitsPatch => {
+  const p: d.LimitsPatch = { memoryBytes: r.memoryBytes, cpus: r.cpus };
+  // The later limits only when given, so a patch of the first two reads as it always did.
+  for (const k of LIMIT_KEYS) if (r[k] !== undefined) p[k] = r[k];
+  return p;
+};
 
 export const hostToProto = (h: d.Host): pb.Host => ({ ...h, backends: h.backends.map(backendInfoToProto) });
 export const hostFromProto = (h: pb.Host): d.Host => ({

@@ -3,17 +3,23 @@ import * as pb from "../gen/corral/v1/types.js";
 import type * as d from "../domain/types.js";
 import { parseBackend, parseCompression } from "../domain/validate.js";
 import { invalidArgument } from "../domain/errors.js";
-import { PLAIN_EXEC } from "../domain/types.js";
+import { PLAIN_EXEC, mergeLimits } from "../domain/types.js";
 
 export { parseBackend as backendFromProto, parseCompression as compressionFromProto };
 
 const runtimeState = (s: string): d.RuntimeState => (s === "running" || s === "stopped" ? s : "unknown");
 
-export const limitsToProto = (l: d.Limits): pb.Limits => ({ memoryBytes: l.memoryBytes, cpus: l.cpus });
-export const limitsFromProto = (l: pb.Limits | undefined): d.Limits => ({
-  memoryBytes: l?.memoryBytes ?? 0,
-  cpus: l?.cpus ?? 0,
+export const limitsToProto = (l: d.Limits): pb.Limits => ({
+  memoryBytes: l.memoryBytes,
+  cpus: l.cpus,
+  swapBytes: l.swapBytes ?? 0,
+  cpuShares: l.cpuShares ?? 0,
+  pidsMax: l.pidsMax ?? 0,
+  diskBytes: l.diskBytes ?? 0,
 });
+/** The later limits are left out when 0 (see d.Limits), so a spec read back deep-equals the one sent. */
+export const limitsFromProto = (l: pb.Limits | undefined): d.Limits =>
+  mergeLimits({ memoryBytes: l?.memoryBytes ?? 0, cpus: l?.cpus ?? 0 }, { swapBytes: l?.swapBytes, cpuShares: l?.cpuShares, pidsMax: l?.pidsMax, diskBytes: l?.diskBytes });
 
 export function specToProto(s: d.ContainerSpec): pb.ContainerSpec {
   return {

@@ -13,6 +13,29 @@ export type Compression = "none" | "zstd";
 export interface Limits {
   memoryBytes: number;
   cpus: number;
+  // The limits below came later: absent is 0 (the runtime's default), so stored specs and old
+  // callers stay valid; convert/ leaves a 0 out, so a limit read back equals the one written.
+  /** Swap on top of memory (vzctl --swap; cgroup memory.swap.max, v1 memsw = memory + swap). */
+  swapBytes?: number;
+  /** Relative CPU weight, 1024 = normal (docker --cpu-shares, cgroup v1 cpu.shares, OpenVZ cpuunits). */
+  cpuShares?: number;
+  /** Processes and threads (cgroup pids.max, vzctl --numproc). */
+  pidsMax?: number;
+  /** Root disk quota where the runtime has one (LXD root device size, vzctl --diskspace). */
+  diskBytes?: number;
+}
+
+/** Every limit's key, for code that treats them alike (merge, compare, print). */
+export const LIMIT_KEYS = ["memoryBytes", "cpus", "swapBytes", "cpuShares", "pidsMax", "diskBytes"] as const satisfies readonly (keyof Limits)[];
+
+/** `base` with every limit `patch` gives; a 0 in the result is left out, as convert/ does. */
+export function mergeLimits(base: Limits, patch: Partial<Limits>): Limits {
+  const out: Limits = { memoryBytes: patch.memoryBytes ?? base.memoryBytes, cpus: patch.cpus ?? base.cpus };
+  for (const k of ["swapBytes", "cpuShares", "pidsMax", "diskBytes"] as const) {
+    const v = patch[k] ?? base[k] ?? 0;
+    if (v > 0) out[k] = v;
+  }
+  return out;
 }
 
 /** The limits a `ct set` gives; a limit left out keeps its current value. */

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { formatBytes, parseCpus, parseSize, validateBackendLimits, validateName } from "./validate.js";
+import { mergeLimits } from "./types.js";
 
 test("sizes in the units operators type", () => {
   assert.equal(parseSize("memory", "256M"), 256 * 1024 ** 2);
@@ -57,4 +58,27 @@ test("a memory limit below the runtime's minimum is refused with the floor named
   validateBackendLimits("docker", { memoryBytes: 6 * 1024 ** 2, cpus: 0 });
   validateBackendLimits("docker", { memoryBytes: 0, cpus: 0 });
   validateBackendLimits("lxc", { memoryBytes: 4 * 1024 ** 2, cpus: 0 });
+});
+
+test("the later limits: each runtime's refusals name the reason, before anything changes", () => {
+  const MiB = 1024 * 1024;
+  const base = { memoryBytes: 64 * MiB, cpus: 1 };
+  assert.throws(() => validateBackendLimits("lxc", { memoryBytes: 0, cpus: 1, swapBytes: MiB }), /a swap limit needs a memory limit/);
+  assert.throws(() => validateBackendLimits("lxc", { ...base, cpuShares: 1 }), /below the minimum of 2/);
+  assert.throws(() => validateBackendLimits("openvz", { ...base, cpuShares: 4 }), /below openvz's minimum of 8/);
+  assert.throws(() => validateBackendLimits("docker", { ...base, diskBytes: 1024 * MiB }), /docker has no disk quota on overlay2/);
+  assert.throws(() => validateBackendLimits("lxc", { ...base, diskBytes: 1024 * MiB }), /plain directory, which has no quota/);
+  assert.throws(() => validateBackendLimits("openvz", { ...base, diskBytes: MiB }), /below the minimum of 16\.0 MiB/);
+  assert.throws(() => validateBackendLimits("lxd", { ...base, swapBytes: MiB }), /only turns swap on or off/);
+  assert.throws(() => validateBackendLimits("lxd", { ...base, cpus: 0.5, cpuShares: 512 }), /limits\.cpu\.allowance/);
+  assert.throws(() => validateBackendLimits("lxc", { ...base, pidsMax: 1.5 }), /invalid pids limit 1\.5/);
+  for (const b of ["lxc", "docker", "lxd", "openvz"] as const) validateBackendLimits(b, { ...base, cpuShares: 512, pidsMax: 100 });
+  validateBackendLimits("openvz", { ...base, swapBytes: MiB, diskBytes: 1024 * MiB });
+  validateBackendLimits("lxd", { ...base, diskBytes: 1024 * MiB });
+});
+
+test("mergeLimits keeps what a patch leaves out and drops a limit set to 0", () => {
+  const cur = { memoryBytes: 64, cpus: 1, pidsMax: 100, cpuShares: 512 };
+  assert.deepEqual(mergeLimits(cur, { pidsMax: 0, swapBytes: 8 }), { memoryBytes: 64, cpus: 1, swapBytes: 8, cpuShares: 512 });
+  assert.deepEqual(mergeLimits(cur, {}), cur);
 });

@@ -94,7 +94,29 @@ export function validateLimits(limits: Limits): void {
   if (!Number.isFinite(limits.cpus) || limits.cpus < 0 || limits.cpus > 1024) {
     throw invalidArgument(`invalid cpus ${limits.cpus}: must be 0 (unlimited) or a positive number`);
   }
+  const whole = (what: string, v: number | undefined, max: number): void => {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0 || v > max)) {
+      throw invalidArgument(`invalid ${what} ${v}: must be 0 (unlimited) or a whole number up to ${max}`);
+    }
+  };
+  whole("swap limit", limits.swapBytes, Number.MAX_SAFE_INTEGER);
+  whole("disk limit", limits.diskBytes, Number.MAX_SAFE_INTEGER);
+  whole("pids limit", limits.pidsMax, MAX_PIDS);
+  whole("cpu shares", limits.cpuShares, MAX_CPU_SHARES);
+  if ((limits.cpuShares ?? 0) > 0 && (limits.cpuShares as number) < MIN_CPU_SHARES) {
+    throw invalidArgument(`cpu shares ${limits.cpuShares} is below the minimum of ${MIN_CPU_SHARES} (1024 is a normal share)`);
+  }
+  // Every runtime counts swap on top of a memory limit (Docker's MemorySwap, cgroup v1 memsw).
+  if ((limits.swapBytes ?? 0) > 0 && limits.memoryBytes === 0) {
+    throw invalidArgument("a swap limit needs a memory limit: give --memory too");
+  }
 }
+
+/** The kernel's bounds for cgroup v1 cpu.shares (cgroup v2 cpu.weight is derived from it). */
+export const MIN_CPU_SHARES = 2;
+export const MAX_CPU_SHARES = 262_144;
+/** The kernel's PID_MAX_LIMIT (pids.max cannot usefully go above it). */
+export const MAX_PIDS = 4_194_304;
 
 /**
  * The smallest memory limit each runtime accepts (0, no limit, is always accepted). Docker refuses
@@ -102,12 +124,42 @@ export function validateLimits(limits: Limits): void {
  */
 export const MIN_MEMORY_BYTES: Readonly<Partial<Record<BackendName, number>>> = { docker: 6 * 1024 * 1024 };
 
+/** The smallest CPU weight each runtime accepts where it differs: vzctl's cpuunits start at 8. */
+const MIN_BACKEND_CPU_SHARES: Readonly<Partial<Record<BackendName, number>>> = { openvz: 8 };
+
+/**
+ * Where a disk quota exists: LXD's root disk device `size` (on pools that enforce it; the agent
+ * refuses on the others) and OpenVZ's DISKSPACE. LXC's directory rootfs and Docker's overlay2 have none.
+ */
+const NO_DISK_QUOTA: Readonly<Partial<Record<BackendName, string>>> = {
+  docker: "docker has no disk quota on overlay2",
+  lxc: "lxc keeps its rootfs in a plain directory, which has no quota",
+};
+/** The smallest disk quota: below it no root filesystem fits (LXD and vzctl take any size). */
+export const MIN_DISK_BYTES = 16 * 1024 * 1024;
+
 /** validateLimits, and the backend's own minimums: refused with the floor named, before anything is changed. */
 export function validateBackendLimits(backend: BackendName, limits: Limits): void {
   validateLimits(limits);
   const min = MIN_MEMORY_BYTES[backend];
   if (min !== undefined && limits.memoryBytes > 0 && limits.memoryBytes < min) {
     throw invalidArgument(`memory limit ${formatBytes(limits.memoryBytes)} is below ${backend}'s minimum of ${formatBytes(min)}`);
+  }
+  const minShares = MIN_BACKEND_CPU_SHARES[backend];
+  if (minShares !== undefined && (limits.cpuShares ?? 0) > 0 && (limits.cpuShares as number) < minShares) {
+    throw invalidArgument(`cpu shares ${limits.cpuShares} is below ${backend}'s minimum of ${minShares}`);
+  }
+  if (backend === "lxd" && (limits.swapBytes ?? 0) > 0) {
+    throw invalidArgument("lxd cannot cap swap at an amount (limits.memory.swap only turns swap on or off): leave out --swap");
+  }
+  if (backend === "lxd" && (limits.cpuShares ?? 0) > 0 && !Number.isInteger(limits.cpus)) {
+    throw invalidArgument("lxd keeps a fractional CPU limit and CPU shares in one key (limits.cpu.allowance): give whole --cpus or leave out --cpu-shares");
+  }
+  const disk = limits.diskBytes ?? 0;
+  const noQuota = NO_DISK_QUOTA[backend];
+  if (disk > 0 && noQuota) throw invalidArgument(`cannot limit the disk: ${noQuota}; leave out --disk`);
+  if (disk > 0 && disk < MIN_DISK_BYTES) {
+    throw invalidArgument(`disk limit ${formatBytes(disk)} is below the minimum of ${formatBytes(MIN_DISK_BYTES)}`);
   }
 }
 

@@ -11,10 +11,21 @@ export const protobufPackage = "corral.v1";
 
 export const protobufFileName = "corral/v1/types.proto";
 
-/** Resource limits. Zero means "no limit". */
+/**
+ * Resource limits. Zero means "no limit".
+ * Zero means no limit (the runtime's default), for each field alone.
+ */
 export interface Limits {
   memoryBytes: number;
   cpus: number;
+  /** swap on top of memory (vzctl --swap, cgroup memory.swap.max) */
+  swapBytes: number;
+  /** relative CPU weight, 1024 = normal (docker --cpu-shares, cgroup v1 cpu.shares) */
+  cpuShares: number;
+  /** processes and threads (cgroup pids.max, vzctl --numproc) */
+  pidsMax: number;
+  /** root disk quota, where the runtime has one (LXD root device size, vzctl --diskspace) */
+  diskBytes: number;
 }
 
 export interface PortMapping {
@@ -221,7 +232,7 @@ export interface ProcessInfo {
 }
 
 function createBaseLimits(): Limits {
-  return { memoryBytes: 0, cpus: 0 };
+  return { memoryBytes: 0, cpus: 0, swapBytes: 0, cpuShares: 0, pidsMax: 0, diskBytes: 0 };
 }
 
 export const Limits: MessageFns<Limits> = {
@@ -231,6 +242,18 @@ export const Limits: MessageFns<Limits> = {
     }
     if (message.cpus !== 0) {
       writer.uint32(17).double(message.cpus);
+    }
+    if (message.swapBytes !== 0) {
+      writer.uint32(24).uint64(message.swapBytes);
+    }
+    if (message.cpuShares !== 0) {
+      writer.uint32(32).uint32(message.cpuShares);
+    }
+    if (message.pidsMax !== 0) {
+      writer.uint32(40).uint32(message.pidsMax);
+    }
+    if (message.diskBytes !== 0) {
+      writer.uint32(48).uint64(message.diskBytes);
     }
     return writer;
   },
@@ -264,6 +287,38 @@ export const Limits: MessageFns<Limits> = {
             message.cpus = reader.double();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.swapBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.cpuShares = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.pidsMax = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.diskBytes = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -284,6 +339,26 @@ export const Limits: MessageFns<Limits> = {
         ? globalThis.Number(object.memory_bytes)
         : 0,
       cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : 0,
+      swapBytes: isSet(object.swapBytes)
+        ? globalThis.Number(object.swapBytes)
+        : isSet(object.swap_bytes)
+        ? globalThis.Number(object.swap_bytes)
+        : 0,
+      cpuShares: isSet(object.cpuShares)
+        ? globalThis.Number(object.cpuShares)
+        : isSet(object.cpu_shares)
+        ? globalThis.Number(object.cpu_shares)
+        : 0,
+      pidsMax: isSet(object.pidsMax)
+        ? globalThis.Number(object.pidsMax)
+        : isSet(object.pids_max)
+        ? globalThis.Number(object.pids_max)
+        : 0,
+      diskBytes: isSet(object.diskBytes)
+        ? globalThis.Number(object.diskBytes)
+        : isSet(object.disk_bytes)
+        ? globalThis.Number(object.disk_bytes)
+        : 0,
     };
   },
 
@@ -295,6 +370,18 @@ export const Limits: MessageFns<Limits> = {
     if (message.cpus !== 0) {
       obj.cpus = floatToJson(message.cpus);
     }
+    if (message.swapBytes !== 0) {
+      obj.swapBytes = Math.round(message.swapBytes);
+    }
+    if (message.cpuShares !== 0) {
+      obj.cpuShares = Math.round(message.cpuShares);
+    }
+    if (message.pidsMax !== 0) {
+      obj.pidsMax = Math.round(message.pidsMax);
+    }
+    if (message.diskBytes !== 0) {
+      obj.diskBytes = Math.round(message.diskBytes);
+    }
     return obj;
   },
 
@@ -305,6 +392,10 @@ export const Limits: MessageFns<Limits> = {
     const message = createBaseLimits();
     message.memoryBytes = object.memoryBytes ?? 0;
     message.cpus = object.cpus ?? 0;
+    message.swapBytes = object.swapBytes ?? 0;
+    message.cpuShares = object.cpuShares ?? 0;
+    message.pidsMax = object.pidsMax ?? 0;
+    message.diskBytes = object.diskBytes ?? 0;
     return message;
   },
 };

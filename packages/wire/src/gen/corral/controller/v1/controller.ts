@@ -233,6 +233,10 @@ export interface SetLimitsRequest {
   name: string;
   memoryBytes?: number | undefined;
   cpus?: number | undefined;
+  swapBytes?: number | undefined;
+  cpuShares?: number | undefined;
+  pidsMax?: number | undefined;
+  diskBytes?: number | undefined;
 }
 
 export interface SetLimitsResponse {
@@ -3483,7 +3487,15 @@ export const ExecContainerResponse: MessageFns<ExecContainerResponse> = {
 };
 
 function createBaseSetLimitsRequest(): SetLimitsRequest {
-  return { name: "", memoryBytes: undefined, cpus: undefined };
+  return {
+    name: "",
+    memoryBytes: undefined,
+    cpus: undefined,
+    swapBytes: undefined,
+    cpuShares: undefined,
+    pidsMax: undefined,
+    diskBytes: undefined,
+  };
 }
 
 export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
@@ -3496,6 +3508,18 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
     }
     if (message.cpus !== undefined) {
       writer.uint32(33).double(message.cpus);
+    }
+    if (message.swapBytes !== undefined) {
+      writer.uint32(40).uint64(message.swapBytes);
+    }
+    if (message.cpuShares !== undefined) {
+      writer.uint32(48).uint32(message.cpuShares);
+    }
+    if (message.pidsMax !== undefined) {
+      writer.uint32(56).uint32(message.pidsMax);
+    }
+    if (message.diskBytes !== undefined) {
+      writer.uint32(64).uint64(message.diskBytes);
     }
     return writer;
   },
@@ -3537,6 +3561,38 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
             message.cpus = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.swapBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.cpuShares = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pidsMax = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.diskBytes = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3558,6 +3614,26 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
         ? globalThis.Number(object.memory_bytes)
         : undefined,
       cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : undefined,
+      swapBytes: isSet(object.swapBytes)
+        ? globalThis.Number(object.swapBytes)
+        : isSet(object.swap_bytes)
+        ? globalThis.Number(object.swap_bytes)
+        : undefined,
+      cpuShares: isSet(object.cpuShares)
+        ? globalThis.Number(object.cpuShares)
+        : isSet(object.cpu_shares)
+        ? globalThis.Number(object.cpu_shares)
+        : undefined,
+      pidsMax: isSet(object.pidsMax)
+        ? globalThis.Number(object.pidsMax)
+        : isSet(object.pids_max)
+        ? globalThis.Number(object.pids_max)
+        : undefined,
+      diskBytes: isSet(object.diskBytes)
+        ? globalThis.Number(object.diskBytes)
+        : isSet(object.disk_bytes)
+        ? globalThis.Number(object.disk_bytes)
+        : undefined,
     };
   },
 
@@ -3572,6 +3648,18 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
     if (message.cpus !== undefined) {
       obj.cpus = floatToJson(message.cpus);
     }
+    if (message.swapBytes !== undefined) {
+      obj.swapBytes = Math.round(message.swapBytes);
+    }
+    if (message.cpuShares !== undefined) {
+      obj.cpuShares = Math.round(message.cpuShares);
+    }
+    if (message.pidsMax !== undefined) {
+      obj.pidsMax = Math.round(message.pidsMax);
+    }
+    if (message.diskBytes !== undefined) {
+      obj.diskBytes = Math.round(message.diskBytes);
+    }
     return obj;
   },
 
@@ -3583,6 +3671,10 @@ export const SetLimitsRequest: MessageFns<SetLimitsRequest> = {
     message.name = object.name ?? "";
     message.memoryBytes = object.memoryBytes ?? undefined;
     message.cpus = object.cpus ?? undefined;
+    message.swapBytes = object.swapBytes ?? undefined;
+    message.cpuShares = object.cpuShares ?? undefined;
+    message.pidsMax = object.pidsMax ?? undefined;
+    message.diskBytes = object.diskBytes ?? undefined;
     return message;
   },
 };
