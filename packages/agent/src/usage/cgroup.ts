@@ -19,6 +19,9 @@ export interface CgroupSample {
 
 export type CgroupVersion = 1 | 2;
 
+/** Where the hierarchies are mounted (v1: one directory per controller below it). */
+export const CGROUP_ROOT = "/sys/fs/cgroup";
+
 export function detectCgroupVersion(root = "/sys/fs/cgroup"): CgroupVersion {
   return existsSync(`${root}/cgroup.controllers`) ? 2 : 1;
 }

@@ -25,7 +25,7 @@ export interface MigrationConfig {
   format: typeof ARCHIVE_FORMAT;
   spec: ContainerSpec;
   config: ImageConfig & { StopSignal: string };
-  hostConfig: { PortBindings: PortBindings; Memory: number; NanoCpus: number };
+  hostConfig: { PortBindings: PortBindings; Memory: number; NanoCpus: number; MemorySwap: number; CpuShares: number; PidsLimit: number };
 }
 
 const strings = (v: unknown): string[] | null => {
@@ -81,7 +81,14 @@ export function migrationConfig(name: string, raw: { Config?: unknown; HostConfi
   const labels = stringRecord(c.Labels);
   const specText = labels[LABEL_SPEC];
   for (const k of [LABEL_HOST, LABEL_NAME, LABEL_SPEC]) delete labels[k];
-  const hostConfig = { PortBindings: portBindingsFrom(h.PortBindings), Memory: num(h.Memory), NanoCpus: num(h.NanoCpus) };
+  const hostConfig = {
+    PortBindings: portBindingsFrom(h.PortBindings),
+    Memory: num(h.Memory),
+    NanoCpus: num(h.NanoCpus),
+    MemorySwap: num(h.MemorySwap),
+    CpuShares: num(h.CpuShares),
+    PidsLimit: num(h.PidsLimit),
+  };
   let spec: unknown = raw.spec;
   if (spec === undefined && specText) spec = JSON.parse(specText) as unknown;
   const exposed: Record<string, Record<string, never>> = {};

@@ -10,7 +10,7 @@ export const DOCKER_TAR_POLICY: TarPolicy = { setid: "allow" };
 
 const TOP = new Set(["format", "spec", "config", "hostConfig"]);
 const CONFIG = new Set(["Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels", "ExposedPorts", "StopSignal"]);
-const HOST_CONFIG = new Set(["PortBindings", "Memory", "NanoCpus"]);
+const HOST_CONFIG = new Set(["PortBindings", "Memory", "NanoCpus", "MemorySwap", "CpuShares", "PidsLimit"]);
 const SPEC = new Set(["name", "backend", "template", "image", "limits", "env", "cmd", "ports", "labels"]);
 const PORT_BINDING = new Set(["HostIp", "HostPort"]);
 

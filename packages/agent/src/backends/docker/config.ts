@@ -1,6 +1,6 @@
 // Maps Corral's ContainerSpec to Docker's create body and Docker's inspect output back to a
 // ContainerStatus. Kept free of I/O so the mapping is easy to read and test.
-import type { ContainerSpec, ContainerStatus, Limits, PortMapping, RuntimeState } from "@corral/wire";
+import { mergeLimits, type ContainerSpec, type ContainerStatus, type Limits, type PortMapping, type RuntimeState } from "@corral/wire";
 import type Docker from "dockerode";
 import { LABEL_HOST, LABEL_NAME, LABEL_SPEC, runtimeName } from "./runtime-names.js";
 import type { Nic } from "../../network/nic.js";
@@ -21,14 +21,29 @@ export function portBindings(ports: readonly PortMapping[], hostIp = ""): { bind
   return { bindings, exposed };
 }
 
-/** Docker's resource fields for Corral limits. Swap equals memory: a Corral limit is a hard cap. */
-export function resourceFields(limits: Limits): { Memory?: number; MemorySwap?: number; NanoCpus?: number } {
-  const out: { Memory?: number; MemorySwap?: number; NanoCpus?: number } = {};
+/** The HostConfig fields that hold Corral's limits (and travel in a migration archive). */
+export interface ResourceFields {
+  Memory?: number;
+  MemorySwap?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  PidsLimit?: number;
+}
+
+/**
+ * Docker's resource fields for Corral limits. MemorySwap is memory plus swap, so without --swap it
+ * equals memory: a Corral memory limit is a hard cap. Docker has no disk quota on overlay2 (the
+ * controller refuses --disk for docker before it gets here).
+ */
+export function resourceFields(limits: Limits): ResourceFields {
+  const out: ResourceFields = {};
   if (limits.memoryBytes > 0) {
     out.Memory = limits.memoryBytes;
-    out.MemorySwap = limits.memoryBytes;
+    out.MemorySwap = limits.memoryBytes + (limits.swapBytes ?? 0);
   }
   if (limits.cpus > 0) out.NanoCpus = Math.round(limits.cpus * 1e9);
+  if (limits.cpuShares) out.CpuShares = limits.cpuShares;
+  if (limits.pidsMax) out.PidsLimit = limits.pidsMax;
   return out;
 }
 
@@ -92,8 +107,14 @@ export function runtimeState(status: string | undefined): RuntimeState {
   }
 }
 
-export function limitsFromHostConfig(hc: { Memory?: number; NanoCpus?: number } | undefined): Limits {
-  return { memoryBytes: hc?.Memory ?? 0, cpus: (hc?.NanoCpus ?? 0) / 1e9 };
+export function limitsFromHostConfig(hc: ResourceFields | undefined): Limits {
+  const memoryBytes = hc?.Memory ?? 0;
+  const swap = hc?.MemorySwap ?? 0;
+  return mergeLimits(
+    { memoryBytes, cpus: (hc?.NanoCpus ?? 0) / 1e9 },
+    // MemorySwap -1 is unlimited swap; a PidsLimit of 0 or -1 is no limit.
+    { swapBytes: swap > memoryBytes && memoryBytes > 0 ? swap - memoryBytes : 0, cpuShares: hc?.CpuShares ?? 0, pidsMax: Math.max(0, hc?.PidsLimit ?? 0) },
+  );
 }
 
 export function statusFromInspect(name: string, info: Docker.ContainerInspectInfo): ContainerStatus {

@@ -28,7 +28,7 @@ import { landing, stageCopy, type CopyTarget } from "../../files/container-copy.
 import { createTarStream, type TarOut } from "../../archive/tar-stream.js";
 import Docker from "dockerode";
 import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ExitReasons, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
-import { CORRAL_NETWORK, corralLabels, createOptions, networkFields, portBindings, resourceFields, statusFromInspect, type PortBindings } from "./config.js";
+import { CORRAL_NETWORK, corralLabels, createOptions, limitsFromHostConfig, networkFields, portBindings, resourceFields, statusFromInspect, type PortBindings, type ResourceFields } from "./config.js";
 import type { Nic } from "../../network/nic.js";
 import { networkOf } from "../../network/host-network.js";
 import { daemonMessage, dockerError, statusOf } from "./errors.js";
@@ -294,7 +294,7 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport, ExitReas
         Tty: false,
         ...net,
         HostConfig: {
-          ...resourceFields({ memoryBytes: config.hostConfig.Memory, cpus: config.hostConfig.NanoCpus / 1e9 }),
+          ...resourceFields(limitsFromHostConfig(config.hostConfig)),
           PortBindings: bindings,
           RestartPolicy: { Name: "no" },
           ...(this.opts.cgroupParent ? { CgroupParent: this.opts.cgroupParent } : {}),
@@ -353,7 +353,13 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport, ExitReas
     if (limits.cpus === 0 && (current.HostConfig?.NanoCpus ?? 0) > 0) {
       throw invalidArgument(`docker cannot remove the cpu limit of "${name}"; set a new value instead`);
     }
-    const body = resourceFields(limits);
+    const hc = current.HostConfig ?? {};
+    // A lifted limit is written as Docker's own "none" (update leaves an absent field as it is): no pids cap (-1), the normal share.
+    const body: ResourceFields = {
+      ...resourceFields(limits),
+      ...(!limits.pidsMax && (hc.PidsLimit ?? 0) > 0 ? { PidsLimit: -1 } : {}),
+      ...(!limits.cpuShares && (hc.CpuShares ?? 0) > 0 ? { CpuShares: 1024 } : {}),
+    };
     if (Object.keys(body).length) {
       await this.call(name, "update", () => this.container(name).update(body), [], {
         400: (err) => invalidArgument(`docker rejected limits for "${name}": ${daemonMessage(err)}`),

@@ -7,7 +7,7 @@ import type { Readable } from "node:stream";
 import type { ArchiveOut } from "../backend.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
 import { extractTarSafely } from "../../archive/safe-extract.js";
-import { LxcConfig, setCgroupDirs, setNic } from "./config.js";
+import { LxcConfig, setCgroupDirs, setConsoleLog, setNic } from "./config.js";
 import type { Nic } from "../../network/nic.js";
 import { LXC_TAR_POLICY, checkStagedLxc } from "./config-policy.js";
 import { hostIdMap, idMapLines, idMapOfConfig, shiftOwners } from "./id-map.js";
@@ -47,6 +47,7 @@ export async function rewriteStagedConfig(stagingDir: string, name: string, host
   const rootfs = cfg.get("lxc.rootfs.path")?.replace(/^dir:/, "");
   if (rootfs?.endsWith(`/${name}/rootfs`)) cfg.replaceInValues(rootfs.slice(0, -"/rootfs".length), targetDir);
   setCgroupDirs(cfg, hostName, name);
+  if (cfg.get("lxc.console.logfile") !== undefined) setConsoleLog(cfg, targetDir);
   setNic(cfg, nic);
   await writeFile(cfgPath, cfg.toString());
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { invalidArgument, NO_GRANTS, type RestoreGrants } from "@corral/wire";
 import type { CheckedArchive } from "../../archive/safe-extract.js";
 import type { TarPolicy } from "../../archive/tar-guard.js";
-import { LXCFS_INCLUDE } from "./config.js";
+import { CONSOLE_LOG, LXCFS_INCLUDE } from "./config.js";
 import { NESTING_LINES } from "./config.js";
 
 /** setuid files are normal in a rootfs (the busybox template makes busybox setuid); checked against the id map below. */
@@ -34,6 +34,8 @@ type Check = (value: string, name: string) => boolean;
 // Every key a config may hold, with the values it may take. Anything else is refused.
 const ALLOWED: Record<string, Check> = {
   "lxc.rootfs.path": (v, name) => /^(dir:)?\/[^\s:]*$/.test(v) && v.endsWith(`/${name}/rootfs`) && !v.split("/").includes(".."),
+  // ct logs' console log, in the container's own directory; the target rewrites it for itself.
+  "lxc.console.logfile": (v, name) => /^\/[^\s:]*$/.test(v) && v.endsWith(`/${name}/${CONSOLE_LOG}`) && !v.split("/").includes(".."),
   "lxc.uts.name": (v) => /^"?[A-Za-z0-9][A-Za-z0-9.-]{0,62}"?$/.test(v),
   "lxc.arch": (v) => /^[a-z0-9_]{1,16}$/.test(v),
   "lxc.signal.halt": (v) => /^(SIG[A-Z0-9+]{1,12}|\d{1,2})$/.test(v),
@@ -64,7 +66,14 @@ const ALLOWED: Record<string, Check> = {
   "lxc.cgroup.memory.limit_in_bytes": (v) => DIGITS.test(v),
   "lxc.cgroup.cpu.cfs_quota_us": (v) => DIGITS.test(v),
   "lxc.cgroup.cpu.cfs_period_us": (v) => DIGITS.test(v),
+  "lxc.cgroup.memory.memsw.limit_in_bytes": (v) => DIGITS.test(v),
+  "lxc.cgroup.cpu.shares": (v) => DIGITS.test(v),
+  "lxc.cgroup.pids.max": (v) => v === "max" || DIGITS.test(v),
   "lxc.cgroup2.memory.max": (v) => v === "max" || DIGITS.test(v),
+  "lxc.cgroup2.memory.swap.max": (v) => v === "max" || DIGITS.test(v),
+  "lxc.cgroup2.cpu.max": (v) => /^(max|\d{1,20}) \d{1,20}$/.test(v),
+  "lxc.cgroup2.cpu.weight": (v) => DIGITS.test(v),
+  "lxc.cgroup2.pids.max": (v) => v === "max" || DIGITS.test(v),
   // Only maps onto subordinate ids: a map onto host root would make the container privileged.
   "lxc.idmap": (v) => {
     const m = /^[ug] (\d+) (\d+) (\d+)$/.exec(v);
@@ -135,6 +144,9 @@ export async function checkStagedLxc(name: string, stagingDir: string, checked?:
   if (!(await lstat(join(dir, "config")).catch(() => undefined))) throw invalidArgument(`archive does not hold container "${name}" (no ${name}/config)`);
   const text = await readNoFollow(join(dir, "config"), `archive's "${name}/config"`);
   checkLxcConfig(text, name, grants);
+  // lxc-start appends to the console log as root: a symlink there would point its writes elsewhere.
+  const log = await lstat(join(dir, CONSOLE_LOG)).catch(() => undefined);
+  if (log && !log.isFile()) throw invalidArgument(`archive's "${name}/${CONSOLE_LOG}" is not a regular file (a symlink?)`);
   if (checked && checked.setid.length > 0) {
     const ids = idRanges(text);
     const privileged = ids.u.length === 0 && ids.g.length === 0;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LXCFS_INCLUDE, LxcConfig, setCgroupDirs } from "./config.js";
+import { cgroupLimitFiles, LXCFS_INCLUDE, LxcConfig, setCgroupDirs } from "./config.js";
 
 const SOURCE = `lxc.rootfs.path = dir:/var/lib/corral-local/hosts/host1/lxc/web/rootfs
 lxc.uts.name = "web"
@@ -18,6 +18,37 @@ test("limits are read from and written to lxc.cgroup.* keys", () => {
   cfg.setLimits({ memoryBytes: 64 << 20, cpus: 0 });
   assert.deepEqual(cfg.limits(), { memoryBytes: 64 << 20, cpus: 0 });
   assert.doesNotMatch(cfg.toString(), /cfs_quota_us/);
+});
+
+test("swap, cpu shares and pids as cgroup v1 and v2 keys read back the same", () => {
+  const MiB = 1024 * 1024;
+  const limits = { memoryBytes: 96 * MiB, cpus: 0.5, swapBytes: 32 * MiB, cpuShares: 512, pidsMax: 100 };
+  const v1 = new LxcConfig(SOURCE).setLimits(limits, 1);
+  assert.equal(v1.get("lxc.cgroup.memory.memsw.limit_in_bytes"), String(128 * MiB));
+  assert.equal(v1.get("lxc.cgroup.cpu.shares"), "512");
+  assert.equal(v1.get("lxc.cgroup.pids.max"), "100");
+  assert.deepEqual(v1.limits(), limits);
+  const v2 = new LxcConfig(SOURCE).setLimits(limits, 2);
+  assert.equal(v2.get("lxc.cgroup.memory.limit_in_bytes"), undefined, "no v1 keys on a v2 host");
+  assert.equal(v2.get("lxc.cgroup2.memory.swap.max"), String(32 * MiB));
+  assert.equal(v2.get("lxc.cgroup2.cpu.max"), "50000 100000");
+  assert.equal(v2.get("lxc.cgroup2.cpu.weight"), "20");
+  assert.equal(v2.get("lxc.cgroup2.pids.max"), "100");
+  assert.deepEqual({ ...v2.limits(), cpuShares: 512 }, limits, "cpu.weight maps back to about the same shares");
+  // Lifting leaves no key behind.
+  assert.deepEqual(v1.setLimits({ memoryBytes: 0, cpus: 0 }).limits(), { memoryBytes: 0, cpus: 0 });
+  assert.doesNotMatch(v1.toString(), /lxc\.cgroup\.(pids|cpu\.shares|memory)/);
+});
+
+test("a live v1 update lifts memsw before the memory limit and sets it after, and writes lifted limits", () => {
+  const files = cgroupLimitFiles({ memoryBytes: 64 << 20, cpus: 0, swapBytes: 16 << 20 }, 1);
+  assert.deepEqual(files.slice(0, 3).map((f) => [f.file, f.value]), [
+    ["memory.memsw.limit_in_bytes", "-1"],
+    ["memory.limit_in_bytes", String(64 << 20)],
+    ["memory.memsw.limit_in_bytes", String(80 << 20)],
+  ]);
+  assert.deepEqual(files.find((f) => f.file === "pids.max"), { file: "pids.max", value: "max", limited: false });
+  assert.deepEqual(files.find((f) => f.file === "cpu.cfs_quota_us"), { file: "cpu.cfs_quota_us", value: "-1", limited: false });
 });
 
 test("a migrated config points at the target's lxcpath and cgroup, comments untouched", () => {

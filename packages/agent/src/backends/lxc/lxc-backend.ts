@@ -25,18 +25,17 @@ import {
 import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ExitReasons, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
-import { cgroupDir, LxcConfig, setCgroupDirs, setNesting, setNic } from "./config.js";
+import { cgroupDir, cgroupLimitFiles, CONSOLE_LOG, LxcConfig, setCgroupDirs, setConsoleLog, setLxcfs, setNesting, setNic } from "./config.js";
 import { hostIdMap, idMapLines } from "./id-map.js";
 import { LxcImageStore, checkImageName } from "./image-store.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { LxcTools } from "./tools.js";
 import { LxcUsage } from "./usage.js";
+import { CGROUP_ROOT, detectCgroupVersion, type CgroupVersion } from "../../usage/cgroup.js";
 import { copyIntoRoot, tarFromRoot, type CopyTarget } from "../../files/container-copy.js";
 import { fileLogs, tailOfBuffer } from "../../files/file-logs.js";
 import type { TarOut } from "../../archive/tar-stream.js";
 
-/** The console log in the container's directory: `ct logs` reads it, and it moves with the container. */
-const CONSOLE_LOG = "console.log";
 /** lxc's log of the last start (errors only), whose tail a failed start reports. */
 const EXIT_LOG_LINES = 10;
 
@@ -57,6 +56,7 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
   private readonly exits = new Map<string, ExitInfo>();
   private readonly procs = new ProcessReader();
   private readonly images: LxcImageStore;
+  private readonly cgroupVersion: CgroupVersion;
 
   constructor(
     private readonly ctx: BackendContext,
@@ -66,6 +66,7 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
     this.tools = new LxcTools(this.path);
     this.sampler = new LxcUsage(ctx.hostName);
     this.images = new LxcImageStore(join(this.path, ".corral-images"), ctx.hostName);
+    this.cgroupVersion = detectCgroupVersion(CGROUP_ROOT);
   }
 
   private dir(name: string): string {
@@ -128,8 +129,8 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
     setNic(cfg, spec.ipv4 ? this.network().nic(spec.ipv4) : undefined);
     cfg.remove("lxc.apparmor", true).set("lxc.apparmor.profile", "unconfined");
     if (spec.nesting) setNesting(cfg);
-    setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
-    cfg.set("lxc.console.logfile", join(this.dir(spec.name), CONSOLE_LOG));
+    setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits, this.cgroupVersion);
+    setConsoleLog(setLxcfs(cfg), this.dir(spec.name));
     await writeFile(cfgPath, cfg.toString());
     if (template === "busybox") await this.dropDhcp(spec.name);
     return this.inspect(spec.name);
@@ -164,7 +165,8 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
       if (idMap) for (const [k, v] of idMapLines(idMap)) cfg.add(k, v);
       cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
       if (spec.nesting) setNesting(cfg);
-      setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits);
+      setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits, this.cgroupVersion);
+      setConsoleLog(setLxcfs(cfg), dir);
       await writeFile(join(dir, "config"), cfg.toString());
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
@@ -277,14 +279,19 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
     this.mustExist(name);
     const cfgPath = join(this.dir(name), "config");
     const cfg = new LxcConfig(await readFile(cfgPath, "utf8"));
-    const merged = cfg.setLimits(limits).limits();
+    cfg.setLimits(limits, this.cgroupVersion);
     if ((await this.inspect(name)).state === "running") {
-      // Live: write the cgroup; persisted: the same keys in the config (lxc.cgroup.*).
-      const sets: [string, string][] = [["memory.limit_in_bytes", String(merged.memoryBytes > 0 ? merged.memoryBytes : -1)]];
-      sets.push(["cpu.cfs_quota_us", merged.cpus > 0 ? String(Math.round(merged.cpus * 100_000)) : "-1"]);
-      for (const [k, v] of sets) {
-        const r = await this.lxc("cgroup", ["-n", name, "--", k, v]);
-        if (r.code !== 0) throw new CorralError("internal", `cannot set ${k} on ${name}: ${lastLine(r.stderr)}`);
+      // Live: the container's own cgroup files, in the order cgroupLimitFiles gives; persisted: the
+      // same values as lxc.cgroup(2).* keys in the config, which the next start applies.
+      const rel = cgroupDir(this.ctx.hostName, name);
+      for (const f of cgroupLimitFiles(limits, this.cgroupVersion)) {
+        const ctrl = f.file.slice(0, f.file.indexOf("."));
+        const path = this.cgroupVersion === 2 ? join(CGROUP_ROOT, rel, f.file) : join(CGROUP_ROOT, ctrl, rel, f.file);
+        await writeFile(path, f.value).catch((err: NodeJS.ErrnoException) => {
+          // A host without swap accounting has no memsw file: nothing to lift there.
+          if (err.code === "ENOENT" && !f.limited) return;
+          throw new CorralError(err.code === "EINVAL" || err.code === "EBUSY" ? "invalid_argument" : "internal", `cannot set ${f.file} of ${name} to ${f.value}: ${err.message}`, err);
+        });
       }
     }
     await writeFile(cfgPath, cfg.toString());

@@ -5,7 +5,7 @@
 // image metadata, LXD's own volatile keys (id maps onto subordinate ids only) and Corral's NIC with
 // the one raw.lxc that gives it its address; other raw.*, security.* (other than "false") and devices
 // other than Corral's NIC, port proxies and the root disk are refused with the key named.
-import { isNicRawLxc } from "./config.js";
+import { isNicRawLxc, LIMIT_CONFIG_KEYS } from "./config.js";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { parse } from "yaml";
@@ -47,7 +47,7 @@ function checkConfigKey(where: string, key: string, value: unknown, grants: Rest
   if (key === "raw.lxc" && isNicRawLxc(v)) return;
   if (key.startsWith("raw.")) refuse();
   if (key.startsWith("security.")) return v === "false" ? undefined : refuse();
-  if (key === "limits.memory" || key === "limits.cpu" || key === "limits.cpu.allowance") return;
+  if (LIMIT_CONFIG_KEYS.includes(key)) return;
   if (key.startsWith("user.") || key.startsWith("environment.") || key.startsWith("image.")) return;
   if (key === "volatile.idmap.next" || key === "volatile.last_state.idmap" || key === "volatile.idmap.current") {
     return subordinateIdmap(v) ? undefined : refuse("mapping onto host ids below 65536");
@@ -63,6 +63,8 @@ function checkDevice(where: string, name: string, d: unknown): void {
   if (d.type === "disk") {
     // The root disk only: a disk with a host `source` would mount a host path into the container.
     if (keys === "path,pool,type" && d.path === "/" && typeof d.pool === "string") return;
+    // With --disk: the same root disk with its quota (config.ts, rootDiskDevice).
+    if (keys === "path,pool,size,type" && d.path === "/" && typeof d.pool === "string" && typeof d.size === "string" && /^\d{1,20}$/.test(d.size)) return;
     throw invalidArgument(`LXD backup ${where} device "${name}" is a disk other than the root disk (keys ${keys})`);
   }
   if (d.type === "nic") {

@@ -1,5 +1,5 @@
 // Maps Corral's names, specs and limits to LXD instance names and config keys, and back.
-import { type ContainerSpec, type ContainerStatus, type Limits, invalidArgument, parseSize } from "@corral/wire";
+import { type ContainerSpec, type ContainerStatus, type Limits, invalidArgument, mergeLimits, parseSize } from "@corral/wire";
 import { totalmem } from "node:os";
 import type { Nic } from "../../network/nic.js";
 
@@ -14,6 +14,8 @@ export interface LxdInstance {
   status: string;
   config: Record<string, string>;
   devices: Record<string, Record<string, string>>;
+  /** With the profile's devices (the root disk); absent in some listings. */
+  expanded_devices?: Record<string, Record<string, string>>;
   state?: LxdState | null;
 }
 
@@ -35,11 +37,25 @@ export function runtimeName(hostName: string, name: string): string {
   return full;
 }
 
+/** The instance config keys Corral's limits live in (migration archives may carry them). */
+export const LIMIT_CONFIG_KEYS: readonly string[] = ["limits.memory", "limits.cpu", "limits.cpu.allowance", "limits.processes"];
+
+/**
+ * Corral limits as LXD config keys; an empty value unsets a key (no limit). CPU shares become a
+ * percentage limits.cpu.allowance: LXD turns "P%" into cpu.shares of P% of 1024, a real weight,
+ * whereas limits.cpu.priority moves shares by at most 10 of 1024. The same key holds a fractional
+ * --cpus as a time quota ("50ms/100ms"), so the two together are refused. Swap: LXD 5.0's
+ * limits.memory.swap only turns swap on or off, so an amount is refused too. The disk quota is the
+ * root disk device's size (rootDiskDevice).
+ */
 export function limitsToConfig(limits: Limits): Record<string, string> {
+  // validateBackendLimits has refused a swap amount and shares beside a fractional --cpus.
+  const shares = limits.cpuShares ?? 0;
   const cfg: Record<string, string> = {
     "limits.memory": limits.memoryBytes > 0 ? String(limits.memoryBytes) : "",
     "limits.cpu": "",
-    "limits.cpu.allowance": "",
+    "limits.cpu.allowance": shares > 0 ? `${Math.max(1, Math.round((shares * 100) / 1024))}%` : "",
+    "limits.processes": limits.pidsMax ? String(limits.pidsMax) : "",
   };
   if (limits.cpus > 0) {
     // limits.cpu pins whole CPUs; a fraction needs a CFS quota on top.
@@ -49,13 +65,28 @@ export function limitsToConfig(limits: Limits): Record<string, string> {
   return cfg;
 }
 
+/** The instance's own root disk device with a quota: the profile's root (path /, its pool) and `size`. */
+export function rootDiskDevice(pool: string, diskBytes: number): Record<string, string> {
+  return { type: "disk", path: "/", pool, ...(diskBytes > 0 ? { size: String(diskBytes) } : {}) };
+}
+
 /** Drops the empty values PATCH uses to unset keys; create needs none of them. */
 export function withoutEmpty(cfg: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== ""));
 }
 
-export function limitsFromConfig(cfg: Record<string, string>): Limits {
-  return { memoryBytes: memoryLimit(cfg["limits.memory"]), cpus: cpuLimit(cfg) };
+export function limitsFromConfig(cfg: Record<string, string>, devices: Record<string, Record<string, string>> = {}): Limits {
+  const pct = /^(\d+)%$/.exec(cfg["limits.cpu.allowance"] ?? "");
+  const pids = Number(cfg["limits.processes"] ?? 0);
+  const size = devices.root?.path === "/" ? devices.root.size : undefined;
+  return mergeLimits(
+    { memoryBytes: memoryLimit(cfg["limits.memory"]), cpus: cpuLimit(cfg) },
+    {
+      cpuShares: pct ? Math.round((Number(pct[1]) * 1024) / 100) : 0,
+      pidsMax: Number.isSafeInteger(pids) && pids > 0 ? pids : 0,
+      diskBytes: size ? memoryLimit(size) : 0,
+    },
+  );
 }
 
 function memoryLimit(text: string | undefined): number {
@@ -146,6 +177,6 @@ export function toStatus(name: string, inst: LxdInstance): ContainerStatus {
     backend: "lxd",
     state: runtimeState(inst.state?.status ?? inst.status),
     initPid: inst.state?.pid ?? 0,
-    limits: limitsFromConfig(inst.config),
+    limits: limitsFromConfig(inst.config, inst.devices),
   };
 }

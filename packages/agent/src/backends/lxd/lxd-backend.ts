@@ -20,6 +20,7 @@ import {
   limitsToConfig,
   nicDevices,
   nicRawLxc,
+  rootDiskDevice,
   runtimeName,
   specToConfig,
   toStatus,
@@ -89,6 +90,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     // listens in LXD's network namespace, which is not the host's when hosts are emulated.
     if (spec.ports.length > 0 && !spec.ipv4) throw failedPrecondition(`publishing ports of "${spec.name}" needs the cluster network`);
     const nic = spec.ipv4 ? requireNetwork(this.ctx).nic(spec.ipv4) : undefined;
+    const disk = await this.rootDiskDevices(spec.limits);
     try {
       await this.client.call("POST", "/1.0/instances", {
         body: {
@@ -97,7 +99,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
           source: { type: "image", alias },
           profiles: ["default"],
           config: { ...specToConfig(this.ctx.hostName, spec), ...(nic ? { "raw.lxc": nicRawLxc(nic) } : {}) },
-          devices: nic ? nicDevices(nic, this.bridge ?? nic.bridge) : {},
+          devices: { ...(nic ? nicDevices(nic, this.bridge ?? nic.bridge) : {}), ...disk },
         },
       });
     } catch (err) {
@@ -192,10 +194,28 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   }
 
   async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {
-    await this.inspect(name);
-    // PATCH merges config and applies it live; empty values unset "no limit" keys.
-    await this.instanceCall(name, "PATCH", "", { config: limitsToConfig(limits) });
+    const inst = await this.find(runtimeName(this.ctx.hostName, name));
+    if (!inst) throw this.missing(name);
+    const devices = await this.rootDiskDevices(limits, inst);
+    // PATCH merges config (and devices, by name) and applies it live; empty values unset "no limit" keys.
+    await this.instanceCall(name, "PATCH", "", { config: limitsToConfig(limits), ...(devices ? { devices } : {}) });
     return this.inspect(name);
+  }
+
+  /**
+   * The root disk device for --disk: the instance's own copy of its root disk with `size`, on pools
+   * whose driver enforces a quota; a lifted quota keeps the device without `size`. Undefined: no change.
+   */
+  private async rootDiskDevices(limits: Limits, inst?: LxdInstance): Promise<Record<string, Record<string, string>> | undefined> {
+    const local = inst?.devices.root;
+    if (!limits.diskBytes) return local?.size ? { root: rootDiskDevice(local.pool ?? "default", 0) } : undefined;
+    const root = inst?.expanded_devices?.root ?? (await this.client.call<{ devices: Record<string, Record<string, string>> }>("GET", "/1.0/profiles/default")).devices.root;
+    const pool = root?.pool;
+    if (!pool) throw failedPrecondition(`LXD on ${this.ctx.hostName} has no root disk in its default profile to put a quota on`);
+    const { driver } = await this.client.call<{ driver: string }>("GET", `/1.0/storage-pools/${encodeURIComponent(pool)}`);
+    // LXD's dir driver has no quota of its own (project quotas only where the host filesystem has them).
+    if (driver === "dir") throw invalidArgument(`LXD's storage pool "${pool}" on ${this.ctx.hostName} uses the dir driver, which has no disk quota: leave out --disk`);
+    return { root: rootDiskDevice(pool, limits.diskBytes) };
   }
 
   async importImage(name: string, tarball: Readable): Promise<ImageInfo> {

@@ -16,7 +16,8 @@ NAME="web"
 
 test("the seed's 1.conf reads as 1 GiB of RAM and 2 CPUs", () => {
   const conf = parseConfig(SEED_CONF);
-  assert.deepEqual(limitsFromConfig(conf), { memoryBytes: 1024 ** 3, cpus: 2 });
+  // Its 512M of swap and 2.2G disk hard limit are limits too; CPUUNITS 1000 is vzctl's default weight.
+  assert.deepEqual(limitsFromConfig(conf), { memoryBytes: 1024 ** 3, cpus: 2, swapBytes: 512 * 1024 ** 2, diskBytes: Math.round(2.2 * 1024 ** 3) });
   assert.equal(substVeid(conf.get("VE_PRIVATE")!, 1), "/var/lib/vz/private/1");
 });
 
@@ -26,6 +27,21 @@ test("Corral limits become vzctl set options and read back the same", () => {
   assert.deepEqual(limitArgs({ memoryBytes: 0, cpus: 0.5 }), ["--ram", "unlimited", "--swap", "0", "--cpus", "1", "--cpulimit", "50"]);
   const half = parseConfig(`PHYSPAGES="0:unlimited"\nCPUS="1"\nCPULIMIT="50"\n`);
   assert.deepEqual(limitsFromConfig(half), { memoryBytes: 0, cpus: 0.5 });
+});
+
+test("swap, cpu units, numproc and diskspace become vzctl set options and read back the same", () => {
+  const limits = { memoryBytes: 64 * 1024 * 1024, cpus: 1, swapBytes: 32 * 1024 * 1024, cpuShares: 500, pidsMax: 100, diskBytes: 1024 ** 3 };
+  assert.deepEqual(limitArgs(limits), [
+    "--ram", "65536K", "--swap", "32768K", "--cpus", "1", "--cpulimit", "0",
+    "--cpuunits", "500", "--numproc", "100", "--diskspace", "1048576K",
+  ]);
+  // What vzctl saves for those options reads back as the same limits.
+  const saved = parseConfig(`PHYSPAGES="0:16384"\nSWAPPAGES="0:8192"\nCPUS="1"\nCPULIMIT="0"\nCPUUNITS="500"\nNUMPROC="100:100"\nDISKSPACE="1048576K:1048576K"\n`);
+  assert.deepEqual(limitsFromConfig(saved), limits);
+  // A limit the config has and the new limits lack is lifted; one neither has is left alone.
+  const lifted = limitArgs({ memoryBytes: 0, cpus: 0 }, limits);
+  assert.deepEqual(lifted.slice(8), ["--cpuunits", "1000", "--numproc", "unlimited", "--diskspace", "unlimited"]);
+  assert.deepEqual(limitsFromConfig(parseConfig(`CPUUNITS="1000"\nNUMPROC="unlimited:unlimited"\nDISKSPACE="unlimited:unlimited"\n`)), { memoryBytes: 0, cpus: 0 });
 });
 
 test("a config from another host gets this host's paths and loses its name", () => {

@@ -1,7 +1,6 @@
 // CTID.conf (ctid.conf(5)): KEY="value" lines. Read without a shell, and sanitized before a config
 // that came from another host is installed, because OpenVZ's own scripts source these files.
-import type { Limits } from "@corral/wire";
-import { invalidArgument } from "@corral/wire";
+import { invalidArgument, mergeLimits, type Limits } from "@corral/wire";
 
 export const PAGE_SIZE = 4096;
 /**
@@ -55,29 +54,68 @@ export function limitPages(value: string | undefined): number | undefined {
   return pagesOf(value.includes(":") ? value.slice(value.indexOf(":") + 1) : value);
 }
 
-/** Corral limits as the config states them: PHYSPAGES (RAM) and CPULIMIT, else CPUS. 0 = none. */
+/** vzctl's CPUUNITS when none is given: the normal weight, reported as no cpu shares set. */
+export const DEFAULT_CPUUNITS = 1000;
+
+/** Bytes of a DISKSPACE side: 1K blocks, or a K/M/G/T suffix; 0 for unlimited or unset. */
+function diskBytesOf(value: string | undefined): number {
+  const m = /^(\d+(?:\.\d+)?)([KMGTkmgt]?)$/.exec((value ?? "").trim());
+  if (!m) return 0;
+  const bytes = Math.round(Number(m[1]) * (m[2] ? SUFFIX_BYTES[m[2].toUpperCase()]! : 1024));
+  return bytes >= 2 ** 53 ? 0 : bytes;
+}
+
+/** The limit of a "barrier:limit" count pair (NUMPROC); 0 for unlimited or unset. */
+function countLimitOf(value: string | undefined): number {
+  const n = Number((value ?? "").split(":").pop());
+  return Number.isSafeInteger(n) && n > 0 && n < 2 ** 31 ? n : 0;
+}
+
+/**
+ * Corral limits as the config states them: PHYSPAGES (RAM), CPULIMIT else CPUS, SWAPPAGES,
+ * CPUUNITS (when not vzctl's default), NUMPROC and DISKSPACE's hard limit. 0 = none.
+ */
 export function limitsFromConfig(conf: CtConfig): Limits {
   const pages = limitPages(conf.get("PHYSPAGES"));
   const cpulimit = Number(conf.get("CPULIMIT") ?? 0);
   const cpus = Number(conf.get("CPUS") ?? 0);
-  return {
-    memoryBytes: pages === undefined ? 0 : pages * PAGE_SIZE,
-    cpus: cpulimit > 0 ? cpulimit / 100 : Number.isFinite(cpus) ? cpus : 0,
-  };
+  const swap = limitPages(conf.get("SWAPPAGES"));
+  const units = Number(conf.get("CPUUNITS") ?? 0);
+  const disk = conf.get("DISKSPACE") ?? "";
+  return mergeLimits(
+    { memoryBytes: pages === undefined ? 0 : pages * PAGE_SIZE, cpus: cpulimit > 0 ? cpulimit / 100 : Number.isFinite(cpus) ? cpus : 0 },
+    {
+      swapBytes: swap === undefined ? 0 : swap * PAGE_SIZE,
+      cpuShares: Number.isSafeInteger(units) && units !== DEFAULT_CPUUNITS ? units : 0,
+      pidsMax: countLimitOf(conf.get("NUMPROC")),
+      diskBytes: diskBytesOf(disk.includes(":") ? disk.slice(disk.indexOf(":") + 1) : disk),
+    },
+  );
 }
 
 /**
  * `vzctl set` options for Corral limits: --ram with --swap (vzctl refuses to start a VSwap CT whose
- * PHYSPAGES is set without SWAPPAGES, exit 28, when the sample config had no swap); --cpus, plus
- * --cpulimit for fractions. Corral's memory limit is a hard one, so no swap is granted beyond it.
+ * PHYSPAGES is set without SWAPPAGES, exit 28, when the sample config had no swap; without a swap
+ * limit no swap is granted beyond the memory limit); --cpus, plus --cpulimit for fractions. The
+ * later limits follow when set: --cpuunits (Corral's cpu shares as they are: both weights are about
+ * 1000 for normal), --numproc, --diskspace as soft and hard limit; one set in `current` (the config
+ * now) and not in `limits` is lifted to vzctl's "unlimited" (cpu units: the default weight).
  */
-export function limitArgs(limits: Limits): string[] {
+export function limitArgs(limits: Limits, current?: Limits): string[] {
   if (limits.memoryBytes < 0 || limits.cpus < 0) throw invalidArgument("limits must not be negative");
-  const pages = Math.ceil(limits.memoryBytes / PAGE_SIZE);
-  const args = ["--ram", limits.memoryBytes > 0 ? `${pages * (PAGE_SIZE / 1024)}K` : "unlimited", "--swap", "0"];
+  const kib = (bytes: number): string => `${Math.ceil(bytes / PAGE_SIZE) * (PAGE_SIZE / 1024)}K`;
+  const swap = limits.swapBytes ?? 0;
+  const args = ["--ram", limits.memoryBytes > 0 ? kib(limits.memoryBytes) : "unlimited", "--swap", swap > 0 ? kib(swap) : "0"];
   const whole = Number.isInteger(limits.cpus);
   args.push("--cpus", String(Math.ceil(limits.cpus)));
   args.push("--cpulimit", whole ? "0" : String(Math.round(limits.cpus * 100)));
+  const later = (flag: string, want: number | undefined, had: number | undefined, value: (n: number) => string, none: string): void => {
+    if (want) args.push(flag, value(want));
+    else if (had) args.push(flag, none);
+  };
+  later("--cpuunits", limits.cpuShares, current?.cpuShares, String, String(DEFAULT_CPUUNITS));
+  later("--numproc", limits.pidsMax, current?.pidsMax, String, "unlimited");
+  later("--diskspace", limits.diskBytes, current?.diskBytes, (n) => `${Math.ceil(n / 1024)}K`, "unlimited");
   return args;
 }
 

@@ -48,7 +48,7 @@ test("golden: the seed's fairsched cgroup.procs starts with the CT's init (3303,
 
 test("golden: the seed's 1.conf has 1 GiB RAM (pages) and 512 MiB swap (a size suffix)", () => {
   const conf = parseConfig(golden("seed-1.conf"));
-  assert.deepEqual(limitsFromConfig(conf), { memoryBytes: 1024 ** 3, cpus: 0 });
+  assert.deepEqual(limitsFromConfig(conf), { memoryBytes: 1024 ** 3, cpus: 0, swapBytes: 512 * 1024 ** 2, diskBytes: Math.round(2.2 * 1024 ** 3) });
   assert.equal(pagesOf("512M"), 131072);
   assert.equal(pagesOf("2.2G"), Math.ceil((2.2 * 1024 ** 3) / 4096));
   assert.deepEqual(limitsFromConfig(parseConfig('PHYSPAGES="0:256M"\n')), { memoryBytes: 256 * 1024 ** 2, cpus: 0 });

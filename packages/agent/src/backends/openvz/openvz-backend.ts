@@ -169,7 +169,7 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
         `OS template "${spec.template}" not found in ${paths.templateCache} (as ${TEMPLATE_EXTENSIONS.map((e) => spec.template + e).join(", ")})`,
       );
     }
-    const limArgs = limitArgs(spec.limits);
+    limitArgs(spec.limits); // refused before anything is created
     return this.map.locked(async () => {
       if (this.map.has(spec.name)) throw alreadyExists(`container "${spec.name}" already exists`);
       const ctid = await this.freeCtid(paths);
@@ -185,7 +185,9 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
         this.check(created, `create ${ctRef(spec.name, ctid)}`);
         // The seed's veth on a bridge (vzctl set --netif_add eth0,,vethN.0,,br0), on this host's Corral bridge.
         const nic = spec.ipv4 ? requireNetwork(this.ctx).nic(spec.ipv4) : undefined;
-        const set = await this.tools.vzctl(["set", String(ctid), ...limArgs, ...netifArgs(ctid, nic), "--save"]);
+        // The template's sample config may hold limits Corral was not asked for (DISKSPACE, CPUUNITS): lifted here.
+        const sample = (await this.status(spec.name, ctid, paths, new Map())).limits;
+        const set = await this.tools.vzctl(["set", String(ctid), ...limitArgs(spec.limits, sample), ...netifArgs(ctid, nic), "--save"]);
         this.check(set, `set limits on ${ctRef(spec.name, ctid)}`);
       } catch (err) {
         await this.tools.vzctl(["destroy", String(ctid)]).catch(() => undefined);
@@ -267,7 +269,8 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
 
   async setLimits(name: string, limits: Limits): Promise<ContainerStatus> {
     const ctid = await this.ctid(name);
-    const r = await this.tools.vzctl(["set", String(ctid), ...limitArgs(limits), "--save"]);
+    const current = (await this.status(name, ctid)).limits;
+    const r = await this.tools.vzctl(["set", String(ctid), ...limitArgs(limits, current), "--save"]);
     this.check(r, `set limits on ${ctRef(name, ctid)}`);
     return this.status(name, ctid);
   }
