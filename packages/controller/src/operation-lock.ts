@@ -30,6 +30,20 @@ export class OperationLocks {
     }
   }
 
+  /**
+   * `with`, after waiting up to `waitMs` for a short action (a start, a stop) to end: `rm --force`
+   * must win against the reconciler restarting a container that keeps exiting. A migration is never
+   * waited for.
+   */
+  async withWait<T>(container: string, action: OperationAction, waitMs: number, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const current = this.held.get(container);
+      if (current === undefined || current === "migrating" || Date.now() >= deadline) return this.with(container, action, fn);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   actionOf(container: string): OperationAction | undefined {
     return this.held.get(container);
   }

@@ -34,6 +34,9 @@ export interface TarCreateOptions {
   transforms?: string[];
   /** Members of a second directory, in the same archive. */
   more?: { dir: string; members: string[] };
+  /** GNU tar --owner-map/--group-map files ("+OLD +NEW" lines): owners as the reader should see them. */
+  ownerMap?: string;
+  groupMap?: string;
 }
 
 /**
@@ -43,7 +46,8 @@ export interface TarCreateOptions {
 export function createTarStream(dir: string, members: string[], opts: TarCreateOptions = {}): TarOut {
   const names = (d: string, m: string[]) => ["-C", d, ...m.map((x) => (x.startsWith("-") ? `./${x}` : x))];
   const args = [
-    "-c", ...TAR_COMMON, ...(opts.transforms ?? []).map((t) => `--transform=${t}`), "-f", "-",
+    "-c", ...TAR_COMMON, ...(opts.transforms ?? []).map((t) => `--transform=${t}`),
+    ...(opts.ownerMap ? [`--owner-map=${opts.ownerMap}`] : []), ...(opts.groupMap ? [`--group-map=${opts.groupMap}`] : []), "-f", "-",
     ...(opts.more ? [...names(dir, members), ...names(opts.more.dir, opts.more.members)] : ["-C", dir, "--", ...members]),
   ];
   const child = spawn("tar", args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -3,7 +3,8 @@
 // leaves is a tar of one path. Paths inside a container's root filesystem are resolved as the
 // container would see them, so a symlink planted in the container cannot point the agent at the
 // host (securejoin, as Docker and runc resolve them).
-import { lstat, mkdtemp, readdir, readlink, rm } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readlink, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
 import { failedPrecondition, invalidArgument, notFound, checkCopyTarget, moveInto } from "@corral/wire";
@@ -96,14 +97,23 @@ export async function stageCopy(tar: Readable, sourceName: string, staging: stri
   return join(staging, sourceName);
 }
 
+/** Owners as a container sees them and as its host stores them (an unprivileged LXC container's id map). */
+export interface OwnerShift {
+  /** Re-owns a staged tree from the container's ids onto the host's. */
+  inward(tree: string): Promise<void>;
+  /** "+HOSTID +CONTAINERID" lines for every owner and group under a tree, for tar's maps. */
+  outward(tree: string): Promise<{ owners: string; groups: string }>;
+}
+
 /** ct cp into a container whose root filesystem this host sees at `root` (LXC, OpenVZ). */
-export async function copyIntoRoot(root: string, target: CopyTarget, tar: Readable): Promise<void> {
+export async function copyIntoRoot(root: string, target: CopyTarget, tar: Readable, shift?: OwnerShift): Promise<void> {
   const { dir, name } = await landing(target, async (p) => kindOf(await resolveInRoot(root, p)));
   const hostDir = await resolveInRoot(root, dir);
   // Staged inside the destination directory: the final step is a rename on one filesystem.
   const staging = await mkdtemp(join(hostDir, ".corral-cp-"));
   try {
     const staged = await stageCopy(tar, target.sourceName, staging);
+    await shift?.inward(staged);
     await moveInto(staged, join(hostDir, name));
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -111,12 +121,18 @@ export async function copyIntoRoot(root: string, target: CopyTarget, tar: Readab
 }
 
 /** A tar of `path` (its last component kept as it is: a symlink travels as a symlink). */
-export async function tarFromRoot(root: string, path: string): Promise<TarOut> {
+export async function tarFromRoot(root: string, path: string, shift?: OwnerShift): Promise<TarOut> {
   checkCopyTarget(path);
   const normal = posix.normalize(path);
   if (normal === "/") throw invalidArgument("copy a path below / (the root directory is the whole container)");
   const dir = await resolveInRoot(root, posix.dirname(normal));
   const name = posix.basename(normal);
   if ((await kindOf(join(dir, name))) === "missing") throw notFound(`no such file or directory in the container: ${path}`);
-  return createTarStream(dir, [name]);
+  if (!shift) return createTarStream(dir, [name]);
+  const maps = await shift.outward(join(dir, name));
+  const tmp = await mkdtemp(join(tmpdir(), "corral-cp-maps-"));
+  await writeFile(join(tmp, "owners"), maps.owners);
+  await writeFile(join(tmp, "groups"), maps.groups);
+  const out = createTarStream(dir, [name], { ownerMap: join(tmp, "owners"), groupMap: join(tmp, "groups") });
+  return { ...out, finished: out.finished.finally(() => rm(tmp, { recursive: true, force: true })) };
 }

@@ -39,7 +39,7 @@ function recordStopped(ctx: ControllerContext, c: Container): void {
 
 export async function removeContainer(ctx: ControllerContext, name: string, force: boolean): Promise<void> {
   requireContainer(ctx, name);
-  await ctx.locks.with(name, "removing", async () => {
+  await ctx.locks.withWait(name, "removing", force ? 30_000 : 0, async () => {
     const c = requireContainer(ctx, name);
     const agent = ctx.agents.forHost(c.host);
     const status = await agent.inspect(refOf(c)).catch((err: unknown) => {

@@ -12,10 +12,10 @@ const runtimeState = (s: string): d.RuntimeState => (s === "running" || s === "s
 export const limitsToProto = (l: d.Limits): pb.Limits => ({
   memoryBytes: l.memoryBytes,
   cpus: l.cpus,
-  swapBytes: l.swapBytes ?? 0,
-  cpuShares: l.cpuShares ?? 0,
-  pidsMax: l.pidsMax ?? 0,
-  diskBytes: l.diskBytes ?? 0,
+  swapBytes: l.swapBytes || undefined,
+  cpuShares: l.cpuShares || undefined,
+  pidsMax: l.pidsMax || undefined,
+  diskBytes: l.diskBytes || undefined,
 });
 /** The later limits are left out when 0 (see d.Limits), so a spec read back deep-equals the one sent. */
 export const limitsFromProto = (l: pb.Limits | undefined): d.Limits =>

@@ -6,6 +6,7 @@ import { lchown, lstat, chmod, readdir, readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { failedPrecondition } from "@corral/wire";
+import type { OwnerShift } from "../../files/container-copy.js";
 
 /** Ids a container sees: 0..CONTAINER_IDS-1 (root to nobody and the usual system ranges). */
 export const CONTAINER_IDS = 65536;
@@ -82,4 +83,30 @@ export async function shiftOwners(root: string, from: IdMap, to: IdMap): Promise
   };
   await visit(root);
   return changed;
+}
+
+/** An unprivileged container's ids as it sees them: 0.. of CONTAINER_IDS. */
+export const CONTAINER_VIEW: IdMap = { uid: 0, gid: 0, count: CONTAINER_IDS };
+
+/**
+ * ct cp's owners for a container with map `map`: what arrives is re-owned onto the map (root inside
+ * must own its files), what leaves is mapped back by tar's owner and group maps.
+ */
+export function ownerShift(map: IdMap): OwnerShift {
+  return {
+    inward: async (tree) => void (await shiftOwners(tree, CONTAINER_VIEW, map)),
+    outward: async (tree) => {
+      const uids = new Set<number>();
+      const gids = new Set<number>();
+      const visit = async (path: string): Promise<void> => {
+        const st = await lstat(path);
+        uids.add(st.uid);
+        gids.add(st.gid);
+        if (st.isDirectory()) for (const e of await readdir(path)) await visit(join(path, e));
+      };
+      await visit(tree);
+      const lines = (ids: Set<number>, base: number) => [...ids].map((id) => `+${id} +${shiftId(id, base, 0, map.count)}\n`).join("");
+      return { owners: lines(uids, map.uid), groups: lines(gids, map.gid) };
+    },
+  };
 }

@@ -26,7 +26,7 @@ import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, typ
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
 import { cgroupDir, cgroupLimitFiles, CONSOLE_LOG, LxcConfig, setCgroupDirs, setConsoleLog, setLxcfs, setNesting, setNic } from "./config.js";
-import { hostIdMap, idMapLines } from "./id-map.js";
+import { hostIdMap, idMapLines, idMapOfConfig, ownerShift } from "./id-map.js";
 import { LxcImageStore, checkImageName } from "./image-store.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { LxcTools } from "./tools.js";
@@ -205,8 +205,9 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
     const logBytes = await readFile(log).catch(() => Buffer.alloc(0));
     await rm(log, { force: true });
     if (r.code !== 0) {
-      const logText = logBytes.toString("utf8");
-      const logTail = tailOfBuffer(logBytes, EXIT_LOG_LINES).toString("utf8");
+      // lxc-start's own closing advice (run in the foreground, set --logfile) names nothing the user can do here.
+      const logText = logBytes.toString("utf8").split("\n").filter((l) => !/tools\/lxc_start\.c:main/.test(l)).join("\n");
+      const logTail = tailOfBuffer(Buffer.from(logText), EXIT_LOG_LINES).toString("utf8");
       const first = logText.split("\n").find((l) => / ERROR /.test(l));
       const why = first?.replace(/^.*? ERROR\s+\S+ - \S+ - /, "") || lastLine(r.stderr) || `exit ${r.code}`;
       const exit: ExitInfo = { exitCode: -1, atUnixMs: Date.now(), reason: `lxc-start failed: ${why}`, logTail };
@@ -304,12 +305,18 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
 
   async copyIn(name: string, target: CopyTarget, tar: Readable): Promise<void> {
     this.mustExist(name);
-    await copyIntoRoot(await this.rootfs(name), target, tar);
+    await copyIntoRoot(await this.rootfs(name), target, tar, await this.ownerShift(name));
   }
 
   async copyOut(name: string, path: string): Promise<TarOut> {
     this.mustExist(name);
-    return tarFromRoot(await this.rootfs(name), path);
+    return tarFromRoot(await this.rootfs(name), path, await this.ownerShift(name));
+  }
+
+  /** An unprivileged container's files are owned by its mapped ids: ct cp shows and takes the ids inside. */
+  private async ownerShift(name: string) {
+    const map = idMapOfConfig(await readFile(join(this.dir(name), "config"), "utf8"));
+    return map ? ownerShift(map) : undefined;
   }
 
   logs(name: string, opts: LogsOptions, signal: AbortSignal): AsyncIterable<Buffer> {

@@ -7,7 +7,7 @@ import { lchown, lstat, mkdir, readdir, readlink, symlink, chmod } from "node:fs
 import { join, posix } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { isCode, notFound } from "@corral/wire";
+import { isCode, messageOf, notFound } from "@corral/wire";
 import type { LxdClient } from "./client.js";
 
 type Kind = "dir" | "other" | "missing";
@@ -27,7 +27,8 @@ export class LxdFiles {
       body.resume();
       return body.headers["x-lxd-type"] === "directory" ? "dir" : "other";
     } catch (err) {
-      if (isCode(err, "not_found")) return "missing";
+      // A file on the way (ENOTDIR, which LXD's sftp reports as a failure, not a 404): nothing below it exists.
+      if (isCode(err, "not_found") || /: not a directory\b/.test(messageOf(err))) return "missing";
       throw err;
     }
   }

@@ -1,14 +1,13 @@
 // LXD system containers through the REST API on LXD's unix socket. Several emulated hosts may share
 // one daemon: instances are named `<host>-<name>` and tagged with user.corral.host.
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
-import { join, posix } from "node:path";
+import { appendFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { dirname, join, posix } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits, type LogsOptions, type RestoreGrants } from "@corral/wire";
 import { landing, stageCopy, type CopyTarget } from "../../files/container-copy.js";
-import { tailOfBuffer } from "../../files/file-logs.js";
+import { fileLogs } from "../../files/file-logs.js";
 import { createTarStream, type TarOut } from "../../archive/tar-stream.js";
 import { LxdFiles } from "./files.js";
 import { assertArchiveFormat, requireNetwork, TERMINAL_REFUSAL, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
@@ -149,6 +148,12 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
     // After a failed start LXD runs a "stop" operation of its own for a moment; DELETE waits for it,
     // so that a create whose start failed can be undone and leaves no instance behind.
     await this.whenIdle(() => this.instanceCall(name, "DELETE", ""));
+    await rm(this.consoleFile(name), { force: true });
+  }
+
+  /** What logs() has drained from the container's console (see there). */
+  private consoleFile(name: string): string {
+    return join(this.ctx.stateDir, "lxd", "console", `${name}.log`);
   }
 
   /** Retries `fn` while LXD answers that the instance is busy with another operation (up to 15 s). */
@@ -326,20 +331,26 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   }
 
   /** LXD's console log (`lxc console --show-log`); follow polls it and sends what was added. */
+  /**
+   * LXD's console endpoint hands out the ring buffer's new bytes once (LXD 5.0: a second read
+   * answers "open : no such file" until the container writes more), so the agent keeps what it
+   * drains in a file of its own and serves `ct logs` from there, draining again while it follows.
+   */
   async *logs(name: string, opts: LogsOptions, signal: AbortSignal): AsyncIterable<Buffer> {
     await this.inspect(name);
-    const path = `/1.0/instances/${runtimeName(this.ctx.hostName, name)}/console`;
-    const read = (): Promise<Buffer> => this.client.downloadText(path).catch(() => Buffer.alloc(0));
-    let last = await read();
-    const first = tailOfBuffer(last, opts.tail);
-    if (first.length) yield first;
-    while (opts.follow && !signal.aborted) {
-      await sleep(300, undefined, { signal }).catch(() => undefined);
-      const now = await read();
-      // The console log is a ring buffer: what was seen is a prefix until it wraps.
-      const fresh = now.subarray(0, last.length).equals(last) ? now.subarray(last.length) : now;
-      if (fresh.length) yield fresh;
-      last = now;
+    const file = this.consoleFile(name);
+    await mkdir(dirname(file), { recursive: true });
+    const drain = async (): Promise<void> => {
+      const fresh = await this.client.downloadText(`/1.0/instances/${runtimeName(this.ctx.hostName, name)}/console`).catch(() => Buffer.alloc(0));
+      if (fresh.length) await appendFile(file, fresh);
+    };
+    await drain();
+    if (!opts.follow) return yield* fileLogs(file, opts, signal);
+    const timer = setInterval(() => void drain(), 300);
+    try {
+      yield* fileLogs(file, opts, signal);
+    } finally {
+      clearInterval(timer);
     }
   }
 

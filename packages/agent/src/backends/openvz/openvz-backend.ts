@@ -185,9 +185,8 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
         this.check(created, `create ${ctRef(spec.name, ctid)}`);
         // The seed's veth on a bridge (vzctl set --netif_add eth0,,vethN.0,,br0), on this host's Corral bridge.
         const nic = spec.ipv4 ? requireNetwork(this.ctx).nic(spec.ipv4) : undefined;
-        // The template's sample config may hold limits Corral was not asked for (DISKSPACE, CPUUNITS): lifted here.
-        const sample = (await this.status(spec.name, ctid, paths, new Map())).limits;
-        const set = await this.tools.vzctl(["set", String(ctid), ...limitArgs(spec.limits, sample), ...netifArgs(ctid, nic), "--save"]);
+        // The sample config's own limits that Corral was not asked for (its DISKSPACE) stay, as vzctl create leaves them.
+        const set = await this.tools.vzctl(["set", String(ctid), ...limitArgs(spec.limits), ...netifArgs(ctid, nic), "--save"]);
         this.check(set, `set limits on ${ctRef(spec.name, ctid)}`);
       } catch (err) {
         await this.tools.vzctl(["destroy", String(ctid)]).catch(() => undefined);

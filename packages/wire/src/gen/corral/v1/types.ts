@@ -13,19 +13,26 @@ export const protobufFileName = "corral/v1/types.proto";
 
 /**
  * Resource limits. Zero means "no limit".
- * Zero means no limit (the runtime's default), for each field alone.
+ * Zero means no limit (the runtime's default), for each field alone. The later four are optional:
+ * absent is 0, as for a sender that predates them.
  */
 export interface Limits {
   memoryBytes: number;
   cpus: number;
   /** swap on top of memory (vzctl --swap, cgroup memory.swap.max) */
-  swapBytes: number;
+  swapBytes?:
+    | number
+    | undefined;
   /** relative CPU weight, 1024 = normal (docker --cpu-shares, cgroup v1 cpu.shares) */
-  cpuShares: number;
+  cpuShares?:
+    | number
+    | undefined;
   /** processes and threads (cgroup pids.max, vzctl --numproc) */
-  pidsMax: number;
+  pidsMax?:
+    | number
+    | undefined;
   /** root disk quota, where the runtime has one (LXD root device size, vzctl --diskspace) */
-  diskBytes: number;
+  diskBytes?: number | undefined;
 }
 
 export interface PortMapping {
@@ -232,7 +239,14 @@ export interface ProcessInfo {
 }
 
 function createBaseLimits(): Limits {
-  return { memoryBytes: 0, cpus: 0, swapBytes: 0, cpuShares: 0, pidsMax: 0, diskBytes: 0 };
+  return {
+    memoryBytes: 0,
+    cpus: 0,
+    swapBytes: undefined,
+    cpuShares: undefined,
+    pidsMax: undefined,
+    diskBytes: undefined,
+  };
 }
 
 export const Limits: MessageFns<Limits> = {
@@ -243,16 +257,16 @@ export const Limits: MessageFns<Limits> = {
     if (message.cpus !== 0) {
       writer.uint32(17).double(message.cpus);
     }
-    if (message.swapBytes !== 0) {
+    if (message.swapBytes !== undefined) {
       writer.uint32(24).uint64(message.swapBytes);
     }
-    if (message.cpuShares !== 0) {
+    if (message.cpuShares !== undefined) {
       writer.uint32(32).uint32(message.cpuShares);
     }
-    if (message.pidsMax !== 0) {
+    if (message.pidsMax !== undefined) {
       writer.uint32(40).uint32(message.pidsMax);
     }
-    if (message.diskBytes !== 0) {
+    if (message.diskBytes !== undefined) {
       writer.uint32(48).uint64(message.diskBytes);
     }
     return writer;
@@ -343,22 +357,22 @@ export const Limits: MessageFns<Limits> = {
         ? globalThis.Number(object.swapBytes)
         : isSet(object.swap_bytes)
         ? globalThis.Number(object.swap_bytes)
-        : 0,
+        : undefined,
       cpuShares: isSet(object.cpuShares)
         ? globalThis.Number(object.cpuShares)
         : isSet(object.cpu_shares)
         ? globalThis.Number(object.cpu_shares)
-        : 0,
+        : undefined,
       pidsMax: isSet(object.pidsMax)
         ? globalThis.Number(object.pidsMax)
         : isSet(object.pids_max)
         ? globalThis.Number(object.pids_max)
-        : 0,
+        : undefined,
       diskBytes: isSet(object.diskBytes)
         ? globalThis.Number(object.diskBytes)
         : isSet(object.disk_bytes)
         ? globalThis.Number(object.disk_bytes)
-        : 0,
+        : undefined,
     };
   },
 
@@ -370,16 +384,16 @@ export const Limits: MessageFns<Limits> = {
     if (message.cpus !== 0) {
       obj.cpus = floatToJson(message.cpus);
     }
-    if (message.swapBytes !== 0) {
+    if (message.swapBytes !== undefined) {
       obj.swapBytes = Math.round(message.swapBytes);
     }
-    if (message.cpuShares !== 0) {
+    if (message.cpuShares !== undefined) {
       obj.cpuShares = Math.round(message.cpuShares);
     }
-    if (message.pidsMax !== 0) {
+    if (message.pidsMax !== undefined) {
       obj.pidsMax = Math.round(message.pidsMax);
     }
-    if (message.diskBytes !== 0) {
+    if (message.diskBytes !== undefined) {
       obj.diskBytes = Math.round(message.diskBytes);
     }
     return obj;
@@ -392,10 +406,10 @@ export const Limits: MessageFns<Limits> = {
     const message = createBaseLimits();
     message.memoryBytes = object.memoryBytes ?? 0;
     message.cpus = object.cpus ?? 0;
-    message.swapBytes = object.swapBytes ?? 0;
-    message.cpuShares = object.cpuShares ?? 0;
-    message.pidsMax = object.pidsMax ?? 0;
-    message.diskBytes = object.diskBytes ?? 0;
+    message.swapBytes = object.swapBytes ?? undefined;
+    message.cpuShares = object.cpuShares ?? undefined;
+    message.pidsMax = object.pidsMax ?? undefined;
+    message.diskBytes = object.diskBytes ?? undefined;
     return message;
   },
 };
