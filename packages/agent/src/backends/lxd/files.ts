@@ -78,7 +78,11 @@ export class LxdFiles {
     } else if (type === "symlink") {
       const chunks: Buffer[] = [];
       for await (const c of body) chunks.push(c as Buffer);
-      await symlink(Buffer.concat(chunks).toString("utf8"), local);
+      // LXD 5.0 answers with the target joined to the link's directory ("a.conf" comes back as
+      // "/tmp/app/a.conf"): made relative again, which names the same file inside the container.
+      const target = Buffer.concat(chunks).toString("utf8");
+      const dir = posix.dirname(remote);
+      await symlink(target.startsWith(`${dir}/`) ? posix.relative(dir, target) : target, local);
       await lchown(local, uid, gid);
       return;
     } else {
