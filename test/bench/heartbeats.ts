@@ -16,7 +16,7 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { insertContainer, setContainerState, startController } from "@corral/controller/bench-support";
-import { mergeResults } from "./bench-results.js";
+import { loadAverage, mergeResults } from "./bench-results.js";
 import { table } from "./stats.js";
 
 const { values } = parseArgs({
@@ -45,7 +45,7 @@ const controller = await startController({
   logger: pino({ level: "silent" }),
 });
 const store = controller.store;
-console.log(`corral bench:heartbeats: ${new Date().toISOString()}, node ${process.version}, ${AGENTS} agents × ${CONTAINERS} containers every ${INTERVAL} ms, ${SECONDS} s steady`);
+console.log(`corral bench:heartbeats: ${new Date().toISOString()}, node ${process.version}, ${AGENTS} agents × ${CONTAINERS} containers every ${INTERVAL} ms, ${SECONDS} s steady, ${loadAverage()}`);
 
 const agentsJs = new URL("./heartbeat-agents.js", import.meta.url).pathname;
 const stopAfterMs = Math.round((SECONDS * 1000) / 3);
@@ -90,7 +90,7 @@ const waitFor = (key: string) =>
 const joined = await waitFor("joined");
 console.log(`joined ${AGENTS} hosts (a certificate each through Join) at ${Number(joined.perSecond).toFixed(0)}/s`);
 const registered = await waitFor("registered");
-console.log(`registered ${AGENTS} agents at ${Number(registered.perSecond).toFixed(0)}/s`);
+console.log(`registered ${AGENTS} agents at ${Number(registered.perSecond).toFixed(0)}/s, ${loadAverage()}`);
 // The containers the agents report exist in the controller, as they would after their creates.
 store.tx(() => {
   for (const h of store.state.hosts()) {
@@ -199,6 +199,7 @@ console.log(
       ["hosts wrongly marked down", String(falseDown.length), "0; landed code 1,725"],
       ["stopped agents marked down", `${detected.length} of ${stoppedNames.length}, latest after ${detectedMax} ms`, `≤ ${INTERVAL} ms (last report) + ${TIMEOUT} ms window + 1 s tick`],
       ["streams dropped", String(streamErrors), "landed code 3,090 of 4,999"],
+      ["at the end", loadAverage(), "other work on this machine skews every figure"],
     ],
   ),
 );
