@@ -93,6 +93,12 @@ export class ClusterState {
   private readonly addressHolders = new Map<string, AddressHold>();
   private readonly addressByHolder = new Map<string, string>();
   private log: (() => void)[] | undefined;
+  /**
+   * One array per distinct backend list, shared by every host that reports it: placement reads it on
+   * every host it visits, and 5,000 hosts' own copies were a third of its filtering time at 1M
+   * containers (cache misses), against a handful of shared arrays that stay in cache.
+   */
+  private readonly backendLists = new Map<string, BackendInfo[]>();
 
   /** Reads everything the state mirrors from SQLite. */
   static load(db: Db, now = Date.now()): ClusterState {
@@ -210,11 +216,14 @@ export class ClusterState {
   // ---- writes (called by the store functions beside their SQL) ----
 
   addHost(h: Omit<HostView, "reservedMemoryBytes" | "reservedCpus" | "reservedDiskBytes" | "containers" | "groups">): HostView {
+    const key = JSON.stringify(h.backends);
+    let backends = this.backendLists.get(key);
+    if (!backends) this.backendLists.set(key, (backends = h.backends));
     const existing = this.byName.get(h.name);
     this.labelIndex.clear();
     if (existing) {
       const before = { ...existing };
-      Object.assign(existing, h);
+      Object.assign(existing, h, { backends });
       this.undoable(() => {
         Object.assign(existing, before);
         this.labelIndex.clear();
@@ -228,7 +237,7 @@ export class ClusterState {
       address: h.address,
       state: h.state,
       adminState: h.adminState,
-      backends: h.backends,
+      backends,
       cpus: h.cpus,
       memoryBytes: h.memoryBytes,
       diskBytes: h.diskBytes,
