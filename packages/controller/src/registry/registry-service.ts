@@ -1,11 +1,11 @@
 // RegistryService: agents register, then stream usage reports that double as heartbeats.
 import { failedPrecondition, permissionDenied, receivedAt, validateName, type HostInfo, type RegistryHandlers, type UsageReport } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import { hostView, listHosts, touchHost, upsertHost } from "../store/hosts.js";
+import { hostView, touchHost, upsertHost } from "../store/hosts.js";
 import { loopLag } from "./loop-lag.js";
 import { getContainer, recordUsage } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
-import { cpuFilter, memoryFilter } from "../scheduler/index.js";
+import { cpuFilter, diskFilter, memoryFilter } from "../scheduler/index.js";
 import { stateOf } from "../store/cluster-state.js";
 import { replaceDrift } from "../store/drift.js";
 import { SUBJECTS } from "../events/subjects.js";
@@ -55,8 +55,8 @@ async function register(ctx: ControllerContext, info: HostInfo, peer: string): P
   ctx.log.info({ host: info.name, address, previous: previous ?? "new" }, "host registered");
   // Its network first, so that the first create placed there finds its bridge; then every other
   // host, whose peer list may just have gained this one.
-  await pushNetwork(ctx, [info.name]);
-  void pushNetwork(ctx, listHosts(ctx.store.db).map((h) => h.name).filter((n) => n !== info.name));
+  await pushNetwork(ctx, (h) => h === info.name);
+  void pushNetwork(ctx, (h) => h !== info.name);
   // Leftovers of rolled-back migrations wait for this host; do not hold the agent's call for them.
   void retryCleanups(ctx, info.name).catch((err: unknown) =>
     ctx.log.warn({ host: info.name, err }, "cleanup retry failed"),
@@ -75,8 +75,9 @@ function reclaimLost(ctx: ControllerContext, host: string, name: string): void {
   const h = stateOf(db).host(host);
   if (!c || c.host !== host || !h) return;
   const limits = c.spec.limits;
-  const ask = { name, backend: c.backend, memoryBytes: limits.memoryBytes, cpus: limits.cpus };
-  const refused = memoryFilter(h, ask) ?? cpuFilter(h, ask);
+  const ask = { name, backend: c.backend, memoryBytes: limits.memoryBytes, cpus: limits.cpus, diskBytes: limits.diskBytes ?? 0 };
+  // Its disk is in use on the host already: only the reservation is checked, not the free space.
+  const refused = memoryFilter(h, ask) ?? cpuFilter(h, ask) ?? diskFilter({ ...h, diskFreeBytes: undefined }, ask);
   if (!refused) reservePlacement(db, host, name, limits);
   const reason = refused ? `no room to reserve it again: ${refused.reason}` : "";
   ctx.store.emit(SUBJECTS.containerFound, { container: name, host, reserved: !refused, reason });

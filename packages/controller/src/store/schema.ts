@@ -167,4 +167,8 @@ export const SCHEMA_STEPS: readonly string[] = [
     DELETE FROM addresses WHERE kind = 'host' AND holder = OLD.name;
   END;
   `,
+  // Reservations count disk too (a container's disk limit), as they count memory and CPUs.
+  `
+  ALTER TABLE reservations ADD COLUMN disk_bytes INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -289,10 +289,12 @@ export interface Host {
   diskFreeBytes: number;
   reservedMemoryBytes: number;
   reservedCpus: number;
+  /** The disk limits of the containers placed here: at most diskBytes × overcommit. */
+  reservedDiskBytes: number;
   containers: number;
   lastSeenUnixMs: number;
   labels: Record<string, string>;
-  /** Placement fills memory and CPUs up to capacity × overcommit (1.0: never beyond capacity). */
+  /** Placement fills memory, CPUs and disk up to capacity × overcommit (1.0: never beyond capacity). */
   overcommit: number;
 }
 
