@@ -167,4 +167,10 @@ export const SCHEMA_STEPS: readonly string[] = [
     DELETE FROM addresses WHERE kind = 'host' AND holder = OLD.name;
   END;
   `,
+  // A move to another runtime (ct migrate --backend): the target's backend ('' = the source's) and
+  // what the conversion carries and drops, as JSON (a ConversionPlan), shown by migration show.
+  `
+  ALTER TABLE migrations ADD COLUMN target_backend TEXT NOT NULL DEFAULT '';
+  ALTER TABLE migrations ADD COLUMN conversion TEXT NOT NULL DEFAULT '';
+  `,
 ];
