@@ -4,6 +4,7 @@
 // container goes straight to LXD; the same checks after each move.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { TestCluster } from "./support/cluster.js";
 
@@ -56,8 +57,14 @@ async function sameContainer(name: string, host: string, backend: string, addres
   assert.deepEqual([shown.host, shown.backend, shown.state], [host, backend, "running"]);
   assert.equal(shown.spec.ipv4 ?? "", address, "the container keeps its pool address");
   const r = await ok(["ct", "exec", name, "--", "sh", "-c",
-    "cat /srv/index.html; stat -c %u:%g:%a /srv/index.html; pidof httpd >/dev/null && echo serving; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ip -4 -o addr show eth0 | grep -c " + address.replace(/\/\d+$/, "")]);
-  assert.equal(r.stdout, "converted\n1234:2345:640\nserving\n134217728\n1\n");
+    "cat /srv/index.html; stat -c %u:%g:%a /srv/index.html; pidof httpd >/dev/null && echo serving; ip -4 -o addr show eth0 | grep -c " + address.replace(/\/\d+$/, "")]);
+  assert.equal(r.stdout, "converted\n1234:2345:640\nserving\n1\n");
+  // The memory limit as the runtime holds it: LXC's cgroup (seen inside), LXD's instance config.
+  const memory =
+    backend === "lxc"
+      ? (await ok(["ct", "exec", name, "--", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])).stdout.trim()
+      : execFileSync("lxc", ["config", "get", `${host}-${name}`, "limits.memory"], { encoding: "utf8" }).trim();
+  assert.equal(memory, "134217728");
 }
 
 describe("moving between runtimes: OpenVZ (stand-in, not OpenVZ) → LXC → LXD, OpenVZ → LXD", () => {

@@ -3,7 +3,7 @@
 // host's, set at commit as for every restore). What CTID.conf holds beyond that is listed by the
 // source's plan (openvz/conversion.ts) and left behind. The result is staged exactly as an
 // "lxc-dir-tar/1" archive would be, so commitRestore treats both alike.
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { chown, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { NO_GRANTS, type RestoreGrants } from "@corral/wire";
@@ -40,6 +40,9 @@ export async function stageFromOpenvz(name: string, input: Readable, stagingDir:
     // Unprivileged, as every Corral LXC container: the CT's owners move onto this host's map.
     const to = await hostIdMap();
     await shiftOwners(rootfs, OPENVZ_IDS, to);
+    // The container's directory belongs to its mapped root, as lxc-create leaves it, so that the
+    // container's root passes through it to the rootfs.
+    await chown(dir, to.uid, to.gid);
     for (const [k, v] of idMapLines(to)) cfg.add(k, v);
   }
   cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");

@@ -6,7 +6,7 @@
 // owners), CTID.conf and the in-CT action scripts, copy, extract, quota init, start.
 import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, readdir, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import {
