@@ -15,6 +15,7 @@ const DROPPED_WHY: Record<string, string> = {
   "lxc.pty.max": "LXD sets the container's ptys itself",
   "lxc.autodev": "LXD populates /dev itself",
   "lxc.cap.drop": "LXD drops capabilities itself",
+  "lxc.cgroup.memory.memsw.limit_in_bytes": "LXD takes swap as on or off (limits.memory.swap), which a conversion from LXC leaves at LXD's default",
 };
 
 export function planLxcToLxd(configText: string): ConversionPlan {

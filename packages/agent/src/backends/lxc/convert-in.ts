@@ -10,7 +10,8 @@ import { NO_GRANTS, type RestoreGrants } from "@corral/wire";
 import { limitsFromConfig, parseConfig } from "../openvz/config.js";
 import { readStagedCt, stageOpenvzArchive } from "../openvz/staged-ct.js";
 import { checkStagedLxc } from "./config-policy.js";
-import { LxcConfig } from "./config.js";
+import { LxcConfig, MEMSW } from "./config.js";
+import { swapBytesOf } from "../openvz/conversion.js";
 import { CONTAINER_IDS, hostIdMap, idMapLines, shiftOwners } from "./id-map.js";
 
 /** An OpenVZ 6 CT's ids are the host's own (no user namespace): container id N is host id N. */
@@ -46,7 +47,11 @@ export async function stageFromOpenvz(name: string, input: Readable, stagingDir:
     for (const [k, v] of idMapLines(to)) cfg.add(k, v);
   }
   cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
-  cfg.setLimits(limitsFromConfig(conf));
+  const limits = limitsFromConfig(conf);
+  cfg.setLimits(limits);
+  // VSwap: RAM plus SWAPPAGES is what the CT could hold, as the stand-in and OpenVZ's memsw do.
+  const swap = swapBytesOf(conf);
+  if (limits.memoryBytes > 0 && swap !== undefined) cfg.set(MEMSW, String(limits.memoryBytes + swap));
   await writeFile(join(dir, "config"), cfg.toString());
   // The same checks an LXC archive meets (setuid files of mapped ids only, the keys Corral writes).
   await checkStagedLxc(name, stagingDir, undefined, grants);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { invalidArgument, NO_GRANTS, type Limits, type RestoreGrants } from "@corral/wire";
 import { limitsFromConfig, parseConfig } from "../openvz/config.js";
+import { swapBytesOf } from "../openvz/conversion.js";
 import { readStagedCt, stageOpenvzArchive } from "../openvz/staged-ct.js";
 import { stageDir } from "../lxc/archive.js";
 import { checkStagedLxc } from "../lxc/config-policy.js";
@@ -21,6 +22,8 @@ export const CONVERTED_ROOTFS = "rootfs";
 export interface Converted {
   hostname: string;
   limits: Limits;
+  /** LXD's limits.memory.swap ("true"/"false"), when the source said (an OpenVZ CT's SWAPPAGES). */
+  swap?: string;
 }
 
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
@@ -35,7 +38,8 @@ export async function stageOpenvzForLxd(name: string, input: Readable, stagingDi
   // An OpenVZ 6 CT's owners are already the container's own ids (no user namespace there).
   await rename(ct.privateDir, join(stagingDir, CONVERTED_ROOTFS));
   await rm(raw, { recursive: true, force: true });
-  await finish(stagingDir, { hostname: conf.get("HOSTNAME") ?? "", limits: limitsFromConfig(conf) });
+  const swap = swapBytesOf(conf);
+  await finish(stagingDir, { hostname: conf.get("HOSTNAME") ?? "", limits: limitsFromConfig(conf), ...(swap === undefined ? {} : { swap: String(swap > 0) }) });
 }
 
 export async function stageLxcForLxd(name: string, input: Readable, stagingDir: string, grants: RestoreGrants = NO_GRANTS): Promise<void> {
@@ -79,5 +83,5 @@ async function finish(stagingDir: string, c: Converted): Promise<void> {
       await fh.close();
     }
   }
-  await writeFile(join(stagingDir, CONVERTED_FILE), JSON.stringify({ hostname, limits: c.limits } satisfies Converted));
+  await writeFile(join(stagingDir, CONVERTED_FILE), JSON.stringify({ ...c, hostname } satisfies Converted));
 }

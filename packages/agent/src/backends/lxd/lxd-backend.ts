@@ -297,6 +297,13 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingR
         ...(grants?.privileged ? { privileged: true } : {}),
         ...(ipv4 ? { ipv4 } : {}),
       });
+      if (c.swap === "true" || c.swap === "false") {
+        // The instance exists now: a failure here must not leave it behind (the receive is aborted).
+        await this.instanceCall(name, "PATCH", "", { config: { "limits.memory.swap": c.swap } }).catch(async (err: unknown) => {
+          await this.remove(name).catch(() => undefined);
+          throw err;
+        });
+      }
     } finally {
       await this.removeImage(image).catch((err: unknown) => this.ctx.log.warn({ image, err: messageOf(err) }, "cannot remove the one-use image of a conversion"));
     }
