@@ -17,7 +17,8 @@ import { CONTAINER_IDS, hostIdMap, idMapLines, shiftOwners } from "./id-map.js";
 /** An OpenVZ 6 CT's ids are the host's own (no user namespace): container id N is host id N. */
 const OPENVZ_IDS = { uid: 0, gid: 0, count: CONTAINER_IDS };
 
-const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
+/** A hostname a converted container may carry (what LXC's policy takes for lxc.uts.name). */
+export const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
 
 /** Stages an OpenVZ archive as the LXC container `name`: `<staging>/<name>/{config,rootfs}`. */
 export async function stageFromOpenvz(name: string, input: Readable, stagingDir: string, grants: RestoreGrants = NO_GRANTS): Promise<void> {

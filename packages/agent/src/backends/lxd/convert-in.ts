@@ -11,6 +11,7 @@ import { limitsFromConfig, parseConfig } from "../openvz/config.js";
 import { swapBytesOf } from "../openvz/conversion.js";
 import { readStagedCt, stageOpenvzArchive } from "../openvz/staged-ct.js";
 import { stageDir } from "../lxc/archive.js";
+import { HOSTNAME_RE } from "../lxc/convert-in.js";
 import { checkStagedLxc } from "../lxc/config-policy.js";
 import { LxcConfig } from "../lxc/config.js";
 import { CONTAINER_IDS, idMapOfConfig, shiftOwners } from "../lxc/id-map.js";
@@ -26,7 +27,6 @@ export interface Converted {
   swap?: string;
 }
 
-const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
 const ZERO_BASED = { uid: 0, gid: 0, count: CONTAINER_IDS };
 
 export async function stageOpenvzForLxd(name: string, input: Readable, stagingDir: string): Promise<void> {
