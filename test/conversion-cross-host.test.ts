@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { TestCluster } from "./support/cluster.js";
 
 const cluster = new TestCluster({ hosts: 2, slot: 18 });
@@ -42,10 +42,10 @@ async function openvzWithService(name: string): Promise<string> {
   await ok(["ct", "create", name, "--backend", "openvz", "--template", "busybox", "--host", "host1", "--memory", "128M", "--cpus", "1"]);
   const setup = [
     "mkdir -p /srv && echo converted > /srv/index.html && chown 1234:2345 /srv/index.html && chmod 640 /srv/index.html",
-    "printf '#!/bin/sh\\nhttpd -p 8080 -h /srv\\n' > /etc/rc.local && chmod 755 /etc/rc.local",
+    // The service runs now and comes back with the init on the target (the template's init runs rc.local).
+    "printf '#!/bin/sh\\nhttpd -p 8080 -h /srv\\n' > /etc/rc.local && chmod 755 /etc/rc.local && /etc/rc.local",
   ].join(" && ");
   await ok(["ct", "exec", name, "--", "sh", "-c", setup]);
-  await ok(["ct", "restart", name, "--timeout", "5"]);
   const r = await ok(["ct", "exec", name, "--", "sh", "-c", "pidof httpd >/dev/null && echo serving"]);
   assert.equal(r.stdout, "serving\n");
   return (await cluster.json<CtJson>(["ct", "show", name])).spec.ipv4 ?? "";
@@ -59,10 +59,10 @@ async function sameContainer(name: string, host: string, backend: string, addres
   const r = await ok(["ct", "exec", name, "--", "sh", "-c",
     "cat /srv/index.html; stat -c %u:%g:%a /srv/index.html; pidof httpd >/dev/null && echo serving; ip -4 -o addr show eth0 | grep -c " + address.replace(/\/\d+$/, "")]);
   assert.equal(r.stdout, "converted\n1234:2345:640\nserving\n1\n");
-  // The memory limit as the runtime holds it: LXC's cgroup (seen inside), LXD's instance config.
+  // The memory limit as the runtime holds it: LXC's cgroup (its fixed group on the host), LXD's instance config.
   const memory =
     backend === "lxc"
-      ? (await ok(["ct", "exec", name, "--", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])).stdout.trim()
+      ? readFileSync(`/sys/fs/cgroup/memory/corral/${host}/${name}/memory.limit_in_bytes`, "utf8").trim()
       : execFileSync("lxc", ["config", "get", `${host}-${name}`, "limits.memory"], { encoding: "utf8" }).trim();
   assert.equal(memory, "134217728");
 }
