@@ -167,6 +167,10 @@ export const SCHEMA_STEPS: readonly string[] = [
     DELETE FROM addresses WHERE kind = 'host' AND holder = OLD.name;
   END;
   `,
+  // Reservations count disk too (a container's disk limit), as they count memory and CPUs.
+  `
+  ALTER TABLE reservations ADD COLUMN disk_bytes INTEGER NOT NULL DEFAULT 0;
+  `,
   // A move to another runtime (ct migrate --backend): the target's backend ('' = the source's) and
   // what the conversion carries and drops, as JSON (a ConversionPlan), shown by migration show.
   `

@@ -89,6 +89,8 @@ export interface Host {
   labels: { [key: string]: string };
   /** placement's ceiling: capacity × overcommit (1.0 unless set) */
   overcommit: number;
+  /** the disk placed containers asked for (their disk limits) */
+  reservedDiskBytes: number;
 }
 
 export interface Host_LabelsEntry {
@@ -1098,6 +1100,7 @@ function createBaseHost(): Host {
     lastSeenUnixMs: 0,
     labels: {},
     overcommit: 0,
+    reservedDiskBytes: 0,
   };
 }
 
@@ -1144,6 +1147,9 @@ export const Host: MessageFns<Host> = {
     });
     if (message.overcommit !== 0) {
       writer.uint32(113).double(message.overcommit);
+    }
+    if (message.reservedDiskBytes !== 0) {
+      writer.uint32(120).uint64(message.reservedDiskBytes);
     }
     return writer;
   },
@@ -1276,6 +1282,14 @@ export const Host: MessageFns<Host> = {
             message.overcommit = reader.double();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.reservedDiskBytes = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1343,6 +1357,11 @@ export const Host: MessageFns<Host> = {
         )
         : {},
       overcommit: isSet(object.overcommit) ? globalThis.Number(object.overcommit) : 0,
+      reservedDiskBytes: isSet(object.reservedDiskBytes)
+        ? globalThis.Number(object.reservedDiskBytes)
+        : isSet(object.reserved_disk_bytes)
+        ? globalThis.Number(object.reserved_disk_bytes)
+        : 0,
     };
   },
 
@@ -1396,6 +1415,9 @@ export const Host: MessageFns<Host> = {
     if (message.overcommit !== 0) {
       obj.overcommit = floatToJson(message.overcommit);
     }
+    if (message.reservedDiskBytes !== 0) {
+      obj.reservedDiskBytes = Math.round(message.reservedDiskBytes);
+    }
     return obj;
   },
 
@@ -1426,6 +1448,7 @@ export const Host: MessageFns<Host> = {
       {},
     );
     message.overcommit = object.overcommit ?? 0;
+    message.reservedDiskBytes = object.reservedDiskBytes ?? 0;
     return message;
   },
 };
