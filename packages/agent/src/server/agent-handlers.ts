@@ -3,7 +3,7 @@
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { checkCopyTarget, dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, PLAIN_EXEC, splitHeader, validateBackendLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type CopyInChunk, type CopyInHeader, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
-import { hasExitReasons, hasImageImport, hasImageStore, hasLiveLimits, hasProcessGroups, type Backend, type ExecIo } from "../backends/backend.js";
+import { hasConversionSource, hasExitReasons, hasImageImport, hasImageStore, hasLiveLimits, hasProcessGroups, type Backend, type ExecIo } from "../backends/backend.js";
 import { pidInside, ProcessReader, withinGroup } from "../process/container-processes.js";
 import { LOGIN_SHELL_ARGV } from "../process/exec-io.js";
 import type { BackendRegistry } from "../backends/registry.js";
@@ -172,6 +172,11 @@ export function agentHandlers(
       receiving.delete(token);
       if (name) await network.detach(name);
       return r;
+    },
+    planConversion: async (ref, target) => {
+      const b = backendOf(ref);
+      if (!hasConversionSource(b)) throw failedPrecondition(`a ${b.name} container cannot be converted to ${target}`);
+      return b.planConversion(ref.name, target);
     },
     sendArchive: (req, signal) => {
       checkSend(req);

@@ -91,6 +91,8 @@ export class LxcConfig {
   }
 }
 
+export const MEMSW = "lxc.cgroup.memory.memsw.limit_in_bytes";
+
 export const cpuQuotaUs = (cpus: number): number => Math.round(cpus * CPU_PERIOD_US);
 
 /** cgroup v2's cpu.weight (1..10000, 100 normal) for v1 shares (2..262144, 1024 normal), as runc maps them. */
