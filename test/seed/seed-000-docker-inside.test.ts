@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { TestCluster, eventually } from "../support/cluster.js";
 
 const run = promisify(execFile);
-const cluster = new TestCluster({ hosts: 2, slot: 9 });
+const cluster = new TestCluster({ hosts: 2, slot: 20 });
 const CT = "dockerhost";
 const IMAGE = "debian-docker";
 
