@@ -19,5 +19,6 @@ export { createDockerBackend } from "../backends/docker/index.js";
 export { createOptions } from "../backends/docker/config.js";
 export { runtimeName as dockerRuntimeName } from "../backends/docker/runtime-names.js";
 export { createLxdBackend, LxdBackend } from "../backends/lxd/index.js";
+export { createLxcBackend, LxcBackend } from "../backends/lxc/index.js";
 export { syntheticGroup, writeSyntheticGroup, writeSyntheticTree, type SyntheticGroup } from "./cgroup-tree.js";
 export { CgroupReader, emptySample, type CgroupSample, type CgroupVersion } from "../usage/cgroup.js";
