@@ -157,11 +157,10 @@ export function imageChunkToProto(c: d.ImageChunk): pb.ImageChunk {
 }
 export function imageChunkFromProto(c: pb.ImageChunk | undefined): d.ImageChunk {
   switch (c?.kind?.$case) {
-    case "header":
-      return {
-        kind: "header",
-        header: { ...c.kind.value, backend: parseBackend(c.kind.value.backend || "docker"), hosts: [...c.kind.value.hosts], sha256: c.kind.value.sha256 || undefined },
-      };
+    case "header": {
+      const { sha256, ...h } = c.kind.value;
+      return { kind: "header", header: { ...h, backend: parseBackend(h.backend || "docker"), hosts: [...h.hosts], ...(sha256 ? { sha256 } : {}) } };
+    }
     case "data":
       return { kind: "data", data: c.kind.value };
     default:
