@@ -15,7 +15,7 @@ import { LxdRest } from "./lxd-rest.js";
 import { bash } from "./shell.js";
 import { median, ms } from "./stats.js";
 
-const n = Number(process.argv[2] ?? 3);
+const n = Number(process.argv[2] ?? 2);
 const MIRROR = "http://deb.debian.org/debian";
 const DEBIAN: DebianImageInputs = { release: "bookworm", packages: [], mirror: MIRROR };
 const DOCKER: DebianImageInputs = { release: "bookworm", packages: ["docker.io"], mirror: MIRROR };
