@@ -79,6 +79,37 @@ describe("an operator steers placement and takes a host out for maintenance", ()
     for (const n of ["web1", "web2", "web3"]) assert.equal((await cluster.cli(["ct", "rm", n, "--force"])).code, 0);
   });
 
+  test("overcommit through the CLI: ratio 2 lets twice the memory in, and refuses beyond, naming the filter", async () => {
+    interface HostShow { capacity: { memoryBytes: number }; reserved: { memoryBytes: number }; overcommit: number }
+    const before = await cluster.json<HostShow>(["host", "show", "host3"]);
+    const mem = before.capacity.memoryBytes;
+    // Each asks for 60 % of the host's memory (whole MiB): one fits at ratio 1, three at ratio 2, four never.
+    const ask = `${String(Math.floor((mem * 0.6) / 2 ** 20))}M`;
+    assert.ok(before.reserved.memoryBytes < mem * 0.2, "host3 starts nearly empty");
+    const big = (n: string) => cluster.cli(["ct", "create", n, "--memory", ask, "--host", "host3"]);
+    assert.equal((await big("oc1")).code, 0);
+    const once = await big("oc2");
+    assert.equal(once.code, 1);
+    assert.match(once.stderr, /^host3\s+rejected\s+memory\s+not enough memory: /m);
+
+    const set = await cluster.cli(["host", "set", "host3", "overcommit=2"]);
+    assert.equal(set.stdout, "host3: overcommit=2\n", set.stderr);
+    for (const n of ["oc2", "oc3"]) {
+      const r = await big(n);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const after = await cluster.json<HostShow>(["host", "show", "host3"]);
+    assert.equal(after.overcommit, 2);
+    assert.ok(after.reserved.memoryBytes > mem * 1.75, `reserved ${after.reserved.memoryBytes} of ${mem}: beyond capacity`);
+    const beyond = await big("oc4");
+    assert.equal(beyond.code, 1);
+    assert.match(beyond.stderr, /^host3\s+rejected\s+memory\s+not enough memory: .* free of .*, .* requested$/m);
+    assert.equal((await cluster.cli(["ct", "show", "oc4"])).code, 1, "the refused container was not created");
+
+    assert.equal((await cluster.cli(["host", "set", "host3", "overcommit=1"])).code, 0);
+    for (const n of ["oc1", "oc2", "oc3"]) assert.equal((await cluster.cli(["ct", "rm", n, "--force"])).code, 0);
+  });
+
   test("drain moves every container off a host with its data; restore brings them back", async () => {
     const sums = new Map<string, string>();
     for (const n of ["d1", "d2"]) {

@@ -1,7 +1,8 @@
 // The simulated agents of `npm run bench:heartbeats`, run as their own process: each joins the
 // cluster for a host certificate of its own, registers over real gRPC with mutual TLS, then keeps
 // one usage stream open (its heartbeat) reporting N containers every interval.
-// Prints one JSON line per event for the parent: {"joined":…}, {"registered":…}, {"stopped":[…]}.
+// Prints one JSON line per event for the parent: {"joined":…}, {"registered":…}, {"stopped":[…]},
+// {"streamError":…} and {"reopened":…} for a stream dropped and opened again.
 //   node heartbeat-agents.js ADDRESS STATE_DIR AGENTS INTERVAL_MS CONTAINERS STOP_AFTER_MS STOP_COUNT
 // STATE_DIR: the cluster's state directory, for the admin credentials that make the join tokens.
 import { ControllerClient, isCode, readAdminCredentials, RegistryClient, type ContainerUsage, type TlsCredentials, type UsageReport } from "@corral/wire";
@@ -77,11 +78,30 @@ async function* reports(i: number): AsyncGenerator<UsageReport> {
     await new Promise((r) => setTimeout(r, INTERVAL));
   }
 }
-function stream(i: number): void {
+const hostInfo = (i: number) => ({ name: hostName(i), address: `10.9.${i >> 8}.${i & 255}:7401`, cpus: 8, memoryBytes: 16 * 2 ** 30, diskBytes: 2 ** 40, diskFreeBytes: 2 ** 39, backends: [{ name: "lxc", available: true, reason: "", capabilities: [] }], agentVersion: "bench" });
+// A dropped stream is reopened as the real agent does (reporter.ts): a new channel, register
+// again, then a new stream, after a backoff of 0.5 s doubling to 5 s; the drop is still reported.
+function stream(i: number, backoffMs = 500): void {
   (clients[i] as RegistryClient).reportUsage(reports(i)).catch((err: unknown) => {
     if (stopped.has(i)) return;
     say({ streamError: hostName(i), error: errorsShown++ < 5 ? String(err) : undefined });
+    setTimeout(() => void reconnect(i, backoffMs), backoffMs);
   });
+}
+async function reconnect(i: number, backoffMs: number): Promise<void> {
+  if (stopped.has(i)) return;
+  (clients[i] as RegistryClient).close();
+  clients[i] = new RegistryClient(address, credentials[i] as TlsCredentials);
+  const next = Math.min(backoffMs * 2, 5000);
+  try {
+    await (clients[i] as RegistryClient).register(hostInfo(i));
+  } catch (err) {
+    say({ registerError: hostName(i), error: errorsShown++ < 5 ? String(err) : undefined });
+    setTimeout(() => void reconnect(i, next), next);
+    return;
+  }
+  say({ reopened: hostName(i) });
+  stream(i, next);
 }
 
 // Registration as fast as the controller takes it, 100 in flight; each agent opens its usage stream
@@ -91,8 +111,7 @@ let next = 0;
 await Promise.all(
   Array.from({ length: 100 }, async () => {
     for (let i = next++; i < AGENTS; i = next++) {
-      const name = hostName(i);
-      await (clients[i] as RegistryClient).register({ name, address: `10.9.${i >> 8}.${i & 255}:7401`, cpus: 8, memoryBytes: 16 * 2 ** 30, diskBytes: 2 ** 40, diskFreeBytes: 2 ** 39, backends: [{ name: "lxc", available: true, reason: "", capabilities: [] }], agentVersion: "bench" });
+      await (clients[i] as RegistryClient).register(hostInfo(i));
       stream(i);
     }
   }),

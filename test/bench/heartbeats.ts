@@ -16,7 +16,7 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { insertContainer, setContainerState, startController } from "@corral/controller/bench-support";
-import { mergeResults } from "./bench-results.js";
+import { loadAverage, mergeResults } from "./bench-results.js";
 import { table } from "./stats.js";
 
 const { values } = parseArgs({
@@ -45,7 +45,7 @@ const controller = await startController({
   logger: pino({ level: "silent" }),
 });
 const store = controller.store;
-console.log(`corral bench:heartbeats: ${new Date().toISOString()}, node ${process.version}, ${AGENTS} agents × ${CONTAINERS} containers every ${INTERVAL} ms, ${SECONDS} s steady`);
+console.log(`corral bench:heartbeats: ${new Date().toISOString()}, node ${process.version}, ${AGENTS} agents × ${CONTAINERS} containers every ${INTERVAL} ms, ${SECONDS} s steady, ${loadAverage()}`);
 
 const agentsJs = new URL("./heartbeat-agents.js", import.meta.url).pathname;
 const stopAfterMs = Math.round((SECONDS * 1000) / 3);
@@ -67,9 +67,12 @@ child.on("exit", (code, signal) => {
   process.exit(1);
 });
 let streamErrors = 0;
+let reopened = 0;
 let onEvent: (() => void) | undefined;
 createInterface({ input: child.stdout }).on("line", (l) => {
   const e = JSON.parse(l) as Record<string, unknown>;
+  if ("reopened" in e) reopened++;
+  if ("registerError" in e && e.error) console.error(`register again of ${String(e.registerError)} failed: ${String(e.error)}`);
   if ("streamError" in e) {
     streamErrors++;
     if (e.error) console.error(`stream of ${String(e.streamError)} failed: ${String(e.error)}`);
@@ -90,7 +93,7 @@ const waitFor = (key: string) =>
 const joined = await waitFor("joined");
 console.log(`joined ${AGENTS} hosts (a certificate each through Join) at ${Number(joined.perSecond).toFixed(0)}/s`);
 const registered = await waitFor("registered");
-console.log(`registered ${AGENTS} agents at ${Number(registered.perSecond).toFixed(0)}/s`);
+console.log(`registered ${AGENTS} agents at ${Number(registered.perSecond).toFixed(0)}/s, ${loadAverage()}`);
 // The containers the agents report exist in the controller, as they would after their creates.
 store.tx(() => {
   for (const h of store.state.hosts()) {
@@ -198,7 +201,8 @@ console.log(
       ["controller GC: pauses / total / max (ms)", `${gcPauses.length} / ${gcTotalMs.toFixed(0)} / ${gcMaxMs.toFixed(1)}`, ""],
       ["hosts wrongly marked down", String(falseDown.length), "0; landed code 1,725"],
       ["stopped agents marked down", `${detected.length} of ${stoppedNames.length}, latest after ${detectedMax} ms`, `≤ ${INTERVAL} ms (last report) + ${TIMEOUT} ms window + 1 s tick`],
-      ["streams dropped", String(streamErrors), "landed code 3,090 of 4,999"],
+      ["streams dropped / reopened (register again, as the agent does)", `${streamErrors} / ${reopened}`, "landed code 3,090 of 4,999 dropped"],
+      ["at the end", loadAverage(), "other work on this machine skews every figure"],
     ],
   ),
 );
@@ -216,6 +220,7 @@ mergeResults("heartbeats", {
   stoppedDetected: detected.length,
   stoppedDetectedMaxMs: detectedMax,
   streamErrors,
+  streamsReopened: reopened,
   agentsCpuShare: Number(agentsCpuShare.toFixed(3)),
   loopLagP99Ms: Number(lagP99.toFixed(1)),
   loopLagMaxMs: Number(lagMax.toFixed(1)),

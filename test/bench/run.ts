@@ -2,10 +2,10 @@
 // testcontainers, controller, two emulated hosts with agents and dockerds). Prints figures only.
 //   npm run bench [-- --iterations 10] [-- --only migrate,lxc,docker,lxd,openvz]
 import { execFileSync } from "node:child_process";
-import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { TestCluster } from "../support/cluster.js";
 import { BenchContext } from "./bench-context.js";
+import { loadAverage } from "./bench-results.js";
 import { benchDockerLatency } from "./docker-latency.js";
 import { benchLxcLatency } from "./lxc-latency.js";
 import { benchLxdLatency } from "./lxd-latency.js";
@@ -31,7 +31,6 @@ try {
   process.exit(1);
 }
 
-const load = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`;
 const t0 = performance.now();
 const cluster = new TestCluster({ hosts: 2, slot: 3, docker: true });
 const report = new Report();
@@ -56,7 +55,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 
 let failed = false;
 try {
-  console.log(`corral bench: ${new Date().toISOString()}, node ${process.version}, ${iterations} iterations per latency figure, ${load()}`);
+  console.log(`corral bench: ${new Date().toISOString()}, node ${process.version}, ${iterations} iterations per latency figure, ${loadAverage()}`);
   // Needs no cluster: synthetic cgroup trees under a temp dir.
   if (!only || only.has("usage")) await benchUsageSampling(1000, 10, report);
   await cluster.up();
@@ -86,7 +85,7 @@ try {
     }
   }
   report.print();
-  console.log(`(${load()} at the end; other work on this machine skews the figures)`);
+  console.log(`(${loadAverage()} at the end; other work on this machine skews the figures)`);
 } catch (err) {
   failed = true;
   console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);

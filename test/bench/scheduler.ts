@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { BackendInfo, ContainerSpec, HostInfo } from "@corral/wire";
 import { Store, placeAndRecord, upsertHost, type PlacementContext } from "@corral/controller/bench-support";
-import { mergeResults } from "./bench-results.js";
+import { loadAverage, mergeResults } from "./bench-results.js";
 import { table } from "./stats.js";
 
 const { values } = parseArgs({
@@ -81,7 +81,7 @@ function openCluster(dir: string, file: string): Store {
 
 const dir = mkdtempSync(join(tmpdir(), "corral-bench-scheduler-"));
 try {
-  console.log(`corral bench:scheduler: ${new Date().toISOString()}, node ${process.version}, ${N} containers onto ${H} hosts`);
+  console.log(`corral bench:scheduler: ${new Date().toISOString()}, node ${process.version}, ${N} containers onto ${H} hosts, ${loadAverage()}`);
 
   // ---- baseline: the create path as it landed ----
   const base = openCluster(dir, "baseline.db");
@@ -113,7 +113,7 @@ try {
     done += n;
     if (performance.now() - lastReport > 5000) {
       lastReport = performance.now();
-      console.log(`  ${done} placed, ${(done / ((lastReport - t0) / 1000)).toFixed(0)}/s`);
+      console.log(`  ${done} placed, ${(done / ((lastReport - t0) / 1000)).toFixed(0)}/s, ${loadAverage()}`);
     }
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -139,6 +139,7 @@ try {
         ["with a constraint", String(constrained), "", ""],
         ["memory utilisation", quality.memory, "", ""],
         ["cpu utilisation", quality.cpu, "", ""],
+        ["at the end", loadAverage(), "other work on this machine skews every figure", ""],
       ],
     ),
   );

@@ -8,7 +8,7 @@ export const synopsis = "Set a host's scheduling setting (overcommit=RATIO)";
 export const help = `Usage: corral host set HOST key=value... [--json]
 
 Settings:
-  overcommit=RATIO   placement fills the host's memory and CPUs up to capacity × RATIO
+  overcommit=RATIO   placement fills the host's memory, CPUs and disk up to capacity × RATIO
                      (default 1.0: never beyond capacity; 1.5 lets it promise 150 %;
                      0.8 keeps a fifth free). Lowering it moves nothing that is placed.`;
 export const examples = [

@@ -9,7 +9,7 @@ export const synopsis = "Show one host: capacity, reserved and used CPU, memory 
 export const help = `Usage: corral host show HOST [--json]
 
 Capacity is what the host reported; reserved is what the scheduler has promised to its
-containers' limits; used is what they use now (CPU and memory from the last usage report,
+containers' limits (disk: their disk limits, "-" when none has one); used is what they use now (CPU and memory from the last usage report,
 disk from the host's free space). Each backend says why it is unavailable when it is.`;
 export const examples = ["corral host show host1", "corral host show host1 --json | jq .used"];
 export const positionals = "hosts";
@@ -20,7 +20,7 @@ export interface HostShowJson {
   state: string;
   lastSeenUnixMs: number;
   capacity: { cpus: number; memoryBytes: number; diskBytes: number };
-  reserved: { cpus: number; memoryBytes: number };
+  reserved: { cpus: number; memoryBytes: number; diskBytes: number };
   /** Reservations may reach capacity × overcommit. */
   overcommit: number;
   used: { cpus: number; memoryBytes: number; diskBytes: number };
@@ -49,7 +49,7 @@ export function hostShowJson(h: Host, cts: readonly Container[]): HostShowJson {
     state: h.state,
     lastSeenUnixMs: h.lastSeenUnixMs,
     capacity: { cpus: h.cpus, memoryBytes: h.memoryBytes, diskBytes: h.diskBytes },
-    reserved: { cpus: h.reservedCpus, memoryBytes: h.reservedMemoryBytes },
+    reserved: { cpus: h.reservedCpus, memoryBytes: h.reservedMemoryBytes, diskBytes: h.reservedDiskBytes },
     overcommit: h.overcommit,
     used: {
       cpus: Math.round(running.reduce((n, c) => n + (c.usage?.cpuPercent ?? 0), 0)) / 100,
@@ -77,7 +77,8 @@ export function describeHost(d: HostShowJson, colour = false): string[] {
       [
         ["CPU", trimNumber(d.capacity.cpus), `${trimNumber(d.reserved.cpus)}${share(d.reserved.cpus, d.capacity.cpus)}`, `${trimNumber(d.used.cpus)}${share(d.used.cpus, d.capacity.cpus)}`],
         ["Memory", formatBytes(d.capacity.memoryBytes), `${formatBytes(d.reserved.memoryBytes)}${share(d.reserved.memoryBytes, d.capacity.memoryBytes)}`, `${formatBytes(d.used.memoryBytes)}${share(d.used.memoryBytes, d.capacity.memoryBytes)}`],
-        ["Disk", formatBytes(d.capacity.diskBytes), "-", `${formatBytes(d.used.diskBytes)}${share(d.used.diskBytes, d.capacity.diskBytes)}`],
+        // "-": no container placed here has a disk limit (most runtimes have no disk quota).
+        ["Disk", formatBytes(d.capacity.diskBytes), d.reserved.diskBytes ? `${formatBytes(d.reserved.diskBytes)}${share(d.reserved.diskBytes, d.capacity.diskBytes)}` : "-", `${formatBytes(d.used.diskBytes)}${share(d.used.diskBytes, d.capacity.diskBytes)}`],
       ],
       { align: ["left", "right", "right", "right"] },
     ),

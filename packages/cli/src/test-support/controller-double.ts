@@ -416,6 +416,7 @@ export function sampleHost(name: string, address: string): Host {
     diskFreeBytes: 50 * 1024 ** 3,
     reservedMemoryBytes: 512 * 1024 ** 2,
     reservedCpus: 1.5,
+    reservedDiskBytes: 0,
     containers: 2,
     lastSeenUnixMs: 1_700_000_000_000,
   };

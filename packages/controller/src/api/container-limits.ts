@@ -44,6 +44,7 @@ function assertFits(ctx: ControllerContext, c: Container, limits: Limits): void 
     state: host.state === "down" ? host.state : "ready" as const,
     reservedMemoryBytes: host.reservedMemoryBytes - own.memoryBytes,
     reservedCpus: host.reservedCpus - own.cpus,
+    reservedDiskBytes: host.reservedDiskBytes - (own.diskBytes ?? 0),
   };
   const rejection = checkHost(snapshot, { name: c.name, backend: c.backend, ...limits });
   if (rejection) throw new CorralError(rejection.code, `cannot set limits of ${c.name} on ${c.host}: ${rejection.reason}`);

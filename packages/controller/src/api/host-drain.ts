@@ -34,7 +34,7 @@ export async function* drainHost(
   const names = listContainers(ctx.store.db, name).map((c) => c.name);
   // Moves planned but not yet landed, so that parallel moves never overcommit a target or put two
   // members of an anti-affinity group on it before the state shows either.
-  const inflight = new Map<string, { memoryBytes: number; cpus: number; groups: string[] }>();
+  const inflight = new Map<string, Inflight>();
   const pick = (container: string): string => {
     const c = getContainer(ctx.store.db, container);
     if (!c) throw failedPrecondition(`container ${container} vanished`);
@@ -42,9 +42,10 @@ export async function* drainHost(
     const req = { spec: c.spec, constraints: rec?.constraints ?? [], antiAffinity: rec?.antiAffinity ?? "", strategy: rec?.strategy };
     const hosts = ctx.store.state.hosts().map((h) => withInflight(h, inflight.get(h.name)));
     const plan = place(hosts, askOf(req), { sorted: true, algorithm: strategyOf(ctx, req.strategy), seed: ctx.settings.schedulerSeed });
-    const held = inflight.get(plan.host) ?? { memoryBytes: 0, cpus: 0, groups: [] };
+    const held = inflight.get(plan.host) ?? { memoryBytes: 0, cpus: 0, diskBytes: 0, groups: [] };
     held.memoryBytes += c.spec.limits.memoryBytes;
     held.cpus += c.spec.limits.cpus;
+    held.diskBytes += c.spec.limits.diskBytes ?? 0;
     if (req.antiAffinity) held.groups.push(req.antiAffinity);
     inflight.set(plan.host, held);
     return plan.host;
@@ -77,11 +78,25 @@ function finalLine(ctx: ControllerContext, name: string): HostMoveProgress {
   return { container: "", targetHost: "", status: "", error: "", migration: undefined, done: true, hostState: view ? publicState(view) : "" };
 }
 
-function withInflight(h: HostView, held: { memoryBytes: number; cpus: number; groups: string[] } | undefined): HostView {
+/** What the moves planned onto a host, not yet landed, will hold there. */
+interface Inflight {
+  memoryBytes: number;
+  cpus: number;
+  diskBytes: number;
+  groups: string[];
+}
+
+function withInflight(h: HostView, held: Inflight | undefined): HostView {
   if (!held) return h;
   const groups = new Map(h.groups);
   for (const g of held.groups) groups.set(g, (groups.get(g) ?? 0) + 1);
-  return { ...h, reservedMemoryBytes: h.reservedMemoryBytes + held.memoryBytes, reservedCpus: h.reservedCpus + held.cpus, groups };
+  return {
+    ...h,
+    reservedMemoryBytes: h.reservedMemoryBytes + held.memoryBytes,
+    reservedCpus: h.reservedCpus + held.cpus,
+    reservedDiskBytes: h.reservedDiskBytes + held.diskBytes,
+    groups,
+  };
 }
 
 /**

@@ -47,6 +47,7 @@ export function askOf(req: PlacementRequest): PlacementAsk {
     backend: req.spec.backend,
     memoryBytes: req.spec.limits.memoryBytes,
     cpus: req.spec.limits.cpus,
+    diskBytes: req.spec.limits.diskBytes ?? 0,
     constraints: (req.constraints ?? []).map(parseConstraint),
     antiAffinity: group || undefined,
     ports: req.spec.ports.length ? portsOf(req.spec) : undefined,

@@ -5,7 +5,7 @@ import { hostView, listHosts, touchHost, upsertHost } from "../store/hosts.js";
 import { loopLag } from "./loop-lag.js";
 import { getContainer, recordUsage } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
-import { cpuFilter, memoryFilter } from "../scheduler/index.js";
+import { cpuFilter, diskFilter, memoryFilter } from "../scheduler/index.js";
 import { stateOf } from "../store/cluster-state.js";
 import { replaceDrift } from "../store/drift.js";
 import { SUBJECTS } from "../events/subjects.js";
@@ -75,8 +75,9 @@ function reclaimLost(ctx: ControllerContext, host: string, name: string): void {
   const h = stateOf(db).host(host);
   if (!c || c.host !== host || !h) return;
   const limits = c.spec.limits;
-  const ask = { name, backend: c.backend, memoryBytes: limits.memoryBytes, cpus: limits.cpus };
-  const refused = memoryFilter(h, ask) ?? cpuFilter(h, ask);
+  const ask = { name, backend: c.backend, memoryBytes: limits.memoryBytes, cpus: limits.cpus, diskBytes: limits.diskBytes ?? 0 };
+  // Its disk is in use on the host already: only the reservation is checked, not the free space.
+  const refused = memoryFilter(h, ask) ?? cpuFilter(h, ask) ?? diskFilter({ ...h, diskFreeBytes: undefined }, ask);
   if (!refused) reservePlacement(db, host, name, limits);
   const reason = refused ? `no room to reserve it again: ${refused.reason}` : "";
   ctx.store.emit(SUBJECTS.containerFound, { container: name, host, reserved: !refused, reason });

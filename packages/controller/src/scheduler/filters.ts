@@ -39,13 +39,27 @@ export const cpuFilter: Filter = (host, ask) => {
   return reject("cpu", "resource_exhausted", `not enough cpus: ${round(free)} free of ${round(capacity)}, ${ask.cpus} requested`);
 };
 
+// Disk limits are reserved as memory is (placed disk within size × overcommit); and a limit must
+// also fit in what the host reports free now, since a quota promises room the disk must have.
 export const diskFilter: Filter = (host, ask) => {
   const want = ask.diskBytes ?? 0;
-  if (want <= 0 || host.diskFreeBytes === undefined || want <= host.diskFreeBytes) return undefined;
+  if (want <= 0) return undefined;
+  if (host.diskBytes) {
+    const capacity = Math.floor(host.diskBytes * (host.overcommit ?? 1));
+    const free = Math.max(0, capacity - (host.reservedDiskBytes ?? 0));
+    if (want > free) {
+      return reject(
+        "disk",
+        "resource_exhausted",
+        `not enough disk: ${formatBytes(free)} unreserved of ${formatBytes(capacity)}, ${formatBytes(want)} requested`,
+      );
+    }
+  }
+  if (host.diskFreeBytes === undefined || want <= host.diskFreeBytes) return undefined;
   return reject(
     "disk",
     "resource_exhausted",
-    `not enough disk: ${formatBytes(host.diskFreeBytes)} free, ${formatBytes(want)} requested`,
+    `not enough disk: the host reports ${formatBytes(host.diskFreeBytes)} free, ${formatBytes(want)} requested`,
   );
 };
 
@@ -119,7 +133,10 @@ export function fits(host: HostSnapshot, ask: PlacementAsk): boolean {
   if (ask.antiAffinity && (host.groups?.get(ask.antiAffinity) ?? 0) > 0) return false;
   if (ask.ports) for (const p of ask.ports) if (portHolder(host, ask, p) !== undefined) return false;
   const disk = ask.diskBytes ?? 0;
-  if (disk > 0 && host.diskFreeBytes !== undefined && disk > host.diskFreeBytes) return false;
+  if (disk > 0) {
+    if (host.diskBytes && disk > Math.max(0, Math.floor(host.diskBytes * ratio) - (host.reservedDiskBytes ?? 0))) return false;
+    if (host.diskFreeBytes !== undefined && disk > host.diskFreeBytes) return false;
+  }
   return true;
 }
 

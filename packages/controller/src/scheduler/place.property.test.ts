@@ -14,11 +14,14 @@ interface SimHost extends HostSnapshot {
   labels: Record<string, string>;
   groups: Map<string, number>;
   overcommit: number;
+  diskBytes: number;
+  reservedDiskBytes: number;
 }
 
 const hostArb = fc.record({
   cpus: fc.integer({ min: 1, max: 64 }),
   memGiB: fc.integer({ min: 1, max: 256 }),
+  diskGiB: fc.constantFrom(0, 10, 100, 1000),
   zone: fc.constantFrom(...ZONES),
   overcommit: fc.constantFrom(1, 1, 1.5, 2),
   state: fc.constantFrom("ready", "ready", "ready", "cordoned", "down" as const),
@@ -28,6 +31,7 @@ const hostArb = fc.record({
 const askArb = fc.record({
   memGiB: fc.constantFrom(0, 0.25, 0.5, 1, 2, 4, 16),
   cpus: fc.constantFrom(0, 0.5, 1, 2, 4),
+  diskGiB: fc.constantFrom(0, 0, 1, 5, 50),
   backend: fc.constantFrom("lxc", "lxc", "docker" as const),
   constraint: fc.option(fc.record({ key: fc.constant("zone"), op: fc.constantFrom("=", "!=" as const), value: fc.constantFrom(...ZONES) }), { nil: undefined }),
   group: fc.option(fc.constantFrom("web", "db"), { nil: undefined }),
@@ -49,6 +53,8 @@ function cluster(specs: HostSpec[]): SimHost[] {
     memoryBytes: s.memGiB * GiB,
     reservedMemoryBytes: 0,
     reservedCpus: 0,
+    diskBytes: s.diskGiB * GiB,
+    reservedDiskBytes: 0,
     labels: { zone: s.zone },
     groups: new Map(),
     overcommit: s.overcommit,
@@ -67,6 +73,7 @@ test("over random clusters and asks: no overcommit, constraints and anti-affinit
           backend: a.backend,
           memoryBytes: Math.round(a.memGiB * GiB),
           cpus: a.cpus,
+          diskBytes: a.diskGiB * GiB,
           constraints: a.constraint ? [a.constraint] : [],
           antiAffinity: a.group,
         };
@@ -91,6 +98,9 @@ test("over random clusters and asks: no overcommit, constraints and anti-affinit
         }
         h.reservedMemoryBytes += ask.memoryBytes;
         h.reservedCpus += ask.cpus;
+        h.reservedDiskBytes += ask.diskBytes ?? 0;
+        // A host of unknown disk size (0) is not judged on disk.
+        if (h.diskBytes > 0) assert.ok(h.reservedDiskBytes <= h.diskBytes * h.overcommit, `disk overcommitted on ${h.name}`);
         assert.ok(h.reservedMemoryBytes <= h.memoryBytes * h.overcommit, `memory overcommitted on ${h.name}`);
         assert.ok(h.reservedCpus <= h.cpus * h.overcommit + 1e-9, `cpus overcommitted on ${h.name}`);
       });
@@ -126,16 +136,19 @@ test("the quick yes/no (fits) agrees with the named filters (checkHost) on every
   const portArb = fc.constantFrom("80/tcp", "80/udp", "8080/tcp");
   const publishedArb = fc.array(fc.tuple(portArb, fc.constantFrom("c", "other")), { maxLength: 2 });
   fc.assert(
-    fc.property(hostArb, askArb, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.boolean(), publishedArb, fc.uniqueArray(portArb, { maxLength: 2 }), (hs, a, memPct, cpuPct, grouped, published, asked) => {
+    fc.property(hostArb, askArb, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.option(fc.constantFrom(0, 2, 20, 500), { nil: undefined }), fc.boolean(), publishedArb, fc.uniqueArray(portArb, { maxLength: 2 }), (hs, a, memPct, cpuPct, diskPct, freeGiB, grouped, published, asked) => {
       const [h] = cluster([hs]) as [SimHost];
       h.reservedMemoryBytes = Math.floor((h.memoryBytes * h.overcommit * memPct) / 100);
       h.reservedCpus = (h.cpus * h.overcommit * cpuPct) / 100;
+      h.reservedDiskBytes = Math.floor((h.diskBytes * h.overcommit * diskPct) / 100);
+      if (freeGiB !== undefined) h.diskFreeBytes = freeGiB * GiB;
       if (grouped && a.group) h.groups.set(a.group, 1);
       const ask: PlacementAsk = {
         name: "c",
         backend: a.backend,
         memoryBytes: Math.round(a.memGiB * GiB),
         cpus: a.cpus,
+        diskBytes: a.diskGiB * GiB,
         constraints: a.constraint ? [a.constraint] : [],
         antiAffinity: a.group,
         ports: asked,

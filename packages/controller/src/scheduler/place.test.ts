@@ -132,3 +132,28 @@ test("nothing fits on a large cluster: the message counts the hosts by filter; t
     "no host can run c1: 30 hosts rejected (memory 20, state 10); h00: host is down; h01: host is down; h02: host is down; …",
   );
 });
+
+test("disk limits are reserved as memory is: within size × overcommit, and within what the host reports free", () => {
+  const hosts = [
+    host("full", { diskBytes: 100 * GiB, reservedDiskBytes: 90 * GiB }),
+    host("roomy", { diskBytes: 100 * GiB, reservedDiskBytes: 40 * GiB, overcommit: 2 }),
+    host("tight", { diskBytes: 100 * GiB, reservedDiskBytes: 0, diskFreeBytes: 5 * GiB }),
+  ];
+  const e = thrown(() => place(hosts, ask({ diskBytes: 200 * GiB }), { seed: 3 }));
+  assert.ok(e instanceof NoPlacementError);
+  assert.deepEqual(
+    e.verdicts.map((v) => [v.host, v.filter, v.reason]),
+    [
+      ["full", "disk", "not enough disk: 10.0 GiB unreserved of 100 GiB, 200 GiB requested"],
+      ["roomy", "disk", "not enough disk: 160 GiB unreserved of 200 GiB, 200 GiB requested"],
+      ["tight", "disk", "not enough disk: 100 GiB unreserved of 100 GiB, 200 GiB requested"],
+    ],
+  );
+  // 150 GiB: only the host whose ratio of 2 leaves 160 GiB unreserved.
+  assert.equal(place(hosts, ask({ diskBytes: 150 * GiB }), { seed: 3 }).host, "roomy");
+  // 8 GiB: "full" has 10 unreserved, "tight" has room reserved but only 5 GiB free on its disk.
+  const small = place(hosts, ask({ diskBytes: 8 * GiB }), { seed: 3, explain: true });
+  assert.deepEqual(small.verdicts.find((v) => v.host === "tight")?.reason, "not enough disk: the host reports 5.0 GiB free, 8.0 GiB requested");
+  // A host that reported no disk size is not judged on reservations.
+  assert.equal(place([host("unknown", { diskBytes: 0, reservedDiskBytes: 10 * GiB })], ask({ diskBytes: GiB }), { seed: 1 }).host, "unknown");
+});

@@ -7,8 +7,12 @@ export type HostSnapshot = Pick<
 > & {
   /** Reported free disk; a disk ask is checked against it. Absent: unknown, not checked. */
   diskFreeBytes?: number;
+  /** Disk size; placed disk limits may reach it × overcommit. Absent or 0: unknown, not checked. */
+  diskBytes?: number;
+  /** The disk limits placed here. */
+  reservedDiskBytes?: number;
   labels?: Readonly<Record<string, string>>;
-  /** Reservations may reach capacity × overcommit (default 1.0). */
+  /** Reservations (memory, CPUs, disk) may reach capacity × overcommit (default 1.0). */
   overcommit?: number;
   /** Anti-affinity group → members already on the host. */
   groups?: ReadonlyMap<string, number>;
@@ -29,6 +33,7 @@ export interface PlacementAsk {
   backend: BackendName;
   memoryBytes: number;
   cpus: number;
+  /** The container's disk limit; 0 or absent reserves no disk. */
   diskBytes?: number;
   constraints?: readonly Constraint[];
   /** At most one member of this group per host. */

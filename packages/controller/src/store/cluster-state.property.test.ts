@@ -26,11 +26,12 @@ const op = fc.oneof(
     host: fc.constantFrom(...HOSTS),
     mem: fc.integer({ min: 0, max: 4096 }),
     cpus: fc.constantFrom(0, 0.1, 0.25, 0.5, 1),
+    disk: fc.constantFrom(0, 1 << 30, 5 << 30),
     group: fc.constantFrom("", "web", "db"),
   }),
   fc.record({ kind: fc.constant("rm" as const), name: fc.constantFrom(...NAMES) }),
   fc.record({ kind: fc.constant("move" as const), name: fc.constantFrom(...NAMES), host: fc.constantFrom(...HOSTS) }),
-  fc.record({ kind: fc.constant("limits" as const), name: fc.constantFrom(...NAMES), mem: fc.integer({ min: 0, max: 4096 }), cpus: fc.constantFrom(0, 0.3, 2) }),
+  fc.record({ kind: fc.constant("limits" as const), name: fc.constantFrom(...NAMES), mem: fc.integer({ min: 0, max: 4096 }), cpus: fc.constantFrom(0, 0.3, 2), disk: fc.constantFrom(0, 2 << 30) }),
   fc.record({ kind: fc.constant("hold" as const), name: fc.constantFrom(...NAMES), host: fc.constantFrom(...HOSTS), id: fc.constantFrom("m1", "m2") }),
   fc.record({ kind: fc.constant("release" as const), id: fc.constantFrom("m1", "m2") }),
   fc.record({ kind: fc.constant("label" as const), host: fc.constantFrom(...HOSTS), zone: fc.constantFrom("a", "b") }),
@@ -42,12 +43,12 @@ const op = fc.oneof(
 );
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
-const spec = (name: string, mem: number, cpus: number): ContainerSpec => ({
+const spec = (name: string, mem: number, cpus: number, disk: number): ContainerSpec => ({
   name,
   backend: "lxc",
   template: "busybox",
   image: "",
-  limits: { memoryBytes: mem, cpus },
+  limits: { memoryBytes: mem, cpus, diskBytes: disk },
   env: [],
   cmd: [],
   ports: [],
@@ -63,8 +64,8 @@ function apply(store: Store, o: Op, step: number): void {
       return;
     case "create":
       if (!s.host(o.host) || s.hostOf(o.name) !== undefined) return;
-      insertContainer(db, spec(o.name, o.mem, o.cpus), o.host, "running", step, { seed: step, strategy: "binpack", constraints: [], antiAffinity: o.group });
-      reservePlacement(db, o.host, o.name, { memoryBytes: o.mem, cpus: o.cpus });
+      insertContainer(db, spec(o.name, o.mem, o.cpus, o.disk), o.host, "running", step, { seed: step, strategy: "binpack", constraints: [], antiAffinity: o.group });
+      reservePlacement(db, o.host, o.name, { memoryBytes: o.mem, cpus: o.cpus, diskBytes: o.disk });
       return;
     case "rm":
       // As ct rm does, after any migration of it has been released.
@@ -77,14 +78,14 @@ function apply(store: Store, o: Op, step: number): void {
       movePlacement(db, o.name, o.host);
       return;
     case "limits":
-      updatePlacement(db, o.name, { memoryBytes: o.mem, cpus: o.cpus });
+      updatePlacement(db, o.name, { memoryBytes: o.mem, cpus: o.cpus, diskBytes: o.disk });
       return;
     case "hold": {
       const from = s.hostOf(o.name);
       if (!s.host(o.host) || from === undefined) return;
       const exists = db.prepare("SELECT 1 FROM migrations WHERE id = ?").get(o.id);
       if (!exists) insertMigration(db, { id: o.id, container: o.name, backend: "lxc", sourceHost: from, targetHost: o.host, tokenSha256: "t", wasRunning: true, compression: "none", now: step });
-      reserveForMigration(db, o.id, o.host, o.name, { memoryBytes: 100, cpus: 0.5 });
+      reserveForMigration(db, o.id, o.host, o.name, { memoryBytes: 100, cpus: 0.5, diskBytes: 3 << 30 });
       return;
     }
     case "release":

@@ -28,6 +28,7 @@ interface Held {
   host: string;
   memoryBytes: number;
   cpus: number;
+  diskBytes: number;
 }
 interface MigrationHold extends Held {
   container: string;
@@ -96,6 +97,12 @@ export class ClusterState {
   private readonly addressHolders = new Map<string, AddressHold>();
   private readonly addressByHolder = new Map<string, string>();
   private log: (() => void)[] | undefined;
+  /**
+   * One array per distinct backend list, shared by every host that reports it: placement reads it on
+   * every host it visits, and 5,000 hosts' own copies were a third of its filtering time at 1M
+   * containers (cache misses), against a handful of shared arrays that stay in cache.
+   */
+  private readonly backendLists = new Map<string, BackendInfo[]>();
 
   /** Reads everything the state mirrors from SQLite. */
   static load(db: Db, now = Date.now()): ClusterState {
@@ -128,15 +135,16 @@ export class ClusterState {
       created_ms: number;
     }[];
     for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state, c.desired_state, c.created_ms, portsOf(JSON.parse(c.spec) as ContainerSpec));
-    const res = db.prepare("SELECT host, container, migration_id, memory_bytes, cpus FROM reservations").all() as {
+    const res = db.prepare("SELECT host, container, migration_id, memory_bytes, cpus, disk_bytes FROM reservations").all() as {
       host: string;
       container: string;
       migration_id: string | null;
       memory_bytes: number;
       cpus: number;
+      disk_bytes: number;
     }[];
     for (const r of res) {
-      const held = { host: r.host, memoryBytes: r.memory_bytes, cpus: r.cpus };
+      const held = { host: r.host, memoryBytes: r.memory_bytes, cpus: r.cpus, diskBytes: r.disk_bytes };
       if (r.migration_id === null) s.reservePlacement(r.container, held);
       else s.holdForMigration(r.migration_id, { ...held, container: r.container });
     }
@@ -213,12 +221,15 @@ export class ClusterState {
 
   // ---- writes (called by the store functions beside their SQL) ----
 
-  addHost(h: Omit<HostView, "reservedMemoryBytes" | "reservedCpus" | "containers" | "groups" | "ports">): HostView {
+  addHost(h: Omit<HostView, "reservedMemoryBytes" | "reservedCpus" | "reservedDiskBytes" | "containers" | "groups" | "ports">): HostView {
+    const key = JSON.stringify(h.backends);
+    let backends = this.backendLists.get(key);
+    if (!backends) this.backendLists.set(key, (backends = h.backends));
     const existing = this.byName.get(h.name);
     this.labelIndex.clear();
     if (existing) {
       const before = { ...existing };
-      Object.assign(existing, h);
+      Object.assign(existing, h, { backends });
       this.undoable(() => {
         Object.assign(existing, before);
         this.labelIndex.clear();
@@ -232,13 +243,14 @@ export class ClusterState {
       address: h.address,
       state: h.state,
       adminState: h.adminState,
-      backends: h.backends,
+      backends,
       cpus: h.cpus,
       memoryBytes: h.memoryBytes,
       diskBytes: h.diskBytes,
       diskFreeBytes: h.diskFreeBytes,
       reservedMemoryBytes: 0,
       reservedCpus: 0,
+      reservedDiskBytes: 0,
       containers: 0,
       lastSeenUnixMs: h.lastSeenUnixMs,
       labels: h.labels,
@@ -493,6 +505,7 @@ export class ClusterState {
     if (!h) return;
     h.reservedMemoryBytes += sign * held.memoryBytes;
     h.reservedCpus = roundCpus(h.reservedCpus + sign * held.cpus);
+    h.reservedDiskBytes += sign * held.diskBytes;
   }
   private count(host: string, name: string, c: ContainerView, sign: 1 | -1): void {
     const h = this.byName.get(host);
@@ -564,6 +577,7 @@ export function hostOf(h: HostView): Host {
     diskFreeBytes: h.diskFreeBytes,
     reservedMemoryBytes: h.reservedMemoryBytes,
     reservedCpus: h.reservedCpus,
+    reservedDiskBytes: h.reservedDiskBytes,
     containers: h.containers,
     lastSeenUnixMs: h.lastSeenUnixMs,
     labels: h.labels,

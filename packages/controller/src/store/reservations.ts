@@ -6,24 +6,30 @@ import type { Db } from "./store.js";
 import { stmt } from "./prepared.js";
 import { stateOf } from "./cluster-state.js";
 
+/** What a container's limits hold on its host: memory, CPUs and disk (0 for a limit not set). */
+const heldOf = (limits: Limits) => ({ memoryBytes: limits.memoryBytes, cpus: limits.cpus, diskBytes: limits.diskBytes ?? 0 });
+
 export function reservePlacement(db: Db, host: string, container: string, limits: Limits): void {
-  stmt(db, "INSERT INTO reservations (host, container, memory_bytes, cpus) VALUES (?, ?, ?, ?)").run(
+  const held = heldOf(limits);
+  stmt(db, "INSERT INTO reservations (host, container, memory_bytes, cpus, disk_bytes) VALUES (?, ?, ?, ?, ?)").run(
     host,
     container,
-    limits.memoryBytes,
-    limits.cpus,
+    held.memoryBytes,
+    held.cpus,
+    held.diskBytes,
   );
-  stateOf(db).reservePlacement(container, { host, memoryBytes: limits.memoryBytes, cpus: limits.cpus });
+  stateOf(db).reservePlacement(container, { host, ...held });
 }
 
 export function updatePlacement(db: Db, container: string, limits: Limits): void {
+  const want = heldOf(limits);
   const changed = stmt(
     db,
-    "UPDATE reservations SET memory_bytes = ?, cpus = ? WHERE container = ? AND migration_id IS NULL",
-  ).run(limits.memoryBytes, limits.cpus, container).changes;
+    "UPDATE reservations SET memory_bytes = ?, cpus = ?, disk_bytes = ? WHERE container = ? AND migration_id IS NULL",
+  ).run(want.memoryBytes, want.cpus, want.diskBytes, container).changes;
   const state = stateOf(db);
   const held = state.placementOf(container);
-  if (changed > 0 && held) state.reservePlacement(container, { host: held.host, memoryBytes: limits.memoryBytes, cpus: limits.cpus });
+  if (changed > 0 && held) state.reservePlacement(container, { host: held.host, ...want });
 }
 
 export function movePlacement(db: Db, container: string, host: string): void {
@@ -35,14 +41,16 @@ export function movePlacement(db: Db, container: string, host: string): void {
 
 export function reserveForMigration(db: Db, migrationId: string, host: string, container: string, limits: Limits): void {
   stmt(db, "DELETE FROM reservations WHERE migration_id = ?").run(migrationId);
-  stmt(db, "INSERT INTO reservations (host, container, migration_id, memory_bytes, cpus) VALUES (?, ?, ?, ?, ?)").run(
+  const held = heldOf(limits);
+  stmt(db, "INSERT INTO reservations (host, container, migration_id, memory_bytes, cpus, disk_bytes) VALUES (?, ?, ?, ?, ?, ?)").run(
     host,
     container,
     migrationId,
-    limits.memoryBytes,
-    limits.cpus,
+    held.memoryBytes,
+    held.cpus,
+    held.diskBytes,
   );
-  stateOf(db).holdForMigration(migrationId, { host, container, memoryBytes: limits.memoryBytes, cpus: limits.cpus });
+  stateOf(db).holdForMigration(migrationId, { host, container, ...held });
 }
 
 export function releaseMigration(db: Db, migrationId: string): void {

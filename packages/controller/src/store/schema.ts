@@ -167,6 +167,10 @@ export const SCHEMA_STEPS: readonly string[] = [
     DELETE FROM addresses WHERE kind = 'host' AND holder = OLD.name;
   END;
   `,
+  // Reservations count disk too (a container's disk limit), as they count memory and CPUs.
+  `
+  ALTER TABLE reservations ADD COLUMN disk_bytes INTEGER NOT NULL DEFAULT 0;
+  `,
   // Images the controller keeps (api/image-store.ts): every imported or built image, by name and
   // backend, with the SHA-256 of its bytes (the file's name); a host that lacks one gets it on first use.
   `

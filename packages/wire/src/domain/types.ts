@@ -13,6 +13,8 @@ export type Compression = "none" | "zstd";
 export interface Limits {
   memoryBytes: number;
   cpus: number;
+  /** Root disk quota where the runtime has one (LXD root device size, vzctl --diskspace). */
+  diskBytes?: number;
 }
 
 /** The limits a `ct set` gives; a limit left out keeps its current value. */
@@ -249,10 +251,12 @@ export interface Host {
   diskFreeBytes: number;
   reservedMemoryBytes: number;
   reservedCpus: number;
+  /** The disk limits of the containers placed here: at most diskBytes × overcommit. */
+  reservedDiskBytes: number;
   containers: number;
   lastSeenUnixMs: number;
   labels: Record<string, string>;
-  /** Placement fills memory and CPUs up to capacity × overcommit (1.0: never beyond capacity). */
+  /** Placement fills memory, CPUs and disk up to capacity × overcommit (1.0: never beyond capacity). */
   overcommit: number;
 }
 

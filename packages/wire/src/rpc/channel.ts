@@ -21,6 +21,13 @@ export const TLS_SERVER_NAME = "corral";
 
 export const CHANNEL_OPTIONS: ChannelOptions = { ...BASE_CHANNEL_OPTIONS, "grpc.ssl_target_name_override": TLS_SERVER_NAME };
 
+// The agent's usage stream (its heartbeat) waits for a keepalive answer as long as gRPC's default
+// (20 s), not 5 s: the controller judges liveness from the reports themselves, and a controller
+// busy taking thousands of registrations (TLS handshakes on its one thread) answered pings late
+// enough that 5 s cut healthy streams in bursts ("Connection dropped" in bench:heartbeats), each
+// host then silent until it registered again. A controller that is gone is still noticed (15 s + 20 s).
+export const HEARTBEAT_CHANNEL_OPTIONS: ChannelOptions = { ...CHANNEL_OPTIONS, "grpc.keepalive_timeout_ms": 20_000 };
+
 export const SERVER_OPTIONS: ChannelOptions = {
   "grpc.max_receive_message_length": 16 * 1024 * 1024,
   "grpc.max_send_message_length": 16 * 1024 * 1024,

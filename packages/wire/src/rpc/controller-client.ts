@@ -4,7 +4,7 @@ import * as pb from "../gen/corral/controller/v1/controller.js";
 import type * as d from "../domain/types.js";
 import { PLAIN_EXEC } from "../domain/types.js";
 import { callUnary, duplexCall, readServerStream, writeClientStream } from "./adapters.js";
-import { CHANNEL_OPTIONS, clientCredentials, type ClientTls } from "./channel.js";
+import { CHANNEL_OPTIONS, clientCredentials, HEARTBEAT_CHANNEL_OPTIONS, type ClientTls } from "./channel.js";
 import { CONTROLLER_IDENTITY } from "./identity.js";
 import { mapIter, noInput } from "./iter.js";
 import { backendFromProto, execOutputFromProto, hostInfoToProto, imageChunkToProto, imageInfoFromProto, processFromProto, specToProto } from "../convert/types.js";
@@ -237,7 +237,7 @@ export class RegistryClient {
 
   /** Without cert/key in `tls` only join() can succeed. `options` adds channel options (the heartbeat bench). */
   constructor(readonly address: string, tls: ClientTls, options: ChannelOptions = {}) {
-    this.c = new pb.RegistryServiceClient(address, clientCredentials(tls, CONTROLLER_IDENTITY), { ...CHANNEL_OPTIONS, ...options });
+    this.c = new pb.RegistryServiceClient(address, clientCredentials(tls, CONTROLLER_IDENTITY), { ...HEARTBEAT_CHANNEL_OPTIONS, ...options });
     this.peer = `controller at ${address}`;
   }
 

@@ -88,6 +88,8 @@ export interface Host {
   labels: { [key: string]: string };
   /** placement's ceiling: capacity × overcommit (1.0 unless set) */
   overcommit: number;
+  /** the disk placed containers asked for (their disk limits) */
+  reservedDiskBytes: number;
 }
 
 export interface Host_LabelsEntry {
@@ -1093,6 +1095,7 @@ function createBaseHost(): Host {
     lastSeenUnixMs: 0,
     labels: {},
     overcommit: 0,
+    reservedDiskBytes: 0,
   };
 }
 
@@ -1139,6 +1142,9 @@ export const Host: MessageFns<Host> = {
     });
     if (message.overcommit !== 0) {
       writer.uint32(113).double(message.overcommit);
+    }
+    if (message.reservedDiskBytes !== 0) {
+      writer.uint32(120).uint64(message.reservedDiskBytes);
     }
     return writer;
   },
@@ -1271,6 +1277,14 @@ export const Host: MessageFns<Host> = {
             message.overcommit = reader.double();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.reservedDiskBytes = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1338,6 +1352,11 @@ export const Host: MessageFns<Host> = {
         )
         : {},
       overcommit: isSet(object.overcommit) ? globalThis.Number(object.overcommit) : 0,
+      reservedDiskBytes: isSet(object.reservedDiskBytes)
+        ? globalThis.Number(object.reservedDiskBytes)
+        : isSet(object.reserved_disk_bytes)
+        ? globalThis.Number(object.reserved_disk_bytes)
+        : 0,
     };
   },
 
@@ -1391,6 +1410,9 @@ export const Host: MessageFns<Host> = {
     if (message.overcommit !== 0) {
       obj.overcommit = floatToJson(message.overcommit);
     }
+    if (message.reservedDiskBytes !== 0) {
+      obj.reservedDiskBytes = Math.round(message.reservedDiskBytes);
+    }
     return obj;
   },
 
@@ -1421,6 +1443,7 @@ export const Host: MessageFns<Host> = {
       {},
     );
     message.overcommit = object.overcommit ?? 0;
+    message.reservedDiskBytes = object.reservedDiskBytes ?? 0;
     return message;
   },
 };
