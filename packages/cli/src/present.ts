@@ -1,5 +1,5 @@
 // How domain objects look to people (table cells, one-line summaries) and to scripts (--json).
-import { formatBytes, tokenState, type BackendInfo, type Container, type Host, type Migration, type PlacementVerdict, type TokenInfo, type TokenState } from "@corral/wire";
+import { formatBytes, tokenState, type BackendInfo, type Container, type ConversionPlan, type Host, type Migration, type PlacementVerdict, type TokenInfo, type TokenState } from "@corral/wire";
 import { formatTable } from "./table.js";
 
 /** Hosts in JSON: `backends` lists the usable backend names; the probe details stay in `backendDetails`. */
@@ -122,6 +122,18 @@ export function migrationSummary(m: Migration, fallbackElapsedMs: number): strin
   const downtime = m.wasRunning ? `downtime ${formatSeconds(m.downtimeMs)}` : "stopped: it stays stopped, no downtime";
   const kept = m.sourceKept ? `; the stopped source stays on ${m.sourceHost} until corral migration finish ${m.id}` : "";
   return `${m.container} migrated ${m.sourceHost} → ${m.targetHost}: ${formatBytes(bytes)} in ${formatSeconds(took)} (${downtime})${kept}`;
+}
+
+/**
+ * What a converting move (ct migrate --backend) carries over and what it leaves behind, one
+ * setting a line: for ct migrate's dry run and summary, and for migration show.
+ */
+export function conversionLines(c: ConversionPlan): string[] {
+  return [
+    `converts:    ${c.sourceBackend} → ${c.targetBackend}`,
+    ...c.carried.map((i) => `  carried:   ${i.key} → ${i.detail}`),
+    ...c.dropped.map((i) => `  not carried: ${i.key}: ${i.detail}`),
+  ];
 }
 
 /** "2026-11-29T04:00:00Z": UTC to the second. */

@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import type {
   BackendName,
   ContainerSpec,
+  ConversionPlan,
   ContainerStatus,
   ContainerUsage,
   ExecOutput,
@@ -121,6 +122,23 @@ export interface ImageStore {
 export const hasImageStore = (b: Backend): b is Backend & ImageStore =>
   typeof (b as Partial<ImageStore>).listImages === "function" && typeof (b as Partial<ImageStore>).removeImage === "function";
 
+/**
+ * Optional: restores archives of other backends too, converting them on the way (ct migrate
+ * --backend): stageRestore takes each of these formats besides the backend's own.
+ */
+export interface ConvertingRestore {
+  readonly convertsFrom: readonly string[];
+}
+
+/** Optional: says what of a container's own settings would carry over to another backend, and what not. */
+export interface ConversionSource {
+  planConversion(name: string, target: BackendName): Promise<ConversionPlan>;
+}
+
+export const hasConversionSource = (b: Backend): b is Backend & ConversionSource =>
+  typeof (b as Partial<ConversionSource>).planConversion === "function";
+const convertsFrom = (b: Backend): readonly string[] => (b as Partial<ConvertingRestore>).convertsFrom ?? [];
+
 export const hasLiveLimits = (b: Backend): b is Backend & LiveLimits =>
   typeof (b as Partial<LiveLimits>).setLimits === "function";
 export const hasImageImport = (b: Backend): b is Backend & ImageImport =>
@@ -146,8 +164,8 @@ export function capabilitiesOf(b: Backend): Capability[] {
  * for every backend, and nothing is written.
  */
 export function assertArchiveFormat(b: Backend, format: string): void {
-  if (format !== b.archiveFormat) {
-    throw invalidArgument(`${b.name} cannot restore archive format "${format}": expected ${b.archiveFormat}`);
+  if (format !== b.archiveFormat && !convertsFrom(b).includes(format)) {
+    throw invalidArgument(`${b.name} cannot restore archive format "${format}": expected ${[b.archiveFormat, ...convertsFrom(b)].join(" or ")}`);
   }
 }
 

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, PLAIN_EXEC, splitHeader, validateBackendLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
-import { hasImageImport, hasImageStore, hasLiveLimits, hasProcessGroups, type Backend, type ExecIo } from "../backends/backend.js";
+import { hasConversionSource, hasImageImport, hasImageStore, hasLiveLimits, hasProcessGroups, type Backend, type ExecIo } from "../backends/backend.js";
 import { pidInside, ProcessReader, withinGroup } from "../process/container-processes.js";
 import { LOGIN_SHELL_ARGV } from "../process/exec-io.js";
 import type { BackendRegistry } from "../backends/registry.js";
@@ -168,6 +168,11 @@ export function agentHandlers(
       receiving.delete(token);
       if (name) await network.detach(name);
       return r;
+    },
+    planConversion: async (ref, target) => {
+      const b = backendOf(ref);
+      if (!hasConversionSource(b)) throw failedPrecondition(`a ${b.name} container cannot be converted to ${target}`);
+      return b.planConversion(ref.name, target);
     },
     sendArchive: (req, signal) => {
       checkSend(req);

@@ -42,6 +42,8 @@ interface Receive {
   id: string;
   migrationId: string;
   ref: ContainerRef;
+  /** The backend the source sends from: ref's, or another one when the move converts. */
+  sourceBackend: ContainerRef["backend"];
   sourceHost: string;
   compression: PrepareReceive["compression"];
   expectedBytes: number;
@@ -153,6 +155,7 @@ export class ReceiveManager {
       id,
       migrationId: p.migrationId,
       ref: p.ref,
+      sourceBackend: p.sourceBackend ?? p.ref.backend,
       sourceHost: p.sourceHost,
       compression: p.compression,
       expectedBytes: p.expectedBytes,
@@ -170,7 +173,8 @@ export class ReceiveManager {
     if (typeof header.token !== "string" || !/^[0-9a-f]{64}$/.test(header.token)) throw denied();
     const r = this.receives.get(tokenHash(header.token));
     if (!r || r.phase !== "prepared") throw denied();
-    if (!header.ref || !sameRef(r.ref, header.ref)) throw denied(`transfer token is for container "${r.ref.name}" (${r.ref.backend}), not "${header.ref?.name}"`);
+    const sent = { name: r.ref.name, backend: r.sourceBackend };
+    if (!header.ref || !sameRef(sent, header.ref)) throw denied(`transfer token is for container "${sent.name}" (${sent.backend}), not "${header.ref?.name}"`);
     if (header.sourceHost !== r.sourceHost) throw denied(`transfer token is bound to source host "${r.sourceHost}", stream says "${header.sourceHost}"`);
     if (peerHost !== undefined && peerHost !== r.sourceHost) {
       throw denied(`transfer token is bound to source host "${r.sourceHost}", the connection is from "${peerHost}"`);

@@ -1,15 +1,15 @@
-import { CorralError, parseCompression, parseSize } from "@corral/wire";
+import { CorralError, parseBackend, parseCompression, parseSize } from "@corral/wire";
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
 import { followHint, setInterruptNote } from "../progress.js";
-import { migrationSummary } from "../present.js";
+import { conversionLines, migrationSummary } from "../present.js";
 import { UsageError, asUsage } from "../usage-error.js";
 import { timeoutFlag } from "./ct-stop.js";
 import { watchToEnd } from "./migration-show.js";
 
 export const name = "ct migrate";
 export const synopsis = "Move a container to another host, with a progress bar";
-export const help = `Usage: corral ct migrate NAME --to HOST [--compression none|zstd] [--stop-timeout S]
+export const help = `Usage: corral ct migrate NAME --to HOST [--backend lxc|lxd] [--compression none|zstd] [--stop-timeout S]
                          [--bwlimit RATE] [--keep-source] [--detach] [--dry-run] [--json]
 
 Stops the container, streams its state directly from its host to HOST, verifies it,
@@ -21,16 +21,24 @@ The stop waits --stop-timeout seconds for a clean shutdown, then kills (0: kill 
 A stopped container moves stopped and has no downtime. The migration belongs to the
 controller: Ctrl-C or --detach stop only the watching; follow it again with
 "corral migration show ID --follow". --dry-run runs the pre-flight checks (target capacity
-and backend, free disk, both hosts answering) and changes nothing.`;
+and backend, free disk, both hosts answering) and changes nothing.
+
+--backend converts while it moves: OpenVZ → LXC or LXD, LXC → LXD (as lxc-to-lxd does). The
+private area or rootfs keeps its files, owners and modes (shifted into the target's id map),
+the container keeps its address; memory, CPUs, hostname and network become the target's
+settings, and the settings that cannot carry over are listed (also by --dry-run and by
+"corral migration show ID"). The source is kept until the converted container runs.`;
 export const positionals = "containers";
 export const examples = [
   "corral ct migrate web --to host3",
   "corral ct migrate web --to host3 --compression zstd --stop-timeout 10",
   "corral ct migrate web --to host3 --detach",
   "corral ct migrate web --to host3 --dry-run",
+  "corral ct migrate web --to host3 --backend lxd --dry-run",
 ];
 export const flags: FlagSpec[] = [
   { name: "to", kind: "string", value: "HOST", help: "target host (required)", complete: "hosts" },
+  { name: "backend", kind: "string", value: "lxc|lxd", help: "convert to this backend on the way (openvz→lxc|lxd, lxc→lxd)", complete: ["lxc", "lxd"] },
   { name: "compression", kind: "string", value: "none|zstd", help: "compress the archive on the link (default none)", complete: ["none", "zstd"] },
   { name: "stop-timeout", kind: "string", value: "S", help: "seconds for a clean stop before the kill (default 30; 0 kills at once)" },
   { name: "bwlimit", kind: "string", value: "RATE", help: "cap the copy at RATE bytes per second, e.g. 50M" },
@@ -47,6 +55,7 @@ export async function run(ctx: Context): Promise<number> {
   const compression = asUsage(() => parseCompression(ctx.args.string("compression") ?? "none"));
   const stopText = ctx.args.string("stop-timeout");
   const stopTimeoutSeconds = stopText === undefined ? undefined : timeoutFlag(stopText);
+  const backendText = ctx.args.string("backend");
   const bwText = ctx.args.string("bwlimit");
   const bwlimitBytesPerSecond = bwText === undefined ? 0 : asUsage(() => parseSize("bwlimit", bwText));
   const opts = {
@@ -56,6 +65,7 @@ export async function run(ctx: Context): Promise<number> {
     keepSource: ctx.args.bool("keep-source"),
     detach: ctx.args.bool("detach"),
     dryRun: ctx.args.bool("dry-run"),
+    ...(backendText === undefined ? {} : { targetBackend: asUsage(() => parseBackend(backendText)) }),
   };
   const client = await ctx.connection().controller();
   const started = Date.now();
@@ -68,6 +78,7 @@ export async function run(ctx: Context): Promise<number> {
     if (ctx.json) ctx.printJson(m);
     else if (opts.dryRun) {
       ctx.print(`dry run: ${ct} can move ${m.sourceHost} → ${m.targetHost} (${m.wasRunning ? "running: it would be stopped" : "stopped: it stays stopped, no downtime"}); nothing was changed`);
+      if (m.conversion) for (const l of conversionLines(m.conversion)) ctx.print(l);
     } else ctx.print(m.id);
     if (opts.detach && !ctx.json) ctx.io.stderr.write(`migration ${m.id} of ${ct} runs on; follow it: ${followHint(m.id)}\n`);
     return 0;
@@ -78,5 +89,6 @@ export async function run(ctx: Context): Promise<number> {
   );
   if (ctx.json) ctx.printJson(final);
   if (!ctx.json) ctx.print(migrationSummary(final, Date.now() - started));
+  if (!ctx.json && final.conversion) for (const l of conversionLines(final.conversion)) ctx.print(l);
   return 0;
 }

@@ -2,7 +2,7 @@ import { CorralError, type Migration, type MigrationUpdate } from "@corral/wire"
 import type { Context } from "../command.js";
 import type { FlagSpec } from "../args.js";
 import { ProgressReporter, followHint, setInterruptNote } from "../progress.js";
-import { formatSeconds, isoTime, oneLine } from "../present.js";
+import { conversionLines, formatSeconds, isoTime, oneLine } from "../present.js";
 
 export const name = "migration show";
 export const synopsis = "Show one migration with its downtime split; --follow watches it to its end";
@@ -91,6 +91,7 @@ export function describe(m: Migration): string[] {
     );
   }
   lines.push(`stop timeout: ${m.stopTimeoutSeconds} s`);
+  if (m.conversion) lines.push(...conversionLines(m.conversion));
   if (m.sourceKept) lines.push(`source:      kept stopped on ${m.sourceHost}; remove it with corral migration finish ${m.id}`);
   if (m.error) lines.push(`error:       ${oneLine(m.error)}`);
   if (m.failedHost) lines.push(`failed host: ${m.failedHost}`);

@@ -2,7 +2,8 @@
 import type { ControllerHandlers, MigrateOptions, MigrationUpdate } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { DEFAULT_STOP_TIMEOUT_S, type MigrationService } from "../migration/migration-service.js";
-import { preflight } from "../migration/preflight.js";
+import { conversionPlan, preflight } from "../migration/preflight.js";
+import { validateMigration } from "../migration/validate-migration.js";
 import { updateOf } from "../migration/migration-driver.js";
 import { listContainerView } from "./container-list.js";
 import { listHosts } from "../store/hosts.js";
@@ -76,7 +77,7 @@ async function* migrate(
 ): AsyncGenerator<MigrationUpdate> {
   if (opts.dryRun) {
     // Changes nothing: the answer is the migration as it would be planned, with no id.
-    const { container, source, target: t } = await preflight(ctx, name, target);
+    const { container, source, target: t, conversion } = await preflight(ctx, name, target, opts.targetBackend);
     const now = Date.now();
     yield {
       migration: {
@@ -84,14 +85,16 @@ async function* migrate(
         error: "", startedUnixMs: now, finishedUnixMs: 0, downtimeMs: 0, compression: opts.compression, sha256: "",
         stopMs: 0, finalSyncMs: 0, startMs: 0, wasRunning: container.state === "running",
         stopTimeoutSeconds: opts.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S, keepSource: opts.keepSource, sourceKept: false,
-        totalIsEstimate: false, failedHost: "", phaseStartedUnixMs: now,
+        totalIsEstimate: false, failedHost: "", phaseStartedUnixMs: now, ...(conversion ? { conversion } : {}),
       },
       rateBytesPerSecond: 0,
       etaSeconds: -1,
     };
     return;
   }
-  const m = migrations.begin(name, target, opts);
+  // A converting move first learns from the source what carries over (migration show lists it).
+  const conversion = opts.targetBackend ? await conversionPlan(ctx, validateMigration(ctx, name, target, opts.targetBackend)) : undefined;
+  const m = migrations.begin(name, target, opts, conversion);
   if (opts.detach) {
     yield updateOf(m);
     return;

@@ -3,7 +3,7 @@
 // phase is recorded.
 import type { ContainerState, MigrationPhase } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import { getContainer, setContainerHost, setContainerState } from "../store/containers.js";
+import { getContainer, setContainerBackend, setContainerHost, setContainerState } from "../store/containers.js";
 import {
   getMigration,
   toMigration,
@@ -43,6 +43,8 @@ export function reserveTarget(ctx: ControllerContext, m: MigrationRecord): void 
 /** target_started: from here the target is the container of record. */
 export function makeTargetOfRecord(ctx: ControllerContext, m: MigrationRecord): void {
   setContainerHost(ctx.store.db, m.container, m.targetHost);
+  // A converting move: from here the container is the target backend's.
+  if (m.targetBackend !== m.backend) setContainerBackend(ctx.store.db, m.container, m.targetBackend);
   movePlacement(ctx.store.db, m.container, m.targetHost);
   releaseMigration(ctx.store.db, m.id);
 }
@@ -61,6 +63,7 @@ export function enterRollingBack(ctx: ControllerContext, m: MigrationRecord, cau
     updateMigration(db, m.id, { phase: "rolling_back", error: cause, failedPhase: m.phase, phaseStartedUnixMs: Date.now(), failedHost: failedHost ?? "" });
     if (getContainer(db, m.container)?.host === m.targetHost) {
       setContainerHost(db, m.container, m.sourceHost);
+      if (m.targetBackend !== m.backend) setContainerBackend(db, m.container, m.backend);
       movePlacement(db, m.container, m.sourceHost);
     }
   });

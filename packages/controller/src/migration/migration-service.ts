@@ -3,7 +3,7 @@
 // away only stops watching.
 import { randomBytes } from "node:crypto";
 import { EventEmitter, on } from "node:events";
-import { CorralError, failedPrecondition, notFound, type MigrateOptions, type MigrationUpdate } from "@corral/wire";
+import { CorralError, failedPrecondition, notFound, type ConversionPlan, type MigrateOptions, type MigrationUpdate } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getContainer, setContainerState } from "../store/containers.js";
 import { getMigration, insertMigration, toMigration, unfinishedMigrations, type MigrationRecord } from "../store/migrations.js";
@@ -36,9 +36,10 @@ export class MigrationService {
   }
 
   /** Validates, records the planned migration and starts driving it. */
-  begin(name: string, targetHost: string, options: Partial<MigrateOptions> = {}): MigrationRecord {
+  begin(name: string, targetHost: string, options: Partial<MigrateOptions> = {}, conversion?: ConversionPlan): MigrationRecord {
     const opts = { ...DEFAULT_MIGRATE_OPTIONS, ...options };
-    const { container, target } = validateMigration(this.ctx, name, targetHost);
+    const { container, target, targetBackend } = validateMigration(this.ctx, name, targetHost, opts.targetBackend);
+    if (targetBackend !== container.backend && !conversion) throw failedPrecondition(`a move of ${name} to ${targetBackend} needs its conversion plan first`);
     const release = this.ctx.locks.acquire(name, "migrating");
     const id = `m-${randomBytes(6).toString("hex")}`;
     try {
@@ -56,6 +57,8 @@ export class MigrationService {
           stopTimeoutSeconds: opts.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S,
           keepSource: opts.keepSource,
           bwlimitBytesPerSecond: opts.bwlimitBytesPerSecond,
+          targetBackend,
+          ...(conversion ? { conversion } : {}),
         });
         setContainerState(this.ctx.store.db, name, "migrating");
         this.ctx.store.emit(SUBJECTS.migrationStarted, toMigration(loadMigration(this.ctx, id)));

@@ -1,14 +1,28 @@
 // `ct migrate --dry-run`: the checks a migration makes before it changes anything, and nothing
 // else. validateMigration covers the target's capacity and backend; here the hosts themselves
 // are asked, so a dry run fails on what the real run would meet first.
-import { failedPrecondition, formatBytes, messageOf, unavailable } from "@corral/wire";
+import { failedPrecondition, formatBytes, messageOf, unavailable, type BackendName, type ConversionPlan } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { validateMigration, type ValidMigration } from "./validate-migration.js";
 
 const ANSWER_WITHIN_MS = 5000;
 
-export async function preflight(ctx: ControllerContext, name: string, targetHost: string): Promise<ValidMigration> {
-  const valid = validateMigration(ctx, name, targetHost);
+/**
+ * What a converting move (ct migrate --backend) makes of the container's own settings, asked of
+ * its source host, which alone holds its runtime config; undefined when the move does not convert.
+ */
+export async function conversionPlan(ctx: ControllerContext, valid: ValidMigration): Promise<ConversionPlan | undefined> {
+  const { container, source, targetBackend } = valid;
+  if (targetBackend === container.backend) return undefined;
+  try {
+    return await ctx.agents.of(source).planConversion({ name: container.name, backend: container.backend }, targetBackend);
+  } catch (err) {
+    throw failedPrecondition(`pre-flight: host ${source.name} cannot plan the conversion of ${container.name} to ${targetBackend}: ${messageOf(err)}`, err);
+  }
+}
+
+export async function preflight(ctx: ControllerContext, name: string, targetHost: string, targetBackend?: BackendName): Promise<ValidMigration & { conversion?: ConversionPlan }> {
+  const valid = validateMigration(ctx, name, targetHost, targetBackend);
   const { source, target } = valid;
   // Both agents must answer now (the copy runs between them, driven from here).
   const [sourceInfo, targetInfo] = await Promise.all(
@@ -35,5 +49,6 @@ export async function preflight(ctx: ControllerContext, name: string, targetHost
       `pre-flight: host ${target.name} has ${formatBytes(targetInfo.diskFreeBytes)} free, not enough for the archive of ${name}`,
     );
   }
-  return valid;
+  const conversion = await conversionPlan(ctx, valid);
+  return conversion ? { ...valid, conversion } : valid;
 }

@@ -5,7 +5,7 @@ import { messageOf, isCode, type ContainerState, type MigrationUpdate } from "@c
 import type { ControllerContext } from "../context.js";
 import { getHost } from "../store/hosts.js";
 import { getContainer } from "../store/containers.js";
-import { migrationRef, toMigration, type MigrationPatch, type MigrationRecord } from "../store/migrations.js";
+import { migrationRef, targetRef, toMigration, type MigrationPatch, type MigrationRecord } from "../store/migrations.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { transferToken } from "./transfer-token.js";
 import { patchMigration } from "./journal.js";
@@ -77,7 +77,9 @@ export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<M
   await on(m.targetHost, () =>
     client.prepareReceive({
       token: transferToken(env.ctx, m.id),
-      ref: migrationRef(m),
+      ref: targetRef(m),
+      // A converting move: the archive comes in the source backend's format.
+      ...(m.targetBackend !== m.backend ? { sourceBackend: m.backend } : {}),
       compression: m.compression,
       expectedBytes: 0,
       migrationId: m.id,
@@ -85,7 +87,7 @@ export async function prepareTarget(env: StepEnv, m: MigrationRecord): Promise<M
       targetHost: m.targetHost,
       grants,
       // Its address and ports: the target refuses ports it cannot publish before anything moves.
-      spec: getContainer(env.ctx.store.db, m.container)?.spec,
+      spec: spec ? { ...spec, backend: m.targetBackend } : undefined,
     }),
   );
   return {};
@@ -189,8 +191,8 @@ export async function startTarget(env: StepEnv, m: MigrationRecord): Promise<Mig
   const { client } = agent(env.ctx, m.targetHost);
   const asked = Date.now();
   if (m.wasRunning) {
-    const status = await on(m.targetHost, () => client.inspect(migrationRef(m)));
-    if (status.state !== "running") await on(m.targetHost, () => client.start(migrationRef(m)));
+    const status = await on(m.targetHost, () => client.inspect(targetRef(m)));
+    if (status.state !== "running") await on(m.targetHost, () => client.start(targetRef(m)));
   }
   const now = Date.now();
   // A stopped container stays stopped and has no downtime.
@@ -244,7 +246,7 @@ export async function restartSource(ctx: ControllerContext, m: MigrationRecord):
  */
 export async function abortTarget(ctx: ControllerContext, m: MigrationRecord): Promise<Undone> {
   try {
-    await agent(ctx, m.targetHost).client.abortReceive(transferToken(ctx, m.id), migrationRef(m));
+    await agent(ctx, m.targetHost).client.abortReceive(transferToken(ctx, m.id), targetRef(m));
   } catch (err) {
     if (!isCode(err, "not_found")) {
       ctx.log.warn({ migration: m.id, err: messageOf(err) }, "target cleanup deferred");

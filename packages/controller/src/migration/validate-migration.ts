@@ -1,5 +1,6 @@
 // Checks made before a migration is recorded: any failure here changes nothing.
 import {
+  type BackendName,
   CorralError,
   failedPrecondition,
   notFound,
@@ -17,9 +18,14 @@ export interface ValidMigration {
   container: Container;
   source: Host;
   target: Host;
+  /** The backend the container will have on the target: its own, or another when the move converts. */
+  targetBackend: BackendName;
 }
 
-export function validateMigration(ctx: ControllerContext, name: string, targetName: string): ValidMigration {
+/** The conversions a move can make (ct migrate --backend), as the anchors do them by hand. */
+const CONVERSIONS: Partial<Record<BackendName, readonly BackendName[]>> = { openvz: ["lxc", "lxd"], lxc: ["lxd"] };
+
+export function validateMigration(ctx: ControllerContext, name: string, targetName: string, wantedBackend?: BackendName): ValidMigration {
   const db = ctx.store.db;
   const container = getContainer(db, name);
   if (!container) throw notFound(`container "${name}" not found`);
@@ -33,17 +39,22 @@ export function validateMigration(ctx: ControllerContext, name: string, targetNa
     throw notFound(`host "${targetName}" not found (known: ${known})`);
   }
   if (target.name === container.host) throw failedPrecondition(`container "${name}" is already on ${target.name}`);
+  const targetBackend = wantedBackend ?? container.backend;
+  if (targetBackend !== container.backend && !CONVERSIONS[container.backend]?.includes(targetBackend)) {
+    const known = Object.entries(CONVERSIONS).flatMap(([from, tos]) => tos.map((to) => `${from}→${to}`)).join(", ");
+    throw failedPrecondition(`cannot convert ${name} from ${container.backend} to ${targetBackend}: a move converts ${known}`);
+  }
   const source = getHost(db, container.host);
   if (!source) throw notFound(`host "${container.host}" of container "${name}" not found`);
   if (source.state === "down") throw unavailable(`host ${source.name} is down`);
-  const receiving = target.backends.find((b) => b.name === container.backend);
+  const receiving = target.backends.find((b) => b.name === targetBackend);
   if (receiving?.available && !receiving.capabilities.includes("migrate")) {
-    throw failedPrecondition(`cannot migrate ${name} to ${target.name}: its ${container.backend} backend cannot receive a migration`);
+    throw failedPrecondition(`cannot migrate ${name} to ${target.name}: its ${targetBackend} backend cannot receive a migration`);
   }
   const clash = portClash(db, container.spec, target.name);
   if (clash) throw failedPrecondition(`cannot migrate ${name} to ${target.name}: ${clash}`);
-  const ask = { name, backend: container.backend, ...container.spec.limits };
+  const ask = { name, backend: targetBackend, ...container.spec.limits };
   const rejection = checkHost(target, ask);
   if (rejection) throw new CorralError(rejection.code, `cannot migrate ${name} to ${target.name}: ${rejection.reason}`);
-  return { container, source, target };
+  return { container, source, target, targetBackend };
 }

@@ -24,12 +24,14 @@ export function networkConfigFor(ctx: ControllerContext, host: string): HostNetw
 }
 
 /**
- * Sends each named host (default: every host that is not down) its network. Best effort: a host that
- * misses it gets it again when it registers next, which it does after every restart or lost link.
+ * Sends each host `which` selects (default: every host that is not down) its network. Best effort: a
+ * host that misses it gets it again when it registers next, which it does after every restart or lost
+ * link. A predicate, not a list: every registration pushes to all the others, and a list of 5,000
+ * names searched per host made a registration storm quadratic.
  */
-export async function pushNetwork(ctx: ControllerContext, only?: string[]): Promise<void> {
+export async function pushNetwork(ctx: ControllerContext, which: (host: string) => boolean = () => true): Promise<void> {
   if (!ctx.network) return;
-  const targets = listHosts(ctx.store.db).filter((h) => h.state !== "down" && (!only || only.includes(h.name)));
+  const targets = stateOf(ctx.store.db).hosts().filter((h) => h.state !== "down" && which(h.name));
   await Promise.all(
     targets.map(async (h) => {
       const cfg = networkConfigFor(ctx, h.name);

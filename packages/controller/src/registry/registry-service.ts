@@ -1,7 +1,7 @@
 // RegistryService: agents register, then stream usage reports that double as heartbeats.
 import { failedPrecondition, permissionDenied, receivedAt, validateName, type HostInfo, type RegistryHandlers, type UsageReport } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import { hostView, listHosts, touchHost, upsertHost } from "../store/hosts.js";
+import { hostView, touchHost, upsertHost } from "../store/hosts.js";
 import { loopLag } from "./loop-lag.js";
 import { getContainer, recordUsage } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
@@ -55,8 +55,8 @@ async function register(ctx: ControllerContext, info: HostInfo, peer: string): P
   ctx.log.info({ host: info.name, address, previous: previous ?? "new" }, "host registered");
   // Its network first, so that the first create placed there finds its bridge; then every other
   // host, whose peer list may just have gained this one.
-  await pushNetwork(ctx, [info.name]);
-  void pushNetwork(ctx, listHosts(ctx.store.db).map((h) => h.name).filter((n) => n !== info.name));
+  await pushNetwork(ctx, (h) => h === info.name);
+  void pushNetwork(ctx, (h) => h !== info.name);
   // Leftovers of rolled-back migrations wait for this host; do not hold the agent's call for them.
   void retryCleanups(ctx, info.name).catch((err: unknown) =>
     ctx.log.warn({ host: info.name, err }, "cleanup retry failed"),

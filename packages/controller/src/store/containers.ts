@@ -100,6 +100,14 @@ export function setContainerHost(db: Db, name: string, host: string): void {
   stateOf(db).moveContainer(name, host);
 }
 
+/** A move that converted the container (ct migrate --backend): its backend, in the row and the spec. */
+export function setContainerBackend(db: Db, name: string, backend: BackendName): void {
+  const row = stmt(db, "SELECT spec FROM containers WHERE name = ?").get(name) as { spec: string } | undefined;
+  if (!row) return;
+  const spec = { ...(JSON.parse(row.spec) as ContainerSpec), backend };
+  stmt(db, "UPDATE containers SET backend = ?, spec = ?, updated_ms = ? WHERE name = ?").run(backend, JSON.stringify(spec), Date.now(), name);
+}
+
 // A lost container its host reports again is back: the report revives it.
 const REPORTABLE: ReadonlySet<ContainerState> = new Set(["running", "stopped", "unknown", "error", "lost"]);
 

@@ -1,11 +1,13 @@
 // Migration rows: the journal the migration driver reads and writes one phase at a time.
-import type { BackendName, Compression, ContainerRef, Migration, MigrationPhase } from "@corral/wire";
+import type { BackendName, Compression, ContainerRef, ConversionPlan, Migration, MigrationPhase } from "@corral/wire";
 import type { Db } from "./store.js";
 import { stmt } from "./prepared.js";
 
 /** The row as the controller sees it: the public Migration plus what only the driver needs. */
 export interface MigrationRecord extends Migration {
   backend: BackendName;
+  /** The target's backend: the source's, or another when the move converts (ct migrate --backend). */
+  targetBackend: BackendName;
   /** SHA-256 of the transfer token; the token itself is derived, never stored (migration/transfer-token.ts). */
   tokenSha256: string;
   wasRunning: boolean;
@@ -48,6 +50,8 @@ interface MigrationRow {
   total_is_estimate: number;
   failed_host: string;
   phase_started_ms: number;
+  target_backend: BackendName | "";
+  conversion: string;
 }
 
 function toRecord(r: MigrationRow): MigrationRecord {
@@ -82,6 +86,8 @@ function toRecord(r: MigrationRow): MigrationRecord {
     totalIsEstimate: r.total_is_estimate === 1,
     failedHost: r.failed_host,
     phaseStartedUnixMs: r.phase_started_ms || r.started_ms,
+    targetBackend: r.target_backend || r.backend,
+    ...(r.conversion ? { conversion: JSON.parse(r.conversion) as ConversionPlan } : {}),
   };
 }
 
@@ -111,10 +117,14 @@ export function toMigration(m: MigrationRecord): Migration {
     totalIsEstimate: m.totalIsEstimate,
     failedHost: m.failedHost,
     phaseStartedUnixMs: m.phaseStartedUnixMs,
+    ...(m.conversion ? { conversion: m.conversion } : {}),
   };
 }
 
+/** The container on the source host. */
 export const migrationRef = (m: MigrationRecord): ContainerRef => ({ name: m.container, backend: m.backend });
+/** The container on the target host: under another backend when the move converts. */
+export const targetRef = (m: MigrationRecord): ContainerRef => ({ name: m.container, backend: m.targetBackend });
 
 export interface NewMigration {
   id: string;
@@ -129,16 +139,20 @@ export interface NewMigration {
   stopTimeoutSeconds?: number;
   keepSource?: boolean;
   bwlimitBytesPerSecond?: number;
+  /** Absent: the source's backend. */
+  targetBackend?: BackendName;
+  conversion?: ConversionPlan;
 }
 
 export function insertMigration(db: Db, m: NewMigration): void {
   stmt(db,
     `INSERT INTO migrations (id, container, backend, source_host, target_host, phase, token, was_running, compression, started_ms,
-       phase_started_ms, stop_timeout_s, keep_source, bwlimit_bps)
-     VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?)`,
+       phase_started_ms, stop_timeout_s, keep_source, bwlimit_bps, target_backend, conversion)
+     VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     m.id, m.container, m.backend, m.sourceHost, m.targetHost, m.tokenSha256, m.wasRunning ? 1 : 0, m.compression, m.now,
     m.now, m.stopTimeoutSeconds ?? 30, m.keepSource ? 1 : 0, m.bwlimitBytesPerSecond ?? 0,
+    m.targetBackend && m.targetBackend !== m.backend ? m.targetBackend : "", m.conversion ? JSON.stringify(m.conversion) : "",
   );
 }
 

@@ -171,6 +171,12 @@ export const SCHEMA_STEPS: readonly string[] = [
   `
   ALTER TABLE reservations ADD COLUMN disk_bytes INTEGER NOT NULL DEFAULT 0;
   `,
+  // A move to another runtime (ct migrate --backend): the target's backend ('' = the source's) and
+  // what the conversion carries and drops, as JSON (a ConversionPlan), shown by migration show.
+  `
+  ALTER TABLE migrations ADD COLUMN target_backend TEXT NOT NULL DEFAULT '';
+  ALTER TABLE migrations ADD COLUMN conversion TEXT NOT NULL DEFAULT '';
+  `,
   // Images the controller keeps (api/image-store.ts): every imported or built image, by name and
   // backend, with the SHA-256 of its bytes (the file's name); a host that lacks one gets it on first use.
   `

@@ -1,7 +1,7 @@
 // Generated ⇄ domain conversion for the messages of agent.proto.
 import type * as pb from "../gen/corral/agent/v1/agent.js";
 import type * as d from "../domain/types.js";
-import { parseCompression } from "../domain/validate.js";
+import { parseBackend, parseCompression } from "../domain/validate.js";
 import { invalidArgument } from "../domain/errors.js";
 import { execInputFromProto, execInputToProto, execOptionsFromProto, execOptionsToProto, refFromProto, refToProto, specFromProto, specToProto } from "./types.js";
 
@@ -33,17 +33,19 @@ export function archiveChunkFromProto(c: pb.ReceiveArchiveRequest): d.ArchiveChu
   }
 }
 
-export const prepareReceiveToProto = ({ grants, ...p }: d.PrepareReceive): pb.PrepareReceiveRequest => ({
+export const prepareReceiveToProto = ({ grants, sourceBackend, ...p }: d.PrepareReceive): pb.PrepareReceiveRequest => ({
   ...p,
+  sourceBackend: sourceBackend ?? "",
   ref: refToProto(p.ref),
   privileged: grants?.privileged ?? false,
   nesting: grants?.nesting ?? false,
   spec: p.spec ? specToProto(p.spec) : undefined,
 });
 export const prepareReceiveFromProto = (p: pb.PrepareReceiveRequest): d.PrepareReceive => {
-  const { spec, privileged, nesting, ...rest } = p;
+  const { spec, privileged, nesting, sourceBackend, ...rest } = p;
   return {
     ...rest,
+    ...(sourceBackend ? { sourceBackend: parseBackend(sourceBackend) } : {}),
     ref: refFromProto(p.ref),
     compression: parseCompression(p.compression),
     grants: { privileged, nesting },

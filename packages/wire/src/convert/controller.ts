@@ -11,6 +11,8 @@ import type { ExecMessage } from "./agent.js";
 import {
   backendInfoFromProto,
   backendInfoToProto,
+  conversionPlanFromProto,
+  conversionPlanToProto,
   execInputFromProto,
   execInputToProto,
   execOptionsFromProto,
@@ -54,10 +56,11 @@ export function containerFromProto(c: pb.Container | undefined): d.Container {
   };
 }
 
-export const migrateOptionsToProto = (name: string, targetHost: string, o: d.MigrateOptions): pb.MigrateContainerRequest => ({
+export const migrateOptionsToProto = (name: string, targetHost: string, { targetBackend, ...o }: d.MigrateOptions): pb.MigrateContainerRequest => ({
   name,
   targetHost,
   ...o,
+  targetBackend: targetBackend ?? "",
 });
 export const migrateOptionsFromProto = (r: pb.MigrateContainerRequest): d.MigrateOptions => ({
   compression: parseCompression(r.compression),
@@ -66,12 +69,22 @@ export const migrateOptionsFromProto = (r: pb.MigrateContainerRequest): d.Migrat
   dryRun: r.dryRun,
   keepSource: r.keepSource,
   bwlimitBytesPerSecond: r.bwlimitBytesPerSecond,
+  ...(r.targetBackend ? { targetBackend: parseBackend(r.targetBackend) } : {}),
 });
 
-export const migrationToProto = (m: d.Migration): pb.Migration => ({ ...m });
+export const migrationToProto = ({ conversion, ...m }: d.Migration): pb.Migration => ({
+  ...m,
+  conversion: conversion ? conversionPlanToProto(conversion) : undefined,
+});
 export const migrationFromProto = (m: pb.Migration | undefined): d.Migration => {
   if (!m) throw new TypeError("migration missing");
-  return { ...m, phase: oneOf(MIGRATION_PHASES, m.phase, "planned"), compression: parseCompression(m.compression) };
+  const { conversion, ...rest } = m;
+  return {
+    ...rest,
+    phase: oneOf(MIGRATION_PHASES, m.phase, "planned"),
+    compression: parseCompression(m.compression),
+    ...(conversion ? { conversion: conversionPlanFromProto(conversion) } : {}),
+  };
 };
 
 export const migrationUpdateToProto = (u: d.MigrationUpdate): pb.MigrationUpdate => ({

@@ -173,3 +173,15 @@ export function imageInfoFromProto(i: pb.ImageInfo | undefined): d.ImageInfo {
   if (!i) throw new TypeError("image info missing");
   return { ...i, backend: parseBackend(i.backend) };
 }
+
+export const conversionPlanToProto = (c: d.ConversionPlan): pb.ConversionPlan => ({
+  ...c,
+  carried: c.carried.map((i) => ({ ...i })),
+  dropped: c.dropped.map((i) => ({ ...i })),
+});
+export const conversionPlanFromProto = (c: pb.ConversionPlan): d.ConversionPlan => ({
+  sourceBackend: parseBackend(c.sourceBackend),
+  targetBackend: parseBackend(c.targetBackend),
+  carried: c.carried.map((i) => ({ key: i.key, detail: i.detail })),
+  dropped: c.dropped.map((i) => ({ key: i.key, detail: i.detail })),
+});

@@ -200,6 +200,8 @@ export interface PrepareReceive {
   grants?: RestoreGrants;
   /** The container's spec, when the controller sends it: the target checks ports and keeps the address. */
   spec?: ContainerSpec;
+  /** The backend the source archives from, when it is not ref's (the move converts). */
+  sourceBackend?: BackendName;
 }
 
 /** What a restored container may be granted: its archive may carry these settings only when set. */
@@ -319,6 +321,23 @@ export interface Migration {
   /** The host whose failure ended the migration, when one did. */
   failedHost: string;
   phaseStartedUnixMs: number;
+  /** Set when the move converts the container to another backend (ct migrate --backend). */
+  conversion?: ConversionPlan;
+}
+
+export interface ConversionItem {
+  /** The source's setting: a CTID.conf key or an LXC config key. */
+  key: string;
+  /** Carried: what it becomes on the target. Dropped: why it cannot carry over. */
+  detail: string;
+}
+
+/** What a move to another runtime makes of the container's own settings. */
+export interface ConversionPlan {
+  sourceBackend: BackendName;
+  targetBackend: BackendName;
+  carried: ConversionItem[];
+  dropped: ConversionItem[];
 }
 
 /** The fields of a Migration beyond its identity, phase and bytes, as a plain cold move starts them. */
@@ -356,6 +375,8 @@ export interface MigrateOptions {
   dryRun: boolean;
   keepSource: boolean;
   bwlimitBytesPerSecond: number;
+  /** Absent: the container's own backend; else it is converted on the way (openvz→lxc|lxd, lxc→lxd). */
+  targetBackend?: BackendName;
 }
 
 export interface UsageReport {

@@ -6,6 +6,7 @@ import { mapIter, noInput } from "./iter.js";
 import { CHANNEL_OPTIONS, clientCredentials, type ClientTls, type ExpectedServer } from "./channel.js";
 import {
   backendFromProto,
+  conversionPlanFromProto,
   execOutputFromProto,
   hostInfoFromProto,
   imageChunkToProto,
@@ -113,6 +114,12 @@ export class AgentClient {
   async abortReceive(token: string, ref: d.ContainerRef | undefined): Promise<d.AbortReceiveResult> {
     const req = { token, ref: ref ? refToProto(ref) : undefined };
     return await callUnary<pb.AbortReceiveRequest, pb.AbortReceiveResponse>(this.peer, this.c.abortReceive.bind(this.c), req);
+  }
+  /** What of `ref`'s settings would carry over to `targetBackend`, and what not. */
+  async planConversion(ref: d.ContainerRef, targetBackend: d.BackendName): Promise<d.ConversionPlan> {
+    const res: pb.PlanConversionResponse = await callUnary(this.peer, this.c.planConversion.bind(this.c), { ref: refToProto(ref), targetBackend });
+    if (!res.plan) throw new TypeError("conversion plan missing");
+    return conversionPlanFromProto(res.plan);
   }
   sendArchive(req: d.SendArchive): AsyncGenerator<d.TransferProgress> {
     const stream = this.c.sendArchive(sendArchiveToProto(req));

@@ -5,6 +5,8 @@ import { authorizeEach, bidiStreamHandler, clientStreamHandler, notServed, serve
 import { requireIdentity, type Peer } from "./identity.js";
 import { mapIter, splitExec } from "./iter.js";
 import {
+  backendFromProto,
+  conversionPlanToProto,
   execOutputToProto,
   hostInfoToProto,
   imageChunkFromProto,
@@ -43,6 +45,8 @@ export interface AgentHandlers {
   commitReceive(token: string): Promise<d.ContainerStatus>;
   abortReceive(token: string, ref: d.ContainerRef | undefined): Promise<d.AbortReceiveResult>;
   sendArchive(req: d.SendArchive, signal: AbortSignal): AsyncIterable<d.TransferProgress>;
+  /** Optional as listImages is: an agent without it answers "unimplemented". */
+  planConversion?(ref: d.ContainerRef, targetBackend: d.BackendName): Promise<d.ConversionPlan>;
 }
 
 
@@ -100,6 +104,9 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
       return {};
     }),
     configureNetwork: unaryHandler(async (r: pb.ConfigureNetworkRequest) => ({ bridge: await h.configureNetwork(networkConfigFromProto(r)) })),
+    planConversion: unaryHandler(async (r: pb.PlanConversionRequest) => ({
+      plan: conversionPlanToProto(await (h.planConversion ?? notServed("PlanConversion"))(refFromProto(r.ref), backendFromProto(r.targetBackend))),
+    })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));
       return {};

@@ -153,6 +153,7 @@ export class ControllerClient {
       dryRun: o.dryRun ?? false,
       keepSource: o.keepSource ?? false,
       bwlimitBytesPerSecond: o.bwlimitBytesPerSecond ?? 0,
+      ...(o.targetBackend ? { targetBackend: o.targetBackend } : {}),
     };
     const stream = this.c.migrateContainer(migrateOptionsToProto(name, targetHost, full));
     return mapIter(readServerStream<pb.MigrateContainerResponse>(this.peer, stream), (r) => migrationUpdateFromProto(r.update));

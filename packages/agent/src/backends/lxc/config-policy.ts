@@ -62,6 +62,7 @@ const ALLOWED: Record<string, Check> = {
   "lxc.cgroup.dir.monitor": (v) => /^corral\/[a-z0-9.-]+\/[a-z0-9.-]+$/.test(v),
   "lxc.cgroup.dir.monitor.pivot": (v) => /^corral\/[a-z0-9.-]+\/[a-z0-9.-]+$/.test(v),
   "lxc.cgroup.memory.limit_in_bytes": (v) => DIGITS.test(v),
+  "lxc.cgroup.memory.memsw.limit_in_bytes": (v) => DIGITS.test(v),
   "lxc.cgroup.cpu.cfs_quota_us": (v) => DIGITS.test(v),
   "lxc.cgroup.cpu.cfs_period_us": (v) => DIGITS.test(v),
   "lxc.cgroup2.memory.max": (v) => v === "max" || DIGITS.test(v),

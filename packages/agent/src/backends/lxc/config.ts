@@ -57,7 +57,9 @@ export class LxcConfig {
   }
 
   setLimits(l: Limits): this {
-    this.remove("lxc.cgroup.memory.limit_in_bytes").remove("lxc.cgroup.cpu.cfs_quota_us").remove("lxc.cgroup.cpu.cfs_period_us");
+    // A memory+swap limit (a converted OpenVZ CT's SWAPPAGES) is relative to the memory limit it
+    // was set with: a new memory limit drops it, so that memsw can never end up below memory.
+    this.remove(MEMSW).remove("lxc.cgroup.memory.limit_in_bytes").remove("lxc.cgroup.cpu.cfs_quota_us").remove("lxc.cgroup.cpu.cfs_period_us");
     if (l.memoryBytes > 0) this.set("lxc.cgroup.memory.limit_in_bytes", String(l.memoryBytes));
     if (l.cpus > 0) {
       this.set("lxc.cgroup.cpu.cfs_period_us", String(CPU_PERIOD_US));
@@ -75,6 +77,8 @@ export class LxcConfig {
     return this;
   }
 }
+
+export const MEMSW = "lxc.cgroup.memory.memsw.limit_in_bytes";
 
 export const cpuQuotaUs = (cpus: number): number => Math.round(cpus * CPU_PERIOD_US);
 

@@ -12,7 +12,9 @@ import {
   failedPrecondition,
   invalidArgument,
   notFound,
+  type BackendName,
   type ContainerSpec,
+  type ConversionPlan,
   type ContainerStatus,
   type ContainerUsage,
   type ExecOutput,
@@ -20,9 +22,12 @@ import {
   type Limits,
   type RestoreGrants,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ConvertingRestore, type ExecIo, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { lastLine } from "../../process/run.js";
 import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
+import { stageFromOpenvz } from "./convert-in.js";
+import { planLxcToLxd } from "./conversion.js";
+import { OPENVZ_ARCHIVE_FORMAT } from "../openvz/staged-ct.js";
 import { cgroupDir, LxcConfig, setCgroupDirs, setNesting, setNic } from "./config.js";
 import { hostIdMap, idMapLines } from "./id-map.js";
 import { LxcImageStore, checkImageName } from "./image-store.js";
@@ -37,9 +42,11 @@ export interface LxcBackendOptions {
 
 const TEMPLATE_DIR = "/usr/share/lxc/templates";
 
-export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore, ProcessGroups {
+export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore, ProcessGroups, ConvertingRestore, ConversionSource {
   readonly name = "lxc" as const;
   readonly archiveFormat = ARCHIVE_FORMAT;
+  /** An OpenVZ CT converts on the way in (convert-in.ts). */
+  readonly convertsFrom = [OPENVZ_ARCHIVE_FORMAT];
   private readonly path: string;
   private readonly tools: LxcTools;
   private readonly sampler: LxcUsage;
@@ -283,6 +290,13 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
     return this.sampler.sample(await this.names());
   }
 
+  /** What of the config an LXD instance keeps (ct migrate --backend lxd), as lxc-to-lxd reports it. */
+  async planConversion(name: string, target: BackendName): Promise<ConversionPlan> {
+    this.mustExist(name);
+    if (target !== "lxd") throw invalidArgument(`an LXC container converts to lxd, not ${target}`);
+    return planLxcToLxd(await readFile(join(this.dir(name), "config"), "utf8"));
+  }
+
   async archive(name: string): Promise<ArchiveOut> {
     const st = await this.inspect(name);
     if (st.state === "running") throw failedPrecondition(`container "${name}" must be stopped to archive it`);
@@ -291,7 +305,8 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {
     assertArchiveFormat(this, format);
-    await stageDir(name, input, stagingDir, grants);
+    if (format === OPENVZ_ARCHIVE_FORMAT) await stageFromOpenvz(name, input, stagingDir, grants);
+    else await stageDir(name, input, stagingDir, grants);
   }
 
   async commitRestore(name: string, stagingDir: string, grants?: RestoreGrants): Promise<ContainerStatus> {

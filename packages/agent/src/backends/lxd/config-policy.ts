@@ -48,6 +48,8 @@ function checkConfigKey(where: string, key: string, value: unknown, grants: Rest
   if (key.startsWith("raw.")) refuse();
   if (key.startsWith("security.")) return v === "false" ? undefined : refuse();
   if (key === "limits.memory" || key === "limits.cpu" || key === "limits.cpu.allowance") return;
+  // What a converted OpenVZ CT's SWAPPAGES became (lxd/convert-in.ts).
+  if (key === "limits.memory.swap" && (v === "true" || v === "false")) return;
   if (key.startsWith("user.") || key.startsWith("environment.") || key.startsWith("image.")) return;
   if (key === "volatile.idmap.next" || key === "volatile.last_state.idmap" || key === "volatile.idmap.current") {
     return subordinateIdmap(v) ? undefined : refuse("mapping onto host ids below 65536");

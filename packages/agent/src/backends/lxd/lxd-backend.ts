@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { isCode, messageOf, alreadyExists, CorralError, failedPrecondition, invalidArgument, notFound, type ContainerSpec, type ContainerStatus, type ContainerUsage, type ExecOutput, type ImageInfo, type Limits, type RestoreGrants } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, TERMINAL_REFUSAL, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, TERMINAL_REFUSAL, type ArchiveOut, type Backend, type BackendContext, type ConvertingRestore, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
 import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
   KEY_HOST,
@@ -24,6 +24,10 @@ import { execWebsocket } from "./exec.js";
 import { metadataTar, splitImageBody } from "./image.js";
 import { UsageSampler } from "./usage.js";
 import { ARCHIVE_FORMAT, type BackupCompression, exportBackup, importBackup, stageBackup } from "./archive.js";
+import { CONVERTED_ROOTFS, readConverted, stageLxcForLxd, stageOpenvzForLxd, type Converted } from "./convert-in.js";
+import { OPENVZ_ARCHIVE_FORMAT } from "../openvz/staged-ct.js";
+import { ARCHIVE_FORMAT as LXC_ARCHIVE_FORMAT } from "../lxc/archive.js";
+import { createTarStream } from "../../archive/tar-stream.js";
 
 export interface LxdBackendOptions {
   /** LXD's unix socket; Debian's package puts it at /var/lib/lxd/unix.socket. */
@@ -36,9 +40,11 @@ export interface LxdBackendOptions {
   bridge?: string;
 }
 
-export class LxdBackend implements Backend, LiveLimits, ImageImport {
+export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingRestore {
   readonly name = "lxd" as const;
   readonly archiveFormat = ARCHIVE_FORMAT;
+  /** OpenVZ and LXC containers convert on the way in (convert-in.ts), as lxc-to-lxd does. */
+  readonly convertsFrom = [OPENVZ_ARCHIVE_FORMAT, LXC_ARCHIVE_FORMAT];
   readonly client: LxdClient;
   private readonly pool: string;
   private readonly compression: BackupCompression;
@@ -231,12 +237,16 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {
     assertArchiveFormat(this, format);
     runtimeName(this.ctx.hostName, name);
-    await stageBackup(input, stagingDir, grants);
+    if (format === OPENVZ_ARCHIVE_FORMAT) await stageOpenvzForLxd(name, input, stagingDir);
+    else if (format === LXC_ARCHIVE_FORMAT) await stageLxcForLxd(name, input, stagingDir, grants);
+    else await stageBackup(input, stagingDir, grants);
   }
 
-  async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
+  async commitRestore(name: string, stagingDir: string, grants?: RestoreGrants): Promise<ContainerStatus> {
     const rt = runtimeName(this.ctx.hostName, name);
     if (await this.find(rt)) throw this.exists(name);
+    const converted = await readConverted(stagingDir);
+    if (converted) return this.commitConverted(name, stagingDir, converted, grants);
     try {
       await importBackup(this.client, stagingDir, rt, this.pool);
     } catch (err) {
@@ -261,6 +271,45 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport {
 
   stagingRoot(): string {
     return join(this.ctx.stateDir, "lxd", "staging");
+  }
+
+  /**
+   * A container converted from another runtime (convert-in.ts): its rootfs goes to LXD as a one-use
+   * image, the instance is made from it as `create` makes any (this host's NIC and address, the
+   * limits it had), and the image goes again. LXD maps the owners onto its range at first start.
+   */
+  private async commitConverted(name: string, stagingDir: string, c: Converted, grants?: RestoreGrants): Promise<ContainerStatus> {
+    const image = `corral-convert-${name}`;
+    const tar = createTarStream(join(stagingDir, CONVERTED_ROOTFS), ["."]);
+    tar.finished.catch(() => undefined);
+    await this.importImage(image, tar.stream);
+    await tar.finished;
+    try {
+      const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
+      await this.create({
+        name,
+        backend: "lxd",
+        template: "",
+        image,
+        limits: c.limits,
+        env: [],
+        cmd: [],
+        ports: [],
+        labels: {},
+        ...(grants?.privileged ? { privileged: true } : {}),
+        ...(ipv4 ? { ipv4 } : {}),
+      });
+      if (c.swap === "true" || c.swap === "false") {
+        // The instance exists now: a failure here must not leave it behind (the receive is aborted).
+        await this.instanceCall(name, "PATCH", "", { config: { "limits.memory.swap": c.swap } }).catch(async (err: unknown) => {
+          await this.remove(name).catch(() => undefined);
+          throw err;
+        });
+      }
+    } finally {
+      await this.removeImage(image).catch((err: unknown) => this.ctx.log.warn({ image, err: messageOf(err) }, "cannot remove the one-use image of a conversion"));
+    }
+    return this.inspect(name);
   }
 
   /** Closes the keep-alive connections to LXD (tests, agent shutdown). */

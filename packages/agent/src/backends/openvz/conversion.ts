@@ -49,6 +49,11 @@ const DROPPED_WHY: Record<string, string> = {
 
 const UBC_WHY = "OpenVZ beancounter: no cgroup equivalent";
 
+/** SWAPPAGES' limit in bytes: the swap a VSwap CT may use beyond its RAM; undefined for unlimited. */
+export function swapBytesOf(conf: CtConfig): number | undefined {
+  return bytesOfPair(conf.get("SWAPPAGES"));
+}
+
 function bytesOfPair(v: string | undefined): number | undefined {
   if (!v) return undefined;
   const pages = pagesOf(v.includes(":") ? v.slice(v.indexOf(":") + 1) : v);

@@ -6,7 +6,7 @@
 // owners), CTID.conf and the in-CT action scripts, copy, extract, quota init, start.
 import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, readdir, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import {
@@ -16,16 +16,17 @@ import {
   invalidArgument,
   notFound,
   messageOf,
+  type BackendName,
   type ContainerSpec,
+  type ConversionPlan,
   type ContainerStatus,
   type ContainerUsage,
   type ExecOutput,
   type Limits,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, TERMINAL_REFUSAL, type ArchiveOut, type Backend, type BackendContext, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, TERMINAL_REFUSAL, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { createTarStream, treeSize } from "../../archive/tar-stream.js";
-import { extractTarSafely } from "../../archive/safe-extract.js";
 import { execTool } from "../../process/exec-io.js";
 import { CtidMap } from "./ctid-map.js";
 import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./config.js";
@@ -34,11 +35,12 @@ import { CpuPercent } from "../../usage/cgroup.js";
 import { usageFromCgroup } from "../../usage/container-usage.js";
 import { OpenvzProc, type VeinfoRow } from "./proc-files.js";
 import { confOf, findTemplate, privateOf, readVzPaths, TEMPLATE_EXTENSIONS, vzctlVersion, type VzPaths } from "./vz-conf.js";
-import { OPENVZ_TAR_POLICY, IN_CT_ACTION_SCRIPTS, checkStagedOpenvz, renumberNetif } from "./config-policy.js";
+import { IN_CT_ACTION_SCRIPTS, checkStagedOpenvz, renumberNetif } from "./config-policy.js";
+import { ARCHIVE_CONF_DIR, ARCHIVE_PRIVATE_DIR, OPENVZ_ARCHIVE_FORMAT, readStagedCt, stageOpenvzArchive } from "./staged-ct.js";
+import { planConversion } from "./conversion.js";
 import { ip } from "../../network/net-tools.js";
 import type { Nic } from "../../network/nic.js";
 
-export const OPENVZ_ARCHIVE_FORMAT = "openvz-private-tar/1";
 
 export interface OpenvzBackendOptions {
   /** vzctl binary (default "vzctl" on PATH; the stand-in is deploy/openvz-standin/vzctl). */
@@ -59,13 +61,10 @@ export interface OpenvzBackendOptions {
 
 const ctRef = (name: string, ctid: number) => `container "${name}" (CT ${ctid})`;
 
-/** Where the canonical archive keeps the CT, whatever the paths on either host: the seed's layout. */
-const ARCHIVE_CONF_DIR = "etc/vz/conf";
-const ARCHIVE_PRIVATE_DIR = "var/lib/vz/private";
 
 const sedEscape = (s: string) => s.replace(/[\\.*[\]^$,&]/g, "\\$&");
 
-export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
+export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, ConversionSource {
   readonly name = "openvz" as const;
   readonly archiveFormat = OPENVZ_ARCHIVE_FORMAT;
   private readonly tools: VzTools;
@@ -300,6 +299,19 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
 
   // ---- migration ----
 
+  /** What of the CT's CTID.conf an LXC or LXD container would keep (ct migrate --backend). */
+  async planConversion(name: string, target: BackendName): Promise<ConversionPlan> {
+    if (target !== "lxc" && target !== "lxd") throw invalidArgument(`an OpenVZ container converts to lxc or lxd, not ${target}`);
+    const ctid = await this.ctid(name);
+    const plan = planConversion(await readFile(confOf(await this.paths(), ctid), "utf8"), target);
+    return {
+      sourceBackend: "openvz",
+      targetBackend: target,
+      carried: plan.carried.map((c) => ({ key: c.key, detail: c.becomes })),
+      dropped: plan.dropped.map((d) => ({ key: d.key, detail: d.why })),
+    };
+  }
+
   async archive(name: string): Promise<ArchiveOut> {
     const ctid = await this.ctid(name);
     if (await this.runningRow(ctid)) {
@@ -330,15 +342,14 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
     assertArchiveFormat(this, format);
-    await extractTarSafely(input, stagingDir, OPENVZ_TAR_POLICY);
-    await checkStagedOpenvz(stagingDir);
-    const staged = await this.stagedCt(name, stagingDir);
+    await stageOpenvzArchive(input, stagingDir);
+    const staged = await readStagedCt(name, stagingDir);
     await this.refuseIpCollision(name, staged.confText);
   }
 
   async commitRestore(name: string, stagingDir: string): Promise<ContainerStatus> {
     await checkStagedOpenvz(stagingDir);
-    const staged = await this.stagedCt(name, stagingDir);
+    const staged = await readStagedCt(name, stagingDir);
     const paths = await this.paths();
     await this.refuseIpCollision(name, staged.confText);
     return this.map.locked(async () => {
@@ -383,29 +394,6 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups {
       }
       return this.status(name, ctid);
     });
-  }
-
-  /** The one CT a staging directory holds: etc/vz/conf/N.conf, its action scripts and its private area. */
-  private async stagedCt(
-    name: string,
-    stagingDir: string,
-  ): Promise<{ ctid: number; confText: string; privateDir: string; scripts: { action: string; path: string }[] }> {
-    const confDir = join(stagingDir, ARCHIVE_CONF_DIR);
-    const files = await readdir(confDir).catch(() => [] as string[]);
-    const confs = files.filter((f) => /^\d+\.conf$/.test(f));
-    if (confs.length !== 1) {
-      throw invalidArgument(`archive for container "${name}" must hold exactly one ${ARCHIVE_CONF_DIR}/CTID.conf (found ${confs.length})`);
-    }
-    const ctid = Number(confs[0]!.slice(0, -5));
-    const confText = await readFile(join(confDir, confs[0]!), "utf8");
-    const privateDir = join(stagingDir, ARCHIVE_PRIVATE_DIR, String(ctid));
-    const st = await stat(privateDir).catch(() => undefined);
-    if (!st?.isDirectory()) throw invalidArgument(`archive for container "${name}" has no private area ${ARCHIVE_PRIVATE_DIR}/${ctid}`);
-    const scripts = IN_CT_ACTION_SCRIPTS.filter((a) => files.includes(`${ctid}.${a}`)).map((action) => ({
-      action,
-      path: join(confDir, `${ctid}.${action}`),
-    }));
-    return { ctid, confText, privateDir, scripts };
   }
 
   /**

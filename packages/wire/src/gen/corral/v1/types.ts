@@ -189,6 +189,21 @@ export interface ProcessInfo {
   command: string;
 }
 
+/** What a move to another runtime (ct migrate --backend) makes of the container's own settings. */
+export interface ConversionPlan {
+  sourceBackend: string;
+  targetBackend: string;
+  /** detail: what the setting becomes on the target */
+  carried: ConversionItem[];
+  /** detail: why it cannot carry over */
+  dropped: ConversionItem[];
+}
+
+export interface ConversionItem {
+  key: string;
+  detail: string;
+}
+
 function createBaseLimits(): Limits {
   return { memoryBytes: 0, cpus: 0 };
 }
@@ -2695,6 +2710,220 @@ export const ProcessInfo: MessageFns<ProcessInfo> = {
     message.hostUid = object.hostUid ?? 0;
     message.cpuSeconds = object.cpuSeconds ?? 0;
     message.command = object.command ?? "";
+    return message;
+  },
+};
+
+function createBaseConversionPlan(): ConversionPlan {
+  return { sourceBackend: "", targetBackend: "", carried: [], dropped: [] };
+}
+
+export const ConversionPlan: MessageFns<ConversionPlan> = {
+  encode(message: ConversionPlan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sourceBackend !== "") {
+      writer.uint32(10).string(message.sourceBackend);
+    }
+    if (message.targetBackend !== "") {
+      writer.uint32(18).string(message.targetBackend);
+    }
+    for (const v of message.carried) {
+      ConversionItem.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.dropped) {
+      ConversionItem.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConversionPlan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConversionPlan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sourceBackend = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targetBackend = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.carried.push(ConversionItem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.dropped.push(ConversionItem.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConversionPlan {
+    return {
+      sourceBackend: isSet(object.sourceBackend)
+        ? globalThis.String(object.sourceBackend)
+        : isSet(object.source_backend)
+        ? globalThis.String(object.source_backend)
+        : "",
+      targetBackend: isSet(object.targetBackend)
+        ? globalThis.String(object.targetBackend)
+        : isSet(object.target_backend)
+        ? globalThis.String(object.target_backend)
+        : "",
+      carried: globalThis.Array.isArray(object?.carried)
+        ? object.carried.map((e: any) => ConversionItem.fromJSON(e))
+        : [],
+      dropped: globalThis.Array.isArray(object?.dropped)
+        ? object.dropped.map((e: any) => ConversionItem.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConversionPlan): unknown {
+    const obj: any = {};
+    if (message.sourceBackend !== "") {
+      obj.sourceBackend = message.sourceBackend;
+    }
+    if (message.targetBackend !== "") {
+      obj.targetBackend = message.targetBackend;
+    }
+    if (message.carried?.length) {
+      obj.carried = message.carried.map((e) => ConversionItem.toJSON(e));
+    }
+    if (message.dropped?.length) {
+      obj.dropped = message.dropped.map((e) => ConversionItem.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConversionPlan>, I>>(base?: I): ConversionPlan {
+    return ConversionPlan.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConversionPlan>, I>>(object: I): ConversionPlan {
+    const message = createBaseConversionPlan();
+    message.sourceBackend = object.sourceBackend ?? "";
+    message.targetBackend = object.targetBackend ?? "";
+    message.carried = object.carried?.map((e) => ConversionItem.fromPartial(e)) || [];
+    message.dropped = object.dropped?.map((e) => ConversionItem.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConversionItem(): ConversionItem {
+  return { key: "", detail: "" };
+}
+
+export const ConversionItem: MessageFns<ConversionItem> = {
+  encode(message: ConversionItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.detail !== "") {
+      writer.uint32(18).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConversionItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConversionItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConversionItem {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: ConversionItem): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConversionItem>, I>>(base?: I): ConversionItem {
+    return ConversionItem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConversionItem>, I>>(object: I): ConversionItem {
+    const message = createBaseConversionItem();
+    message.key = object.key ?? "";
+    message.detail = object.detail ?? "";
     return message;
   },
 };

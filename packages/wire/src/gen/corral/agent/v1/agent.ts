@@ -27,6 +27,7 @@ import {
 import {
   ContainerSpec,
   ContainerStatus,
+  ConversionPlan,
   ExecInput,
   ExecOptions,
   ExecOutput,
@@ -198,7 +199,14 @@ export interface PrepareReceiveRequest {
   privileged: boolean;
   nesting: boolean;
   /** The container's spec: the target checks its published ports are free and gives it its address. */
-  spec: ContainerSpec | undefined;
+  spec:
+    | ContainerSpec
+    | undefined;
+  /**
+   * The backend the source archives from when it is not ref's (ct migrate --backend converts);
+   * "" : the same as ref's.
+   */
+  sourceBackend: string;
 }
 
 export interface PrepareReceiveResponse {
@@ -297,6 +305,15 @@ export interface ConfigureNetworkRequest {
 export interface ConfigureNetworkResponse {
   /** the bridge's name on this host */
   bridge: string;
+}
+
+export interface PlanConversionRequest {
+  ref: ContainerRef | undefined;
+  targetBackend: string;
+}
+
+export interface PlanConversionResponse {
+  plan: ConversionPlan | undefined;
 }
 
 function createBaseGetHostInfoRequest(): GetHostInfoRequest {
@@ -2487,6 +2504,7 @@ function createBasePrepareReceiveRequest(): PrepareReceiveRequest {
     privileged: false,
     nesting: false,
     spec: undefined,
+    sourceBackend: "",
   };
 }
 
@@ -2521,6 +2539,9 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     }
     if (message.spec !== undefined) {
       ContainerSpec.encode(message.spec, writer.uint32(162).fork()).join();
+    }
+    if (message.sourceBackend !== "") {
+      writer.uint32(82).string(message.sourceBackend);
     }
     return writer;
   },
@@ -2618,6 +2639,14 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
             message.spec = ContainerSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.sourceBackend = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2658,6 +2687,11 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
       privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
       nesting: isSet(object.nesting) ? globalThis.Boolean(object.nesting) : false,
       spec: isSet(object.spec) ? ContainerSpec.fromJSON(object.spec) : undefined,
+      sourceBackend: isSet(object.sourceBackend)
+        ? globalThis.String(object.sourceBackend)
+        : isSet(object.source_backend)
+        ? globalThis.String(object.source_backend)
+        : "",
     };
   },
 
@@ -2693,6 +2727,9 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     if (message.spec !== undefined) {
       obj.spec = ContainerSpec.toJSON(message.spec);
     }
+    if (message.sourceBackend !== "") {
+      obj.sourceBackend = message.sourceBackend;
+    }
     return obj;
   },
 
@@ -2713,6 +2750,7 @@ export const PrepareReceiveRequest: MessageFns<PrepareReceiveRequest> = {
     message.spec = (object.spec !== undefined && object.spec !== null)
       ? ContainerSpec.fromPartial(object.spec)
       : undefined;
+    message.sourceBackend = object.sourceBackend ?? "";
     return message;
   },
 };
@@ -4054,6 +4092,164 @@ export const ConfigureNetworkResponse: MessageFns<ConfigureNetworkResponse> = {
   },
 };
 
+function createBasePlanConversionRequest(): PlanConversionRequest {
+  return { ref: undefined, targetBackend: "" };
+}
+
+export const PlanConversionRequest: MessageFns<PlanConversionRequest> = {
+  encode(message: PlanConversionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== undefined) {
+      ContainerRef.encode(message.ref, writer.uint32(10).fork()).join();
+    }
+    if (message.targetBackend !== "") {
+      writer.uint32(18).string(message.targetBackend);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlanConversionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlanConversionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = ContainerRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targetBackend = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlanConversionRequest {
+    return {
+      ref: isSet(object.ref) ? ContainerRef.fromJSON(object.ref) : undefined,
+      targetBackend: isSet(object.targetBackend)
+        ? globalThis.String(object.targetBackend)
+        : isSet(object.target_backend)
+        ? globalThis.String(object.target_backend)
+        : "",
+    };
+  },
+
+  toJSON(message: PlanConversionRequest): unknown {
+    const obj: any = {};
+    if (message.ref !== undefined) {
+      obj.ref = ContainerRef.toJSON(message.ref);
+    }
+    if (message.targetBackend !== "") {
+      obj.targetBackend = message.targetBackend;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlanConversionRequest>, I>>(base?: I): PlanConversionRequest {
+    return PlanConversionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlanConversionRequest>, I>>(object: I): PlanConversionRequest {
+    const message = createBasePlanConversionRequest();
+    message.ref = (object.ref !== undefined && object.ref !== null) ? ContainerRef.fromPartial(object.ref) : undefined;
+    message.targetBackend = object.targetBackend ?? "";
+    return message;
+  },
+};
+
+function createBasePlanConversionResponse(): PlanConversionResponse {
+  return { plan: undefined };
+}
+
+export const PlanConversionResponse: MessageFns<PlanConversionResponse> = {
+  encode(message: PlanConversionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.plan !== undefined) {
+      ConversionPlan.encode(message.plan, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlanConversionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlanConversionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.plan = ConversionPlan.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlanConversionResponse {
+    return { plan: isSet(object.plan) ? ConversionPlan.fromJSON(object.plan) : undefined };
+  },
+
+  toJSON(message: PlanConversionResponse): unknown {
+    const obj: any = {};
+    if (message.plan !== undefined) {
+      obj.plan = ConversionPlan.toJSON(message.plan);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlanConversionResponse>, I>>(base?: I): PlanConversionResponse {
+    return PlanConversionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlanConversionResponse>, I>>(object: I): PlanConversionResponse {
+    const message = createBasePlanConversionResponse();
+    message.plan = (object.plan !== undefined && object.plan !== null)
+      ? ConversionPlan.fromPartial(object.plan)
+      : undefined;
+    return message;
+  },
+};
+
 /** Served by every agent. Called by the controller, and for archive transfer by another agent. */
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
@@ -4271,6 +4467,18 @@ export const AgentServiceService = {
     responseSerialize: (value: SendArchiveResponse): Buffer => Buffer.from(SendArchiveResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SendArchiveResponse => SendArchiveResponse.decode(value),
   },
+  /** What of a container's own settings carries over when it moves to another runtime, and what cannot. */
+  planConversion: {
+    path: "/corral.agent.v1.AgentService/PlanConversion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PlanConversionRequest): Buffer =>
+      Buffer.from(PlanConversionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PlanConversionRequest => PlanConversionRequest.decode(value),
+    responseSerialize: (value: PlanConversionResponse): Buffer =>
+      Buffer.from(PlanConversionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PlanConversionResponse => PlanConversionResponse.decode(value),
+  },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
@@ -4306,6 +4514,8 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   abortReceive: handleUnaryCall<AbortReceiveRequest, AbortReceiveResponse>;
   /** Migration, source side: archive a stopped container and stream it to the target agent. */
   sendArchive: handleServerStreamingCall<SendArchiveRequest, SendArchiveResponse>;
+  /** What of a container's own settings carries over when it moves to another runtime, and what cannot. */
+  planConversion: handleUnaryCall<PlanConversionRequest, PlanConversionResponse>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -4605,6 +4815,22 @@ export interface AgentServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<SendArchiveResponse>;
+  /** What of a container's own settings carries over when it moves to another runtime, and what cannot. */
+  planConversion(
+    request: PlanConversionRequest,
+    callback: (error: ServiceError | null, response: PlanConversionResponse) => void,
+  ): ClientUnaryCall;
+  planConversion(
+    request: PlanConversionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PlanConversionResponse) => void,
+  ): ClientUnaryCall;
+  planConversion(
+    request: PlanConversionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PlanConversionResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AgentServiceClient = makeGenericClientConstructor(

@@ -28,6 +28,7 @@ import {
   BackendInfo,
   ContainerSpec,
   ContainerUsage,
+  ConversionPlan,
   ExecInput,
   ExecOptions,
   ExecOutput,
@@ -254,6 +255,8 @@ export interface MigrateContainerRequest {
   keepSource: boolean;
   /** 0: unlimited */
   bwlimitBytesPerSecond: number;
+  /** "": the container's own; else converted on the way (openvz→lxc|lxd, lxc→lxd) */
+  targetBackend: string;
 }
 
 export interface MigrateContainerResponse {
@@ -287,6 +290,8 @@ export interface Migration {
   /** the host whose failure ended the migration, when one did */
   failedHost: string;
   phaseStartedUnixMs: number;
+  /** set when the move converts to another backend */
+  conversion: ConversionPlan | undefined;
 }
 
 export interface MigrationUpdate {
@@ -3635,6 +3640,7 @@ function createBaseMigrateContainerRequest(): MigrateContainerRequest {
     dryRun: false,
     keepSource: false,
     bwlimitBytesPerSecond: 0,
+    targetBackend: "",
   };
 }
 
@@ -3663,6 +3669,9 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
     }
     if (message.bwlimitBytesPerSecond !== 0) {
       writer.uint32(64).uint64(message.bwlimitBytesPerSecond);
+    }
+    if (message.targetBackend !== "") {
+      writer.uint32(74).string(message.targetBackend);
     }
     return writer;
   },
@@ -3744,6 +3753,14 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
             message.bwlimitBytesPerSecond = longToNumber(reader.uint64());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.targetBackend = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3786,6 +3803,11 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
         : isSet(object.bwlimit_bytes_per_second)
         ? globalThis.Number(object.bwlimit_bytes_per_second)
         : 0,
+      targetBackend: isSet(object.targetBackend)
+        ? globalThis.String(object.targetBackend)
+        : isSet(object.target_backend)
+        ? globalThis.String(object.target_backend)
+        : "",
     };
   },
 
@@ -3815,6 +3837,9 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
     if (message.bwlimitBytesPerSecond !== 0) {
       obj.bwlimitBytesPerSecond = Math.round(message.bwlimitBytesPerSecond);
     }
+    if (message.targetBackend !== "") {
+      obj.targetBackend = message.targetBackend;
+    }
     return obj;
   },
 
@@ -3831,6 +3856,7 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
     message.dryRun = object.dryRun ?? false;
     message.keepSource = object.keepSource ?? false;
     message.bwlimitBytesPerSecond = object.bwlimitBytesPerSecond ?? 0;
+    message.targetBackend = object.targetBackend ?? "";
     return message;
   },
 };
@@ -3929,6 +3955,7 @@ function createBaseMigration(): Migration {
     totalIsEstimate: false,
     failedHost: "",
     phaseStartedUnixMs: 0,
+    conversion: undefined,
   };
 }
 
@@ -4002,6 +4029,9 @@ export const Migration: MessageFns<Migration> = {
     }
     if (message.phaseStartedUnixMs !== 0) {
       writer.uint32(184).int64(message.phaseStartedUnixMs);
+    }
+    if (message.conversion !== undefined) {
+      ConversionPlan.encode(message.conversion, writer.uint32(194).fork()).join();
     }
     return writer;
   },
@@ -4203,6 +4233,14 @@ export const Migration: MessageFns<Migration> = {
             message.phaseStartedUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.conversion = ConversionPlan.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4304,6 +4342,7 @@ export const Migration: MessageFns<Migration> = {
         : isSet(object.phase_started_unix_ms)
         ? globalThis.Number(object.phase_started_unix_ms)
         : 0,
+      conversion: isSet(object.conversion) ? ConversionPlan.fromJSON(object.conversion) : undefined,
     };
   },
 
@@ -4378,6 +4417,9 @@ export const Migration: MessageFns<Migration> = {
     if (message.phaseStartedUnixMs !== 0) {
       obj.phaseStartedUnixMs = Math.round(message.phaseStartedUnixMs);
     }
+    if (message.conversion !== undefined) {
+      obj.conversion = ConversionPlan.toJSON(message.conversion);
+    }
     return obj;
   },
 
@@ -4409,6 +4451,9 @@ export const Migration: MessageFns<Migration> = {
     message.totalIsEstimate = object.totalIsEstimate ?? false;
     message.failedHost = object.failedHost ?? "";
     message.phaseStartedUnixMs = object.phaseStartedUnixMs ?? 0;
+    message.conversion = (object.conversion !== undefined && object.conversion !== null)
+      ? ConversionPlan.fromPartial(object.conversion)
+      : undefined;
     return message;
   },
 };
