@@ -108,10 +108,11 @@ export async function buildDebianImage(inputs: DebianImageInputs, opts: { cacheD
     await rm(join(work, "rootfs"), { recursive: true, force: true });
     const sizeBytes = (await stat(join(work, "rootfs.tar"))).size;
     const sha256 = await sha256File(join(work, "rootfs.tar"));
-    await writeFile(join(work, "image.json"), JSON.stringify({ sha256, sizeBytes, inputs: n, builtUnixMs: Date.now() }, null, 2));
+    const buildSeconds = +((Date.now() - t0) / 1000).toFixed(1);
+    await writeFile(join(work, "image.json"), JSON.stringify({ sha256, sizeBytes, inputs: n, builtUnixMs: Date.now(), buildSeconds }, null, 2));
     await rm(dir, { recursive: true, force: true });
     await rename(work, dir);
-    return { file, sha256, sizeBytes, cached: false, buildSeconds: (Date.now() - t0) / 1000, key };
+    return { file, sha256, sizeBytes, cached: false, buildSeconds, key };
   } catch (err) {
     await rm(work, { recursive: true, force: true });
     throw err;

@@ -6,3 +6,4 @@ export { formatTable } from "./table.js";
 export { formatProgressLine, ProgressReporter } from "./progress.js";
 export { COMMANDS } from "./commands/index.js";
 export type { CommandModule, Context, Io } from "./command.js";
+export { buildDebianImage, cacheKey, DEFAULT_CACHE, type BuiltImage, type DebianImageInputs } from "./debian-image.js";

@@ -23,6 +23,8 @@ export interface ControllerContext {
   /** The cluster CA and the controller's credentials; host certificates on record and revoked. */
   identity: { pki: ClusterPki; certs: CertificateRecords };
   metrics: ControllerMetrics;
+  /** Where the controller keeps images (api/image-store.ts). */
+  imageDir: string;
   /** The container network; undefined: containers get no address (no pool configured). */
   network: NetworkSettings | undefined;
   settings: {

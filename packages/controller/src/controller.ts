@@ -1,4 +1,5 @@
 // Wires the controller together: store, registry, scheduler settings, migrations, events, gRPC.
+import { join } from "node:path";
 import { Server } from "@grpc/grpc-js";
 import { pino, type Logger } from "pino";
 import {
@@ -79,6 +80,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     events: publisher ?? NO_EVENTS,
     identity: { pki, certs },
     metrics: new ControllerMetrics(() => store.db),
+    imageDir: join(opts.stateDir, "images"),
     network: opts.network
       ? { pool: new Pool(opts.network.pool), vni: opts.network.vni ?? DEFAULT_VNI, mtu: opts.network.mtu ?? DEFAULT_MTU }
       : undefined,

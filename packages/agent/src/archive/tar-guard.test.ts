@@ -117,3 +117,16 @@ test("checking takes time linear in the input: 2 000 members 2 000 levels deep",
   assert.equal(guard.members, 2001);
   assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
 });
+
+test("ACLs pass as text (GNU tar) and as the binary xattr bytes LXD's backups write; a NUL elsewhere does not", async () => {
+  const check = async (pax: Record<string, string>) => {
+    const guard = new TarGuard();
+    guard.resume();
+    await pipeline(Readable.from([ustar([{ name: "f", data: "x", pax: { path: "f", ...pax } }])]), guard);
+    return guard.members;
+  };
+  assert.equal(await check({ "SCHILY.acl.access": "user::rwx,group::r-x,other::r-x" }), 1);
+  assert.equal(await check({ "SCHILY.acl.access": "\x02\0\0\0\x01\0\x07\0\xff\xff\xff\xff" }), 1);
+  assert.equal(await check({ "SCHILY.acl.default": "\x02\0\0\0" }), 1);
+  await assert.rejects(check({ uname: "ro\0ot" }), /pax value of "uname" contains a NUL byte/);
+});

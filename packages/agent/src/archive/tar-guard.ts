@@ -112,8 +112,9 @@ function parsePax(data: Buffer): Pax {
     const value = rec.slice(eq + 1);
     if (seen.has(key)) throw new UnsafeArchiveError(`pax header repeats "${show(key)}"`);
     seen.add(key);
-    // xattr values are binary (security.capability holds NULs); every other value is text.
-    if (!key.startsWith("SCHILY.xattr.") && value.includes("\0")) throw new UnsafeArchiveError(`pax value of "${show(key)}" contains a NUL byte`);
+    // xattr values are binary (security.capability holds NULs), and so are ACLs as LXD's backups
+    // write them (the system.posix_acl_* bytes; GNU tar writes text); every other value is text.
+    if (!key.startsWith("SCHILY.xattr.") && !key.startsWith("SCHILY.acl.") && value.includes("\0")) throw new UnsafeArchiveError(`pax value of "${show(key)}" contains a NUL byte`);
     checkPaxKey(key, value, out);
   }
   return out;

@@ -4,7 +4,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { CorralError } from "@corral/wire";
 
-export const TAR_COMMON = ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls"];
+// ACLs travel once, as --acls' SCHILY.acl.* records: with every xattr included GNU tar would also send
+// them as system.posix_acl_* xattrs, which the receiving guard refuses (only user.* xattrs move);
+// systemd's journal directories carry ACLs, so every Debian system container has them.
+export const TAR_COMMON = ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--xattrs-exclude=system.posix_acl_*", "--acls"];
 
 /** Resolves when the process exits 0; rejects with its stderr otherwise. */
 export function processDone(child: ChildProcess, what: string): Promise<void> {

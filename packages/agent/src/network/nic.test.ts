@@ -6,7 +6,8 @@ import { macOf, parseCidr, type Nic } from "./nic.js";
 import { networkOf } from "./host-network.js";
 import { LxcConfig, setNic } from "../backends/lxc/config.js";
 import { checkLxcConfig } from "../backends/lxc/config-policy.js";
-import { isNicRawLxc, nicDevices, nicRawLxc } from "../backends/lxd/config.js";
+import { hasNestingRawLxc, isCorralRawLxc, isNicRawLxc, nicDevices, nicRawLxc, specToConfig } from "../backends/lxd/config.js";
+import type { ContainerSpec } from "@corral/wire";
 import { checkLxdBackup } from "../backends/lxd/config-policy.js";
 
 const nic: Nic = { address: "10.240.0.5/16", ip: "10.240.0.5", gateway: "10.240.0.1", bridge: "corral0", mtu: 1450, mac: macOf("10.240.0.5") };
@@ -65,4 +66,22 @@ test("LXD: the bridged NIC and its raw.lxc address pass the backup policy; any o
     /device "eth0" is a NIC Corral did not write/,
   );
   assert.throws(() => checkLxdBackup(backup({}, { eth0: { ...nicDevices(nic, "corral0").eth0!, "ipv4.routes": "0.0.0.0/0" } })), /NIC Corral did not write/);
+});
+
+test("LXD: --nesting's cgroup mount and the NIC's address share raw.lxc; both are kept, and nesting's line passes only when granted", () => {
+  const spec: ContainerSpec = { name: "dockerhost", backend: "lxd", image: "debian-docker", template: "", env: [], cmd: [], labels: {}, ports: [], limits: { memoryBytes: 0, cpus: 0 }, nesting: true };
+  const cfg = specToConfig("host1", spec, nic);
+  assert.equal(cfg["raw.lxc"], `lxc.mount.auto = cgroup:mixed:force\n${nicRawLxc(nic)}`);
+  assert.equal(cfg["security.nesting"], "true");
+  assert.equal(specToConfig("host1", { ...spec, nesting: false }, nic)["raw.lxc"], nicRawLxc(nic));
+  assert.equal(specToConfig("host1", spec)["raw.lxc"], "lxc.mount.auto = cgroup:mixed:force\n");
+  assert.equal(specToConfig("host1", { ...spec, nesting: false })["raw.lxc"], undefined);
+  // The restored instance keeps its nesting line beside the new host's address.
+  assert.ok(hasNestingRawLxc(cfg["raw.lxc"]));
+  assert.ok(!hasNestingRawLxc(nicRawLxc(nic)));
+  assert.ok(isCorralRawLxc(cfg["raw.lxc"]!, true));
+  assert.ok(isCorralRawLxc("lxc.mount.auto = cgroup:mixed:force", true));
+  assert.ok(!isCorralRawLxc(cfg["raw.lxc"]!, false));
+  assert.ok(!isCorralRawLxc(`lxc.mount.auto = cgroup:mixed:force\nlxc.mount.entry = /etc etc none bind 0 0\n`, true));
+  assert.ok(!isCorralRawLxc("", true));
 });

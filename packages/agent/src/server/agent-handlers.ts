@@ -1,5 +1,6 @@
 // The agent's gRPC surface in domain terms: each call checks its input (request-checks.ts), finds
 // the backend and delegates.
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { checkCopyTarget, dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, PLAIN_EXEC, splitHeader, validateBackendLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type CopyInChunk, type CopyInHeader, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
@@ -122,7 +123,22 @@ export function agentHandlers(
       checkImage(header.name, "image name");
       const b = registry.get(parseBackend(header.backend));
       if (!hasImageImport(b)) throw failedPrecondition(`backend ${b.name} cannot import images`);
-      const info = await b.importImage(header.name, Readable.from(dataOf(rest)));
+      if (header.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(header.sha256)) throw invalidArgument("image sha256 must be 64 hex digits");
+      // The bytes are hashed as they go in: an image fetched on first use is kept only when they
+      // are the ones the controller recorded.
+      const hash = createHash("sha256");
+      async function* hashed(): AsyncGenerator<Buffer> {
+        for await (const d of dataOf(rest)) {
+          hash.update(d);
+          yield d;
+        }
+      }
+      const info = await b.importImage(header.name, Readable.from(hashed()));
+      const got = hash.digest("hex");
+      if (header.sha256 && got !== header.sha256) {
+        if (hasImageStore(b)) await b.removeImage(header.name).catch(() => undefined);
+        throw failedPrecondition(`image "${header.name}" arrived with SHA-256 ${got}, not ${header.sha256}: not kept`);
+      }
       return { ...info, host: cfg.name };
     },
     copyIn: async (chunks) => {

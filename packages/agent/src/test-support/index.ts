@@ -20,5 +20,6 @@ export { createOptions } from "../backends/docker/config.js";
 export { runtimeName as dockerRuntimeName } from "../backends/docker/runtime-names.js";
 export { createLxdBackend, LxdBackend } from "../backends/lxd/index.js";
 export { ustar, type TarEntry } from "../archive/test-ustar.js";
+export { createLxcBackend, LxcBackend } from "../backends/lxc/index.js";
 export { syntheticGroup, writeSyntheticGroup, writeSyntheticTree, type SyntheticGroup } from "./cgroup-tree.js";
 export { CgroupReader, emptySample, type CgroupSample, type CgroupVersion } from "../usage/cgroup.js";

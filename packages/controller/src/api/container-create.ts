@@ -6,6 +6,7 @@ import { deleteContainer, getContainer, setContainerState } from "../store/conta
 import { placeAndRecord, validatePlacement } from "./placement.js";
 import { SUBJECTS } from "../events/subjects.js";
 import { requireContainer } from "./lookup.js";
+import { ensureImageOn } from "./image-store.js";
 
 export async function createContainer(ctx: ControllerContext, req: CreateRequest): Promise<Container> {
   let { spec } = req;
@@ -23,6 +24,7 @@ export async function createContainer(ctx: ControllerContext, req: CreateRequest
     ctx.log.info({ container: spec.name, host: plan.host, reason: plan.reason, seed: plan.seed }, "placed");
     revert.add(() => ctx.store.tx(() => deleteContainer(ctx.store.db, spec.name)));
     const agent = ctx.agents.forHost(plan.host);
+    await ensureImageOn(ctx, plan.host, spec);
     await agent.create(spec);
     revert.add(() => agent.remove({ name: spec.name, backend: spec.backend }));
     if (req.start) await agent.start({ name: spec.name, backend: spec.backend });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 // The CLI's API over real gRPC against a real controller and scripted agents.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -173,6 +174,33 @@ test("image import fans the tarball out to every host that has the backend", asy
   assert.deepEqual(one.map((i) => i.host), ["host2"]);
   assert.deepEqual(cl.agents.host1!.images, ["alpine"]);
   await assert.rejects(cl.client.importImage(upload(["nope"])), { code: "not_found" });
+});
+
+test("a host that lacks an image gets it from the controller on first use, checked by SHA-256; image rm forgets it", async (t) => {
+  const cl = await startCluster(["host1", "host2"]);
+  t.after(() => cl.close());
+  const bytes = Buffer.alloc(300_000, 7);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  async function* upload(): AsyncGenerator<ImageChunk> {
+    yield { kind: "header", header: { name: "debian", backend: "lxc", sizeBytes: 0, hosts: ["host1"] } };
+    yield { kind: "data", data: bytes };
+  }
+  const sent = await cl.client.importImage(upload());
+  assert.deepEqual(sent.map((i) => [i.host, i.id]), [["host1", `sha256:${sha256}`]]);
+  assert.deepEqual(cl.agents.host2!.images, []);
+  await cl.client.create({ spec: { ...specOf("c1"), image: "debian" }, host: "host2", start: false });
+  // host2 got the very bytes, once, before the create; host1, which had them, got nothing more.
+  assert.deepEqual([cl.agents.host2!.images, cl.agents.host2!.imageShas], [["debian"], [sha256]]);
+  assert.deepEqual(cl.agents.host1!.images, ["debian"]);
+  await cl.client.create({ spec: { ...specOf("c2"), image: "debian" }, host: "host2", start: false });
+  assert.deepEqual(cl.agents.host2!.images, ["debian"]);
+  await cl.client.remove("c1", false);
+  await cl.client.remove("c2", false);
+  assert.deepEqual((await cl.client.removeImage("debian")).map((i) => i.host), ["host1", "host2"]);
+  assert.deepEqual([cl.agents.host1!.images, cl.agents.host2!.images], [[], []]);
+  // Forgotten by the controller too: a create no longer brings it to the host.
+  await cl.client.create({ spec: { ...specOf("c3"), image: "debian" }, host: "host2", start: false });
+  assert.deepEqual(cl.agents.host2!.images, []);
 });
 
 test("a memory limit below the runtime's minimum is refused at create, and nothing is made", async (t) => {

@@ -4,6 +4,7 @@ import { CorralError, failedPrecondition, messageOf, notFound, type ImageInfo } 
 import type { ControllerContext } from "../context.js";
 import { listHosts } from "../store/hosts.js";
 import { listContainers } from "../store/containers.js";
+import { forgetImage } from "./image-store.js";
 
 export async function listImages(ctx: ControllerContext): Promise<ImageInfo[]> {
   const hosts = listHosts(ctx.store.db).filter((h) => h.state !== "down");
@@ -27,7 +28,9 @@ export async function removeImage(ctx: ControllerContext, name: string): Promise
     throw failedPrecondition(`image "${name}" is used by ${users.map((c) => `${c.name} (${c.host || "?"})`).join(", ")}: remove those containers first`);
   }
   const held = (await listImages(ctx)).filter((i) => i.name === name);
-  if (held.length === 0) throw notFound(`image "${name}" is on no host that is up`);
+  // The controller's own copy goes too, so no host gets it on first use any more.
+  const kept = await forgetImage(ctx, name);
+  if (held.length === 0 && kept.length === 0) throw notFound(`image "${name}" is on no host that is up`);
   const hosts = new Map(listHosts(ctx.store.db).map((h) => [h.name, h]));
   const results = await Promise.allSettled(
     held.map(async (i) => {

@@ -1,8 +1,9 @@
-// Image import: buffer the uploaded tarball to a temp file (the upload arrives once, hosts may
-// read it at different speeds), then send it to every chosen host.
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+// Image import: keep the uploaded tarball (image-store.ts: the upload arrives once, hosts may read it
+// at different speeds, and a host that lacks it later gets it from there), then send it to every
+// chosen host with its SHA-256.
+import { createHash, randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { once } from "node:events";
 import {
@@ -20,33 +21,41 @@ import {
 } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { listHosts } from "../store/hosts.js";
+import { keepImage, sendKeptImage } from "./image-store.js";
 
 export async function importImage(ctx: ControllerContext, chunks: AsyncIterable<ImageChunk>): Promise<ImageInfo[]> {
-  const dir = await mkdtemp(join(tmpdir(), "corral-image-"));
+  await mkdir(ctx.imageDir, { recursive: true, mode: 0o700 });
+  const file = join(ctx.imageDir, `.upload-${randomUUID()}`);
   try {
-    const file = join(dir, "image.tar");
-    const header = await receiveToFile(chunks, file);
-    const sizeBytes = (await stat(file)).size;
+    const { header, sha256, sizeBytes } = await receiveToFile(chunks, file);
     const hosts = chooseHosts(ctx, header);
-    ctx.log.info({ image: header.name, backend: header.backend, sizeBytes, hosts: hosts.map((h) => h.name) }, "importing image");
-    const results = await Promise.allSettled(hosts.map((h) => sendTo(ctx, h, { ...header, sizeBytes, hosts: [] }, file)));
+    const image = { name: header.name, backend: header.backend, sha256, sizeBytes };
+    await keepImage(ctx, file, image);
+    ctx.log.info({ image: header.name, backend: header.backend, sizeBytes, sha256, hosts: hosts.map((h) => h.name) }, "importing image");
+    const results = await Promise.allSettled(hosts.map((h) => sendKeptImage(ctx, h, image)));
     return collect(header, hosts, results);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await rm(file, { force: true });
   }
 }
 
-async function receiveToFile(chunks: AsyncIterable<ImageChunk>, file: string): Promise<ImageHeader> {
+async function receiveToFile(chunks: AsyncIterable<ImageChunk>, file: string): Promise<{ header: ImageHeader; sha256: string; sizeBytes: number }> {
   const { header, rest } = await splitHeader<ImageHeader, ImageChunk>(chunks, "image upload");
-  const out = createWriteStream(file);
+  const out = createWriteStream(file, { mode: 0o600 });
+  const hash = createHash("sha256");
+  let sizeBytes = 0;
   try {
-    for await (const data of dataOf(rest)) if (!out.write(data)) await once(out, "drain");
+    for await (const data of dataOf(rest)) {
+      hash.update(data);
+      sizeBytes += data.length;
+      if (!out.write(data)) await once(out, "drain");
+    }
   } finally {
     out.end();
     await once(out, "close");
   }
   if (!header.name) throw invalidArgument("image upload has no image name");
-  return header;
+  return { header, sha256: hash.digest("hex"), sizeBytes };
 }
 
 function chooseHosts(ctx: ControllerContext, header: ImageHeader): Host[] {
@@ -64,17 +73,6 @@ function chooseHosts(ctx: ControllerContext, header: ImageHeader): Host[] {
     if (!hasBackend(h)) throw failedPrecondition(`host ${name}: backend ${header.backend} not available`);
     return h;
   });
-}
-
-async function sendTo(ctx: ControllerContext, host: Host, header: ImageHeader, file: string): Promise<ImageInfo> {
-  async function* chunks(): AsyncGenerator<ImageChunk> {
-    yield { kind: "header", header };
-    for await (const data of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
-      yield { kind: "data", data: data as Buffer };
-    }
-  }
-  const info = await ctx.agents.of(host).importImage(chunks());
-  return { ...info, host: info.host || host.name };
 }
 
 function collect(header: ImageHeader, hosts: Host[], results: PromiseSettledResult<ImageInfo>[]): ImageInfo[] {

@@ -1,13 +1,13 @@
 // The controller's side of placement: turn a request into an ask, run the pure scheduler over the
 // in-memory state, and record the plan (container row, reservation, seed and strategy) with group
 // commit. Create, dry-run explain, drain and the scheduler bench all go through here.
-import { alreadyExists, failedPrecondition, invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
+import { alreadyExists, invalidArgument, type ContainerSpec, type DesiredState, type PlacementExplanation, type PlacementOptions } from "@corral/wire";
 import type { Store } from "../store/store.js";
 import { insertContainer, type PlacementRecord } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
 import { chooseContainerAddress, holdContainerAddress } from "../network/addresses.js";
 import type { NetworkSettings } from "../network/pool.js";
-import { portClash } from "../network/ports.js";
+import { portsOf } from "../store/cluster-state.js";
 import { getSetting } from "../store/settings.js";
 import { ALGORITHMS, NoPlacementError, parseConstraint, place, type Algorithm, type HostSnapshot, type PlacementAsk, type Plan } from "../scheduler/index.js";
 
@@ -50,6 +50,7 @@ export function askOf(req: PlacementRequest): PlacementAsk {
     diskBytes: req.spec.limits.diskBytes ?? 0,
     constraints: (req.constraints ?? []).map(parseConstraint),
     antiAffinity: group || undefined,
+    ports: req.spec.ports.length ? portsOf(req.spec) : undefined,
   };
 }
 
@@ -119,9 +120,8 @@ export function placeAndRecord(ctx: PlacementContext, req: PlacementRequest, des
       constraints: req.constraints ?? [],
       antiAffinity: ask.antiAffinity ?? "",
     };
-    // Checked and chosen before any write, so this change stays atomic (see below).
-    const clash = portClash(ctx.store.db, req.spec, plan.host);
-    if (clash) throw failedPrecondition(`cannot place ${req.spec.name} on ${plan.host}: ${clash}`);
+    // Chosen before any write, so this change stays atomic (see below); the port filter kept hosts
+    // where another container publishes one of its ports out of the plan.
     const spec = chooseContainerAddress(ctx.store.db, ctx.network, req.spec);
     try {
       insertContainer(ctx.store.db, spec, plan.host, desired, Date.now(), record);

@@ -113,4 +113,11 @@ test("a create or a migration onto a host where another container publishes the 
     message: 'cannot place c on host1: port 8080/tcp is already published on host1 by container "a"',
   });
   assert.deepEqual(cl.agents.host1?.calls.filter((c) => c === "create c"), []);
+  // Without --host the scheduler's port filter keeps such a create off host1: it lands on host2.
+  for (const hostPort of [9001, 9002, 9003, 9004]) {
+    const p = [{ hostPort, containerPort: 80, protocol: "tcp" as const }];
+    await cl.client.create({ spec: { ...small(`on1-${hostPort}`), ports: p }, host: "host1", start: false });
+    const placed = await cl.client.create({ spec: { ...small(`free-${hostPort}`), ports: p }, host: "", start: false });
+    assert.equal(placed.host, "host2", `port ${hostPort}`);
+  }
 });

@@ -4,6 +4,7 @@
 import type { ContainerSpec } from "@corral/wire";
 import type { Db } from "../store/store.js";
 import { listContainers } from "../store/containers.js";
+import { portKey } from "../store/cluster-state.js";
 
 /** "port 80/tcp is already published on host2 by container "web"", or undefined when all are free. */
 export function portClash(db: Db, spec: ContainerSpec, host: string): string | undefined {
@@ -12,7 +13,7 @@ export function portClash(db: Db, spec: ContainerSpec, host: string): string | u
     if (other.name === spec.name) continue;
     for (const p of spec.ports) {
       if (other.spec.ports.some((q) => q.hostPort === p.hostPort && q.protocol === p.protocol)) {
-        return `port ${p.hostPort}/${p.protocol} is already published on ${host} by container "${other.name}"`;
+        return `port ${portKey(p)} is already published on ${host} by container "${other.name}"`;
       }
     }
   }

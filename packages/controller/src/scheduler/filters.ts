@@ -84,12 +84,27 @@ export const antiAffinityFilter: Filter = (host, ask) => {
   return reject("anti-affinity", "failed_precondition", `already runs a member of anti-affinity group ${ask.antiAffinity}`);
 };
 
+/** The container (other than the asking one) that publishes `port` on the host, if any. */
+function portHolder(host: HostSnapshot, ask: PlacementAsk, port: string): string | undefined {
+  for (const name of host.ports?.get(port) ?? []) if (name !== ask.name) return name;
+  return undefined;
+}
+
+export const portFilter: Filter = (host, ask) => {
+  for (const p of ask.ports ?? []) {
+    const by = portHolder(host, ask, p);
+    if (by !== undefined) return reject("port", "failed_precondition", `port ${p} is already published on ${host.name} by container "${by}"`);
+  }
+  return undefined;
+};
+
 /** In order: the cheap, most selective checks first. */
 export const FILTERS: readonly Filter[] = [
   stateFilter,
   backendFilter,
   constraintFilter,
   antiAffinityFilter,
+  portFilter,
   memoryFilter,
   cpuFilter,
   diskFilter,
@@ -116,6 +131,7 @@ export function fits(host: HostSnapshot, ask: PlacementAsk): boolean {
     }
   }
   if (ask.antiAffinity && (host.groups?.get(ask.antiAffinity) ?? 0) > 0) return false;
+  if (ask.ports) for (const p of ask.ports) if (portHolder(host, ask, p) !== undefined) return false;
   const disk = ask.diskBytes ?? 0;
   if (disk > 0) {
     if (host.diskBytes && disk > Math.max(0, Math.floor(host.diskBytes * ratio) - (host.reservedDiskBytes ?? 0))) return false;

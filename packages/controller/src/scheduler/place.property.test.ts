@@ -133,8 +133,10 @@ test("explain visits every host and does not change the choice", () => {
 });
 
 test("the quick yes/no (fits) agrees with the named filters (checkHost) on every host and ask", () => {
+  const portArb = fc.constantFrom("80/tcp", "80/udp", "8080/tcp");
+  const publishedArb = fc.array(fc.tuple(portArb, fc.constantFrom("c", "other")), { maxLength: 2 });
   fc.assert(
-    fc.property(hostArb, askArb, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.option(fc.constantFrom(0, 2, 20, 500), { nil: undefined }), fc.boolean(), (hs, a, memPct, cpuPct, diskPct, freeGiB, grouped) => {
+    fc.property(hostArb, askArb, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.option(fc.constantFrom(0, 2, 20, 500), { nil: undefined }), fc.boolean(), publishedArb, fc.uniqueArray(portArb, { maxLength: 2 }), (hs, a, memPct, cpuPct, diskPct, freeGiB, grouped, published, asked) => {
       const [h] = cluster([hs]) as [SimHost];
       h.reservedMemoryBytes = Math.floor((h.memoryBytes * h.overcommit * memPct) / 100);
       h.reservedCpus = (h.cpus * h.overcommit * cpuPct) / 100;
@@ -149,8 +151,13 @@ test("the quick yes/no (fits) agrees with the named filters (checkHost) on every
         diskBytes: a.diskGiB * GiB,
         constraints: a.constraint ? [a.constraint] : [],
         antiAffinity: a.group,
+        ports: asked,
       };
-      assert.equal(fits(h, ask), checkHost(h, ask) === undefined);
+      // Ports other containers (or this one, when it moves) publish on the host.
+      const ports = new Map<string, string[]>();
+      for (const [p, by] of published) ports.set(p, [...(ports.get(p) ?? []), by]);
+      const withPorts = { ...h, ports };
+      assert.equal(fits(withPorts, ask), checkHost(withPorts, ask) === undefined);
     }),
     { numRuns: 2000 },
   );

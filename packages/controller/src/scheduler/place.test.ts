@@ -71,6 +71,26 @@ test("each unfit host is rejected with its own reason", () => {
   assert.match(e.message, /^no host can run c1: cord1: host is cordoned; down1: host is down; /);
 });
 
+test("port: a host where another container publishes the asked host port is not chosen", () => {
+  const taken = new Map([["8080/tcp", ["web"]]]);
+  const hosts = [host("h1", { ports: taken }), host("h2", { reservedMemoryBytes: GiB })];
+  // binpack would take the emptier-after h1 over h2 only by score; h1 is filtered out, whatever the seed.
+  for (const seed of [1, 2, 3, 42]) assert.equal(place(hosts, ask({ ports: ["8080/tcp"] }), { seed }).host, "h2");
+  // Another port, or the other protocol, is free there.
+  assert.ok(["h1", "h2"].includes(place(hosts, ask({ ports: ["8080/udp", "80/tcp"] }), { seed: 1, explain: true }).host));
+  const e = thrown(() => place(hosts, ask({ ports: ["8080/tcp"] }), { host: "h1" }));
+  assert.ok(e instanceof NoPlacementError);
+  assert.equal(e.code, "failed_precondition");
+  assert.equal(e.message, 'cannot place c1 on h1: port 8080/tcp is already published on h1 by container "web"');
+  assert.equal(e.verdicts[0]?.filter, "port");
+  // A container's own port does not keep it off its own host (a move's placement visits it too).
+  assert.equal(place([host("h1", { ports: taken })], ask({ name: "web", ports: ["8080/tcp"] }), { seed: 1 }).host, "h1");
+  // When no host is free, the message names each one's holder.
+  const none = thrown(() => place([host("h1", { ports: taken })], ask({ ports: ["8080/tcp"] }), { seed: 1 }));
+  assert.ok(none instanceof NoPlacementError);
+  assert.match(none.message, /h1: port 8080\/tcp is already published on h1 by container "web"/);
+});
+
 test("docker asked on a host without dockerd is rejected", () => {
   assert.throws(() => place([host("h1")], ask({ backend: "docker" })), /h1: backend docker not available/);
 });

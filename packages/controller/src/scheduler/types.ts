@@ -16,6 +16,8 @@ export type HostSnapshot = Pick<
   overcommit?: number;
   /** Anti-affinity group → members already on the host. */
   groups?: ReadonlyMap<string, number>;
+  /** Published host port ("80/tcp") → the containers on the host that publish it. */
+  ports?: ReadonlyMap<string, readonly string[]>;
 };
 
 /** `key=value` (the host must have that label value) or `key!=value` (it must not). */
@@ -36,10 +38,12 @@ export interface PlacementAsk {
   constraints?: readonly Constraint[];
   /** At most one member of this group per host. */
   antiAffinity?: string;
+  /** Host ports it publishes ("80/tcp"): a host where another container publishes one is not chosen. */
+  ports?: readonly string[];
 }
 
 /** The filters, by the name a verdict carries. */
-export const FILTER_NAMES = ["state", "backend", "memory", "cpu", "disk", "constraint", "anti-affinity"] as const;
+export const FILTER_NAMES = ["state", "backend", "memory", "cpu", "disk", "constraint", "anti-affinity", "port"] as const;
 export type FilterName = (typeof FILTER_NAMES)[number];
 
 export interface Rejection {

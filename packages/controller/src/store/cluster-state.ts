@@ -3,7 +3,7 @@
 // It is loaded from SQLite once when the store opens; after that every store function that writes a
 // row it mirrors updates it in the same call. Inside a transaction each change logs its inverse, so a
 // rollback leaves memory as SQLite is. Heartbeat times and free disk live only here: usage is not state.
-import type { BackendInfo, ContainerState, ContainerUsage, DesiredState, Host, HostState } from "@corral/wire";
+import type { BackendInfo, ContainerSpec, ContainerState, PortMapping, ContainerUsage, DesiredState, Host, HostState } from "@corral/wire";
 import type { Db } from "./store.js";
 
 /** What an operator chose; what is stored in hosts.admin_state. */
@@ -20,6 +20,8 @@ export interface HostView extends Omit<Host, "state"> {
   overcommit: number;
   /** Anti-affinity group → members on this host. */
   groups: Map<string, number>;
+  /** Published host port ("80/tcp") → the containers on this host that publish it (the port filter). */
+  ports: Map<string, string[]>;
 }
 
 interface Held {
@@ -45,6 +47,8 @@ interface ContainerView {
   desired: DesiredState;
   /** created_ms as stored: a container never reported is judged from its creation. */
   createdMs: number;
+  /** The host ports its spec publishes ("80/tcp"). */
+  ports: readonly string[];
 }
 
 const states = new WeakMap<Db, ClusterState>();
@@ -121,15 +125,16 @@ export class ClusterState {
         overcommit: r.overcommit,
       });
     }
-    const rows = db.prepare("SELECT name, host, placement, actual_state, desired_state, created_ms FROM containers").all() as {
+    const rows = db.prepare("SELECT name, host, placement, actual_state, desired_state, created_ms, spec FROM containers").all() as {
       name: string;
       host: string;
       placement: string;
+      spec: string;
       actual_state: ContainerState;
       desired_state: DesiredState;
       created_ms: number;
     }[];
-    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state, c.desired_state, c.created_ms);
+    for (const c of rows) s.addContainer(c.name, c.host, groupOf(c.placement), c.actual_state, c.desired_state, c.created_ms, portsOf(JSON.parse(c.spec) as ContainerSpec));
     const res = db.prepare("SELECT host, container, migration_id, memory_bytes, cpus, disk_bytes FROM reservations").all() as {
       host: string;
       container: string;
@@ -201,6 +206,7 @@ export class ClusterState {
       lastSeenUnixMs: undefined,
       diskFreeBytes: undefined,
       groups: [...h.groups].filter(([, n]) => n > 0).sort(),
+      ports: [...h.ports].map(([p, by]) => [p, [...by].sort()]).sort(),
     }));
     const sortedEntries = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return {
@@ -215,7 +221,7 @@ export class ClusterState {
 
   // ---- writes (called by the store functions beside their SQL) ----
 
-  addHost(h: Omit<HostView, "reservedMemoryBytes" | "reservedCpus" | "reservedDiskBytes" | "containers" | "groups">): HostView {
+  addHost(h: Omit<HostView, "reservedMemoryBytes" | "reservedCpus" | "reservedDiskBytes" | "containers" | "groups" | "ports">): HostView {
     const key = JSON.stringify(h.backends);
     let backends = this.backendLists.get(key);
     if (!backends) this.backendLists.set(key, (backends = h.backends));
@@ -250,6 +256,7 @@ export class ClusterState {
       labels: h.labels,
       overcommit: h.overcommit,
       groups: new Map(),
+      ports: new Map(),
     };
     this.byName.set(h.name, view);
     const i = insertionIndex(this.sorted, h.name);
@@ -314,12 +321,28 @@ export class ClusterState {
     h.diskFreeBytes = diskFreeBytes;
   }
 
-  addContainer(name: string, host: string, group: string, state: ContainerState, desired: DesiredState, createdMs: number): void {
-    this.containerViews.set(name, { host, group, state, desired, createdMs });
-    this.count(host, group, +1);
+  addContainer(name: string, host: string, group: string, state: ContainerState, desired: DesiredState, createdMs: number, ports: readonly string[] = []): void {
+    const c: ContainerView = { host, group, state, desired, createdMs, ports };
+    this.containerViews.set(name, c);
+    this.count(host, name, c, +1);
     this.undoable(() => {
       this.containerViews.delete(name);
-      this.count(host, group, -1);
+      this.count(host, name, c, -1);
+    });
+  }
+
+  /** A changed spec's published ports (setContainerSpec). */
+  setContainerPorts(name: string, ports: readonly string[]): void {
+    const c = this.containerViews.get(name);
+    if (!c || (c.ports.length === ports.length && c.ports.every((p, i) => p === ports[i]))) return;
+    const before = c.ports;
+    this.publish(c.host, name, before, -1);
+    c.ports = ports;
+    this.publish(c.host, name, ports, +1);
+    this.undoable(() => {
+      this.publish(c.host, name, ports, -1);
+      c.ports = before;
+      this.publish(c.host, name, before, +1);
     });
   }
 
@@ -329,10 +352,10 @@ export class ClusterState {
     if (c) {
       this.containerViews.delete(name);
       this.usages.delete(name);
-      this.count(c.host, c.group, -1);
+      this.count(c.host, name, c, -1);
       this.undoable(() => {
         this.containerViews.set(name, c);
-        this.count(c.host, c.group, +1);
+        this.count(c.host, name, c, +1);
       });
     }
     this.releasePlacement(name);
@@ -422,13 +445,13 @@ export class ClusterState {
     const c = this.containerViews.get(name);
     if (!c || c.host === host) return;
     const from = c.host;
-    this.count(from, c.group, -1);
+    this.count(from, name, c, -1);
     c.host = host;
-    this.count(host, c.group, +1);
+    this.count(host, name, c, +1);
     this.undoable(() => {
-      this.count(host, c.group, -1);
+      this.count(host, name, c, -1);
       c.host = from;
-      this.count(from, c.group, +1);
+      this.count(from, name, c, +1);
     });
   }
 
@@ -484,14 +507,25 @@ export class ClusterState {
     h.reservedCpus = roundCpus(h.reservedCpus + sign * held.cpus);
     h.reservedDiskBytes += sign * held.diskBytes;
   }
-  private count(host: string, group: string, sign: 1 | -1): void {
+  private count(host: string, name: string, c: ContainerView, sign: 1 | -1): void {
     const h = this.byName.get(host);
     if (!h) return;
     h.containers += sign;
-    if (group) {
-      const n = (h.groups.get(group) ?? 0) + sign;
-      if (n > 0) h.groups.set(group, n);
-      else h.groups.delete(group);
+    if (c.group) {
+      const n = (h.groups.get(c.group) ?? 0) + sign;
+      if (n > 0) h.groups.set(c.group, n);
+      else h.groups.delete(c.group);
+    }
+    this.publish(host, name, c.ports, sign);
+  }
+  private publish(host: string, name: string, ports: readonly string[], sign: 1 | -1): void {
+    const h = this.byName.get(host);
+    if (!h) return;
+    for (const p of ports) {
+      const by = (h.ports.get(p) ?? []).filter((n) => n !== name);
+      if (sign > 0) by.push(name);
+      if (by.length) h.ports.set(p, by);
+      else h.ports.delete(p);
     }
   }
 }
@@ -509,6 +543,11 @@ function insertionIndex(sorted: readonly HostView[], name: string): number {
   }
   return lo;
 }
+
+/** How a published port is named in messages and by the scheduler's port filter: "80/tcp". */
+export const portKey = (p: PortMapping): string => `${p.hostPort}/${p.protocol}`;
+/** The host ports a spec publishes. */
+export const portsOf = (spec: ContainerSpec): string[] => (spec.ports ?? []).map(portKey);
 
 /** The anti-affinity group recorded in a container's placement column. */
 export function groupOf(placementJson: string): string {

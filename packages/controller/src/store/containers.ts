@@ -2,7 +2,7 @@
 import type { BackendName, Container, ContainerSpec, ContainerState, ContainerUsage, DesiredState } from "@corral/wire";
 import type { Db } from "./store.js";
 import { stmt } from "./prepared.js";
-import { stateOf } from "./cluster-state.js";
+import { portsOf, stateOf } from "./cluster-state.js";
 
 /** How a container was placed, stored with it so that the decision can be replayed. */
 export interface PlacementRecord {
@@ -67,7 +67,7 @@ export function insertContainer(
     `INSERT INTO containers (name, host, backend, spec, desired_state, actual_state, created_ms, updated_ms, placement)
      VALUES (?, ?, ?, ?, ?, 'creating', ?, ?, ?)`,
   ).run(spec.name, host, spec.backend, JSON.stringify(spec), desired, now, now, JSON.stringify(placement ?? {}));
-  stateOf(db).addContainer(spec.name, host, placement?.antiAffinity ?? "", "creating", desired, now);
+  stateOf(db).addContainer(spec.name, host, placement?.antiAffinity ?? "", "creating", desired, now, portsOf(spec));
 }
 
 /** The placement record of a container, or undefined when it was placed before they were kept. */
@@ -92,6 +92,7 @@ export function setContainerState(db: Db, name: string, actual: ContainerState, 
 
 export function setContainerSpec(db: Db, name: string, spec: ContainerSpec): void {
   stmt(db, "UPDATE containers SET spec = ?, updated_ms = ? WHERE name = ?").run(JSON.stringify(spec), Date.now(), name);
+  stateOf(db).setContainerPorts(name, portsOf(spec));
 }
 
 export function setContainerHost(db: Db, name: string, host: string): void {

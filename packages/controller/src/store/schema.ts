@@ -177,4 +177,16 @@ export const SCHEMA_STEPS: readonly string[] = [
   ALTER TABLE migrations ADD COLUMN target_backend TEXT NOT NULL DEFAULT '';
   ALTER TABLE migrations ADD COLUMN conversion TEXT NOT NULL DEFAULT '';
   `,
+  // Images the controller keeps (api/image-store.ts): every imported or built image, by name and
+  // backend, with the SHA-256 of its bytes (the file's name); a host that lacks one gets it on first use.
+  `
+  CREATE TABLE images (
+    name TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    stored_ms INTEGER NOT NULL,
+    PRIMARY KEY (name, backend)
+  ) STRICT;
+  `,
 ];

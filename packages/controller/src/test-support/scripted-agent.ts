@@ -49,6 +49,8 @@ export class ScriptedAgent {
   /** The last network the controller pushed (ConfigureNetwork). */
   network: HostNetworkConfig | undefined;
   readonly images: string[] = [];
+  /** The SHA-256 of each image's bytes as they arrived, beside `images`. */
+  readonly imageShas: string[] = [];
   script: AgentScript = { chunks: 4, chunkBytes: 64 * 1024, chunkDelayMs: 5 };
   /** What this host reports its lxc backend can do (an agent derives it from the backend's interfaces). */
   lxcCapabilities: string[] = ["exec", "live-limits", "image-import", "usage", "migrate"];
@@ -168,6 +170,13 @@ export class ScriptedAgent {
       logs: () => {
         throw failedPrecondition("the scripted agent keeps no logs");
       },
+      removeImage: async (name) => {
+        const i = this.images.indexOf(name);
+        if (i < 0) throw notFound(`image "${name}" is not on ${this.name}`);
+        this.images.splice(i, 1);
+        this.imageShas.splice(i, 1);
+      },
+      listImages: async () => this.images.map((name, i) => ({ name, backend: "lxc" as const, host: this.name, sizeBytes: 0, id: `sha256:${this.imageShas[i]}` })),
       // Not in `calls`: it comes on every registration, and call-order tests are about containers.
       configureNetwork: async (n) => {
         this.network = n;
@@ -212,12 +221,21 @@ export class ScriptedAgent {
   private async importImage(chunks: AsyncIterable<ImageChunk>): Promise<ImageInfo> {
     let name = "";
     let bytes = 0;
+    let want: string | undefined;
+    const hash = createHash("sha256");
     for await (const c of chunks) {
-      if (c.kind === "header") name = c.header.name;
-      else bytes += c.data.length;
+      if (c.kind === "header") ({ name, sha256: want } = c.header);
+      else {
+        bytes += c.data.length;
+        hash.update(c.data);
+      }
     }
+    // As the real agent: bytes that are not the ones the controller recorded are not kept.
+    const got = hash.digest("hex");
+    if (want && want !== got) throw failedPrecondition(`image "${name}" arrived with SHA-256 ${got}, not ${want}: not kept`);
     this.images.push(name);
-    return { name, backend: "lxc", host: this.name, sizeBytes: bytes, id: `img-${bytes}` };
+    this.imageShas.push(got);
+    return { name, backend: "lxc", host: this.name, sizeBytes: bytes, id: `sha256:${got}` };
   }
 
   private async receive(chunks: AsyncIterable<ArchiveChunk>) {

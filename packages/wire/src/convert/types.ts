@@ -158,7 +158,7 @@ export function execInputFromProto(i: pb.ExecInput | undefined): d.ExecInput {
   }
 }
 
-export const imageHeaderToProto = (h: d.ImageHeader): pb.ImageHeader => ({ ...h, hosts: [...h.hosts] });
+export const imageHeaderToProto = (h: d.ImageHeader): pb.ImageHeader => ({ ...h, hosts: [...h.hosts], sha256: h.sha256 ?? "" });
 export function imageChunkToProto(c: d.ImageChunk): pb.ImageChunk {
   return c.kind === "header"
     ? { kind: { $case: "header", value: imageHeaderToProto(c.header) } }
@@ -166,8 +166,10 @@ export function imageChunkToProto(c: d.ImageChunk): pb.ImageChunk {
 }
 export function imageChunkFromProto(c: pb.ImageChunk | undefined): d.ImageChunk {
   switch (c?.kind?.$case) {
-    case "header":
-      return { kind: "header", header: { ...c.kind.value, backend: parseBackend(c.kind.value.backend || "docker"), hosts: [...c.kind.value.hosts] } };
+    case "header": {
+      const { sha256, ...h } = c.kind.value;
+      return { kind: "header", header: { ...h, backend: parseBackend(h.backend || "docker"), hosts: [...h.hosts], ...(sha256 ? { sha256 } : {}) } };
+    }
     case "data":
       return { kind: "data", data: c.kind.value };
     default:

@@ -177,6 +177,8 @@ export interface ImageHeader {
   backend: BackendName;
   sizeBytes: number;
   hosts: string[];
+  /** Controller to agent: the bytes' SHA-256 (hex); the agent keeps nothing that does not match. */
+  sha256?: string;
 }
 
 export type ImageChunk = { kind: "header"; header: ImageHeader } | { kind: "data"; data: Buffer };

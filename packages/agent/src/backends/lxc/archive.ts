@@ -1,7 +1,7 @@
 // Migration archive "lxc-dir-tar/1": the container's directory under lxcpath (config and rootfs)
 // as one tar with numeric owners; restored by extracting it safely and pointing its config's paths
 // at this host.
-import { writeFile } from "node:fs/promises";
+import { chmod, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { ArchiveOut } from "../backend.js";
@@ -43,6 +43,10 @@ export async function rewriteStagedConfig(stagingDir: string, name: string, host
     await shiftOwners(join(staged, "rootfs"), from, to);
     cfg.remove("lxc.idmap");
     for (const [k, v] of idMapLines(to)) cfg.add(k, v);
+    // The mapped root must pass through the container's directory to its rootfs (search, never
+    // listing), as at create; the extraction does not keep that bit (lxc-start: "Permission denied").
+    const st = await stat(staged);
+    await chmod(staged, (st.mode & 0o7777) | 0o001);
   }
   const rootfs = cfg.get("lxc.rootfs.path")?.replace(/^dir:/, "");
   if (rootfs?.endsWith(`/${name}/rootfs`)) cfg.replaceInValues(rootfs.slice(0, -"/rootfs".length), targetDir);

@@ -132,12 +132,7 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
     }
     const cfgPath = join(this.dir(spec.name), "config");
     const cfg = new LxcConfig(await readFile(cfgPath, "utf8"));
-    // Not the template's lxcbr0: a veth on this host's Corral bridge, or no network without an address.
-    setNic(cfg, spec.ipv4 ? this.network().nic(spec.ipv4) : undefined);
-    cfg.remove("lxc.apparmor", true).set("lxc.apparmor.profile", "unconfined");
-    if (spec.nesting) setNesting(cfg);
-    setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits, this.cgroupVersion);
-    setConsoleLog(setLxcfs(cfg), this.dir(spec.name));
+    this.applySpec(cfg, spec);
     await writeFile(cfgPath, cfg.toString());
     if (template === "busybox") await this.dropDhcp(spec.name);
     return this.inspect(spec.name);
@@ -170,16 +165,26 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
       cfg.add("lxc.uts.name", spec.name);
       cfg.add("lxc.signal.halt", "SIGRTMIN+3");
       if (idMap) for (const [k, v] of idMapLines(idMap)) cfg.add(k, v);
-      cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
-      if (spec.nesting) setNesting(cfg);
-      setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits, this.cgroupVersion);
-      setConsoleLog(setLxcfs(cfg), dir);
+      this.applySpec(cfg, spec);
       await writeFile(join(dir, "config"), cfg.toString());
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
     return this.inspect(spec.name);
+  }
+
+  /**
+   * What a template's and an image's container both get from the spec: the network, AppArmor,
+   * nesting, cgroup paths and limits (one place, so an image's container is never left without its NIC).
+   */
+  private applySpec(cfg: LxcConfig, spec: ContainerSpec): void {
+    // Not a template's lxcbr0: a veth on this host's Corral bridge, or no network without an address.
+    setNic(cfg, spec.ipv4 ? this.network().nic(spec.ipv4) : undefined);
+    cfg.remove("lxc.apparmor", true).set("lxc.apparmor.profile", "unconfined");
+    if (spec.nesting) setNesting(cfg);
+    setCgroupDirs(cfg, this.ctx.hostName, spec.name).setLimits(spec.limits, this.cgroupVersion);
+    setConsoleLog(setLxcfs(cfg), this.dir(spec.name));
   }
 
   async importImage(name: string, tarball: Readable): Promise<ImageInfo> {

@@ -5,7 +5,7 @@
 // image metadata, LXD's own volatile keys (id maps onto subordinate ids only) and Corral's NIC with
 // the one raw.lxc that gives it its address; other raw.*, security.* (other than "false") and devices
 // other than Corral's NIC, port proxies and the root disk are refused with the key named.
-import { isNicRawLxc, LIMIT_CONFIG_KEYS } from "./config.js";
+import { LIMIT_CONFIG_KEYS } from "./config.js";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 import { parse } from "yaml";
@@ -15,7 +15,7 @@ import { copyTarSafely } from "../../archive/safe-extract.js";
 import type { TarPolicy } from "../../archive/tar-guard.js";
 import { decompress } from "../../transfer/compression.js";
 import { sniffTarball } from "../docker/image-import.js";
-import { NESTING_CONFIG } from "./config.js";
+import { isCorralRawLxc, NESTING_CONFIG } from "./config.js";
 
 const INDEX = "backup/index.yaml";
 const INSTANCE = "backup/container/backup.yaml";
@@ -43,8 +43,9 @@ function checkConfigKey(where: string, key: string, value: unknown, grants: Rest
   // What --nesting and --privileged write, value for value, only when the controller's spec grants it.
   if (grants.nesting && NESTING_CONFIG[key] === v) return;
   if (grants.privileged && key === "security.privileged" && v === "true") return;
-  // The one raw key Corral writes: the address of its NIC (config.ts, nicRawLxc); the target rewrites it.
-  if (key === "raw.lxc" && isNicRawLxc(v)) return;
+  // The one raw key Corral writes: nesting's cgroup mount (when granted) and the address of its NIC
+  // (config.ts, rawLxc); the target rewrites the address.
+  if (key === "raw.lxc" && isCorralRawLxc(v, grants.nesting)) return;
   if (key.startsWith("raw.")) refuse();
   if (key.startsWith("security.")) return v === "false" ? undefined : refuse();
   if (LIMIT_CONFIG_KEYS.includes(key)) return;

@@ -115,7 +115,7 @@ function cpuLimit(cfg: Record<string, string>): number {
 }
 
 /** Config for a new instance: limits, environment, and the spec kept under user.corral.* keys. */
-export function specToConfig(hostName: string, spec: ContainerSpec): Record<string, string> {
+export function specToConfig(hostName: string, spec: ContainerSpec, nic?: Nic): Record<string, string> {
   const cfg: Record<string, string> = {
     ...withoutEmpty(limitsToConfig(spec.limits)),
     [KEY_HOST]: hostName,
@@ -130,6 +130,8 @@ export function specToConfig(hostName: string, spec: ContainerSpec): Record<stri
   // LXD's own default is unprivileged; privileged only when asked for.
   if (spec.privileged) cfg["security.privileged"] = "true";
   if (spec.nesting) Object.assign(cfg, NESTING_CONFIG);
+  const raw = rawLxc(!!spec.nesting, nic);
+  if (raw) cfg["raw.lxc"] = raw;
   return cfg;
 }
 
@@ -141,8 +143,32 @@ export function specToConfig(hostName: string, spec: ContainerSpec): Record<stri
 export const NESTING_CONFIG: Readonly<Record<string, string>> = {
   "security.nesting": "true",
   "linux.kernel_modules": "overlay",
-  "raw.lxc": "lxc.mount.auto = cgroup:mixed:force",
 };
+/** Nesting's line of raw.lxc (the cgroup mount above); it shares the key with the NIC's address. */
+export const NESTING_RAW_LXC = "lxc.mount.auto = cgroup:mixed:force\n";
+
+/**
+ * The instance's raw.lxc: nesting's cgroup mount, then the NIC's address. LXD keeps them in one key,
+ * so they are written together; writing one alone would drop the other (a nested dockerd then
+ * cannot set CPU limits, or the container loses its address).
+ */
+export function rawLxc(nesting: boolean, nic?: Nic): string | undefined {
+  const text = (nesting ? NESTING_RAW_LXC : "") + (nic ? nicRawLxc(nic) : "");
+  return text || undefined;
+}
+
+/** Whether a raw.lxc (of a restored instance) holds nesting's line. */
+export const hasNestingRawLxc = (text: string | undefined): boolean => !!text && text.startsWith(NESTING_RAW_LXC.trimEnd());
+
+/** True for exactly what rawLxc writes; nesting's line only when `nesting` is granted. */
+export function isCorralRawLxc(text: string, nesting: boolean): boolean {
+  let rest = text;
+  if (hasNestingRawLxc(text)) {
+    if (!nesting) return false;
+    rest = text.slice(NESTING_RAW_LXC.trimEnd().length).replace(/^\n/, "");
+  }
+  return rest === "" ? text !== "" : isNicRawLxc(rest);
+}
 
 /**
  * The container's NIC: bridged to `parent` (the Corral bridge, or the bridge reaching it when LXD

@@ -18,8 +18,9 @@ import {
   type LxdInstance,
   limitsToConfig,
   nicDevices,
-  nicRawLxc,
   rootDiskDevice,
+  hasNestingRawLxc,
+  rawLxc,
   runtimeName,
   specToConfig,
   toStatus,
@@ -102,7 +103,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingR
           type: "container",
           source: { type: "image", alias },
           profiles: ["default"],
-          config: { ...specToConfig(this.ctx.hostName, spec), ...(nic ? { "raw.lxc": nicRawLxc(nic) } : {}) },
+          config: specToConfig(this.ctx.hostName, spec, nic),
           devices: { ...(nic ? nicDevices(nic, this.bridge ?? nic.bridge) : {}), ...disk },
         },
       });
@@ -284,9 +285,10 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingR
     // This host's bridge and gateway, for the address the controller sent with the receive.
     const ipv4 = this.ctx.network?.attachment(name)?.ipv4;
     const nic = ipv4 ? requireNetwork(this.ctx).nic(ipv4) : undefined;
-    if (nic) config["raw.lxc"] = nicRawLxc(nic);
-    // Source and target may be one daemon (emulated hosts): two instances must not share a UUID.
     const inst = await this.find(rt);
+    // This host's address lines, beside the nesting line the instance came with (one key holds both).
+    if (nic) config["raw.lxc"] = rawLxc(hasNestingRawLxc(inst?.config["raw.lxc"]), nic) ?? "";
+    // Source and target may be one daemon (emulated hosts): two instances must not share a UUID.
     const uuid = inst?.config["volatile.uuid"];
     if (uuid) {
       const all = await this.client.call<LxdInstance[]>("GET", "/1.0/instances?recursion=1");

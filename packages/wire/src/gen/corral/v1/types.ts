@@ -185,6 +185,8 @@ export interface ImageHeader {
   sizeBytes: number;
   /** controller only: limit the import to these hosts */
   hosts: string[];
+  /** controller to agent: the bytes' SHA-256 (hex); the agent keeps nothing that does not match. */
+  sha256: string;
 }
 
 /** `ct cp` into a container: one header saying where, then the tar stream's bytes. */
@@ -2379,7 +2381,7 @@ export const ImageChunk: MessageFns<ImageChunk> = {
 };
 
 function createBaseImageHeader(): ImageHeader {
-  return { name: "", backend: "", sizeBytes: 0, hosts: [] };
+  return { name: "", backend: "", sizeBytes: 0, hosts: [], sha256: "" };
 }
 
 export const ImageHeader: MessageFns<ImageHeader> = {
@@ -2395,6 +2397,9 @@ export const ImageHeader: MessageFns<ImageHeader> = {
     }
     for (const v of message.hosts) {
       writer.uint32(34).string(v!);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(42).string(message.sha256);
     }
     return writer;
   },
@@ -2444,6 +2449,14 @@ export const ImageHeader: MessageFns<ImageHeader> = {
             message.hosts.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2466,6 +2479,7 @@ export const ImageHeader: MessageFns<ImageHeader> = {
         ? globalThis.Number(object.size_bytes)
         : 0,
       hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => globalThis.String(e)) : [],
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
     };
   },
 
@@ -2483,6 +2497,9 @@ export const ImageHeader: MessageFns<ImageHeader> = {
     if (message.hosts?.length) {
       obj.hosts = message.hosts;
     }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
     return obj;
   },
 
@@ -2495,6 +2512,7 @@ export const ImageHeader: MessageFns<ImageHeader> = {
     message.backend = object.backend ?? "";
     message.sizeBytes = object.sizeBytes ?? 0;
     message.hosts = object.hosts?.map((e) => e) || [];
+    message.sha256 = object.sha256 ?? "";
     return message;
   },
 };
