@@ -5,7 +5,7 @@
 // makes), interleaved, median of N.
 // Run: npm run bench:images [-- iterations]. Builds are cold only with BENCH_COLD=1 (a temporary
 // cache directory, both images built once); otherwise the cached builds' recorded figures are shown.
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildDebianImage, cacheKey, DEFAULT_CACHE, type DebianImageInputs } from "@corral/cli";
@@ -51,6 +51,8 @@ const imageLabel = bootInputs.packages.length ? "debian+docker.io" : "debian";
 console.log(`\nboot image: ${imageLabel} (${(image.sizeBytes / 1048576).toFixed(0)} MiB); ${n} interleaved runs each`);
 
 const root = mkdtempSync(join(tmpdir(), "corral-bench-images-"));
+// Both unprivileged containers' mapped root must pass through it to their rootfs (search only).
+chmodSync(root, 0o711);
 const host = `bimg${process.pid % 100000}`;
 const ctx = testContext(host, root);
 const POLL = `for i in $(seq 1 1200); do "$@" systemctl is-active --quiet multi-user.target 2>/dev/null && exit 0; sleep 0.1; done; exit 1`;
