@@ -17,6 +17,8 @@ export const REPO = new URL("../../../", import.meta.url).pathname;
 const SCRIPT = join(REPO, "deploy/local-cluster.sh");
 const CLI = join(REPO, "packages/cli/bin/corral.js");
 const run = promisify(execFile);
+/** Slot s uses ports BASE+10s (controller), +1 (agents), and those + 2000 (metrics). */
+const CLUSTER_PORT_BASE = 27400;
 
 export interface CliResult {
   code: number;
@@ -60,16 +62,19 @@ export class TestCluster {
 
   constructor(readonly opts: ClusterOptions) {
     const s = opts.slot;
+    // Below the kernel's ephemeral range (32768–60999): a port in it can be held at random by any
+    // outgoing connection, and a cluster then fails to start with EADDRINUSE.
+    const port = CLUSTER_PORT_BASE + s * 10;
     this.root = `/var/lib/corral-test-${s}`;
-    this.controller = `127.0.0.1:${37400 + s * 10}`;
+    this.controller = `127.0.0.1:${port}`;
     this.env = {
       ...process.env,
       CORRAL_LOCAL_ROOT: this.root,
       CORRAL_NS_PREFIX: `ct${s}h`,
       CORRAL_SUBNET: `10.78.${s}`,
       CORRAL_BRIDGE: `corralt${s}br`,
-      CORRAL_CONTROLLER_PORT: String(37400 + s * 10),
-      CORRAL_AGENT_PORT: String(37401 + s * 10),
+      CORRAL_CONTROLLER_PORT: String(port),
+      CORRAL_AGENT_PORT: String(port + 1),
       CORRAL_CONFIG: join(tmpdir(), `corral-test-${s}-config.json`),
       CORRAL_DOCKER: opts.docker ? "1" : "0",
       CORRAL_LOG_LEVEL: "info",
