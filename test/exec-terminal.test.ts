@@ -86,7 +86,7 @@ after(async () => {
 const BACKENDS: [string, () => string | undefined, boolean][] = [
   ["lxc", () => "xlxc", true],
   ["docker", () => "xdock", true],
-  ["lxd", () => (lxd ? LXD_NAME : undefined), false],
+  ["lxd", () => (lxd ? LXD_NAME : undefined), true],
   ["openvz (stand-in)", () => "xvz", false],
 ];
 

@@ -13,7 +13,6 @@ import { runConformance } from "./harness.js";
 const IMAGE = "busybox-conformance";
 
 runConformance("lxd", {
-  terminal: false,
   skipReason: () => ensureLxd(),
   unavailable: () => ({
     backend: createLxdBackend(testContext("nolxd", tmpdir()), { socketPath: "/nonexistent/lxd.sock" }),

@@ -58,6 +58,15 @@ export async function* execWebsocket(
   // On a terminal, fd 0 carries both ways (LXD sends its output as text frames); otherwise stdout
   // and stderr have their own sockets.
   const kindOf: Record<string, "stdout" | "stderr" | undefined> = size ? { "0": "stdout" } : { "1": "stdout", "2": "stderr" };
+  // On a terminal, LXD marks the end of the command's output with an empty text message (its write
+  // barrier), then waits for the client to close fd 0 before it ends the operation (lxd 5.0
+  // shared.DefaultWriter, as `lxc exec` does): without that close the exit code never comes.
+  let ended = false;
+  let terminal: WebSocket | undefined;
+  const endTerminal = (): void => {
+    ended = true;
+    if (terminal?.readyState === terminal?.OPEN) terminal?.close(1000);
+  };
   const socket = (fd: string): Promise<WebSocket> => {
     const secret = fds[fd];
     if (!secret) throw new CorralError("internal", `LXD exec in ${instance} offered no websocket for fd ${fd}`);
@@ -65,6 +74,7 @@ export async function* execWebsocket(
     const onMessage = kind
       ? (data: Buffer) => {
           if (data.length > 0) out.push({ kind, data });
+          else if (size) endTerminal();
         }
       : undefined;
     return client.websocket(`${opPath}/websocket?secret=${encodeURIComponent(secret)}`, onMessage);
@@ -80,6 +90,10 @@ export async function* execWebsocket(
   }
   const [control, stdin, ...rest] = sockets as [WebSocket, WebSocket, ...WebSocket[]];
   outputs.push(...(size ? [stdin] : rest));
+  if (size) {
+    terminal = stdin;
+    if (ended) endTerminal();
+  }
   for (const ws of sockets) ws.on("error", () => undefined); // each socket's end is seen by 'close'
   const closed = Promise.all(outputs.map((ws) => (ws.readyState === ws.CLOSED ? Promise.resolve() : once(ws, "close"))));
   void (async () => {
