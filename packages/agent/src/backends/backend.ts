@@ -188,7 +188,3 @@ export function assertArchiveFormat(b: Backend, format: string): void {
     throw invalidArgument(`${b.name} cannot restore archive format "${format}": expected ${[b.archiveFormat, ...convertsFrom(b)].join(" or ")}`);
   }
 }
-
-/** What a backend whose terminal exec is not proven says to `ct exec -t` and `ct shell`. */
-export const TERMINAL_REFUSAL = (runtime: string): string =>
-  `exec on a terminal (ct exec -t, ct shell) is not supported on ${runtime} yet; run the command without -t`;

@@ -11,7 +11,7 @@ import { testContext } from "../../test-support/context.js";
 
 describe("openvz via the vzctl/vzlist stand-in (not a real OpenVZ kernel)", () => {
   runConformance("openvz", {
-  terminal: false,
+  terminal: "shell",
     async skipReason() {
       return standinSkipReason();
     },

@@ -25,7 +25,7 @@ import {
   type Limits,
   type LogsOptions,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, TERMINAL_REFUSAL, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { createTarStream, treeSize, type TarOut } from "../../archive/tar-stream.js";
 import { copyIntoRoot, tarFromRoot, type CopyTarget } from "../../files/container-copy.js";
@@ -44,6 +44,10 @@ import { planConversion } from "./conversion.js";
 import { ip } from "../../network/net-tools.js";
 import type { Nic } from "../../network/nic.js";
 
+
+/** What `ct exec -t` gets on OpenVZ, whose tools give a terminal only to `vzctl enter`'s shell. */
+export const OPENVZ_TERMINAL_REFUSAL =
+  "exec on a terminal (ct exec -t) is not supported on OpenVZ: vzctl exec2 runs without a terminal and vzctl enter does not return the command's exit code; run the command without -t, or open a shell with ct shell";
 
 export interface OpenvzBackendOptions {
   /** vzctl binary (default "vzctl" on PATH; the stand-in is deploy/openvz-standin/vzctl). */
@@ -280,9 +284,10 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
       throw failedPrecondition(`container "${name}" is not running on ${this.ctx.hostName}`);
     }
     for (const e of env) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) throw invalidArgument(`bad environment entry "${e}": use NAME=value`);
-    // vzctl exec2 runs without a terminal, and `vzctl enter` did not pass its shell's exit code
-    // back through the stand-in: refused until both are proven.
-    if (io?.tty) throw failedPrecondition(TERMINAL_REFUSAL("OpenVZ"));
+    // vzctl exec2 runs without a terminal, and vzctl enter (the only way onto one) returns 0 however
+    // its shell ended (vzctl 4.x do_enter): a command on a terminal could not give back its exit
+    // code, so only the login shell (ct shell, which is what enter is for) gets one.
+    if (io?.tty && !io.login) throw failedPrecondition(OPENVZ_TERMINAL_REFUSAL);
     // vzctl joins its arguments and runs them with a shell, so argv is quoted word by word;
     // exec2 (unlike exec, which says 8) exits with the command's own status, and 3 when the
     // command was killed by a signal.
