@@ -7,11 +7,11 @@ import { chown, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { NO_GRANTS, type RestoreGrants } from "@corral/wire";
-import { limitsFromConfig, parseConfig } from "../openvz/config.js";
+import { parseConfig } from "../openvz/config.js";
 import { readStagedCt, stageOpenvzArchive } from "../openvz/staged-ct.js";
 import { checkStagedLxc } from "./config-policy.js";
 import { LxcConfig, MEMSW } from "./config.js";
-import { swapBytesOf } from "../openvz/conversion.js";
+import { carriedLimits, swapBytesOf } from "../openvz/conversion.js";
 import { CONTAINER_IDS, hostIdMap, idMapLines, shiftOwners } from "./id-map.js";
 
 /** An OpenVZ 6 CT's ids are the host's own (no user namespace): container id N is host id N. */
@@ -48,7 +48,7 @@ export async function stageFromOpenvz(name: string, input: Readable, stagingDir:
     for (const [k, v] of idMapLines(to)) cfg.add(k, v);
   }
   cfg.set("lxc.net.0.type", "empty").set("lxc.apparmor.profile", "unconfined");
-  const limits = limitsFromConfig(conf);
+  const limits = carriedLimits(conf);
   cfg.setLimits(limits);
   // VSwap: RAM plus SWAPPAGES is what the CT could hold, as the stand-in and OpenVZ's memsw do.
   const swap = swapBytesOf(conf);

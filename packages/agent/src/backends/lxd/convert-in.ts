@@ -7,8 +7,8 @@ import { lstat, mkdir, open, readFile, rename, rm, writeFile } from "node:fs/pro
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { invalidArgument, NO_GRANTS, type Limits, type RestoreGrants } from "@corral/wire";
-import { limitsFromConfig, parseConfig } from "../openvz/config.js";
-import { swapBytesOf } from "../openvz/conversion.js";
+import { parseConfig } from "../openvz/config.js";
+import { carriedLimits, swapBytesOf } from "../openvz/conversion.js";
 import { readStagedCt, stageOpenvzArchive } from "../openvz/staged-ct.js";
 import { stageDir } from "../lxc/archive.js";
 import { HOSTNAME_RE } from "../lxc/convert-in.js";
@@ -39,7 +39,7 @@ export async function stageOpenvzForLxd(name: string, input: Readable, stagingDi
   await rename(ct.privateDir, join(stagingDir, CONVERTED_ROOTFS));
   await rm(raw, { recursive: true, force: true });
   const swap = swapBytesOf(conf);
-  await finish(stagingDir, { hostname: conf.get("HOSTNAME") ?? "", limits: limitsFromConfig(conf), ...(swap === undefined ? {} : { swap: String(swap > 0) }) });
+  await finish(stagingDir, { hostname: conf.get("HOSTNAME") ?? "", limits: carriedLimits(conf), ...(swap === undefined ? {} : { swap: String(swap > 0) }) });
 }
 
 export async function stageLxcForLxd(name: string, input: Readable, stagingDir: string, grants: RestoreGrants = NO_GRANTS): Promise<void> {

@@ -2,6 +2,7 @@
 // of `ct migrate --backend lxc|lxd` (issue 12), and what its --dry-run would list. Memory, CPUs,
 // hostname and network become the target's settings; the OpenVZ-only settings (beancounters other
 // than RAM/swap, vzquota, I/O priority, CPU units/mask) are named with the reason they cannot move.
+import type { Limits } from "@corral/wire";
 import { limitsFromConfig, pagesOf, parseConfig, PAGE_SIZE, type CtConfig } from "./config.js";
 
 export type ConversionTarget = "lxc" | "lxd";
@@ -48,6 +49,16 @@ const DROPPED_WHY: Record<string, string> = {
 };
 
 const UBC_WHY = "OpenVZ beancounter: no cgroup equivalent";
+
+/**
+ * The limits a converted CT takes with it: memory and CPUs, as the plan says (SWAPPAGES apart). Its
+ * DISKSPACE, NUMPROC and CPUUNITS are listed as left behind, so they are not applied either: an
+ * LXD dir pool refuses a disk size, and the units do not compare.
+ */
+export function carriedLimits(conf: CtConfig): Limits {
+  const { memoryBytes, cpus } = limitsFromConfig(conf);
+  return { memoryBytes, cpus };
+}
 
 /** SWAPPAGES' limit in bytes: the swap a VSwap CT may use beyond its RAM; undefined for unlimited. */
 export function swapBytesOf(conf: CtConfig): number | undefined {
