@@ -254,15 +254,15 @@ export function runConformance(backendName: string, fixture: ConformanceFixture)
       });
     }
 
-      test("a login shell gives a prompt on a terminal and runs what is typed", { timeout: 30_000 }, async () => {
-        const s = new ExecSession(source, name, [...LOGIN_SHELL_ARGV], { tty: { cols: 80, rows: 24 }, login: true });
-        await s.waitFor(/[#$] /); // the prompt (busybox ash may follow it with cursor queries and a redraw)
-        s.type("echo in-$((6*7))\r");
-        await s.waitFor(/in-42/);
-        s.type("exit 5\r");
-        await s.done;
-        assert.equal(s.code, shellOnly ? 0 : 5, s.output); // vzctl enter returns 0 however its shell ended
-      });
+    test("a login shell gives a prompt on a terminal and runs what is typed", { timeout: 30_000 }, async () => {
+      const s = new ExecSession(source, name, [...LOGIN_SHELL_ARGV], { tty: { cols: 80, rows: 24 }, login: true });
+      await s.waitFor(/[#$] /); // the prompt (busybox ash may follow it with cursor queries and a redraw)
+      s.type("echo in-$((6*7))\r");
+      await s.waitFor(/in-42/);
+      s.type("exit 5\r");
+      await s.done;
+      assert.equal(s.code, shellOnly ? 0 : 5, s.output); // vzctl enter returns 0 however its shell ended
+    });
 
     test("aborting an exec ends it and kills what it started", { timeout: 30_000 }, async () => {
       const ac = new AbortController();

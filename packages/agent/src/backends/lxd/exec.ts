@@ -65,7 +65,7 @@ export async function* execWebsocket(
   let terminal: WebSocket | undefined;
   const endTerminal = (): void => {
     ended = true;
-    if (terminal?.readyState === terminal?.OPEN) terminal?.close(1000);
+    if (terminal && terminal.readyState === terminal.OPEN) terminal.close(1000);
   };
   const socket = (fd: string): Promise<WebSocket> => {
     const secret = fds[fd];
