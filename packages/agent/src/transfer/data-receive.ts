@@ -26,8 +26,10 @@ export function dataConnectionHandler(receiver: ReceiveManager) {
     const { kind, value } = await readControl(sock, "the transfer header");
     if (kind !== FRAME.header) throw new CorralError("invalid_argument", "a data connection must open with a header frame");
     const mode = str(value.mode);
-    if (mode !== "archive") throw new CorralError("invalid_argument", `unknown data connection mode "${mode.slice(0, 40)}"`);
     const header = headerOf(value);
+    // A pre-copy pass: after admission the connection is rsync's own (tree-sync.ts).
+    if (mode === "rsync") return receiver.syncTree(header, peerHost, sock, () => writeControl(sock, FRAME.admitted, {}));
+    if (mode !== "archive") throw new CorralError("invalid_argument", `unknown data connection mode "${mode.slice(0, 40)}"`);
     async function* chunks(): AsyncGenerator<ArchiveChunk> {
       yield { kind: "header", header };
       for await (const p of dataFrames(sock)) {

@@ -21,8 +21,8 @@ export async function conversionPlan(ctx: ControllerContext, valid: ValidMigrati
   }
 }
 
-export async function preflight(ctx: ControllerContext, name: string, targetHost: string, targetBackend?: BackendName): Promise<ValidMigration & { conversion?: ConversionPlan }> {
-  const valid = validateMigration(ctx, name, targetHost, targetBackend);
+export async function preflight(ctx: ControllerContext, name: string, targetHost: string, targetBackend?: BackendName, precopy = false): Promise<ValidMigration & { conversion?: ConversionPlan }> {
+  const valid = validateMigration(ctx, name, targetHost, targetBackend, precopy);
   const { source, target } = valid;
   // Both agents must answer now (the copy runs between them, driven from here).
   const [sourceInfo, targetInfo] = await Promise.all(

@@ -189,4 +189,8 @@ export const SCHEMA_STEPS: readonly string[] = [
     PRIMARY KEY (name, backend)
   ) STRICT;
   `,
+  // ct migrate --precopy: the tree is copied while the container runs, then only what changed.
+  `
+  ALTER TABLE migrations ADD COLUMN precopy INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
