@@ -22,11 +22,12 @@ const MODULE = "tree";
 
 /**
  * What the passes keep, as the archive does: owners (numeric), modes, times, symlinks, hard links,
- * ACLs, xattrs, fifos and sockets; deletions. --whole-file: on a LAN, sending a changed file whole
+ * ACLs, xattrs; deletions. Not fifos or sockets: rsync's daemon refusing devices refuses --specials
+ * with them, and devices must stay refused. --whole-file: on a LAN, sending a changed file whole
  * is cheaper than rsync's delta search. --modify-window=-1 compares mtimes to the nanosecond, so a
  * file rewritten within the same second as the first pass read it, at the same size, is still sent.
  */
-const CLIENT_FLAGS = ["-rlptgoHAX", "--specials", "--numeric-ids", "--delete", "--whole-file", "--modify-window=-1", "--sparse"];
+const CLIENT_FLAGS = ["-rlptgoHAX", "--numeric-ids", "--delete", "--whole-file", "--modify-window=-1", "--sparse"];
 
 /** rsyncd.conf for one pass: the module is the tree, chrooted, write-only, no devices. */
 export function daemonConfig(tree: string): string {
