@@ -573,7 +573,9 @@ function insertionIndex(sorted: readonly HostView[], name: string): number {
 /** How a published port is named in messages and by the scheduler's port filter: "80/tcp". */
 export const portKey = (p: PortMapping): string => `${p.hostPort}/${p.protocol}`;
 /** The host ports a spec publishes. */
-export const portsOf = (spec: ContainerSpec): string[] => (spec.ports ?? []).map(portKey);
+/** Shared by every container that publishes none (most): one array, not one per create. */
+const NO_PORTS: readonly string[] = Object.freeze([]);
+export const portsOf = (spec: ContainerSpec): readonly string[] => (spec.ports?.length ? spec.ports.map(portKey) : NO_PORTS);
 
 /** The anti-affinity group recorded in a container's placement column. */
 export function groupOf(placementJson: string): string {
