@@ -224,6 +224,7 @@ export class ClusterState {
       holds: sortedEntries(this.holds),
       settings: sortedEntries(this.settingValues),
       addresses: sortedEntries(this.addressHolders),
+      containersByHost: [...this.byHost.keys()].sort().map((h) => [h, this.containersOn(h)]),
     };
   }
 
