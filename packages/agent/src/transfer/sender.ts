@@ -133,7 +133,7 @@ async function* syncPass(req: SendArchive, backend: Backend, hostName: string, t
     writeControl(sock, FRAME.header, { mode: "rsync", ...header });
     const admission = await readControl(sock, "the target's admission");
     if (admission.kind !== FRAME.admitted) throw new CorralError("aborted", "the target answered the header with something other than admission");
-    const sending = sendTree(sock, tree, { bwlimitBytesPerSecond: req.bwlimitBytesPerSecond ?? 0, signal, onBytes: (n) => (bytes += n) });
+    const sending = sendTree(sock, tree, { bwlimitBytesPerSecond: req.bwlimitBytesPerSecond ?? 0, signal, onBytes: (n) => (bytes += n), vanishedOk: req.precopyPass === "first" });
     let settled = false;
     const result = sending.finally(() => (settled = true));
     result.catch(() => undefined);

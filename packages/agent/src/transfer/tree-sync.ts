@@ -19,6 +19,7 @@ import { processDone } from "../archive/tar-stream.js";
 import type { SetidFile } from "../archive/tar-guard.js";
 
 const MODULE = "tree";
+const RSYNC_VANISHED = 24;
 
 /**
  * What the passes keep, as the archive does: owners (numeric), modes, times, symlinks, hard links,
@@ -82,14 +83,21 @@ export async function receiveTree(sock: Duplex, tree: string, conf: string): Pro
  * Source: runs the rsync client for `tree` against a loopback port bridged to `sock`. `onBytes`
  * counts what leaves towards the target. Rejects with rsync's own words when it fails.
  */
-export async function sendTree(sock: Duplex, tree: string, opts: { bwlimitBytesPerSecond: number; signal: AbortSignal; onBytes: (n: number) => void }): Promise<void> {
+export async function sendTree(sock: Duplex, tree: string, opts: { bwlimitBytesPerSecond: number; signal: AbortSignal; onBytes: (n: number) => void; vanishedOk?: boolean }): Promise<void> {
   const server = createServer();
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
   const limit = opts.bwlimitBytesPerSecond > 0 ? [`--bwlimit=${Math.max(1, Math.round(opts.bwlimitBytesPerSecond / 1024))}`] : [];
   const child = spawn("rsync", [...CLIENT_FLAGS, ...limit, `${tree}/`, `rsync://127.0.0.1:${port}/${MODULE}/`], { stdio: ["ignore", "ignore", "pipe"] });
-  const done = processDone(child, "rsync (pre-copy)");
+  const exit = once(child, "close") as Promise<[number | null]>;
+  exit.catch(() => undefined);
+  // Exit 24: files vanished while rsync read the tree. A running container deletes files; the
+  // final pass, taken stopped, sends the deletion.
+  const done = processDone(child, "rsync (pre-copy)").catch(async (err: unknown) => {
+    const [code] = await exit;
+    if (!(opts.vanishedOk && code === RSYNC_VANISHED)) throw err;
+  });
   done.catch(() => undefined);
   const abort = () => child.kill("SIGKILL");
   opts.signal.addEventListener("abort", abort, { once: true });
