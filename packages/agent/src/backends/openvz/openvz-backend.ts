@@ -13,6 +13,7 @@ import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import {
   alreadyExists,
+  type AddressInUse,
   CorralError,
   failedPrecondition,
   invalidArgument,
@@ -27,7 +28,7 @@ import {
   type Limits,
   type LogsOptions,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type AddressHolder, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { createTarStream, treeSize, type TarOut } from "../../archive/tar-stream.js";
 import { copyIntoRoot, tarFromRoot, type CopyTarget } from "../../files/container-copy.js";
@@ -80,7 +81,7 @@ const ctRef = (name: string, ctid: number) => `container "${name}" (CT ${ctid})`
 
 const sedEscape = (s: string) => s.replace(/[\\.*[\]^$,&]/g, "\\$&");
 
-export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, ConversionSource {
+export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, ConversionSource, AddressHolder {
   readonly name = "openvz" as const;
   readonly archiveFormat = OPENVZ_ARCHIVE_FORMAT;
   private readonly tools: VzTools;
@@ -484,22 +485,36 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
   }
 
   /**
-   * vzmigrate's pre-flight: an IP address of the incoming CT that a CT of this host already has
-   * (running, in veinfo, or configured, in its CTID.conf) is refused before anything is installed.
+   * The addresses this host's CTs hold, as `vzlist -a -o ip` lists them: each CT's IP_ADDRESS in its
+   * CTID.conf (running or not) and the running ones' in /proc/vz/veinfo; named after their Corral
+   * container when Corral made them.
+   */
+  async addressesInUse(): Promise<AddressInUse[]> {
+    const paths = await this.paths();
+    const names = new Map(this.map.snapshot().map(([name, ctid]) => [ctid, name]));
+    const held = new Map<string, AddressInUse>();
+    const add = (ip: string, ctid: number) => {
+      const address = ip.replace(/\/\d+$/, "");
+      const name = names.get(ctid);
+      if (!held.has(address)) held.set(address, { address, holder: `CT ${ctid}`, ...(name ? { container: name } : {}) });
+    };
+    for (const row of ((await this.proc.running()) ?? new Map<number, VeinfoRow>()).values()) for (const ip of row.ips) add(ip, row.ctid);
+    for (const f of await readdir(paths.confDir).catch(() => [] as string[])) {
+      if (!/^\d+\.conf$/.test(f)) continue;
+      const ips = parseConfig(await readFile(join(paths.confDir, f), "utf8").catch(() => "")).get("IP_ADDRESS") ?? "";
+      for (const ip of ips.split(/\s+/).filter(Boolean)) add(ip, Number(f.slice(0, -5)));
+    }
+    return [...held.values()];
+  }
+
+  /**
+   * vzmigrate's check, again at the last moment (the controller's pre-flight asked first): an IP
+   * address of the incoming CT that a CT of this host already has is refused before anything is installed.
    */
   private async refuseIpCollision(name: string, confText: string): Promise<void> {
     const wanted = (parseConfig(confText).get("IP_ADDRESS") ?? "").split(/\s+/).filter(Boolean).map((ip) => ip.replace(/\/\d+$/, ""));
     if (!wanted.length) return;
-    const paths = await this.paths();
-    const holders = new Map<string, string>();
-    for (const row of ((await this.proc.running()) ?? new Map<number, VeinfoRow>()).values()) {
-      for (const ip of row.ips) holders.set(ip, `CT ${row.ctid}`);
-    }
-    for (const f of await readdir(paths.confDir).catch(() => [] as string[])) {
-      if (!/^\d+\.conf$/.test(f)) continue;
-      const ips = parseConfig(await readFile(join(paths.confDir, f), "utf8").catch(() => "")).get("IP_ADDRESS") ?? "";
-      for (const ip of ips.split(/\s+/).filter(Boolean)) holders.set(ip.replace(/\/\d+$/, ""), `CT ${f.slice(0, -5)}`);
-    }
+    const holders = new Map((await this.addressesInUse()).map((a) => [a.address, a.holder]));
     for (const ip of wanted) {
       const holder = holders.get(ip);
       if (holder) throw failedPrecondition(`IP address ${ip} of container "${name}" is already in use on ${this.ctx.hostName} by ${holder}`);
