@@ -110,7 +110,7 @@ function carry(conf: CtConfig, target: ConversionTarget): { carried: CarriedSett
   const hostname = conf.get("HOSTNAME");
   if (hostname) {
     handled.add("HOSTNAME");
-    carried.push({ key: "HOSTNAME", becomes: lxc ? `lxc.uts.name = ${hostname}` : `hostname ${hostname} (in the rootfs's /etc/hostname)` });
+    carried.push({ key: "HOSTNAME", becomes: lxc ? `lxc.uts.name = ${hostname}` : `raw.lxc lxc.uts.name = ${hostname} (LXD names the UTS after the instance otherwise) and the rootfs's /etc/hostname` });
   }
   const netif = conf.get("NETIF");
   if (netif) {
