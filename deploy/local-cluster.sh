@@ -302,10 +302,11 @@ agent_up() {
   else args+=(--docker-socket "$hd/no-docker.sock"); fi
   [ "${LXD:-1}" = 1 ] || args+=(--lxd-socket "$hd/no-lxd.sock")
   # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT and
-  # the emulated kernel files (/proc/vz/veinfo, /proc/bc, fairsched) under its own proc root.
+  # the emulated kernel files (/proc/vz/veinfo, /proc/bc, fairsched) under its own proc root. The
+  # hosts of one local cluster are one operator's: a CT's host-side action scripts move with it.
   openvz_root "$i"
   args+=(--vzctl "$DEPLOY/openvz-standin/vzctl" --vzlist "$DEPLOY/openvz-standin/vzlist" --vz-root "$hd/vz"
-    --openvz-proc-root "$hd/vzproc")
+    --openvz-proc-root "$hd/vzproc" --openvz-host-scripts install)
   # A host without its certificate joins with a fresh one-use token; later starts use $hd/tls.
   if [ ! -f "$hd/tls/host.pem" ]; then
     local token; token=$(cli host join-token --ttl 10m) || die "cannot get a join token for host$i from the controller"
