@@ -168,6 +168,13 @@ export class ReceiveManager {
     });
   }
 
+  /** What an archive for `backend` may take on its staging filesystem now (the reserve kept back). */
+  async stagingFree(backend: ContainerRef["backend"]): Promise<number> {
+    const root = this.registry.get(backend).stagingRoot();
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    return Math.max(0, (await freeBytes(root)) - this.reserve);
+  }
+
   /** Finds the prepared receive that `header` belongs to, or says why the stream is refused. */
   private admit(header: TransferHeader, peerHost: string | undefined): Receive {
     if (typeof header.token !== "string" || !/^[0-9a-f]{64}$/.test(header.token)) throw denied();
@@ -269,6 +276,10 @@ export class ReceiveManager {
       r.phase = "aborted";
       this.receives.delete(r.id);
       this.log.warn({ migration: r.migrationId, ct: r.ref.name, err: messageOf(err) }, "receive failed; staging removed");
+      // A full staging filesystem is this host's condition, said plainly (tar only says ENOSPC).
+      if (/ENOSPC|no space left/i.test(messageOf(err))) {
+        throw new CorralError("resource_exhausted", `no space left for staging on ${this.opts.hostName}: ${messageOf(err)}`, { cause: err });
+      }
       throw err;
     }
   }
@@ -282,7 +293,7 @@ export class ReceiveManager {
     if (!Number.isSafeInteger(header.totalBytes) || header.totalBytes < 0) throw invalidArgument(`invalid announced size ${header.totalBytes}`);
     const free = Math.max(0, (await freeBytes(root)) - this.reserve);
     if (header.totalBytes > free) {
-      throw new CorralError("resource_exhausted", `the source announces ${formatBytes(header.totalBytes)}, but only ${formatBytes(free)} is free for staging on ${this.opts.hostName}`);
+      throw new CorralError("resource_exhausted", `no space for staging on ${this.opts.hostName}: the source announces ${formatBytes(header.totalBytes)}, but only ${formatBytes(free)} is free`);
     }
     let limit = { bytes: free, what: "the free space for staging" };
     for (const [n, by] of [

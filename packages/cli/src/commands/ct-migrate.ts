@@ -21,7 +21,9 @@ The stop waits --stop-timeout seconds for a clean shutdown, then kills (0: kill 
 A stopped container moves stopped and has no downtime. The migration belongs to the
 controller: Ctrl-C or --detach stop only the watching; follow it again with
 "corral migration show ID --follow". --dry-run runs the pre-flight checks (target capacity
-and backend, free disk, both hosts answering) and changes nothing.
+and backend, both hosts answering, the source reaching the target's data listener with the
+TLS handshake, free disk for staging on the target) and changes nothing; a failed check is
+named with the host that failed it.
 
 --backend converts while it moves: OpenVZ → LXC or LXD, LXC → LXD (as lxc-to-lxd does). The
 private area or rootfs keeps its files, owners and modes (shifted into the target's id map),
@@ -78,6 +80,8 @@ export async function run(ctx: Context): Promise<number> {
     if (ctx.json) ctx.printJson(m);
     else if (opts.dryRun) {
       ctx.print(`dry run: ${ct} can move ${m.sourceHost} → ${m.targetHost} (${m.wasRunning ? "running: it would be stopped" : "stopped: it stays stopped, no downtime"}); nothing was changed`);
+      // The checks the controller passed (preflight.ts), each with its host.
+      ctx.print(`checked: capacity and backend on ${m.targetHost}; ${m.sourceHost} and ${m.targetHost} answer; data link ${m.sourceHost} → ${m.targetHost} (mutual TLS); free disk for staging on ${m.targetHost}`);
       if (m.conversion) for (const l of conversionLines(m.conversion)) ctx.print(l);
     } else ctx.print(m.id);
     if (opts.detach && !ctx.json) ctx.io.stderr.write(`migration ${m.id} of ${ct} runs on; follow it: ${followHint(m.id)}\n`);
