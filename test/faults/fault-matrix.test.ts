@@ -252,14 +252,15 @@ matrixCase("target staging full mid-copy", async () => {
   } finally {
     await inAgent("umount", "-l", staging);
   }
-  await cluster.cli(["ct", "rm", name, "--force"]);
   return "rolled_back";
 });
 
 // --- a dry run finds the target unreachable ------------------------------------------------------------------
+// On fz, which the case above left on host1 after its rollback (a fresh container would double the cost).
 matrixCase("dry run with the target's link down", async () => {
-  const name = "fy";
-  const before = await fresh(name, "host1", 1);
+  const name = "fz";
+  const listed = async () => (await cluster.json<Migration[]>(["migration", "list", "--container", name])).length;
+  const before = { hash: treeHash("host1", name), migrations: await listed() };
   const ok = await cluster.cli(["ct", "migrate", name, "--to", "host2", "--dry-run"]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /data link host1 → host2 \(mutual TLS\)/);
@@ -273,10 +274,12 @@ matrixCase("dry run with the target's link down", async () => {
   assert.notEqual(dry.code, 0, "the dry run fails");
   assert.match(dry.stderr, /host2/, "it names the target");
   assert.doesNotMatch(dry.stderr, /host host1/, "and does not blame the source");
-  assert.deepEqual(await cluster.json<Migration[]>(["migration", "list", "--container", name]), [], "no migration was recorded");
-  await hostsReady();
-  await invariants(name, "host1", before);
+  assert.equal(await listed(), before.migrations, "no migration was recorded");
+  assert.deepEqual(copies(name), ["host1"]);
+  assert.equal(await lxcState("host1", name), "running");
+  assert.equal(treeHash("host1", name), before.hash);
   await cluster.cli(["ct", "rm", name, "--force"]);
+  await hostsReady();
   return "refused";
 });
 

@@ -78,6 +78,8 @@ const DEFAULT_RESERVE = 256 * 1024 * 1024;
 /** Announced sizes are estimates (du before tar): allow tar's own headers (many small files) and drift. */
 const SLACK_FACTOR = 1.5;
 const SLACK_BYTES = 64 * 1024 * 1024;
+/** A receive that failed with less than this free for staging failed because the disk filled. */
+const FULL_BELOW = 4 * 1024 * 1024;
 
 const denied = (why = "unknown, expired or already used transfer token") => new CorralError("permission_denied", why);
 const tokenHash = (token: string): string => createHash("sha256").update(token).digest("hex");
@@ -272,13 +274,16 @@ export class ReceiveManager {
       // A decompressor blocked on a full pipe would live on: close its output.
       plain.stream.destroy();
       await stageSettled;
+      // Measured before the staging goes (its removal frees the space): tar says only "Wrote only
+      // 512 of 10240 bytes" when the disk fills, so the filesystem is asked.
+      const free = await freeBytes(backend.stagingRoot()).catch(() => Infinity);
       await rm(r.stagingDir, { recursive: true, force: true });
       r.phase = "aborted";
       this.receives.delete(r.id);
       this.log.warn({ migration: r.migrationId, ct: r.ref.name, err: messageOf(err) }, "receive failed; staging removed");
-      // A full staging filesystem is this host's condition, said plainly (tar only says ENOSPC).
-      if (/ENOSPC|no space left/i.test(messageOf(err))) {
-        throw new CorralError("resource_exhausted", `no space left for staging on ${this.opts.hostName}: ${messageOf(err)}`, { cause: err });
+      // A full staging filesystem is this host's condition, said plainly.
+      if (free < FULL_BELOW || /ENOSPC|no space left/i.test(messageOf(err))) {
+        throw new CorralError("resource_exhausted", `no space left for staging on ${this.opts.hostName} (${formatBytes(free)} free): ${messageOf(err)}`, { cause: err });
       }
       throw err;
     }
