@@ -48,10 +48,11 @@ export function getContainer(db: Db, name: string): Container | undefined {
 }
 
 export function listContainers(db: Db, host = ""): Container[] {
+  // By host: the names from memory, each row by its key (there is no index by host: schema.ts).
   const rows = host
-    ? stmt(db, "SELECT * FROM containers WHERE host = ? ORDER BY name").all(host)
+    ? stateOf(db).containersOn(host).map((name) => stmt(db, "SELECT * FROM containers WHERE name = ?").get(name))
     : stmt(db, "SELECT * FROM containers ORDER BY name").all();
-  return (rows as ContainerRow[]).map((r) => toContainer(db, r));
+  return (rows as (ContainerRow | undefined)[]).filter((r) => r !== undefined).map((r) => toContainer(db, r));
 }
 
 export function insertContainer(
