@@ -80,8 +80,6 @@ export async function run(ctx: Context): Promise<number> {
     if (ctx.json) ctx.printJson(m);
     else if (opts.dryRun) {
       ctx.print(`dry run: ${ct} can move ${m.sourceHost} → ${m.targetHost} (${m.wasRunning ? "running: it would be stopped" : "stopped: it stays stopped, no downtime"}); nothing was changed`);
-      // The checks the controller passed (preflight.ts), each with its host.
-      ctx.print(`checked: capacity and backend on ${m.targetHost}; ${m.sourceHost} and ${m.targetHost} answer; data link ${m.sourceHost} → ${m.targetHost} (mutual TLS); free disk for staging on ${m.targetHost}`);
       if (m.conversion) for (const l of conversionLines(m.conversion)) ctx.print(l);
     } else ctx.print(m.id);
     if (opts.detach && !ctx.json) ctx.io.stderr.write(`migration ${m.id} of ${ct} runs on; follow it: ${followHint(m.id)}\n`);
