@@ -447,6 +447,10 @@ export class ClusterState {
     else this.usages.set(name, { ...usage });
     this.lastReports.set(name, at);
   }
+  /** Its host named it at `at` (its usage was not taken). */
+  reportedAt(name: string, at: number): void {
+    this.lastReports.set(name, at);
+  }
   /** A container that vanished from its host keeps no live-looking usage. */
   clearUsage(name: string): void {
     this.usages.delete(name);

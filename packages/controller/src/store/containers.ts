@@ -127,6 +127,17 @@ export function recordUsage(db: Db, host: string, usage: ContainerUsage, now: nu
   state.setContainerState(usage.name, usage.state);
 }
 
+/**
+ * A report whose usage was shed (the loop was behind) still names the host's containers: each one
+ * managed there counts as reported now, usage and state unchanged. Otherwise, after three intervals
+ * of shedding, the reconciler took every one for silent and asked its host about it, tens of
+ * thousands of calls that put the loop further behind.
+ */
+export function recordMentioned(db: Db, host: string, names: readonly { name: string }[], now: number): void {
+  const state = stateOf(db);
+  for (const { name } of names) if (state.container(name)?.host === host) state.reportedAt(name, now);
+}
+
 /** Where a drain took the container from (restore brings it back there); null clears it. */
 export function setDrainedFrom(db: Db, name: string, host: string | null): void {
   stmt(db, "UPDATE containers SET drained_from = ? WHERE name = ?").run(host, name);

@@ -139,6 +139,11 @@ export class AgentClient {
     const res: pb.ProbePeerResponse = await callUnary(this.peer, this.c.probePeer.bind(this.c), probePeerToProto(p));
     return { stagingFreeBytes: res.stagingFreeBytes, roundTripMs: res.roundTripMs };
   }
+  /** IPv4 addresses this host's containers hold in their runtime's own config. */
+  async addressesInUse(): Promise<d.AddressInUse[]> {
+    const res: pb.ListAddressesInUseResponse = await callUnary(this.peer, this.c.listAddressesInUse.bind(this.c), {});
+    return res.addresses.map((a) => ({ address: a.address, holder: a.holder, ...(a.container ? { container: a.container } : {}) }));
+  }
   sendArchive(req: d.SendArchive): AsyncGenerator<d.TransferProgress> {
     const stream = this.c.sendArchive(sendArchiveToProto(req));
     return mapIter(readServerStream<pb.SendArchiveResponse>(this.peer, stream), progressFromProto);

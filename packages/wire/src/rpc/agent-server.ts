@@ -53,6 +53,7 @@ export interface AgentHandlers {
   planConversion?(ref: d.ContainerRef, targetBackend: d.BackendName): Promise<d.ConversionPlan>;
   /** Optional as listImages is: an agent without it answers "unimplemented". */
   probePeer?(p: d.ProbePeer): Promise<d.PeerProbeResult>;
+  addressesInUse?(): Promise<d.AddressInUse[]>;
 }
 
 
@@ -124,6 +125,9 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
       plan: conversionPlanToProto(await (h.planConversion ?? notServed("PlanConversion"))(refFromProto(r.ref), backendFromProto(r.targetBackend))),
     })),
     probePeer: unaryHandler(async (r: pb.ProbePeerRequest): Promise<pb.ProbePeerResponse> => (h.probePeer ?? notServed("ProbePeer"))(probePeerFromProto(r))),
+    listAddressesInUse: unaryHandler(async (): Promise<pb.ListAddressesInUseResponse> => ({
+      addresses: (await (h.addressesInUse ?? notServed("ListAddressesInUse"))()).map((a) => ({ address: a.address, holder: a.holder, container: a.container ?? "" })),
+    })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));
       return {};
