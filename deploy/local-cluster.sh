@@ -17,7 +17,9 @@
 #   CORRAL_BRIDGE (corralbr0)  CORRAL_CONTROLLER_PORT (7400)  CORRAL_AGENT_PORT (7401)  CORRAL_NATS_PORT (4222)
 #   CORRAL_METRICS_PORT (controller port + 2000; agents serve /metrics on agent port + 2000)
 #   CORRAL_NATS_URL (use that NATS, start none)  CORRAL_CONFIG (~/.config/corral/config.json)
-#   CORRAL_DOCKER (1 = one dockerd per host; default 1 when dockerd is installed)  CORRAL_LOG_LEVEL (info)
+#   CORRAL_DOCKER (1 = one dockerd per host; 0 = the hosts have no Docker; default 1 when dockerd is installed)
+#   CORRAL_LXD (1 = the hosts drive the machine's one LXD daemon, the default; 0 = they have no LXD)
+#   CORRAL_LOG_LEVEL (info)
 # Every hop is mutual TLS: `up` runs `corral cluster init` into $CORRAL_LOCAL_ROOT/controller once, and each
 # agent joins with a one-use token on its first start (its certificate then lives in hosts/hostN/tls).
 # `up` records the resolved values in $CORRAL_LOCAL_ROOT/cluster.env; the other verbs read them from there, so
@@ -56,6 +58,7 @@ load_settings() {
   if [ -n "${CORRAL_DOCKER:-}" ]; then DOCKER=$CORRAL_DOCKER
   elif command -v dockerd >/dev/null 2>&1; then DOCKER=1
   else DOCKER=0; fi
+  LXD=${CORRAL_LXD:-1}
   LOG_LEVEL=${CORRAL_LOG_LEVEL:-info}
   # shellcheck disable=SC1091
   [ -f "$ROOT/cluster.env" ] && . "$ROOT/cluster.env"
@@ -78,6 +81,7 @@ NATS_URL=$NATS_URL
 OWN_NATS=$OWN_NATS
 CONFIG=$CONFIG
 DOCKER=$DOCKER
+LXD=$LXD
 LOG_LEVEL=$LOG_LEVEL
 EOF
 }
@@ -291,7 +295,12 @@ agent_up() {
   local args=(--name "host$i" --listen "$(ip_of "$i"):$APORT" --controller "${SUBNET}.1:$CPORT"
     --state-dir "$hd" --lxc-path "$hd/lxc" --log-level "$LOG_LEVEL" --metrics-listen "$(ip_of "$i"):$AMPORT"
     --bridge-ports corral-lxd --lxd-bridge "$(lxd_br_of "$i")")
-  [ "$DOCKER" = 1 ] && args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
+  # A host without Docker or LXD is given a socket path where none listens: the agent then reports
+  # that backend unavailable instead of driving the machine's own dockerd or another cluster's LXD
+  # instances (the one LXD daemon is shared by every emulated host of every local cluster).
+  if [ "$DOCKER" = 1 ]; then args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
+  else args+=(--docker-socket "$hd/no-docker.sock"); fi
+  [ "${LXD:-1}" = 1 ] || args+=(--lxd-socket "$hd/no-lxd.sock")
   # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT and
   # the emulated kernel files (/proc/vz/veinfo, /proc/bc, fairsched) under its own proc root. The
   # hosts of one local cluster are one operator's: a CT's host-side action scripts move with it.

@@ -118,9 +118,10 @@ describe("ct set on Docker: docker update, and the limits move with the containe
     const inside = async () =>
       (await ok(["ct", "exec", "lim-docker", "--", "sh", "-c", "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"])).stdout.split("\n").slice(0, 3);
     assert.deepEqual(await inside(), ["100", "512", String(80 * MiB)]);
-    await ok(["ct", "restart", "lim-docker"]);
+    // sleep as PID 1 ignores SIGTERM: a clean stop would wait its whole 30 s for nothing.
+    await ok(["ct", "restart", "lim-docker", "--timeout", "0"]);
     assert.deepEqual(await inside(), ["100", "512", String(80 * MiB)], "after a restart");
-    await ok(["ct", "migrate", "lim-docker", "--to", "host2"]);
+    await ok(["ct", "migrate", "lim-docker", "--to", "host2", "--stop-timeout", "0"]);
     assert.equal((await show("lim-docker")).host, "host2");
     assert.deepEqual(await inside(), ["100", "512", String(80 * MiB)], "after a migration");
   });

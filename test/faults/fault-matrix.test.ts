@@ -1,3 +1,4 @@
+// @test-lane own (LXC only, no Docker, no LXD: everything it uses is named by its cluster slot)
 // The fault matrix (`npm run test:faults`): real LXC busybox containers on two emulated hosts, a real
 // controller, real agents; faults are real (kill -9, a host's link cut). After every case the same
 // invariants are checked: exactly one copy, running where the outcome says; the SHA-256 of its tree
@@ -14,7 +15,7 @@ import { ControllerClient, type Container, type Host, type Migration, type Migra
 import { TestCluster, eventually } from "../support/cluster.js";
 
 const run = promisify(execFile);
-const cluster = new TestCluster({ hosts: 2, slot: 5 });
+const cluster = new TestCluster({ hosts: 2, slot: 5, lxd: false });
 const HOSTS = ["host1", "host2"] as const;
 const MiB = 1024 * 1024;
 const results: { name: string; outcome: string; ok: boolean; seconds: number; why: string }[] = [];

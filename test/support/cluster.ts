@@ -31,6 +31,8 @@ export interface ClusterOptions {
   /** Distinguishes clusters of different test files: namespaces, subnet, ports. */
   slot: number;
   docker?: boolean;
+  /** false: the hosts have no LXD (a file that runs beside others must not see their LXD instances). */
+  lxd?: boolean;
 }
 
 /** Builds the NATS image from Debian's nats-server, as recipes/nats-image does, and starts it. */
@@ -77,6 +79,7 @@ export class TestCluster {
       CORRAL_AGENT_PORT: String(port + 1),
       CORRAL_CONFIG: join(tmpdir(), `corral-test-${s}-config.json`),
       CORRAL_DOCKER: opts.docker ? "1" : "0",
+      CORRAL_LXD: opts.lxd === false ? "0" : "1",
       CORRAL_LOG_LEVEL: "info",
     };
   }
