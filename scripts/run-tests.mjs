@@ -38,10 +38,11 @@ const SUITES = {
 const filtered = (files) => (extra.length ? files.filter((f) => extra.some((x) => f.includes(x))) : files);
 
 /**
- * A file that marks itself `// @test-lane own` uses only what its cluster slot names (namespaces,
- * LXC path, bridge, ports, its own dockerds) and may run beside the others. Every other host-level
- * file shares something machine-wide (the one LXD daemon, the system dockerd) and runs in the
- * shared lane, one file at a time. Unmarked means shared: a new file is safe by default.
+ * Two lanes, each one file at a time. A file that marks itself `// @test-lane own` uses only what its
+ * cluster slot names (namespaces, LXC path, bridge, ports, its own dockerds, its own LXD project) and
+ * runs in the "own" lane; every other host-level file (conformance drives the machine's dockerd and
+ * LXD's default project) runs in the "shared" lane. Unmarked means shared: a new file is safe by
+ * default. Files are marked so that the two lanes take about the same time.
  */
 const ownLane = (f) => /^\/\/ @test-lane own\b/m.test(readFileSync(f, "utf8"));
 

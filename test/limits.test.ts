@@ -158,7 +158,7 @@ describe("ct set on LXD: limits.processes, the cpu weight, and no quota on a dir
     await ok(["image", "import", bootImage.tarball, "--name", "limsys", "--backend", "lxd"]);
     await ok(["ct", "create", LXD_NAME, "--backend", "lxd", "--image", "limsys", "--host", "host1", "--cpus", "1", "--memory", "64M"]);
     await ok(["ct", "set", LXD_NAME, "--pids", "100", "--cpu-shares", "512"]);
-    const get = (key: string) => execFileSync("lxc", ["config", "get", `host1-${LXD_NAME}`, key], { encoding: "utf8" }).trim();
+    const get = (key: string) => execFileSync("lxc", ["config", "get", "--project", cluster.lxdProject, `host1-${LXD_NAME}`, key], { encoding: "utf8" }).trim();
     assert.equal(get("limits.processes"), "100");
     assert.equal(get("limits.cpu.allowance"), "50%");
     await refused(["ct", "set", LXD_NAME, "--swap", "32M"], /limits\.memory\.swap only turns swap on or off/);

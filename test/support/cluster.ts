@@ -59,6 +59,8 @@ export class TestCluster {
   readonly root: string;
   readonly controller: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The LXD project of this cluster's instances: `lxc --project P …` sees them, the default project not. */
+  readonly lxdProject: string;
   natsUrl = "";
   private nats: Started | undefined;
 
@@ -68,6 +70,7 @@ export class TestCluster {
     // outgoing connection, and a cluster then fails to start with EADDRINUSE.
     const port = CLUSTER_PORT_BASE + s * 10;
     this.root = `/var/lib/corral-test-${s}`;
+    this.lxdProject = `corral-test-${s}`;
     this.controller = `127.0.0.1:${port}`;
     this.env = {
       ...process.env,
@@ -80,6 +83,7 @@ export class TestCluster {
       CORRAL_CONFIG: join(tmpdir(), `corral-test-${s}-config.json`),
       CORRAL_DOCKER: opts.docker ? "1" : "0",
       CORRAL_LXD: opts.lxd === false ? "0" : "1",
+      CORRAL_LXD_PROJECT: this.lxdProject,
       CORRAL_LOG_LEVEL: "info",
     };
   }

@@ -141,11 +141,9 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
 async function follow(env: StepEnv, m: MigrationRecord, phase: "precopying" | "transferring", precopyPass: PrecopyPass | undefined): Promise<TransferProgress> {
   const { client } = agent(env.ctx, m.sourceHost);
   const { host: target, client: targetClient } = agent(env.ctx, m.targetHost);
-  // The bytes go to the target's data listener (direct mutual TLS) when CORRAL_DATA_LINK=1; gRPC
-  // otherwise, until the fault matrix has passed with the data link on (an agent without one gets gRPC too).
-  // rsync speaks only on the data listener, so a pre-copy always takes it.
-  const wantsLink = m.precopy || process.env.CORRAL_DATA_LINK === "1";
-  const dataAddress = wantsLink ? (await on(m.targetHost, () => targetClient.hostInfo())).dataAddress : undefined;
+  // The bytes go to the target's data listener (direct mutual TLS, data-link.ts); gRPC stays for
+  // control. Only a target agent that advertises no data listener (an older one) gets them on gRPC.
+  const { dataAddress } = await on(m.targetHost, () => targetClient.hostInfo());
   if (m.precopy && !dataAddress) throw new HostFailure(m.targetHost, failedPrecondition(`${m.targetHost} has no data listener, which a pre-copy needs`));
   const meter = new ProgressMeter();
   const last = { persist: 0, caller: 0, nats: 0 };

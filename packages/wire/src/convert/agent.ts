@@ -71,6 +71,9 @@ export const sendArchiveFromProto = ({ dataAddress, precopyPass, ...s }: pb.Send
   ...(precopyPass === "first" || precopyPass === "final" ? { precopyPass } : {}),
 });
 
+export const probePeerToProto = (p: d.ProbePeer): pb.ProbePeerRequest => ({ ...p });
+export const probePeerFromProto = (p: pb.ProbePeerRequest): d.ProbePeer => ({ ...p, targetBackend: parseBackend(p.targetBackend) });
+
 export const progressToProto = (p: d.TransferProgress): pb.SendArchiveResponse => ({ ...p });
 export const progressFromProto = (p: pb.SendArchiveResponse): d.TransferProgress => ({ ...p });
 

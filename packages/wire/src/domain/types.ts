@@ -272,6 +272,19 @@ export interface SendArchive {
 
 export type PrecopyPass = "first" | "final";
 
+/** A dry run's check of the data path, asked of the source agent (AgentService.ProbePeer). */
+export interface ProbePeer {
+  targetHost: string;
+  dataAddress: string;
+  targetBackend: BackendName;
+}
+
+export interface PeerProbeResult {
+  /** Free for staging on the target, its reserve taken off. */
+  stagingFreeBytes: number;
+  roundTripMs: number;
+}
+
 export interface TransferProgress {
   bytes: number;
   totalBytes: number;
