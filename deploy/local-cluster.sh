@@ -293,10 +293,11 @@ agent_up() {
     --bridge-ports corral-lxd --lxd-bridge "$(lxd_br_of "$i")")
   [ "$DOCKER" = 1 ] && args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
   # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT and
-  # the emulated kernel files (/proc/vz/veinfo, /proc/bc, fairsched) under its own proc root.
+  # the emulated kernel files (/proc/vz/veinfo, /proc/bc, fairsched) under its own proc root. The
+  # hosts of one local cluster are one operator's: a CT's host-side action scripts move with it.
   openvz_root "$i"
   args+=(--vzctl "$DEPLOY/openvz-standin/vzctl" --vzlist "$DEPLOY/openvz-standin/vzlist" --vz-root "$hd/vz"
-    --openvz-proc-root "$hd/vzproc")
+    --openvz-proc-root "$hd/vzproc" --openvz-host-scripts install)
   # A host without its certificate joins with a fresh one-use token; later starts use $hd/tls.
   if [ ! -f "$hd/tls/host.pem" ]; then
     local token; token=$(cli host join-token --ttl 10m) || die "cannot get a join token for host$i from the controller"

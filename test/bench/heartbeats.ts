@@ -47,6 +47,18 @@ const controller = await startController({
 const store = controller.store;
 console.log(`corral bench:heartbeats: ${new Date().toISOString()}, node ${process.version}, ${AGENTS} agents × ${CONTAINERS} containers every ${INTERVAL} ms, ${SECONDS} s steady, ${loadAverage()}`);
 
+// Stalls of the controller's event loop over the whole run, by phase: a tick every 100 ms that fires
+// 500 ms or more late is a stall (what liveness credits to every host, so what delays a down).
+let phase = "join";
+const stalls: { phase: string; ms: number }[] = [];
+let lastTick = performance.now();
+const stallTimer = setInterval(() => {
+  const now = performance.now();
+  const late = now - lastTick - 100;
+  lastTick = now;
+  if (late >= 500) stalls.push({ phase, ms: late });
+}, 100);
+
 const agentsJs = new URL("./heartbeat-agents.js", import.meta.url).pathname;
 const stopAfterMs = Math.round((SECONDS * 1000) / 3);
 const child = spawn(process.execPath, [agentsJs, controller.address, dir, String(AGENTS), String(INTERVAL), String(CONTAINERS), String(stopAfterMs), String(STOP_COUNT)], {
@@ -92,19 +104,29 @@ const waitFor = (key: string) =>
 
 const joined = await waitFor("joined");
 console.log(`joined ${AGENTS} hosts (a certificate each through Join) at ${Number(joined.perSecond).toFixed(0)}/s`);
+phase = "register";
 const registered = await waitFor("registered");
+phase = "setup";
 console.log(`registered ${AGENTS} agents at ${Number(registered.perSecond).toFixed(0)}/s, ${loadAverage()}`);
-// The containers the agents report exist in the controller, as they would after their creates.
-store.tx(() => {
-  for (const h of store.state.hosts()) {
-    for (let k = 0; k < CONTAINERS; k++) {
-      const name = `${h.name}-c${k}`;
-      const spec = { name, backend: "lxc" as const, template: "busybox", image: "", limits: { memoryBytes: 0, cpus: 0 }, env: [], cmd: [], ports: [], labels: {} };
-      insertContainer(store.db, spec, h.name, "running", Date.now());
-      setContainerState(store.db, name, "running");
+// The containers the agents report exist in the controller, as they would after their creates: a
+// transaction per 100 hosts and a turn of the loop between, as group commit takes creates. One
+// transaction of all 50,000 stalled the loop for up to 19 s, which liveness rightly credited to every
+// host, so the hosts stopped later were marked down that much late.
+const hostNames = store.state.hosts().map((h) => h.name);
+for (let i = 0; i < hostNames.length; i += 100) {
+  store.tx(() => {
+    for (const host of hostNames.slice(i, i + 100)) {
+      for (let k = 0; k < CONTAINERS; k++) {
+        const name = `${host}-c${k}`;
+        const spec = { name, backend: "lxc" as const, template: "busybox", image: "", limits: { memoryBytes: 0, cpus: 0 }, env: [], cmd: [], ports: [], labels: {} };
+        insertContainer(store.db, spec, host, "running", Date.now());
+        setContainerState(store.db, name, "running");
+      }
     }
-  }
-});
+  });
+  await new Promise((r) => setImmediate(r));
+}
+phase = "steady";
 
 // Steady state: report → state latency from each host's first container (its cpuNanos is the send
 // time), sampled every 100 ms; the controller's CPU from this process's own usage.
@@ -155,6 +177,13 @@ while (performance.now() - t0 < SECONDS * 1000) {
 }
 const cpu = process.cpuUsage(cpu0);
 const childCpu = childCpuSeconds() - childCpu0;
+clearInterval(stallTimer);
+// When liveness marked each host down, from its event (the poll above runs on the same loop, so a
+// stall would delay what it saw).
+for (const e of store.db.prepare("SELECT payload, created_ms FROM events WHERE subject = 'corral.host.down'").all() as { payload: string; created_ms: number }[]) {
+  const host = (JSON.parse(e.payload) as { host: string }).host;
+  downAt.set(host, Math.min(downAt.get(host) ?? Infinity, e.created_ms));
+}
 gcObserver.disconnect();
 if (profiler && profileFile) {
   const { profile } = await profiler.post("Profiler.stop");
@@ -180,6 +209,11 @@ latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
 const gcTotalMs = gcPauses.reduce((a, b) => a + b, 0);
 const gcMaxMs = gcPauses.length ? Math.max(...gcPauses) : 0;
+const stallSummary = (p: string) => {
+  const xs = stalls.filter((x) => x.phase === p).map((x) => x.ms);
+  return { count: xs.length, maxMs: xs.length ? Math.round(Math.max(...xs)) : 0, totalMs: Math.round(xs.reduce((a, b) => a + b, 0)) };
+};
+const stallBy = Object.fromEntries(["join", "register", "setup", "steady"].map((p) => [p, stallSummary(p)]));
 const falseDown = [...downAt.keys()].filter((h) => !stoppedNames.includes(h));
 const detected = stoppedNames.filter((h) => downAt.has(h)).map((h) => (downAt.get(h) as number) - stoppedAt);
 const detectedMax = detected.length ? Math.max(...detected) : NaN;
@@ -198,6 +232,7 @@ console.log(
       ["send → state p50 / p99 (ms), agent's clock to state", `${pct(50)} / ${pct(99)}`, "landed code 2,400 / 5,500 (then called report → state)"],
       ["  reports sampled", String(latencies.length), ""],
       ["controller event-loop lag p99 / max (ms)", `${lagP99.toFixed(1)} / ${lagMax.toFixed(1)}`, ""],
+      ...Object.entries(stallBy).map(([p, x]) => [`controller loop stalls ≥ 500 ms in ${p}: count / max / total (ms)`, `${x.count} / ${x.maxMs} / ${x.totalMs}`, ""]),
       ["controller GC: pauses / total / max (ms)", `${gcPauses.length} / ${gcTotalMs.toFixed(0)} / ${gcMaxMs.toFixed(1)}`, ""],
       ["hosts wrongly marked down", String(falseDown.length), "0; landed code 1,725"],
       ["stopped agents marked down", `${detected.length} of ${stoppedNames.length}, latest after ${detectedMax} ms`, `≤ ${INTERVAL} ms (last report) + ${TIMEOUT} ms window + 1 s tick`],
@@ -224,6 +259,7 @@ mergeResults("heartbeats", {
   agentsCpuShare: Number(agentsCpuShare.toFixed(3)),
   loopLagP99Ms: Number(lagP99.toFixed(1)),
   loopLagMaxMs: Number(lagMax.toFixed(1)),
+  stalls: stallBy,
   gcTotalMs: Math.round(gcTotalMs),
   gcMaxMs: Number(gcMaxMs.toFixed(1)),
 });

@@ -20,6 +20,8 @@ export interface AgentConfig {
   openvzProcRoot: string;
   /** The host's global OpenVZ configuration, vz.conf(5). */
   openvzConf: string;
+  /** Whether a CT moved in brings its host-side action scripts (CTID.mount, ...): see OpenvzBackendOptions. */
+  openvzHostScripts: "install" | "refuse";
   logLevel: string;
   /** A join token: used once, when the state directory holds no host certificate yet. */
   join: string | undefined;
@@ -46,6 +48,7 @@ const FLAGS: Record<string, keyof AgentConfig> = {
   "--vz-root": "vzRoot",
   "--openvz-proc-root": "openvzProcRoot",
   "--openvz-conf": "openvzConf",
+  "--openvz-host-scripts": "openvzHostScripts",
   "--log-level": "logLevel",
   "--join": "join",
   "--metrics-listen": "metricsListen",
@@ -56,12 +59,15 @@ const FLAGS: Record<string, keyof AgentConfig> = {
 export const AGENT_USAGE = `usage: corral-agent --name NAME --listen HOST:PORT --controller HOST:PORT --state-dir DIR
                     [--advertise HOST:PORT] [--lxc-path DIR] [--docker-socket PATH] [--docker-cgroup-parent CG]
                     [--lxd-socket PATH] [--vzctl PATH] [--vzlist PATH] [--vz-root DIR] [--log-level info]
-                    [--openvz-proc-root DIR (/proc)] [--openvz-conf FILE (/etc/vz/vz.conf)]
+                    [--openvz-proc-root DIR (/proc)] [--openvz-conf FILE (/etc/vz/vz.conf)] [--openvz-host-scripts refuse|install]
                     [--join TOKEN] [--metrics-listen HOST:PORT] [--bridge-ports IF,...] [--lxd-bridge BR]
                     [--config FILE.json]
 
   --join TOKEN   first start only: get this host's certificate from the controller with a token from
                  "corral host join-token"; it is stored in STATE-DIR/tls and used from then on
+  --openvz-host-scripts install  an OpenVZ CT moved in from another host brings its CTID.mount, .umount,
+                 .premount and .postumount, which vzctl runs as root here, as vzmigrate does (default refuse:
+                 such a CT is refused, the script named)
   --bridge-ports IF,...  links to put on the Corral bridge (corral0) beside the overlay
   --lxd-bridge BR        the bridge LXD's container NICs use (default corral0; another one when LXD runs in
                          another network namespace and BR reaches corral0 through a --bridge-ports link)`;
@@ -103,6 +109,7 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     vzRoot: given.vzRoot || "/",
     openvzProcRoot: given.openvzProcRoot || "/proc",
     openvzConf: given.openvzConf || join(given.vzRoot || "/", "etc/vz/vz.conf"),
+    openvzHostScripts: hostScriptsOf(given.openvzHostScripts),
     logLevel: given.logLevel || "info",
     join: given.join || process.env.CORRAL_JOIN_TOKEN || undefined,
     metricsListen: given.metricsListen || "",
@@ -115,4 +122,10 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
 function listOf(v: unknown): string[] {
   if (Array.isArray(v)) return v.map(String).filter(Boolean);
   return typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : [];
+}
+
+function hostScriptsOf(v: string | undefined): "install" | "refuse" {
+  if (v === undefined || v === "" || v === "refuse") return "refuse";
+  if (v === "install") return "install";
+  throw invalidArgument(`--openvz-host-scripts takes refuse or install, not "${v}"`);
 }

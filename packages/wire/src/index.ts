@@ -66,3 +66,4 @@ export { packageVersion } from "./support/package-version.js";
 export { parseListen, serveMetrics, type MetricsEndpoint, type MetricsSource } from "./support/metrics-http.js";
 export { parsePrometheusText, sampleValue, type Sample } from "./support/prometheus-text.js";
 export * from "./domain/events.js";
+export { isNotServed } from "./rpc/adapters.js";

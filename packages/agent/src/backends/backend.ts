@@ -3,6 +3,7 @@
 // (capabilitiesOf), so no list of strings can drift from the methods.
 import type { Readable } from "node:stream";
 import type {
+  AddressInUse,
   BackendName,
   ContainerSpec,
   ConversionPlan,
@@ -152,6 +153,16 @@ export interface ConvertingRestore {
 export interface ConversionSource {
   planConversion(name: string, target: BackendName): Promise<ConversionPlan>;
 }
+
+/**
+ * Optional: the IPv4 addresses this backend's containers hold in the runtime's own config, beside
+ * the pool addresses the controller gives out (OpenVZ's IP_ADDRESS, what vzlist -a -o ip lists).
+ */
+export interface AddressHolder {
+  addressesInUse(): Promise<AddressInUse[]>;
+}
+
+export const hasAddressHolder = (b: Backend): b is Backend & AddressHolder => typeof (b as Partial<AddressHolder>).addressesInUse === "function";
 
 export const hasConversionSource = (b: Backend): b is Backend & ConversionSource =>
   typeof (b as Partial<ConversionSource>).planConversion === "function";

@@ -29,6 +29,7 @@ export function configuredBackends(cfg: AgentConfig, log: Logger, network?: Host
       vzRoot: cfg.vzRoot,
       vzConf: cfg.openvzConf,
       procRoot: cfg.openvzProcRoot,
+      hostScripts: cfg.openvzHostScripts,
     }),
   ];
 }

@@ -6,7 +6,7 @@ import { macOf, parseCidr, type Nic } from "./nic.js";
 import { networkOf } from "./host-network.js";
 import { LxcConfig, setNic } from "../backends/lxc/config.js";
 import { checkLxcConfig } from "../backends/lxc/config-policy.js";
-import { hasNestingRawLxc, isCorralRawLxc, isNicRawLxc, nicDevices, nicRawLxc, specToConfig } from "../backends/lxd/config.js";
+import { hasNestingRawLxc, isCorralRawLxc, isNicRawLxc, nicDevices, nicRawLxc, rawLxc, specToConfig, utsOfRawLxc } from "../backends/lxd/config.js";
 import type { ContainerSpec } from "@corral/wire";
 import { checkLxdBackup } from "../backends/lxd/config-policy.js";
 
@@ -84,4 +84,18 @@ test("LXD: --nesting's cgroup mount and the NIC's address share raw.lxc; both ar
   assert.ok(!isCorralRawLxc(cfg["raw.lxc"]!, false));
   assert.ok(!isCorralRawLxc(`lxc.mount.auto = cgroup:mixed:force\nlxc.mount.entry = /etc etc none bind 0 0\n`, true));
   assert.ok(!isCorralRawLxc("", true));
+});
+
+test("LXD: a converted container's hostname is raw.lxc's lxc.uts.name, between nesting's line and the address; it survives a move and nothing else passes as it", () => {
+  const raw = rawLxc(true, nic, "web.example")!;
+  assert.equal(raw, `lxc.mount.auto = cgroup:mixed:force\nlxc.uts.name = web.example\n${nicRawLxc(nic)}`);
+  assert.equal(utsOfRawLxc(raw), "web.example");
+  assert.equal(utsOfRawLxc(rawLxc(false, nic, "web")), "web");
+  assert.equal(utsOfRawLxc(nicRawLxc(nic)), undefined);
+  assert.ok(isCorralRawLxc(raw, true));
+  assert.ok(isCorralRawLxc(rawLxc(false, undefined, "web")!, false));
+  assert.ok(!isCorralRawLxc(raw, false), "nesting's line still needs the grant");
+  assert.ok(!isCorralRawLxc(`lxc.uts.name = web\nlxc.uts.name = web2\n${nicRawLxc(nic)}`, false));
+  assert.ok(!isCorralRawLxc(`lxc.uts.name = web;reboot\n`, false));
+  assert.throws(() => rawLxc(false, nic, "-bad"), /not a hostname/);
 });

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { checkCopyTarget, dataOf, failedPrecondition, invalidArgument, isCode, parseBackend, PLAIN_EXEC, splitHeader, validateBackendLimits, type AgentHandlers, type ContainerRef, type ContainerStatus, type CopyInChunk, type CopyInHeader, type ImageChunk, type ImageHeader, type TlsCredentials } from "@corral/wire";
-import { hasConversionSource, hasExitReasons, hasImageImport, hasImageStore, hasLiveLimits, hasProcessGroups, type Backend, type ExecIo } from "../backends/backend.js";
+import { hasAddressHolder, hasConversionSource, hasExitReasons, hasImageImport, hasImageStore, hasLiveLimits, hasProcessGroups, type Backend, type ExecIo } from "../backends/backend.js";
 import { pidInside, ProcessReader, withinGroup } from "../process/container-processes.js";
 import { LOGIN_SHELL_ARGV } from "../process/exec-io.js";
 import type { BackendRegistry } from "../backends/registry.js";
@@ -194,6 +194,7 @@ export function agentHandlers(
       if (!hasConversionSource(b)) throw failedPrecondition(`a ${b.name} container cannot be converted to ${target}`);
       return b.planConversion(ref.name, target);
     },
+    addressesInUse: async () => (await Promise.all(registry.available().filter(hasAddressHolder).map((b) => b.addressesInUse()))).flat(),
     sendArchive: (req, signal) => {
       checkSend(req);
       return sendArchive(req, registry, cfg.name, tls, log, signal);

@@ -1,8 +1,10 @@
 // `ct migrate --dry-run`: the checks a migration makes before it changes anything, and nothing
 // else. validateMigration covers the target's capacity and backend; here the hosts themselves
 // are asked, so a dry run fails on what the real run would meet first.
-import { failedPrecondition, formatBytes, messageOf, unavailable, type BackendName, type ConversionPlan } from "@corral/wire";
+import { failedPrecondition, formatBytes, isNotServed, messageOf, unavailable, type AddressInUse, type BackendName, type Host, type ConversionPlan } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
+import { stateOf } from "../store/cluster-state.js";
+import { addressOf } from "../network/pool.js";
 import { validateMigration, type ValidMigration } from "./validate-migration.js";
 
 const ANSWER_WITHIN_MS = 5000;
@@ -18,6 +20,47 @@ export async function conversionPlan(ctx: ControllerContext, valid: ValidMigrati
     return await ctx.agents.of(source).planConversion({ name: container.name, backend: container.backend }, targetBackend);
   } catch (err) {
     throw failedPrecondition(`pre-flight: host ${source.name} cannot plan the conversion of ${container.name} to ${targetBackend}: ${messageOf(err)}`, err);
+  }
+}
+
+/** What a host's containers hold beside the pool; nothing from an agent built without the RPC (a test double). */
+async function addressesOn(ctx: ControllerContext, host: Host): Promise<AddressInUse[]> {
+  try {
+    return await ctx.agents.of(host).addressesInUse();
+  } catch (err) {
+    if (isNotServed(err)) return [];
+    throw unavailable(`pre-flight: host ${host.name} cannot list the addresses its containers hold: ${messageOf(err)}`, err);
+  }
+}
+
+/**
+ * vzmigrate's check, before anything moves: every address the container takes to the target (its
+ * pool address; on OpenVZ → OpenVZ also the IP_ADDRESS of its CTID.conf, which moves with it) must
+ * be free there, i.e. held by no container of the target (vzlist -a -o ip) and, for an address the
+ * controller did not give it, by nobody in the pool.
+ */
+export async function refuseAddressCollisions(ctx: ControllerContext, valid: ValidMigration): Promise<void> {
+  const { container, source, target, targetBackend } = valid;
+  const wanted = new Map<string, string>();
+  if (container.spec.ipv4) wanted.set(addressOf(container.spec.ipv4), "its address");
+  if (container.backend === "openvz" && targetBackend === "openvz") {
+    for (const a of await addressesOn(ctx, source)) if (a.container === container.name && !wanted.has(a.address)) wanted.set(a.address, `its IP_ADDRESS (${a.holder})`);
+  }
+  if (!wanted.size) return;
+  const state = stateOf(ctx.store.db);
+  for (const [ip, what] of wanted) {
+    const pool = state.holderOf(ip);
+    if (pool && !(pool.kind === "container" && pool.holder === container.name)) {
+      throw failedPrecondition(`pre-flight: ${what} ${ip} of ${container.name} is held in the container network by ${pool.kind} ${pool.holder}`);
+    }
+  }
+  for (const a of await addressesOn(ctx, target)) {
+    const what = wanted.get(a.address);
+    if (what && a.container !== container.name) {
+      throw failedPrecondition(
+        `pre-flight: ${what} ${a.address} of ${container.name} is already in use on ${target.name} by ${a.holder}${a.container ? ` (container ${a.container})` : ""}`,
+      );
+    }
   }
 }
 
@@ -49,6 +92,7 @@ export async function preflight(ctx: ControllerContext, name: string, targetHost
       `pre-flight: host ${target.name} has ${formatBytes(targetInfo.diskFreeBytes)} free, not enough for the archive of ${name}`,
     );
   }
+  await refuseAddressCollisions(ctx, valid);
   const conversion = await conversionPlan(ctx, valid);
   return conversion ? { ...valid, conversion } : valid;
 }

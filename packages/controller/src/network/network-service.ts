@@ -3,24 +3,53 @@
 // `corral network show` prints.
 import { messageOf, type AddressHolder, type HostNetworkConfig, type NetworkView } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
-import { stateOf } from "../store/cluster-state.js";
-import { listHosts } from "../store/hosts.js";
+import { stateOf, type ClusterState } from "../store/cluster-state.js";
 import { hostBridgeAddress } from "./addresses.js";
 import { ipToInt } from "./pool.js";
 
 /** The host part of "10.77.0.11:7401" (the underlay address the controller reaches the agent at). */
 const ipOfAddress = (address: string): string => address.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
 
-/** What `host` must apply; allocates its bridge address on first use (in a transaction). */
+/** What `host` must apply; allocates its bridge address on first use (in a transaction). O(hosts). */
 export function networkConfigFor(ctx: ControllerContext, host: string): HostNetworkConfig | undefined {
   const net = ctx.network;
   if (!net) return undefined;
-  const hosts = listHosts(ctx.store.db);
-  const self = hosts.find((h) => h.name === host);
+  const state = stateOf(ctx.store.db);
+  const self = state.host(host);
   if (!self) return undefined;
-  const bridgeAddress = ctx.store.tx(() => hostBridgeAddress(ctx.store.db, net, host));
-  const peers = hosts.filter((h) => h.name !== host).map((h) => ipOfAddress(h.address));
-  return { bridgeAddress, vni: net.vni, mtu: net.mtu, localIp: ipOfAddress(self.address), peers: [...new Set(peers)].sort() };
+  // Held already (every call but a host's first): no transaction for a read.
+  const held = state.addressOf({ kind: "host", holder: host });
+  const bridgeAddress = held ? net.pool.withPrefix(held) : ctx.store.tx(() => hostBridgeAddress(ctx.store.db, net, host));
+  const localIp = ipOfAddress(self.address);
+  return { bridgeAddress, vni: net.vni, mtu: net.mtu, localIp, peers: peersOf(state, localIp) };
+}
+
+interface PeerIndex {
+  version: number;
+  /** Every host's underlay IP, once each, sorted. */
+  ips: string[];
+  /** How many hosts share each IP. */
+  hostsAt: Map<string, number>;
+}
+const peerIndexes = new WeakMap<ClusterState, PeerIndex>();
+
+/**
+ * The underlay IPs of every host but one at `localIp` (another host at the same IP stays a peer).
+ * The sorted list is built once per change of the host list, not per host: pushing to every host
+ * after a registration rebuilt and sorted it for each of them, O(n²) per registration.
+ */
+export function peersOf(state: ClusterState, localIp: string): string[] {
+  let index = peerIndexes.get(state);
+  if (!index || index.version !== state.hostsVersion) {
+    const hostsAt = new Map<string, number>();
+    for (const h of state.hosts()) {
+      const ip = ipOfAddress(h.address);
+      hostsAt.set(ip, (hostsAt.get(ip) ?? 0) + 1);
+    }
+    index = { version: state.hostsVersion, ips: [...hostsAt.keys()].sort(), hostsAt };
+    peerIndexes.set(state, index);
+  }
+  return (index.hostsAt.get(localIp) ?? 0) > 1 ? [...index.ips] : index.ips.filter((ip) => ip !== localIp);
 }
 
 /**

@@ -7,6 +7,7 @@ import { collect, startCluster } from "../test-support/cluster.js";
 import { specOf } from "../test-support/scripted-agent.js";
 import { ClusterState } from "../store/cluster-state.js";
 import { Pool } from "./pool.js";
+import { peersOf } from "./network-service.js";
 
 const small = (name: string) => ({ ...specOf(name), limits: { memoryBytes: 1024 ** 2, cpus: 0.01 } });
 
@@ -29,6 +30,33 @@ test("a pool is a CIDR without host bits; it hands out next-fit, never the netwo
   assert.deepEqual([next(), next(), next()], ["10.9.0.4", "10.9.0.5", "10.9.0.6"]);
   assert.equal(next(), "10.9.0.1");
   assert.equal(next(), undefined);
+});
+
+test("a host's peers are every other host's IP, once, sorted; the list follows adds, removals, re-registrations and rollbacks", () => {
+  const state = new ClusterState();
+  const host = (name: string, address: string) =>
+    state.addHost({
+      name, address, state: "ready", adminState: "ready", backends: [], cpus: 1, memoryBytes: 1, diskBytes: 1, diskFreeBytes: 1,
+      lastSeenUnixMs: 0, labels: {}, overcommit: 1,
+    });
+  host("a", "10.0.0.1:7401");
+  host("b", "10.0.0.2:7401");
+  host("c", "[fd00::1]:7401");
+  host("d", "10.0.0.2:7402"); // shares b's IP: b's peer, and b is d's
+  assert.deepEqual(peersOf(state, "10.0.0.1"), ["10.0.0.2", "fd00::1"]);
+  assert.deepEqual(peersOf(state, "10.0.0.2"), ["10.0.0.1", "10.0.0.2", "fd00::1"]);
+  // A caller's copy is its own: changing it leaves the next host's list as it was.
+  peersOf(state, "fd00::1").push("junk");
+  assert.deepEqual(peersOf(state, "fd00::1"), ["10.0.0.1", "10.0.0.2"]);
+  state.removeHost("d");
+  assert.deepEqual(peersOf(state, "10.0.0.2"), ["10.0.0.1", "fd00::1"]);
+  host("a", "10.0.0.9:7401"); // re-registered from another address
+  assert.deepEqual(peersOf(state, "10.0.0.2"), ["10.0.0.9", "fd00::1"]);
+  state.begin();
+  host("e", "10.0.0.5:7401");
+  assert.deepEqual(peersOf(state, "10.0.0.2"), ["10.0.0.5", "10.0.0.9", "fd00::1"]);
+  state.rollback(0, true);
+  assert.deepEqual(peersOf(state, "10.0.0.2"), ["10.0.0.9", "fd00::1"]);
 });
 
 test("concurrent creates never share an address; hosts' bridges hold theirs; rm frees; an empty pool says so", async (t) => {

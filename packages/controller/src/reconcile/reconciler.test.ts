@@ -15,7 +15,7 @@ const usageOf = (name: string, state: "running" | "stopped"): ContainerUsage => 
 });
 
 /** Streams what the agent's containers are, every everyMs, like the agent's reporter; extra adds strangers. */
-function report(cl: InProcessCluster, agent: ScriptedAgent, everyMs: number, extra: ContainerUsage[] = []): { stop(): void } {
+function report(cl: InProcessCluster, agent: ScriptedAgent, everyMs: number, extra: ContainerUsage[] = []): { stop(): void; ended: Promise<unknown> } {
   let stopped = false;
   // The host's own certificate: the controller takes a report only from the host it names.
   const reg = new RegistryClient(cl.controller.address, agent.tls);
@@ -32,6 +32,8 @@ function report(cl: InProcessCluster, agent: ScriptedAgent, everyMs: number, ext
       stopped = true;
       void done.finally(() => reg.close());
     },
+    // Once the controller has answered the stream, every report sent on it has been applied.
+    ended: done,
   };
 }
 
@@ -137,6 +139,8 @@ test("while its host is down a container is unknown, with the time of its last r
   const r = report(cl, cl.agents.host1!, 100);
   await waitFor("reported", async () => ((await cl.client.get("c1")).lastReportUnixMs > 0 ? true : undefined));
   r.stop();
+  // A report already on its way when the stream stopped is applied after stop(): wait for the end.
+  await r.ended;
   const stoppedAt = Date.now();
   const c = await waitFor("unknown", async () => (await cl.client.list()).find((x) => x.state === "unknown"), 5000);
   assert.ok(c.lastReportUnixMs > 0 && c.lastReportUnixMs <= stoppedAt, "the age is the last report's");

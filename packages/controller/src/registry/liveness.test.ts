@@ -9,7 +9,7 @@ import { pino } from "pino";
 import type { ControllerContext } from "../context.js";
 import { Store } from "../store/store.js";
 import { touchHost, upsertHost } from "../store/hosts.js";
-import { checkLiveness } from "./liveness.js";
+import { checkLiveness, StallCredit } from "./liveness.js";
 
 test("a host silent past the timeout goes down, unless the silence was the controller's own stall", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "corral-liveness-"));
@@ -33,4 +33,22 @@ test("a host silent past the timeout goes down, unless the silence was the contr
   // Its next report brings it back, in memory and in SQLite.
   assert.equal(touchHost(store.db, "h1", 1, t0 + 13_000), true);
   assert.equal((store.db.prepare("SELECT state FROM hosts WHERE name = 'h1'").get() as { state: string }).state, "ready");
+});
+
+test("a stall is credited until every live host has had one report interval to be heard again, no longer", () => {
+  const credit = new StallCredit(6_000); // a 5 s report interval and a 1 s tick
+  assert.equal(credit.at(1_000), 0);
+  credit.stalled(4_000, 10_000);
+  assert.equal(credit.at(10_000), 4_000);
+  assert.equal(credit.at(15_999), 4_000);
+  // A host that really stopped is judged on its own silence once the window has passed.
+  assert.equal(credit.at(16_000), 0);
+  // Stalls within one window: the worst counts, and the window runs from the latest.
+  credit.stalled(3_000, 20_000);
+  credit.stalled(1_000, 22_000);
+  assert.equal(credit.at(27_999), 3_000);
+  assert.equal(credit.at(28_000), 0);
+  // A stall after the window closed starts afresh: the old worst is not carried over.
+  credit.stalled(700, 40_000);
+  assert.equal(credit.at(40_000), 700);
 });

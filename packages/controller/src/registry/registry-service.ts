@@ -3,7 +3,7 @@ import { failedPrecondition, permissionDenied, receivedAt, validateName, type Ho
 import type { ControllerContext } from "../context.js";
 import { hostView, touchHost, upsertHost } from "../store/hosts.js";
 import { loopLag } from "./loop-lag.js";
-import { getContainer, recordUsage } from "../store/containers.js";
+import { getContainer, recordMentioned, recordUsage } from "../store/containers.js";
 import { reservePlacement } from "../store/reservations.js";
 import { cpuFilter, diskFilter, memoryFilter } from "../scheduler/index.js";
 import { stateOf } from "../store/cluster-state.js";
@@ -99,7 +99,7 @@ function applyReport(ctx: ControllerContext, report: UsageReport): void {
       ctx.store.emit(SUBJECTS.hostUp, { host: report.host });
       ctx.log.info({ host: report.host }, "host is up again");
     }
-    if (shed) return;
+    if (shed) return recordMentioned(db, report.host, report.containers, now);
     for (const usage of report.containers) {
       // A container in the middle of an operation is the operation's to describe.
       if (ctx.locks.actionOf(usage.name) !== undefined) continue;

@@ -81,11 +81,15 @@ interface HostRow {
 
 export class ClusterState {
   private readonly byName = new Map<string, HostView>();
+  /** Counts every change to the host list or a host's address (and its undo): derived views key on it. */
+  private hostListVersion = 0;
   /** Hosts sorted by name (plain code-unit order): the scheduler's stable visiting order. */
   private sorted: HostView[] = [];
   /** key=value → the hosts so labelled, in name order (hostsLabelled). */
   private readonly labelIndex = new Map<string, HostView[]>();
   private readonly containerViews = new Map<string, ContainerView>();
+  /** Host name → the containers on it, kept by count(): SQLite has no index by host (schema.ts). */
+  private readonly byHost = new Map<string, Set<string>>();
   private readonly placements = new Map<string, Held>();
   private readonly holds = new Map<string, MigrationHold>();
   private readonly settingValues = new Map<string, string>();
@@ -186,6 +190,10 @@ export class ClusterState {
   hosts(): readonly HostView[] {
     return this.sorted;
   }
+  /** Changes whenever a host is added, removed or re-registered (its address may differ). */
+  get hostsVersion(): number {
+    return this.hostListVersion;
+  }
   host(name: string): HostView | undefined {
     return this.byName.get(name);
   }
@@ -216,6 +224,7 @@ export class ClusterState {
       holds: sortedEntries(this.holds),
       settings: sortedEntries(this.settingValues),
       addresses: sortedEntries(this.addressHolders),
+      containersByHost: [...this.byHost.keys()].sort().map((h) => [h, this.containersOn(h)]),
     };
   }
 
@@ -227,12 +236,14 @@ export class ClusterState {
     if (!backends) this.backendLists.set(key, (backends = h.backends));
     const existing = this.byName.get(h.name);
     this.labelIndex.clear();
+    this.hostListVersion++;
     if (existing) {
       const before = { ...existing };
       Object.assign(existing, h, { backends });
       this.undoable(() => {
         Object.assign(existing, before);
         this.labelIndex.clear();
+        this.hostListVersion++;
       });
       return existing;
     }
@@ -265,6 +276,7 @@ export class ClusterState {
       this.byName.delete(h.name);
       this.sorted.splice(this.sorted.indexOf(view), 1);
       this.labelIndex.clear();
+      this.hostListVersion++;
     });
     return view;
   }
@@ -278,10 +290,12 @@ export class ClusterState {
     this.byName.delete(name);
     this.sorted.splice(i, 1);
     this.labelIndex.clear();
+    this.hostListVersion++;
     this.undoable(() => {
       this.byName.set(name, view);
       this.sorted.splice(insertionIndex(this.sorted, name), 0, view);
       this.labelIndex.clear();
+      this.hostListVersion++;
     });
   }
 
@@ -413,6 +427,11 @@ export class ClusterState {
     this.undoable(() => Object.assign(c, before));
   }
 
+  /** The names of the containers on `host`, sorted. */
+  containersOn(host: string): string[] {
+    return [...(this.byHost.get(host) ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   /** Every container as the state holds it, in no particular order (the reconciler's pass). */
   containers(): IterableIterator<[string, Readonly<ContainerView>]> {
     return this.containerViews.entries();
@@ -426,6 +445,10 @@ export class ClusterState {
     const kept = this.usages.get(name);
     if (kept) Object.assign(kept, usage);
     else this.usages.set(name, { ...usage });
+    this.lastReports.set(name, at);
+  }
+  /** Its host named it at `at` (its usage was not taken). */
+  reportedAt(name: string, at: number): void {
     this.lastReports.set(name, at);
   }
   /** A container that vanished from its host keeps no live-looking usage. */
@@ -508,6 +531,14 @@ export class ClusterState {
     h.reservedDiskBytes += sign * held.diskBytes;
   }
   private count(host: string, name: string, c: ContainerView, sign: 1 | -1): void {
+    let names = this.byHost.get(host);
+    if (sign > 0) {
+      if (!names) this.byHost.set(host, (names = new Set()));
+      names.add(name);
+    } else if (names) {
+      names.delete(name);
+      if (names.size === 0) this.byHost.delete(host);
+    }
     const h = this.byName.get(host);
     if (!h) return;
     h.containers += sign;
@@ -547,7 +578,9 @@ function insertionIndex(sorted: readonly HostView[], name: string): number {
 /** How a published port is named in messages and by the scheduler's port filter: "80/tcp". */
 export const portKey = (p: PortMapping): string => `${p.hostPort}/${p.protocol}`;
 /** The host ports a spec publishes. */
-export const portsOf = (spec: ContainerSpec): string[] => (spec.ports ?? []).map(portKey);
+/** Shared by every container that publishes none (most): one array, not one per create. */
+const NO_PORTS: readonly string[] = Object.freeze([]);
+export const portsOf = (spec: ContainerSpec): readonly string[] => (spec.ports?.length ? spec.ports.map(portKey) : NO_PORTS);
 
 /** The anti-affinity group recorded in a container's placement column. */
 export function groupOf(placementJson: string): string {

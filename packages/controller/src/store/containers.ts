@@ -48,10 +48,11 @@ export function getContainer(db: Db, name: string): Container | undefined {
 }
 
 export function listContainers(db: Db, host = ""): Container[] {
+  // By host: the names from memory, each row by its key (there is no index by host: schema.ts).
   const rows = host
-    ? stmt(db, "SELECT * FROM containers WHERE host = ? ORDER BY name").all(host)
+    ? stateOf(db).containersOn(host).map((name) => stmt(db, "SELECT * FROM containers WHERE name = ?").get(name))
     : stmt(db, "SELECT * FROM containers ORDER BY name").all();
-  return (rows as ContainerRow[]).map((r) => toContainer(db, r));
+  return (rows as (ContainerRow | undefined)[]).filter((r) => r !== undefined).map((r) => toContainer(db, r));
 }
 
 export function insertContainer(
@@ -124,6 +125,17 @@ export function recordUsage(db: Db, host: string, usage: ContainerUsage, now: nu
   if (usage.state === "unknown" || usage.state === c.state) return;
   stmt(db, "UPDATE containers SET actual_state = ?, updated_ms = ? WHERE name = ?").run(usage.state, now, usage.name);
   state.setContainerState(usage.name, usage.state);
+}
+
+/**
+ * A report whose usage was shed (the loop was behind) still names the host's containers: each one
+ * managed there counts as reported now, usage and state unchanged. Otherwise, after three intervals
+ * of shedding, the reconciler took every one for silent and asked its host about it, tens of
+ * thousands of calls that put the loop further behind.
+ */
+export function recordMentioned(db: Db, host: string, names: readonly { name: string }[], now: number): void {
+  const state = stateOf(db);
+  for (const { name } of names) if (state.container(name)?.host === host) state.reportedAt(name, now);
 }
 
 /** Where a drain took the container from (restore brings it back there); null clears it. */

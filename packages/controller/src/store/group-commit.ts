@@ -10,6 +10,9 @@ interface Queued {
   savepoint: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** Set by flush: what fn returned, or threw (failed). */
+  failed?: boolean;
+  value?: unknown;
 }
 
 export class GroupCommit {
@@ -28,7 +31,7 @@ export class GroupCommit {
    */
   run<T>(fn: () => T, opts: { atomic?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, savepoint: opts.atomic !== true, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, savepoint: opts.atomic !== true, resolve: resolve as (v: unknown) => void, reject, failed: undefined, value: undefined });
       if (this.queue.length >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -43,14 +46,15 @@ export class GroupCommit {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const results: { ok: boolean; value: unknown }[] = [];
     try {
       this.store.tx(() => {
         for (const q of batch) {
           try {
-            results.push({ ok: true, value: q.savepoint ? this.store.tx(q.fn) : q.fn() });
+            q.value = q.savepoint ? this.store.tx(q.fn) : q.fn();
+            q.failed = false;
           } catch (err) {
-            results.push({ ok: false, value: err });
+            q.value = err;
+            q.failed = true;
           }
         }
       });
@@ -59,10 +63,9 @@ export class GroupCommit {
       for (const q of batch) q.reject(err);
       return;
     }
-    batch.forEach((q, i) => {
-      const r = results[i] as { ok: boolean; value: unknown };
-      if (r.ok) q.resolve(r.value);
-      else q.reject(r.value);
-    });
+    for (const q of batch) {
+      if (q.failed) q.reject(q.value);
+      else q.resolve(q.value);
+    }
   }
 }

@@ -18,7 +18,7 @@ export function reservePlacement(db: Db, host: string, container: string, limits
     held.cpus,
     held.diskBytes,
   );
-  stateOf(db).reservePlacement(container, { host, ...held });
+  stateOf(db).reservePlacement(container, { host, memoryBytes: held.memoryBytes, cpus: held.cpus, diskBytes: held.diskBytes });
 }
 
 export function updatePlacement(db: Db, container: string, limits: Limits): void {

@@ -383,6 +383,15 @@ export interface ConversionItem {
   detail: string;
 }
 
+/** An IPv4 address a host's container holds in its runtime's own config (migration pre-flight). */
+export interface AddressInUse {
+  address: string;
+  /** As the runtime names it ("CT 101"). */
+  holder: string;
+  /** The Corral container holding it, when the holder is one. */
+  container?: string;
+}
+
 /** What a move to another runtime makes of the container's own settings. */
 export interface ConversionPlan {
   sourceBackend: BackendName;

@@ -204,9 +204,15 @@ export async function* duplexCall<Req, Res>(
   }
 }
 
+const NOT_SERVED = "is not served here";
+
 /** The handler of an optional RPC a server was built without (a test double): a clear refusal. */
 export const notServed =
   (rpc: string) =>
   (): never => {
-    throw new CorralError("failed_precondition", `${rpc} is not served here`);
+    throw new CorralError("failed_precondition", `${rpc} ${NOT_SERVED}`);
   };
+
+/** Whether a call failed because the server was built without that optional RPC (notServed). */
+export const isNotServed = (err: unknown): boolean =>
+  err instanceof CorralError && err.code === "failed_precondition" && err.message.endsWith(NOT_SERVED);

@@ -134,6 +134,11 @@ export class AgentClient {
     if (!res.plan) throw new TypeError("conversion plan missing");
     return conversionPlanFromProto(res.plan);
   }
+  /** IPv4 addresses this host's containers hold in their runtime's own config. */
+  async addressesInUse(): Promise<d.AddressInUse[]> {
+    const res: pb.ListAddressesInUseResponse = await callUnary(this.peer, this.c.listAddressesInUse.bind(this.c), {});
+    return res.addresses.map((a) => ({ address: a.address, holder: a.holder, ...(a.container ? { container: a.container } : {}) }));
+  }
   sendArchive(req: d.SendArchive): AsyncGenerator<d.TransferProgress> {
     const stream = this.c.sendArchive(sendArchiveToProto(req));
     return mapIter(readServerStream<pb.SendArchiveResponse>(this.peer, stream), progressFromProto);

@@ -51,6 +51,8 @@ export interface AgentHandlers {
   sendArchive(req: d.SendArchive, signal: AbortSignal): AsyncIterable<d.TransferProgress>;
   /** Optional as listImages is: an agent without it answers "unimplemented". */
   planConversion?(ref: d.ContainerRef, targetBackend: d.BackendName): Promise<d.ConversionPlan>;
+  /** Optional as listImages is: an agent without it answers "unimplemented". */
+  addressesInUse?(): Promise<d.AddressInUse[]>;
 }
 
 
@@ -120,6 +122,9 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     configureNetwork: unaryHandler(async (r: pb.ConfigureNetworkRequest) => ({ bridge: await h.configureNetwork(networkConfigFromProto(r)) })),
     planConversion: unaryHandler(async (r: pb.PlanConversionRequest) => ({
       plan: conversionPlanToProto(await (h.planConversion ?? notServed("PlanConversion"))(refFromProto(r.ref), backendFromProto(r.targetBackend))),
+    })),
+    listAddressesInUse: unaryHandler(async (): Promise<pb.ListAddressesInUseResponse> => ({
+      addresses: (await (h.addressesInUse ?? notServed("ListAddressesInUse"))()).map((a) => ({ address: a.address, holder: a.holder, container: a.container ?? "" })),
     })),
     prepareReceive: unaryHandler(async (r: pb.PrepareReceiveRequest) => {
       await h.prepareReceive(prepareReceiveFromProto(r));

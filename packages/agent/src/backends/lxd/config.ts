@@ -148,25 +148,42 @@ export const NESTING_CONFIG: Readonly<Record<string, string>> = {
 export const NESTING_RAW_LXC = "lxc.mount.auto = cgroup:mixed:force\n";
 
 /**
- * The instance's raw.lxc: nesting's cgroup mount, then the NIC's address. LXD keeps them in one key,
- * so they are written together; writing one alone would drop the other (a nested dockerd then
- * cannot set CPU limits, or the container loses its address).
+ * The instance's raw.lxc: nesting's cgroup mount, a converted container's own hostname, then the
+ * NIC's address. LXD keeps them in one key, so they are written together; writing one alone would
+ * drop the others (a nested dockerd then cannot set CPU limits, or the container loses its address).
  */
-export function rawLxc(nesting: boolean, nic?: Nic): string | undefined {
-  const text = (nesting ? NESTING_RAW_LXC : "") + (nic ? nicRawLxc(nic) : "");
+export function rawLxc(nesting: boolean, nic?: Nic, hostname?: string): string | undefined {
+  const text = (nesting ? NESTING_RAW_LXC : "") + (hostname ? utsRawLxc(hostname) : "") + (nic ? nicRawLxc(nic) : "");
   return text || undefined;
 }
+
+/**
+ * LXD names a container's UTS after the instance (lxc.uts.name = instance name, then raw.lxc, which
+ * liblxc reads last). A container converted from OpenVZ or LXC keeps its own hostname that way, as
+ * `raw.lxc: lxc.uts.name=...` does by hand; the name is one a hostname may be.
+ */
+const UTS_LINE = /^lxc\.uts\.name = ([A-Za-z0-9][A-Za-z0-9.-]{0,62})\n/;
+export const utsRawLxc = (hostname: string): string => {
+  const line = `lxc.uts.name = ${hostname}\n`;
+  if (!UTS_LINE.test(line)) throw invalidArgument(`"${hostname}" is not a hostname`);
+  return line;
+};
+
+/** raw.lxc after nesting's line, if it has one. */
+const afterNesting = (text: string): string => (hasNestingRawLxc(text) ? text.slice(NESTING_RAW_LXC.trimEnd().length).replace(/^\n/, "") : text);
+
+/** The hostname line a (converted) instance's raw.lxc holds, if any. */
+export const utsOfRawLxc = (text: string | undefined): string | undefined => (text ? UTS_LINE.exec(afterNesting(text))?.[1] : undefined);
 
 /** Whether a raw.lxc (of a restored instance) holds nesting's line. */
 export const hasNestingRawLxc = (text: string | undefined): boolean => !!text && text.startsWith(NESTING_RAW_LXC.trimEnd());
 
 /** True for exactly what rawLxc writes; nesting's line only when `nesting` is granted. */
 export function isCorralRawLxc(text: string, nesting: boolean): boolean {
-  let rest = text;
-  if (hasNestingRawLxc(text)) {
-    if (!nesting) return false;
-    rest = text.slice(NESTING_RAW_LXC.trimEnd().length).replace(/^\n/, "");
-  }
+  if (hasNestingRawLxc(text) && !nesting) return false;
+  let rest = afterNesting(text);
+  const uts = UTS_LINE.exec(rest);
+  if (uts) rest = rest.slice(uts[0].length);
   return rest === "" ? text !== "" : isNicRawLxc(rest);
 }
 

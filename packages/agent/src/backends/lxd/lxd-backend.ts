@@ -20,6 +20,7 @@ import {
   nicDevices,
   rootDiskDevice,
   hasNestingRawLxc,
+  utsOfRawLxc,
   rawLxc,
   runtimeName,
   specToConfig,
@@ -284,7 +285,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingR
     const nic = ipv4 ? requireNetwork(this.ctx).nic(ipv4) : undefined;
     const inst = await this.find(rt);
     // This host's address lines, beside the nesting line the instance came with (one key holds both).
-    if (nic) config["raw.lxc"] = rawLxc(hasNestingRawLxc(inst?.config["raw.lxc"]), nic) ?? "";
+    if (nic) config["raw.lxc"] = rawLxc(hasNestingRawLxc(inst?.config["raw.lxc"]), nic, utsOfRawLxc(inst?.config["raw.lxc"])) ?? "";
     // Source and target may be one daemon (emulated hosts): two instances must not share a UUID.
     const uuid = inst?.config["volatile.uuid"];
     if (uuid) {
@@ -387,9 +388,14 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingR
         ...(grants?.privileged ? { privileged: true } : {}),
         ...(ipv4 ? { ipv4 } : {}),
       });
-      if (c.swap === "true" || c.swap === "false") {
+      // Its own hostname, as LXD gives one that is not the instance's name (raw.lxc's lxc.uts.name,
+      // beside the address lines create wrote), and the swap its source allowed.
+      const config: Record<string, string> = {};
+      if (c.hostname) config["raw.lxc"] = rawLxc(false, ipv4 ? requireNetwork(this.ctx).nic(ipv4) : undefined, c.hostname) ?? "";
+      if (c.swap === "true" || c.swap === "false") config["limits.memory.swap"] = c.swap;
+      if (Object.keys(config).length) {
         // The instance exists now: a failure here must not leave it behind (the receive is aborted).
-        await this.instanceCall(name, "PATCH", "", { config: { "limits.memory.swap": c.swap } }).catch(async (err: unknown) => {
+        await this.instanceCall(name, "PATCH", "", { config }).catch(async (err: unknown) => {
           await this.remove(name).catch(() => undefined);
           throw err;
         });

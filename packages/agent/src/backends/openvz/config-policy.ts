@@ -28,13 +28,21 @@ const ALLOWED_KEYS = new Set([
 ]);
 
 /**
- * Action scripts vzmigrate carries with a CT. CTID.start and CTID.stop run inside the container
- * (vzctl(8), ACTION SCRIPTS), with no more power than the CT has, so they move. CTID.mount,
- * .umount, .premount and .postumount run as root on the host: from another host they would be
- * code run here, so an archive holding one is refused with the script named.
+ * The per-CT action scripts of vzctl(8), ACTION SCRIPTS, which vzmigrate copies with the CT.
+ * CTID.start and CTID.stop run inside the container, with no more power than the CT has.
+ * CTID.mount, .umount, .premount and .postumount run as root on the host: from another host they
+ * are code that would run here, so the OpenVZ backend installs them only when its agent was told
+ * to trust its peers' (--openvz-host-scripts install); a conversion never installs any of them.
  */
 export const IN_CT_ACTION_SCRIPTS = ["start", "stop"] as const;
-const HOST_ACTION_SCRIPTS = ["mount", "umount", "premount", "postumount"] as const;
+export const HOST_ACTION_SCRIPTS = ["mount", "umount", "premount", "postumount"] as const;
+export const ACTION_SCRIPTS = [...IN_CT_ACTION_SCRIPTS, ...HOST_ACTION_SCRIPTS] as const;
+export type ActionScript = (typeof ACTION_SCRIPTS)[number];
+export const isHostActionScript = (a: string): boolean => (HOST_ACTION_SCRIPTS as readonly string[]).includes(a);
+
+/** The CT's second-level quotas as `vzdqdump CTID -U -G -T` printed them on the source (vzdq-dump.ts). */
+export const QUOTA_DUMP_SUFFIX = "vzdqdump";
+const MAX_QUOTA_DUMP = 8 * 1024 * 1024;
 
 /**
  * A CT renumbered on the way (its CTID is taken here) gets its veth host-side names after the new
@@ -64,9 +72,9 @@ async function realDir(path: string, what: string): Promise<void> {
   if (st && !st.isDirectory()) throw invalidArgument(`archive's "${what}" is not a directory (a symlink?)`);
 }
 
-async function regularFile(path: string, what: string): Promise<void> {
+async function regularFile(path: string, what: string, max = MAX_CONFIG): Promise<void> {
   const st = await lstat(path);
-  if (!st.isFile() || st.size > MAX_CONFIG) throw invalidArgument(`archive's "${what}" is not a regular file of at most ${MAX_CONFIG} bytes`);
+  if (!st.isFile() || st.size > max) throw invalidArgument(`archive's "${what}" is not a regular file of at most ${max} bytes`);
 }
 
 /**
@@ -81,10 +89,8 @@ export async function checkStagedOpenvz(stagingDir: string): Promise<void> {
   const files = await readdir(confDir).catch(() => [] as string[]);
   for (const f of files) {
     const action = /^\d+\.([a-z]+)$/.exec(f)?.[1];
-    if (action && (HOST_ACTION_SCRIPTS as readonly string[]).includes(action)) {
-      throw invalidArgument(`archive carries the host-side action script "${f}", which would run as root on this host: review it and copy it by hand`);
-    }
-    if (action && (IN_CT_ACTION_SCRIPTS as readonly string[]).includes(action)) await regularFile(join(confDir, f), `etc/vz/conf/${f}`);
+    if (action && (ACTION_SCRIPTS as readonly string[]).includes(action)) await regularFile(join(confDir, f), `etc/vz/conf/${f}`);
+    if (action === QUOTA_DUMP_SUFFIX) await regularFile(join(confDir, f), `etc/vz/conf/${f}`, MAX_QUOTA_DUMP);
   }
   for (const f of files) {
     if (!/^\d+\.conf$/.test(f)) continue;

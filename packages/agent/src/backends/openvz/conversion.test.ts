@@ -27,3 +27,14 @@ test("to LXD, a fractional CPU limit becomes an allowance and unlimited memory c
   assert.deepEqual(plan.carried.map((c) => c.becomes.split(" ")[0]), ["limits.cpu.allowance=50ms/100ms", "venet"]);
   assert.deepEqual(plan.dropped, []);
 });
+
+test("what lives beside CTID.conf stays behind on a conversion, named: action scripts and each per-UID/GID quota", () => {
+  const plan = planConversion('QUOTAUGIDLIMIT="100"\n', "lxc", {
+    actionScripts: ["101.start", "101.mount"],
+    ugidQuotas: [{ id: 500, type: "user", blockSoft: 1000, blockHard: 2000, inodeSoft: 0, inodeHard: 0, blockTime: 0, inodeTime: 0 }],
+  });
+  assert.deepEqual(plan.dropped.map((d) => d.key), ["QUOTAUGIDLIMIT", "101.start", "101.mount", "vzquota user 500"]);
+  assert.match(plan.dropped[1]!.why, /inside the CT at start/);
+  assert.match(plan.dropped[2]!.why, /as root on the host at mount/);
+  assert.match(plan.dropped[3]!.why, /user 500: blocks 1000\/2000 KiB, inodes -\/- \(soft\/hard\)\): LXC and LXD directory storage have no per-user quota/);
+});

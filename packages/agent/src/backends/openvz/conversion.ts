@@ -4,6 +4,8 @@
 // than RAM/swap, vzquota, I/O priority, CPU units/mask) are named with the reason they cannot move.
 import type { Limits } from "@corral/wire";
 import { limitsFromConfig, pagesOf, parseConfig, PAGE_SIZE, type CtConfig } from "./config.js";
+import { isHostActionScript } from "./config-policy.js";
+import { describeUgidQuota, type UgidQuota } from "./vzdq-dump.js";
 
 export type ConversionTarget = "lxc" | "lxd";
 
@@ -108,7 +110,7 @@ function carry(conf: CtConfig, target: ConversionTarget): { carried: CarriedSett
   const hostname = conf.get("HOSTNAME");
   if (hostname) {
     handled.add("HOSTNAME");
-    carried.push({ key: "HOSTNAME", becomes: lxc ? `lxc.uts.name = ${hostname}` : `hostname ${hostname} (in the rootfs's /etc/hostname)` });
+    carried.push({ key: "HOSTNAME", becomes: lxc ? `lxc.uts.name = ${hostname}` : `raw.lxc lxc.uts.name = ${hostname} (LXD names the UTS after the instance otherwise) and the rootfs's /etc/hostname` });
   }
   const netif = conf.get("NETIF");
   if (netif) {
@@ -133,8 +135,34 @@ function carry(conf: CtConfig, target: ConversionTarget): { carried: CarriedSett
   return { carried, handled };
 }
 
-/** What moves and what does not when this CTID.conf becomes an LXC or LXD container. */
-export function planConversion(confText: string, target: ConversionTarget): ConversionPlan {
+/** What of the CT lives beside its CTID.conf on the source host and stays there on a conversion. */
+export interface BesideConfig {
+  /** Its action scripts present in the conf directory, as file names (101.mount). */
+  actionScripts?: string[];
+  /** Its per-UID/GID quotas (vzdqdump), when its second-level quota is on. */
+  ugidQuotas?: UgidQuota[];
+}
+
+/** Where the dropped list names what the action scripts and per-UID/GID quotas were. */
+function besideDropped(b: BesideConfig): DroppedSetting[] {
+  const out: DroppedSetting[] = [];
+  for (const f of b.actionScripts ?? []) {
+    const action = f.slice(f.indexOf(".") + 1);
+    out.push({
+      key: f,
+      why: isHostActionScript(action)
+        ? `OpenVZ action script run by vzctl as root on the host at ${action}: LXC and LXD have hooks of their own; review it and port it by hand`
+        : `OpenVZ action script run by vzctl inside the CT at ${action}: move it into the container's own init by hand`,
+    });
+  }
+  for (const q of b.ugidQuotas ?? []) {
+    out.push({ key: `vzquota ${q.type} ${q.id}`, why: `per-UID/GID quota (${describeUgidQuota(q)}): LXC and LXD directory storage have no per-user quota` });
+  }
+  return out;
+}
+
+/** What moves and what does not when this CTID.conf (and what lives beside it) becomes an LXC or LXD container. */
+export function planConversion(confText: string, target: ConversionTarget, beside: BesideConfig = {}): ConversionPlan {
   const conf = parseConfig(confText);
   const { carried, handled } = carry(conf, target);
   const dropped: DroppedSetting[] = [];
@@ -142,5 +170,6 @@ export function planConversion(confText: string, target: ConversionTarget): Conv
     if (handled.has(key) || HOST_LOCAL.has(key) || value === "") continue;
     dropped.push({ key, why: DROPPED_WHY[key] ?? (/^[A-Z]+$/.test(key) && key.length > 4 ? UBC_WHY : "OpenVZ-only setting") });
   }
+  dropped.push(...besideDropped(beside));
   return { target, carried, dropped };
 }

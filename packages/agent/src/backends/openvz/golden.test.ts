@@ -11,6 +11,7 @@ import { pagesLimitBytes, parseBcResources, parseProcs, parseUserBeancounters, p
 import { findTemplate, vzctlVersion, vzPaths } from "./vz-conf.js";
 import { renumberNetif } from "./config-policy.js";
 import { VZ_EXIT_MEANING, vzExit } from "./tools.js";
+import { describeUgidQuota, formatVzdqdump, parseVzdqdump } from "./vzdq-dump.js";
 
 const GOLDEN = fileURLToPath(new URL("../../../src/backends/openvz/golden/", import.meta.url));
 const golden = (f: string) => readFileSync(GOLDEN + f, "utf8");
@@ -105,4 +106,43 @@ test("every exit status vzctl(8) documents has its meaning in errors", () => {
   assert.match(vzExit(3), /killed by a signal/);
   assert.equal(vzExit(250), "vzctl exit 250");
   assert.equal(Object.keys(VZ_EXIT_MEANING).length, 81);
+});
+
+test("golden: vzdqdump -U -G -T gives the per-UID/GID quotas, grace times and expiry, and formats back byte for byte", () => {
+  const text = golden("vzdqdump-101-UGT.txt");
+  const d = parseVzdqdump(text);
+  assert.equal(d.on, true);
+  assert.deepEqual(d.grace, [
+    { type: "user", blockSeconds: 604800, inodeSeconds: 604800 },
+    { type: "group", blockSeconds: 86400, inodeSeconds: 86400 },
+  ]);
+  assert.equal(d.entries.length, 4);
+  assert.deepEqual(d.entries[1], { id: 500, type: "user", blockSoft: 1048576, blockHard: 1153434, inodeSoft: 50000, inodeHard: 55000, blockTime: 1384501234, inodeTime: 0 });
+  assert.deepEqual(d.entries[3]!.type, "group");
+  assert.equal(describeUgidQuota(d.entries[3]!), "group 48: blocks 204800/256000 KiB, inodes -/- (soft/hard)");
+  assert.equal(formatVzdqdump(d), text, "what vzdqload is fed is vzdqdump's own layout");
+  const off = parseVzdqdump(golden("vzdqdump-102-off.txt"));
+  assert.deepEqual(off, { on: false, grace: [], entries: [] });
+  assert.equal(formatVzdqdump(off), golden("vzdqdump-102-off.txt"));
+  // -U alone: six columns per ugid line, no expiry.
+  assert.deepEqual(parseVzdqdump("ugid_quota_status:\t1\nugid_number:\t1\nugid:\t7\t0\t1\t2\t3\t4\n").entries[0], {
+    id: 7, type: "user", blockSoft: 1, blockHard: 2, inodeSoft: 3, inodeHard: 4, blockTime: 0, inodeTime: 0,
+  });
+});
+
+test("vzdqdump output from another host: anything but vzdqdump's own lines is refused, with the line named", () => {
+  const bad: [string, RegExp][] = [
+    ["", /does not start with "ugid_quota_status:"/],
+    ["ugid_quota_status:\t2\n", /does not start/],
+    ["ugid_quota_status:\t1\nugid_number:\t2\nugid:\t1\t0\t1\t1\t1\t1\n", /ugid_number says 2, 1 ugid lines follow/],
+    ["ugid_quota_status:\t1\nugid_number:\t1\nugid:\t1\t2\t1\t1\t1\t1\n", /neither 0 \(user\) nor 1 \(group\)/],
+    ["ugid_quota_status:\t1\nugid_number:\t1\nugid:\t1\t0\t1\t1\t1\t-1\n", /not a line of numbers/],
+    ["ugid_quota_status:\t1\nugid_number:\t2\nugid:\t1\t0\t1\t1\t1\t1\nugid:\t1\t0\t1\t1\t1\t1\n", /user 1 appears twice/],
+    ["ugid_quota_status:\t1\nugid:\t1\t0\t1\t1\t1\t1\n", /unexpected line "ugid:/],
+    ["ugid_quota_status:\t1\nugid_number:\t0\n$(reboot)\n", /unexpected line "\$\(reboot\)"/],
+    ["ugid_quota_status:\t0\nugid_number:\t0\n", /listed while ugid_quota_status is 0/],
+    ["ugid_quota_status:\t1\ngrace_time:\t1\t1\t1\n", /type 0 \(user\) then 1 \(group\)/],
+    ["ugid_quota_status:\t1\nugid_number:\t99999999\n", /more than 65536/],
+  ];
+  for (const [text, re] of bad) assert.throws(() => parseVzdqdump(text), re, JSON.stringify(text));
 });

@@ -3,14 +3,17 @@
 // it. Which CTs run comes from /proc/vz/veinfo, usage from the beancounters and fairsched (see
 // proc-files.ts), under a proc root the agent is given. Migration is the seed's manual sequence
 // done as vzmigrate does it: stop, tar of the private area (its real directory, with numeric
-// owners), CTID.conf and the in-CT action scripts, copy, extract, quota init, start.
+// owners), CTID.conf, the action scripts and the per-UID/GID quota dump (vzdqdump), copy, extract,
+// quota init and vzdqload, start.
 import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, readFile, readdir, realpath, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import {
   alreadyExists,
+  type AddressInUse,
   CorralError,
   failedPrecondition,
   invalidArgument,
@@ -26,7 +29,7 @@ import {
   type Limits,
   type LogsOptions,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type AddressHolder, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ExecIo, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { ProcessReader } from "../../process/container-processes.js";
 import { createTarStream, treeSize, type TarOut } from "../../archive/tar-stream.js";
 import { copyIntoRoot, tarFromRoot, type CopyTarget } from "../../files/container-copy.js";
@@ -34,12 +37,13 @@ import { fileLogs } from "../../files/file-logs.js";
 import { execTool } from "../../process/exec-io.js";
 import { CtidMap } from "./ctid-map.js";
 import { limitArgs, limitsFromConfig, parseConfig, rewriteConfigForHost, substVeid } from "./config.js";
-import { lastLine, shellQuote, VZ_EXIT, vzExit, VzTools, type VzCommand } from "./tools.js";
+import { besideVzctl, lastLine, shellQuote, VZ_EXIT, vzExit, VzTools, type VzCommand } from "./tools.js";
 import { CpuPercent } from "../../usage/cgroup.js";
 import { usageFromCgroup } from "../../usage/container-usage.js";
 import { OpenvzProc, type VeinfoRow } from "./proc-files.js";
 import { confOf, findTemplate, privateOf, readVzPaths, TEMPLATE_EXTENSIONS, vzctlVersion, type VzPaths } from "./vz-conf.js";
-import { IN_CT_ACTION_SCRIPTS, checkStagedOpenvz, renumberNetif } from "./config-policy.js";
+import { ACTION_SCRIPTS, QUOTA_DUMP_SUFFIX, checkStagedOpenvz, isHostActionScript, renumberNetif } from "./config-policy.js";
+import { formatVzdqdump, parseVzdqdump, VZDQ_ALL, VZDQ_EXIT, type UgidQuotaDump } from "./vzdq-dump.js";
 import { ARCHIVE_CONF_DIR, ARCHIVE_PRIVATE_DIR, OPENVZ_ARCHIVE_FORMAT, readStagedCt, stageOpenvzArchive } from "./staged-ct.js";
 import { planConversion } from "./conversion.js";
 import { ip } from "../../network/net-tools.js";
@@ -67,6 +71,12 @@ export interface OpenvzBackendOptions {
   ctidBase?: number;
   /** cgroup parent the stand-in puts its CTs under (default `vz/<hostName>`), passed as VZ_CGROUP_PREFIX. */
   cgroupPrefix?: string;
+  /**
+   * Whether a CT moved in from another host brings its host-side action scripts (CTID.mount,
+   * .umount, .premount, .postumount), which vzctl runs as root here: "install" trusts the other
+   * hosts as vzmigrate's root ssh does; "refuse" (the default) refuses such a CT, naming the script.
+   */
+  hostScripts?: "install" | "refuse";
 }
 
 const ctRef = (name: string, ctid: number) => `container "${name}" (CT ${ctid})`;
@@ -95,7 +105,7 @@ async function templateFileName(base: string, tmpFile: string): Promise<string> 
   return `${base}.tar`;
 }
 
-export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, ConversionSource {
+export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, ConversionSource, AddressHolder {
   readonly name = "openvz" as const;
   readonly archiveFormat = OPENVZ_ARCHIVE_FORMAT;
   private readonly tools: VzTools;
@@ -106,6 +116,7 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
   private readonly proc: OpenvzProc;
   private readonly ctidBase: number;
   private readonly cpu = new CpuPercent();
+  private readonly hostScripts: "install" | "refuse";
 
   constructor(
     private readonly ctx: BackendContext,
@@ -115,9 +126,13 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
     this.vzConf = opts.vzConf ?? join(this.vzRoot, "etc/vz/vz.conf");
     this.proc = new OpenvzProc(opts.procRoot ?? "/proc");
     this.ctidBase = opts.ctidBase ?? 101;
+    this.hostScripts = opts.hostScripts ?? "refuse";
+    const vzctl = opts.vzctl ?? "vzctl";
     this.tools = new VzTools({
-      vzctl: opts.vzctl ?? "vzctl",
+      vzctl,
       vzlist: opts.vzlist ?? "vzlist",
+      vzdqdump: besideVzctl(vzctl, "vzdqdump"),
+      vzdqload: besideVzctl(vzctl, "vzdqload"),
       env: {
         VZ_ROOT: this.vzRoot,
         VZ_PROC_ROOT: this.proc.root,
@@ -388,7 +403,10 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
   async planConversion(name: string, target: BackendName): Promise<ConversionPlan> {
     if (target !== "lxc" && target !== "lxd") throw invalidArgument(`an OpenVZ container converts to lxc or lxd, not ${target}`);
     const ctid = await this.ctid(name);
-    const plan = planConversion(await readFile(confOf(await this.paths(), ctid), "utf8"), target);
+    const paths = await this.paths();
+    const confText = await readFile(confOf(paths, ctid), "utf8");
+    const quotas = await this.ugidQuotas(ctid, parseConfig(confText), paths);
+    const plan = planConversion(confText, target, { actionScripts: this.actionScripts(ctid, paths), ugidQuotas: quotas?.entries ?? [] });
     return {
       sourceBackend: "openvz",
       targetBackend: target,
@@ -411,18 +429,33 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
     });
     if (priv === "/") throw failedPrecondition(`private area of ${ctRef(name, ctid)} is the root directory`);
     const estimatedBytes = await treeSize(priv);
-    const scripts = IN_CT_ACTION_SCRIPTS.map((a) => `${ctid}.${a}`).filter((f) => existsSync(join(paths.confDir, f)));
+    // What vzmigrate copies beside the private area, gathered in a directory of its own: CTID.conf,
+    // the action scripts, and the per-UID/GID quotas as vzdqdump prints them.
+    const quotas = await this.ugidQuotas(ctid, conf, paths);
+    const meta = await mkdtemp(join(tmpdir(), "corral-ovz-out-"));
+    const members = [`${ctid}.conf`, ...this.actionScripts(ctid, paths)];
+    try {
+      for (const f of members) await copyFile(join(paths.confDir, f), join(meta, f));
+      if (quotas) {
+        await writeFile(join(meta, `${ctid}.${QUOTA_DUMP_SUFFIX}`), formatVzdqdump(quotas));
+        members.push(`${ctid}.${QUOTA_DUMP_SUFFIX}`);
+      }
+    } catch (err) {
+      await rm(meta, { recursive: true, force: true });
+      throw err;
+    }
     // One tar in the seed's layout whatever this host's paths: var/lib/vz/private/CTID (numeric
-    // owners) and etc/vz/conf/CTID.conf with the CT's in-CT action scripts.
+    // owners) and etc/vz/conf/ with CTID.conf and the rest.
     const base = basename(priv);
-    const { stream, finished } = createTarStream(paths.confDir, [`${ctid}.conf`, ...scripts], {
+    const tar = createTarStream(meta, members, {
       transforms: [
         `s,^${sedEscape(base)}\\(/\\|$\\),${ARCHIVE_PRIVATE_DIR}/${ctid}\\1,S`,
         `s,^\\(${ctid}\\.[a-z]*\\)$,${ARCHIVE_CONF_DIR}/\\1,S`,
       ],
       more: { dir: dirname(priv), members: [base] },
     });
-    return { format: OPENVZ_ARCHIVE_FORMAT, estimatedBytes, stream, finished };
+    const finished = tar.finished.finally(() => rm(meta, { recursive: true, force: true }));
+    return { format: OPENVZ_ARCHIVE_FORMAT, estimatedBytes, stream: tar.stream, finished };
   }
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string): Promise<void> {
@@ -437,6 +470,15 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
     const staged = await readStagedCt(name, stagingDir);
     const paths = await this.paths();
     await this.refuseIpCollision(name, staged.confText);
+    const hostSide = staged.scripts.filter((s) => isHostActionScript(s.action));
+    if (hostSide.length && this.hostScripts !== "install") {
+      throw failedPrecondition(
+        `container "${name}" brings the host-side action script "${staged.ctid}.${hostSide[0]!.action}", which vzctl would run as root on ${this.ctx.hostName}: ` +
+          "review it and copy it by hand, or start this host's agent with --openvz-host-scripts install to carry such scripts as vzmigrate does",
+      );
+    }
+    // Parsed before anything is installed: a dump vzdqload would refuse must not fail the move half way.
+    const quotas = staged.quotaDump ? parseVzdqdump(await readFile(staged.quotaDump, "utf8")) : undefined;
     return this.map.locked(async () => {
       if (this.map.has(name)) throw alreadyExists(`container "${name}" already exists`);
       // Keep the source's CTID when it is free here, as vzmigrate does; else take a free one and
@@ -468,8 +510,17 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
           installed.push(to);
         }
         this.check(await this.tools.vzctl(["set", String(ctid), "--name", name, ...netifArgs(ctid, nic), "--save"]), `name ${ctRef(name, ctid)}`);
-        // vzmigrate initialises the disk quota of a moved simfs CT on the target.
-        if (paths.diskQuota) this.check(await this.tools.vzctl(["quotainit", String(ctid)]), `initialise the disk quota of ${ctRef(name, ctid)}`);
+        // vzmigrate initialises the disk quota of a moved simfs CT on the target, then loads the
+        // per-UID/GID quotas it dumped on the source (vzdqload CTID -U -G -T).
+        if (paths.diskQuota) {
+          this.check(await this.tools.vzctl(["quotainit", String(ctid)]), `initialise the disk quota of ${ctRef(name, ctid)}`);
+          if (quotas?.on) {
+            const loaded = await this.tools.vzdqload([String(ctid), ...VZDQ_ALL], formatVzdqdump(quotas));
+            if (loaded.code !== 0) {
+              throw new CorralError("internal", `could not load the per-UID/GID quotas of ${ctRef(name, ctid)} on ${this.ctx.hostName}: ${lastLine(loaded)} (vzdqload exit ${loaded.code})`);
+            }
+          }
+        }
         await this.map.set(name, ctid);
       } catch (err) {
         for (const f of installed) await rm(f, { force: true });
@@ -482,22 +533,36 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
   }
 
   /**
-   * vzmigrate's pre-flight: an IP address of the incoming CT that a CT of this host already has
-   * (running, in veinfo, or configured, in its CTID.conf) is refused before anything is installed.
+   * The addresses this host's CTs hold, as `vzlist -a -o ip` lists them: each CT's IP_ADDRESS in its
+   * CTID.conf (running or not) and the running ones' in /proc/vz/veinfo; named after their Corral
+   * container when Corral made them.
+   */
+  async addressesInUse(): Promise<AddressInUse[]> {
+    const paths = await this.paths();
+    const names = new Map(this.map.snapshot().map(([name, ctid]) => [ctid, name]));
+    const held = new Map<string, AddressInUse>();
+    const add = (ip: string, ctid: number) => {
+      const address = ip.replace(/\/\d+$/, "");
+      const name = names.get(ctid);
+      if (!held.has(address)) held.set(address, { address, holder: `CT ${ctid}`, ...(name ? { container: name } : {}) });
+    };
+    for (const row of ((await this.proc.running()) ?? new Map<number, VeinfoRow>()).values()) for (const ip of row.ips) add(ip, row.ctid);
+    for (const f of await readdir(paths.confDir).catch(() => [] as string[])) {
+      if (!/^\d+\.conf$/.test(f)) continue;
+      const ips = parseConfig(await readFile(join(paths.confDir, f), "utf8").catch(() => "")).get("IP_ADDRESS") ?? "";
+      for (const ip of ips.split(/\s+/).filter(Boolean)) add(ip, Number(f.slice(0, -5)));
+    }
+    return [...held.values()];
+  }
+
+  /**
+   * vzmigrate's check, again at the last moment (the controller's pre-flight asked first): an IP
+   * address of the incoming CT that a CT of this host already has is refused before anything is installed.
    */
   private async refuseIpCollision(name: string, confText: string): Promise<void> {
     const wanted = (parseConfig(confText).get("IP_ADDRESS") ?? "").split(/\s+/).filter(Boolean).map((ip) => ip.replace(/\/\d+$/, ""));
     if (!wanted.length) return;
-    const paths = await this.paths();
-    const holders = new Map<string, string>();
-    for (const row of ((await this.proc.running()) ?? new Map<number, VeinfoRow>()).values()) {
-      for (const ip of row.ips) holders.set(ip, `CT ${row.ctid}`);
-    }
-    for (const f of await readdir(paths.confDir).catch(() => [] as string[])) {
-      if (!/^\d+\.conf$/.test(f)) continue;
-      const ips = parseConfig(await readFile(join(paths.confDir, f), "utf8").catch(() => "")).get("IP_ADDRESS") ?? "";
-      for (const ip of ips.split(/\s+/).filter(Boolean)) holders.set(ip.replace(/\/\d+$/, ""), `CT ${f.slice(0, -5)}`);
-    }
+    const holders = new Map((await this.addressesInUse()).map((a) => [a.address, a.holder]));
     for (const ip of wanted) {
       const holder = holders.get(ip);
       if (holder) throw failedPrecondition(`IP address ${ip} of container "${name}" is already in use on ${this.ctx.hostName} by ${holder}`);
@@ -520,6 +585,27 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
   }
 
   // ---- helpers ----
+
+  /** The CT's action scripts present in the conf directory (101.start, 101.mount, ...). */
+  private actionScripts(ctid: number, paths: VzPaths): string[] {
+    return ACTION_SCRIPTS.map((a) => `${ctid}.${a}`).filter((f) => existsSync(join(paths.confDir, f)));
+  }
+
+  /**
+   * The CT's second-level quotas from its quota file (vzdqdump CTID -U -G -T), as vzmigrate dumps
+   * them; undefined when the host keeps no disk quota, the CT has none (QUOTAUGIDLIMIT 0) or its
+   * quota was never initialised (no quota file).
+   */
+  private async ugidQuotas(ctid: number, conf: Map<string, string>, paths: VzPaths): Promise<UgidQuotaDump | undefined> {
+    if (!paths.diskQuota || !(Number(conf.get("QUOTAUGIDLIMIT") ?? 0) > 0)) return undefined;
+    const r = await this.tools.vzdqdump([String(ctid), ...VZDQ_ALL]);
+    if (r.code === VZDQ_EXIT.noQuotaFile) return undefined;
+    if (r.code !== 0) {
+      throw new CorralError("internal", `could not dump the per-UID/GID quotas of CT ${ctid} on ${this.ctx.hostName}: ${lastLine(r)} (vzdqdump exit ${r.code})`);
+    }
+    const dump = parseVzdqdump(r.stdout);
+    return dump.on ? dump : undefined;
+  }
 
   private async ctid(name: string): Promise<number> {
     return this.mapped(name, await this.map.get(name));

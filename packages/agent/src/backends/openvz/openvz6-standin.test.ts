@@ -5,13 +5,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execCollect } from "../conformance/harness.js";
 import { createOpenvzBackend } from "./index.js";
 import { parseBcResources, parseUserBeancounters, parseVeinfo } from "./proc-files.js";
-import { busyboxSpec, removeStandinHost, STANDIN_VZCTL, STANDIN_VZLIST, standinHost, standinSkipReason, type StandinHost } from "../../test-support/openvz-standin.js";
+import { busyboxSpec, removeStandinHost, STANDIN_DIR, STANDIN_VZCTL, STANDIN_VZLIST, standinHost, standinSkipReason, type StandinHost } from "../../test-support/openvz-standin.js";
 
 const MiB = 1024 * 1024;
 
@@ -21,6 +21,8 @@ describe("openvz 6 interfaces on the vzctl stand-in (not OpenVZ)", { skip: stand
   let deb: StandinHost;
   const vzctl = (h: StandinHost, args: string[], env: NodeJS.ProcessEnv = {}) =>
     spawnSync(STANDIN_VZCTL, args, { env: { ...h.env, ...env }, encoding: "utf8" });
+  const vzdq = (h: StandinHost, tool: "vzdqdump" | "vzdqload", args: string[], input?: string) =>
+    spawnSync(join(STANDIN_DIR, tool), args, { env: h.env, encoding: "utf8", ...(input === undefined ? {} : { input }) });
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), "corral-ovz6-"));
@@ -85,7 +87,7 @@ describe("openvz 6 interfaces on the vzctl stand-in (not OpenVZ)", { skip: stand
     assert.match((await noKernel.probe()).reason, /\/proc\/vz\/veinfo is missing: this is not an OpenVZ kernel/);
   });
 
-  test("stand-in: migration /vz → /var/lib/vz as vzmigrate does it: symlinked private, action scripts, NETIF renumbered, quota init", async () => {
+  test("stand-in: migration /vz → /var/lib/vz as vzmigrate does it: symlinked private, action scripts, NETIF renumbered, quota init and per-UID/GID quotas", async () => {
     // The source's private area is a symlink to elsewhere; the CT has an IP, a veth and in-CT action scripts.
     const real = join(up.vzBase, "big-disk/101");
     mkdirSync(join(up.vzBase, "big-disk"), { recursive: true });
@@ -97,6 +99,15 @@ describe("openvz 6 interfaces on the vzctl stand-in (not OpenVZ)", { skip: stand
     await up.backend.stop("web", 5);
     // Set while stopped: the stand-in makes real veth pairs at start, and this test stays off the host's links.
     assert.equal(vzctl(up, ["set", "101", "--ipadd", "10.77.0.5", "--netif_add", "eth0", "--save"]).status, 0);
+    // Second-level quota on (QUOTAUGIDLIMIT), initialised, with a user's and a group's quota in it.
+    const conf101 = join(up.vzRoot, "etc/vz/conf/101.conf");
+    writeFileSync(conf101, `${readFileSync(conf101, "utf8")}QUOTAUGIDLIMIT="100"\n`);
+    assert.equal(vzctl(up, ["quotainit", "101"]).status, 0);
+    const quotas = "ugid_quota_status:\t1\ngrace_time:\t0\t3600\t7200\ngrace_time:\t1\t604800\t604800\nugid_number:\t2\n" +
+      "ugid:\t1234\t0\t1000\t2000\t10\t20\t0\t0\nugid:\t2345\t1\t5000\t6000\t0\t0\t0\t0\n";
+    assert.equal(vzdq(up, "vzdqload", ["101", "-U", "-G", "-T"], quotas).status, 0);
+    const dumped = vzdq(up, "vzdqdump", ["101", "-U", "-G", "-T"]).stdout;
+    assert.match(dumped, /^ugid:\t1234\t0\t1000\t2000\t10\t20\t0\t0$/m);
     await deb.backend.create(busyboxSpec("other")); // CTID 101 is taken on the target
     // An IP already held on the target is refused before anything is installed.
     assert.equal(vzctl(deb, ["set", "101", "--ipadd", "10.77.0.5", "--save"]).status, 0);
@@ -123,6 +134,8 @@ describe("openvz 6 interfaces on the vzctl stand-in (not OpenVZ)", { skip: stand
     assert.doesNotMatch(conf, /veth101/);
     assert.equal(readFileSync(join(deb.vzRoot, "etc/vz/conf/102.start"), "utf8"), readFileSync(join(up.vzRoot, "etc/vz/conf/101.start"), "utf8"));
     assert.match(readFileSync(join(deb.vzRoot, "var/vzquota/quota.102"), "utf8"), /^DISKSPACE=2G:2.2G$/m);
+    // vzdqload on the target after quotainit: the same per-UID/GID quotas and grace times.
+    assert.equal(vzdq(deb, "vzdqdump", ["102", "-U", "-G", "-T"]).stdout, dumped);
     assert.equal(execFileSync("stat", ["-c", "%u:%g %F", join(deb.vzBase, "private/102/root/f")]).toString().trim(), "1234:2345 regular file");
     assert.equal(vzctl(deb, ["set", "102", "--netif_del", "all", "--save"]).status, 0);
     await deb.backend.start("web");
@@ -130,17 +143,25 @@ describe("openvz 6 interfaces on the vzctl stand-in (not OpenVZ)", { skip: stand
     await deb.backend.remove("web");
   });
 
-  test("stand-in: a host-side action script in an archive is refused; a stop killed before unmount is cleaned by vzctl umount", async () => {
+  test("stand-in: a host-side action script moves only to a host that trusts its peers'; a stop killed before unmount is cleaned by vzctl umount", async () => {
     writeFileSync(join(up.vzRoot, "etc/vz/conf/101.mount"), "#!/bin/sh\ntouch /tmp/pwned\n");
     const out = await up.backend.archive("web");
     mkdirSync(deb.backend.stagingRoot(), { recursive: true });
     const staging = mkdtempSync(join(deb.backend.stagingRoot(), "m-"));
-    // The archive carries only in-CT scripts: a host-side one never leaves the source.
+    // The archive carries every action script, as vzmigrate copies them; a host that does not trust
+    // its peers' (the default) refuses the CT, naming the script, and installs nothing.
     await deb.backend.stageRestore("web2", out.format, out.stream, staging);
     await out.finished;
-    assert.equal(existsSync(join(staging, "etc/vz/conf/101.mount")), false);
-    writeFileSync(join(staging, "etc/vz/conf/101.mount"), "#!/bin/sh\n");
-    await assert.rejects(deb.backend.commitRestore("web2", staging), /host-side action script "101\.mount"/);
+    assert.equal(readFileSync(join(staging, "etc/vz/conf/101.mount"), "utf8"), "#!/bin/sh\ntouch /tmp/pwned\n");
+    await assert.rejects(deb.backend.commitRestore("web2", staging), /host-side action script "101\.mount".*--openvz-host-scripts install/);
+    assert.equal(existsSync(join(deb.vzRoot, "etc/vz/conf/101.mount")), false);
+    // An agent started with --openvz-host-scripts install carries it as vzmigrate does.
+    const trusting = createOpenvzBackend(deb.ctx, { vzctl: STANDIN_VZCTL, vzlist: STANDIN_VZLIST, vzRoot: deb.vzRoot, procRoot: deb.procRoot, cgroupPrefix: deb.cgroupPrefix, hostScripts: "install" });
+    await trusting.commitRestore("web2", staging);
+    const moved = readdirSync(join(deb.vzRoot, "etc/vz/conf")).filter((f) => f.endsWith(".mount"));
+    assert.equal(moved.length, 1);
+    assert.equal(readFileSync(join(deb.vzRoot, "etc/vz/conf", moved[0]!), "utf8"), "#!/bin/sh\ntouch /tmp/pwned\n");
+    await trusting.remove("web2");
     rmSync(staging, { recursive: true, force: true });
     assert.equal(vzctl(up, ["set", "101", "--netif_del", "all", "--save"]).status, 0);
     await up.backend.start("web");

@@ -1,12 +1,13 @@
 // The one CT an OpenVZ migration archive ("openvz-private-tar/1") holds, once extracted into a
-// staging directory: etc/vz/conf/CTID.conf, its in-CT action scripts and var/lib/vz/private/CTID.
+// staging directory: etc/vz/conf/CTID.conf, its action scripts, its second-level quota dump
+// (CTID.vzdqdump) and var/lib/vz/private/CTID.
 // Read by the OpenVZ backend's restore and by the LXC and LXD backends converting the CT.
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { invalidArgument } from "@corral/wire";
 import { extractTarSafely } from "../../archive/safe-extract.js";
-import { IN_CT_ACTION_SCRIPTS, OPENVZ_TAR_POLICY, checkStagedOpenvz } from "./config-policy.js";
+import { ACTION_SCRIPTS, OPENVZ_TAR_POLICY, QUOTA_DUMP_SUFFIX, checkStagedOpenvz, type ActionScript } from "./config-policy.js";
 
 export const OPENVZ_ARCHIVE_FORMAT = "openvz-private-tar/1";
 
@@ -18,7 +19,9 @@ export interface StagedCt {
   ctid: number;
   confText: string;
   privateDir: string;
-  scripts: { action: string; path: string }[];
+  scripts: { action: ActionScript; path: string }[];
+  /** `vzdqdump CTID -U -G -T` of the source, when its second-level quota was on. */
+  quotaDump?: string;
 }
 
 /** Extracts an OpenVZ archive under its policy and checks what it holds (config-policy.ts). */
@@ -40,9 +43,10 @@ export async function readStagedCt(name: string, stagingDir: string): Promise<St
   const privateDir = join(stagingDir, ARCHIVE_PRIVATE_DIR, String(ctid));
   const st = await stat(privateDir).catch(() => undefined);
   if (!st?.isDirectory()) throw invalidArgument(`archive for container "${name}" has no private area ${ARCHIVE_PRIVATE_DIR}/${ctid}`);
-  const scripts = IN_CT_ACTION_SCRIPTS.filter((a) => files.includes(`${ctid}.${a}`)).map((action) => ({
+  const scripts = ACTION_SCRIPTS.filter((a) => files.includes(`${ctid}.${a}`)).map((action) => ({
     action,
     path: join(confDir, `${ctid}.${action}`),
   }));
-  return { ctid, confText, privateDir, scripts };
+  const dump = `${ctid}.${QUOTA_DUMP_SUFFIX}`;
+  return { ctid, confText, privateDir, scripts, ...(files.includes(dump) ? { quotaDump: join(confDir, dump) } : {}) };
 }

@@ -1,5 +1,6 @@
 // Runs vzctl and vzlist as child processes. Real vzctl has no daemon and no API: its command line,
 // output and exit status (vzctl(8), EXIT STATUS) are the contract, for the real tools and the stand-in.
+import { dirname, join } from "node:path";
 import type { ToolCommand } from "../../process/exec-io.js";
 import { lastLine as lastLineOf, run, type RunResult } from "../../process/run.js";
 
@@ -114,6 +115,9 @@ export type VzCommand = RunResult;
 export interface VzToolsOptions {
   vzctl: string;
   vzlist: string;
+  /** vzquota's dump and load tools (vzdqdump(8)); beside vzctl when vzctl is given as a path. */
+  vzdqdump: string;
+  vzdqload: string;
   /** Extra environment (VZ_ROOT, VZ_PROC_ROOT, VZ_CGROUP_PREFIX for the stand-in; ignored by real vzctl). */
   env: Record<string, string>;
 }
@@ -132,6 +136,15 @@ export class VzTools {
     return this.run(this.opts.vzlist, args, {});
   }
 
+  vzdqdump(args: string[]): Promise<VzCommand> {
+    return this.run(this.opts.vzdqdump, args, {});
+  }
+
+  /** vzdqload reads the dump on its stdin. */
+  vzdqload(args: string[], input: string): Promise<VzCommand> {
+    return this.run(this.opts.vzdqload, args, { input });
+  }
+
   /** Spawns vzctl with piped stdout/stderr in its own process group, for exec and killable stops. */
   /** vzctl with this host's environment, for execTool (piped or on a pty). */
   vzctlCommand(args: string[]): ToolCommand {
@@ -139,16 +152,20 @@ export class VzTools {
   }
 
   /** Resolves with the exit code and output; rejects only when the tool cannot be started at all. */
-  run(cmd: string, args: string[], opts: { timeoutMs?: number }): Promise<VzCommand> {
+  run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string }): Promise<VzCommand> {
     // A group of its own: past the timeout, vzctl's children (halt inside the CT, nsenter) go too.
     return run(cmd, args, {
       env: this.env,
       group: true,
       missing: `${cmd} not found: is OpenVZ (or its stand-in) installed?`,
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.input === undefined ? {} : { input: opts.input }),
     });
   }
 }
+
+/** A tool of the vzctl family: beside vzctl when vzctl was given as a path (the stand-in), else on PATH. */
+export const besideVzctl = (vzctl: string, tool: string): string => (vzctl.includes("/") ? join(dirname(vzctl), tool) : tool);
 
 /** The last meaningful line vzctl printed, for error messages. */
 export function lastLine(r: VzCommand): string {

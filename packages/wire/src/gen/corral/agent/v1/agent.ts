@@ -344,6 +344,22 @@ export interface PlanConversionResponse {
   plan: ConversionPlan | undefined;
 }
 
+export interface ListAddressesInUseRequest {
+}
+
+export interface ListAddressesInUseResponse {
+  addresses: AddressInUse[];
+}
+
+export interface AddressInUse {
+  /** IPv4, without a prefix length */
+  address: string;
+  /** as the runtime names it, e.g. "CT 101" */
+  holder: string;
+  /** the Corral container holding it; empty when the holder is not one */
+  container: string;
+}
+
 function createBaseGetHostInfoRequest(): GetHostInfoRequest {
   return {};
 }
@@ -4719,6 +4735,230 @@ export const PlanConversionResponse: MessageFns<PlanConversionResponse> = {
   },
 };
 
+function createBaseListAddressesInUseRequest(): ListAddressesInUseRequest {
+  return {};
+}
+
+export const ListAddressesInUseRequest: MessageFns<ListAddressesInUseRequest> = {
+  encode(_: ListAddressesInUseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAddressesInUseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAddressesInUseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListAddressesInUseRequest {
+    return {};
+  },
+
+  toJSON(_: ListAddressesInUseRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAddressesInUseRequest>, I>>(base?: I): ListAddressesInUseRequest {
+    return ListAddressesInUseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAddressesInUseRequest>, I>>(_: I): ListAddressesInUseRequest {
+    const message = createBaseListAddressesInUseRequest();
+    return message;
+  },
+};
+
+function createBaseListAddressesInUseResponse(): ListAddressesInUseResponse {
+  return { addresses: [] };
+}
+
+export const ListAddressesInUseResponse: MessageFns<ListAddressesInUseResponse> = {
+  encode(message: ListAddressesInUseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.addresses) {
+      AddressInUse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAddressesInUseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAddressesInUseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.addresses.push(AddressInUse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAddressesInUseResponse {
+    return {
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => AddressInUse.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListAddressesInUseResponse): unknown {
+    const obj: any = {};
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses.map((e) => AddressInUse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAddressesInUseResponse>, I>>(base?: I): ListAddressesInUseResponse {
+    return ListAddressesInUseResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAddressesInUseResponse>, I>>(object: I): ListAddressesInUseResponse {
+    const message = createBaseListAddressesInUseResponse();
+    message.addresses = object.addresses?.map((e) => AddressInUse.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAddressInUse(): AddressInUse {
+  return { address: "", holder: "", container: "" };
+}
+
+export const AddressInUse: MessageFns<AddressInUse> = {
+  encode(message: AddressInUse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.holder !== "") {
+      writer.uint32(18).string(message.holder);
+    }
+    if (message.container !== "") {
+      writer.uint32(26).string(message.container);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddressInUse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddressInUse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.holder = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddressInUse {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      holder: isSet(object.holder) ? globalThis.String(object.holder) : "",
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+    };
+  },
+
+  toJSON(message: AddressInUse): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.holder !== "") {
+      obj.holder = message.holder;
+    }
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddressInUse>, I>>(base?: I): AddressInUse {
+    return AddressInUse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddressInUse>, I>>(object: I): AddressInUse {
+    const message = createBaseAddressInUse();
+    message.address = object.address ?? "";
+    message.holder = object.holder ?? "";
+    message.container = object.container ?? "";
+    return message;
+  },
+};
+
 /** Served by every agent. Called by the controller, and for archive transfer by another agent. */
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
@@ -4977,6 +5217,21 @@ export const AgentServiceService = {
       Buffer.from(PlanConversionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PlanConversionResponse => PlanConversionResponse.decode(value),
   },
+  /**
+   * IPv4 addresses this host's containers hold in their runtime's own config (OpenVZ: IP_ADDRESS, what
+   * vzlist -a -o ip lists), for the migration pre-flight: a moving container's address held here is refused.
+   */
+  listAddressesInUse: {
+    path: "/corral.agent.v1.AgentService/ListAddressesInUse" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAddressesInUseRequest): Buffer =>
+      Buffer.from(ListAddressesInUseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAddressesInUseRequest => ListAddressesInUseRequest.decode(value),
+    responseSerialize: (value: ListAddressesInUseResponse): Buffer =>
+      Buffer.from(ListAddressesInUseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAddressesInUseResponse => ListAddressesInUseResponse.decode(value),
+  },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
@@ -5018,6 +5273,11 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   sendArchive: handleServerStreamingCall<SendArchiveRequest, SendArchiveResponse>;
   /** What of a container's own settings carries over when it moves to another runtime, and what cannot. */
   planConversion: handleUnaryCall<PlanConversionRequest, PlanConversionResponse>;
+  /**
+   * IPv4 addresses this host's containers hold in their runtime's own config (OpenVZ: IP_ADDRESS, what
+   * vzlist -a -o ip lists), for the migration pre-flight: a moving container's address held here is refused.
+   */
+  listAddressesInUse: handleUnaryCall<ListAddressesInUseRequest, ListAddressesInUseResponse>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -5362,6 +5622,25 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PlanConversionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * IPv4 addresses this host's containers hold in their runtime's own config (OpenVZ: IP_ADDRESS, what
+   * vzlist -a -o ip lists), for the migration pre-flight: a moving container's address held here is refused.
+   */
+  listAddressesInUse(
+    request: ListAddressesInUseRequest,
+    callback: (error: ServiceError | null, response: ListAddressesInUseResponse) => void,
+  ): ClientUnaryCall;
+  listAddressesInUse(
+    request: ListAddressesInUseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAddressesInUseResponse) => void,
+  ): ClientUnaryCall;
+  listAddressesInUse(
+    request: ListAddressesInUseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAddressesInUseResponse) => void,
   ): ClientUnaryCall;
 }
 
