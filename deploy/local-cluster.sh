@@ -17,7 +17,11 @@
 #   CORRAL_BRIDGE (corralbr0)  CORRAL_CONTROLLER_PORT (7400)  CORRAL_AGENT_PORT (7401)  CORRAL_NATS_PORT (4222)
 #   CORRAL_METRICS_PORT (controller port + 2000; agents serve /metrics on agent port + 2000)
 #   CORRAL_NATS_URL (use that NATS, start none)  CORRAL_CONFIG (~/.config/corral/config.json)
-#   CORRAL_DOCKER (1 = one dockerd per host; default 1 when dockerd is installed)  CORRAL_LOG_LEVEL (info)
+#   CORRAL_DOCKER (1 = one dockerd per host; 0 = the hosts have no Docker; default 1 when dockerd is installed)
+#   CORRAL_LXD (1 = the hosts drive the machine's one LXD daemon, the default; 0 = they have no LXD)
+#   CORRAL_LXD_PROJECT (local-$CORRAL_NS_PREFIX: the LXD project this cluster's instances live in; made by `up`,
+#   emptied and deleted by `down`, so clusters side by side never see each other's instances)
+#   CORRAL_LOG_LEVEL (info)
 # Every hop is mutual TLS: `up` runs `corral cluster init` into $CORRAL_LOCAL_ROOT/controller once, and each
 # agent joins with a one-use token on its first start (its certificate then lives in hosts/hostN/tls).
 # `up` records the resolved values in $CORRAL_LOCAL_ROOT/cluster.env; the other verbs read them from there, so
@@ -56,6 +60,8 @@ load_settings() {
   if [ -n "${CORRAL_DOCKER:-}" ]; then DOCKER=$CORRAL_DOCKER
   elif command -v dockerd >/dev/null 2>&1; then DOCKER=1
   else DOCKER=0; fi
+  LXD=${CORRAL_LXD:-1}
+  LXD_PROJECT=${CORRAL_LXD_PROJECT:-local-$PREFIX}
   LOG_LEVEL=${CORRAL_LOG_LEVEL:-info}
   # shellcheck disable=SC1091
   [ -f "$ROOT/cluster.env" ] && . "$ROOT/cluster.env"
@@ -78,6 +84,8 @@ NATS_URL=$NATS_URL
 OWN_NATS=$OWN_NATS
 CONFIG=$CONFIG
 DOCKER=$DOCKER
+LXD=$LXD
+LXD_PROJECT=$LXD_PROJECT
 LOG_LEVEL=$LOG_LEVEL
 EOF
 }
@@ -118,6 +126,22 @@ lxd_link_up() {
   ip link del "$lv" 2>/dev/null || true
   ip link add "$lv" mtu 1450 type veth peer name corral-lxd mtu 1450 netns "$ns"
   ip link set "$lv" master "$lb" up
+}
+
+# The cluster's own LXD project: its instances and images apart from any other cluster's (and from a
+# person's own LXD instances); profiles are the default project's, whose root disk the instances use.
+lxd_project_up() {
+  [ "${LXD:-1}" = 1 ] && command -v lxc >/dev/null 2>&1 && lxc project list >/dev/null 2>&1 || return 0
+  lxc project show "$LXD_PROJECT" >/dev/null 2>&1 && return 0
+  lxc project create "$LXD_PROJECT" -c features.profiles=false -c features.images=true \
+    -c features.storage.volumes=false >/dev/null || die "cannot create the LXD project $LXD_PROJECT"
+}
+lxd_project_down() {
+  [ -n "${LXD_PROJECT:-}" ] && command -v lxc >/dev/null 2>&1 && lxc project show "$LXD_PROJECT" >/dev/null 2>&1 || return 0
+  local x
+  for x in $(lxc list --project "$LXD_PROJECT" -c n --format csv 2>/dev/null); do lxc delete --force --project "$LXD_PROJECT" "$x" >/dev/null 2>&1 || true; done
+  for x in $(lxc image list --project "$LXD_PROJECT" -c f --format csv 2>/dev/null); do lxc image delete --project "$LXD_PROJECT" "$x" >/dev/null 2>&1 || true; done
+  lxc project delete "$LXD_PROJECT" >/dev/null 2>&1 || say "LXD project $LXD_PROJECT left: $(lxc project show "$LXD_PROJECT" 2>&1 | grep -A5 used_by | tr -s ' \n' ' ')"
 }
 
 lxd_link_down() {
@@ -247,6 +271,7 @@ net_up() {
     ip -n "$ns" route add default via "${SUBNET}.1"
   done
   for ((i = 1; i <= N; i++)); do lxd_link_up "$i"; done
+  lxd_project_up
 }
 
 nats_up() {
@@ -291,7 +316,12 @@ agent_up() {
   local args=(--name "host$i" --listen "$(ip_of "$i"):$APORT" --controller "${SUBNET}.1:$CPORT"
     --state-dir "$hd" --lxc-path "$hd/lxc" --log-level "$LOG_LEVEL" --metrics-listen "$(ip_of "$i"):$AMPORT"
     --bridge-ports corral-lxd --lxd-bridge "$(lxd_br_of "$i")")
-  [ "$DOCKER" = 1 ] && args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
+  # A host without Docker or LXD is given a socket path where none listens: the agent then reports
+  # that backend unavailable instead of driving the machine's own dockerd or another cluster's LXD
+  # instances (the one LXD daemon is shared by every emulated host of every local cluster).
+  if [ "$DOCKER" = 1 ]; then args+=(--docker-socket "$(docker_sock "$i")" --docker-cgroup-parent "/corral-host$i-docker")
+  else args+=(--docker-socket "$hd/no-docker.sock"); fi
+  if [ "${LXD:-1}" = 1 ]; then args+=(--lxd-project "$LXD_PROJECT"); else args+=(--lxd-socket "$hd/no-lxd.sock"); fi
   # OpenVZ needs its own kernel: each host gets the vzctl/vzlist STAND-IN with its own VZ_ROOT and
   # the emulated kernel files (/proc/vz/veinfo, /proc/bc, fairsched) under its own proc root. The
   # hosts of one local cluster are one operator's: a CT's host-side action scripts move with it.
@@ -483,6 +513,7 @@ cmd_down() {
   for i in $hosts; do stop_proc "agent-host$i" corral-agent.js 5; done
   stop_proc controller corral-controller.js 10
   for i in $hosts; do lxc_down "$i"; openvz_down "$i"; done
+  lxd_project_down
   for i in $hosts; do docker_down "$i"; done
   [ "$OWN_NATS" = 1 ] && stop_proc nats nats-server 10
   for i in $hosts; do cgroups_down "$i"; done

@@ -87,7 +87,7 @@ async function sameContainer(name: string, host: string, backend: string, addres
     backend === "lxc"
       ? readFileSync(`/sys/fs/cgroup/memory/corral/${host}/${name}/memory.limit_in_bytes`, "utf8").trim()
       : backend === "lxd"
-        ? execFileSync("lxc", ["config", "get", `${host}-${name}`, "limits.memory"], { encoding: "utf8" }).trim()
+        ? execFileSync("lxc", ["config", "get", "--project", cluster.lxdProject, `${host}-${name}`, "limits.memory"], { encoding: "utf8" }).trim()
         : String(4096 * Number(/^\s*physpages\s+\d+\s+\d+\s+\d+\s+(\d+)/m.exec(readFileSync(join(cluster.hostDir(host), "vzproc/bc", String(ctidOf(host, name)), "resources"), "utf8"))?.[1]));
   assert.equal(memory, "134217728");
 }

@@ -1,3 +1,4 @@
+// @test-lane own (LXC only, no Docker, no LXD: everything it uses is named by its cluster slot)
 // Cross-host stories on real LXC: two emulated hosts (network namespaces), a real controller with a
 // SQLite file, NATS in a container, real agents talking gRPC over the hosts' own addresses.
 import { after, before, describe, test } from "node:test";
@@ -6,7 +7,7 @@ import { connect, StringCodec } from "nats";
 import { ControllerClient, type Container, type Host, type MigrationUpdate } from "@corral/wire";
 import { TestCluster, eventually } from "./support/cluster.js";
 
-const cluster = new TestCluster({ hosts: 2, slot: 1 });
+const cluster = new TestCluster({ hosts: 2, slot: 1, lxd: false });
 
 interface CtJson {
   name: string;

@@ -1,3 +1,4 @@
+// @test-lane own (LXC only, no Docker, no LXD: everything it uses is named by its cluster slot)
 // Trust boundaries on the local cluster: the agents joined with one-use tokens, every port is mutual
 // TLS, and `host rm` revokes a host's certificate so its agent cannot come back with it.
 import { after, before, describe, test } from "node:test";
@@ -8,7 +9,7 @@ import { AgentClient, ControllerClient, verifyIssued, type Host } from "@corral/
 import { plaintextHttp2Answer } from "@corral/controller/test-support";
 import { TestCluster, eventually } from "./support/cluster.js";
 
-const cluster = new TestCluster({ hosts: 2, slot: 4 });
+const cluster = new TestCluster({ hosts: 2, slot: 4, lxd: false });
 
 before(async () => {
   await cluster.up();

@@ -118,9 +118,10 @@ describe("ct set on Docker: docker update, and the limits move with the containe
     const inside = async () =>
       (await ok(["ct", "exec", "lim-docker", "--", "sh", "-c", "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"])).stdout.split("\n").slice(0, 3);
     assert.deepEqual(await inside(), ["100", "512", String(80 * MiB)]);
-    await ok(["ct", "restart", "lim-docker"]);
+    // sleep as PID 1 ignores SIGTERM: a clean stop would wait its whole 30 s for nothing.
+    await ok(["ct", "restart", "lim-docker", "--timeout", "0"]);
     assert.deepEqual(await inside(), ["100", "512", String(80 * MiB)], "after a restart");
-    await ok(["ct", "migrate", "lim-docker", "--to", "host2"]);
+    await ok(["ct", "migrate", "lim-docker", "--to", "host2", "--stop-timeout", "0"]);
     assert.equal((await show("lim-docker")).host, "host2");
     assert.deepEqual(await inside(), ["100", "512", String(80 * MiB)], "after a migration");
   });
@@ -157,7 +158,7 @@ describe("ct set on LXD: limits.processes, the cpu weight, and no quota on a dir
     await ok(["image", "import", bootImage.tarball, "--name", "limsys", "--backend", "lxd"]);
     await ok(["ct", "create", LXD_NAME, "--backend", "lxd", "--image", "limsys", "--host", "host1", "--cpus", "1", "--memory", "64M"]);
     await ok(["ct", "set", LXD_NAME, "--pids", "100", "--cpu-shares", "512"]);
-    const get = (key: string) => execFileSync("lxc", ["config", "get", `host1-${LXD_NAME}`, key], { encoding: "utf8" }).trim();
+    const get = (key: string) => execFileSync("lxc", ["config", "get", "--project", cluster.lxdProject, `host1-${LXD_NAME}`, key], { encoding: "utf8" }).trim();
     assert.equal(get("limits.processes"), "100");
     assert.equal(get("limits.cpu.allowance"), "50%");
     await refused(["ct", "set", LXD_NAME, "--swap", "32M"], /limits\.memory\.swap only turns swap on or off/);

@@ -1,3 +1,4 @@
+// @test-lane own (everything it uses is named by its cluster slot: netns, dockerds, LXD project)
 // The cluster network through the CLI, between two emulated hosts (network namespaces with their own
 // dockerd, one LXD daemon, the OpenVZ STAND-IN): a web service in a container of each backend answers
 // at the container's address from the other host, and on the host's own address at its --port; after

@@ -1,3 +1,4 @@
+// @test-lane own (LXC only, no Docker, no LXD: everything it uses is named by its cluster slot)
 // The operator's day on a real local cluster (one emulated host, real LXC, real agent, NATS in a
 // container): every metrics URL `local-cluster.sh status` prints serves real numbers, and
 // `ct stats` and `host show` show the same container through the CLI.
@@ -6,7 +7,7 @@ import assert from "node:assert/strict";
 import { parsePrometheusText, sampleValue } from "@corral/wire";
 import { TestCluster, eventually } from "./support/cluster.js";
 
-const cluster = new TestCluster({ hosts: 1, slot: 3 });
+const cluster = new TestCluster({ hosts: 1, slot: 3, lxd: false });
 
 before(async () => {
   await cluster.up();

@@ -1,3 +1,4 @@
+// @test-lane own (everything it uses is named by its cluster slot: netns, dockerds, LXD project)
 // The README's promise, checked: every command in the runnable blocks of "## Using it" works as
 // printed, in the order shown, against a real local cluster (3 hosts, LXC + Docker + LXD + the
 // OpenVZ stand-in). A block is runnable when `<!-- runnable -->` stands on the line before its

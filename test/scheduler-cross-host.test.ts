@@ -1,3 +1,4 @@
+// @test-lane own (LXC only, no Docker, no LXD: everything it uses is named by its cluster slot)
 // Scheduler and maintenance through the real CLI on real LXC: three emulated hosts, a real
 // controller and agents. Labels and constraints, cordon, anti-affinity, drain and restore with the
 // containers' data checked by checksum after each move.
@@ -5,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TestCluster } from "./support/cluster.js";
 
-const cluster = new TestCluster({ hosts: 3, slot: 6 });
+const cluster = new TestCluster({ hosts: 3, slot: 6, lxd: false });
 const SMALL = ["--memory", "32M", "--cpus", "0.1"];
 
 interface CtJson {

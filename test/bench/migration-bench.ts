@@ -97,14 +97,15 @@ async function rawTcpPipe(ctx: BenchContext, lxcPath: string, name: string, dest
   const targetIp = (await ctx.client.listHosts()).find((h) => h.name === TARGET)!.address.replace(/:\d+$/, "");
   // hx runs the command in the host's namespace; env(1) hands it the host's tls/ directory.
   const node = (host: string) => (mtls ? ["env", `TLS_DIR=${join(ctx.cluster.hostDir(host), "tls")}`, process.execPath] : [process.execPath]);
-  const recv = spawn(HX, [ctx.ns(TARGET), ...node(TARGET), script, "recv", targetIp, "39999", dest], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve, reject) => {
-    recv.stdout!.once("data", () => resolve());
+  // Port 0: the receiver says which port it got ("listening PORT").
+  const recv = spawn(HX, [ctx.ns(TARGET), ...node(TARGET), script, "recv", targetIp, "0", dest], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<string>((resolve, reject) => {
+    recv.stdout!.once("data", (d: Buffer) => resolve(/listening (\d+)/.exec(d.toString())?.[1] ?? "0"));
     recv.once("close", (code) => reject(new Error(`tcp-pipe receiver exited ${code}`)));
   });
   const received = new Promise<void>((resolve, reject) => recv.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`tcp-pipe receiver exited ${code}`)))));
   const { ms: t } = await timed(async () => {
-    await sh(HX, [ctx.ns(SOURCE), ...node(SOURCE), script, "send", targetIp, "39999", lxcPath, name]);
+    await sh(HX, [ctx.ns(SOURCE), ...node(SOURCE), script, "send", targetIp, port, lxcPath, name]);
     await received;
   });
   rmSync(dest, { recursive: true, force: true });

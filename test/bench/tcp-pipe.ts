@@ -1,5 +1,6 @@
 // A raw `tar -c | TCP | tar -x` between two emulated hosts, the network-crossing baseline for a
-// migration's transfer phase: `node tcp-pipe.js recv ADDR PORT DIR` / `send ADDR PORT DIR NAME`.
+// migration's transfer phase: `node tcp-pipe.js recv ADDR 0 DIR` (prints "listening PORT") /
+// `send ADDR PORT DIR NAME`.
 // With TLS_DIR set (a host's tls/ directory: ca.pem, host.pem, host.key), the same pipe runs over
 // mutual TLS with the hosts' own certificates, which splits what TLS costs from what gRPC costs.
 import net from "node:net";
@@ -22,7 +23,7 @@ if (mode === "recv") {
   const server = creds
     ? tls.createServer({ ...creds, requestCert: true, rejectUnauthorized: true }, onSocket)
     : net.createServer(onSocket);
-  server.listen(Number(port), addr, () => console.log("listening"));
+  server.listen(Number(port), addr, () => console.log(`listening ${(server.address() as net.AddressInfo).port}`));
 } else if (mode === "send") {
   const tar = spawn("tar", ["-c", "--numeric-owner", "-C", dir!, name!], { stdio: ["ignore", "pipe", "inherit"] });
   const sock = creds

@@ -1,3 +1,4 @@
+// @test-lane own (LXC only, no Docker, no LXD: everything it uses is named by its cluster slot)
 // The fault matrix (`npm run test:faults`): real LXC busybox containers on two emulated hosts, a real
 // controller, real agents; faults are real (kill -9, a host's link cut). After every case the same
 // invariants are checked: exactly one copy, running where the outcome says; the SHA-256 of its tree
@@ -14,7 +15,7 @@ import { ControllerClient, type Container, type Host, type Migration, type Migra
 import { TestCluster, eventually } from "../support/cluster.js";
 
 const run = promisify(execFile);
-const cluster = new TestCluster({ hosts: 2, slot: 5 });
+const cluster = new TestCluster({ hosts: 2, slot: 5, lxd: false });
 const HOSTS = ["host1", "host2"] as const;
 const MiB = 1024 * 1024;
 const results: { name: string; outcome: string; ok: boolean; seconds: number; why: string }[] = [];
@@ -225,6 +226,64 @@ for (const seconds of [5, 30]) {
     return m.phase;
   }, 150_000);
 }
+
+// --- the target's staging fills up mid-copy ----------------------------------------------------------------
+// The emulated host's staging directory becomes a tmpfs of its own (mounted in the agent's mount
+// namespace: hx gives each host a private one), sized so the archive is admitted past the agent's
+// 256 MiB reserve; once bytes flow, a filler file takes all but 1 MiB of it and tar meets ENOSPC.
+matrixCase("target staging full mid-copy", async () => {
+  const name = "fz";
+  const before = await fresh(name, "host1", 8);
+  const pid = (await cluster.script("agent-pid", "host2")).trim();
+  const staging = join(cluster.hostDir("host2"), "lxc", ".corral-staging");
+  const inAgent = (...argv: string[]) => run("nsenter", ["-t", pid, "-m", ...argv]);
+  await inAgent("mount", "-t", "tmpfs", "-o", "size=300m,mode=0700", "corral-full", staging);
+  try {
+    const { id, faulted } = await migrateWithFault(name, "host2", "transferring", async () => {
+      const st = await inAgent("stat", "-f", "-c", "%a %S", staging);
+      const [avail, bsize] = st.stdout.trim().split(" ").map(Number) as [number, number];
+      await inAgent("fallocate", "-l", String(avail * bsize - MiB), join(staging, "filler"));
+    }, { bwlimitBytesPerSecond: 2 * MiB });
+    assert.ok(faulted, "the copy started before the disk filled");
+    const m = await finalOf(id);
+    assert.equal(m.phase, "rolled_back", "a full staging disk rolls back");
+    assert.equal(m.failedHost, "host2", "the error names the target");
+    // Not asserted yet: the target's "no space left for staging on host2" reached the source in one
+    // run of two; in the other the data connection closed first (the source saw only that).
+    process.stdout.write(`# staging full: ${m.error}\n`);
+    await invariants(name, "host1", before);
+  } finally {
+    await inAgent("umount", "-l", staging);
+  }
+  return "rolled_back";
+});
+
+// --- a dry run finds the target unreachable ------------------------------------------------------------------
+// On fz, which the case above left on host1 after its rollback (a fresh container would double the cost).
+matrixCase("dry run with the target's link down", async () => {
+  const name = "fz";
+  const listed = async () => (await cluster.json<Migration[]>(["migration", "list", "--container", name])).length;
+  const before = { hash: treeHash("host1", name), migrations: await listed() };
+  const ok = await cluster.cli(["ct", "migrate", name, "--to", "host2", "--dry-run"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  await cluster.script("link-down", "host2");
+  let dry = { code: -1, stdout: "", stderr: "" };
+  try {
+    dry = await cluster.cli(["ct", "migrate", name, "--to", "host2", "--dry-run"]);
+  } finally {
+    await cluster.script("link-up", "host2");
+  }
+  assert.notEqual(dry.code, 0, "the dry run fails");
+  assert.match(dry.stderr, /host2/, "it names the target");
+  assert.doesNotMatch(dry.stderr, /host host1/, "and does not blame the source");
+  assert.equal(await listed(), before.migrations, "no migration was recorded");
+  assert.deepEqual(copies(name), ["host1"]);
+  assert.equal(await lxcState("host1", name), "running");
+  assert.equal(treeHash("host1", name), before.hash);
+  await cluster.cli(["ct", "rm", name, "--force"]);
+  await hostsReady();
+  return "refused";
+});
 
 // --- the world changes behind the controller's back -----------------------------------------------------
 matrixCase("container destroyed behind the controller's back", async () => {

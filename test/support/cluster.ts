@@ -31,6 +31,8 @@ export interface ClusterOptions {
   /** Distinguishes clusters of different test files: namespaces, subnet, ports. */
   slot: number;
   docker?: boolean;
+  /** false: the hosts have no LXD (a file that runs beside others must not see their LXD instances). */
+  lxd?: boolean;
 }
 
 /** Builds the NATS image from Debian's nats-server, as recipes/nats-image does, and starts it. */
@@ -57,6 +59,8 @@ export class TestCluster {
   readonly root: string;
   readonly controller: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The LXD project of this cluster's instances: `lxc --project P …` sees them, the default project not. */
+  readonly lxdProject: string;
   natsUrl = "";
   private nats: Started | undefined;
 
@@ -66,6 +70,7 @@ export class TestCluster {
     // outgoing connection, and a cluster then fails to start with EADDRINUSE.
     const port = CLUSTER_PORT_BASE + s * 10;
     this.root = `/var/lib/corral-test-${s}`;
+    this.lxdProject = `corral-test-${s}`;
     this.controller = `127.0.0.1:${port}`;
     this.env = {
       ...process.env,
@@ -77,6 +82,8 @@ export class TestCluster {
       CORRAL_AGENT_PORT: String(port + 1),
       CORRAL_CONFIG: join(tmpdir(), `corral-test-${s}-config.json`),
       CORRAL_DOCKER: opts.docker ? "1" : "0",
+      CORRAL_LXD: opts.lxd === false ? "0" : "1",
+      CORRAL_LXD_PROJECT: this.lxdProject,
       CORRAL_LOG_LEVEL: "info",
     };
   }

@@ -13,6 +13,8 @@ export interface AgentConfig {
   dockerSocket: string;
   dockerCgroupParent: string;
   lxdSocket: string;
+  /** The LXD project the host's instances, images and backups live in. */
+  lxdProject: string;
   vzctl: string;
   vzlist: string;
   vzRoot: string;
@@ -43,6 +45,7 @@ const FLAGS: Record<string, keyof AgentConfig> = {
   "--docker-socket": "dockerSocket",
   "--docker-cgroup-parent": "dockerCgroupParent",
   "--lxd-socket": "lxdSocket",
+  "--lxd-project": "lxdProject",
   "--vzctl": "vzctl",
   "--vzlist": "vzlist",
   "--vz-root": "vzRoot",
@@ -58,7 +61,7 @@ const FLAGS: Record<string, keyof AgentConfig> = {
 
 export const AGENT_USAGE = `usage: corral-agent --name NAME --listen HOST:PORT --controller HOST:PORT --state-dir DIR
                     [--advertise HOST:PORT] [--lxc-path DIR] [--docker-socket PATH] [--docker-cgroup-parent CG]
-                    [--lxd-socket PATH] [--vzctl PATH] [--vzlist PATH] [--vz-root DIR] [--log-level info]
+                    [--lxd-socket PATH] [--lxd-project NAME] [--vzctl PATH] [--vzlist PATH] [--vz-root DIR] [--log-level info]
                     [--openvz-proc-root DIR (/proc)] [--openvz-conf FILE (/etc/vz/vz.conf)] [--openvz-host-scripts refuse|install]
                     [--join TOKEN] [--metrics-listen HOST:PORT] [--bridge-ports IF,...] [--lxd-bridge BR]
                     [--config FILE.json]
@@ -68,6 +71,8 @@ export const AGENT_USAGE = `usage: corral-agent --name NAME --listen HOST:PORT -
   --openvz-host-scripts install  an OpenVZ CT moved in from another host brings its CTID.mount, .umount,
                  .premount and .postumount, which vzctl runs as root here, as vzmigrate does (default refuse:
                  such a CT is refused, the script named)
+  --lxd-project NAME     the LXD project this host's instances live in (default: LXD's "default"); it must
+                         exist (lxc project create NAME), so that one LXD can serve other tenants beside Corral
   --bridge-ports IF,...  links to put on the Corral bridge (corral0) beside the overlay
   --lxd-bridge BR        the bridge LXD's container NICs use (default corral0; another one when LXD runs in
                          another network namespace and BR reaches corral0 through a --bridge-ports link)`;
@@ -104,6 +109,7 @@ export function parseAgentConfig(argv: string[]): AgentConfig {
     dockerSocket: given.dockerSocket || "/var/run/docker.sock",
     dockerCgroupParent: given.dockerCgroupParent || "",
     lxdSocket: given.lxdSocket || "/var/lib/lxd/unix.socket",
+    lxdProject: given.lxdProject || "default",
     vzctl: given.vzctl || "vzctl",
     vzlist: given.vzlist || "vzlist",
     vzRoot: given.vzRoot || "/",

@@ -22,7 +22,7 @@ export function configuredBackends(cfg: AgentConfig, log: Logger, network?: Host
       socketPath: cfg.dockerSocket,
       ...(cfg.dockerCgroupParent ? { cgroupParent: cfg.dockerCgroupParent } : {}),
     }),
-    createLxdBackend(ctx("lxd"), { socketPath: cfg.lxdSocket, ...(cfg.lxdBridge ? { bridge: cfg.lxdBridge } : {}) }),
+    createLxdBackend(ctx("lxd"), { socketPath: cfg.lxdSocket, project: cfg.lxdProject, ...(cfg.lxdBridge ? { bridge: cfg.lxdBridge } : {}) }),
     createOpenvzBackend(ctx("openvz"), {
       vzctl: cfg.vzctl,
       vzlist: cfg.vzlist,

@@ -10,10 +10,11 @@ import { LOGIN_SHELL_ARGV } from "../process/exec-io.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import type { ReceiveManager } from "../transfer/receiver.js";
 import { sendArchive } from "../transfer/sender.js";
+import { probePeer } from "../transfer/peer-probe.js";
 import { hostInfo } from "../host-info.js";
 import type { HostNetwork } from "../network/host-network.js";
 import type { AgentConfig } from "../config.js";
-import { checkExec, checkImage, checkRef, checkSend, checkSpec, checkTimeout } from "./request-checks.js";
+import { checkExec, checkImage, checkProbe, checkRef, checkSend, checkSpec, checkTimeout } from "./request-checks.js";
 
 export function agentHandlers(
   cfg: AgentConfig,
@@ -193,6 +194,10 @@ export function agentHandlers(
       const b = backendOf(ref);
       if (!hasConversionSource(b)) throw failedPrecondition(`a ${b.name} container cannot be converted to ${target}`);
       return b.planConversion(ref.name, target);
+    },
+    probePeer: async (p) => {
+      checkProbe(p);
+      return probePeer(p, cfg.name, tls);
     },
     addressesInUse: async () => (await Promise.all(registry.available().filter(hasAddressHolder).map((b) => b.addressesInUse()))).flat(),
     sendArchive: (req, signal) => {

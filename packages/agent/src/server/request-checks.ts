@@ -9,6 +9,7 @@ import {
   type ContainerSpec,
   type ExecRequest,
   type PrepareReceive,
+  type ProbePeer,
   type SendArchive,
 } from "@corral/wire";
 
@@ -98,4 +99,9 @@ export function checkSend(req: SendArchive): void {
   checkToken(req.token);
   if (!ADDRESS_RE.test(req.targetAddress)) throw invalidArgument(`invalid target address "${req.targetAddress.slice(0, 80)}"`);
   if (req.dataAddress !== undefined && !ADDRESS_RE.test(req.dataAddress)) throw invalidArgument(`invalid data address "${req.dataAddress.slice(0, 80)}"`);
+}
+
+export function checkProbe(p: ProbePeer): void {
+  validateName("target host", p.targetHost);
+  if (!ADDRESS_RE.test(p.dataAddress)) throw invalidArgument(`invalid data address "${p.dataAddress.slice(0, 80)}"`);
 }

@@ -262,3 +262,20 @@ test("a target that resets the connection mid-copy fails the send with a reason,
     await a.client.remove(ref).catch(() => undefined);
   }
 });
+
+test("a dry run's probe crosses the real data path: the target answers with its free staging; an impostor or a closed port is named", async () => {
+  const [a, b] = hosts as [Host, Host];
+  const p = await a.client.probePeer({ targetHost: b.name, dataAddress: b.data, targetBackend: "lxc" });
+  assert.ok(p.stagingFreeBytes > 0, `free staging reported: ${p.stagingFreeBytes}`);
+  assert.ok(p.roundTripMs >= 0);
+  assert.deepEqual(staging(b), [], "a probe leaves nothing behind");
+  // b's listener, but a was told the target is a: the handshake refuses the wrong name.
+  await assert.rejects(a.client.probePeer({ targetHost: a.name, dataAddress: b.data, targetBackend: "lxc" }), new RegExp(`${a.name} cannot reach the data listener of ${a.name}.*expected corral://host/${a.name}`));
+  const closed = await listenData("127.0.0.1", hostX, async () => undefined, () => undefined);
+  await closed.close();
+  await assert.rejects(a.client.probePeer({ targetHost: b.name, dataAddress: `127.0.0.1:${closed.port}`, targetBackend: "lxc" }), new RegExp(`cannot reach the data listener of ${b.name} at 127\\.0\\.0\\.1:${closed.port}`));
+  // Only the controller may ask for a probe.
+  const asHost = new AgentClient(a.agent.address, hostX, { kind: "host", name: a.name });
+  await assert.rejects(asHost.probePeer({ targetHost: b.name, dataAddress: b.data, targetBackend: "lxc" }), /permission|denied|controller/i);
+  asHost.close();
+});

@@ -2,7 +2,7 @@
 // TransferHeader the gRPC stream carries, so every check of ReceiveManager applies unchanged (token
 // bound to migration, container and both hosts, one use, size cap, staging expiry, tar guard).
 import type { TLSSocket } from "node:tls";
-import { CorralError, type ArchiveChunk, type TransferHeader } from "@corral/wire";
+import { CorralError, parseBackend, type ArchiveChunk, type TransferHeader } from "@corral/wire";
 import type { ReceiveManager } from "./receiver.js";
 import { FRAME, dataFrames, readControl, writeControl } from "./data-link.js";
 
@@ -26,6 +26,12 @@ export function dataConnectionHandler(receiver: ReceiveManager) {
     const { kind, value } = await readControl(sock, "the transfer header");
     if (kind !== FRAME.header) throw new CorralError("invalid_argument", "a data connection must open with a header frame");
     const mode = str(value.mode);
+    if (mode === "probe") {
+      // A dry run's check (peer-probe.ts): the handshake got here; say what staging has free.
+      const stagingFreeBytes = await receiver.stagingFree(parseBackend(str(value.targetBackend)));
+      writeControl(sock, FRAME.result, { stagingFreeBytes });
+      return;
+    }
     if (mode !== "archive") throw new CorralError("invalid_argument", `unknown data connection mode "${mode.slice(0, 40)}"`);
     const header = headerOf(value);
     async function* chunks(): AsyncGenerator<ArchiveChunk> {

@@ -78,6 +78,8 @@ const DEFAULT_RESERVE = 256 * 1024 * 1024;
 /** Announced sizes are estimates (du before tar): allow tar's own headers (many small files) and drift. */
 const SLACK_FACTOR = 1.5;
 const SLACK_BYTES = 64 * 1024 * 1024;
+/** A receive that failed with less than this free for staging failed because the disk filled. */
+const FULL_BELOW = 4 * 1024 * 1024;
 
 const denied = (why = "unknown, expired or already used transfer token") => new CorralError("permission_denied", why);
 const tokenHash = (token: string): string => createHash("sha256").update(token).digest("hex");
@@ -166,6 +168,13 @@ export class ReceiveManager {
       touchedAt: Date.now(),
       cancel: new AbortController(),
     });
+  }
+
+  /** What an archive for `backend` may take on its staging filesystem now (the reserve kept back). */
+  async stagingFree(backend: ContainerRef["backend"]): Promise<number> {
+    const root = this.registry.get(backend).stagingRoot();
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    return Math.max(0, (await freeBytes(root)) - this.reserve);
   }
 
   /** Finds the prepared receive that `header` belongs to, or says why the stream is refused. */
@@ -265,10 +274,17 @@ export class ReceiveManager {
       // A decompressor blocked on a full pipe would live on: close its output.
       plain.stream.destroy();
       await stageSettled;
+      // Measured before the staging goes (its removal frees the space): tar says only "Wrote only
+      // 512 of 10240 bytes" when the disk fills, so the filesystem is asked.
+      const free = await freeBytes(backend.stagingRoot()).catch(() => Infinity);
       await rm(r.stagingDir, { recursive: true, force: true });
       r.phase = "aborted";
       this.receives.delete(r.id);
       this.log.warn({ migration: r.migrationId, ct: r.ref.name, err: messageOf(err) }, "receive failed; staging removed");
+      // A full staging filesystem is this host's condition, said plainly.
+      if (free < FULL_BELOW || /ENOSPC|no space left/i.test(messageOf(err))) {
+        throw new CorralError("resource_exhausted", `no space left for staging on ${this.opts.hostName} (${formatBytes(free)} free): ${messageOf(err)}`, { cause: err });
+      }
       throw err;
     }
   }
@@ -282,7 +298,7 @@ export class ReceiveManager {
     if (!Number.isSafeInteger(header.totalBytes) || header.totalBytes < 0) throw invalidArgument(`invalid announced size ${header.totalBytes}`);
     const free = Math.max(0, (await freeBytes(root)) - this.reserve);
     if (header.totalBytes > free) {
-      throw new CorralError("resource_exhausted", `the source announces ${formatBytes(header.totalBytes)}, but only ${formatBytes(free)} is free for staging on ${this.opts.hostName}`);
+      throw new CorralError("resource_exhausted", `no space for staging on ${this.opts.hostName}: the source announces ${formatBytes(header.totalBytes)}, but only ${formatBytes(free)} is free`);
     }
     let limit = { bytes: free, what: "the free space for staging" };
     for (const [n, by] of [

@@ -21,8 +21,9 @@ The stop waits --stop-timeout seconds for a clean shutdown, then kills (0: kill 
 A stopped container moves stopped and has no downtime. The migration belongs to the
 controller: Ctrl-C or --detach stop only the watching; follow it again with
 "corral migration show ID --follow". --dry-run runs the pre-flight checks (target capacity
-and backend, free disk, both hosts answering, the container's addresses free on the target)
-and changes nothing.
+and backend, both hosts answering, the source reaching the target's data listener with the
+TLS handshake, free disk for staging on the target, the container's addresses free on the
+target) and changes nothing; a failed check is named with the host that failed it.
 
 --backend converts while it moves: OpenVZ → LXC or LXD, LXC → LXD (as lxc-to-lxd does). The
 private area or rootfs keeps its files, owners and modes (shifted into the target's id map),

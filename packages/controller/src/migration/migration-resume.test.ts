@@ -10,8 +10,10 @@ import { ScriptedAgent, specOf } from "../test-support/scripted-agent.js";
 import { spawnController, type ControllerProcess } from "../test-support/controller-process.js";
 import { collect, waitFor } from "../test-support/cluster.js";
 import { initTestCluster, joinHost } from "../test-support/test-pki.js";
+import { freePort } from "../test-support/free-port.js";
 
-async function setup(t: import("node:test").TestContext, port: number) {
+async function setup(t: import("node:test").TestContext) {
+  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "corral-resume-"));
   const db = join(dir, "corral.db");
   const admin = await initTestCluster(dir);
@@ -43,7 +45,7 @@ async function setup(t: import("node:test").TestContext, port: number) {
 const phaseOf = async (p: ControllerProcess) => (await p.client.listMigrations("c1"))[0]?.phase;
 
 test("killed while transferring: the restarted controller rolls back and restarts the source", async (t) => {
-  const { host1, host2, first, start } = await setup(t, 17421);
+  const { host1, host2, first, start } = await setup(t);
   host1.script = { chunks: 300, chunkBytes: 16 * 1024, chunkDelayMs: 20 };
   const watching = collect(first.client.migrate("c1", "host2", "none"));
   await waitFor("transferring", async () => ((await phaseOf(first)) === "transferring" ? true : undefined));
@@ -64,7 +66,7 @@ test("killed while transferring: the restarted controller rolls back and restart
 });
 
 test("killed at target_started: the restarted controller finishes and deletes the source", async (t) => {
-  const { host1, host2, first, start } = await setup(t, 17423);
+  const { host1, host2, first, start } = await setup(t);
   let release!: () => void;
   host2.script = { ...host2.script, holdStart: new Promise<void>((r) => (release = r)) };
   const watching = collect(first.client.migrate("c1", "host2", "none"));

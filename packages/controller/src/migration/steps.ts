@@ -122,9 +122,9 @@ export async function stopSource(env: StepEnv, m: MigrationRecord): Promise<Migr
 export async function transfer(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const { client } = agent(env.ctx, m.sourceHost);
   const { host: target, client: targetClient } = agent(env.ctx, m.targetHost);
-  // The bytes go to the target's data listener (direct mutual TLS) when CORRAL_DATA_LINK=1; gRPC
-  // otherwise, until the fault matrix has passed with the data link on (an agent without one gets gRPC too).
-  const dataAddress = process.env.CORRAL_DATA_LINK === "1" ? (await on(m.targetHost, () => targetClient.hostInfo())).dataAddress : undefined;
+  // The bytes go to the target's data listener (direct mutual TLS, data-link.ts); gRPC stays for
+  // control. Only a target agent that advertises no data listener (an older one) gets them on gRPC.
+  const { dataAddress } = await on(m.targetHost, () => targetClient.hostInfo());
   const meter = new ProgressMeter();
   const last = { persist: 0, caller: 0, nats: 0 };
   const started = Date.now();

@@ -2,7 +2,7 @@
 // stopped and started again on the same port and store (to test outages).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { freePort } from "./free-port.js";
 
 export const NATS_BIN = spawnSync("sh", ["-c", "command -v nats-server"]).stdout.toString().trim();
 
@@ -51,14 +51,4 @@ export class NatsServer {
     child.kill("SIGTERM");
     await once(child, "exit");
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.once("error", reject);
-  });
 }

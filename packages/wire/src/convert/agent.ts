@@ -69,6 +69,9 @@ export const sendArchiveFromProto = ({ dataAddress, ...s }: pb.SendArchiveReques
   ...(dataAddress ? { dataAddress } : {}),
 });
 
+export const probePeerToProto = (p: d.ProbePeer): pb.ProbePeerRequest => ({ ...p });
+export const probePeerFromProto = (p: pb.ProbePeerRequest): d.ProbePeer => ({ ...p, targetBackend: parseBackend(p.targetBackend) });
+
 export const progressToProto = (p: d.TransferProgress): pb.SendArchiveResponse => ({ ...p });
 export const progressFromProto = (p: pb.SendArchiveResponse): d.TransferProgress => ({ ...p });
 

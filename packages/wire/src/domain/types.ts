@@ -265,6 +265,19 @@ export interface SendArchive {
   dataAddress?: string;
 }
 
+/** A dry run's check of the data path, asked of the source agent (AgentService.ProbePeer). */
+export interface ProbePeer {
+  targetHost: string;
+  dataAddress: string;
+  targetBackend: BackendName;
+}
+
+export interface PeerProbeResult {
+  /** Free for staging on the target, its reserve taken off. */
+  stagingFreeBytes: number;
+  roundTripMs: number;
+}
+
 export interface TransferProgress {
   bytes: number;
   totalBytes: number;

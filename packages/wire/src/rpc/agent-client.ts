@@ -18,7 +18,7 @@ import {
   specToProto,
   statusFromProto,
 } from "../convert/types.js";
-import { agentExecInputToProto, agentExecStartToProto, archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
+import { agentExecInputToProto, agentExecStartToProto, archiveChunkToProto, networkConfigToProto, prepareReceiveToProto, probePeerToProto, progressFromProto, sendArchiveToProto } from "../convert/agent.js";
 
 
 export class AgentClient {
@@ -133,6 +133,11 @@ export class AgentClient {
     const res: pb.PlanConversionResponse = await callUnary(this.peer, this.c.planConversion.bind(this.c), { ref: refToProto(ref), targetBackend });
     if (!res.plan) throw new TypeError("conversion plan missing");
     return conversionPlanFromProto(res.plan);
+  }
+  /** The source dials the target's data listener as a transfer would, and says what it answered. */
+  async probePeer(p: d.ProbePeer): Promise<d.PeerProbeResult> {
+    const res: pb.ProbePeerResponse = await callUnary(this.peer, this.c.probePeer.bind(this.c), probePeerToProto(p));
+    return { stagingFreeBytes: res.stagingFreeBytes, roundTripMs: res.roundTripMs };
   }
   /** IPv4 addresses this host's containers hold in their runtime's own config. */
   async addressesInUse(): Promise<d.AddressInUse[]> {

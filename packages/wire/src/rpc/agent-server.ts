@@ -18,7 +18,7 @@ import {
   specFromProto,
   statusToProto,
 } from "../convert/types.js";
-import { agentExecFromProto, archiveChunkFromProto, networkConfigFromProto, prepareReceiveFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
+import { agentExecFromProto, archiveChunkFromProto, networkConfigFromProto, prepareReceiveFromProto, probePeerFromProto, progressToProto, sendArchiveFromProto } from "../convert/agent.js";
 
 export interface AgentHandlers {
   hostInfo(): Promise<d.HostInfo>;
@@ -52,6 +52,7 @@ export interface AgentHandlers {
   /** Optional as listImages is: an agent without it answers "unimplemented". */
   planConversion?(ref: d.ContainerRef, targetBackend: d.BackendName): Promise<d.ConversionPlan>;
   /** Optional as listImages is: an agent without it answers "unimplemented". */
+  probePeer?(p: d.ProbePeer): Promise<d.PeerProbeResult>;
   addressesInUse?(): Promise<d.AddressInUse[]>;
 }
 
@@ -123,6 +124,7 @@ function agentService(h: AgentHandlers): pb.AgentServiceServer {
     planConversion: unaryHandler(async (r: pb.PlanConversionRequest) => ({
       plan: conversionPlanToProto(await (h.planConversion ?? notServed("PlanConversion"))(refFromProto(r.ref), backendFromProto(r.targetBackend))),
     })),
+    probePeer: unaryHandler(async (r: pb.ProbePeerRequest): Promise<pb.ProbePeerResponse> => (h.probePeer ?? notServed("ProbePeer"))(probePeerFromProto(r))),
     listAddressesInUse: unaryHandler(async (): Promise<pb.ListAddressesInUseResponse> => ({
       addresses: (await (h.addressesInUse ?? notServed("ListAddressesInUse"))()).map((a) => ({ address: a.address, holder: a.holder, container: a.container ?? "" })),
     })),

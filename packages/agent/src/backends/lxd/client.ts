@@ -7,6 +7,8 @@ import type { Readable } from "node:stream";
 import { messageOf, CorralError, type ErrorCode, unavailable } from "@corral/wire";
 
 export const DEFAULT_LXD_SOCKET = "/var/lib/lxd/unix.socket";
+/** LXD's own project, which every LXD has; calls in it carry no `?project=`. */
+export const DEFAULT_PROJECT = "default";
 
 /** LXD's response envelope (sync, async or error). */
 interface Envelope {
@@ -63,7 +65,16 @@ export interface RequestOptions {
 export class LxdClient {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-  constructor(readonly socketPath: string = DEFAULT_LXD_SOCKET) {}
+  constructor(
+    readonly socketPath: string = DEFAULT_LXD_SOCKET,
+    readonly project: string = DEFAULT_PROJECT,
+  ) {}
+
+  /** `path` scoped to this client's project, as `lxc --project` does; the default project needs nothing. */
+  private scoped(path: string): string {
+    if (this.project === DEFAULT_PROJECT || /[?&]project=/.test(path)) return path;
+    return `${path}${path.includes("?") ? "&" : "?"}project=${encodeURIComponent(this.project)}`;
+  }
 
   /** One call whose result is the sync metadata, or the finished operation's metadata for async calls. */
   async call<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -86,7 +97,7 @@ export class LxdClient {
 
   /** A websocket of an operation (`/1.0/operations/ID/websocket?secret=S`) over the unix socket, once open; `onMessage` sees every message. */
   async websocket(path: string, onMessage?: (data: Buffer) => void): Promise<WebSocket> {
-    const ws = new WebSocket(`ws+unix://${this.socketPath}:${path}`);
+    const ws = new WebSocket(`ws+unix://${this.socketPath}:${this.scoped(path)}`);
     // Listening from the start: LXD may send output as soon as the last socket of an exec connects.
     if (onMessage) ws.on("message", (data: Buffer) => onMessage(data));
     try {
@@ -143,7 +154,7 @@ export class LxdClient {
         headers["Content-Length"] = String(payload.length);
       }
       const req = http.request(
-        { socketPath: this.socketPath, method, path, host: "lxd", headers, agent: this.agent, signal: opts.signal },
+        { socketPath: this.socketPath, method, path: this.scoped(path), host: "lxd", headers, agent: this.agent, signal: opts.signal },
         resolve,
       );
       req.on("error", (err: NodeJS.ErrnoException) => {

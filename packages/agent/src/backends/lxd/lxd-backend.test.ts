@@ -70,6 +70,26 @@ describe("LXD backend", { skip }, () => {
     assert.deepEqual(await x.probe(), { available: false, reason: "LXD socket /nonexistent/lxd.sock not found" });
   });
 
+  test("--lxd-project: a missing project is named; in one, every call is scoped to it", async () => {
+    const missing = createLxdBackend(testContext("nohost", root), { project: `corral-absent-${process.pid}` });
+    assert.deepEqual(await missing.probe(), {
+      available: false,
+      reason: `LXD has no project "corral-absent-${process.pid}": create it with lxc project create corral-absent-${process.pid}`,
+    });
+    const project = `corral-unit-${process.pid}`;
+    await a.client.call("POST", "/1.0/projects", { body: { name: project, config: { "features.profiles": "false", "features.images": "true" } } });
+    try {
+      const p = createLxdBackend(testContext(`lxtp${process.pid}`, join(root, "p")), { project }) as LxdBackend;
+      assert.deepEqual(await p.probe(), { available: true, reason: "" });
+      // The default project holds the rootfs image imported above; the new project has its own, empty image store.
+      assert.ok((await a.client.call<string[]>("GET", "/1.0/images")).length > 0);
+      assert.deepEqual(await p.client.call<string[]>("GET", "/1.0/images"), []);
+      p.close();
+    } finally {
+      await a.client.call("DELETE", `/1.0/projects/${project}`);
+    }
+  });
+
   test("importing the same rootfs on two hosts gives one image under two host aliases", async () => {
     assert.equal(fingerprints.size, 1);
     const [fp] = [...fingerprints];

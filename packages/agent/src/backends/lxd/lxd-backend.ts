@@ -11,7 +11,7 @@ import { fileLogs } from "../../files/file-logs.js";
 import { createTarStream, type TarOut } from "../../archive/tar-stream.js";
 import { LxdFiles } from "./files.js";
 import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ConvertingRestore, type ExecIo, type ImageImport, type LiveLimits, type ProbeResult } from "../backend.js";
-import { LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
+import { DEFAULT_PROJECT, LxdClient, httpStatusOf, lxdMessageOf } from "./client.js";
 import {
   KEY_HOST,
   KEY_NAME,
@@ -37,6 +37,8 @@ import { ARCHIVE_FORMAT as LXC_ARCHIVE_FORMAT } from "../lxc/archive.js";
 export interface LxdBackendOptions {
   /** LXD's unix socket; Debian's package puts it at /var/lib/lxd/unix.socket. */
   socketPath?: string;
+  /** The LXD project every call is made in (LXD's `?project=`); default LXD's "default". */
+  project?: string;
   /** Storage pool for restored instances. */
   pool?: string;
   /** Compression of LXD's backup tarball. zstd by default: measured faster end to end here and 3x fewer bytes to move. */
@@ -61,7 +63,7 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingR
     private readonly ctx: BackendContext,
     opts: LxdBackendOptions = {},
   ) {
-    this.client = new LxdClient(opts.socketPath);
+    this.client = new LxdClient(opts.socketPath, opts.project);
     this.pool = opts.pool ?? "default";
     this.compression = opts.backupCompression ?? "zstd";
     this.bridge = opts.bridge;
@@ -73,6 +75,12 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingR
     try {
       const server = await this.client.call<{ auth: string }>("GET", "/1.0");
       if (server.auth !== "trusted") return { available: false, reason: `LXD on ${sock} does not trust this agent` };
+      if (this.client.project !== DEFAULT_PROJECT) {
+        const projects = await this.client.call<string[]>("GET", "/1.0/projects");
+        if (!projects.some((p) => p.split("/").pop() === this.client.project)) {
+          return { available: false, reason: `LXD has no project "${this.client.project}": create it with lxc project create ${this.client.project}` };
+        }
+      }
       const pools = await this.client.call<string[]>("GET", "/1.0/storage-pools");
       if (pools.length === 0) return { available: false, reason: "LXD has no storage pool: run lxd init" };
       if (!pools.some((p) => p.endsWith(`/${this.pool}`))) {

@@ -344,6 +344,20 @@ export interface PlanConversionResponse {
   plan: ConversionPlan | undefined;
 }
 
+export interface ProbePeerRequest {
+  targetHost: string;
+  dataAddress: string;
+  /** The backend the archive would land in on the target: its staging filesystem is the one measured. */
+  targetBackend: string;
+}
+
+export interface ProbePeerResponse {
+  /** Free bytes for staging on the target (its reserve taken off), as the target measured them. */
+  stagingFreeBytes: number;
+  /** The TLS handshake and the target's answer, measured by the source. */
+  roundTripMs: number;
+}
+
 export interface ListAddressesInUseRequest {
 }
 
@@ -4735,6 +4749,212 @@ export const PlanConversionResponse: MessageFns<PlanConversionResponse> = {
   },
 };
 
+function createBaseProbePeerRequest(): ProbePeerRequest {
+  return { targetHost: "", dataAddress: "", targetBackend: "" };
+}
+
+export const ProbePeerRequest: MessageFns<ProbePeerRequest> = {
+  encode(message: ProbePeerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetHost !== "") {
+      writer.uint32(10).string(message.targetHost);
+    }
+    if (message.dataAddress !== "") {
+      writer.uint32(18).string(message.dataAddress);
+    }
+    if (message.targetBackend !== "") {
+      writer.uint32(26).string(message.targetBackend);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProbePeerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProbePeerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targetHost = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dataAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targetBackend = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProbePeerRequest {
+    return {
+      targetHost: isSet(object.targetHost)
+        ? globalThis.String(object.targetHost)
+        : isSet(object.target_host)
+        ? globalThis.String(object.target_host)
+        : "",
+      dataAddress: isSet(object.dataAddress)
+        ? globalThis.String(object.dataAddress)
+        : isSet(object.data_address)
+        ? globalThis.String(object.data_address)
+        : "",
+      targetBackend: isSet(object.targetBackend)
+        ? globalThis.String(object.targetBackend)
+        : isSet(object.target_backend)
+        ? globalThis.String(object.target_backend)
+        : "",
+    };
+  },
+
+  toJSON(message: ProbePeerRequest): unknown {
+    const obj: any = {};
+    if (message.targetHost !== "") {
+      obj.targetHost = message.targetHost;
+    }
+    if (message.dataAddress !== "") {
+      obj.dataAddress = message.dataAddress;
+    }
+    if (message.targetBackend !== "") {
+      obj.targetBackend = message.targetBackend;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProbePeerRequest>, I>>(base?: I): ProbePeerRequest {
+    return ProbePeerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProbePeerRequest>, I>>(object: I): ProbePeerRequest {
+    const message = createBaseProbePeerRequest();
+    message.targetHost = object.targetHost ?? "";
+    message.dataAddress = object.dataAddress ?? "";
+    message.targetBackend = object.targetBackend ?? "";
+    return message;
+  },
+};
+
+function createBaseProbePeerResponse(): ProbePeerResponse {
+  return { stagingFreeBytes: 0, roundTripMs: 0 };
+}
+
+export const ProbePeerResponse: MessageFns<ProbePeerResponse> = {
+  encode(message: ProbePeerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stagingFreeBytes !== 0) {
+      writer.uint32(8).uint64(message.stagingFreeBytes);
+    }
+    if (message.roundTripMs !== 0) {
+      writer.uint32(16).uint32(message.roundTripMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProbePeerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProbePeerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stagingFreeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.roundTripMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProbePeerResponse {
+    return {
+      stagingFreeBytes: isSet(object.stagingFreeBytes)
+        ? globalThis.Number(object.stagingFreeBytes)
+        : isSet(object.staging_free_bytes)
+        ? globalThis.Number(object.staging_free_bytes)
+        : 0,
+      roundTripMs: isSet(object.roundTripMs)
+        ? globalThis.Number(object.roundTripMs)
+        : isSet(object.round_trip_ms)
+        ? globalThis.Number(object.round_trip_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ProbePeerResponse): unknown {
+    const obj: any = {};
+    if (message.stagingFreeBytes !== 0) {
+      obj.stagingFreeBytes = Math.round(message.stagingFreeBytes);
+    }
+    if (message.roundTripMs !== 0) {
+      obj.roundTripMs = Math.round(message.roundTripMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProbePeerResponse>, I>>(base?: I): ProbePeerResponse {
+    return ProbePeerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProbePeerResponse>, I>>(object: I): ProbePeerResponse {
+    const message = createBaseProbePeerResponse();
+    message.stagingFreeBytes = object.stagingFreeBytes ?? 0;
+    message.roundTripMs = object.roundTripMs ?? 0;
+    return message;
+  },
+};
+
 function createBaseListAddressesInUseRequest(): ListAddressesInUseRequest {
   return {};
 }
@@ -5218,6 +5438,20 @@ export const AgentServiceService = {
     responseDeserialize: (value: Buffer): PlanConversionResponse => PlanConversionResponse.decode(value),
   },
   /**
+   * Pre-flight of a migration (ct migrate --dry-run), asked of the source: it dials the target's data
+   * listener as a transfer would (mutual TLS, the target proving it is target_host) and reports what
+   * the target answered. Changes nothing on either host.
+   */
+  probePeer: {
+    path: "/corral.agent.v1.AgentService/ProbePeer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProbePeerRequest): Buffer => Buffer.from(ProbePeerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProbePeerRequest => ProbePeerRequest.decode(value),
+    responseSerialize: (value: ProbePeerResponse): Buffer => Buffer.from(ProbePeerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProbePeerResponse => ProbePeerResponse.decode(value),
+  },
+  /**
    * IPv4 addresses this host's containers hold in their runtime's own config (OpenVZ: IP_ADDRESS, what
    * vzlist -a -o ip lists), for the migration pre-flight: a moving container's address held here is refused.
    */
@@ -5273,6 +5507,12 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   sendArchive: handleServerStreamingCall<SendArchiveRequest, SendArchiveResponse>;
   /** What of a container's own settings carries over when it moves to another runtime, and what cannot. */
   planConversion: handleUnaryCall<PlanConversionRequest, PlanConversionResponse>;
+  /**
+   * Pre-flight of a migration (ct migrate --dry-run), asked of the source: it dials the target's data
+   * listener as a transfer would (mutual TLS, the target proving it is target_host) and reports what
+   * the target answered. Changes nothing on either host.
+   */
+  probePeer: handleUnaryCall<ProbePeerRequest, ProbePeerResponse>;
   /**
    * IPv4 addresses this host's containers hold in their runtime's own config (OpenVZ: IP_ADDRESS, what
    * vzlist -a -o ip lists), for the migration pre-flight: a moving container's address held here is refused.
@@ -5622,6 +5862,26 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PlanConversionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Pre-flight of a migration (ct migrate --dry-run), asked of the source: it dials the target's data
+   * listener as a transfer would (mutual TLS, the target proving it is target_host) and reports what
+   * the target answered. Changes nothing on either host.
+   */
+  probePeer(
+    request: ProbePeerRequest,
+    callback: (error: ServiceError | null, response: ProbePeerResponse) => void,
+  ): ClientUnaryCall;
+  probePeer(
+    request: ProbePeerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProbePeerResponse) => void,
+  ): ClientUnaryCall;
+  probePeer(
+    request: ProbePeerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProbePeerResponse) => void,
   ): ClientUnaryCall;
   /**
    * IPv4 addresses this host's containers hold in their runtime's own config (OpenVZ: IP_ADDRESS, what
