@@ -104,3 +104,47 @@ describe("openvz via the vzctl stand-in (not a real OpenVZ kernel): the seed's m
     assert.equal(existsSync(priv("host2")), true);
   });
 });
+
+describe("openvz via the vzctl stand-in: an image is an OS template, fetched on first use, listed, and kept while used", () => {
+  test("image import --backend openvz, ct create --image on another host, image list, image rm refused then done", async () => {
+    const IMG = `bbvz-${process.pid}:1`;
+    const template = IMG.replace(":", "_");
+    const tpl = (h: string) => `${cluster.hostDir(h)}/vz/${h === "host1" ? "vz" : "var/lib/vz"}/template/cache/${template}.tar.gz`;
+    const vzImage = buildBusyboxRootfs({ bootable: true, gzip: true });
+    try {
+      const imp = await cluster.json<{ host: string; backend: string; id: string }[]>(["image", "import", vzImage.tarball, "--name", IMG, "--backend", "openvz", "--host", "host2"]);
+      assert.deepEqual(imp.map((i) => `${i.host}/${i.backend}`), ["host2/openvz"]);
+      const sha = imp[0]!.id.replace(/^sha256:/, "");
+      // vzctl's own template cache, in the format it takes (gzip bytes as NAME.tar.gz).
+      assert.deepEqual([existsSync(tpl("host1")), existsSync(tpl("host2"))], [false, true]);
+
+      // host1 lacks it (and has the CPUs free: the suites above left their containers on host2): the create brings it there first, and vzctl create --ostemplate uses it.
+      await ok(["ct", "create", "vzimg", "--backend", "openvz", "--image", IMG, "--host", "host1", "--memory", "64M"]);
+      assert.equal(existsSync(tpl("host1")), true);
+      const r = await ok(["ct", "exec", "vzimg", "--", "sh", "-c", "cat /etc/inittab | tail -n 1"]);
+      assert.equal(r.stdout, "::respawn:/bin/sleep 1000000\n");
+
+      interface Entry { name: string; backends: string[]; sha256: string[]; hosts: string[]; kept: { backend: string; sha256: string }[] }
+      const entry = (await cluster.json<Entry[]>(["image", "list"])).find((e) => e.name === IMG);
+      assert.deepEqual(entry && [entry.backends, entry.sha256, entry.hosts, entry.kept.map((k) => `${k.backend} ${k.sha256}`)], [
+        ["openvz"], [sha], ["host1", "host2"], [`openvz ${sha}`],
+      ]);
+      const table = await ok(["image", "list"]);
+      assert.match(table.stdout, new RegExp(`^${IMG}\\s+openvz\\s+\\S+ \\S+\\s+${sha.slice(0, 12)}\\s+host1,host2\\s+yes$`, "m"));
+
+      const refused = await cluster.cli(["image", "rm", IMG]);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, new RegExp(`image "${IMG}" is used by vzimg \\(host1\\): remove those containers first`));
+      assert.deepEqual([existsSync(tpl("host1")), existsSync(tpl("host2"))], [true, true]);
+
+      await ok(["ct", "rm", "--force", "vzimg"]);
+      const removed = await ok(["image", "rm", IMG]);
+      assert.match(removed.stdout, /host1: removed .* \(openvz\)\nhost2: removed .* \(openvz\)\n/);
+      assert.deepEqual([existsSync(tpl("host1")), existsSync(tpl("host2"))], [false, false]);
+      assert.equal((await cluster.json<Entry[]>(["image", "list"])).some((e) => e.name === IMG), false);
+    } finally {
+      await cluster.cli(["ct", "rm", "--force", "vzimg"]);
+      vzImage.cleanup();
+    }
+  });
+});

@@ -13,7 +13,9 @@ export const help = `Usage: corral ct create NAME [flags]
 
 Creates the container on the host the scheduler picks (or on --host) and starts it unless
 --no-start is given. LXC containers come from a template (busybox by default); Docker
-containers from an image imported with \`corral image import\`.
+containers from an image imported with \`corral image import\`. --image names an image for
+LXC, LXD and OpenVZ too (\`corral image build debian\`, \`image import --backend B\`); on
+OpenVZ it is an OS template in the host's TEMPLATE/cache, as --template names one already there.
 
 Placement: --constraint matches host labels (\`corral host label\`), --anti-affinity keeps
 members of a group on different hosts, --strategy picks binpack (fill hosts) or spread.

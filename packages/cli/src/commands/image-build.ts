@@ -8,24 +8,26 @@ import { importedLine, uploadImage } from "./image-import.js";
 
 export const name = "image build";
 export const synopsis = "Build a Debian system image with debootstrap and send it to the hosts";
-export const help = `Usage: corral image build debian --name NAME [--release bookworm] [--packages P,Q] [--backend lxc|lxd]... [--host HOST]... [--json]
+export const help = `Usage: corral image build debian --name NAME [--release bookworm] [--packages P,Q] [--backend lxc|lxd|openvz]... [--host HOST]... [--json]
 
 Builds a Debian root filesystem on this machine with debootstrap (--variant=minbase, from
 Debian's own packages; no image registry) holding a real init (systemd-sysv) and the
 --packages asked for, e.g. docker.io for a system container that runs Docker. Needs root and
 debootstrap here. Builds are cached under ${DEFAULT_CACHE}/<hash of the inputs>, so building
 the same release and packages again takes seconds. The image then goes through the controller
-to every host with each --backend (default: lxc and lxd, where hosts have them); containers
-use it with \`corral ct create NAME --image NAME\`.`;
+to every host with each --backend (default: lxc and lxd, where hosts have them; --backend
+openvz makes it an OS template in each OpenVZ host's TEMPLATE/cache); containers use it with
+\`corral ct create NAME --image NAME [--backend B]\`.`;
 export const examples = [
   "corral image build debian --name debian",
   "corral image build debian --packages docker.io --name debian-docker --backend lxc",
+  "corral image build debian --name debian --backend openvz",
 ];
 export const flags: FlagSpec[] = [
   { name: "name", kind: "string", value: "NAME", help: "image name, such as debian-docker (required)" },
   { name: "release", kind: "string", value: "CODENAME", help: "Debian release (default bookworm)" },
   { name: "packages", kind: "list", value: "P,Q", help: "Debian packages to add, comma-separated or repeated" },
-  { name: "backend", kind: "list", value: "NAME", help: "backends to send it to (default lxc and lxd)", complete: BACKEND_NAMES },
+  { name: "backend", kind: "list", value: "NAME", help: "backends to send it to (default lxc and lxd; openvz too when asked)", complete: BACKEND_NAMES },
   { name: "host", kind: "list", value: "HOST", help: "send it to this host only", complete: "hosts" },
   { name: "mirror", kind: "string", value: "URL", help: `Debian mirror (default ${DEFAULT_MIRROR})` },
 ];
@@ -40,7 +42,7 @@ export async function run(ctx: Context): Promise<void> {
   if (!imageName) throw new UsageError("missing --name NAME for the image");
   const packages = ctx.args.list("packages").flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
   const asked = ctx.args.list("backend").map((b) => asUsage(() => parseBackend(b)));
-  for (const b of asked) if (b === "docker" || b === "openvz") throw new UsageError(`image build makes system images for lxc and lxd, not ${b}`);
+  for (const b of asked) if (b === "docker") throw new UsageError("image build makes system images for lxc, lxd and openvz, not docker (corral image import takes a rootfs tarball for docker)");
   const hosts = ctx.args.list("host");
   const built = await ctx.connection().waitFor(
     "debootstrap",

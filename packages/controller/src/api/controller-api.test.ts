@@ -203,6 +203,25 @@ test("a host that lacks an image gets it from the controller on first use, check
   assert.deepEqual(cl.agents.host2!.images, []);
 });
 
+test("image list names the controller's copy (host \"\") beside the hosts' copies, and only the controller's once the hosts lost theirs", async (t) => {
+  const cl = await startCluster(["host1", "host2"]);
+  t.after(() => cl.close());
+  const bytes = Buffer.alloc(200_000, 3);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  async function* upload(): AsyncGenerator<ImageChunk> {
+    yield { kind: "header", header: { name: "debian", backend: "lxc", sizeBytes: 0, hosts: ["host1"] } };
+    yield { kind: "data", data: bytes };
+  }
+  await cl.client.importImage(upload());
+  // (The scripted agent reports no size for its copies.)
+  const listed = async () => (await cl.client.listImages()).map((i) => `${i.host || "(controller)"} ${i.backend} ${i.id} ${i.sizeBytes}`);
+  assert.deepEqual(await listed(), [`(controller) lxc sha256:${sha256} 200000`, `host1 lxc sha256:${sha256} 0`]);
+  // A host's copy gone (removed by hand, or the host replaced): the controller's is still listed.
+  cl.agents.host1!.images.splice(0);
+  cl.agents.host1!.imageShas.splice(0);
+  assert.deepEqual(await listed(), [`(controller) lxc sha256:${sha256} 200000`]);
+});
+
 test("a memory limit below the runtime's minimum is refused at create, and nothing is made", async (t) => {
   const cl = await startCluster(["host1"]);
   t.after(() => cl.close());

@@ -3,11 +3,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execCollect } from "../conformance/harness.js";
 import { OPENVZ_ARCHIVE_FORMAT } from "./index.js";
+import type { OpenvzBackend } from "./openvz-backend.js";
+import { buildBusyboxRootfs } from "../../test-support/busybox-rootfs.js";
+import { testSpec } from "../../test-support/context.js";
 import { busyboxSpec, removeStandinHost, STANDIN_VZCTL, STANDIN_VZLIST, standinHost, standinSkipReason, type StandinHost } from "../../test-support/openvz-standin.js";
 
 const MiB = 1024 * 1024;
@@ -130,6 +133,44 @@ describe("openvz backend on the vzctl stand-in", { skip }, () => {
     assert.deepEqual(r, { stdout: "hi\n1234:2345\n", stderr: "", code: 0 });
     // The stand-in's own commands see it by name too.
     assert.match(execFileSync(STANDIN_VZCTL, ["status", "web"], { env: h2.env }).toString(), /^CTID 102 exist mounted running$/m);
+  });
+
+  test("stand-in: an image is kept as an OS template vzctl reads (zstd decompressed to NAME.tar, gzip as NAME.tar.gz) and a CT is made from it", async () => {
+    const vz = h1.backend as OpenvzBackend;
+    const rootfs = buildBusyboxRootfs({ bootable: true });
+    const zst = `${rootfs.tarball}.zst`;
+    execFileSync("zstd", ["-q", "-f", rootfs.tarball, "-o", zst]);
+    const cache = join(h1.vzBase, "template/cache");
+    try {
+      const info = await vz.importImage("sys:1", createReadStream(zst));
+      const sha = execFileSync("sha256sum", [zst]).toString().split(" ")[0];
+      // The SHA-256 is the bytes' that arrived (the controller's record); the template is plain tar.
+      assert.deepEqual([info.backend, info.id], ["openvz", `sha256:${sha}`]);
+      assert.equal(execFileSync("tar", ["-tf", join(cache, "sys_1.tar")]).toString().includes("./sbin/init"), true);
+      const gz = buildBusyboxRootfs({ bootable: true, gzip: true });
+      await vz.importImage("sysgz", createReadStream(gz.tarball));
+      gz.cleanup();
+      assert.deepEqual([existsSync(join(cache, "sysgz.tar.gz")), existsSync(join(cache, "sysgz.tar"))], [true, false]);
+      assert.deepEqual((await vz.listImages()).map((i) => i.name).sort(), ["sys:1", "sysgz"]);
+
+      await assert.rejects(h1.backend.create(testSpec("openvz", "both", { image: "sys:1", template: "busybox-standin" })), { code: "invalid_argument" });
+      await assert.rejects(h1.backend.create(testSpec("openvz", "none", { image: "nope" })), { code: "failed_precondition", message: /image "nope" is not on host/ });
+      await h1.backend.create(testSpec("openvz", "fromimg", { image: "sys:1" }));
+      const ctid = (JSON.parse(readFileSync(join(h1.ctx.stateDir, "openvz/ctids.json"), "utf8")) as { containers: Record<string, number> }).containers.fromimg;
+      assert.match(readFileSync(join(h1.vzRoot, "etc/vz/conf", `${ctid}.conf`), "utf8"), /^OSTEMPLATE="sys_1"$/m);
+      await h1.backend.start("fromimg");
+      const r = await execCollect(h1.backend, "fromimg", ["sh", "-c", "tail -n 1 /etc/inittab"]);
+      assert.deepEqual(r, { stdout: "::respawn:/bin/sleep 1000000\n", stderr: "", code: 0 });
+      await h1.backend.remove("fromimg");
+
+      await vz.removeImage("sys:1");
+      await vz.removeImage("sysgz");
+      assert.deepEqual([existsSync(join(cache, "sys_1.tar")), existsSync(join(cache, "sysgz.tar.gz")), await vz.listImages()], [false, false, []]);
+      await assert.rejects(vz.removeImage("sys:1"), { code: "not_found" });
+    } finally {
+      rootfs.cleanup();
+      rmSync(zst, { force: true });
+    }
   });
 
   test("stand-in: destroy removes the CT, its private area and the mapping; list shows only this host's CTs", async () => {

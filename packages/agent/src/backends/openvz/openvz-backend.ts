@@ -25,6 +25,7 @@ import {
   type ContainerStatus,
   type ContainerUsage,
   type ExecOutput,
+  type ImageInfo,
   type Limits,
   type LogsOptions,
 } from "@corral/wire";
@@ -47,6 +48,8 @@ import { ARCHIVE_CONF_DIR, ARCHIVE_PRIVATE_DIR, OPENVZ_ARCHIVE_FORMAT, readStage
 import { planConversion } from "./conversion.js";
 import { ip } from "../../network/net-tools.js";
 import type { Nic } from "../../network/nic.js";
+import { imageBase, LxcImageStore, tarballKind } from "../lxc/image-store.js";
+import { run } from "../../process/run.js";
 
 
 /** What `ct exec -t` gets on OpenVZ, whose tools give a terminal only to `vzctl enter`'s shell. */
@@ -80,6 +83,27 @@ const ctRef = (name: string, ctid: number) => `container "${name}" (CT ${ctid})`
 
 
 const sedEscape = (s: string) => s.replace(/[\\.*[\]^$,&]/g, "\\$&");
+
+/**
+ * The file name vzctl takes an image's bytes under as an OS template: TEMPLATE/cache/NAME.tar or
+ * .tar.gz as they are. vzctl 4.x cannot read zstd (Corral's built images are zstd), so such an
+ * image is decompressed into NAME.tar; its SHA-256 stays the one of the bytes that arrived.
+ */
+async function templateFileName(base: string, tmpFile: string): Promise<string> {
+  const kind = await tarballKind(tmpFile);
+  if (kind === "gzip") return `${base}.tar.gz`;
+  if (kind === "zstd") {
+    const plain = `${tmpFile}.tar`;
+    try {
+      const r = await run("zstd", ["-q", "-d", "-f", tmpFile, "-o", plain], { timeoutMs: 900_000 });
+      if (r.code !== 0) throw invalidArgument(`image is not a readable zstd tarball: ${r.stderr.trim().split("\n").pop() ?? ""}`);
+      await rename(plain, tmpFile);
+    } finally {
+      await rm(plain, { force: true });
+    }
+  }
+  return `${base}.tar`;
+}
 
 export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, ConversionSource, AddressHolder {
   readonly name = "openvz" as const;
@@ -125,6 +149,27 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
   // ---- paths ----
   private paths(): Promise<VzPaths> {
     return readVzPaths(this.vzConf);
+  }
+
+  /** Images become OS templates in vz.conf's TEMPLATE/cache, where vzctl create looks for them. */
+  private async images(): Promise<LxcImageStore> {
+    return new LxcImageStore((await this.paths()).templateCache, this.ctx.hostName, { backend: "openvz", fileName: templateFileName });
+  }
+
+  // ---- images: OS templates ----
+
+  async importImage(name: string, tarball: Readable): Promise<ImageInfo> {
+    return (await this.images()).put(name, tarball);
+  }
+
+  async listImages(): Promise<ImageInfo[]> {
+    // A host without vz.conf holds no templates (probe says why OpenVZ is unavailable there).
+    const store = await this.images().catch(() => undefined);
+    return store ? store.list() : [];
+  }
+
+  async removeImage(name: string): Promise<void> {
+    await (await this.images()).remove(name);
   }
 
   stagingRoot(): string {
@@ -178,14 +223,17 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
   // ---- lifecycle ----
 
   async create(spec: ContainerSpec): Promise<ContainerStatus> {
-    if (!spec.template) throw invalidArgument("openvz containers need --template (an OS template in the template cache)");
-    if (spec.image) throw invalidArgument("openvz containers are made from an OS template, not an --image");
+    if (spec.image && spec.template) throw invalidArgument("openvz containers are made from an OS template or an --image (which is kept as one), not both");
+    if (!spec.template && !spec.image) throw invalidArgument("openvz containers need --template (an OS template in the template cache) or --image");
     if (spec.cmd.length) throw invalidArgument("openvz containers run their template's /sbin/init; --cmd is not supported");
     const paths = await this.paths();
-    if (!findTemplate(paths, spec.template)) {
-      throw invalidArgument(
-        `OS template "${spec.template}" not found in ${paths.templateCache} (as ${TEMPLATE_EXTENSIONS.map((e) => spec.template + e).join(", ")})`,
-      );
+    // An image (image import/build --backend openvz) is an OS template under its name, ":" as "_".
+    if (spec.image && !(await this.images()).has(spec.image)) {
+      throw failedPrecondition(`image "${spec.image}" is not on host ${this.ctx.hostName}: import or build it for openvz first (corral image import FILE --name ${spec.image} --backend openvz)`);
+    }
+    const template = spec.image ? imageBase(spec.image) : spec.template;
+    if (!findTemplate(paths, template)) {
+      throw invalidArgument(`OS template "${template}" not found in ${paths.templateCache} (as ${TEMPLATE_EXTENSIONS.map((e) => template + e).join(", ")})`);
     }
     limitArgs(spec.limits); // refused before anything is created
     return this.map.locked(async () => {
@@ -194,11 +242,11 @@ export class OpenvzBackend implements Backend, LiveLimits, ProcessGroups, Conver
       await this.map.set(spec.name, ctid);
       try {
         const created = await this.tools.vzctl([
-          "create", String(ctid), "--ostemplate", spec.template, "--layout", "simfs",
+          "create", String(ctid), "--ostemplate", template, "--layout", "simfs",
           "--name", spec.name, "--hostname", spec.name,
         ]);
         if (created.code === VZ_EXIT.templateMissing) {
-          throw invalidArgument(`OS template "${spec.template}" not found: ${lastLine(created)}`);
+          throw invalidArgument(`OS template "${template}" not found: ${lastLine(created)}`);
         }
         this.check(created, `create ${ctRef(spec.name, ctid)}`);
         // The seed's veth on a bridge (vzctl set --netif_add eth0,,vethN.0,,br0), on this host's Corral bridge.
