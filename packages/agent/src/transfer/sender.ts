@@ -84,21 +84,17 @@ export async function* sendArchive(
   };
   const s: Sending = { req, out, wire, header, flow: new Outflow(req.bwlimitBytesPerSecond ?? 0), tls, signal };
   const { sending, close } = req.dataAddress ? overDataLink(s) : overGrpc(s);
-  let settled = false;
-  const result = sending.finally(() => (settled = true));
-  result.catch(() => undefined);
   try {
-    while (!settled) {
-      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS))]);
-      if (!settled) yield { bytes: s.flow.bytes, totalBytes: header.totalBytes, done: false, sha256: "" };
-    }
-    const theirs = await result.catch((err: Error) => {
-      // Kill tar if the target failed first, so nothing keeps reading the container.
-      out.stream.destroy();
-      // A socket's own errors (ECONNRESET…) carry codes that are not ours.
-      const code = err instanceof CorralError ? err.code : "aborted";
-      throw new CorralError(code, `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
-    });
+    const theirs = yield* progressUntil(
+      sending.catch((err: Error) => {
+        // Kill tar if the target failed first, so nothing keeps reading the container.
+        out.stream.destroy();
+        // A socket's own errors (ECONNRESET…) carry codes that are not ours.
+        const code = err instanceof CorralError ? err.code : "aborted";
+        throw new CorralError(code, `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
+      }),
+      () => ({ bytes: s.flow.bytes, totalBytes: header.totalBytes, done: false, sha256: "" }),
+    );
     const ours = { sha256: s.flow.hash.digest("hex"), bytes: s.flow.bytes };
     if (theirs.sha256 !== ours.sha256 || theirs.bytes !== ours.bytes) {
       throw new CorralError("aborted", `checksum mismatch: sent ${ours.bytes} bytes ${ours.sha256}, target got ${theirs.bytes} bytes ${theirs.sha256}`);
@@ -109,6 +105,18 @@ export async function* sendArchive(
     out.stream.destroy();
     close();
   }
+}
+
+/** Yields `progress()` every PROGRESS_EVERY_MS until `work` settles; returns what it resolves with. */
+async function* progressUntil<T>(work: Promise<T>, progress: () => TransferProgress): AsyncGenerator<TransferProgress, T> {
+  let settled = false;
+  const result = work.finally(() => (settled = true));
+  result.catch(() => undefined);
+  while (!settled) {
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS))]);
+    if (!settled) yield progress();
+  }
+  return result;
 }
 
 function preCopier(backend: Backend): Backend & PreCopy {
@@ -134,14 +142,7 @@ async function* syncPass(req: SendArchive, backend: Backend, hostName: string, t
     const admission = await readControl(sock, "the target's admission");
     if (admission.kind !== FRAME.admitted) throw new CorralError("aborted", "the target answered the header with something other than admission");
     const sending = sendTree(sock, tree, { bwlimitBytesPerSecond: req.bwlimitBytesPerSecond ?? 0, signal, onBytes: (n) => (bytes += n), vanishedOk: req.precopyPass === "first" });
-    let settled = false;
-    const result = sending.finally(() => (settled = true));
-    result.catch(() => undefined);
-    while (!settled) {
-      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS))]);
-      if (!settled) yield { bytes, totalBytes, done: false, sha256: "" };
-    }
-    await result;
+    yield* progressUntil(sending, () => ({ bytes, totalBytes, done: false, sha256: "" }));
     // The target closes the connection once its rsync has finished too: only then is the pass its.
     if (!sock.readableEnded && !sock.destroyed) await Promise.race([once(sock, "close"), once(sock, "end"), new Promise((r) => setTimeout(r, 10_000).unref())]);
   } catch (err) {
