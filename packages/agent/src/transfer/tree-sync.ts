@@ -17,6 +17,7 @@ import type { Duplex } from "node:stream";
 import { CorralError, invalidArgument } from "@corral/wire";
 import { processDone } from "../archive/tar-stream.js";
 import type { SetidFile } from "../archive/tar-guard.js";
+import { lastLine, run } from "../process/run.js";
 
 const MODULE = "tree";
 const RSYNC_VANISHED = 24;
@@ -124,29 +125,24 @@ export async function sendTree(sock: Duplex, tree: string, opts: { bwlimitBytesP
  * kept as the archive keeps them). Returns its setuid/setgid files for the backend's id-map check.
  */
 export async function checkSyncedTree(tree: string): Promise<SetidFile[]> {
-  const find = spawn("find", [tree, "-xdev", "(", "-type", "b", "-o", "-type", "c", "-o", "(", "-type", "f", "-perm", "/6000", ")", ")", "-printf", "%y %m %U %G %P\\0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const found = collect(find.stdout!);
-  await processDone(find, "find (synced tree)");
+  const found = await tool("find (synced tree)", "find", [tree, "-xdev", "(", "-type", "b", "-o", "-type", "c", "-o", "(", "-type", "f", "-perm", "/6000", ")", ")", "-printf", "%y %m %U %G %P\\0"]);
   const setid: SetidFile[] = [];
-  for (const rec of (await found).split("\0")) {
+  for (const rec of found.split("\0")) {
     if (!rec) continue;
     const [kind, mode, uid, gid, ...rest] = rec.split(" ");
     const path = rest.join(" ");
     if (kind === "b" || kind === "c") throw invalidArgument(`the pre-copied tree holds a device node ("${path.slice(0, 120)}"), which a migration never carries`);
     setid.push({ path, mode: parseInt(mode ?? "0", 8), uid: Number(uid), gid: Number(gid) });
   }
-  const attrs = spawn("getfattr", ["-R", "-P", "-h", "--absolute-names", "-m", "^(security|trusted)\\.", tree], { stdio: ["ignore", "pipe", "pipe"] });
-  const listed = collect(attrs.stdout!);
-  await processDone(attrs, "getfattr (synced tree)");
-  const first = (await listed).split("\n").find((l) => l.startsWith("# file: "));
+  const listed = await tool("getfattr (synced tree)", "getfattr", ["-R", "-P", "-h", "--absolute-names", "-m", "^(security|trusted)\\.", tree]);
+  const first = listed.split("\n").find((l) => l.startsWith("# file: "));
   if (first) throw invalidArgument(`the pre-copied tree holds xattrs outside user.* on "${first.slice(8 + tree.length).slice(0, 120)}" (file capabilities are not accepted)`);
   return setid;
 }
 
-async function collect(s: NodeJS.ReadableStream): Promise<string> {
-  let out = "";
-  for await (const d of s) out += String(d);
-  return out;
+/** A tool's stdout, or its failure in its own words. */
+async function tool(what: string, cmd: string, args: string[]): Promise<string> {
+  const r = await run(cmd, args);
+  if (r.code !== 0) throw new CorralError("internal", `${what} failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
+  return r.stdout;
 }
