@@ -219,6 +219,11 @@ export class ReceiveManager {
   async stagingFree(backend: ContainerRef["backend"]): Promise<number> {
     const root = this.registry.get(backend).stagingRoot();
     await mkdir(root, { recursive: true, mode: 0o700 });
+    return this.freeForStaging(root);
+  }
+
+  /** Free bytes on the filesystem of `root` less the reserve this host keeps back. */
+  private async freeForStaging(root: string): Promise<number> {
     return Math.max(0, (await freeBytes(root)) - this.reserve);
   }
 
@@ -347,7 +352,7 @@ export class ReceiveManager {
    */
   private async sizeLimit(r: Receive, header: TransferHeader, root: string): Promise<{ bytes: number; what: string }> {
     if (!Number.isSafeInteger(header.totalBytes) || header.totalBytes < 0) throw invalidArgument(`invalid announced size ${header.totalBytes}`);
-    const free = Math.max(0, (await freeBytes(root)) - this.reserve);
+    const free = await this.freeForStaging(root);
     if (header.totalBytes > free) {
       throw new CorralError("resource_exhausted", `no space for staging on ${this.opts.hostName}: the source announces ${formatBytes(header.totalBytes)}, but only ${formatBytes(free)} is free`);
     }
