@@ -324,7 +324,9 @@ function racingCases(cluster: TestCluster): void {
     let rm = { code: -1, stderr: "" };
     const { id } = await migrateWithFault(cluster, "fs", "host2", "transferring", async () => {
       [stop, rm] = await Promise.all([cluster.cli(["ct", "stop", "fs"]), cluster.cli(["ct", "rm", "fs", "--force"])]);
-    }, { bwlimitBytesPerSecond: 2 * MiB });
+      // 1 MiB/s: the copy must outlast two CLI starts, which take seconds on a loaded machine (at 2 MiB/s
+      // the move once finished first, and the rm then rightly succeeded).
+    }, { bwlimitBytesPerSecond: 1 * MiB });
     assert.equal(stop.code, 1, "stop is refused while migrating");
     assert.equal(rm.code, 1, "rm is refused while migrating");
     assert.match(stop.stderr + rm.stderr, /migrat/);
