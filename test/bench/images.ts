@@ -4,7 +4,8 @@
 // the same run (lxc-start on a rootfs extracted the same way; LXD's REST calls that `lxc launch`
 // makes), interleaved, median of N.
 // Run: npm run bench:images [-- iterations]. Builds are cold only with BENCH_COLD=1 (a temporary
-// cache directory, both images built once); otherwise the cached builds' recorded figures are shown.
+// cache directory, both images built once; kept under coldBuilds, which a warm run leaves alone);
+// otherwise the cached builds' recorded figures are shown. 0 iterations measures the builds only.
 import { chmodSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,6 +41,12 @@ if (process.env.BENCH_COLD === "1") {
     builds[label] = m ? { cached: true, recordedBuildSeconds: m.buildSeconds ?? null, sizeBytes: m.zstd?.sizeBytes ?? null } : { cached: false };
     console.log(`build ${label}: ${m ? `cached (${m.buildSeconds === undefined ? "build time not recorded by that build" : `${m.buildSeconds} s when built`})` : "not cached (BENCH_COLD=1 builds it)"}`);
   }
+}
+
+const buildKey = process.env.BENCH_COLD === "1" ? "coldBuilds" : "cachedBuilds";
+if (n === 0) {
+  mergeResults("images", { [buildKey]: builds });
+  process.exit(0);
 }
 
 // ---- create+start to multi-user.target ----
@@ -135,7 +142,7 @@ if (!lxdReason) {
 } else console.log(`lxd: skipped (${lxdReason})`);
 rmSync(root, { recursive: true, force: true });
 
-const figures: Record<string, unknown> = { builds, bootImage: imageLabel, iterations: n };
+const figures: Record<string, unknown> = { [buildKey]: builds, bootImage: imageLabel, iterations: n };
 for (const [b, r] of Object.entries(results)) {
   if (!r.corral.length) continue;
   const c = median(r.corral);
