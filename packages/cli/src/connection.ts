@@ -2,7 +2,7 @@
 // only fails after its own ~20 s connect timeout, so the CLI first checks within 5 s that the
 // address accepts TCP at all, and puts a deadline on every unary call.
 import { connect } from "node:net";
-import { ControllerClient, CorralError, unavailable, type ClientTls } from "@corral/wire";
+import { ControllerClient, CorralError, unavailable, withDeadline, type ClientTls } from "@corral/wire";
 
 import { Feedback } from "./feedback.js";
 
@@ -66,19 +66,7 @@ export class Connection {
 
   private async callNow<T>(fn: (c: ControllerClient) => Promise<T>, deadlineMs: number): Promise<T> {
     const c = await this.controller();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new CorralError("deadline_exceeded", `${this.peer} did not answer within ${Math.round(deadlineMs / 1000)} s`)),
-        deadlineMs,
-      );
-      timer.unref();
-    });
-    try {
-      return await Promise.race([fn(c), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(fn(c), deadlineMs, () => new CorralError("deadline_exceeded", `${this.peer} did not answer within ${Math.round(deadlineMs / 1000)} s`));
   }
 
   /** grpc-js reports an HTTP server (or a proxy) at the address in its own words; say what it means. */

@@ -103,7 +103,7 @@ export class ProgressReporter {
     if (phaseChanged) {
       this.lastDrawMs = t;
       this.sink.write(`${formatPhaseLine(u)}\n`);
-    } else if (u.migration.phase === "transferring" && t - this.lastDrawMs >= PLAIN_INTERVAL_MS) {
+    } else if ((u.migration.phase === "transferring" || u.migration.phase === "precopying") && t - this.lastDrawMs >= PLAIN_INTERVAL_MS) {
       this.lastDrawMs = t;
       this.sink.write(`${formatPlainProgress(u)}\n`);
     } else if (u.migration.phase === "source_stopped" && t - this.lastDrawMs >= PLAIN_INTERVAL_MS) {

@@ -42,6 +42,7 @@ export {
 } from "./pki/certs.js";
 export { Reverter, type Undo } from "./support/reverter.js";
 export { moveInto } from "./support/tree-move.js";
+export { withDeadline } from "./support/deadline.js";
 export { splitHeader, dataOf, noInput } from "./rpc/iter.js";
 export { receivedAt } from "./rpc/received-at.js";
 export { fuzzService, type FuzzReport } from "./rpc/fuzz.js";

@@ -40,6 +40,8 @@ export interface TarCreateOptions {
   /** GNU tar --owner-map/--group-map files ("+OLD +NEW" lines): owners as the reader should see them. */
   ownerMap?: string;
   groupMap?: string;
+  /** Member paths left out with everything under them (anchored, e.g. "ct1/rootfs"). */
+  exclude?: string[];
 }
 
 /**
@@ -50,7 +52,8 @@ export function createTarStream(dir: string, members: string[], opts: TarCreateO
   const names = (d: string, m: string[]) => ["-C", d, ...m.map((x) => (x.startsWith("-") ? `./${x}` : x))];
   const args = [
     "-c", ...TAR_COMMON, ...(opts.transforms ?? []).map((t) => `--transform=${t}`),
-    ...(opts.ownerMap ? [`--owner-map=${opts.ownerMap}`] : []), ...(opts.groupMap ? [`--group-map=${opts.groupMap}`] : []), "-f", "-",
+    ...(opts.ownerMap ? [`--owner-map=${opts.ownerMap}`] : []), ...(opts.groupMap ? [`--group-map=${opts.groupMap}`] : []),
+    ...(opts.exclude?.length ? ["--anchored", "--no-wildcards", ...opts.exclude.map((e) => `--exclude=${e}`)] : []), "-f", "-",
     ...(opts.more ? [...names(dir, members), ...names(opts.more.dir, opts.more.members)] : ["-C", dir, "--", ...members]),
   ];
   const child = spawn("tar", args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -47,7 +47,7 @@ export interface ProbeResult {
   reason: string;
 }
 
-export type Capability = "exec" | "live-limits" | "image-import" | "usage" | "migrate";
+export type Capability = "exec" | "live-limits" | "image-import" | "usage" | "migrate" | "precopy";
 
 /** A container's state as a stream of bytes, ready to send to another host. */
 export interface ArchiveOut {
@@ -176,6 +176,27 @@ export const hasImageImport = (b: Backend): b is Backend & ImageImport =>
   typeof (b as Partial<ImageImport>).importImage === "function";
 
 /**
+ * Optional: pre-copy (ct migrate --precopy). The source syncs one directory tree (the rootfs) with
+ * rsync while the container runs and once more when it is stopped, then archives the rest; the
+ * target stages from that archive and the synced tree (transfer/tree-sync.ts moves the tree).
+ */
+export interface PreCopy {
+  /** Source: the directory the passes sync. */
+  precopyTree(name: string): Promise<string>;
+  /** Source, stopped: the archive of the container without that tree. */
+  archiveRest(name: string): Promise<ArchiveOut>;
+  /**
+   * Target: extracts the rest archive into the empty `stagingDir`, which must not carry the tree
+   * itself, checks the synced `tree` (no device nodes, no xattrs but user.* and ACLs, setid files
+   * within the id map) and moves it into the staged container.
+   */
+  stageRest(name: string, format: string, input: Readable, stagingDir: string, tree: string, grants?: RestoreGrants): Promise<void>;
+}
+
+export const hasPreCopy = (b: Backend): b is Backend & PreCopy =>
+  typeof (b as Partial<PreCopy>).precopyTree === "function" && typeof (b as Partial<PreCopy>).stageRest === "function";
+
+/**
  * What a host reports for a backend, derived from the interfaces it implements. exec, usage and
  * migrate are part of every backend; the rest come from the optional interfaces above. The strings
  * are the wire's: the controller refuses `ct set` without "live-limits" and a migration to a
@@ -186,6 +207,7 @@ export function capabilitiesOf(b: Backend): Capability[] {
   if (hasLiveLimits(b)) caps.push("live-limits");
   if (hasImageImport(b)) caps.push("image-import");
   caps.push("usage", "migrate");
+  if (hasPreCopy(b)) caps.push("precopy");
   return caps;
 }
 

@@ -55,7 +55,8 @@ test("a log's tail is its last N lines, whole or without its final newline", asy
   }
 });
 
-test("follow sends what is appended, and stops when aborted", async () => {
+// A follower that misses the line would wait for ever: the timeout makes that a failure.
+test("follow sends what is appended, and stops when aborted", { timeout: 15_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "corral-log-"));
   try {
     const log = join(dir, "console.log");
@@ -63,6 +64,10 @@ test("follow sends what is appended, and stops when aborted", async () => {
     const ac = new AbortController();
     const it = fileLogs(log, { tail: 0, follow: true }, ac.signal)[Symbol.asyncIterator]();
     const next = it.next();
+    // The follower starts from the size it reads first (tail 0, as tail -n0 -f): that read runs on
+    // libuv's pool, so appending at once raced it, and a line counted into the start was never sent
+    // (CI hung here). Append once the start is surely taken.
+    await new Promise((r) => setTimeout(r, 200));
     appendFileSync(log, "new line\n");
     assert.equal((await next).value?.toString(), "new line\n");
     ac.abort();

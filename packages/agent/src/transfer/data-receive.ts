@@ -32,8 +32,10 @@ export function dataConnectionHandler(receiver: ReceiveManager) {
       writeControl(sock, FRAME.result, { stagingFreeBytes });
       return;
     }
-    if (mode !== "archive") throw new CorralError("invalid_argument", `unknown data connection mode "${mode.slice(0, 40)}"`);
     const header = headerOf(value);
+    // A pre-copy pass: after admission the connection is rsync's own (tree-sync.ts).
+    if (mode === "rsync") return receiver.syncTree(header, peerHost, sock, () => writeControl(sock, FRAME.admitted, {}));
+    if (mode !== "archive") throw new CorralError("invalid_argument", `unknown data connection mode "${mode.slice(0, 40)}"`);
     async function* chunks(): AsyncGenerator<ArchiveChunk> {
       yield { kind: "header", header };
       for await (const p of dataFrames(sock)) {

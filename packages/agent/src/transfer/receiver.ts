@@ -34,6 +34,9 @@ import { assertArchiveFormat } from "../backends/backend.js";
 import { decompress } from "./compression.js";
 import { ByteCap, freeBytes } from "../archive/byte-cap.js";
 import { checkPrepare, checkRef, checkToken } from "../server/request-checks.js";
+import { hasPreCopy } from "../backends/backend.js";
+import { receiveTree } from "./tree-sync.js";
+import type { Duplex } from "node:stream";
 
 type Phase = "prepared" | "receiving" | "received" | "committed" | "aborted";
 
@@ -55,6 +58,10 @@ interface Receive {
   touchedAt: number;
   /** Cuts a receive whose stream stalled past the expiry. */
   cancel: AbortController;
+  /** A pre-copy pass completed: the archive that follows is the rest, restored with the synced tree. */
+  synced: boolean;
+  /** The pre-copy pass under way, if one is: settles once `synced` says how it ended. */
+  syncing?: { kill(): void; settled: Promise<void> };
 }
 
 /** What a committed receive leaves behind so that an abort can find its container after a restart. */
@@ -84,6 +91,14 @@ const FULL_BELOW = 4 * 1024 * 1024;
 const denied = (why = "unknown, expired or already used transfer token") => new CorralError("permission_denied", why);
 const tokenHash = (token: string): string => createHash("sha256").update(token).digest("hex");
 const sameRef = (a: ContainerRef, b: ContainerRef): boolean => a.name === b.name && a.backend === b.backend;
+
+/** Where a migration's pre-copy passes land: beside its staging directory, which the rest archive needs empty. */
+const treeOf = (r: Receive): string => `${r.stagingDir}.tree`;
+
+/** Everything a receive keeps on disk until commit: its staging, its synced tree, the passes' rsyncd.conf. */
+async function dropStaging(r: Receive): Promise<void> {
+  for (const p of [r.stagingDir, treeOf(r), `${r.stagingDir}.rsyncd.conf`]) await rm(p, { recursive: true, force: true });
+}
 
 export class ReceiveManager {
   private readonly receives = new Map<string, Receive>();
@@ -167,13 +182,48 @@ export class ReceiveManager {
       stagingDir: join(root, p.migrationId),
       touchedAt: Date.now(),
       cancel: new AbortController(),
+      synced: false,
     });
+  }
+
+  /**
+   * One pre-copy pass (tree-sync.ts): the header is checked as an archive's is (token bound to the
+   * migration, container and both hosts), then rsync's daemon receives into the pass's tree, beside
+   * the staging directory. The token stays unspent: the archive of the rest spends it.
+   */
+  async syncTree(header: TransferHeader, peerHost: string, sock: Duplex, onAdmitted: () => void): Promise<void> {
+    const r = this.admit(header, peerHost);
+    if (r.syncing) throw failedPrecondition(`migration ${r.migrationId} already has a pre-copy pass under way`);
+    if (!hasPreCopy(this.registry.get(r.ref.backend))) throw failedPrecondition(`the ${r.ref.backend} backend on ${this.opts.hostName} has no pre-copy`);
+    await mkdir(this.registry.get(r.ref.backend).stagingRoot(), { recursive: true, mode: 0o700 });
+    r.touchedAt = Date.now();
+    onAdmitted();
+    // Until this pass succeeds the tree is not one the archive may be restored around.
+    r.synced = false;
+    const sync = await receiveTree(sock, treeOf(r), `${r.stagingDir}.rsyncd.conf`);
+    const settled = (async () => {
+      try {
+        await sync.done;
+        r.synced = true;
+        this.log.info({ migration: r.migrationId, ct: r.ref.name }, "pre-copy pass received");
+      } finally {
+        r.syncing = undefined;
+        r.touchedAt = Date.now();
+      }
+    })();
+    r.syncing = { kill: sync.kill, settled: settled.catch(() => undefined) };
+    await settled;
   }
 
   /** What an archive for `backend` may take on its staging filesystem now (the reserve kept back). */
   async stagingFree(backend: ContainerRef["backend"]): Promise<number> {
     const root = this.registry.get(backend).stagingRoot();
     await mkdir(root, { recursive: true, mode: 0o700 });
+    return this.freeForStaging(root);
+  }
+
+  /** Free bytes on the filesystem of `root` less the reserve this host keeps back. */
+  private async freeForStaging(root: string): Promise<number> {
     return Math.max(0, (await freeBytes(root)) - this.reserve);
   }
 
@@ -204,6 +254,9 @@ export class ReceiveManager {
   async receive(chunks: AsyncIterable<ArchiveChunk>, peerHost?: string, onAdmitted?: () => void): Promise<TransferTrailer> {
     const { header, rest } = await splitHeader<TransferHeader, ArchiveChunk>(chunks, "archive");
     const r = this.admit(header, peerHost);
+    // The source's rsync may finish a moment before the daemon here has: the archive waits for it.
+    await r.syncing?.settled;
+    if (r.phase !== "prepared") throw denied();
     r.phase = "receiving";
     r.touchedAt = Date.now();
     const backend = this.registry.get(r.ref.backend);
@@ -223,7 +276,10 @@ export class ReceiveManager {
     const cap = new ByteCap(limit.bytes, limit.what);
     plain.stream.on("error", (e: Error) => cap.destroy(e));
     plain.stream.pipe(cap);
-    const stage = backend.stageRestore(r.ref.name, header.archiveFormat, cap, r.stagingDir, r.grants);
+    // After a pre-copy pass the archive is the rest of the container, restored around the synced tree.
+    const stage = r.synced && hasPreCopy(backend)
+      ? backend.stageRest(r.ref.name, header.archiveFormat, cap, r.stagingDir, treeOf(r), r.grants)
+      : backend.stageRestore(r.ref.name, header.archiveFormat, cap, r.stagingDir, r.grants);
     // Never leave a promise unobserved while we are still feeding the stage.
     const stageSettled = stage.then(
       () => undefined,
@@ -277,7 +333,7 @@ export class ReceiveManager {
       // Measured before the staging goes (its removal frees the space): tar says only "Wrote only
       // 512 of 10240 bytes" when the disk fills, so the filesystem is asked.
       const free = await freeBytes(backend.stagingRoot()).catch(() => Infinity);
-      await rm(r.stagingDir, { recursive: true, force: true });
+      await dropStaging(r);
       r.phase = "aborted";
       this.receives.delete(r.id);
       this.log.warn({ migration: r.migrationId, ct: r.ref.name, err: messageOf(err) }, "receive failed; staging removed");
@@ -296,7 +352,7 @@ export class ReceiveManager {
    */
   private async sizeLimit(r: Receive, header: TransferHeader, root: string): Promise<{ bytes: number; what: string }> {
     if (!Number.isSafeInteger(header.totalBytes) || header.totalBytes < 0) throw invalidArgument(`invalid announced size ${header.totalBytes}`);
-    const free = Math.max(0, (await freeBytes(root)) - this.reserve);
+    const free = await this.freeForStaging(root);
     if (header.totalBytes > free) {
       throw new CorralError("resource_exhausted", `no space for staging on ${this.opts.hostName}: the source announces ${formatBytes(header.totalBytes)}, but only ${formatBytes(free)} is free`);
     }
@@ -329,7 +385,7 @@ export class ReceiveManager {
       this.receives.delete(id);
       throw err;
     } finally {
-      await rm(r.stagingDir, { recursive: true, force: true });
+      await dropStaging(r);
     }
   }
 
@@ -348,10 +404,13 @@ export class ReceiveManager {
     let removedContainer = false;
     if (r) {
       r.cancel.abort();
-      if (existsSync(r.stagingDir)) {
-        await rm(r.stagingDir, { recursive: true, force: true });
-        removedStaging = true;
+      // A pass still writing would race the removal: end it first.
+      if (r.syncing) {
+        r.syncing.kill();
+        await r.syncing.settled;
       }
+      removedStaging = existsSync(r.stagingDir) || existsSync(treeOf(r));
+      await dropStaging(r);
     }
     const committed = r?.phase === "committed" || marker !== undefined;
     if (committed && ref) {
@@ -373,7 +432,7 @@ export class ReceiveManager {
   private sweep(): void {
     const now = Date.now();
     for (const r of this.receives.values()) {
-      if (now - r.touchedAt <= this.ttlMs) continue;
+      if (now - r.touchedAt <= this.ttlMs || r.syncing) continue;
       if (r.phase === "receiving") {
         r.cancel.abort(); // the receive loop removes its own staging
         continue;
@@ -382,7 +441,7 @@ export class ReceiveManager {
       this.receives.delete(r.id);
       r.phase = "aborted";
       this.log.info({ migration: r.migrationId, ct: r.ref.name }, "uncommitted transfer expired; staging removed");
-      rm(r.stagingDir, { recursive: true, force: true }).catch((err: unknown) =>
+      dropStaging(r).catch((err: unknown) =>
         this.log.warn({ migration: r.migrationId, err: messageOf(err) }, "cannot remove expired staging"),
       );
     }

@@ -2,6 +2,7 @@
 // agent (the controller never relays bytes), reporting progress back to the controller. The bytes
 // go on the target's data listener (data-link.ts) when the controller names one, else on gRPC.
 import { createHash, type Hash } from "node:crypto";
+import { once } from "node:events";
 import type { Logger } from "pino";
 import {
   AgentClient,
@@ -14,7 +15,9 @@ import {
   type TransferTrailer,
 } from "@corral/wire";
 import type { BackendRegistry } from "../backends/registry.js";
-import type { ArchiveOut } from "../backends/backend.js";
+import { hasPreCopy, type ArchiveOut, type Backend, type PreCopy } from "../backends/backend.js";
+import { treeSize } from "../archive/tar-stream.js";
+import { sendTree } from "./tree-sync.js";
 import { compress, type Filtered } from "./compression.js";
 import { rechunk } from "./rechunk.js";
 import { FRAME, MAX_DATA_FRAME, dialData, frameHeader, readControl, writeAll, writeControl } from "./data-link.js";
@@ -57,7 +60,16 @@ export async function* sendArchive(
   signal: AbortSignal,
 ): AsyncGenerator<TransferProgress> {
   const backend = registry.get(req.ref.backend);
-  const out = await backend.archive(req.ref.name);
+  if (req.precopyPass) {
+    const synced = yield* syncPass(req, backend, hostName, tls, signal);
+    log.info({ ct: req.ref.name, pass: req.precopyPass, bytes: synced, target: req.targetAddress }, "pre-copy pass sent");
+    if (req.precopyPass === "first") {
+      yield { bytes: synced, totalBytes: synced, done: true, sha256: "" };
+      return;
+    }
+  }
+  // After the last pass, only the rest of the container goes as an archive.
+  const out = req.precopyPass === "final" ? await preCopier(backend).archiveRest(req.ref.name) : await backend.archive(req.ref.name);
   const wire = compress(out.stream, req.compression);
   // When the target refuses early, tar dies of a broken pipe: that outcome is reported via the call.
   out.finished.catch(() => undefined);
@@ -72,21 +84,17 @@ export async function* sendArchive(
   };
   const s: Sending = { req, out, wire, header, flow: new Outflow(req.bwlimitBytesPerSecond ?? 0), tls, signal };
   const { sending, close } = req.dataAddress ? overDataLink(s) : overGrpc(s);
-  let settled = false;
-  const result = sending.finally(() => (settled = true));
-  result.catch(() => undefined);
   try {
-    while (!settled) {
-      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS))]);
-      if (!settled) yield { bytes: s.flow.bytes, totalBytes: header.totalBytes, done: false, sha256: "" };
-    }
-    const theirs = await result.catch((err: Error) => {
-      // Kill tar if the target failed first, so nothing keeps reading the container.
-      out.stream.destroy();
-      // A socket's own errors (ECONNRESET…) carry codes that are not ours.
-      const code = err instanceof CorralError ? err.code : "aborted";
-      throw new CorralError(code, `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
-    });
+    const theirs = yield* progressUntil(
+      sending.catch((err: Error) => {
+        // Kill tar if the target failed first, so nothing keeps reading the container.
+        out.stream.destroy();
+        // A socket's own errors (ECONNRESET…) carry codes that are not ours.
+        const code = err instanceof CorralError ? err.code : "aborted";
+        throw new CorralError(code, `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
+      }),
+      () => ({ bytes: s.flow.bytes, totalBytes: header.totalBytes, done: false, sha256: "" }),
+    );
     const ours = { sha256: s.flow.hash.digest("hex"), bytes: s.flow.bytes };
     if (theirs.sha256 !== ours.sha256 || theirs.bytes !== ours.bytes) {
       throw new CorralError("aborted", `checksum mismatch: sent ${ours.bytes} bytes ${ours.sha256}, target got ${theirs.bytes} bytes ${theirs.sha256}`);
@@ -97,6 +105,53 @@ export async function* sendArchive(
     out.stream.destroy();
     close();
   }
+}
+
+/** Yields `progress()` every PROGRESS_EVERY_MS until `work` settles; returns what it resolves with. */
+async function* progressUntil<T>(work: Promise<T>, progress: () => TransferProgress): AsyncGenerator<TransferProgress, T> {
+  let settled = false;
+  const result = work.finally(() => (settled = true));
+  result.catch(() => undefined);
+  while (!settled) {
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS))]);
+    if (!settled) yield progress();
+  }
+  return result;
+}
+
+function preCopier(backend: Backend): Backend & PreCopy {
+  if (!hasPreCopy(backend)) throw new CorralError("failed_precondition", `the ${backend.name} backend has no pre-copy`);
+  return backend;
+}
+
+/**
+ * One pre-copy pass on the target's data listener (tree-sync.ts), with progress as the archive
+ * reports it; returns the bytes sent. The first pass announces the tree's size; the final one,
+ * taken during downtime, does not walk the tree for it.
+ */
+async function* syncPass(req: SendArchive, backend: Backend, hostName: string, tls: TlsCredentials, signal: AbortSignal): AsyncGenerator<TransferProgress, number> {
+  const pre = preCopier(backend);
+  if (!req.dataAddress) throw new CorralError("failed_precondition", "a pre-copy pass needs the target's data listener");
+  const tree = await pre.precopyTree(req.ref.name);
+  const totalBytes = req.precopyPass === "first" ? await treeSize(tree) : 0;
+  const sock = await dialData(req.dataAddress, tls, req.targetHost, signal);
+  let bytes = 0;
+  try {
+    const header: TransferHeader = { token: req.token, ref: req.ref, compression: req.compression, totalBytes, sourceHost: hostName, archiveFormat: backend.archiveFormat };
+    writeControl(sock, FRAME.header, { mode: "rsync", ...header });
+    const admission = await readControl(sock, "the target's admission");
+    if (admission.kind !== FRAME.admitted) throw new CorralError("aborted", "the target answered the header with something other than admission");
+    const sending = sendTree(sock, tree, { bwlimitBytesPerSecond: req.bwlimitBytesPerSecond ?? 0, signal, onBytes: (n) => (bytes += n), vanishedOk: req.precopyPass === "first" });
+    yield* progressUntil(sending, () => ({ bytes, totalBytes, done: false, sha256: "" }));
+    // The target closes the connection once its rsync has finished too: only then is the pass its.
+    if (!sock.readableEnded && !sock.destroyed) await Promise.race([once(sock, "close"), once(sock, "end"), new Promise((r) => setTimeout(r, 10_000).unref())]);
+  } catch (err) {
+    const code = err instanceof CorralError ? err.code : "aborted";
+    throw new CorralError(code, `pre-copy of ${req.ref.name} to ${req.targetAddress} failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    sock.destroy();
+  }
+  return bytes;
 }
 
 const cancelled = () => new CorralError("cancelled", "transfer cancelled by the controller");

@@ -10,7 +10,7 @@ import { watchToEnd } from "./migration-show.js";
 export const name = "ct migrate";
 export const synopsis = "Move a container to another host, with a progress bar";
 export const help = `Usage: corral ct migrate NAME --to HOST [--backend lxc|lxd] [--compression none|zstd] [--stop-timeout S]
-                         [--bwlimit RATE] [--keep-source] [--detach] [--dry-run] [--json]
+                         [--bwlimit RATE] [--precopy] [--keep-source] [--detach] [--dry-run] [--json]
 
 Stops the container, streams its state directly from its host to HOST, verifies it,
 starts it there and removes the source copy. Any failure rolls back: the container runs
@@ -44,6 +44,7 @@ export const flags: FlagSpec[] = [
   { name: "compression", kind: "string", value: "none|zstd", help: "compress the archive on the link (default none)", complete: ["none", "zstd"] },
   { name: "stop-timeout", kind: "string", value: "S", help: "seconds for a clean stop before the kill (default 30; 0 kills at once)" },
   { name: "bwlimit", kind: "string", value: "RATE", help: "cap the copy at RATE bytes per second, e.g. 50M" },
+  { name: "precopy", kind: "boolean", help: "copy while it runs, then stop and send only what changed (LXC)" },
   { name: "keep-source", kind: "boolean", help: "keep the stopped source until `corral migration finish ID`" },
   { name: "detach", kind: "boolean", help: "print the migration id and return at once" },
   { name: "dry-run", kind: "boolean", help: "run the pre-flight checks only; change nothing" },
@@ -65,6 +66,7 @@ export async function run(ctx: Context): Promise<number> {
     stopTimeoutSeconds,
     bwlimitBytesPerSecond,
     keepSource: ctx.args.bool("keep-source"),
+    ...(ctx.args.bool("precopy") ? { precopy: true } : {}),
     detach: ctx.args.bool("detach"),
     dryRun: ctx.args.bool("dry-run"),
     ...(backendText === undefined ? {} : { targetBackend: asUsage(() => parseBackend(backendText)) }),

@@ -34,7 +34,7 @@ async function runPhase(env: StepEnv, m: MigrationRecord): Promise<void> {
     return;
   }
   if (env.signal.aborted || !env.ctx.store.open) return;
-  const next = rowAfter(m.phase);
+  const next = rowAfter(m.phase, m);
   enterPhase(env.ctx, m, next.phase, patch, next.record);
   env.ctx.log.info({ migration: m.id, container: m.container, phase: next.phase }, "migration phase");
 }

@@ -23,6 +23,7 @@ export const DEFAULT_MIGRATE_OPTIONS: MigrateOptions = {
   dryRun: false,
   keepSource: false,
   bwlimitBytesPerSecond: 0,
+  precopy: false,
 };
 export const DEFAULT_STOP_TIMEOUT_S = 30;
 
@@ -38,7 +39,7 @@ export class MigrationService {
   /** Validates, records the planned migration and starts driving it. */
   begin(name: string, targetHost: string, options: Partial<MigrateOptions> = {}, conversion?: ConversionPlan): MigrationRecord {
     const opts = { ...DEFAULT_MIGRATE_OPTIONS, ...options };
-    const { container, target, targetBackend } = validateMigration(this.ctx, name, targetHost, opts.targetBackend);
+    const { container, target, targetBackend } = validateMigration(this.ctx, name, targetHost, opts.targetBackend, opts.precopy);
     if (targetBackend !== container.backend && !conversion) throw failedPrecondition(`a move of ${name} to ${targetBackend} needs its conversion plan first`);
     const release = this.ctx.locks.acquire(name, "migrating");
     const id = `m-${randomBytes(6).toString("hex")}`;
@@ -58,6 +59,7 @@ export class MigrationService {
           keepSource: opts.keepSource,
           bwlimitBytesPerSecond: opts.bwlimitBytesPerSecond,
           targetBackend,
+          precopy: opts.precopy ?? false,
           ...(conversion ? { conversion } : {}),
         });
         setContainerState(this.ctx.store.db, name, "migrating");

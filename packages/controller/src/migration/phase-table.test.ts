@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MIGRATION_FORWARD_PHASES } from "@corral/wire";
-import { FORWARD, PHASE_TABLE, rowsToUndo } from "./phase-table.js";
+import { FORWARD, PHASE_TABLE, phasesOf, rowAfter, rowsToUndo } from "./phase-table.js";
 
 test("the table holds every forward phase of the contract once, in its order, and only done has no step", () => {
   assert.deepEqual(FORWARD, MIGRATION_FORWARD_PHASES);
@@ -17,4 +17,14 @@ test("a rollback undoes the rows entered up to the failed one, last first; an ol
   assert.deepEqual(undos("transferring"), ["source_stopped", "target_reserved"]);
   assert.deepEqual(undos(undefined), ["source_stopped", "target_reserved"]);
   assert.deepEqual(rowsToUndo("planned").map((r) => r.phase), ["planned"]);
+});
+
+test("only a --precopy migration enters precopying, between target_reserved and source_stopped", () => {
+  const cold = phasesOf({ precopy: false });
+  const warm = phasesOf({ precopy: true });
+  assert.deepEqual(warm, [...MIGRATION_FORWARD_PHASES]);
+  assert.deepEqual(cold, MIGRATION_FORWARD_PHASES.filter((p) => p !== "precopying"));
+  assert.equal(rowAfter("target_reserved", { precopy: false }).phase, "source_stopped");
+  assert.equal(rowAfter("target_reserved", { precopy: true }).phase, "precopying");
+  assert.equal(rowAfter("precopying", { precopy: true }).phase, "source_stopped");
 });

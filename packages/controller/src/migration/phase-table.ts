@@ -8,7 +8,8 @@
 //
 // Rollback walks the rows entered so far (up to and including the one that failed) in reverse and
 // runs their undos. Leftovers that must wait for a host to come back are removed by the same
-// undo, from cleanups.ts. Pre-copy, a later phase, is one more row.
+// undo, from cleanups.ts. A row with `applies` is entered only by the migrations it names
+// (precopying: only ct migrate --precopy); the others go straight past it.
 import { MIGRATION_FORWARD_PHASES, type MigrationPhase } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import type { MigrationPatch, MigrationRecord } from "../store/migrations.js";
@@ -22,6 +23,7 @@ import {
   startTarget,
   stopSource,
   transfer,
+  precopy,
   type StepEnv,
   type Undone,
 } from "./steps.js";
@@ -38,6 +40,8 @@ export interface PhaseRow {
   readonly step?: (env: StepEnv, m: MigrationRecord) => Promise<MigrationPatch>;
   /** Takes the step back during a rollback. Never throws: what it cannot do is recorded in its patch. */
   readonly undo?: (ctx: ControllerContext, m: MigrationRecord) => Promise<Undone>;
+  /** Absent: every migration enters the row; else only those it says yes to. */
+  readonly applies?: (m: Pick<MigrationRecord, "precopy">) => boolean;
 }
 
 export const PHASE_TABLE: readonly PhaseRow[] = [
@@ -53,6 +57,13 @@ export const PHASE_TABLE: readonly PhaseRow[] = [
     step: prepareTarget,
     // Drops whatever the target holds for this migration: the receive, its staging, a committed copy.
     undo: abortTarget,
+  },
+  {
+    phase: "precopying",
+    meaning: "the source still runs while its tree is copied (rsync) into the target's staging; only what changes after this is sent while it is stopped",
+    applies: (m) => m.precopy,
+    step: precopy,
+    // Nothing of its own to undo: the source never stopped, and target_reserved's undo drops the staging.
   },
   {
     phase: "source_stopped",
@@ -98,11 +109,16 @@ export function rowOf(phase: MigrationPhase): PhaseRow {
   return row;
 }
 
-export function rowAfter(phase: MigrationPhase): PhaseRow {
-  const next = PHASE_TABLE[FORWARD.indexOf(phase) + 1];
-  if (FORWARD.indexOf(phase) < 0 || !next) throw new Error(`no phase after ${phase}`);
+/** The next row `m` enters after `phase` (rows that do not apply to it are passed). */
+export function rowAfter(phase: MigrationPhase, m: Pick<MigrationRecord, "precopy">): PhaseRow {
+  const at = FORWARD.indexOf(phase);
+  const next = at < 0 ? undefined : PHASE_TABLE.slice(at + 1).find((r) => r.applies?.(m) ?? true);
+  if (!next) throw new Error(`no phase after ${phase}`);
   return next;
 }
+
+/** The forward phases a migration like `m` goes through, in order. */
+export const phasesOf = (m: Pick<MigrationRecord, "precopy">): MigrationPhase[] => PHASE_TABLE.filter((r) => r.applies?.(m) ?? true).map((r) => r.phase);
 
 /**
  * The rows a rollback undoes, last entered first. A row from before failed_phase was kept (it

@@ -1,7 +1,7 @@
 // `ct migrate --dry-run`: the checks a migration makes before it changes anything, and nothing
 // else. validateMigration covers the target's capacity and backend; here the hosts themselves
 // are asked, so a dry run fails on what the real run would meet first.
-import { CorralError, failedPrecondition, formatBytes, isNotServed, messageOf, unavailable, type AddressInUse, type BackendName, type Host, type ConversionPlan } from "@corral/wire";
+import { CorralError, failedPrecondition, withDeadline, formatBytes, isNotServed, messageOf, unavailable, type AddressInUse, type BackendName, type Host, type ConversionPlan } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { stateOf } from "../store/cluster-state.js";
 import { addressOf } from "../network/pool.js";
@@ -11,17 +11,7 @@ const ANSWER_WITHIN_MS = 5000;
 /** The source's own handshake deadline (data-link.ts) is 15 s; a dry run waits a little less. */
 const PROBE_WITHIN_MS = 12_000;
 
-async function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const withinMs = <T>(ms: number, work: Promise<T>): Promise<T> => withDeadline(work, ms, () => new Error(`no answer within ${ms / 1000} s`));
 
 /**
  * What a converting move (ct migrate --backend) makes of the container's own settings, asked of
@@ -78,8 +68,8 @@ export async function refuseAddressCollisions(ctx: ControllerContext, valid: Val
   }
 }
 
-export async function preflight(ctx: ControllerContext, name: string, targetHost: string, targetBackend?: BackendName): Promise<ValidMigration & { conversion?: ConversionPlan }> {
-  const valid = validateMigration(ctx, name, targetHost, targetBackend);
+export async function preflight(ctx: ControllerContext, name: string, targetHost: string, targetBackend?: BackendName, precopy = false): Promise<ValidMigration & { conversion?: ConversionPlan }> {
+  const valid = validateMigration(ctx, name, targetHost, targetBackend, precopy);
   const { source, target } = valid;
   // Both agents must answer now (the copy runs between them, driven from here).
   const [sourceInfo, targetInfo] = await Promise.all(

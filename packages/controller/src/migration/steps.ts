@@ -1,7 +1,7 @@
 // The agent side of each phase: the steps and undos that phase-table.ts puts in its rows. Every one
 // may run again after a controller restart, so each first looks at the world (inspect) and does
 // only what is still missing.
-import { messageOf, isCode, type ContainerState, type MigrationUpdate } from "@corral/wire";
+import { failedPrecondition, messageOf, isCode, type ContainerState, type MigrationUpdate, type PrecopyPass, type TransferProgress } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { getHost } from "../store/hosts.js";
 import { getContainer } from "../store/containers.js";
@@ -118,16 +118,35 @@ export async function stopSource(env: StepEnv, m: MigrationRecord): Promise<Migr
   return { stoppedUnixMs: m.stoppedUnixMs || stopAsked, stopMs: Date.now() - stopAsked };
 }
 
-/** Source streams straight to target; we follow the progress and keep the journal current. */
+/**
+ * Pre-copy, first pass: the source syncs its tree (rsync) into the target's staging while the
+ * container runs. What it sends is not verified as a whole: the final pass sends what changed since.
+ */
+export async function precopy(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
+  await follow(env, m, "precopying", "first");
+  return {};
+}
+
+/** Source streams straight to target (after a pre-copy: what changed, then the rest); downtime's middle part. */
 export async function transfer(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
+  const started = Date.now();
+  const p = await follow(env, m, "transferring", m.precopy ? "final" : undefined);
+  if (!p.sha256) throw new Error("source finished the transfer without a digest");
+  // Cold: the whole transfer is the final sync (the container is stopped all along).
+  const finalSyncMs = m.wasRunning ? Date.now() - started : 0;
+  return { bytes: p.bytes, totalBytes: p.bytes, totalIsEstimate: false, sha256: p.sha256, finalSyncMs };
+}
+
+/** Runs one SendArchive (a pass of a pre-copy, or the archive), following its progress and keeping the journal current. */
+async function follow(env: StepEnv, m: MigrationRecord, phase: "precopying" | "transferring", precopyPass: PrecopyPass | undefined): Promise<TransferProgress> {
   const { client } = agent(env.ctx, m.sourceHost);
   const { host: target, client: targetClient } = agent(env.ctx, m.targetHost);
   // The bytes go to the target's data listener (direct mutual TLS, data-link.ts); gRPC stays for
   // control. Only a target agent that advertises no data listener (an older one) gets them on gRPC.
   const { dataAddress } = await on(m.targetHost, () => targetClient.hostInfo());
+  if (m.precopy && !dataAddress) throw new HostFailure(m.targetHost, failedPrecondition(`${m.targetHost} has no data listener, which a pre-copy needs`));
   const meter = new ProgressMeter();
   const last = { persist: 0, caller: 0, nats: 0 };
-  const started = Date.now();
   const req = {
     ref: migrationRef(m),
     targetAddress: target.address,
@@ -136,18 +155,14 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
     compression: m.compression,
     bwlimitBytesPerSecond: m.bwlimitBytesPerSecond,
     ...(dataAddress ? { dataAddress } : {}),
+    ...(precopyPass ? { precopyPass } : {}),
   };
   try {
     for await (const p of client.sendArchive(req)) {
       if (env.signal.aborted) throw env.signal.reason;
       meter.add(p.bytes);
       const now = Date.now();
-      if (p.done) {
-        if (!p.sha256) throw new Error("source finished the transfer without a digest");
-        // Cold: the whole transfer is the final sync (the container is stopped all along).
-        const finalSyncMs = m.wasRunning ? now - started : 0;
-        return { bytes: p.bytes, totalBytes: p.bytes, totalIsEstimate: false, sha256: p.sha256, finalSyncMs };
-      }
+      if (p.done) return p;
       // The source's total is an estimate from the tree size: never let the count pass it.
       const totalBytes = Math.max(p.totalBytes, p.bytes);
       if (now - last.persist >= PERSIST_EVERY_MS) {
@@ -155,7 +170,7 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
         last.persist = now;
       }
       const update: MigrationUpdate = {
-        migration: { ...toMigration(m), phase: "transferring", bytes: p.bytes, totalBytes, totalIsEstimate: true },
+        migration: { ...toMigration(m), phase, bytes: p.bytes, totalBytes, totalIsEstimate: true },
         rateBytesPerSecond: meter.rate(),
         etaSeconds: meter.eta(totalBytes),
       };

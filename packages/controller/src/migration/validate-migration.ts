@@ -25,7 +25,7 @@ export interface ValidMigration {
 /** The conversions a move can make (ct migrate --backend), as the anchors do them by hand. */
 const CONVERSIONS: Partial<Record<BackendName, readonly BackendName[]>> = { openvz: ["lxc", "lxd"], lxc: ["lxd"] };
 
-export function validateMigration(ctx: ControllerContext, name: string, targetName: string, wantedBackend?: BackendName): ValidMigration {
+export function validateMigration(ctx: ControllerContext, name: string, targetName: string, wantedBackend?: BackendName, precopy = false): ValidMigration {
   const db = ctx.store.db;
   const container = getContainer(db, name);
   if (!container) throw notFound(`container "${name}" not found`);
@@ -50,6 +50,13 @@ export function validateMigration(ctx: ControllerContext, name: string, targetNa
   const receiving = target.backends.find((b) => b.name === targetBackend);
   if (receiving?.available && !receiving.capabilities.includes("migrate")) {
     throw failedPrecondition(`cannot migrate ${name} to ${target.name}: its ${targetBackend} backend cannot receive a migration`);
+  }
+  if (precopy) {
+    // Both ends must speak the pre-copy passes (agent backends with PreCopy, LXC today); a converting
+    // move has no tree in common to sync.
+    if (targetBackend !== container.backend) throw failedPrecondition(`--precopy cannot convert ${name} to ${targetBackend}: a pre-copy syncs the same tree on both ends`);
+    const lacking = [source, target].find((h) => !h.backends.find((b) => b.name === targetBackend)?.capabilities.includes("precopy"));
+    if (lacking) throw failedPrecondition(`cannot pre-copy ${name}: the ${targetBackend} backend on ${lacking.name} has no pre-copy (it needs rsync; LXC only)`);
   }
   const clash = portClash(db, container.spec, target.name);
   if (clash) throw failedPrecondition(`cannot migrate ${name} to ${target.name}: ${clash}`);

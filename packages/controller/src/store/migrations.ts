@@ -52,6 +52,7 @@ interface MigrationRow {
   phase_started_ms: number;
   target_backend: BackendName | "";
   conversion: string;
+  precopy: number;
 }
 
 function toRecord(r: MigrationRow): MigrationRecord {
@@ -87,6 +88,7 @@ function toRecord(r: MigrationRow): MigrationRecord {
     failedHost: r.failed_host,
     phaseStartedUnixMs: r.phase_started_ms || r.started_ms,
     targetBackend: r.target_backend || r.backend,
+    precopy: r.precopy === 1,
     ...(r.conversion ? { conversion: JSON.parse(r.conversion) as ConversionPlan } : {}),
   };
 }
@@ -117,6 +119,7 @@ export function toMigration(m: MigrationRecord): Migration {
     totalIsEstimate: m.totalIsEstimate,
     failedHost: m.failedHost,
     phaseStartedUnixMs: m.phaseStartedUnixMs,
+    precopy: m.precopy,
     ...(m.conversion ? { conversion: m.conversion } : {}),
   };
 }
@@ -142,17 +145,18 @@ export interface NewMigration {
   /** Absent: the source's backend. */
   targetBackend?: BackendName;
   conversion?: ConversionPlan;
+  precopy?: boolean;
 }
 
 export function insertMigration(db: Db, m: NewMigration): void {
   stmt(db,
     `INSERT INTO migrations (id, container, backend, source_host, target_host, phase, token, was_running, compression, started_ms,
-       phase_started_ms, stop_timeout_s, keep_source, bwlimit_bps, target_backend, conversion)
-     VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       phase_started_ms, stop_timeout_s, keep_source, bwlimit_bps, target_backend, conversion, precopy)
+     VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     m.id, m.container, m.backend, m.sourceHost, m.targetHost, m.tokenSha256, m.wasRunning ? 1 : 0, m.compression, m.now,
     m.now, m.stopTimeoutSeconds ?? 30, m.keepSource ? 1 : 0, m.bwlimitBytesPerSecond ?? 0,
-    m.targetBackend && m.targetBackend !== m.backend ? m.targetBackend : "", m.conversion ? JSON.stringify(m.conversion) : "",
+    m.targetBackend && m.targetBackend !== m.backend ? m.targetBackend : "", m.conversion ? JSON.stringify(m.conversion) : "", m.precopy ? 1 : 0,
   );
 }
 

@@ -197,4 +197,8 @@ export const SCHEMA_STEPS: readonly string[] = [
   DROP INDEX containers_host;
   DROP INDEX reservations_host;
   `,
+  // ct migrate --precopy: the tree is copied while the container runs, then only what changed.
+  `
+  ALTER TABLE migrations ADD COLUMN precopy INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -61,12 +61,14 @@ export const sendArchiveToProto = (s: d.SendArchive): pb.SendArchiveRequest => (
   ref: refToProto(s.ref),
   bwlimitBytesPerSecond: s.bwlimitBytesPerSecond ?? 0,
   dataAddress: s.dataAddress ?? "",
+  precopyPass: s.precopyPass ?? "",
 });
-export const sendArchiveFromProto = ({ dataAddress, ...s }: pb.SendArchiveRequest): d.SendArchive => ({
+export const sendArchiveFromProto = ({ dataAddress, precopyPass, ...s }: pb.SendArchiveRequest): d.SendArchive => ({
   ...s,
   ref: refFromProto(s.ref),
   compression: parseCompression(s.compression),
   ...(dataAddress ? { dataAddress } : {}),
+  ...(precopyPass === "first" || precopyPass === "final" ? { precopyPass } : {}),
 });
 
 export const probePeerToProto = (p: d.ProbePeer): pb.ProbePeerRequest => ({ ...p });

@@ -76,6 +76,7 @@ export const migrateOptionsToProto = (name: string, targetHost: string, { target
   name,
   targetHost,
   ...o,
+  precopy: o.precopy ?? false,
   targetBackend: targetBackend ?? "",
 });
 export const migrateOptionsFromProto = (r: pb.MigrateContainerRequest): d.MigrateOptions => ({
@@ -85,6 +86,7 @@ export const migrateOptionsFromProto = (r: pb.MigrateContainerRequest): d.Migrat
   dryRun: r.dryRun,
   keepSource: r.keepSource,
   bwlimitBytesPerSecond: r.bwlimitBytesPerSecond,
+  ...(r.precopy ? { precopy: true } : {}),
   ...(r.targetBackend ? { targetBackend: parseBackend(r.targetBackend) } : {}),
 });
 

@@ -263,7 +263,14 @@ export interface SendArchive {
   bwlimitBytesPerSecond?: number;
   /** The target's data listener; absent: the archive goes over gRPC ReceiveArchive. */
   dataAddress?: string;
+  /**
+   * Pre-copy (ct migrate --precopy): "first" syncs the container's tree with rsync while it runs;
+   * "final" syncs it again (stopped) and then sends the archive of the rest. Absent: a cold archive.
+   */
+  precopyPass?: PrecopyPass;
 }
+
+export type PrecopyPass = "first" | "final";
 
 /** A dry run's check of the data path, asked of the source agent (AgentService.ProbePeer). */
 export interface ProbePeer {
@@ -347,6 +354,7 @@ export interface Container {
 export const MIGRATION_FORWARD_PHASES = [
   "planned",
   "target_reserved",
+  "precopying",
   "source_stopped",
   "transferring",
   "transferred",
@@ -387,6 +395,8 @@ export interface Migration {
   phaseStartedUnixMs: number;
   /** Set when the move converts the container to another backend (ct migrate --backend). */
   conversion?: ConversionPlan;
+  /** ct migrate --precopy: copied while running, then only what changed while stopped. */
+  precopy: boolean;
 }
 
 export interface ConversionItem {
@@ -425,6 +435,7 @@ export const MIGRATION_DETAIL_DEFAULTS = {
   totalIsEstimate: false,
   failedHost: "",
   phaseStartedUnixMs: 0,
+  precopy: false,
 } as const satisfies Partial<Migration>;
 
 export interface MigrationUpdate {
@@ -448,6 +459,8 @@ export interface MigrateOptions {
   dryRun: boolean;
   keepSource: boolean;
   bwlimitBytesPerSecond: number;
+  /** Copy while running, stop, send only what changed, start (LXC). Absent: false. */
+  precopy?: boolean;
   /** Absent: the container's own backend; else it is converted on the way (openvz→lxc|lxd, lxc→lxd). */
   targetBackend?: BackendName;
 }

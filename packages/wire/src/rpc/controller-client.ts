@@ -153,6 +153,7 @@ export class ControllerClient {
       dryRun: o.dryRun ?? false,
       keepSource: o.keepSource ?? false,
       bwlimitBytesPerSecond: o.bwlimitBytesPerSecond ?? 0,
+      precopy: o.precopy ?? false,
       ...(o.targetBackend ? { targetBackend: o.targetBackend } : {}),
     };
     const stream = this.c.migrateContainer(migrateOptionsToProto(name, targetHost, full));

@@ -23,6 +23,7 @@ import {
   type LogsOptions,
   type ExitInfo,
   type TerminalSize,
+  withDeadline,
 } from "@corral/wire";
 import { landing, stageCopy, type CopyTarget } from "../../files/container-copy.js";
 import { createTarStream, type TarOut } from "../../archive/tar-stream.js";
@@ -84,17 +85,11 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport, ExitReas
     } catch {
       return { available: false, reason: `dockerd socket ${sock} not found` };
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
-      });
-      await Promise.race([this.docker.ping(), timeout]);
+      await withDeadline(this.docker.ping(), PING_TIMEOUT_MS, () => new Error(`no answer within ${PING_TIMEOUT_MS} ms`));
       return { available: true, reason: "" };
     } catch (err) {
       return { available: false, reason: `dockerd at ${sock} does not answer /_ping: ${daemonMessage(err)}` };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

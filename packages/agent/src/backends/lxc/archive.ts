@@ -1,7 +1,7 @@
 // Migration archive "lxc-dir-tar/1": the container's directory under lxcpath (config and rootfs)
 // as one tar with numeric owners; restored by extracting it safely and pointing its config's paths
 // at this host.
-import { chmod, stat, writeFile } from "node:fs/promises";
+import { chmod, lstat, readdir, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { ArchiveOut } from "../backend.js";
@@ -12,8 +12,37 @@ import type { Nic } from "../../network/nic.js";
 import { LXC_TAR_POLICY, checkStagedLxc } from "./config-policy.js";
 import { hostIdMap, idMapLines, idMapOfConfig, shiftOwners } from "./id-map.js";
 import { invalidArgument, NO_GRANTS, type RestoreGrants } from "@corral/wire";
+import { checkSyncedTree } from "../../transfer/tree-sync.js";
 
 export const ARCHIVE_FORMAT = "lxc-dir-tar/1";
+
+/**
+ * Pre-copy's archive (taken stopped, after the last pass): the container's directory without its
+ * rootfs, which the passes synced. Its size is what is left beside the rootfs (no walk of the tree:
+ * this runs during downtime).
+ */
+export async function archiveRestDir(lxcPath: string, name: string): Promise<ArchiveOut> {
+  const dir = join(lxcPath, name);
+  let estimatedBytes = 0;
+  for (const e of await readdir(dir)) if (e !== "rootfs") estimatedBytes += (await lstat(join(dir, e))).size;
+  const { stream, finished } = createTarStream(lxcPath, [name], { exclude: [`${name}/rootfs`] });
+  return { format: ARCHIVE_FORMAT, estimatedBytes, stream, finished };
+}
+
+/**
+ * Pre-copy's restore: the rest archive into the empty `stagingDir`, then the synced tree (checked)
+ * moved in as its rootfs. The archive may not carry a rootfs of its own: extracting over the synced
+ * tree would write through the symlinks it holds.
+ */
+export async function stageRestDir(name: string, input: Readable, stagingDir: string, tree: string, grants: RestoreGrants = NO_GRANTS): Promise<void> {
+  const checked = await extractTarSafely(input, stagingDir, LXC_TAR_POLICY);
+  const dir = join(stagingDir, name);
+  if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) throw invalidArgument(`archive does not hold container "${name}" as a directory`);
+  if (await lstat(join(dir, "rootfs")).catch(() => undefined)) throw invalidArgument(`the archive after a pre-copy carries "${name}/rootfs" too; the synced tree is the rootfs`);
+  const setid = await checkSyncedTree(tree);
+  await rename(tree, join(dir, "rootfs"));
+  await checkStagedLxc(name, stagingDir, { ...checked, setid: [...checked.setid, ...setid.map((f) => ({ ...f, path: `${name}/rootfs/${f.path}` }))] }, grants);
+}
 
 export async function archiveDir(lxcPath: string, name: string): Promise<ArchiveOut> {
   const estimatedBytes = await treeSize(join(lxcPath, name));

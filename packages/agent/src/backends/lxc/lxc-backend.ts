@@ -24,9 +24,9 @@ import {
   type ExitInfo,
   type RestoreGrants,
 } from "@corral/wire";
-import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ConvertingRestore, type ExecIo, type ExitReasons, type ImageImport, type ImageStore, type LiveLimits, type ProbeResult, type ProcessGroups } from "../backend.js";
+import { assertArchiveFormat, requireNetwork, type ArchiveOut, type Backend, type BackendContext, type ConversionSource, type ConvertingRestore, type ExecIo, type ExitReasons, type ImageImport, type ImageStore, type LiveLimits, type PreCopy, type ProbeResult, type ProcessGroups } from "../backend.js";
 import { lastLine } from "../../process/run.js";
-import { ARCHIVE_FORMAT, archiveDir, rewriteStagedConfig, stageDir } from "./archive.js";
+import { ARCHIVE_FORMAT, archiveDir, archiveRestDir, rewriteStagedConfig, stageDir, stageRestDir } from "./archive.js";
 import { stageFromOpenvz } from "./convert-in.js";
 import { planLxcToLxd } from "./conversion.js";
 import { OPENVZ_ARCHIVE_FORMAT } from "../openvz/staged-ct.js";
@@ -51,7 +51,7 @@ export interface LxcBackendOptions {
 
 const TEMPLATE_DIR = "/usr/share/lxc/templates";
 
-export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore, ProcessGroups, ExitReasons, ConvertingRestore, ConversionSource {
+export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore, ProcessGroups, ExitReasons, ConvertingRestore, ConversionSource, PreCopy {
   readonly name = "lxc" as const;
   readonly archiveFormat = ARCHIVE_FORMAT;
   /** An OpenVZ CT converts on the way in (convert-in.ts). */
@@ -360,6 +360,24 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
     const st = await this.inspect(name);
     if (st.state === "running") throw failedPrecondition(`container "${name}" must be stopped to archive it`);
     return archiveDir(this.path, name);
+  }
+
+  /** Pre-copy syncs the rootfs in the container's own directory (the one archiveRest leaves out). */
+  async precopyTree(name: string): Promise<string> {
+    const rootfs = await this.rootfs(name);
+    if (resolve(rootfs) !== join(this.dir(name), "rootfs")) throw failedPrecondition(`container "${name}" has its rootfs at ${rootfs}, not in its directory: no pre-copy`);
+    return rootfs;
+  }
+
+  async archiveRest(name: string): Promise<ArchiveOut> {
+    const st = await this.inspect(name);
+    if (st.state === "running") throw failedPrecondition(`container "${name}" must be stopped to archive it`);
+    return archiveRestDir(this.path, name);
+  }
+
+  async stageRest(name: string, format: string, input: Readable, stagingDir: string, tree: string, grants?: RestoreGrants): Promise<void> {
+    if (format !== ARCHIVE_FORMAT) throw invalidArgument(`a pre-copied ${this.name} container restores from "${ARCHIVE_FORMAT}", not "${format}"`);
+    await stageRestDir(name, input, stagingDir, tree, grants);
   }
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {

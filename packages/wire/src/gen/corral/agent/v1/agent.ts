@@ -278,6 +278,11 @@ export interface SendArchiveRequest {
    * instead of the ReceiveArchive stream. Empty: ReceiveArchive.
    */
   dataAddress: string;
+  /**
+   * Pre-copy: "first" rsyncs the running container's tree to the target's staging over the data
+   * listener; "final" rsyncs it again (stopped), then sends the archive of the rest. "": cold archive.
+   */
+  precopyPass: string;
 }
 
 export interface SendArchiveResponse {
@@ -3641,6 +3646,7 @@ function createBaseSendArchiveRequest(): SendArchiveRequest {
     targetHost: "",
     bwlimitBytesPerSecond: 0,
     dataAddress: "",
+    precopyPass: "",
   };
 }
 
@@ -3666,6 +3672,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     }
     if (message.dataAddress !== "") {
       writer.uint32(58).string(message.dataAddress);
+    }
+    if (message.precopyPass !== "") {
+      writer.uint32(66).string(message.precopyPass);
     }
     return writer;
   },
@@ -3739,6 +3748,14 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
             message.dataAddress = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.precopyPass = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3776,6 +3793,11 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
         : isSet(object.data_address)
         ? globalThis.String(object.data_address)
         : "",
+      precopyPass: isSet(object.precopyPass)
+        ? globalThis.String(object.precopyPass)
+        : isSet(object.precopy_pass)
+        ? globalThis.String(object.precopy_pass)
+        : "",
     };
   },
 
@@ -3802,6 +3824,9 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     if (message.dataAddress !== "") {
       obj.dataAddress = message.dataAddress;
     }
+    if (message.precopyPass !== "") {
+      obj.precopyPass = message.precopyPass;
+    }
     return obj;
   },
 
@@ -3817,6 +3842,7 @@ export const SendArchiveRequest: MessageFns<SendArchiveRequest> = {
     message.targetHost = object.targetHost ?? "";
     message.bwlimitBytesPerSecond = object.bwlimitBytesPerSecond ?? 0;
     message.dataAddress = object.dataAddress ?? "";
+    message.precopyPass = object.precopyPass ?? "";
     return message;
   },
 };

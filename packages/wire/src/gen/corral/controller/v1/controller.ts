@@ -265,6 +265,8 @@ export interface MigrateContainerRequest {
   bwlimitBytesPerSecond: number;
   /** "": the container's own; else converted on the way (openvz→lxc|lxd, lxc→lxd) */
   targetBackend: string;
+  /** copy while running, stop, send only what changed, start */
+  precopy: boolean;
 }
 
 export interface MigrateContainerResponse {
@@ -299,7 +301,11 @@ export interface Migration {
   failedHost: string;
   phaseStartedUnixMs: number;
   /** set when the move converts to another backend */
-  conversion: ConversionPlan | undefined;
+  conversion:
+    | ConversionPlan
+    | undefined;
+  /** ct migrate --precopy */
+  precopy: boolean;
 }
 
 export interface MigrationUpdate {
@@ -3787,6 +3793,7 @@ function createBaseMigrateContainerRequest(): MigrateContainerRequest {
     keepSource: false,
     bwlimitBytesPerSecond: 0,
     targetBackend: "",
+    precopy: false,
   };
 }
 
@@ -3818,6 +3825,9 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
     }
     if (message.targetBackend !== "") {
       writer.uint32(74).string(message.targetBackend);
+    }
+    if (message.precopy !== false) {
+      writer.uint32(80).bool(message.precopy);
     }
     return writer;
   },
@@ -3907,6 +3917,14 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
             message.targetBackend = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.precopy = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3954,6 +3972,7 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
         : isSet(object.target_backend)
         ? globalThis.String(object.target_backend)
         : "",
+      precopy: isSet(object.precopy) ? globalThis.Boolean(object.precopy) : false,
     };
   },
 
@@ -3986,6 +4005,9 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
     if (message.targetBackend !== "") {
       obj.targetBackend = message.targetBackend;
     }
+    if (message.precopy !== false) {
+      obj.precopy = message.precopy;
+    }
     return obj;
   },
 
@@ -4003,6 +4025,7 @@ export const MigrateContainerRequest: MessageFns<MigrateContainerRequest> = {
     message.keepSource = object.keepSource ?? false;
     message.bwlimitBytesPerSecond = object.bwlimitBytesPerSecond ?? 0;
     message.targetBackend = object.targetBackend ?? "";
+    message.precopy = object.precopy ?? false;
     return message;
   },
 };
@@ -4102,6 +4125,7 @@ function createBaseMigration(): Migration {
     failedHost: "",
     phaseStartedUnixMs: 0,
     conversion: undefined,
+    precopy: false,
   };
 }
 
@@ -4178,6 +4202,9 @@ export const Migration: MessageFns<Migration> = {
     }
     if (message.conversion !== undefined) {
       ConversionPlan.encode(message.conversion, writer.uint32(194).fork()).join();
+    }
+    if (message.precopy !== false) {
+      writer.uint32(200).bool(message.precopy);
     }
     return writer;
   },
@@ -4387,6 +4414,14 @@ export const Migration: MessageFns<Migration> = {
             message.conversion = ConversionPlan.decode(reader, reader.uint32());
             continue;
           }
+          case 25: {
+            if (tag !== 200) {
+              break;
+            }
+
+            message.precopy = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4489,6 +4524,7 @@ export const Migration: MessageFns<Migration> = {
         ? globalThis.Number(object.phase_started_unix_ms)
         : 0,
       conversion: isSet(object.conversion) ? ConversionPlan.fromJSON(object.conversion) : undefined,
+      precopy: isSet(object.precopy) ? globalThis.Boolean(object.precopy) : false,
     };
   },
 
@@ -4566,6 +4602,9 @@ export const Migration: MessageFns<Migration> = {
     if (message.conversion !== undefined) {
       obj.conversion = ConversionPlan.toJSON(message.conversion);
     }
+    if (message.precopy !== false) {
+      obj.precopy = message.precopy;
+    }
     return obj;
   },
 
@@ -4600,6 +4639,7 @@ export const Migration: MessageFns<Migration> = {
     message.conversion = (object.conversion !== undefined && object.conversion !== null)
       ? ConversionPlan.fromPartial(object.conversion)
       : undefined;
+    message.precopy = object.precopy ?? false;
     return message;
   },
 };
