@@ -16,21 +16,31 @@ const cluster = new TestCluster({ hosts: 2, slot: 20 });
 const IMAGE = "debian-docker";
 const BACKENDS = ["lxc", "lxd"] as const;
 
-before(async () => {
-  await cluster.up();
-});
-after(async () => {
-  for (const b of BACKENDS) await cluster.cli(["ct", "rm", "--force", `dockerhost-${b}`]);
-  await cluster.down();
-});
-
+// Where the seed's time goes: each CLI call's seconds, printed as a TAP comment.
+const T0 = Date.now();
+const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+  const t = Date.now();
+  try {
+    return await f();
+  } finally {
+    console.error(`# [${((t - T0) / 1000).toFixed(1)}s] ${((Date.now() - t) / 1000).toFixed(1)}s ${what.slice(0, 80)}`);
+  }
+};
 const ok = async (args: string[], timeoutMs = 300_000) => {
-  const r = await cluster.cli(args, { timeoutMs });
+  const r = await timed(args.join(" "), () => cluster.cli(args, { timeoutMs }));
   assert.equal(r.code, 0, `corral ${args.join(" ")}: ${r.stderr}`);
   return r;
 };
 /** A shell command inside the system container, through `corral ct exec`. */
-const inside = (ct: string, script: string) => cluster.cli(["ct", "exec", ct, "--", "sh", "-c", script], { timeoutMs: 120_000 });
+const inside = (ct: string, script: string) => timed(`${ct}: ${script.split("\n")[0]}`, () => cluster.cli(["ct", "exec", ct, "--", "sh", "-c", script], { timeoutMs: 120_000 }));
+
+before(async () => {
+  await timed("cluster up", () => cluster.up());
+});
+after(async () => {
+  for (const b of BACKENDS) await cluster.cli(["ct", "rm", "--force", `dockerhost-${b}`]);
+  await timed("cluster down", () => cluster.down());
+});
 
 // The seed's two images, made inside dockerhost from its own busybox: hello serves "Hello World!"
 // on 5000; web, linked to it as helloapp, answers on 80 with what the linked container said.
@@ -73,7 +83,7 @@ async function webAnswers(CT: string, where: string): Promise<void> {
 
 describe("seed 000: Docker inside a system container (LXC and LXD), migrated", () => {
   test("image build debian with docker.io goes to host1's LXC and LXD; host2 gets it on first use, checked by SHA-256", { timeout: 1_800_000 }, async () => {
-    const first = await cluster.cli(["image", "build", "debian", "--release", "bookworm", "--packages", "docker.io,busybox-static", "--name", IMAGE, "--host", "host1", "--json"], { timeoutMs: 1_800_000 });
+    const first = await timed("image build", () => cluster.cli(["image", "build", "debian", "--release", "bookworm", "--packages", "docker.io,busybox-static", "--name", IMAGE, "--host", "host1", "--json"], { timeoutMs: 1_800_000 }));
     assert.equal(first.code, 0, first.stderr);
     const built = JSON.parse(first.stdout) as { sha256: string; cached: boolean; images: { host: string; backend: string; id: string }[] };
     assert.match(built.sha256, /^[0-9a-f]{64}$/);
@@ -93,7 +103,8 @@ describe("seed 000: Docker inside a system container (LXC and LXD), migrated", (
   // step is waiting (systemd, dockerd, a stop, a copy), and they share nothing but the two hosts.
   describe("on LXC and LXD at once", { concurrency: true }, () => {
     for (const backend of BACKENDS) {
-      describe(backend, () => {
+      // Its own steps in order (a suite inherits its parent's concurrency otherwise).
+      describe(backend, { concurrency: false }, () => {
         const CT = `dockerhost-${backend}`;
         test(`${backend}: ${CT} runs dockerd; two linked app containers made locally serve the web`, { timeout: 900_000 }, async () => {
           await ok(["ct", "create", CT, "--backend", backend, "--image", IMAGE, "--nesting", "--host", "host1", "--memory", "1G", "--cpus", "1"]);
