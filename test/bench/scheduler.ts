@@ -99,6 +99,10 @@ try {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let lastReport = t0;
+  // Per window of placements, the rate per CPU-second of this process: how the cost grows with the
+  // table, readable even while other work shares the machine.
+  let lastCpu = cpu0;
+  let lastDone = 0;
   for (let done = 0; done < N; ) {
     const n = Math.min(window, N - done);
     const wave: Promise<unknown>[] = [];
@@ -113,7 +117,11 @@ try {
     done += n;
     if (performance.now() - lastReport > 5000) {
       lastReport = performance.now();
-      console.log(`  ${done} placed, ${(done / ((lastReport - t0) / 1000)).toFixed(0)}/s, ${loadAverage()}`);
+      const cpuNow = process.cpuUsage();
+      const windowCpu = (cpuNow.user + cpuNow.system - lastCpu.user - lastCpu.system) / 1e6;
+      console.log(`  ${done} placed, ${(done / ((lastReport - t0) / 1000)).toFixed(0)}/s, last ${done - lastDone} at ${((done - lastDone) / windowCpu).toFixed(0)} per CPU-second, ${loadAverage()}`);
+      lastCpu = cpuNow;
+      lastDone = done;
     }
   }
   const seconds = (performance.now() - t0) / 1000;

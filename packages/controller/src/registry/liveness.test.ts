@@ -9,7 +9,7 @@ import { pino } from "pino";
 import type { ControllerContext } from "../context.js";
 import { Store } from "../store/store.js";
 import { touchHost, upsertHost } from "../store/hosts.js";
-import { checkLiveness, StallCredit } from "./liveness.js";
+import { checkLiveness, RestartGrace, SLOWEST_REGISTRATION_MS_PER_HOST, StallCredit } from "./liveness.js";
 
 test("a host silent past the timeout goes down, unless the silence was the controller's own stall", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "corral-liveness-"));
@@ -51,4 +51,34 @@ test("a stall is credited until every live host has had one report interval to b
   // A stall after the window closed starts afresh: the old worst is not carried over.
   credit.stalled(700, 40_000);
   assert.equal(credit.at(40_000), 700);
+});
+
+test("a restarted controller judges no host while the cluster still re-registers, however slowly, and a silent one soon after", () => {
+  const timeout = 10_000;
+  // 5,000 hosts re-registering at 10/s (the slowest bench:heartbeats measured) take 500 s; the
+  // grace sized at 5 ms per host ended after 35 s, marking 4,750 live hosts down.
+  const grace = new RestartGrace(0, timeout, 5_000);
+  assert.equal(grace.over(timeout + 5_000 * 5, 0), false);
+  // Nobody heard yet: the slowest rate measured is assumed.
+  assert.equal(grace.endsAt, timeout + 5_000 * SLOWEST_REGISTRATION_MS_PER_HOST);
+  let heard = 0;
+  for (let t = 1_000; heard < 4_999; t += 100) assert.equal(grace.over(t, ++heard), false, `over at ${t} ms with ${heard} heard`);
+  // One host never comes: judged one timeout (plus its share at the rate seen) after the last arrived.
+  const last = 1_000 + 4_998 * 100;
+  assert.equal(grace.over(last + timeout - 1, heard), false);
+  assert.equal(grace.over(last + timeout + 100, heard), true);
+  assert.equal(grace.done, true);
+  assert.equal(grace.over(last + timeout + 200, 0), true, "once over, it stays over");
+
+  // Fast registrations measure a fast rate: 5,000 at 1,000/s, one missing, judged ~one timeout after.
+  const fast = new RestartGrace(0, timeout, 5_000);
+  assert.equal(fast.over(5_000, 4_999), false);
+  assert.ok(fast.endsAt <= 5_000 + timeout + 2, `ends at ${fast.endsAt}`);
+  assert.equal(fast.over(5_000 + timeout + 2, 4_999), true);
+
+  // Every known host heard: nothing left to wait for.
+  const all = new RestartGrace(0, timeout, 3);
+  assert.equal(all.over(2_000, 3), true);
+  // A controller that knew no host judges from the start (hosts that register are fresh).
+  assert.equal(new RestartGrace(0, timeout, 0).over(0, 0), true);
 });

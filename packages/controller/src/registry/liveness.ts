@@ -3,19 +3,26 @@ import type { ControllerContext } from "../context.js";
 import { markStaleHostsDown } from "../store/hosts.js";
 import { SUBJECTS } from "../events/subjects.js";
 
-/** How long a restarted controller waits per known host for it to re-register (≈ 200 registrations/s). */
-export const REGISTRATION_MS_PER_HOST = 5;
+/**
+ * Until a restarted controller has seen registrations arrive, it assumes they arrive at the slowest
+ * rate measured: bench:heartbeats saw 10–70 registrations/s from 5,000 agents on a shared machine
+ * (the 5 ms per host assumed before, 200/s, could mark hosts down that were only waiting in line).
+ */
+export const SLOWEST_REGISTRATION_MS_PER_HOST = 100;
 
-// A restarted controller has heard nobody yet: it gives every host one full timeout, plus the time
-// the whole cluster needs to re-register at the rate the controller takes registrations, before
-// judging, instead of marking hosts down that are only waiting in line.
+// A restarted controller has heard nobody yet: it gives the hosts it knows a grace period (RestartGrace)
+// sized from the registrations it actually sees, before judging, instead of marking hosts down that
+// are only waiting in line.
 //
 // The check has its own timer, and measures itself: a tick that fires late means the event loop was
 // stalled, so reports may be sitting unread in sockets. The stall is then credited to every host
 // (StallCredit) until each live host has had one report interval to be heard again.
 export function startLiveness(ctx: ControllerContext, everyMs = 1000): () => void {
   const startedAt = Date.now();
-  const graceMs = ctx.settings.heartbeatTimeoutMs + ctx.store.state.hosts().length * REGISTRATION_MS_PER_HOST;
+  // Each known live host and when it was last heard as loaded: heard since the restart once that changes.
+  const known = new Map<string, number>();
+  for (const h of ctx.store.state.hosts()) if (h.state !== "down") known.set(h.name, h.lastSeenUnixMs);
+  const grace = new RestartGrace(startedAt, ctx.settings.heartbeatTimeoutMs, known.size);
   const credit = new StallCredit(ctx.settings.reportIntervalMs + everyMs);
   let lastTick = performance.now();
   const timer = setInterval(() => {
@@ -27,11 +34,70 @@ export function startLiveness(ctx: ControllerContext, everyMs = 1000): () => voi
       credit.stalled(lateMs, now);
       ctx.log.warn({ lateMs: Math.round(lateMs) }, "event loop stalled: liveness credits the stall to every host");
     }
-    if (now - startedAt < graceMs) return;
+    if (!grace.done) {
+      let heard = 0;
+      for (const [name, seen] of known) {
+        const h = ctx.store.state.host(name);
+        if (!h || h.lastSeenUnixMs !== seen) heard++;
+      }
+      if (!grace.over(now, heard)) return;
+      known.clear();
+      ctx.log.info({ hosts: grace.expected, afterMs: now - startedAt }, "restart grace over: liveness judges hosts");
+    }
     checkLiveness(ctx, now, credit.at(now));
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * How long a restarted controller waits before judging hosts: one full timeout, and then for as long
+ * as the hosts it knows are still re-registering. While some have not been heard, it waits from the
+ * latest one heard for one timeout plus the time the rest need at the rate seen so far (the time since
+ * the restart per host heard, at most SLOWEST_REGISTRATION_MS_PER_HOST; before any is heard, at
+ * that slowest rate). A host that stays silent is therefore judged about one timeout after
+ * registrations stop arriving, however slowly they arrived.
+ */
+export class RestartGrace {
+  private heard = 0;
+  private lastHeardAt: number;
+  private ended = false;
+
+  constructor(
+    private readonly startedAt: number,
+    private readonly timeoutMs: number,
+    /** The live hosts known at the restart. */
+    readonly expected: number,
+  ) {
+    this.lastHeardAt = startedAt;
+  }
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** When the grace ends if no further host is heard. */
+  get endsAt(): number {
+    const pending = this.expected - this.heard;
+    if (pending <= 0) return this.startedAt;
+    // Measured, but never slower than the slowest rate measured: a few hosts heard after their
+    // reconnect backoff would otherwise count seconds per host. Slower arrivals still extend the
+    // grace, one timeout from each host heard.
+    const seen = this.heard > 0 ? (this.lastHeardAt - this.startedAt) / this.heard : SLOWEST_REGISTRATION_MS_PER_HOST;
+    const msPerHost = Math.min(seen, SLOWEST_REGISTRATION_MS_PER_HOST);
+    return this.lastHeardAt + this.timeoutMs + pending * msPerHost;
+  }
+
+  /** `heard` of the known hosts have been heard since the restart, as of `now`: is the grace over? Once over, it stays over. */
+  over(now: number, heard: number): boolean {
+    if (this.ended) return true;
+    if (heard > this.heard) {
+      this.heard = heard;
+      this.lastHeardAt = now;
+    }
+    this.ended = now >= this.endsAt;
+    return this.ended;
+  }
 }
 
 /**
