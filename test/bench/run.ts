@@ -32,7 +32,8 @@ try {
 }
 
 const t0 = performance.now();
-const cluster = new TestCluster({ hosts: 2, slot: 3, docker: true });
+// CORRAL_BENCH_SLOT: two rooms benching at once must not share a cluster slot.
+const cluster = new TestCluster({ hosts: 2, slot: Number(process.env.CORRAL_BENCH_SLOT ?? 3), docker: true });
 const report = new Report();
 let ctx: BenchContext | undefined;
 let finished = false;
