@@ -1,3 +1,4 @@
+// @test-lane own (everything it uses is named by its cluster slot: netns, LXC paths, its LXD project; no dockerd of the machine)
 // Seed 000 end to end, through the CLI: a Debian system image with Docker built by debootstrap
 // (cached between runs, by its inputs, outside the clone), and on LXC and on LXD a system container
 // made from it with --nesting, in which dockerd runs; inside it two app containers from images made locally (no registry: `docker import` of a
