@@ -292,7 +292,8 @@ controller_up() {
   # write_config copies the controller address and the admin's paths into $CONFIG.
   [ -f "$PKI/ca.key" ] || CORRAL_CONFIG="$CSTATE/cli-config.json" node "$CLI_BIN" cluster init \
     --state-dir "$CSTATE" --controller "127.0.0.1:$CPORT" >/dev/null
-  spawn controller node "$CONTROLLER_BIN" --listen "0.0.0.0:$CPORT" --db "$CSTATE/corral.db" --state-dir "$CSTATE" \
+  # The controller's young generation: see deploy/systemd/corral-controller.service.
+  spawn controller node --max-semi-space-size=64 "$CONTROLLER_BIN" --listen "0.0.0.0:$CPORT" --db "$CSTATE/corral.db" --state-dir "$CSTATE" \
     --nats "$NATS_URL" --log-level "$LOG_LEVEL" --metrics-listen "127.0.0.1:$MPORT"
   wait_for controller corral-controller.js 30 tcp_open 127.0.0.1 "$CPORT"
 }

@@ -62,6 +62,7 @@ export function validatePlacement(ctx: PlacementContext, req: PlacementRequest):
 
 /** Runs the scheduler over the in-memory state; pure with respect to the store. */
 export function planFor(ctx: PlacementContext, req: PlacementRequest, ask = askOf(req)): Plan {
+  const narrowed = !req.explain && !req.host ? labelledHosts(ctx.store, ask) : undefined;
   const opts = {
     sorted: true,
     algorithm: strategyOf(ctx, req.strategy),
@@ -69,11 +70,12 @@ export function planFor(ctx: PlacementContext, req: PlacementRequest, ask = askO
     host: req.host || undefined,
     explain: req.explain,
     verdicts: req.explain === true,
+    // Aligned with every host (below), not with a narrowed list.
+    room: narrowed ? undefined : ctx.store.state.room(),
   };
   // An ask with key=value can only land on hosts so labelled: visit those alone (the same seed over
   // the same state still gives the same plan). When none fits, every host is visited below, so that
   // the error names each one's filter.
-  const narrowed = !req.explain && !req.host ? labelledHosts(ctx.store, ask) : undefined;
   if (narrowed) {
     try {
       return place(narrowed, ask, opts);
@@ -81,7 +83,7 @@ export function planFor(ctx: PlacementContext, req: PlacementRequest, ask = askO
       if (!(err instanceof NoPlacementError)) throw err;
     }
   }
-  return place(ctx.store.state.hosts(), ask, opts);
+  return place(ctx.store.state.hosts(), ask, narrowed ? { ...opts, room: ctx.store.state.room() } : opts);
 }
 
 /** The hosts carrying the ask's first key=value constraint, or undefined when it has none. */

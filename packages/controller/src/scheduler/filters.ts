@@ -110,6 +110,16 @@ export const FILTERS: readonly Filter[] = [
   diskFilter,
 ];
 
+/** The memory a host can still take (capacity × overcommit, less what is reserved): a larger ask does not fit. */
+export function memoryRoom(host: HostSnapshot): number {
+  return Math.max(0, Math.floor(host.memoryBytes * (host.overcommit ?? 1)) - host.reservedMemoryBytes);
+}
+
+/** The CPUs a host can still take (never more than it has): a larger ask does not fit. */
+export function cpuRoom(host: HostSnapshot): number {
+  return Math.min(host.cpus, Math.max(0, host.cpus * (host.overcommit ?? 1) - host.reservedCpus) + 1e-9);
+}
+
 /**
  * The same verdict as checkHost, as a yes or no, without building a reason: placement calls it for
  * every host it visits (tens per placement, a million placements a minute), and asks checkHost for
@@ -117,9 +127,9 @@ export const FILTERS: readonly Filter[] = [
  */
 export function fits(host: HostSnapshot, ask: PlacementAsk): boolean {
   // Resources first: on a busy cluster most visited hosts are full, and these are plain numbers.
+  if (ask.memoryBytes > 0 && ask.memoryBytes > memoryRoom(host)) return false;
+  if (ask.cpus > 0 && ask.cpus > cpuRoom(host)) return false;
   const ratio = host.overcommit ?? 1;
-  if (ask.memoryBytes > 0 && ask.memoryBytes > Math.max(0, Math.floor(host.memoryBytes * ratio) - host.reservedMemoryBytes)) return false;
-  if (ask.cpus > 0 && (ask.cpus > host.cpus || ask.cpus > Math.max(0, host.cpus * ratio - host.reservedCpus) + 1e-9)) return false;
   if (host.state !== "ready") return false;
   let backend = false;
   for (const b of host.backends) if (b.name === ask.backend && b.available) backend = true;

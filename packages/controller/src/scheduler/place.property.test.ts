@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { place, NoPlacementError } from "./place.js";
-import { checkHost, fits } from "./filters.js";
+import { checkHost, cpuRoom, fits, memoryRoom } from "./filters.js";
 import type { Constraint, HostSnapshot, PlacementAsk } from "./types.js";
 
 const GiB = 1024 ** 3;
@@ -103,6 +103,35 @@ test("over random clusters and asks: no overcommit, constraints and anti-affinit
         if (h.diskBytes > 0) assert.ok(h.reservedDiskBytes <= h.diskBytes * h.overcommit, `disk overcommitted on ${h.name}`);
         assert.ok(h.reservedMemoryBytes <= h.memoryBytes * h.overcommit, `memory overcommitted on ${h.name}`);
         assert.ok(h.reservedCpus <= h.cpus * h.overcommit + 1e-9, `cpus overcommitted on ${h.name}`);
+      });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test("skipping hosts by their packed room gives the same plans as reading every host", () => {
+  fc.assert(
+    fc.property(fc.array(hostArb, { minLength: 1, maxLength: 40 }), fc.array(askArb, { minLength: 1, maxLength: 120 }), (hs, asks) => {
+      const hosts = cluster(hs).sort((a, b) => (a.name < b.name ? -1 : 1));
+      asks.forEach((a, i) => {
+        const ask: PlacementAsk = { name: `c${i}`, backend: a.backend, memoryBytes: Math.round(a.memGiB * GiB), cpus: a.cpus, diskBytes: a.diskGiB * GiB, constraints: a.constraint ? [a.constraint] : [] };
+        const room = { memory: Float64Array.from(hosts, memoryRoom), cpus: Float64Array.from(hosts, cpuRoom) };
+        const run = (packed: boolean) => {
+          try {
+            return place(hosts, ask, { seed: a.seed, algorithm: a.algorithm, sampleLimit: 3, sorted: true, room: packed ? room : undefined });
+          } catch (err) {
+            return err as NoPlacementError;
+          }
+        };
+        const plain = run(false);
+        const skipping = run(true);
+        if (plain instanceof Error) return assert.deepEqual((skipping as NoPlacementError).verdicts, plain.verdicts);
+        assert.ok(!(skipping instanceof Error));
+        assert.deepEqual({ ...skipping }, { ...plain });
+        const h = hosts.find((x) => x.name === plain.host) as SimHost;
+        h.reservedMemoryBytes += ask.memoryBytes;
+        h.reservedCpus += ask.cpus;
+        h.reservedDiskBytes += ask.diskBytes ?? 0;
       });
     }),
     { numRuns: 200 },

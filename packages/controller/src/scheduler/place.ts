@@ -30,6 +30,21 @@ export class NoPlacementError extends CorralError {
 export interface PlaceInput {
   /** The hosts are already in name order (the in-memory state keeps them so); skips the sort. */
   sorted?: boolean;
+  /** Each host's room, aligned with `hosts` (sorted): see HostRoom. */
+  room?: HostRoom | undefined;
+}
+
+/**
+ * The memory and CPUs each host can still take, by its position in the (sorted) host list, as fits()
+ * computes them (memoryRoom, cpuRoom). Placement reads these packed numbers first and skips a host that is too
+ * full without reading the host itself. On a filled cluster most visited hosts are full, and reading
+ * each one (its object and the boxed numbers in it, scattered over the heap) was most of placement's
+ * time at 1M containers (cache misses); 5,000 hosts' room is 80 KB that stays in cache. The skip
+ * gives exactly fits()'s verdict on those hosts, so the plan is the same.
+ */
+export interface HostRoom {
+  memory: Float64Array;
+  cpus: Float64Array;
 }
 
 export function place(hosts: readonly HostSnapshot[], ask: PlacementAsk, opts: PlaceOptions & PlaceInput = {}): Plan {
@@ -49,8 +64,13 @@ export function place(hosts: readonly HostSnapshot[], ask: PlacementAsk, opts: P
   // Two variables, not an object per better host: placement runs a million times a minute.
   let best: HostSnapshot | undefined;
   let bestScore = 0;
+  // Only over the hosts it was built for, and not when explaining (every verdict needs its words).
+  const room = !explain && opts.sorted && opts.room?.memory.length === n ? opts.room : undefined;
+  const memory = ask.memoryBytes;
+  const cpus = ask.cpus;
   for (let k = 0, i = start; k < n; k++, i = (i + stride) % n) {
     if (feasible >= limit && !explain) break;
+    if (room && ((memory > 0 && memory > (room.memory[i] as number)) || (cpus > 0 && cpus > (room.cpus[i] as number)))) continue;
     const host = ordered[i] as HostSnapshot;
     // Reasons are words built per host; only an explanation (or the error below) needs them.
     if (!fits(host, ask)) {

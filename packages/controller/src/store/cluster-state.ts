@@ -5,6 +5,8 @@
 // rollback leaves memory as SQLite is. Heartbeat times and free disk live only here: usage is not state.
 import type { BackendInfo, ContainerSpec, ContainerState, PortMapping, ContainerUsage, DesiredState, Host, HostState } from "@corral/wire";
 import type { Db } from "./store.js";
+import { cpuRoom, memoryRoom } from "../scheduler/filters.js";
+import type { HostRoom } from "../scheduler/place.js";
 
 /** What an operator chose; what is stored in hosts.admin_state. */
 export type AdminState = "ready" | "cordoned" | "draining";
@@ -107,6 +109,11 @@ export class ClusterState {
    * containers (cache misses), against a handful of shared arrays that stay in cache.
    */
   private readonly backendLists = new Map<string, BackendInfo[]>();
+  /**
+   * Each host's room by its position in `sorted` (placement skips full hosts on it: HostRoom), with
+   * each host's position. Built on first ask after the host list changes; kept by reserve and patchHost.
+   */
+  private packedRoom: (HostRoom & { version: number; at: Map<string, number> }) | undefined;
 
   /** Reads everything the state mirrors from SQLite. */
   static load(db: Db, now = Date.now()): ClusterState {
@@ -190,6 +197,32 @@ export class ClusterState {
   hosts(): readonly HostView[] {
     return this.sorted;
   }
+  /** The room of every host of hosts(), by position: placement's prefilter. Live: read it, never keep it. */
+  room(): HostRoom {
+    let r = this.packedRoom;
+    if (!r || r.version !== this.hostListVersion) {
+      const n = this.sorted.length;
+      r = { memory: new Float64Array(n), cpus: new Float64Array(n), version: this.hostListVersion, at: new Map() };
+      for (let i = 0; i < n; i++) {
+        const h = this.sorted[i] as HostView;
+        r.memory[i] = memoryRoom(h);
+        r.cpus[i] = cpuRoom(h);
+        r.at.set(h.name, i);
+      }
+      this.packedRoom = r;
+    }
+    return r;
+  }
+  /** A host's reservations or capacity changed: its packed room too (a changed host list rebuilds it all). */
+  private roomChanged(h: HostView): void {
+    const r = this.packedRoom;
+    if (!r || r.version !== this.hostListVersion) return;
+    const i = r.at.get(h.name);
+    if (i === undefined) return;
+    r.memory[i] = memoryRoom(h);
+    r.cpus[i] = cpuRoom(h);
+  }
+
   /** Changes whenever a host is added, removed or re-registered (its address may differ). */
   get hostsVersion(): number {
     return this.hostListVersion;
@@ -307,9 +340,11 @@ export class ClusterState {
     for (const k of Object.keys(patch) as (keyof typeof patch)[]) (before as Record<string, unknown>)[k] = h[k];
     Object.assign(h, patch);
     if (patch.labels) this.labelIndex.clear();
+    this.roomChanged(h);
     this.undoable(() => {
       Object.assign(h, before);
       this.labelIndex.clear();
+      this.roomChanged(h);
     });
   }
 
@@ -529,6 +564,7 @@ export class ClusterState {
     h.reservedMemoryBytes += sign * held.memoryBytes;
     h.reservedCpus = roundCpus(h.reservedCpus + sign * held.cpus);
     h.reservedDiskBytes += sign * held.diskBytes;
+    this.roomChanged(h);
   }
   private count(host: string, name: string, c: ContainerView, sign: 1 | -1): void {
     let names = this.byHost.get(host);
