@@ -1,7 +1,7 @@
 // GNU tar as a child process: create and extract with numeric owners, xattrs, ACLs and sparse files
 // intact (DESIGN.md, "Migration").
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Readable } from "node:stream";
+import { PassThrough, pipeline, type Readable } from "node:stream";
 import { CorralError } from "@corral/wire";
 
 // ACLs travel once, as --acls' SCHILY.acl.* records: with every xattr included GNU tar would also send
@@ -25,6 +25,21 @@ export function processDone(child: ChildProcess, what: string): Promise<void> {
       }
     });
   });
+}
+
+/**
+ * A child's stdout that keeps what the child wrote until it is read. Node resumes every stdio
+ * stream nobody listens to when the child exits (child_process flushStdio), dropping its data: a
+ * small output (tar of a container without its rootfs, zstd of a small archive) written in full
+ * while its reader was still dialling the target came out empty, and the target saw "archive is
+ * truncated". Piped at once into a buffer, the bytes wait; backpressure still reaches the child.
+ */
+export function keptOutput(child: ChildProcess): Readable {
+  // Chunks are handed on as the pipe gave them (objectMode on the read side: a read never
+  // concatenates, so no copy and --bwlimit's pacing keeps its grain), up to 16 pipe reads held. A
+  // pipeline, so that destroying what the reader holds closes the child's stdout (EPIPE ends it).
+  const held = new PassThrough({ readableObjectMode: true, readableHighWaterMark: 16 });
+  return pipeline(child.stdout!, held, () => undefined);
 }
 
 export interface TarOut {
@@ -57,7 +72,7 @@ export function createTarStream(dir: string, members: string[], opts: TarCreateO
     ...(opts.more ? [...names(dir, members), ...names(opts.more.dir, opts.more.members)] : ["-C", dir, "--", ...members]),
   ];
   const child = spawn("tar", args, { stdio: ["ignore", "pipe", "pipe"] });
-  return { stream: child.stdout!, finished: processDone(child, "tar -c") };
+  return { stream: keptOutput(child), finished: processDone(child, "tar -c") };
 }
 
 /** Apparent size of a tree in bytes (the progress total of a migration). */

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import type { Compression } from "@corral/wire";
-import { processDone } from "../archive/tar-stream.js";
+import { keptOutput, processDone } from "../archive/tar-stream.js";
 
 export interface Filtered {
   stream: Readable;
@@ -16,7 +16,7 @@ function filter(input: Readable, cmd: string, args: string[]): Filtered {
   const fed = pipeline(input, child.stdin!);
   const done = processDone(child, cmd);
   fed.catch(() => child.kill("SIGKILL"));
-  return { stream: child.stdout!, finished: Promise.all([fed, done]).then(() => undefined) };
+  return { stream: keptOutput(child), finished: Promise.all([fed, done]).then(() => undefined) };
 }
 
 export function compress(input: Readable, c: Compression): Filtered {

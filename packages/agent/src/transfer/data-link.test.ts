@@ -133,6 +133,33 @@ test("a container moves over the data connection, verified at both ends, and its
   await a.client.remove(ref);
 });
 
+test("a pre-copy move: a pass while running, a final pass stopped, then the rest archive on a second connection with the same token", async () => {
+  const [a, b] = hosts as [Host, Host];
+  const ref: ContainerRef = { name: "dlpre", backend: "lxc" };
+  await a.client.create({ name: ref.name, backend: "lxc", template: "busybox", image: "", limits: { memoryBytes: 64 << 20, cpus: 1 }, env: [], cmd: [], ports: [], labels: {} });
+  await a.client.start(ref);
+  assert.equal((await run(a.client, ref, "head -c 2000000 /dev/urandom > /root/blob; echo one > /root/f")).code, 0);
+  const t = token();
+  await b.client.prepareReceive(prepared(t, ref, a.name, b.name));
+  const send = async (precopyPass: "first" | "final") => {
+    let last;
+    for await (const p of a.client.sendArchive({ ref, targetAddress: b.agent.address, targetHost: b.name, token: t, compression: "none", dataAddress: b.data, precopyPass })) last = p;
+    assert.ok(last?.done);
+    return last;
+  };
+  assert.ok((await send("first")).bytes > 2_000_000);
+  assert.equal((await run(a.client, ref, "echo two >> /root/f; rm /root/blob")).code, 0);
+  await a.client.stop(ref, 10);
+  const final = await send("final");
+  assert.ok(final.bytes < 1_000_000, `the rest archive is small (${final.bytes} bytes)`);
+  assert.equal((await b.client.commitReceive(t)).state, "stopped");
+  const root = join(b.lxcPath, ref.name, "rootfs", "root");
+  assert.deepEqual([readdirSync(root), readFileSync(join(root, "f"), "utf8")], [["f"], "one\ntwo\n"], "the final pass carried the change and the deletion");
+  assert.deepEqual(staging(b), []);
+  await b.client.remove(ref);
+  await a.client.remove(ref);
+});
+
 test("unknown and foreign tokens are refused before a byte lands", async () => {
   const [a, b] = hosts as [Host, Host];
   const ref: ContainerRef = { name: "dlforeign", backend: "lxc" };

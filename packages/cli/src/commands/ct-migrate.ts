@@ -29,7 +29,14 @@ target) and changes nothing; a failed check is named with the host that failed i
 private area or rootfs keeps its files, owners and modes (shifted into the target's id map),
 the container keeps its address; memory, CPUs, hostname and network become the target's
 settings, and the settings that cannot carry over are listed (also by --dry-run and by
-"corral migration show ID"). The source is kept until the converted container runs.`;
+"corral migration show ID"). The source is kept until the converted container runs.
+
+--precopy copies the rootfs with rsync over the hosts' authenticated data link while the
+container runs, then stops it, sends only what changed (new, modified and deleted files,
+owners, modes, xattrs, hard links) and the rest of the container, and starts it on HOST:
+the downtime is the final pass, not the whole copy ("corral migration show ID" splits it into
+stop, final sync and start). LXC only, with rsync on both hosts: Docker and LXD containers,
+and a move that converts, are refused with the backend named.`;
 export const positionals = "containers";
 export const examples = [
   "corral ct migrate web --to host3",

@@ -139,6 +139,11 @@ test("ct set and migrate are refused where the host's backend lacks the capabili
     message: "backend lxc on host1 cannot change limits live",
   });
   assert.deepEqual((await cl.client.get("c1")).spec.limits, specOf("c1").limits);
+  // --precopy needs the capability on both ends (an agent's backend without rsync, Docker, LXD).
+  const pre = await collect(cl.client.migrate("c1", "host2", { compression: "none", precopy: true }));
+  assert.equal((pre.error as CorralError | undefined)?.code, "failed_precondition");
+  assert.equal((pre.error as Error | undefined)?.message, "cannot pre-copy c1: the lxc backend on host1 has no pre-copy (only LXC has, with rsync installed; Docker and LXD move cold)");
+  assert.equal(pre.items.length, 0, "refused before a migration is recorded");
   cl.agents.host2!.lxcCapabilities = ["exec", "live-limits", "usage"];
   await cl.register(cl.agents.host2!);
   const { error } = await collect(cl.client.migrate("c1", "host2", "none"));

@@ -56,7 +56,7 @@ export function validateMigration(ctx: ControllerContext, name: string, targetNa
     // move has no tree in common to sync.
     if (targetBackend !== container.backend) throw failedPrecondition(`--precopy cannot convert ${name} to ${targetBackend}: a pre-copy syncs the same tree on both ends`);
     const lacking = [source, target].find((h) => !h.backends.find((b) => b.name === targetBackend)?.capabilities.includes("precopy"));
-    if (lacking) throw failedPrecondition(`cannot pre-copy ${name}: the ${targetBackend} backend on ${lacking.name} has no pre-copy (it needs rsync; LXC only)`);
+    if (lacking) throw failedPrecondition(`cannot pre-copy ${name}: the ${targetBackend} backend on ${lacking.name} has no pre-copy (only LXC has, with rsync installed; Docker and LXD move cold)`);
   }
   const clash = portClash(db, container.spec, target.name);
   if (clash) throw failedPrecondition(`cannot migrate ${name} to ${target.name}: ${clash}`);
