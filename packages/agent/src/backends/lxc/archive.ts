@@ -35,11 +35,15 @@ export async function archiveRestDir(lxcPath: string, name: string): Promise<Arc
  * tree would write through the symlinks it holds.
  */
 export async function stageRestDir(name: string, input: Readable, stagingDir: string, tree: string, grants: RestoreGrants = NO_GRANTS): Promise<void> {
+  // The final pass is over, so the tree no longer changes: check it while the rest archive arrives
+  // (it lands in stagingDir, apart from the tree) instead of after it, off the downtime's path.
+  const treeChecked = checkSyncedTree(tree);
+  treeChecked.catch(() => undefined);
   const checked = await extractTarSafely(input, stagingDir, LXC_TAR_POLICY);
   const dir = join(stagingDir, name);
   if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) throw invalidArgument(`archive does not hold container "${name}" as a directory`);
   if (await lstat(join(dir, "rootfs")).catch(() => undefined)) throw invalidArgument(`the archive after a pre-copy carries "${name}/rootfs" too; the synced tree is the rootfs`);
-  const setid = await checkSyncedTree(tree);
+  const setid = await treeChecked;
   await rename(tree, join(dir, "rootfs"));
   await checkStagedLxc(name, stagingDir, { ...checked, setid: [...checked.setid, ...setid.map((f) => ({ ...f, path: `${name}/rootfs/${f.path}` }))] }, grants);
 }
