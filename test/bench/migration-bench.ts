@@ -126,7 +126,7 @@ async function rawPipe(lxcPath: string, name: string, dest: string, opts: { zstd
  * The same tree over TCP from the source host's namespace to the target's: what the wire costs. With
  * `mtls`, over mutual TLS with the hosts' own certificates (the ciphers Corral's transfer gets).
  */
-async function rawTcpPipe(ctx: BenchContext, lxcPath: string, name: string, dest: string, mtls = false): Promise<number> {
+async function rawTcpPipe(ctx: BenchContext, lxcPath: string, name: string, dest: string, mtls = false): Promise<{ ms: number; relayCpuMs: CpuSplit }> {
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dest, { recursive: true });
   const script = join(dirname(fileURLToPath(import.meta.url)), "tcp-pipe.js");
@@ -139,14 +139,33 @@ async function rawTcpPipe(ctx: BenchContext, lxcPath: string, name: string, dest
     recv.stdout!.once("data", (d: Buffer) => resolve(/listening (\d+)/.exec(d.toString())?.[1] ?? "0"));
     recv.once("close", (code) => reject(new Error(`tcp-pipe receiver exited ${code}`)));
   });
+  let recvOut = "";
+  recv.stdout!.on("data", (d: Buffer) => (recvOut += d.toString()));
   const received = new Promise<void>((resolve, reject) => recv.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`tcp-pipe receiver exited ${code}`)))));
+  let sendOut = "";
   const { ms: t } = await timed(async () => {
-    await sh(HX, [ctx.ns(SOURCE), ...node(SOURCE), script, "send", targetIp, port, lxcPath, name]);
+    sendOut = await sh(HX, [ctx.ns(SOURCE), ...node(SOURCE), script, "send", targetIp, port, lxcPath, name]);
     await received;
   });
   rmSync(dest, { recursive: true, force: true });
-  return t;
+  const cpu = (out: string) => Number(/cpu (\d+)/.exec(out)?.[1] ?? NaN);
+  return { ms: t, relayCpuMs: { source: cpu(sendOut), target: cpu(recvOut) } };
 }
+
+/** CPU time (user + system, ms) an agent has used so far, from /proc. */
+async function agentCpuMs(ctx: BenchContext, host: string): Promise<number> {
+  const pid = (await ctx.cluster.script("agent-pid", host)).trim();
+  const fields = (await bash(`cat /proc/${pid}/stat`)).split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of stat(5), counted from the state field (3) here.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+interface CpuSplit {
+  source: number;
+  target: number;
+}
+const cpuSum = (c: CpuSplit) => c.source + c.target;
+const cpuText = (c: CpuSplit) => `${ms(cpuSum(c))} (source ${ms(c.source)}, target ${ms(c.target)})`;
 
 export async function benchMigration(ctx: BenchContext, report: Report): Promise<void> {
   console.log(`\n== cold migration, LXC, ${SOURCE} → ${TARGET} (through controller and agents) ==`);
@@ -172,11 +191,15 @@ export async function benchMigration(ctx: BenchContext, report: Report): Promise
     const dest = join(scratch, c.name);
     const raw = await rawPipe(lp, c.name, dest);
     const rawFlags = await rawPipe(lp, c.name, dest, { corralFlags: true });
-    const rawTcp = c.compression === "none" ? await rawTcpPipe(ctx, lp, c.name, dest) : undefined;
-    const rawTls = c.compression === "none" ? await rawTcpPipe(ctx, lp, c.name, dest, true) : undefined;
+    const tcp = c.compression === "none" ? await rawTcpPipe(ctx, lp, c.name, dest) : undefined;
+    const tls = c.compression === "none" ? await rawTcpPipe(ctx, lp, c.name, dest, true) : undefined;
+    const rawTcp = tcp?.ms;
+    const rawTls = tls?.ms;
     const rawZ = c.compression === "zstd" ? await rawPipe(lp, c.name, dest, { zstd: true }) : undefined;
     await bash("sync");
+    const cpu0 = { source: await agentCpuMs(ctx, SOURCE), target: await agentCpuMs(ctx, TARGET) };
     const m = await migrateTimed(ctx, c.name, c.compression);
+    const agentsCpu = { source: (await agentCpuMs(ctx, SOURCE)) - cpu0.source, target: (await agentCpuMs(ctx, TARGET)) - cpu0.target };
     const steps = stepTimes(m.marks);
     const transferMs = steps.get("transfer") ?? NaN;
     const observedDowntime = (m.marks.get("source_removed") ?? NaN) - (m.marks.get("source_stopped") ?? NaN);
@@ -199,6 +222,13 @@ export async function benchMigration(ctx: BenchContext, report: Report): Promise
       console.log(`    raw tar→mTLS→tar    ${ms(rawTls).padStart(9)}   ${rate(treeBytes, rawTls)}   (the same pipe over mutual TLS with the hosts' certificates)`);
       console.log(`    mTLS/raw TCP        ${ratio(rawTls, rawTcp).padStart(9)}   (what TLS alone costs; the rest of transfer/raw TCP is framing, hashing and the guard)`);
     }
+    console.log(`    agents' CPU         ${cpuText(agentsCpu)}   (the whole migration, both agents, tar not included)`);
+    if (tcp && tls) {
+      console.log(`    relays' CPU, TCP    ${cpuText(tcp.relayCpuMs)}   (the raw pipe's two node relays, tar not included)`);
+      console.log(`    relays' CPU, mTLS   ${cpuText(tls.relayCpuMs)}`);
+      console.log(`    agents/TCP relays   ${ratio(cpuSum(agentsCpu), cpuSum(tcp.relayCpuMs)).padStart(9)}   CPU, steadier than the wall clock on a loaded machine (mTLS relays: ${ratio(cpuSum(tls.relayCpuMs), cpuSum(tcp.relayCpuMs))})`);
+      report.add({ metric: `migrate (${c.key}) agents' CPU vs the raw TCP relays' CPU`, corral: ms(cpuSum(agentsCpu)), baseline: `${ms(cpuSum(tcp.relayCpuMs))} relays`, ratio: ratio(cpuSum(agentsCpu), cpuSum(tcp.relayCpuMs)) });
+    }
     if (rawZ !== undefined) console.log(`    raw tar|zstd|tar    ${ms(rawZ).padStart(9)}   ${rate(treeBytes, rawZ)}   (zstd -1 -T0 | zstd -d, as the agents do)`);
     console.log(`    corral/${b.padEnd(13)}${ratio(m.totalMs, baseline).padStart(9)}   (Corral includes the clean stop ${ms(steps.get("stop") ?? NaN)} and the start ${ms(steps.get("start") ?? NaN)})`);
     console.log(`    corral/(stop+${b}+start) ${ratio(m.totalMs, baseline + stopStart)}   (derived: the same by hand, with Corral's own stop and start times)`);
@@ -215,6 +245,7 @@ export async function benchMigration(ctx: BenchContext, report: Report): Promise
     report.add({ metric: `migrate (${c.key}) downtime: recorded / observed`, corral: `${ms(m.final.downtimeMs)} / ${ms(observedDowntime)}`, baseline: "", ratio: "" });
     // Issue 8's keys: the data path against the raw pipe on the 200 MiB case, downtime on the 1 GiB one.
     if (c.key === "b" && rawTcp !== undefined) figures.transferVsRawTcp = Number((transferMs / rawTcp).toFixed(3));
+    if (c.key === "b" && tcp) figures.agentsCpuVsRawTcpRelaysCpu = Number((cpuSum(agentsCpu) / cpuSum(tcp.relayCpuMs)).toFixed(3));
     if (c.key === "c") {
       figures.coldDowntimeMs = m.final.downtimeMs;
       figures.stopMs = m.final.stopMs;

@@ -27,7 +27,7 @@ import { startAgent, type RunningAgent } from "../agent.js";
 import { parseAgentConfig } from "../config.js";
 import { ustar } from "../archive/test-ustar.js";
 import { extractTarSafely } from "../archive/safe-extract.js";
-import { FRAME, RECEIVE_BATCH, dataFrames, dialData, frameHeader, listenData, readControl, writeAll, writeControl } from "./data-link.js";
+import { FRAME, dialData, frameHeader, listenData, readControl, writeAll, writeControl } from "./data-link.js";
 
 const log = pino({ level: "silent" });
 const root = mkdtempSync(join(tmpdir(), "corral-datalink-"));
@@ -219,27 +219,6 @@ test("the data link speaks TLS 1.3 with AES-128-GCM first, still takes AES-256-G
   };
   assert.equal(await dial({ ciphers: "TLS_AES_256_GCM_SHA384" }), "TLS_AES_256_GCM_SHA384");
   await assert.rejects(dial({ maxVersion: "TLSv1.2" }));
-});
-
-test("archive data comes out whole in pieces of about RECEIVE_BATCH, whatever the frame sizes, then the end frame", async () => {
-  const body = randomBytes(3 * RECEIVE_BATCH + 12_345);
-  const wire: Buffer[] = [];
-  for (let at = 0, n = 1; at < body.length; at += n, n = (n * 7 + 3) % 70_000 || 1) {
-    const part = body.subarray(at, at + n);
-    wire.push(frameHeader(FRAME.data, part.length), part);
-  }
-  const end = Buffer.from(JSON.stringify({ sha256: "x", bytes: body.length }));
-  wire.push(frameHeader(FRAME.end, end.length), end);
-  // Read back in 1000-byte slices: frame headers split across reads too.
-  const all = Buffer.concat(wire);
-  const reads = Array.from({ length: Math.ceil(all.length / 1000) }, (_, i) => all.subarray(i * 1000, (i + 1) * 1000));
-  const pieces = [];
-  for await (const p of dataFrames(Readable.from(reads))) pieces.push(p);
-  const last = pieces.pop()!;
-  assert.deepEqual(last, { kind: "end", value: { sha256: "x", bytes: body.length } });
-  const data = pieces.map((p) => (p.kind === "data" ? p.data : Buffer.alloc(0)));
-  assert.ok(data.slice(0, -1).every((d) => d.length >= RECEIVE_BATCH && d.length < RECEIVE_BATCH + 70_000), `piece sizes ${data.map((d) => d.length).join(" ")}`);
-  assert.ok(Buffer.concat(data).equals(body));
 });
 
 test("a connection dropped mid-copy leaves no staging, and the token is spent", async () => {

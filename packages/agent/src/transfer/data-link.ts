@@ -98,28 +98,11 @@ export async function readControl(s: Readable, what: string): Promise<{ kind: nu
 export type DataPiece = { kind: "data"; data: Buffer } | { kind: "end"; value: Record<string, unknown> };
 
 /**
- * What the archive phase hands on at once. TLS gives the reader 16 KiB records; handed on one by
- * one, each went through the receive loop, the hash, three stream stages and a write(2) into tar's
- * pipe (profiled: those per-piece costs, and the GC behind them, were most of the target's time).
- * One copy into pieces of this size makes all of them 16× rarer.
- */
-export const RECEIVE_BATCH = 256 * 1024;
-
-/**
- * The archive phase of a connection: the payloads of data frames, gathered into pieces of about
- * RECEIVE_BATCH bytes (a frame boundary is not a piece boundary), then the end frame. A close
- * before the end frame hands on what came and ends the iteration (the caller reports the stream as
- * cut short). A bad frame is refused as soon as its header is read, batch or no batch.
+ * The archive phase of a connection, parsed without copying payloads: data frames come out as
+ * slices of what the socket read, then the end frame. A close before the end frame just ends the
+ * iteration (the caller reports the stream as cut short).
  */
 export async function* dataFrames(s: Readable): AsyncGenerator<DataPiece> {
-  let batch: Buffer[] = []; // payload slices of what the socket read, not yet handed on
-  let batched = 0;
-  const take = (): DataPiece => {
-    const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
-    batch = [];
-    batched = 0;
-    return { kind: "data", data };
-  };
   let pending: Buffer | undefined; // a partial frame header
   let left = 0; // payload bytes of the current data frame still to come
   let control: { kind: number; len: number; parts: Buffer[]; got: number } | undefined;
@@ -129,8 +112,7 @@ export async function* dataFrames(s: Readable): AsyncGenerator<DataPiece> {
     while (b.length > 0) {
       if (left > 0) {
         const n = Math.min(left, b.length);
-        batch.push(b.subarray(0, n));
-        batched += n;
+        yield { kind: "data", data: b.subarray(0, n) };
         left -= n;
         b = b.subarray(n);
         continue;
@@ -150,7 +132,6 @@ export async function* dataFrames(s: Readable): AsyncGenerator<DataPiece> {
         }
         if (typeof value !== "object" || value === null) throw new CorralError("invalid_argument", "end frame is not an object");
         if (b.length > 0) throw new CorralError("invalid_argument", "data after the end frame");
-        if (batched > 0) yield take();
         yield { kind: "end", value: value as Record<string, unknown> };
         return;
       }
@@ -171,9 +152,7 @@ export async function* dataFrames(s: Readable): AsyncGenerator<DataPiece> {
         throw new CorralError("invalid_argument", `unexpected frame 0x${kind.toString(16)} in an archive stream`);
       }
     }
-    if (batched >= RECEIVE_BATCH) yield take();
   }
-  if (batched > 0) yield take();
 }
 
 /**

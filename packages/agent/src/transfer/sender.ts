@@ -23,11 +23,6 @@ import { rechunk } from "./rechunk.js";
 import { FRAME, MAX_DATA_FRAME, dialData, frameHeader, readControl, writeAll, writeControl } from "./data-link.js";
 
 const PROGRESS_EVERY_MS = 250;
-/**
- * Bytes per data frame: tar's 64 KiB pipe reads gathered, so that the frame headers, the socket
- * writes and their completions are a few hundred per 100 MiB instead of thousands.
- */
-const SEND_BATCH = Math.min(1024 * 1024, MAX_DATA_FRAME);
 
 /** Counts and hashes what leaves, and paces it for --bwlimit (the average stays at the limit). */
 class Outflow {
@@ -181,29 +176,14 @@ function overDataLink(s: Sending): { sending: Promise<TransferTrailer>; close: (
     const answer = readControl(sock, "the target's result");
     answer.catch(() => sock.destroy());
     const pump = (async () => {
-      // Pipe reads (64 KiB) gathered into one frame of SEND_BATCH, written at once without a copy.
-      let parts: Buffer[] = [];
-      let n = 0;
-      const flush = async () => {
-        const out = parts;
-        const bytes = n;
-        parts = [];
-        n = 0;
-        for (const p of out) s.flow.count(p);
-        await writeAll(sock, frameHeader(FRAME.data, bytes), ...out);
-      };
       for await (const data of s.wire.stream as AsyncIterable<Buffer>) {
         if (s.signal.aborted) throw cancelled();
         await s.flow.pace();
-        for (let at = 0; at < data.length; at += SEND_BATCH) {
-          const part = data.subarray(at, at + SEND_BATCH);
-          if (n + part.length > SEND_BATCH) await flush();
-          parts.push(part);
-          n += part.length;
+        for (let at = 0; at < data.length; at += MAX_DATA_FRAME) {
+          const part = s.flow.count(data.subarray(at, at + MAX_DATA_FRAME));
+          await writeAll(sock, frameHeader(FRAME.data, part.length), part);
         }
-        if (n >= SEND_BATCH / 2) await flush();
       }
-      if (n > 0) await flush();
       writeControl(sock, FRAME.end, await trailerOf(s));
     })();
     await Promise.race([pump, answer]);
