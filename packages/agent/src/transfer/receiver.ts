@@ -200,12 +200,13 @@ export class ReceiveManager {
     onAdmitted();
     // Until this pass succeeds the tree is not one the archive may be restored around.
     r.synced = false;
+    const t0 = performance.now();
     const sync = await receiveTree(sock, treeOf(r), `${r.stagingDir}.rsyncd.conf`);
     const settled = (async () => {
       try {
         await sync.done;
         r.synced = true;
-        this.log.info({ migration: r.migrationId, ct: r.ref.name }, "pre-copy pass received");
+        this.log.info({ migration: r.migrationId, ct: r.ref.name, ms: Math.round(performance.now() - t0) }, "pre-copy pass received");
       } finally {
         r.syncing = undefined;
         r.touchedAt = Date.now();
@@ -253,6 +254,7 @@ export class ReceiveManager {
    */
   async receive(chunks: AsyncIterable<ArchiveChunk>, peerHost?: string, onAdmitted?: () => void): Promise<TransferTrailer> {
     const { header, rest } = await splitHeader<TransferHeader, ArchiveChunk>(chunks, "archive");
+    const t0 = performance.now();
     const r = this.admit(header, peerHost);
     // The source's rsync may finish a moment before the daemon here has: the archive waits for it.
     await r.syncing?.settled;
@@ -322,7 +324,7 @@ export class ReceiveManager {
       }
       r.phase = "received";
       r.touchedAt = Date.now();
-      this.log.info({ migration: r.migrationId, ct: r.ref.name, bytes }, "archive received and verified");
+      this.log.info({ migration: r.migrationId, ct: r.ref.name, bytes, ms: Math.round(performance.now() - t0) }, "archive received and verified");
       return { sha256, bytes };
     } catch (err) {
       pt.destroy();

@@ -60,14 +60,17 @@ export async function* sendArchive(
   signal: AbortSignal,
 ): AsyncGenerator<TransferProgress> {
   const backend = registry.get(req.ref.backend);
+  // Durations in the log lines: a pre-copy's final pass and rest archive are its downtime.
+  const t0 = performance.now();
   if (req.precopyPass) {
     const synced = yield* syncPass(req, backend, hostName, tls, signal);
-    log.info({ ct: req.ref.name, pass: req.precopyPass, bytes: synced, target: req.targetAddress }, "pre-copy pass sent");
+    log.info({ ct: req.ref.name, pass: req.precopyPass, bytes: synced, target: req.targetAddress, ms: Math.round(performance.now() - t0) }, "pre-copy pass sent");
     if (req.precopyPass === "first") {
       yield { bytes: synced, totalBytes: synced, done: true, sha256: "" };
       return;
     }
   }
+  const tArchive = performance.now();
   // After the last pass, only the rest of the container goes as an archive.
   const out = req.precopyPass === "final" ? await preCopier(backend).archiveRest(req.ref.name) : await backend.archive(req.ref.name);
   const wire = compress(out.stream, req.compression);
@@ -99,7 +102,7 @@ export async function* sendArchive(
     if (theirs.sha256 !== ours.sha256 || theirs.bytes !== ours.bytes) {
       throw new CorralError("aborted", `checksum mismatch: sent ${ours.bytes} bytes ${ours.sha256}, target got ${theirs.bytes} bytes ${theirs.sha256}`);
     }
-    log.info({ ct: req.ref.name, bytes: ours.bytes, target: req.targetAddress, via: req.dataAddress ? "data link" : "grpc" }, "archive sent and verified by the target");
+    log.info({ ct: req.ref.name, bytes: ours.bytes, target: req.targetAddress, via: req.dataAddress ? "data link" : "grpc", ms: Math.round(performance.now() - tArchive) }, "archive sent and verified by the target");
     yield { bytes: ours.bytes, totalBytes: header.totalBytes, done: true, sha256: ours.sha256 };
   } finally {
     out.stream.destroy();
