@@ -196,8 +196,11 @@ spawn() {
   echo "$pid" >"$RUN/$name.pid"
   # Until the child has exec'd it still looks like this script; later checks match on the command line.
   self=$(tr '\0' ' ' </proc/$$/cmdline)
-  for ((i = 0; i < 50; i++)); do
-    [ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" != "$self" ] && break
+  # While it execs, /proc/PID/cmdline can read empty: that is not "exec'd" yet either.
+  local now
+  for ((i = 0; i < 250; i++)); do
+    now=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+    [ -n "$now" ] && [ "$now" != "$self" ] && break
     sleep 0.02
   done
 }
@@ -218,10 +221,13 @@ log_tail() { [ -f "$LOG/$1.log" ] && { echo "--- tail of $LOG/$1.log" >&2; tail 
 
 # Waits until CHECK succeeds; fails early when the process NAME dies, showing its log.
 wait_for() {
-  local name=$1 pat=$2 secs=$3; shift 3
+  local name=$1 secs=$3; shift 3 # $2, the command-line pattern, is pid_of's; see below
   local deadline=$((SECONDS + secs))
   until "$@"; do
-    pid_of "$name" "$pat" >/dev/null || { log_tail "$name"; die "$name exited during start-up (log: $LOG/$name.log)"; }
+    # Alive is enough here: the pid was written a moment ago by spawn, and matching the command line
+    # could fail while a slow exec is still under way (a fresh machine's demo once died so, with
+    # nats up and ready).
+    alive "$(cat "$RUN/$name.pid" 2>/dev/null || echo 0)" || { log_tail "$name"; die "$name exited during start-up (log: $LOG/$name.log)"; }
     [ $SECONDS -lt $deadline ] || { log_tail "$name"; die "$name not ready after ${secs}s (log: $LOG/$name.log)"; }
     sleep 0.2
   done
