@@ -221,7 +221,7 @@ log_tail() { [ -f "$LOG/$1.log" ] && { echo "--- tail of $LOG/$1.log" >&2; tail 
 
 # Waits until CHECK succeeds; fails early when the process NAME dies, showing its log.
 wait_for() {
-  local name=$1 secs=$3; shift 3 # $2, the command-line pattern, is pid_of's; see below
+  local name=$1 secs=$2; shift 2
   local deadline=$((SECONDS + secs))
   until "$@"; do
     # Alive is enough here: the pid was written a moment ago by spawn, and matching the command line
@@ -287,7 +287,7 @@ nats_up() {
   mkdir -p "$ROOT/nats"
   : >"$LOG/nats.log"
   spawn nats nats-server -js -a 127.0.0.1 -p "$NPORT" -sd "$ROOT/nats"
-  wait_for nats nats-server 15 grep -q "Server is ready" "$LOG/nats.log"
+  wait_for nats 15 grep -q "Server is ready" "$LOG/nats.log"
 }
 
 controller_up() {
@@ -301,7 +301,7 @@ controller_up() {
   # The controller's young generation: see deploy/systemd/corral-controller.service.
   spawn controller node --max-semi-space-size=64 "$CONTROLLER_BIN" --listen "0.0.0.0:$CPORT" --db "$CSTATE/corral.db" --state-dir "$CSTATE" \
     --nats "$NATS_URL" --log-level "$LOG_LEVEL" --metrics-listen "127.0.0.1:$MPORT"
-  wait_for controller corral-controller.js 30 tcp_open 127.0.0.1 "$CPORT"
+  wait_for controller 30 tcp_open 127.0.0.1 "$CPORT"
 }
 
 dockerd_up() {
@@ -410,7 +410,7 @@ cmd_up() {
   controller_up
   if [ "$DOCKER" = 1 ]; then
     for ((i = 1; i <= N; i++)); do dockerd_up "$i"; done
-    for ((i = 1; i <= N; i++)); do wait_for "dockerd-host$i" dockerd 30 docker_ready "$i"; done
+    for ((i = 1; i <= N; i++)); do wait_for "dockerd-host$i" 30 docker_ready "$i"; done
   fi
   for ((i = 1; i <= N; i++)); do agent_up "$i"; done
   wait_registered
