@@ -118,12 +118,35 @@ export async function stopSource(env: StepEnv, m: MigrationRecord): Promise<Migr
   return { stoppedUnixMs: m.stoppedUnixMs || stopAsked, stopMs: Date.now() - stopAsked };
 }
 
+/** A live pass that sent no more than this leaves a final pass short enough for the downtime. */
+export const CONVERGED_BYTES = 8 * 1024 * 1024;
+/** Live passes at most, the first included. */
+export const MAX_LIVE_PASSES = 4;
+
 /**
- * Pre-copy, first pass: the source syncs its tree (rsync) into the target's staging while the
- * container runs. What it sends is not verified as a whole: the final pass sends what changed since.
+ * Whether another pass should run before the stop, given what the last two live passes sent:
+ * while the container keeps writing, each pass sends what changed during the one before, so
+ * passes go on while that shrinks (by half at least) and is still more than CONVERGED_BYTES. A
+ * container that writes as fast as the passes copy does not converge: its final pass takes it.
+ */
+export function anotherPass(passes: number[]): boolean {
+  const last = passes.at(-1) ?? 0;
+  const before = passes.at(-2);
+  if (passes.length >= MAX_LIVE_PASSES || last <= CONVERGED_BYTES) return false;
+  return before === undefined || last <= before / 2;
+}
+
+/**
+ * Pre-copy's live passes: the source syncs its tree (rsync) into the target's staging while the
+ * container runs, again while the passes converge (anotherPass), as vzmigrate's and CRIU's
+ * iterative pre-dumps do, so the final pass, taken stopped, sends only the last pass's changes.
+ * What a pass sends is not verified as a whole: the final pass sends what changed since.
  */
 export async function precopy(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
-  await follow(env, m, "precopying", "first");
+  const passes: number[] = [];
+  do passes.push((await follow(env, m, "precopying", "first")).bytes);
+  while (anotherPass(passes));
+  env.ctx.log.info({ migration: m.id, ct: m.container, passes }, "pre-copy live passes done");
   return {};
 }
 
