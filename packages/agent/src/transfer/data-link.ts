@@ -17,9 +17,13 @@ import { CorralError, TLS_SERVER_NAME, checkServerIdentity, identityOfCertificat
 export const FRAME = { header: 0x48, admitted: 0x41, data: 0x44, end: 0x45, result: 0x52, error: 0x58 } as const;
 export type FrameKind = (typeof FRAME)[keyof typeof FRAME];
 
-/** Control frames (JSON) stay small; data frames are pipe reads (64 KiB) or less. */
+/** Control frames (JSON) stay small; data frames are batches of pipe reads (DATA_BATCH) or less. */
 const MAX_CONTROL = 64 * 1024;
 export const MAX_DATA_FRAME = 4 * 1024 * 1024;
+/** What a sender gathers into one data frame at most. */
+export const DATA_BATCH = 1024 * 1024;
+/** The largest piece a receiver reads at once. */
+const DATA_PIECE = 1024 * 1024;
 const HEADER = 5;
 const HANDSHAKE_MS = 15_000;
 /**
@@ -50,27 +54,41 @@ export function writeError(sock: TLSSocket, err: unknown): void {
   if (!sock.destroyed && sock.writable) writeControl(sock, FRAME.error, { code, message: messageOf(err) });
 }
 
-/** Exactly `n` bytes from a paused socket, leaving what follows in its buffer. */
+/** Resolves when a paused stream has something to read, ended or closed. */
+function moreToRead(s: Readable): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      s.off("readable", done);
+      s.off("close", done);
+      s.off("end", done);
+      resolve();
+    };
+    s.on("readable", done);
+    s.on("close", done);
+    s.on("end", done);
+  });
+}
+
+/**
+ * Exactly `n` bytes from a paused socket, leaving what follows in its buffer. It takes what is
+ * buffered before it waits: a paused stream holding anything emits "readable" at once to a new
+ * listener, so waiting on a partial buffer would spin.
+ */
 async function readExactly(s: Readable, n: number, what: string): Promise<Buffer> {
-  for (;;) {
-    const b = s.readableEnded ? null : (s.read(n) as Buffer | null);
+  const parts: Buffer[] = [];
+  let got = 0;
+  while (got < n) {
+    // With nothing buffered, read() starts the socket reading, or finds the end.
+    const b = s.readableEnded ? null : (s.read(Math.min(s.readableLength || n, n - got)) as Buffer | null);
     if (b !== null) {
-      if (b.length < n) throw closedError(s, `in the middle of ${what}`);
-      return b;
+      parts.push(b);
+      got += b.length;
+      continue;
     }
-    if (s.readableEnded || s.destroyed) throw closedError(s, `before ${what}`);
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        s.off("readable", done);
-        s.off("close", done);
-        s.off("end", done);
-        resolve();
-      };
-      s.on("readable", done);
-      s.on("close", done);
-      s.on("end", done);
-    });
+    if (s.readableEnded || s.destroyed) throw closedError(s, got ? `in the middle of ${what}` : `before ${what}`);
+    await moreToRead(s);
   }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
 }
 
 /** One control frame: its kind and parsed JSON. An error frame becomes the error it carries. */
@@ -98,60 +116,75 @@ export async function readControl(s: Readable, what: string): Promise<{ kind: nu
 export type DataPiece = { kind: "data"; data: Buffer } | { kind: "end"; value: Record<string, unknown> };
 
 /**
- * The archive phase of a connection, parsed without copying payloads: data frames come out as
- * slices of what the socket read, then the end frame. A close before the end frame just ends the
- * iteration (the caller reports the stream as cut short).
+ * The archive phase of a connection: data frames come out in pieces of up to DATA_PIECE bytes,
+ * then the end frame. A close before the end frame just ends the iteration (the caller reports the
+ * stream as cut short).
+ *
+ * A piece is read whole, however many TLS records (16 KiB each) it spans: every piece costs the
+ * same promise, hash call, stream hop and pipe write whatever its size. The wait cannot stall,
+ * since a frame's bytes are all on their way once its header has come.
  */
 export async function* dataFrames(s: Readable): AsyncGenerator<DataPiece> {
-  let pending: Buffer | undefined; // a partial frame header
-  let left = 0; // payload bytes of the current data frame still to come
-  let control: { kind: number; len: number; parts: Buffer[]; got: number } | undefined;
-  for await (const raw of s as AsyncIterable<Buffer>) {
-    let b = pending ? Buffer.concat([pending, raw]) : raw;
-    pending = undefined;
-    while (b.length > 0) {
-      if (left > 0) {
-        const n = Math.min(left, b.length);
-        yield { kind: "data", data: b.subarray(0, n) };
-        left -= n;
-        b = b.subarray(n);
-        continue;
-      }
-      if (control) {
-        const n = Math.min(control.len - control.got, b.length);
-        control.parts.push(b.subarray(0, n));
-        control.got += n;
-        b = b.subarray(n);
-        if (control.got < control.len) continue;
-        const text = Buffer.concat(control.parts).toString("utf8");
-        let value: unknown;
-        try {
-          value = JSON.parse(text);
-        } catch {
-          throw new CorralError("invalid_argument", "end frame is not JSON");
-        }
-        if (typeof value !== "object" || value === null) throw new CorralError("invalid_argument", "end frame is not an object");
-        if (b.length > 0) throw new CorralError("invalid_argument", "data after the end frame");
-        yield { kind: "end", value: value as Record<string, unknown> };
-        return;
-      }
-      if (b.length < HEADER) {
-        pending = Buffer.from(b);
-        break;
-      }
-      const kind = b[0]!;
-      const len = b.readUInt32BE(1);
-      b = b.subarray(HEADER);
-      if (kind === FRAME.data) {
-        if (len === 0 || len > MAX_DATA_FRAME) throw new CorralError("invalid_argument", `data frame of ${len} bytes (1 to ${MAX_DATA_FRAME})`);
-        left = len;
-      } else if (kind === FRAME.end) {
-        if (len > MAX_CONTROL) throw new CorralError("invalid_argument", `end frame of ${len} bytes`);
-        control = { kind, len, parts: [], got: 0 };
-      } else {
-        throw new CorralError("invalid_argument", `unexpected frame 0x${kind.toString(16)} in an archive stream`);
-      }
+  for (;;) {
+    if (s.readableLength === 0 && (s.readableEnded || s.destroyed)) return;
+    let h: Buffer;
+    try {
+      h = await readExactly(s, HEADER, "the next frame");
+    } catch (err) {
+      // Closed between frames: the caller says the stream was cut short.
+      if (s.readableLength === 0 && !(s as { errored?: Error | null }).errored) return;
+      throw err;
     }
+    const kind = h[0]!;
+    const len = h.readUInt32BE(1);
+    if (kind === FRAME.data) {
+      if (len === 0 || len > MAX_DATA_FRAME) throw new CorralError("invalid_argument", `data frame of ${len} bytes (1 to ${MAX_DATA_FRAME})`);
+      for (let left = len; left > 0; ) {
+        const data = await readExactly(s, Math.min(left, DATA_PIECE), "a data frame");
+        left -= data.length;
+        yield { kind: "data", data };
+      }
+    } else if (kind === FRAME.end) {
+      if (len > MAX_CONTROL) throw new CorralError("invalid_argument", `end frame of ${len} bytes`);
+      const text = (await readExactly(s, len, "the end frame")).toString("utf8");
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new CorralError("invalid_argument", "end frame is not JSON");
+      }
+      if (typeof value !== "object" || value === null) throw new CorralError("invalid_argument", "end frame is not an object");
+      if (s.readableLength > 0) throw new CorralError("invalid_argument", "data after the end frame");
+      yield { kind: "end", value: value as Record<string, unknown> };
+      return;
+    } else {
+      throw new CorralError("invalid_argument", `unexpected frame 0x${kind.toString(16)} in an archive stream`);
+    }
+  }
+}
+
+/**
+ * The pieces a stream has ready, gathered into batches of up to `max` bytes (one data frame each):
+ * tar writes 64 KiB at a time, and a frame per write would cost the receiver a piece per write.
+ */
+export async function* batches(s: Readable, max: number): AsyncGenerator<Buffer[]> {
+  for (;;) {
+    const parts: Buffer[] = [];
+    let n = 0;
+    while (n < max) {
+      const b = s.readableEnded ? null : (s.read() as Buffer | null);
+      if (b === null) break;
+      parts.push(b);
+      n += b.length;
+    }
+    if (parts.length) {
+      yield parts;
+      continue;
+    }
+    const errored = (s as { errored?: Error | null }).errored;
+    if (errored) throw errored;
+    if (s.readableEnded || s.destroyed) return;
+    await moreToRead(s);
   }
 }
 
@@ -163,6 +196,8 @@ export async function* dataFrames(s: Readable): AsyncGenerator<DataPiece> {
  */
 const DATA_CIPHERS = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 const DATA_TLS = { minVersion: "TLSv1.3", ciphers: DATA_CIPHERS } as const;
+/** How much the listener's sockets read ahead of their reader (the largest piece everythingBuffered hands on). */
+const DATA_HIGH_WATER = 1024 * 1024;
 
 function serverSecureOptions(tls: TlsCredentials) {
   // The CA rides in the chain as on the gRPC port; only certificates from this CA get through.
@@ -180,7 +215,7 @@ export interface DataListener {
  */
 export async function listenData(host: string, tls: TlsCredentials, handle: (sock: TLSSocket, peerHost: string) => Promise<void>, onError: (err: unknown) => void): Promise<DataListener> {
   const sockets = new Set<TLSSocket>();
-  const server: Server = createServer({ ...serverSecureOptions(tls), handshakeTimeout: HANDSHAKE_MS }, (sock) => {
+  const server: Server = createServer({ ...serverSecureOptions(tls), handshakeTimeout: HANDSHAKE_MS, highWaterMark: DATA_HIGH_WATER }, (sock) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => undefined); // reported through the handler's reads

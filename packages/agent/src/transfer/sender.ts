@@ -20,7 +20,7 @@ import { treeSize } from "../archive/tar-stream.js";
 import { sendTree } from "./tree-sync.js";
 import { compress, type Filtered } from "./compression.js";
 import { rechunk } from "./rechunk.js";
-import { FRAME, MAX_DATA_FRAME, dialData, frameHeader, readControl, writeAll, writeControl } from "./data-link.js";
+import { DATA_BATCH, FRAME, MAX_DATA_FRAME, batches, dialData, frameHeader, readControl, writeAll, writeControl } from "./data-link.js";
 
 const PROGRESS_EVERY_MS = 250;
 
@@ -29,7 +29,11 @@ class Outflow {
   readonly hash: Hash = createHash("sha256");
   bytes = 0;
   private readonly began = Date.now();
-  constructor(private readonly limit: number) {}
+  /** Bytes gathered into one frame: under a limit, small enough that pacing keeps a fine grain. */
+  readonly batch: number;
+  constructor(private readonly limit: number) {
+    this.batch = limit > 0 ? Math.min(DATA_BATCH, Math.max(64 * 1024, Math.floor(limit / 8))) : DATA_BATCH;
+  }
   async pace(): Promise<void> {
     const ahead = this.limit > 0 ? (this.bytes * 1000) / this.limit - (Date.now() - this.began) : 0;
     if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
@@ -157,6 +161,26 @@ async function* syncPass(req: SendArchive, backend: Backend, hostName: string, t
   return bytes;
 }
 
+/** A batch as data frames of at most MAX_DATA_FRAME bytes (a stream may hand on any size of piece). */
+function* framed(parts: Buffer[]): Generator<Buffer[]> {
+  let frame: Buffer[] = [];
+  let len = 0;
+  for (const p of parts) {
+    for (let at = 0; at < p.length; ) {
+      const piece = p.subarray(at, at + MAX_DATA_FRAME - len);
+      frame.push(piece);
+      len += piece.length;
+      at += piece.length;
+      if (len === MAX_DATA_FRAME) {
+        yield frame;
+        frame = [];
+        len = 0;
+      }
+    }
+  }
+  if (frame.length) yield frame;
+}
+
 const cancelled = () => new CorralError("cancelled", "transfer cancelled by the controller");
 
 /** The digest the trailer carries; only a producer that exited cleanly may send it. */
@@ -176,12 +200,13 @@ function overDataLink(s: Sending): { sending: Promise<TransferTrailer>; close: (
     const answer = readControl(sock, "the target's result");
     answer.catch(() => sock.destroy());
     const pump = (async () => {
-      for await (const data of s.wire.stream as AsyncIterable<Buffer>) {
+      for await (const parts of batches(s.wire.stream, s.flow.batch)) {
         if (s.signal.aborted) throw cancelled();
         await s.flow.pace();
-        for (let at = 0; at < data.length; at += MAX_DATA_FRAME) {
-          const part = s.flow.count(data.subarray(at, at + MAX_DATA_FRAME));
-          await writeAll(sock, frameHeader(FRAME.data, part.length), part);
+        for (const frame of framed(parts)) {
+          let len = 0;
+          for (const p of frame) len += s.flow.count(p).length;
+          await writeAll(sock, frameHeader(FRAME.data, len), ...frame);
         }
       }
       writeControl(sock, FRAME.end, await trailerOf(s));
