@@ -6,9 +6,8 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
-import { once } from "node:events";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, type Writable } from "node:stream";
 import type { Logger } from "pino";
 import {
   alreadyExists,
@@ -98,6 +97,45 @@ const treeOf = (r: Receive): string => `${r.stagingDir}.tree`;
 /** Everything a receive keeps on disk until commit: its staging, its synced tree, the passes' rsyncd.conf. */
 async function dropStaging(r: Receive): Promise<void> {
   for (const p of [r.stagingDir, treeOf(r), `${r.stagingDir}.rsyncd.conf`]) await rm(p, { recursive: true, force: true });
+}
+
+/**
+ * `p`, or the signal's reason once it aborts. Unlike a Promise.race against one promise kept for
+ * the whole receive, it leaves nothing behind per call: such a race, once per chunk, kept a
+ * reaction per chunk alive on that promise, and the garbage collector marked the heap every
+ * 150 ms of a transfer.
+ */
+function unlessAborted<T>(signal: AbortSignal, p: Promise<T>, reason: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(reason());
+    signal.addEventListener("abort", abort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", abort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", abort);
+        reject(e as Error);
+      },
+    );
+  });
+}
+
+/** Whether a writable drained (true) or closed first, destroyed by its reader's failure (false). */
+function drained(w: Writable): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => () => {
+      w.off("drain", onDrain);
+      w.off("close", onClose);
+      resolve(ok);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    w.on("drain", onDrain);
+    w.on("close", onClose);
+  });
 }
 
 export class ReceiveManager {
@@ -282,21 +320,21 @@ export class ReceiveManager {
     const stage = r.synced && hasPreCopy(backend)
       ? backend.stageRest(r.ref.name, header.archiveFormat, cap, r.stagingDir, treeOf(r), r.grants)
       : backend.stageRestore(r.ref.name, header.archiveFormat, cap, r.stagingDir, r.grants);
-    // Never leave a promise unobserved while we are still feeding the stage.
+    // Never leave a promise unobserved while we are still feeding the stage. A stage that fails
+    // ends the feeding: the wait for the pipe to drain rejects with its error.
     const stageSettled = stage.then(
       () => undefined,
       (e: unknown) => e ?? new Error("staging failed"),
     );
+    void stageSettled.then((e) => e && pt.destroy(e as Error));
     plain.finished.catch(() => undefined);
-    const cancelled = new Promise<never>((_, reject) => {
-      r.cancel.signal.addEventListener("abort", () => reject(new CorralError("deadline_exceeded", "archive stream stalled past the staging expiry")), { once: true });
-    });
-    cancelled.catch(() => undefined);
+    const stalled = () => new CorralError("deadline_exceeded", "archive stream stalled past the staging expiry");
+    const orStalled = <T>(p: Promise<T>) => unlessAborted(r.cancel.signal, p, stalled);
     const hash = createHash("sha256");
     let bytes = 0;
     let trailer: TransferTrailer | undefined;
     try {
-      for (let c = await Promise.race([rest.next(), cancelled]); !c.done; c = await Promise.race([rest.next(), cancelled])) {
+      for (let c = await orStalled(rest.next()); !c.done; c = await orStalled(rest.next())) {
         const chunk = c.value;
         r.touchedAt = Date.now();
         if (chunk.kind === "trailer") {
@@ -306,14 +344,11 @@ export class ReceiveManager {
         if (chunk.kind !== "data") throw invalidArgument("unexpected message in archive stream");
         hash.update(chunk.data);
         bytes += chunk.data.length;
-        if (!pt.write(chunk.data)) {
-          const failed = await Promise.race([once(pt, "drain").then(() => undefined), stageSettled, cancelled]);
-          if (failed) throw failed;
-        }
+        if (pt.destroyed || (!pt.write(chunk.data) && !(await orStalled(drained(pt))))) throw pt.errored ?? new CorralError("aborted", "staging stopped taking the archive");
       }
       if (!trailer) throw new CorralError("aborted", `archive stream ended early after ${bytes} bytes (source went away?)`);
       pt.end();
-      await Promise.race([stage, cancelled]);
+      await orStalled(stage);
       await plain.finished;
       const sha256 = hash.digest("hex");
       if (trailer.sha256 !== sha256 || trailer.bytes !== bytes) {
