@@ -340,10 +340,11 @@ agent_up() {
     local token; token=$(cli host join-token --ttl 10m) || die "cannot get a join token for host$i from the controller"
     args+=(--join "$token")
   fi
+  # The agent's old generation: see deploy/systemd/corral-agent.service.
   # CORRAL_AGENT_NODE_FLAGS: V8 flags for profiling the agents (e.g. --trace-gc, --cpu-prof), which
   # NODE_OPTIONS does not take.
   # shellcheck disable=SC2086
-  spawn "agent-host$i" "$HX" "$(ns_of "$i")" node ${CORRAL_AGENT_NODE_FLAGS:-} "$AGENT_BIN" "${args[@]}"
+  spawn "agent-host$i" "$HX" "$(ns_of "$i")" node --initial-old-space-size=64 ${CORRAL_AGENT_NODE_FLAGS:-} "$AGENT_BIN" "${args[@]}"
 }
 
 # The admin's credentials from cluster init: every call is mutual TLS.
