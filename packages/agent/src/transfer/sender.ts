@@ -66,6 +66,8 @@ export async function* sendArchive(
   const backend = registry.get(req.ref.backend);
   // Durations in the log lines: a pre-copy's final pass and rest archive are its downtime.
   const t0 = performance.now();
+  // After the final pass, what it sent counts with the archive's bytes (the digest is the archive's).
+  let carried = 0;
   if (req.precopyPass) {
     const synced = yield* syncPass(req, backend, hostName, tls, signal);
     log.info({ ct: req.ref.name, pass: req.precopyPass, bytes: synced, target: req.targetAddress, ms: Math.round(performance.now() - t0) }, "pre-copy pass sent");
@@ -73,6 +75,7 @@ export async function* sendArchive(
       yield { bytes: synced, totalBytes: synced, done: true, sha256: "" };
       return;
     }
+    carried = synced;
   }
   const tArchive = performance.now();
   // After the last pass, only the rest of the container goes as an archive.
@@ -100,14 +103,14 @@ export async function* sendArchive(
         const code = err instanceof CorralError ? err.code : "aborted";
         throw new CorralError(code, `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
       }),
-      () => ({ bytes: s.flow.bytes, totalBytes: header.totalBytes, done: false, sha256: "" }),
+      () => ({ bytes: carried + s.flow.bytes, totalBytes: carried + header.totalBytes, done: false, sha256: "" }),
     );
     const ours = { sha256: s.flow.hash.digest("hex"), bytes: s.flow.bytes };
     if (theirs.sha256 !== ours.sha256 || theirs.bytes !== ours.bytes) {
       throw new CorralError("aborted", `checksum mismatch: sent ${ours.bytes} bytes ${ours.sha256}, target got ${theirs.bytes} bytes ${theirs.sha256}`);
     }
     log.info({ ct: req.ref.name, bytes: ours.bytes, target: req.targetAddress, via: req.dataAddress ? "data link" : "grpc", ms: Math.round(performance.now() - tArchive) }, "archive sent and verified by the target");
-    yield { bytes: ours.bytes, totalBytes: header.totalBytes, done: true, sha256: ours.sha256 };
+    yield { bytes: carried + ours.bytes, totalBytes: carried + header.totalBytes, done: true, sha256: ours.sha256 };
   } finally {
     out.stream.destroy();
     close();

@@ -147,21 +147,27 @@ export async function precopy(env: StepEnv, m: MigrationRecord): Promise<Migrati
   do passes.push((await follow(env, m, "precopying", "first")).bytes);
   while (anotherPass(passes));
   env.ctx.log.info({ migration: m.id, ct: m.container, passes }, "pre-copy live passes done");
-  return {};
+  // The record's bytes are all that moved: the transfer adds the final pass and the archive.
+  return { bytes: passes.reduce((a, b) => a + b, 0) };
 }
 
 /** Source streams straight to target (after a pre-copy: what changed, then the rest); downtime's middle part. */
 export async function transfer(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const started = Date.now();
-  const p = await follow(env, m, "transferring", m.precopy ? "final" : undefined);
+  // After a pre-copy, the live passes' bytes are on the record (precopy's patch) and count too.
+  const before = m.precopy ? m.bytes : 0;
+  const p = await follow(env, m, "transferring", m.precopy ? "final" : undefined, before);
   if (!p.sha256) throw new Error("source finished the transfer without a digest");
   // Cold: the whole transfer is the final sync (the container is stopped all along).
   const finalSyncMs = m.wasRunning ? Date.now() - started : 0;
-  return { bytes: p.bytes, totalBytes: p.bytes, totalIsEstimate: false, sha256: p.sha256, finalSyncMs };
+  return { bytes: before + p.bytes, totalBytes: before + p.bytes, totalIsEstimate: false, sha256: p.sha256, finalSyncMs };
 }
 
-/** Runs one SendArchive (a pass of a pre-copy, or the archive), following its progress and keeping the journal current. */
-async function follow(env: StepEnv, m: MigrationRecord, phase: "precopying" | "transferring", precopyPass: PrecopyPass | undefined): Promise<TransferProgress> {
+/**
+ * Runs one SendArchive (a pass of a pre-copy, or the archive), following its progress and keeping
+ * the journal current; `before` is what earlier passes moved, counted into the progress shown.
+ */
+async function follow(env: StepEnv, m: MigrationRecord, phase: "precopying" | "transferring", precopyPass: PrecopyPass | undefined, before = 0): Promise<TransferProgress> {
   const { client } = agent(env.ctx, m.sourceHost);
   const { host: target, client: targetClient } = agent(env.ctx, m.targetHost);
   // The bytes go to the target's data listener (direct mutual TLS, data-link.ts); gRPC stays for
@@ -187,13 +193,14 @@ async function follow(env: StepEnv, m: MigrationRecord, phase: "precopying" | "t
       const now = Date.now();
       if (p.done) return p;
       // The source's total is an estimate from the tree size: never let the count pass it.
-      const totalBytes = Math.max(p.totalBytes, p.bytes);
+      const bytes = before + p.bytes;
+      const totalBytes = before + Math.max(p.totalBytes, p.bytes);
       if (now - last.persist >= PERSIST_EVERY_MS) {
-        patchMigration(env.ctx, m.id, { bytes: p.bytes, totalBytes, totalIsEstimate: true });
+        patchMigration(env.ctx, m.id, { bytes, totalBytes, totalIsEstimate: true });
         last.persist = now;
       }
       const update: MigrationUpdate = {
-        migration: { ...toMigration(m), phase, bytes: p.bytes, totalBytes, totalIsEstimate: true },
+        migration: { ...toMigration(m), phase, bytes, totalBytes, totalIsEstimate: true },
         rateBytesPerSecond: meter.rate(),
         etaSeconds: meter.eta(totalBytes),
       };
