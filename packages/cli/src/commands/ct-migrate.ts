@@ -32,7 +32,8 @@ settings, and the settings that cannot carry over are listed (also by --dry-run 
 "corral migration show ID"). The source is kept until the converted container runs.
 
 --precopy copies the rootfs with rsync over the hosts' authenticated data link while the
-container runs, then stops it, sends only what changed (new, modified and deleted files,
+container runs, and again while each pass sends at most half the one before (down to 8 MiB,
+four passes at most), then stops it, sends only what changed (new, modified and deleted files,
 owners, modes, xattrs, hard links) and the rest of the container, and starts it on HOST:
 the downtime is the final pass, not the whole copy ("corral migration show ID" splits it into
 stop, final sync and start). LXC only, with rsync on both hosts: Docker and LXD containers,
