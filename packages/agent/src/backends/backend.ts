@@ -187,10 +187,11 @@ export interface PreCopy {
   archiveRest(name: string): Promise<ArchiveOut>;
   /**
    * Target: extracts the rest archive into the empty `stagingDir`, which must not carry the tree
-   * itself, checks the synced `tree` (no device nodes, no xattrs but user.* and ACLs, setid files
-   * within the id map) and moves it into the staged container.
+   * itself, then, once `treeReady` resolves (the final pass is over), checks the synced `tree` (no
+   * device nodes, no xattrs but user.* and ACLs, setid files within the id map) and moves it into
+   * the staged container.
    */
-  stageRest(name: string, format: string, input: Readable, stagingDir: string, tree: string, grants?: RestoreGrants): Promise<void>;
+  stageRest(name: string, format: string, input: Readable, stagingDir: string, tree: string, grants?: RestoreGrants, treeReady?: Promise<void>): Promise<void>;
 }
 
 export const hasPreCopy = (b: Backend): b is Backend & PreCopy =>

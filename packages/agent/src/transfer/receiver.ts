@@ -94,8 +94,15 @@ const sameRef = (a: ContainerRef, b: ContainerRef): boolean => a.name === b.name
 /** Where a migration's pre-copy passes land: beside its staging directory, which the rest archive needs empty. */
 const treeOf = (r: Receive): string => `${r.stagingDir}.tree`;
 
-/** Everything a receive keeps on disk until commit: its staging, its synced tree, the passes' rsyncd.conf. */
+/**
+ * Removes everything a receive keeps on disk until commit: its staging, its synced tree, the
+ * passes' rsyncd.conf. A pass still writing the tree would race the removal: it is ended first.
+ */
 async function dropStaging(r: Receive): Promise<void> {
+  if (r.syncing) {
+    r.syncing.kill();
+    await r.syncing.settled;
+  }
   for (const p of [r.stagingDir, treeOf(r), `${r.stagingDir}.rsyncd.conf`]) await rm(p, { recursive: true, force: true });
 }
 
@@ -231,17 +238,27 @@ export class ReceiveManager {
    */
   async syncTree(header: TransferHeader, peerHost: string, sock: Duplex, onAdmitted: () => void): Promise<void> {
     const r = this.admit(header, peerHost);
+    // The source's rsync may finish its pass a moment before the daemon here has: the next pass
+    // waits for it. Two at once are refused.
+    await r.syncing?.settled;
+    if (r.phase !== "prepared") throw denied();
     if (r.syncing) throw failedPrecondition(`migration ${r.migrationId} already has a pre-copy pass under way`);
     if (!hasPreCopy(this.registry.get(r.ref.backend))) throw failedPrecondition(`the ${r.ref.backend} backend on ${this.opts.hostName} has no pre-copy`);
-    await mkdir(this.registry.get(r.ref.backend).stagingRoot(), { recursive: true, mode: 0o700 });
     r.touchedAt = Date.now();
-    onAdmitted();
     // Until this pass succeeds the tree is not one the archive may be restored around.
     r.synced = false;
     const t0 = performance.now();
-    const sync = await receiveTree(sock, treeOf(r), `${r.stagingDir}.rsyncd.conf`);
+    // Under way from here, before the answer: the final pass's archive follows the admission, and
+    // must find the pass it is restored around (receive()).
+    let kill = () => undefined as unknown;
+    let killed = false;
     const settled = (async () => {
       try {
+        await mkdir(this.registry.get(r.ref.backend).stagingRoot(), { recursive: true, mode: 0o700 });
+        if (killed) throw new CorralError("aborted", "pre-copy pass ended before it started");
+        const sync = await receiveTree(sock, treeOf(r), `${r.stagingDir}.rsyncd.conf`);
+        kill = sync.kill;
+        if (killed) sync.kill();
         await sync.done;
         r.synced = true;
         this.log.info({ migration: r.migrationId, ct: r.ref.name, ms: Math.round(performance.now() - t0) }, "pre-copy pass received");
@@ -250,7 +267,14 @@ export class ReceiveManager {
         r.touchedAt = Date.now();
       }
     })();
-    r.syncing = { kill: sync.kill, settled: settled.catch(() => undefined) };
+    r.syncing = {
+      kill: () => {
+        killed = true;
+        kill();
+      },
+      settled: settled.catch(() => undefined),
+    };
+    onAdmitted();
     await settled;
   }
 
@@ -294,9 +318,15 @@ export class ReceiveManager {
     const { header, rest } = await splitHeader<TransferHeader, ArchiveChunk>(chunks, "archive");
     const t0 = performance.now();
     const r = this.admit(header, peerHost);
-    // The source's rsync may finish a moment before the daemon here has: the archive waits for it.
-    await r.syncing?.settled;
-    if (r.phase !== "prepared") throw denied();
+    // A final pre-copy pass under way: this archive is the rest of the container, sent beside it.
+    // It is extracted while the pass finishes, and restored around the tree once the pass succeeded.
+    const pass = r.syncing;
+    const treeReady = pass
+      ? pass.settled.then(() => {
+          if (!r.synced) throw new CorralError("aborted", "the final pre-copy pass failed; the archive has no tree to be restored around");
+        })
+      : Promise.resolve();
+    treeReady.catch(() => undefined);
     r.phase = "receiving";
     r.touchedAt = Date.now();
     const backend = this.registry.get(r.ref.backend);
@@ -305,9 +335,10 @@ export class ReceiveManager {
       limit = await this.sizeLimit(r, header, backend.stagingRoot());
       await mkdir(r.stagingDir, { mode: 0o700 });
     } catch (err) {
-      // The token is spent either way: a refused stream cannot be retried with it.
+      // The token is spent either way: a refused stream cannot be retried with it, nor its tree used.
       r.phase = "aborted";
       this.receives.delete(r.id);
+      await dropStaging(r);
       throw err;
     }
     onAdmitted?.();
@@ -317,8 +348,8 @@ export class ReceiveManager {
     plain.stream.on("error", (e: Error) => cap.destroy(e));
     plain.stream.pipe(cap);
     // After a pre-copy pass the archive is the rest of the container, restored around the synced tree.
-    const stage = r.synced && hasPreCopy(backend)
-      ? backend.stageRest(r.ref.name, header.archiveFormat, cap, r.stagingDir, treeOf(r), r.grants)
+    const stage = (r.synced || pass) && hasPreCopy(backend)
+      ? backend.stageRest(r.ref.name, header.archiveFormat, cap, r.stagingDir, treeOf(r), r.grants, treeReady)
       : backend.stageRestore(r.ref.name, header.archiveFormat, cap, r.stagingDir, r.grants);
     // Never leave a promise unobserved while we are still feeding the stage. A stage that fails
     // ends the feeding: the wait for the pipe to drain rejects with its error.
@@ -441,11 +472,6 @@ export class ReceiveManager {
     let removedContainer = false;
     if (r) {
       r.cancel.abort();
-      // A pass still writing would race the removal: end it first.
-      if (r.syncing) {
-        r.syncing.kill();
-        await r.syncing.settled;
-      }
       removedStaging = existsSync(r.stagingDir) || existsSync(treeOf(r));
       await dropStaging(r);
     }

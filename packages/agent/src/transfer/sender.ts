@@ -66,20 +66,40 @@ export async function* sendArchive(
   const backend = registry.get(req.ref.backend);
   // Durations in the log lines: a pre-copy's final pass and rest archive are its downtime.
   const t0 = performance.now();
-  // After the final pass, what it sent counts with the archive's bytes (the digest is the archive's).
-  let carried = 0;
-  if (req.precopyPass) {
-    const synced = yield* syncPass(req, backend, hostName, tls, signal);
-    log.info({ ct: req.ref.name, pass: req.precopyPass, bytes: synced, target: req.targetAddress, ms: Math.round(performance.now() - t0) }, "pre-copy pass sent");
-    if (req.precopyPass === "first") {
-      yield { bytes: synced, totalBytes: synced, done: true, sha256: "" };
-      return;
-    }
-    carried = synced;
+  const passLogged = (bytes: number) => {
+    log.info({ ct: req.ref.name, pass: req.precopyPass, bytes, target: req.targetAddress, ms: Math.round(performance.now() - t0) }, "pre-copy pass sent");
+    return bytes;
+  };
+  if (req.precopyPass === "first") {
+    // The first pass announces the tree's size; the final one, taken during downtime, does not walk it.
+    const tree = await preCopier(backend).precopyTree(req.ref.name);
+    const totalBytes = await treeSize(tree);
+    let bytes = 0;
+    const pass = syncPass(req, { tree, format: backend.archiveFormat, totalBytes }, hostName, tls, signal, (n) => (bytes += n));
+    const synced = passLogged(yield* progressUntil(pass.done, () => ({ bytes, totalBytes, done: false, sha256: "" })));
+    yield { bytes: synced, totalBytes: synced, done: true, sha256: "" };
+    return;
+  }
+  // The final pass and the rest archive go at once, on two connections: the target extracts the
+  // archive beside the tree while rsync finishes it, and waits for the pass before it checks the
+  // tree. The archive follows the pass's admission, which marks the pass as under way there.
+  let passBytes = 0;
+  let finalPass: Promise<number> | undefined;
+  // Ends the final pass when the archive fails: neither is any use without the other.
+  const passStop = new AbortController();
+  if (req.precopyPass === "final") {
+    const tree = await preCopier(backend).precopyTree(req.ref.name);
+    const pass = syncPass(req, { tree, format: backend.archiveFormat, totalBytes: 0 }, hostName, tls, AbortSignal.any([signal, passStop.signal]), (n) => (passBytes += n));
+    finalPass = pass.done.then(passLogged);
+    finalPass.catch(() => undefined);
+    await Promise.race([pass.admitted, finalPass]);
   }
   const tArchive = performance.now();
   // After the last pass, only the rest of the container goes as an archive.
-  const out = req.precopyPass === "final" ? await preCopier(backend).archiveRest(req.ref.name) : await backend.archive(req.ref.name);
+  const out = await (req.precopyPass === "final" ? preCopier(backend).archiveRest(req.ref.name) : backend.archive(req.ref.name)).catch((err: unknown) => {
+    passStop.abort();
+    throw err;
+  });
   const wire = compress(out.stream, req.compression);
   // When the target refuses early, tar dies of a broken pipe: that outcome is reported via the call.
   out.finished.catch(() => undefined);
@@ -94,17 +114,21 @@ export async function* sendArchive(
   };
   const s: Sending = { req, out, wire, header, flow: new Outflow(req.bwlimitBytesPerSecond ?? 0), tls, signal };
   const { sending, close } = req.dataAddress ? overDataLink(s) : overGrpc(s);
+  // A final pass that fails fails the transfer, archive and all.
+  const both = finalPass ? Promise.all([sending, finalPass]).then(([theirs]) => theirs) : sending;
   try {
     const theirs = yield* progressUntil(
-      sending.catch((err: Error) => {
+      both.catch((err: Error) => {
         // Kill tar if the target failed first, so nothing keeps reading the container.
         out.stream.destroy();
         // A socket's own errors (ECONNRESET…) carry codes that are not ours.
         const code = err instanceof CorralError ? err.code : "aborted";
         throw new CorralError(code, `sending ${req.ref.name} to ${req.targetAddress} failed: ${err.message}`, { cause: err });
       }),
-      () => ({ bytes: carried + s.flow.bytes, totalBytes: carried + header.totalBytes, done: false, sha256: "" }),
+      () => ({ bytes: passBytes + s.flow.bytes, totalBytes: passBytes + header.totalBytes, done: false, sha256: "" }),
     );
+    // What the final pass sent counts with the archive's bytes (the digest is the archive's).
+    const carried = finalPass ? await finalPass : 0;
     const ours = { sha256: s.flow.hash.digest("hex"), bytes: s.flow.bytes };
     if (theirs.sha256 !== ours.sha256 || theirs.bytes !== ours.bytes) {
       throw new CorralError("aborted", `checksum mismatch: sent ${ours.bytes} bytes ${ours.sha256}, target got ${theirs.bytes} bytes ${theirs.sha256}`);
@@ -114,6 +138,7 @@ export async function* sendArchive(
   } finally {
     out.stream.destroy();
     close();
+    passStop.abort();
   }
 }
 
@@ -135,33 +160,35 @@ function preCopier(backend: Backend): Backend & PreCopy {
 }
 
 /**
- * One pre-copy pass on the target's data listener (tree-sync.ts), with progress as the archive
- * reports it; returns the bytes sent. The first pass announces the tree's size; the final one,
- * taken during downtime, does not walk the tree for it.
+ * One pre-copy pass of `pass.tree` on the target's data listener (tree-sync.ts); `onBytes` counts what
+ * it sends. `admitted` resolves once the target took the pass (it is then under way there), `done`
+ * with the bytes sent once the target's rsync has finished too.
  */
-async function* syncPass(req: SendArchive, backend: Backend, hostName: string, tls: TlsCredentials, signal: AbortSignal): AsyncGenerator<TransferProgress, number> {
-  const pre = preCopier(backend);
-  if (!req.dataAddress) throw new CorralError("failed_precondition", "a pre-copy pass needs the target's data listener");
-  const tree = await pre.precopyTree(req.ref.name);
-  const totalBytes = req.precopyPass === "first" ? await treeSize(tree) : 0;
-  const sock = await dialData(req.dataAddress, tls, req.targetHost, signal);
-  let bytes = 0;
-  try {
-    const header: TransferHeader = { token: req.token, ref: req.ref, compression: req.compression, totalBytes, sourceHost: hostName, archiveFormat: backend.archiveFormat };
-    writeControl(sock, FRAME.header, { mode: "rsync", ...header });
-    const admission = await readControl(sock, "the target's admission");
-    if (admission.kind !== FRAME.admitted) throw new CorralError("aborted", "the target answered the header with something other than admission");
-    const sending = sendTree(sock, tree, { bwlimitBytesPerSecond: req.bwlimitBytesPerSecond ?? 0, signal, onBytes: (n) => (bytes += n), vanishedOk: req.precopyPass === "first" });
-    yield* progressUntil(sending, () => ({ bytes, totalBytes, done: false, sha256: "" }));
-    // The target closes the connection once its rsync has finished too: only then is the pass its.
-    if (!sock.readableEnded && !sock.destroyed) await Promise.race([once(sock, "close"), once(sock, "end"), new Promise((r) => setTimeout(r, 10_000).unref())]);
-  } catch (err) {
-    const code = err instanceof CorralError ? err.code : "aborted";
-    throw new CorralError(code, `pre-copy of ${req.ref.name} to ${req.targetAddress} failed: ${(err as Error).message}`, { cause: err });
-  } finally {
-    sock.destroy();
-  }
-  return bytes;
+function syncPass(req: SendArchive, pass: { tree: string; format: string; totalBytes: number }, hostName: string, tls: TlsCredentials, signal: AbortSignal, onBytes: (n: number) => void): { admitted: Promise<void>; done: Promise<number> } {
+  let admit: () => void = () => undefined;
+  const admitted = new Promise<void>((r) => (admit = r));
+  const done = (async () => {
+    if (!req.dataAddress) throw new CorralError("failed_precondition", "a pre-copy pass needs the target's data listener");
+    const sock = await dialData(req.dataAddress, tls, req.targetHost, signal);
+    let bytes = 0;
+    try {
+      const header: TransferHeader = { token: req.token, ref: req.ref, compression: req.compression, totalBytes: pass.totalBytes, sourceHost: hostName, archiveFormat: pass.format };
+      writeControl(sock, FRAME.header, { mode: "rsync", ...header });
+      const admission = await readControl(sock, "the target's admission");
+      if (admission.kind !== FRAME.admitted) throw new CorralError("aborted", "the target answered the header with something other than admission");
+      admit();
+      await sendTree(sock, pass.tree, { bwlimitBytesPerSecond: req.bwlimitBytesPerSecond ?? 0, signal, onBytes: (n) => { bytes += n; onBytes(n); }, vanishedOk: req.precopyPass === "first" });
+      // The target closes the connection once its rsync has finished too: only then is the pass its.
+      if (!sock.readableEnded && !sock.destroyed) await Promise.race([once(sock, "close"), once(sock, "end"), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    } catch (err) {
+      const code = err instanceof CorralError ? err.code : "aborted";
+      throw new CorralError(code, `pre-copy of ${req.ref.name} to ${req.targetAddress} failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      sock.destroy();
+    }
+    return bytes;
+  })();
+  return { admitted, done };
 }
 
 /** A batch as data frames of at most MAX_DATA_FRAME bytes (a stream may hand on any size of piece). */

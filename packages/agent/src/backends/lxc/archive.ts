@@ -34,10 +34,10 @@ export async function archiveRestDir(lxcPath: string, name: string): Promise<Arc
  * moved in as its rootfs. The archive may not carry a rootfs of its own: extracting over the synced
  * tree would write through the symlinks it holds.
  */
-export async function stageRestDir(name: string, input: Readable, stagingDir: string, tree: string, grants: RestoreGrants = NO_GRANTS): Promise<void> {
-  // The final pass is over, so the tree no longer changes: check it while the rest archive arrives
-  // (it lands in stagingDir, apart from the tree) instead of after it, off the downtime's path.
-  const treeChecked = checkSyncedTree(tree);
+export async function stageRestDir(name: string, input: Readable, stagingDir: string, tree: string, grants: RestoreGrants = NO_GRANTS, treeReady: Promise<void> = Promise.resolve()): Promise<void> {
+  // Once the final pass is over the tree no longer changes: check it while the rest archive
+  // arrives (it lands in stagingDir, apart from the tree) instead of after it.
+  const treeChecked = treeReady.then(() => checkSyncedTree(tree));
   treeChecked.catch(() => undefined);
   const checked = await extractTarSafely(input, stagingDir, LXC_TAR_POLICY);
   const dir = join(stagingDir, name);

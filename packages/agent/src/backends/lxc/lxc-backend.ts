@@ -375,9 +375,9 @@ export class LxcBackend implements Backend, LiveLimits, ImageImport, ImageStore,
     return archiveRestDir(this.path, name);
   }
 
-  async stageRest(name: string, format: string, input: Readable, stagingDir: string, tree: string, grants?: RestoreGrants): Promise<void> {
+  async stageRest(name: string, format: string, input: Readable, stagingDir: string, tree: string, grants?: RestoreGrants, treeReady?: Promise<void>): Promise<void> {
     if (format !== ARCHIVE_FORMAT) throw invalidArgument(`a pre-copied ${this.name} container restores from "${ARCHIVE_FORMAT}", not "${format}"`);
-    await stageRestDir(name, input, stagingDir, tree, grants);
+    await stageRestDir(name, input, stagingDir, tree, grants, treeReady);
   }
 
   async stageRestore(name: string, format: string, input: Readable, stagingDir: string, grants?: RestoreGrants): Promise<void> {
