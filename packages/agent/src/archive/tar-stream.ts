@@ -7,9 +7,7 @@ import { CorralError } from "@corral/wire";
 // ACLs travel once, as --acls' SCHILY.acl.* records: with every xattr included GNU tar would also send
 // them as system.posix_acl_* xattrs, which the receiving guard refuses (only user.* xattrs move);
 // systemd's journal directories carry ACLs, so every Debian system container has them.
-// 64 KiB records (-b 128) instead of 10 KiB: a sixth of the pipe writes and reads on both ends of a
-// transfer; tar reading a pipe takes records of any size (--read-full-records is its default there).
-export const TAR_COMMON = ["-b", "128", "--numeric-owner", "--xattrs", "--xattrs-include=*", "--xattrs-exclude=system.posix_acl_*", "--acls"];
+export const TAR_COMMON = ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--xattrs-exclude=system.posix_acl_*", "--acls"];
 
 /** Resolves when the process exits 0; rejects with its stderr otherwise. */
 export function processDone(child: ChildProcess, what: string): Promise<void> {
