@@ -4,7 +4,7 @@ import { createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { TarGuard, type SetidFile, type TarPolicy } from "./tar-guard.js";
-import { TAR_COMMON, processDone } from "./tar-stream.js";
+import { TAR_COMMON, WIDE_RECORDS, processDone } from "./tar-stream.js";
 
 export interface CheckedArchive {
   members: number;
@@ -21,12 +21,10 @@ const result = (g: TarGuard): CheckedArchive => ({ members: g.members, setid: g.
  * only what TarGuard checked and re-emitted. On failure the caller removes destDir.
  */
 export async function extractTarSafely(input: Readable, destDir: string, policy?: TarPolicy): Promise<CheckedArchive> {
-  // Reads of 64 KiB records (-b 128) instead of 10 KiB: a sixth of the pipe reads. tar reading a
-  // pipe takes records of any size (--read-full-records is its default there). Archives are still
-  // written in 10 KiB records: a reader that stops at the end-of-archive marker (GNU tar does)
-  // leaves the rest of the last record unread, and its writer would see EPIPE (ct cp did, on
-  // 64 KiB records).
-  const child = spawn("tar", ["-x", "-b", "128", ...TAR_COMMON, "--same-owner", "--same-permissions", "-f", "-", "-C", destDir], {
+  // Reads of 64 KiB records instead of 10 KiB: a sixth of the pipe reads. tar reading a pipe
+  // takes records of any size (--read-full-records is its default there), so an archive written in
+  // 10 KiB records reads as well; one written in 64 KiB records (a migration's) is read to its end.
+  const child = spawn("tar", ["-x", ...WIDE_RECORDS, ...TAR_COMMON, "--same-owner", "--same-permissions", "-f", "-", "-C", destDir], {
     stdio: ["pipe", "ignore", "pipe"],
   });
   const done = processDone(child, "tar -x");

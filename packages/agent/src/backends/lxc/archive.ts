@@ -25,7 +25,7 @@ export async function archiveRestDir(lxcPath: string, name: string): Promise<Arc
   const dir = join(lxcPath, name);
   let estimatedBytes = 0;
   for (const e of await readdir(dir)) if (e !== "rootfs") estimatedBytes += (await lstat(join(dir, e))).size;
-  const { stream, finished } = createTarStream(lxcPath, [name], { exclude: [`${name}/rootfs`] });
+  const { stream, finished } = createTarStream(lxcPath, [name], { exclude: [`${name}/rootfs`], wideRecords: true });
   return { format: ARCHIVE_FORMAT, estimatedBytes, stream, finished };
 }
 
@@ -50,7 +50,7 @@ export async function stageRestDir(name: string, input: Readable, stagingDir: st
 
 export async function archiveDir(lxcPath: string, name: string): Promise<ArchiveOut> {
   const estimatedBytes = await treeSize(join(lxcPath, name));
-  const { stream, finished } = createTarStream(lxcPath, [name]);
+  const { stream, finished } = createTarStream(lxcPath, [name], { wideRecords: true });
   return { format: ARCHIVE_FORMAT, estimatedBytes, stream, finished };
 }
 
