@@ -35,6 +35,8 @@ ROOT=${CORRAL_LOCAL_ROOT:-/var/lib/corral-local}
 ROOT=${ROOT%/}
 CONTROLLER_BIN=$REPO/packages/controller/bin/corral-controller.js
 AGENT_BIN=$REPO/packages/agent/bin/corral-agent.js
+# The node flags a daemon runs with, from its bin file's first line (the one place they live).
+node_flags() { sed -n '1s|^#!/usr/bin/env -S node||p' "$1"; }
 CLI_BIN=$REPO/packages/cli/bin/corral.js
 MARKER=$ROOT/.corral-local-cluster
 # The cluster's identity (corral cluster init): CA, controller certificate, admin client certificate.
@@ -298,8 +300,8 @@ controller_up() {
   # write_config copies the controller address and the admin's paths into $CONFIG.
   [ -f "$PKI/ca.key" ] || CORRAL_CONFIG="$CSTATE/cli-config.json" node "$CLI_BIN" cluster init \
     --state-dir "$CSTATE" --controller "127.0.0.1:$CPORT" >/dev/null
-  # The controller's young generation: see deploy/systemd/corral-controller.service.
-  spawn controller node --max-semi-space-size=64 "$CONTROLLER_BIN" --listen "0.0.0.0:$CPORT" --db "$CSTATE/corral.db" --state-dir "$CSTATE" \
+  # shellcheck disable=SC2046
+  spawn controller node $(node_flags "$CONTROLLER_BIN") "$CONTROLLER_BIN" --listen "0.0.0.0:$CPORT" --db "$CSTATE/corral.db" --state-dir "$CSTATE" \
     --nats "$NATS_URL" --log-level "$LOG_LEVEL" --metrics-listen "127.0.0.1:$MPORT"
   wait_for controller 30 tcp_open 127.0.0.1 "$CPORT"
 }
@@ -340,11 +342,10 @@ agent_up() {
     local token; token=$(cli host join-token --ttl 10m) || die "cannot get a join token for host$i from the controller"
     args+=(--join "$token")
   fi
-  # The agent's old generation: see deploy/systemd/corral-agent.service.
   # CORRAL_AGENT_NODE_FLAGS: V8 flags for profiling the agents (e.g. --trace-gc, --cpu-prof), which
   # NODE_OPTIONS does not take.
-  # shellcheck disable=SC2086
-  spawn "agent-host$i" "$HX" "$(ns_of "$i")" node --initial-old-space-size=64 ${CORRAL_AGENT_NODE_FLAGS:-} "$AGENT_BIN" "${args[@]}"
+  # shellcheck disable=SC2046,SC2086
+  spawn "agent-host$i" "$HX" "$(ns_of "$i")" node $(node_flags "$AGENT_BIN") ${CORRAL_AGENT_NODE_FLAGS:-} "$AGENT_BIN" "${args[@]}"
 }
 
 # The admin's credentials from cluster init: every call is mutual TLS.

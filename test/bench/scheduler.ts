@@ -4,7 +4,7 @@
 // Beside it, in the same run, the path as it landed before (hosts rebuilt from SQLite per create,
 // every host sorted and shuffled, one transaction per create) as the baseline. Figures only.
 //   npm run bench:scheduler [-- --containers N --hosts N]
-// It runs with the node flags the controller is launched with (deploy/systemd/corral-controller.service).
+// It runs with the node flags the controller is launched with (the first line of packages/controller/bin/corral-controller.js).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -18,7 +18,8 @@ export interface ControllerProcess {
 /** `stateDir` holds the `cluster init` files; `admin` are the admin's client credentials from them. */
 export async function spawnController(port: number, db: string, stateDir: string, admin: TlsCredentials): Promise<ControllerProcess> {
   const address = `127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--max-semi-space-size=64", BIN, "--listen", address, "--db", db, "--state-dir", stateDir, "--log-level", "info", "--heartbeat-timeout-ms", "60000"], {
+  // The bin file runs itself, with the node flags on its first line.
+  const child = spawn(BIN, ["--listen", address, "--db", db, "--state-dir", stateDir, "--log-level", "info", "--heartbeat-timeout-ms", "60000"], {
     stdio: ["ignore", "pipe", "pipe"],
     // Under `node --test` this variable is set; inherited, it makes the child talk the runner's protocol.
     env: { ...process.env, NODE_TEST_CONTEXT: undefined },
