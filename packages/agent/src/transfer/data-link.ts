@@ -22,12 +22,11 @@ const MAX_CONTROL = 64 * 1024;
 export const MAX_DATA_FRAME = 4 * 1024 * 1024;
 /**
  * What a sender gathers into one data frame at most, and the largest piece a receiver reads at
- * once. Larger pieces cost less each but keep the next stage waiting longer: bench (b) used the
- * least CPU at 256 KiB (2.7-2.9 s for both agents, against 3.1-3.4 s at 512 KiB and 1 MiB, and
- * 3.2-3.3 s at 128 KiB).
+ * once (a frame from a peer may be larger, up to MAX_DATA_FRAME). Larger pieces cost less each but
+ * keep the next stage waiting longer: bench (b) used the least CPU at 256 KiB (2.7-2.9 s for both
+ * agents, against 3.1-3.4 s at 512 KiB and 1 MiB, and 3.2-3.3 s at 128 KiB).
  */
 export const DATA_BATCH = 256 * 1024;
-const DATA_PIECE = 256 * 1024;
 const HEADER = 5;
 const HANDSHAKE_MS = 15_000;
 /**
@@ -74,10 +73,19 @@ function moreToRead(s: Readable): Promise<void> {
 }
 
 /**
- * Exactly `n` bytes from a paused socket, leaving what follows in its buffer. It takes what is
- * buffered before it waits: a paused stream holding anything emits "readable" at once to a new
- * listener, so waiting on a partial buffer would spin.
+ * Once a paused stream's buffer is empty: waits for more and says true, or says false at its end;
+ * a stream that failed throws its error. Call it only with nothing buffered: a paused stream
+ * holding anything emits "readable" at once to a new listener, so waiting then would spin.
  */
+async function more(s: Readable): Promise<boolean> {
+  const errored = (s as { errored?: Error | null }).errored;
+  if (errored) throw errored;
+  if (s.readableEnded || s.destroyed) return false;
+  await moreToRead(s);
+  return true;
+}
+
+/** Exactly `n` bytes from a paused socket, leaving what follows in its buffer. */
 async function readExactly(s: Readable, n: number, what: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let got = 0;
@@ -87,12 +95,21 @@ async function readExactly(s: Readable, n: number, what: string): Promise<Buffer
     if (b !== null) {
       parts.push(b);
       got += b.length;
-      continue;
-    }
-    if (s.readableEnded || s.destroyed) throw closedError(s, got ? `in the middle of ${what}` : `before ${what}`);
-    await moreToRead(s);
+    } else if (!(await more(s))) throw closedError(s, got ? `in the middle of ${what}` : `before ${what}`);
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+}
+
+/** A control frame's JSON body, which must be an object. */
+function controlBody(body: Buffer, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new CorralError("invalid_argument", `${what}: control frame is not JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CorralError("invalid_argument", `${what}: control frame is not an object`);
+  return value as Record<string, unknown>;
 }
 
 /** One control frame: its kind and parsed JSON. An error frame becomes the error it carries. */
@@ -101,15 +118,7 @@ export async function readControl(s: Readable, what: string): Promise<{ kind: nu
   const kind = h[0]!;
   const len = h.readUInt32BE(1);
   if (len > MAX_CONTROL) throw new CorralError("invalid_argument", `${what}: control frame of ${len} bytes (at most ${MAX_CONTROL})`);
-  const body = len ? await readExactly(s, len, what) : Buffer.alloc(0);
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new CorralError("invalid_argument", `${what}: control frame is not JSON`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CorralError("invalid_argument", `${what}: control frame is not an object`);
-  const v = value as Record<string, unknown>;
+  const v = controlBody(len ? await readExactly(s, len, what) : Buffer.alloc(0), what);
   if (kind === FRAME.error) {
     const code = typeof v.code === "string" ? (v.code as ErrorCode) : "internal";
     throw new CorralError(code, typeof v.message === "string" ? v.message.slice(0, 2000) : "the peer refused");
@@ -120,7 +129,7 @@ export async function readControl(s: Readable, what: string): Promise<{ kind: nu
 export type DataPiece = { kind: "data"; data: Buffer } | { kind: "end"; value: Record<string, unknown> };
 
 /**
- * The archive phase of a connection: data frames come out in pieces of up to DATA_PIECE bytes,
+ * The archive phase of a connection: data frames come out in pieces of up to DATA_BATCH bytes,
  * then the end frame. A close before the end frame just ends the iteration (the caller reports the
  * stream as cut short).
  *
@@ -144,22 +153,15 @@ export async function* dataFrames(s: Readable): AsyncGenerator<DataPiece> {
     if (kind === FRAME.data) {
       if (len === 0 || len > MAX_DATA_FRAME) throw new CorralError("invalid_argument", `data frame of ${len} bytes (1 to ${MAX_DATA_FRAME})`);
       for (let left = len; left > 0; ) {
-        const data = await readExactly(s, Math.min(left, DATA_PIECE), "a data frame");
+        const data = await readExactly(s, Math.min(left, DATA_BATCH), "a data frame");
         left -= data.length;
         yield { kind: "data", data };
       }
     } else if (kind === FRAME.end) {
       if (len > MAX_CONTROL) throw new CorralError("invalid_argument", `end frame of ${len} bytes`);
-      const text = (await readExactly(s, len, "the end frame")).toString("utf8");
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new CorralError("invalid_argument", "end frame is not JSON");
-      }
-      if (typeof value !== "object" || value === null) throw new CorralError("invalid_argument", "end frame is not an object");
+      const value = controlBody(await readExactly(s, len, "the end frame"), "the end frame");
       if (s.readableLength > 0) throw new CorralError("invalid_argument", "data after the end frame");
-      yield { kind: "end", value: value as Record<string, unknown> };
+      yield { kind: "end", value };
       return;
     } else {
       throw new CorralError("invalid_argument", `unexpected frame 0x${kind.toString(16)} in an archive stream`);
@@ -181,14 +183,8 @@ export async function* batches(s: Readable, max: number): AsyncGenerator<Buffer[
       parts.push(b);
       n += b.length;
     }
-    if (parts.length) {
-      yield parts;
-      continue;
-    }
-    const errored = (s as { errored?: Error | null }).errored;
-    if (errored) throw errored;
-    if (s.readableEnded || s.destroyed) return;
-    await moreToRead(s);
+    if (parts.length) yield parts;
+    else if (!(await more(s))) return;
   }
 }
 
