@@ -60,6 +60,28 @@ test("in a pipe: one line per phase, and at most one progress line every 2 s", (
   assert.equal(formatPlainProgress(update("transferring", 512, 0)), "c1: transferring 512 B, -- B/s, ETA --:--");
 });
 
+test("a pre-copy names its live pass; a later pass, whose size is unknown, shows no total and no ETA", () => {
+  const pass = (n: number, bytes: number, total: number, eta: number): MigrationUpdate => {
+    const u = update("precopying", bytes, total, MiB, eta);
+    return { ...u, migration: { ...u.migration, precopy: true, precopyPasses: n, totalIsEstimate: total > 0 } };
+  };
+  assert.match(formatProgressLine(pass(1, 2 * MiB, 8 * MiB, 6), 100), /25%  2\.0 MiB \/ ~8\.0 MiB  1\.0 MiB\/s  ETA 0:06  precopying \(pass 1\)$/);
+  assert.match(formatProgressLine(pass(2, 9 * MiB, 0, -1), 100), / --%  9\.0 MiB \/ \?  1\.0 MiB\/s  ETA --:--  precopying \(pass 2\)$/);
+  const out: string[] = [];
+  let now = 0;
+  const r = new ProgressReporter({ write: (s) => out.push(s), isTTY: false, columns: 80 }, () => now);
+  r.update(pass(1, 0, 8 * MiB, -1));
+  now += 2500;
+  r.update(pass(1, 8 * MiB, 8 * MiB, -1));
+  now += 100;
+  r.update(pass(2, 8 * MiB, 0, -1));
+  assert.deepEqual(out, [
+    "c1: precopying (pass 1)\n",
+    "c1: precopying (pass 1) 8.0 MiB / ~8.0 MiB (100%), 1.0 MiB/s, ETA --:--\n",
+    "c1: precopying (pass 2)\n",
+  ]);
+});
+
 test("on a terminal: one line redrawn with \\r, ended with a newline when finished", () => {
   const out: string[] = [];
   let now = 0;

@@ -31,13 +31,16 @@ export function formatTotal(u: MigrationUpdate): string {
   return `${m.totalIsEstimate ? "~" : ""}${formatBytes(Math.max(m.totalBytes, m.bytes))}`;
 }
 
-/** What the migration is doing: its phase, or `stopping (12s)` while a running source is stopped. */
+/** Which live pass of a pre-copy is under way: a later one sends only what changed since. */
+const stage = (m: MigrationUpdate["migration"]): string => (m.phase === "precopying" && m.precopyPasses > 0 ? `precopying (pass ${m.precopyPasses})` : m.phase);
+
+/** What the migration is doing: its phase, `precopying (pass 2)`, or `stopping (12s)` while a running source is stopped. */
 export function activity(u: MigrationUpdate, now: number): string {
   const m = u.migration;
   if (m.phase === "source_stopped" && m.wasRunning && m.phaseStartedUnixMs > 0) {
     return `stopping (${Math.max(0, Math.floor((now - m.phaseStartedUnixMs) / 1000))}s)`;
   }
-  return m.phase;
+  return stage(m);
 }
 
 const percent = (f: number | undefined) => (f === undefined ? " --%" : `${Math.floor(f * 100)}%`.padStart(4));
@@ -65,12 +68,12 @@ export function formatPlainProgress(u: MigrationUpdate): string {
   const m = u.migration;
   const f = fraction(u);
   const of = m.totalBytes > 0 ? ` / ${formatTotal(u)} (${Math.floor((f ?? 0) * 100)}%)` : "";
-  return `${m.container}: ${m.phase} ${formatBytes(m.bytes)}${of}, ${formatRate(u.rateBytesPerSecond)}, ETA ${formatEta(u.etaSeconds)}`;
+  return `${m.container}: ${stage(m)} ${formatBytes(m.bytes)}${of}, ${formatRate(u.rateBytesPerSecond)}, ETA ${formatEta(u.etaSeconds)}`;
 }
 
 export function formatPhaseLine(u: MigrationUpdate): string {
   const m = u.migration;
-  return `${m.container}: ${m.phase}${m.phase === "planned" ? ` (${m.sourceHost} → ${m.targetHost}, compression ${m.compression})` : ""}${m.error ? `: ${m.error}` : ""}`;
+  return `${m.container}: ${stage(m)}${m.phase === "planned" ? ` (${m.sourceHost} → ${m.targetHost}, compression ${m.compression})` : ""}${m.error ? `: ${m.error}` : ""}`;
 }
 
 export interface ProgressSink {
@@ -90,8 +93,9 @@ export class ProgressReporter {
   ) {}
 
   update(u: MigrationUpdate): void {
-    const phaseChanged = u.migration.phase !== this.lastPhase;
-    this.lastPhase = u.migration.phase;
+    // A new live pass of a pre-copy is a step of its own, as a new phase is.
+    const phaseChanged = stage(u.migration) !== this.lastPhase;
+    this.lastPhase = stage(u.migration);
     const t = this.now();
     if (this.sink.isTTY) {
       if (!phaseChanged && t - this.lastDrawMs < TTY_INTERVAL_MS) return;

@@ -79,6 +79,7 @@ export function describe(m: Migration): string[] {
     `container:   ${m.container}`,
     `move:        ${m.sourceHost} → ${m.targetHost}${m.compression !== "none" ? ` (compression ${m.compression})` : ""}`,
     `phase:       ${m.phase}`,
+    ...(m.precopy ? [`pre-copy:    ${m.precopyPasses} live pass${m.precopyPasses === 1 ? "" : "es"} while it ran, then a final one stopped`] : []),
     `bytes:       ${m.bytes}${m.totalBytes ? ` of ${m.totalIsEstimate ? "~" : ""}${Math.max(m.totalBytes, m.bytes)}` : ""}`,
     `started:     ${m.startedUnixMs ? isoTime(m.startedUnixMs) : "-"}`,
     `finished:    ${m.finishedUnixMs ? isoTime(m.finishedUnixMs) : "-"}`,

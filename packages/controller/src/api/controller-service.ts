@@ -89,7 +89,7 @@ async function* migrate(
         error: "", startedUnixMs: now, finishedUnixMs: 0, downtimeMs: 0, compression: opts.compression, sha256: "",
         stopMs: 0, finalSyncMs: 0, startMs: 0, wasRunning: container.state === "running",
         stopTimeoutSeconds: opts.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S, keepSource: opts.keepSource, sourceKept: false,
-        totalIsEstimate: false, failedHost: "", phaseStartedUnixMs: now, precopy: opts.precopy ?? false, ...(conversion ? { conversion } : {}),
+        totalIsEstimate: false, failedHost: "", phaseStartedUnixMs: now, precopy: opts.precopy ?? false, precopyPasses: 0, ...(conversion ? { conversion } : {}),
       },
       rateBytesPerSecond: 0,
       etaSeconds: -1,

@@ -144,8 +144,15 @@ export function anotherPass(passes: number[]): boolean {
  */
 export async function precopy(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const passes: number[] = [];
-  do passes.push((await follow(env, m, "precopying", "first")).bytes);
-  while (anotherPass(passes));
+  do {
+    // The count is on the record (migration show, the progress line) before the pass begins.
+    const precopyPasses = passes.length + 1;
+    patchMigration(env.ctx, m.id, { precopyPasses });
+    const before = passes.reduce((a, b) => a + b, 0);
+    // The first pass copies the tree, whose size is its total; what a later one sends is unknown
+    // until it is over: the progress counts on from the passes before, against no total.
+    passes.push((await follow(env, { ...m, precopyPasses }, "precopying", "first", before, precopyPasses === 1)).bytes);
+  } while (anotherPass(passes));
   env.ctx.log.info({ migration: m.id, ct: m.container, passes }, "pre-copy live passes done");
   // The record's bytes are all that moved: the transfer adds the final pass and the archive.
   return { bytes: passes.reduce((a, b) => a + b, 0) };
@@ -166,8 +173,9 @@ export async function transfer(env: StepEnv, m: MigrationRecord): Promise<Migrat
 /**
  * Runs one SendArchive (a pass of a pre-copy, or the archive), following its progress and keeping
  * the journal current; `before` is what earlier passes moved, counted into the progress shown.
+ * Without `sized`, the source's total is not one for this send (a later live pass): none is shown.
  */
-async function follow(env: StepEnv, m: MigrationRecord, phase: "precopying" | "transferring", precopyPass: PrecopyPass | undefined, before = 0): Promise<TransferProgress> {
+async function follow(env: StepEnv, m: MigrationRecord, phase: "precopying" | "transferring", precopyPass: PrecopyPass | undefined, before = 0, sized = true): Promise<TransferProgress> {
   const { client } = agent(env.ctx, m.sourceHost);
   const { host: target, client: targetClient } = agent(env.ctx, m.targetHost);
   // The bytes go to the target's data listener (direct mutual TLS, data-link.ts); gRPC stays for
@@ -194,15 +202,16 @@ async function follow(env: StepEnv, m: MigrationRecord, phase: "precopying" | "t
       if (p.done) return p;
       // The source's total is an estimate from the tree size: never let the count pass it.
       const bytes = before + p.bytes;
-      const totalBytes = before + Math.max(p.totalBytes, p.bytes);
+      const totalBytes = sized ? before + Math.max(p.totalBytes, p.bytes) : 0;
       if (now - last.persist >= PERSIST_EVERY_MS) {
-        patchMigration(env.ctx, m.id, { bytes, totalBytes, totalIsEstimate: true });
+        patchMigration(env.ctx, m.id, { bytes, totalBytes, totalIsEstimate: sized });
         last.persist = now;
       }
       const update: MigrationUpdate = {
-        migration: { ...toMigration(m), phase, bytes, totalBytes, totalIsEstimate: true },
+        migration: { ...toMigration(m), phase, bytes, totalBytes, totalIsEstimate: sized },
         rateBytesPerSecond: meter.rate(),
-        etaSeconds: meter.eta(totalBytes),
+        // The meter counts this send's bytes only: its ETA is for what is left of this send.
+        etaSeconds: sized ? meter.eta(totalBytes - before) : -1,
       };
       if (now - last.caller >= CALLER_EVERY_MS) {
         env.onUpdate(update);

@@ -53,6 +53,7 @@ interface MigrationRow {
   target_backend: BackendName | "";
   conversion: string;
   precopy: number;
+  precopy_passes: number;
 }
 
 function toRecord(r: MigrationRow): MigrationRecord {
@@ -89,6 +90,7 @@ function toRecord(r: MigrationRow): MigrationRecord {
     phaseStartedUnixMs: r.phase_started_ms || r.started_ms,
     targetBackend: r.target_backend || r.backend,
     precopy: r.precopy === 1,
+    precopyPasses: r.precopy_passes,
     ...(r.conversion ? { conversion: JSON.parse(r.conversion) as ConversionPlan } : {}),
   };
 }
@@ -120,6 +122,7 @@ export function toMigration(m: MigrationRecord): Migration {
     failedHost: m.failedHost,
     phaseStartedUnixMs: m.phaseStartedUnixMs,
     precopy: m.precopy,
+    precopyPasses: m.precopyPasses,
     ...(m.conversion ? { conversion: m.conversion } : {}),
   };
 }
@@ -205,6 +208,7 @@ export interface MigrationPatch {
   totalIsEstimate?: boolean;
   failedHost?: string;
   phaseStartedUnixMs?: number;
+  precopyPasses?: number;
 }
 
 const COLUMNS: Record<keyof MigrationPatch, string> = {
@@ -227,6 +231,7 @@ const COLUMNS: Record<keyof MigrationPatch, string> = {
   totalIsEstimate: "total_is_estimate",
   failedHost: "failed_host",
   phaseStartedUnixMs: "phase_started_ms",
+  precopyPasses: "precopy_passes",
 };
 
 export function updateMigration(db: Db, id: string, patch: MigrationPatch): void {

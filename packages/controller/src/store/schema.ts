@@ -201,4 +201,8 @@ export const SCHEMA_STEPS: readonly string[] = [
   `
   ALTER TABLE migrations ADD COLUMN precopy INTEGER NOT NULL DEFAULT 0;
   `,
+  // The live passes a pre-copy has begun (each after the first sends what changed since).
+  `
+  ALTER TABLE migrations ADD COLUMN precopy_passes INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

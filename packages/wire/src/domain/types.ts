@@ -397,6 +397,8 @@ export interface Migration {
   conversion?: ConversionPlan;
   /** ct migrate --precopy: copied while running, then only what changed while stopped. */
   precopy: boolean;
+  /** Live passes of a pre-copy begun so far: the first copies the tree, each later one what changed since. */
+  precopyPasses: number;
 }
 
 export interface ConversionItem {
@@ -436,6 +438,7 @@ export const MIGRATION_DETAIL_DEFAULTS = {
   failedHost: "",
   phaseStartedUnixMs: 0,
   precopy: false,
+  precopyPasses: 0,
 } as const satisfies Partial<Migration>;
 
 export interface MigrationUpdate {

@@ -306,6 +306,8 @@ export interface Migration {
     | undefined;
   /** ct migrate --precopy */
   precopy: boolean;
+  /** live passes of a pre-copy begun so far: the first copies the tree, each later one what changed */
+  precopyPasses: number;
 }
 
 export interface MigrationUpdate {
@@ -4126,6 +4128,7 @@ function createBaseMigration(): Migration {
     phaseStartedUnixMs: 0,
     conversion: undefined,
     precopy: false,
+    precopyPasses: 0,
   };
 }
 
@@ -4205,6 +4208,9 @@ export const Migration: MessageFns<Migration> = {
     }
     if (message.precopy !== false) {
       writer.uint32(200).bool(message.precopy);
+    }
+    if (message.precopyPasses !== 0) {
+      writer.uint32(208).uint32(message.precopyPasses);
     }
     return writer;
   },
@@ -4422,6 +4428,14 @@ export const Migration: MessageFns<Migration> = {
             message.precopy = reader.bool();
             continue;
           }
+          case 26: {
+            if (tag !== 208) {
+              break;
+            }
+
+            message.precopyPasses = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4525,6 +4539,11 @@ export const Migration: MessageFns<Migration> = {
         : 0,
       conversion: isSet(object.conversion) ? ConversionPlan.fromJSON(object.conversion) : undefined,
       precopy: isSet(object.precopy) ? globalThis.Boolean(object.precopy) : false,
+      precopyPasses: isSet(object.precopyPasses)
+        ? globalThis.Number(object.precopyPasses)
+        : isSet(object.precopy_passes)
+        ? globalThis.Number(object.precopy_passes)
+        : 0,
     };
   },
 
@@ -4605,6 +4624,9 @@ export const Migration: MessageFns<Migration> = {
     if (message.precopy !== false) {
       obj.precopy = message.precopy;
     }
+    if (message.precopyPasses !== 0) {
+      obj.precopyPasses = Math.round(message.precopyPasses);
+    }
     return obj;
   },
 
@@ -4640,6 +4662,7 @@ export const Migration: MessageFns<Migration> = {
       ? ConversionPlan.fromPartial(object.conversion)
       : undefined;
     message.precopy = object.precopy ?? false;
+    message.precopyPasses = object.precopyPasses ?? 0;
     return message;
   },
 };
