@@ -42,6 +42,8 @@ before(async () => {
 });
 after(async () => {
   await cluster.cli(["ct", "rm", "--force", LXD]);
+  // LXD is one daemon for every cluster: its image goes too.
+  await cluster.cli(["image", "rm", `netweb-${process.pid}`]);
   await cluster.down();
   webImage?.cleanup();
 });

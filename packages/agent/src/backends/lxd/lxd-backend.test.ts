@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { ContainerSpec, ExecOutput } from "@corral/wire";
 import { createLxdBackend, type LxdBackend } from "./index.js";
-import { LxdClient } from "./client.js";
+import { LxdClient, httpStatusOf } from "./client.js";
 import { ensureLxd, tarballStream } from "../../test-support/lxd.js";
 import { testContext, testSpec } from "../../test-support/context.js";
 
@@ -99,6 +99,32 @@ describe("LXD backend", { skip }, () => {
     const info = await a.importImage(IMAGE, tarballStream(rootfs.tarball));
     assert.equal(info.id, fp);
     assert.ok(info.sizeBytes > 100_000);
+  });
+
+  test("a new rootfs under a name already imported: the alias moves, and the image it named goes unless another alias names it", async () => {
+    const other = buildBusyboxRootfs({ gzip: true }); // not bootable: another rootfs, another fingerprint
+    const gone = (fp: string) => assert.rejects(a.client.call("GET", `/1.0/images/${fp}`), (e) => httpStatusOf(e) === 404, `image ${fp} is still there`);
+    const solo = `solo${process.pid}`;
+    try {
+      const [shared] = [...fingerprints] as [string];
+      // Only solo named its first image: moving solo to another rootfs removes it.
+      const first = (await a.importImage(solo, tarballStream(other.tarball))).id;
+      const second = (await a.importImage(solo, tarballStream(rootfs.tarball))).id;
+      fingerprints.add(first).add(second);
+      assert.notEqual(first, second);
+      await gone(first);
+      await a.client.call("GET", `/1.0/images/${second}`);
+      // b's alias still names the shared image when a's moves off it: the image stays.
+      const moved = (await a.importImage(IMAGE, tarballStream(other.tarball))).id;
+      fingerprints.add(moved);
+      assert.notEqual(moved, shared);
+      await a.client.call("GET", `/1.0/images/${shared}`);
+      assert.equal((await a.importImage(IMAGE, tarballStream(rootfs.tarball))).id, shared);
+      await gone(moved);
+    } finally {
+      await a.removeImage(solo).catch(() => undefined);
+      other.cleanup();
+    }
   });
 
   test("create refuses a missing image with a hint, and a spec without image", async () => {

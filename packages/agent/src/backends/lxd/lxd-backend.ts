@@ -256,9 +256,13 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingR
       }
       fingerprint = await upload.fingerprint;
     }
-    const existing = await this.client.call("GET", `/1.0/images/aliases/${alias}`).then(() => true, () => false);
-    if (existing) await this.client.call("PUT", `/1.0/images/aliases/${alias}`, { body: { target: fingerprint, description: "" } });
-    else await this.client.call("POST", "/1.0/images/aliases", { body: { name: alias, target: fingerprint } });
+    const previous = await this.client.call<{ target: string }>("GET", `/1.0/images/aliases/${alias}`).then((a) => a.target, () => undefined);
+    if (previous !== undefined) {
+      await this.client.call("PUT", `/1.0/images/aliases/${alias}`, { body: { target: fingerprint, description: "" } });
+      // A new rootfs under an old name: the image it replaces goes, unless another alias names it
+      // (each import used to leave one behind, unnamed, in LXD's store for good).
+      if (previous !== fingerprint) await this.dropUnnamed(previous);
+    } else await this.client.call("POST", "/1.0/images/aliases", { body: { name: alias, target: fingerprint } });
     const img = await this.client.call<{ size: number }>("GET", `/1.0/images/${fingerprint}`);
     return { name, backend: "lxd", host: this.ctx.hostName, sizeBytes: img.size, id: fingerprint };
   }
@@ -439,8 +443,13 @@ export class LxdBackend implements Backend, LiveLimits, ImageImport, ConvertingR
       throw notFound(`image "${name}" is not on host ${this.ctx.hostName} (lxd)`, err);
     });
     await this.client.call("DELETE", `/1.0/images/aliases/${encodeURIComponent(alias)}`);
-    const img = await this.client.call<{ aliases: unknown[] }>("GET", `/1.0/images/${target.target}`);
-    if (img.aliases.length === 0) await this.client.call("DELETE", `/1.0/images/${target.target}`);
+    await this.dropUnnamed(target.target);
+  }
+
+  /** Deletes an image once no alias (of any host) names it: instances made from it keep their own copy. */
+  private async dropUnnamed(fingerprint: string): Promise<void> {
+    const img = await this.client.call<{ aliases: unknown[] }>("GET", `/1.0/images/${fingerprint}`);
+    if (img.aliases.length === 0) await this.client.call("DELETE", `/1.0/images/${fingerprint}`);
   }
 
   private imageAlias(name: string): string {
