@@ -2,17 +2,29 @@
 // certificates that name one identity (SAN URI corral://host/NAME, corral://controller,
 // corral://user/NAME), and the certificate requests a joining host sends. No certificate bytes are
 // written by hand here; this file only chooses names, lifetimes and extensions.
-// @peculiar/x509 resolves its ASN.1 types through tsyringe, which needs the Reflect metadata API.
-import "reflect-metadata";
-import { createHash, randomBytes, webcrypto, X509Certificate as NodeX509 } from "node:crypto";
-import * as x509 from "@peculiar/x509";
+import { KeyObject, createHash, createPrivateKey, randomBytes, webcrypto, X509Certificate as NodeX509 } from "node:crypto";
+import type * as X509 from "@peculiar/x509";
 import { invalidArgument, permissionDenied } from "../domain/errors.js";
 import { identityOfCertificate, identityUri, type Identity } from "../rpc/identity.js";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+let library: Promise<typeof X509> | undefined;
+/**
+ * @peculiar/x509, loaded on first use: with tsyringe and the Reflect metadata API it resolves its
+ * ASN.1 types through, it took 290 ms to import, which every `corral` command and daemon start
+ * paid while few make a certificate. Reading certificates and keys uses Node's own crypto.
+ */
+function loadX509(): Promise<typeof X509> {
+  library ??= (async () => {
+    await import("reflect-metadata");
+    const lib = await import("@peculiar/x509");
+    lib.cryptoProvider.set(webcrypto as unknown as Parameters<typeof lib.cryptoProvider.set>[0]);
+    return lib;
+  })();
+  return library;
+}
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY_MS = 86_400_000;
@@ -46,14 +58,17 @@ async function newKeys(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
 }
 
-async function keyToPem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", key));
-  return withNewline(x509.PemConverter.encode(der, "PRIVATE KEY"));
+function keyToPem(key: CryptoKey): string {
+  return withNewline(KeyObject.from(key).export({ type: "pkcs8", format: "pem" }) as string);
 }
 
 async function keyFromPem(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decode(pem)[0];
-  if (!der) throw invalidArgument("no PEM private key found");
+  let der: Buffer;
+  try {
+    der = createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
+  } catch (err) {
+    throw invalidArgument("no PEM private key found", err);
+  }
   return webcrypto.subtle.importKey("pkcs8", der, ALG, false, ["sign"]);
 }
 
@@ -69,6 +84,7 @@ export function normalSerial(hex: string): string {
 }
 
 export async function createCertificateAuthority(commonName = "Corral cluster CA"): Promise<CertificateAuthority> {
+  const x509 = await loadX509();
   const keys = await newKeys();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -84,11 +100,12 @@ export async function createCertificateAuthority(commonName = "Corral cluster CA
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: withNewline(cert.toString("pem")), keyPem: await keyToPem(keys.privateKey) };
+  return { certPem: withNewline(cert.toString("pem")), keyPem: keyToPem(keys.privateKey) };
 }
 
 /** A key pair and a certificate request for `identity`, made where the key will live (a joining host). */
 export async function createCertificateRequest(identity: Identity): Promise<{ csrPem: string; keyPem: string }> {
+  const x509 = await loadX509();
   const keys = await newKeys();
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: [{ CN: [identity.name] }],
@@ -96,7 +113,7 @@ export async function createCertificateRequest(identity: Identity): Promise<{ cs
     signingAlgorithm: ALG,
     extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: identityUri(identity) }])],
   });
-  return { csrPem: withNewline(csr.toString("pem")), keyPem: await keyToPem(keys.privateKey) };
+  return { csrPem: withNewline(csr.toString("pem")), keyPem: keyToPem(keys.privateKey) };
 }
 
 /**
@@ -109,7 +126,8 @@ export async function issueFromRequest(
   identity: Identity,
   validityMs = CERT_VALIDITY_DAYS * DAY_MS,
 ): Promise<IssuedCertificate> {
-  let csr: x509.Pkcs10CertificateRequest;
+  const x509 = await loadX509();
+  let csr: X509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);
   } catch (err) {
@@ -121,10 +139,11 @@ export async function issueFromRequest(
 
 async function sign(
   ca: CertificateAuthority,
-  publicKey: x509.PublicKey | CryptoKey,
+  publicKey: X509.PublicKey | CryptoKey,
   identity: Identity,
   validityMs: number,
 ): Promise<IssuedCertificate> {
+  const x509 = await loadX509();
   const caCert = new x509.X509Certificate(ca.certPem);
   const now = Date.now();
   const serial = newSerial();
@@ -157,12 +176,19 @@ export async function issueCredentials(
 ): Promise<TlsCredentials & { serial: string }> {
   const keys = await newKeys();
   const issued = await sign(ca, keys.publicKey, identity, validityMs);
-  return { ca: ca.certPem, cert: issued.certPem, key: await keyToPem(keys.privateKey), serial: issued.serial };
+  return { ca: ca.certPem, cert: issued.certPem, key: keyToPem(keys.privateKey), serial: issued.serial };
 }
 
 /** sha256 of the certificate's DER, lower-case hex: what a join token pins (kubeadm's discovery hash). */
 export function certFingerprint(certPemOrDer: string | Buffer): string {
-  const der = typeof certPemOrDer === "string" ? Buffer.from(x509.PemConverter.decode(certPemOrDer)[0] ?? new ArrayBuffer(0)) : certPemOrDer;
+  let der = certPemOrDer;
+  if (typeof der === "string") {
+    try {
+      der = new NodeX509(der).raw;
+    } catch (err) {
+      throw invalidArgument("no PEM certificate found", err);
+    }
+  }
   if (der.length === 0) throw invalidArgument("no PEM certificate found");
   return createHash("sha256").update(der).digest("hex");
 }
