@@ -70,13 +70,14 @@ test("a pre-copy names its live pass; a later pass, whose size is unknown, shows
   const out: string[] = [];
   let now = 0;
   const r = new ProgressReporter({ write: (s) => out.push(s), isTTY: false, columns: 80 }, () => now);
+  r.update(update("precopying", 0, 0)); // the phase, before the first pass is counted
   r.update(pass(1, 0, 8 * MiB, -1));
   now += 2500;
   r.update(pass(1, 8 * MiB, 8 * MiB, -1));
   now += 100;
   r.update(pass(2, 8 * MiB, 0, -1));
   assert.deepEqual(out, [
-    "c1: precopying (pass 1)\n",
+    "c1: precopying\n",
     "c1: precopying (pass 1) 8.0 MiB / ~8.0 MiB (100%), 1.0 MiB/s, ETA --:--\n",
     "c1: precopying (pass 2)\n",
   ]);

@@ -93,9 +93,12 @@ export class ProgressReporter {
   ) {}
 
   update(u: MigrationUpdate): void {
-    // A new live pass of a pre-copy is a step of its own, as a new phase is.
-    const phaseChanged = stage(u.migration) !== this.lastPhase;
-    this.lastPhase = stage(u.migration);
+    // A new live pass of a pre-copy is a step of its own, as a new phase is. The first is not: the
+    // phase comes in before the pass count does, and would print "precopying" twice.
+    const m = u.migration;
+    const step = m.phase === "precopying" && m.precopyPasses > 1 ? stage(m) : m.phase;
+    const phaseChanged = step !== this.lastPhase;
+    this.lastPhase = step;
     const t = this.now();
     if (this.sink.isTTY) {
       if (!phaseChanged && t - this.lastDrawMs < TTY_INTERVAL_MS) return;
