@@ -4,5 +4,4 @@
 // what a burst of creates holds until its group commit then dies young instead of being copied
 // into the old generation; bench:scheduler spent a fifth less CPU per placement (it runs with the
 // same flag).
-// The young generation as deploy/systemd/corral-controller.service sets it (see there).
 import "../lib/main.js";

@@ -1,5 +1,5 @@
 // ControllerService: the CLI's API, one small function per call.
-import type { ControllerHandlers, MigrateOptions, MigrationUpdate } from "@corral/wire";
+import { MIGRATION_DETAIL_DEFAULTS, type ControllerHandlers, type MigrateOptions, type MigrationUpdate } from "@corral/wire";
 import type { ControllerContext } from "../context.js";
 import { DEFAULT_STOP_TIMEOUT_S, type MigrationService } from "../migration/migration-service.js";
 import { conversionPlan, preflight } from "../migration/preflight.js";
@@ -87,9 +87,9 @@ async function* migrate(
       migration: {
         id: "", container: name, sourceHost: source.name, targetHost: t.name, phase: "planned", bytes: 0, totalBytes: 0,
         error: "", startedUnixMs: now, finishedUnixMs: 0, downtimeMs: 0, compression: opts.compression, sha256: "",
-        stopMs: 0, finalSyncMs: 0, startMs: 0, wasRunning: container.state === "running",
-        stopTimeoutSeconds: opts.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S, keepSource: opts.keepSource, sourceKept: false,
-        totalIsEstimate: false, failedHost: "", phaseStartedUnixMs: now, precopy: opts.precopy ?? false, precopyPasses: 0, ...(conversion ? { conversion } : {}),
+        ...MIGRATION_DETAIL_DEFAULTS, wasRunning: container.state === "running",
+        stopTimeoutSeconds: opts.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_S, keepSource: opts.keepSource,
+        phaseStartedUnixMs: now, precopy: opts.precopy ?? false, ...(conversion ? { conversion } : {}),
       },
       rateBytesPerSecond: 0,
       etaSeconds: -1,

@@ -144,18 +144,20 @@ export function anotherPass(passes: number[]): boolean {
  */
 export async function precopy(env: StepEnv, m: MigrationRecord): Promise<MigrationPatch> {
   const passes: number[] = [];
+  let moved = 0;
   do {
     // The count is on the record (migration show, the progress line) before the pass begins.
     const precopyPasses = passes.length + 1;
     patchMigration(env.ctx, m.id, { precopyPasses });
-    const before = passes.reduce((a, b) => a + b, 0);
     // The first pass copies the tree, whose size is its total; what a later one sends is unknown
     // until it is over: the progress counts on from the passes before, against no total.
-    passes.push((await follow(env, { ...m, precopyPasses }, "precopying", "first", before, precopyPasses === 1)).bytes);
+    const sent = (await follow(env, { ...m, precopyPasses }, "precopying", "first", moved, precopyPasses === 1)).bytes;
+    passes.push(sent);
+    moved += sent;
   } while (anotherPass(passes));
   env.ctx.log.info({ migration: m.id, ct: m.container, passes }, "pre-copy live passes done");
   // The record's bytes are all that moved: the transfer adds the final pass and the archive.
-  return { bytes: passes.reduce((a, b) => a + b, 0) };
+  return { bytes: moved };
 }
 
 /** Source streams straight to target (after a pre-copy: what changed, then the rest); downtime's middle part. */
