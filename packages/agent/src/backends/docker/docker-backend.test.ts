@@ -12,6 +12,7 @@ import Docker from "dockerode";
 import type { ContainerSpec, ExecOutput } from "@corral/wire";
 import { createDockerBackend } from "./index.js";
 import { runtimeName } from "./runtime-names.js";
+import { hasExitReasons } from "../backend.js";
 import {
   dockerdRunnable,
   importTestImage,
@@ -207,6 +208,29 @@ describe("docker backend", { skip }, () => {
     const u = (await backend.usage()).find((x) => x.name === "app");
     assert.equal(u?.state, "stopped");
     await assert.rejects(collect(backend.exec("app", ["true"], [], new AbortController().signal)), hasCode("failed_precondition", /not running/));
+  });
+
+  test("the last exit is the stopped run's; while a next run goes, there is none (dockerd has reset its code)", async () => {
+    // Exits 7 the first time, then runs: as a crashed container the reconciler started again.
+    assert.ok(hasExitReasons(backend));
+    const reasons = backend;
+    await backend.create({ ...sleepSpec("exits"), cmd: ["sh", "-c", "if [ -f /once ]; then exec sleep 600; fi; touch /once; echo about-to-fail; exit 7"] });
+    try {
+      await backend.start("exits");
+      const t0 = Date.now();
+      let last = await reasons.lastExit("exits");
+      while (!last && Date.now() - t0 < 10_000) {
+        await new Promise((r) => setTimeout(r, 100));
+        last = await reasons.lastExit("exits");
+      }
+      assert.equal(last?.exitCode, 7, JSON.stringify(last));
+      assert.equal(last?.reason, "exited with code 7");
+      assert.match(last?.logTail ?? "", /about-to-fail/);
+      assert.equal((await backend.start("exits")).state, "running");
+      assert.equal(await reasons.lastExit("exits"), undefined);
+    } finally {
+      await backend.remove("exits").catch(() => undefined);
+    }
   });
 
   test("restore refuses unknown formats and foreign bytes", async () => {

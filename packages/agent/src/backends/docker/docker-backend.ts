@@ -372,10 +372,14 @@ export class DockerBackend implements Backend, LiveLimits, ImageImport, ExitReas
     return { name, backend: "docker", host: this.ctx.hostName, sizeBytes: image.Size, id };
   }
 
-  /** dockerd keeps the last run's end (exit code, time, error) until the next one ends. */
+  /**
+   * dockerd keeps the last run's end (time, error) until the next one ends, but sets the exit code
+   * to 0 when the next run starts: while one runs (restarted by the reconciler, say), the code it
+   * shows is no run's, and "exited with code 0" at the last run's time would be made up.
+   */
   async lastExit(name: string): Promise<ExitInfo | undefined> {
     const { State: s } = await this.inspectRaw(name);
-    if (!s.FinishedAt || s.FinishedAt.startsWith("0001-")) return undefined;
+    if (!s.FinishedAt || s.FinishedAt.startsWith("0001-") || s.Running || s.Restarting) return undefined;
     const reason = s.Error ? s.Error : s.OOMKilled ? `killed for lack of memory (exit code ${s.ExitCode})` : `exited with code ${s.ExitCode}`;
     let logTail = "";
     for await (const chunk of this.logs(name, { tail: EXIT_LOG_LINES, follow: false }, new AbortController().signal)) logTail += chunk.toString("utf8");
